@@ -1,0 +1,56 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Switchboard",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "switchboard", targets: ["SwitchboardCLI"]),
+        .executable(name: "switchboard-bench", targets: ["SwitchboardBench"]),
+        .library(name: "DialerCore", targets: ["DialerCore"]),
+        .library(name: "EventStore", targets: ["EventStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // The system SQLite (Debian's libsqlite3-dev). Only `EventStore` and the benchmark's
+        // baseline import it; every SQLite pointer lives in `EventStore/SQLite`.
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // A small, allocation-light JSON reader/writer: replay speed is bounded by decoding.
+        .target(name: "SwitchboardJSON"),
+        // The pure domain: events, commands, decide/evolve, projections. No I/O, no clocks.
+        .target(name: "DialerCore", dependencies: ["SwitchboardJSON"]),
+        // The durable event log: a protocol and its embedded SQLite implementation.
+        .target(
+            name: "EventStore",
+            dependencies: ["CSQLite", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // Wiring: command handling over the store, projections kept live from a subscription.
+        .target(name: "SwitchboardApp", dependencies: ["DialerCore", "EventStore", "SwitchboardJSON"]),
+        .executableTarget(
+            name: "SwitchboardCLI",
+            dependencies: [
+                "SwitchboardApp", "EventStore", "DialerCore", "SwitchboardJSON",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "SwitchboardBench",
+            dependencies: ["SwitchboardApp", "EventStore", "DialerCore", "CSQLite"]
+        ),
+        .testTarget(name: "SwitchboardJSONTests", dependencies: ["SwitchboardJSON"]),
+        .testTarget(name: "DialerCoreTests", dependencies: ["DialerCore", "SwitchboardJSON"]),
+        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "CSQLite"]),
+        .testTarget(
+            name: "SwitchboardAppTests",
+            dependencies: ["SwitchboardApp", "DialerCore", "EventStore", "SwitchboardJSON"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

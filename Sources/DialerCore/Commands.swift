@@ -1,0 +1,118 @@
+/// Every request to change the dialer's state. `decide` turns one into events or refuses it.
+///
+/// Commands come from agents and supervisors (through the API), from the engine reacting to the
+/// carrier (ringing, answers, hang-ups) and from the engine's own timers (start the next batch).
+public enum Command: Hashable, Sendable {
+    // Queues
+    case createQueue(queueId: QueueID, name: String, segment: String?, maxAttempts: Int, contacts: [NewContact])
+    case addContacts(queueId: QueueID, contacts: [NewContact])
+    case pauseQueue(queueId: QueueID, sessionId: SessionID?)
+    case resumeQueue(queueId: QueueID, sessionId: SessionID?)
+    case failQueue(queueId: QueueID, reason: String)
+    // Sessions
+    case startSession(sessionId: SessionID, agentId: AgentID, queueId: QueueID, mode: CallingMode,
+                      profile: ProfileChoice, settings: SessionSettings, callerIds: [PhoneNumber])
+    case changeMode(sessionId: SessionID, mode: CallingMode)
+    case changeSettings(sessionId: SessionID, patch: SettingsPatch)
+    case stopSession(sessionId: SessionID)
+    /// The agent hangs up the connected call.
+    case hangUp(sessionId: SessionID)
+    // Batches
+    case startBatch(sessionId: SessionID, groupId: GroupID)
+    case cancelBatch(groupId: GroupID)
+    /// Winner-take-all: end every call of the group other than the winner.
+    case endLosingCalls(groupId: GroupID)
+    // What the carrier reports
+    case placeCall(groupId: GroupID, callId: CallID)
+    case recordRinging(groupId: GroupID, callId: CallID)
+    case recordAnswer(groupId: GroupID, callId: CallID, answeredBy: AnsweredBy)
+    case recordNoAnswer(groupId: GroupID, callId: CallID, cause: NoAnswerCause)
+    case recordFailure(groupId: GroupID, callId: CallID, reason: String)
+    /// The contact hung up a connected call.
+    case recordHangup(groupId: GroupID, callId: CallID)
+}
+
+/// Why a command was refused. `kind` tells an API how to answer (404, 409 or 422).
+public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
+    case queueNotFound(QueueID)
+    case sessionNotFound(SessionID)
+    case groupNotFound(GroupID)
+    case callNotFound(GroupID, CallID)
+    case queueAlreadyExists(QueueID)
+    case sessionAlreadyExists(SessionID)
+    case groupAlreadyExists(GroupID)
+    case duplicateContact(ContactID)
+    case invalidSettings([SettingsViolation])
+    case invalidValue(field: String, message: String)
+    case queueNotWorkable(QueueID, QueueState)
+    case sessionEnded(SessionID)
+    case batchInProgress(SessionID, GroupID)
+    case nothingToDial(QueueID)
+    case callEnded(CallID, CallStatus)
+    case callNotPlaced(CallID)
+    case callAlreadyPlaced(CallID)
+    case callNotAnswered(CallID)
+    case noConnectedCall(SessionID)
+    case invalidTransition(String)
+
+    public enum Kind: Sendable { case notFound, conflict, invalid }
+
+    public var kind: Kind {
+        switch self {
+        case .queueNotFound, .sessionNotFound, .groupNotFound, .callNotFound: .notFound
+        case .invalidSettings, .invalidValue, .duplicateContact: .invalid
+        default: .conflict
+        }
+    }
+
+    /// A stable machine-readable code for API error bodies.
+    public var code: String {
+        switch self {
+        case .queueNotFound: "queue-not-found"
+        case .sessionNotFound: "session-not-found"
+        case .groupNotFound: "group-not-found"
+        case .callNotFound: "call-not-found"
+        case .queueAlreadyExists: "queue-exists"
+        case .sessionAlreadyExists: "session-exists"
+        case .groupAlreadyExists: "group-exists"
+        case .duplicateContact: "duplicate-contact"
+        case .invalidSettings: "invalid-settings"
+        case .invalidValue: "invalid-value"
+        case .queueNotWorkable: "queue-not-workable"
+        case .sessionEnded: "session-ended"
+        case .batchInProgress: "batch-in-progress"
+        case .nothingToDial: "nothing-to-dial"
+        case .callEnded: "call-ended"
+        case .callNotPlaced: "call-not-placed"
+        case .callAlreadyPlaced: "call-already-placed"
+        case .callNotAnswered: "call-not-answered"
+        case .noConnectedCall: "no-connected-call"
+        case .invalidTransition: "invalid-transition"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .queueNotFound(let id): "no queue \(id)"
+        case .sessionNotFound(let id): "no session \(id)"
+        case .groupNotFound(let id): "no parallel group \(id)"
+        case .callNotFound(let group, let call): "no call \(call) in group \(group)"
+        case .queueAlreadyExists(let id): "queue \(id) already exists"
+        case .sessionAlreadyExists(let id): "session \(id) already exists"
+        case .groupAlreadyExists(let id): "group \(id) already exists"
+        case .duplicateContact(let id): "contact \(id) is already in the queue"
+        case .invalidSettings(let violations): "invalid settings: " + violations.map(\.description).joined(separator: "; ")
+        case .invalidValue(let field, let message): "\(field) \(message)"
+        case .queueNotWorkable(let id, let state): "queue \(id) is \(state.rawValue)"
+        case .sessionEnded(let id): "session \(id) has ended"
+        case .batchInProgress(let session, let group): "session \(session) is still working batch \(group)"
+        case .nothingToDial(let id): "queue \(id) has no contact to dial now"
+        case .callEnded(let id, let status): "call \(id) has already ended (\(status.rawValue))"
+        case .callNotPlaced(let id): "call \(id) has not been placed"
+        case .callAlreadyPlaced(let id): "call \(id) has already been placed"
+        case .callNotAnswered(let id): "call \(id) is not connected"
+        case .noConnectedCall(let id): "session \(id) has no connected call"
+        case .invalidTransition(let message): message
+        }
+    }
+}

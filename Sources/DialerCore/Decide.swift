@@ -1,0 +1,309 @@
+/// `decide`: the dialer's rules. Given the state folded from the log and a command, the events that
+/// record what happens — or the reason the command is refused. Pure: no I/O, no clock, no randomness.
+public func decide(_ command: Command, _ state: DialerState) throws(DomainError) -> [DialerEvent] {
+    try state.decide(command)
+}
+
+extension DialerState {
+    /// Longest queue name and reason accepted, so one request cannot bloat the log.
+    public static let maxTextLength = 200
+    public static let maxAttemptsRange = 1...10
+
+    public func decide(_ command: Command) throws(DomainError) -> [DialerEvent] {
+        switch command {
+        case .createQueue(let queueId, let name, let segment, let maxAttempts, let contacts):
+            guard queues[queueId] == nil else { throw .queueAlreadyExists(queueId) }
+            try Self.validateText(name, field: "name")
+            if let segment { try Self.validateText(segment, field: "segment") }
+            guard Self.maxAttemptsRange.contains(maxAttempts) else {
+                throw .invalidValue(field: "maxAttempts", message: "must be between 1 and 10, got \(maxAttempts)")
+            }
+            try Self.validateNewContacts(contacts, existing: [:])
+            var events: [DialerEvent] = [
+                .queueCreated(.init(queueId: queueId, name: name, segment: segment, maxAttempts: maxAttempts))
+            ]
+            if !contacts.isEmpty { events.append(.contactsAdded(.init(queueId: queueId, contacts: contacts))) }
+            return events
+
+        case .addContacts(let queueId, let contacts):
+            let queue = try queue(queueId)
+            guard !contacts.isEmpty else { throw .invalidValue(field: "contacts", message: "must not be empty") }
+            try Self.validateNewContacts(contacts, existing: queue.contacts)
+            return [.contactsAdded(.init(queueId: queueId, contacts: contacts))]
+
+        case .pauseQueue(let queueId, let sessionId):
+            let queue = try queue(queueId)
+            switch queue.state {
+            case .paused: return []
+            case .active, .idle: return [.queuePaused(.init(queueId: queueId, reason: .requested, sessionId: sessionId))]
+            default: throw .queueNotWorkable(queueId, queue.state)
+            }
+
+        case .resumeQueue(let queueId, let sessionId):
+            let queue = try queue(queueId)
+            switch queue.state {
+            case .active: return []
+            case .paused: return [.queueResumed(.init(queueId: queueId, sessionId: sessionId))]
+            default: throw .queueNotWorkable(queueId, queue.state)
+            }
+
+        case .failQueue(let queueId, let reason):
+            let queue = try queue(queueId)
+            try Self.validateText(reason, field: "reason")
+            return queue.state == .error ? [] : [.queueErrored(.init(queueId: queueId, reason: reason))]
+
+        case .startSession(let sessionId, let agentId, let queueId, let mode, let profile, let settings, let callerIds):
+            guard sessions[sessionId] == nil else { throw .sessionAlreadyExists(sessionId) }
+            let queue = try queue(queueId)
+            guard [.idle, .active, .paused].contains(queue.state) else { throw .queueNotWorkable(queueId, queue.state) }
+            let violations = settings.violations
+            guard violations.isEmpty else { throw .invalidSettings(violations) }
+            guard !callerIds.isEmpty else {
+                throw .invalidValue(field: "callerIds", message: "must name at least one caller ID")
+            }
+            if let busy = sessions.values.first(where: { $0.agentId == agentId && $0.state == .active }) {
+                throw .invalidTransition("agent \(agentId) is already working session \(busy.id)")
+            }
+            return [.sessionStarted(.init(sessionId: sessionId, agentId: agentId, queueId: queueId, mode: mode,
+                                          profile: profile, settings: settings, callerIds: callerIds))]
+
+        case .changeMode(let sessionId, let mode):
+            let session = try activeSession(sessionId)
+            return session.mode == mode ? [] : [.sessionModeChanged(.init(sessionId: sessionId, mode: mode))]
+
+        case .changeSettings(let sessionId, let patch):
+            let session = try activeSession(sessionId)
+            let settings = session.settings.applying(patch)
+            let violations = settings.violations
+            guard violations.isEmpty else { throw .invalidSettings(violations) }
+            return settings == session.settings
+                ? [] : [.sessionSettingsChanged(.init(sessionId: sessionId, settings: settings))]
+
+        case .stopSession(let sessionId):
+            let session = try activeSession(sessionId)
+            var events: [DialerEvent] = []
+            if let groupId = session.currentGroup, let group = groups[groupId], !group.isEnded {
+                let winnerTalking = group.winner.flatMap { group.call($0) }.map(\.isLive) ?? false
+                for call in group.liveCalls where call.id != group.winner {
+                    events.append(.callTerminated(.init(groupId: groupId, callId: call.id, reason: .cancelled)))
+                }
+                if !winnerTalking {
+                    events.append(.batchCancelled(.init(groupId: groupId, reason: .sessionStopped,
+                                                        releasedContactIds: group.liveCalls.map(\.contactId))))
+                }
+            }
+            events.append(.sessionEnded(.init(sessionId: sessionId, reason: .stopped)))
+            if let queue = queues[session.queueId], queue.state != .stopped, queue.state != .completed {
+                events.append(.queueStopped(.init(queueId: queue.id, sessionId: sessionId)))
+            }
+            return events
+
+        case .hangUp(let sessionId):
+            let session = try activeSession(sessionId)
+            guard let groupId = session.currentGroup, let group = groups[groupId], let winner = group.winner,
+                group.call(winner)?.status == .inProgress
+            else { throw .noConnectedCall(sessionId) }
+            return Self.finishing(group, [.callCompleted(.init(groupId: groupId, callId: winner, endedBy: .agent))])
+
+        case .startBatch(let sessionId, let groupId):
+            return try startBatch(sessionId: sessionId, groupId: groupId)
+
+        case .cancelBatch(let groupId):
+            let group = try group(groupId)
+            guard !group.isEnded else { return [] }
+            let live = group.liveCalls
+            var events: [DialerEvent] = live.map {
+                .callTerminated(.init(groupId: groupId, callId: $0.id, reason: .cancelled))
+            }
+            events.append(.batchCancelled(.init(groupId: groupId, reason: .requested,
+                                                releasedContactIds: live.filter { $0.id != group.winner }.map(\.contactId))))
+            if let queue = queues[group.queueId], queue.state == .active || queue.state == .idle {
+                events.append(.queuePaused(.init(queueId: queue.id, reason: .batchCancelled, sessionId: group.sessionId)))
+            }
+            return events
+
+        case .endLosingCalls(let groupId):
+            let group = try group(groupId)
+            guard let winner = group.winner else { throw .invalidTransition("group \(groupId) has no winner yet") }
+            let losers = group.liveCalls.filter { $0.id != winner }
+            guard !losers.isEmpty else { return [] }
+            return Self.finishing(group, losers.map {
+                .callTerminated(.init(groupId: groupId, callId: $0.id, reason: .lostRace))
+            })
+
+        case .placeCall(let groupId, let callId):
+            let (group, call) = try liveCall(groupId, callId)
+            guard !call.isPlaced else { throw .callAlreadyPlaced(callId) }
+            let attempts = queues[group.queueId]?.contacts[call.contactId]?.attempts ?? 0
+            return [.callDialed(.init(groupId: groupId, callId: callId, contactId: call.contactId, to: call.to,
+                                      callerId: call.callerId, attempt: attempts + 1))]
+
+        case .recordRinging(let groupId, let callId):
+            let (_, call) = try placedCall(groupId, callId)
+            switch call.status {
+            case .dialing: return [.callRinging(.init(groupId: groupId, callId: callId))]
+            case .ringing: return []
+            default: throw .invalidTransition("call \(callId) is \(call.status.rawValue), it cannot start ringing")
+            }
+
+        case .recordAnswer(let groupId, let callId, let answeredBy):
+            let (group, call) = try placedCall(groupId, callId)
+            guard call.status != .inProgress else { throw .invalidTransition("call \(callId) was already answered") }
+            let answered = DialerEvent.callAnswered(.init(groupId: groupId, callId: callId, answeredBy: answeredBy))
+            if answeredBy == .machine {
+                return Self.finishing(group, [answered, .callVoicemail(.init(groupId: groupId, callId: callId))])
+            }
+            if group.winner != nil {
+                // At most one winner: a person who answers after that is dropped, and that is recorded.
+                let reason: TerminationReason = answeredBy == .human ? .abandoned : .lostRace
+                return Self.finishing(group, [answered, .callTerminated(.init(groupId: groupId, callId: callId, reason: reason))])
+            }
+            if group.amdPolicy.accepts(answeredBy) {
+                return [answered, .callConnected(.init(groupId: groupId, callId: callId, contactId: call.contactId,
+                                                       agentId: group.agentId))]
+            }
+            return Self.finishing(group, [answered, .callTerminated(.init(groupId: groupId, callId: callId, reason: .amdPolicy))])
+
+        case .recordNoAnswer(let groupId, let callId, let cause):
+            let (group, call) = try placedCall(groupId, callId)
+            guard call.status != .inProgress else { throw .invalidTransition("call \(callId) is connected") }
+            return Self.finishing(group, [.callNoAnswer(.init(groupId: groupId, callId: callId, cause: cause))])
+
+        case .recordFailure(let groupId, let callId, let reason):
+            let (group, _) = try liveCall(groupId, callId)
+            try Self.validateText(reason, field: "reason")
+            return Self.finishing(group, [.callFailed(.init(groupId: groupId, callId: callId, reason: reason))])
+
+        case .recordHangup(let groupId, let callId):
+            let (group, call) = try placedCall(groupId, callId)
+            guard call.status == .inProgress else { throw .callNotAnswered(callId) }
+            return Self.finishing(group, [.callCompleted(.init(groupId: groupId, callId: callId, endedBy: .contact))])
+        }
+    }
+
+    // MARK: - Starting a batch
+
+    private func startBatch(sessionId: SessionID, groupId: GroupID) throws(DomainError) -> [DialerEvent] {
+        let session = try activeSession(sessionId)
+        guard groups[groupId] == nil else { throw .groupAlreadyExists(groupId) }
+        if let current = session.currentGroup { throw .batchInProgress(sessionId, current) }
+        let queue = try queue(session.queueId)
+        guard queue.state == .active else { throw .queueNotWorkable(queue.id, queue.state) }
+
+        var candidates = queue.dialableContacts
+        guard let head = candidates.first else {
+            guard queue.liveGroups.isEmpty else { throw .nothingToDial(queue.id) }
+            // Nothing left to dial and nothing in flight: the queue is done, and so are its sessions.
+            return [.queueCompleted(.init(queueId: queue.id))]
+                + queue.activeSessions.sorted().map { .sessionEnded(.init(sessionId: $0, reason: .queueCompleted)) }
+        }
+
+        // VIP contacts in an ordinary queue are dialled in batches of their own, under the VIP profile.
+        var batchIsVIP = false
+        if session.profile == .auto, !StrategyProfileRegistry.isVIP(queue.segment), !StrategyProfileRegistry.isVIP(queue.name) {
+            batchIsVIP = StrategyProfileRegistry.isVIP(head.segment)
+            candidates = candidates.filter { StrategyProfileRegistry.isVIP($0.segment) == batchIsVIP }
+        }
+        let (profile, reason) = StrategyProfileRegistry.select(for: ProfileContext(
+            choice: session.profile, queueName: queue.name, queueSegment: queue.segment, batchIsVIP: batchIsVIP,
+            dialedCalls: queue.dialedCalls, humanAnswers: queue.humanAnswers))
+        let fanout = session.mode == .single ? 1 : (session.settings.maxLines ?? profile.fanout)
+        let staggerMs = session.settings.staggerMs ?? profile.staggerMs
+        guard let pool = CallerIDPool(session.callerIds) else {
+            throw .invalidValue(field: "callerIds", message: "must name at least one caller ID")
+        }
+        let calls = candidates.prefix(fanout).enumerated().map { index, contact in
+            PlannedCall(callId: CallID("\(groupId.rawValue)-\(index + 1)"), contactId: contact.id, to: contact.phone,
+                        callerId: pool.callerID(for: contact.phone), offsetMs: Int64(index) * staggerMs)
+        }
+        return [
+            .batchStarted(.init(groupId: groupId, sessionId: sessionId, queueId: queue.id, agentId: session.agentId,
+                                mode: session.mode, profile: profile.name, fanout: fanout, staggerMs: staggerMs,
+                                amdPolicy: profile.amdPolicy, ringTimeoutMs: session.settings.ringTimeoutMs, calls: calls)),
+            .profileSelected(.init(groupId: groupId, sessionId: sessionId, queueId: queue.id, profile: profile.name,
+                                   reason: reason, dialedCalls: queue.dialedCalls, humanAnswers: queue.humanAnswers)),
+        ]
+    }
+
+    // MARK: - Group completion
+
+    /// `events` plus `batch.completed` when they end the group's last live call: a group ends when
+    /// every call has ended.
+    static func finishing(_ group: Group, _ events: [DialerEvent]) -> [DialerEvent] {
+        var live = Set(group.liveCalls.map(\.id))
+        var winner = group.winner
+        for event in events {
+            switch event {
+            case .callConnected(let e): winner = e.callId
+            case .callTerminated(let e): live.remove(e.callId)
+            case .callVoicemail(let e): live.remove(e.callId)
+            case .callNoAnswer(let e): live.remove(e.callId)
+            case .callFailed(let e): live.remove(e.callId)
+            case .callCompleted(let e): live.remove(e.callId)
+            default: break
+            }
+        }
+        guard live.isEmpty, !group.isEnded else { return events }
+        return events + [.batchCompleted(.init(groupId: group.id, result: winner == nil ? .noAnswer : .connected,
+                                               winnerCallId: winner))]
+    }
+
+    // MARK: - Lookups that fail with the right error
+
+    func queue(_ id: QueueID) throws(DomainError) -> Queue {
+        guard let queue = queues[id] else { throw .queueNotFound(id) }
+        return queue
+    }
+
+    func activeSession(_ id: SessionID) throws(DomainError) -> Session {
+        guard let session = sessions[id] else { throw .sessionNotFound(id) }
+        guard session.state == .active else { throw .sessionEnded(id) }
+        return session
+    }
+
+    func group(_ id: GroupID) throws(DomainError) -> Group {
+        guard let group = groups[id] else { throw .groupNotFound(id) }
+        return group
+    }
+
+    /// A call that has not ended: no transition out of an ended call.
+    func liveCall(_ groupId: GroupID, _ callId: CallID) throws(DomainError) -> (Group, Call) {
+        let group = try group(groupId)
+        guard let call = group.call(callId) else { throw .callNotFound(groupId, callId) }
+        guard call.isLive else { throw .callEnded(callId, call.status) }
+        return (group, call)
+    }
+
+    func placedCall(_ groupId: GroupID, _ callId: CallID) throws(DomainError) -> (Group, Call) {
+        let (group, call) = try liveCall(groupId, callId)
+        guard call.isPlaced else { throw .callNotPlaced(callId) }
+        return (group, call)
+    }
+
+    static func validateText(_ text: String, field: String) throws(DomainError) {
+        guard !text.allSatisfy(\.isWhitespace) else { throw .invalidValue(field: field, message: "must not be empty") }
+        guard text.utf8.count <= maxTextLength else {
+            throw .invalidValue(field: field, message: "must be at most \(maxTextLength) bytes")
+        }
+    }
+
+    static func validateNewContacts(_ contacts: [NewContact], existing: [ContactID: Contact]) throws(DomainError) {
+        var seen = Set<ContactID>()
+        for contact in contacts {
+            guard existing[contact.contactId] == nil, seen.insert(contact.contactId).inserted else {
+                throw .duplicateContact(contact.contactId)
+            }
+            try validateText(contact.contactId.rawValue, field: "contactId")
+        }
+    }
+}
+
+/// What the dialer does next on its own after some events (a process manager's reactions).
+public enum DialerPolicy {
+    /// Winner-take-all: once a call is connected, every other call of its batch is ended.
+    public static func followUps(after events: [DialerEvent]) -> [Command] {
+        events.compactMap { event in
+            if case .callConnected(let e) = event { .endLosingCalls(groupId: e.groupId) } else { nil }
+        }
+    }
+}

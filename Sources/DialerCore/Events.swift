@@ -1,0 +1,362 @@
+import SwitchboardJSON
+
+/// Every fact the dialer records. Past tense; one case per stored event type.
+///
+/// The Swift names are free to change; the stored names are `EventType`'s raw values, and the stored
+/// shapes are the `EventSchemas/` files, which only change together with the event's version.
+public enum DialerEvent: Hashable, Sendable {
+    // Queues
+    case queueCreated(QueueCreated)
+    case contactsAdded(ContactsAdded)
+    case queuePaused(QueuePaused)
+    case queueResumed(QueueResumed)
+    case queueCompleted(QueueCompleted)
+    case queueStopped(QueueStopped)
+    case queueErrored(QueueErrored)
+    // Sessions
+    case sessionStarted(SessionStarted)
+    case sessionModeChanged(SessionModeChanged)
+    case sessionSettingsChanged(SessionSettingsChanged)
+    case sessionEnded(SessionEnded)
+    // Parallel groups and their calls
+    case profileSelected(ProfileSelected)
+    case batchStarted(BatchStarted)
+    case callDialed(CallDialed)
+    case callRinging(CallRinging)
+    case callAnswered(CallAnswered)
+    case callConnected(CallConnected)
+    case callTerminated(CallTerminated)
+    case callVoicemail(CallVoicemail)
+    case callNoAnswer(CallNoAnswer)
+    case callFailed(CallFailed)
+    case callCompleted(CallCompleted)
+    case batchCompleted(BatchCompleted)
+    case batchCancelled(BatchCancelled)
+}
+
+/// The stable stored name of each event type.
+public enum EventType: String, Sendable, CaseIterable, JSONConvertible {
+    case queueCreated = "queue.created"
+    case contactsAdded = "contacts.added"
+    case queuePaused = "queue.paused"
+    case queueResumed = "queue.resumed"
+    case queueCompleted = "queue.completed"
+    case queueStopped = "queue.stopped"
+    case queueErrored = "queue.errored"
+    case sessionStarted = "session.started"
+    case sessionModeChanged = "session.mode-changed"
+    case sessionSettingsChanged = "session.settings-changed"
+    case sessionEnded = "session.ended"
+    case profileSelected = "profile.selected"
+    case batchStarted = "batch.started"
+    case callDialed = "call.dialed"
+    case callRinging = "call.ringing"
+    case callAnswered = "call.answered"
+    case callConnected = "call.connected"
+    case callTerminated = "call.terminated"
+    case callVoicemail = "call.voicemail"
+    case callNoAnswer = "call.no-answer"
+    case callFailed = "call.failed"
+    case callCompleted = "call.completed"
+    case batchCompleted = "batch.completed"
+    case batchCancelled = "batch.cancelled"
+
+    /// The current schema version of each type. Older versions would be upcast on read.
+    public var version: Int { 1 }
+}
+
+// MARK: - Queue events
+
+public struct QueueCreated: Hashable, Sendable {
+    public var queueId: QueueID
+    public var name: String
+    public var segment: String?
+    public var maxAttempts: Int
+    public init(queueId: QueueID, name: String, segment: String?, maxAttempts: Int) {
+        self.queueId = queueId; self.name = name; self.segment = segment; self.maxAttempts = maxAttempts
+    }
+}
+
+/// A contact as it enters a queue. `script` is opaque to the domain: the simulated carrier reads it.
+public struct NewContact: Hashable, Sendable {
+    public var contactId: ContactID
+    public var name: String?
+    public var phone: PhoneNumber
+    public var segment: String?
+    public var script: JSONObject?
+    public init(contactId: ContactID, name: String? = nil, phone: PhoneNumber, segment: String? = nil, script: JSONObject? = nil) {
+        self.contactId = contactId; self.name = name; self.phone = phone; self.segment = segment; self.script = script
+    }
+}
+
+public struct ContactsAdded: Hashable, Sendable {
+    public var queueId: QueueID
+    public var contacts: [NewContact]
+    public init(queueId: QueueID, contacts: [NewContact]) { self.queueId = queueId; self.contacts = contacts }
+}
+
+public enum PauseReason: String, Sendable, CaseIterable, JSONConvertible {
+    /// An agent or supervisor asked for a pause.
+    case requested
+    /// A batch was cancelled (terminated), which pauses the queue.
+    case batchCancelled = "batch-cancelled"
+}
+
+public struct QueuePaused: Hashable, Sendable {
+    public var queueId: QueueID
+    public var reason: PauseReason
+    public var sessionId: SessionID?
+    public init(queueId: QueueID, reason: PauseReason, sessionId: SessionID?) {
+        self.queueId = queueId; self.reason = reason; self.sessionId = sessionId
+    }
+}
+
+public struct QueueResumed: Hashable, Sendable {
+    public var queueId: QueueID
+    public var sessionId: SessionID?
+    public init(queueId: QueueID, sessionId: SessionID?) { self.queueId = queueId; self.sessionId = sessionId }
+}
+
+public struct QueueCompleted: Hashable, Sendable {
+    public var queueId: QueueID
+    public init(queueId: QueueID) { self.queueId = queueId }
+}
+
+public struct QueueStopped: Hashable, Sendable {
+    public var queueId: QueueID
+    public var sessionId: SessionID?
+    public init(queueId: QueueID, sessionId: SessionID?) { self.queueId = queueId; self.sessionId = sessionId }
+}
+
+public struct QueueErrored: Hashable, Sendable {
+    public var queueId: QueueID
+    public var reason: String
+    public init(queueId: QueueID, reason: String) { self.queueId = queueId; self.reason = reason }
+}
+
+// MARK: - Session events
+
+public struct SessionStarted: Hashable, Sendable {
+    public var sessionId: SessionID
+    public var agentId: AgentID
+    public var queueId: QueueID
+    public var mode: CallingMode
+    public var profile: ProfileChoice
+    public var settings: SessionSettings
+    public var callerIds: [PhoneNumber]
+    public init(sessionId: SessionID, agentId: AgentID, queueId: QueueID, mode: CallingMode, profile: ProfileChoice,
+                settings: SessionSettings, callerIds: [PhoneNumber]) {
+        self.sessionId = sessionId; self.agentId = agentId; self.queueId = queueId; self.mode = mode
+        self.profile = profile; self.settings = settings; self.callerIds = callerIds
+    }
+}
+
+public struct SessionModeChanged: Hashable, Sendable {
+    public var sessionId: SessionID
+    public var mode: CallingMode
+    public init(sessionId: SessionID, mode: CallingMode) { self.sessionId = sessionId; self.mode = mode }
+}
+
+public struct SessionSettingsChanged: Hashable, Sendable {
+    public var sessionId: SessionID
+    public var settings: SessionSettings
+    public init(sessionId: SessionID, settings: SessionSettings) { self.sessionId = sessionId; self.settings = settings }
+}
+
+public enum SessionEndReason: String, Sendable, CaseIterable, JSONConvertible {
+    case stopped
+    case queueCompleted = "queue-completed"
+}
+
+public struct SessionEnded: Hashable, Sendable {
+    public var sessionId: SessionID
+    public var reason: SessionEndReason
+    public init(sessionId: SessionID, reason: SessionEndReason) { self.sessionId = sessionId; self.reason = reason }
+}
+
+// MARK: - Group (batch) and call events
+
+public struct ProfileSelected: Hashable, Sendable {
+    public var groupId: GroupID
+    public var sessionId: SessionID
+    public var queueId: QueueID
+    public var profile: StrategyProfile.Name
+    public var reason: ProfileReason
+    /// The queue's counts the choice was based on.
+    public var dialedCalls: Int
+    public var humanAnswers: Int
+    public init(groupId: GroupID, sessionId: SessionID, queueId: QueueID, profile: StrategyProfile.Name,
+                reason: ProfileReason, dialedCalls: Int, humanAnswers: Int) {
+        self.groupId = groupId; self.sessionId = sessionId; self.queueId = queueId; self.profile = profile
+        self.reason = reason; self.dialedCalls = dialedCalls; self.humanAnswers = humanAnswers
+    }
+}
+
+/// One call planned in a batch: whom, from which caller ID, and how long after the batch starts.
+public struct PlannedCall: Hashable, Sendable {
+    public var callId: CallID
+    public var contactId: ContactID
+    public var to: PhoneNumber
+    public var callerId: PhoneNumber
+    public var offsetMs: Int64
+    public init(callId: CallID, contactId: ContactID, to: PhoneNumber, callerId: PhoneNumber, offsetMs: Int64) {
+        self.callId = callId; self.contactId = contactId; self.to = to; self.callerId = callerId; self.offsetMs = offsetMs
+    }
+}
+
+public struct BatchStarted: Hashable, Sendable {
+    public var groupId: GroupID
+    public var sessionId: SessionID
+    public var queueId: QueueID
+    public var agentId: AgentID
+    public var mode: CallingMode
+    public var profile: StrategyProfile.Name
+    public var fanout: Int
+    public var staggerMs: Int64
+    public var amdPolicy: AMDPolicy
+    public var ringTimeoutMs: Int64
+    public var calls: [PlannedCall]
+    public init(groupId: GroupID, sessionId: SessionID, queueId: QueueID, agentId: AgentID, mode: CallingMode,
+                profile: StrategyProfile.Name, fanout: Int, staggerMs: Int64, amdPolicy: AMDPolicy,
+                ringTimeoutMs: Int64, calls: [PlannedCall]) {
+        self.groupId = groupId; self.sessionId = sessionId; self.queueId = queueId; self.agentId = agentId
+        self.mode = mode; self.profile = profile; self.fanout = fanout; self.staggerMs = staggerMs
+        self.amdPolicy = amdPolicy; self.ringTimeoutMs = ringTimeoutMs; self.calls = calls
+    }
+}
+
+public struct CallDialed: Hashable, Sendable {
+    public var groupId: GroupID
+    public var callId: CallID
+    public var contactId: ContactID
+    public var to: PhoneNumber
+    public var callerId: PhoneNumber
+    /// 1 for the contact's first call, 2 for the first retry, …
+    public var attempt: Int
+    public init(groupId: GroupID, callId: CallID, contactId: ContactID, to: PhoneNumber, callerId: PhoneNumber, attempt: Int) {
+        self.groupId = groupId; self.callId = callId; self.contactId = contactId; self.to = to
+        self.callerId = callerId; self.attempt = attempt
+    }
+}
+
+public struct CallRinging: Hashable, Sendable {
+    public var groupId: GroupID
+    public var callId: CallID
+    public init(groupId: GroupID, callId: CallID) { self.groupId = groupId; self.callId = callId }
+}
+
+public struct CallAnswered: Hashable, Sendable {
+    public var groupId: GroupID
+    public var callId: CallID
+    public var answeredBy: AnsweredBy
+    public init(groupId: GroupID, callId: CallID, answeredBy: AnsweredBy) {
+        self.groupId = groupId; self.callId = callId; self.answeredBy = answeredBy
+    }
+}
+
+/// The winner: this call is bridged to the agent.
+public struct CallConnected: Hashable, Sendable {
+    public var groupId: GroupID
+    public var callId: CallID
+    public var contactId: ContactID
+    public var agentId: AgentID
+    public init(groupId: GroupID, callId: CallID, contactId: ContactID, agentId: AgentID) {
+        self.groupId = groupId; self.callId = callId; self.contactId = contactId; self.agentId = agentId
+    }
+}
+
+public enum TerminationReason: String, Sendable, CaseIterable, JSONConvertible {
+    /// Another call of the batch won.
+    case lostRace = "lost-race"
+    /// The batch was cancelled (terminate, stop).
+    case cancelled
+    /// The answer was not one the AMD policy connects (e.g. `unknown` under `human-only`).
+    case amdPolicy = "amd-policy"
+    /// A person answered after the batch already had a winner and was dropped.
+    case abandoned
+}
+
+public struct CallTerminated: Hashable, Sendable {
+    public var groupId: GroupID
+    public var callId: CallID
+    public var reason: TerminationReason
+    public init(groupId: GroupID, callId: CallID, reason: TerminationReason) {
+        self.groupId = groupId; self.callId = callId; self.reason = reason
+    }
+}
+
+public struct CallVoicemail: Hashable, Sendable {
+    public var groupId: GroupID
+    public var callId: CallID
+    public init(groupId: GroupID, callId: CallID) { self.groupId = groupId; self.callId = callId }
+}
+
+public enum NoAnswerCause: String, Sendable, CaseIterable, JSONConvertible {
+    /// It rang until the ring timeout.
+    case timeout
+    /// The line was busy.
+    case busy
+}
+
+public struct CallNoAnswer: Hashable, Sendable {
+    public var groupId: GroupID
+    public var callId: CallID
+    public var cause: NoAnswerCause
+    public init(groupId: GroupID, callId: CallID, cause: NoAnswerCause) {
+        self.groupId = groupId; self.callId = callId; self.cause = cause
+    }
+}
+
+public struct CallFailed: Hashable, Sendable {
+    public var groupId: GroupID
+    public var callId: CallID
+    /// The carrier's reason, e.g. `invalid-number`, or `engine-restart`.
+    public var reason: String
+    public init(groupId: GroupID, callId: CallID, reason: String) {
+        self.groupId = groupId; self.callId = callId; self.reason = reason
+    }
+}
+
+public enum HangupSide: String, Sendable, CaseIterable, JSONConvertible {
+    case agent, contact
+}
+
+public struct CallCompleted: Hashable, Sendable {
+    public var groupId: GroupID
+    public var callId: CallID
+    public var endedBy: HangupSide
+    public init(groupId: GroupID, callId: CallID, endedBy: HangupSide) {
+        self.groupId = groupId; self.callId = callId; self.endedBy = endedBy
+    }
+}
+
+public enum BatchResult: String, Sendable, CaseIterable, JSONConvertible {
+    case connected
+    case noAnswer = "no-answer"
+}
+
+public struct BatchCompleted: Hashable, Sendable {
+    public var groupId: GroupID
+    public var result: BatchResult
+    public var winnerCallId: CallID?
+    public init(groupId: GroupID, result: BatchResult, winnerCallId: CallID?) {
+        self.groupId = groupId; self.result = result; self.winnerCallId = winnerCallId
+    }
+}
+
+public enum CancelReason: String, Sendable, CaseIterable, JSONConvertible {
+    /// `POST /v1/calls/parallel/{groupId}/terminate` or the agent's cancel.
+    case requested
+    /// The session was stopped.
+    case sessionStopped = "session-stopped"
+}
+
+public struct BatchCancelled: Hashable, Sendable {
+    public var groupId: GroupID
+    public var reason: CancelReason
+    /// Contacts that go back to pending (their calls were cancelled or never placed).
+    public var releasedContactIds: [ContactID]
+    public init(groupId: GroupID, reason: CancelReason, releasedContactIds: [ContactID]) {
+        self.groupId = groupId; self.reason = reason; self.releasedContactIds = releasedContactIds
+    }
+}

@@ -1,0 +1,205 @@
+/// `evolve`: how each event changes the projections. A pure fold; replaying the log through it
+/// rebuilds every queue, session and group exactly.
+extension DialerState {
+    public static func evolve(_ state: DialerState, _ event: DialerEvent, position: Int64, at time: Timestamp) -> DialerState {
+        var next = state
+        next.apply(event, position: position, at: time)
+        return next
+    }
+
+    public mutating func apply(_ event: DialerEvent, position: Int64, at time: Timestamp) {
+        self.position = position
+        switch event {
+        case .queueCreated(let e):
+            queues[e.queueId] = Queue(id: e.queueId, name: e.name, segment: e.segment, maxAttempts: e.maxAttempts)
+        case .contactsAdded(let e):
+            modifyQueue(e.queueId) { queue in
+                for new in e.contacts where queue.contacts[new.contactId] == nil {
+                    queue.contactOrder.append(new.contactId)
+                    queue.contacts[new.contactId] = Contact(new)
+                }
+                if queue.state == .completed { queue.state = queue.activeSessions.isEmpty ? .idle : .active }
+            }
+        case .queuePaused(let e):
+            modifyQueue(e.queueId) { $0.state = .paused }
+        case .queueResumed(let e):
+            modifyQueue(e.queueId) { $0.state = .active }
+        case .queueCompleted(let e):
+            modifyQueue(e.queueId) { $0.state = .completed }
+        case .queueStopped(let e):
+            modifyQueue(e.queueId) { $0.state = .stopped }
+        case .queueErrored(let e):
+            modifyQueue(e.queueId) { queue in
+                queue.state = .error
+                queue.errorReason = e.reason
+            }
+        case .sessionStarted(let e):
+            sessions[e.sessionId] = Session(e, at: time)
+            modifyQueue(e.queueId) { queue in
+                queue.activeSessions.insert(e.sessionId)
+                if queue.state == .idle { queue.state = .active }
+            }
+        case .sessionModeChanged(let e):
+            sessions[e.sessionId]?.mode = e.mode
+        case .sessionSettingsChanged(let e):
+            sessions[e.sessionId]?.settings = e.settings
+        case .sessionEnded(let e):
+            guard let queueId = sessions[e.sessionId]?.queueId else { return }
+            sessions[e.sessionId]?.state = .ended
+            sessions[e.sessionId]?.endReason = e.reason
+            sessions[e.sessionId]?.endedAt = time
+            modifyQueue(queueId) { $0.activeSessions.remove(e.sessionId) }
+        case .batchStarted(let e):
+            var group = Group(e, reason: nil, at: time)
+            group.position = position
+            groups[e.groupId] = group
+            modifyQueue(e.queueId) { queue in
+                queue.liveGroups.insert(e.groupId)
+                for call in e.calls { queue.contacts[call.contactId]?.liveCall = call.callId }
+            }
+            sessions[e.sessionId]?.currentGroup = e.groupId
+            sessions[e.sessionId]?.batches += 1
+        case .profileSelected(let e):
+            groups[e.groupId]?.profileReason = e.reason
+            groups[e.groupId]?.position = position
+        case .callDialed(let e):
+            modifyCall(e.groupId, e.callId, position: position) { call, _ in call.dialedAt = time }
+            if let queueId = groups[e.groupId]?.queueId { queues[queueId]?.dialedCalls += 1 }
+        case .callRinging(let e):
+            modifyCall(e.groupId, e.callId, position: position) { call, _ in call.status = .ringing }
+        case .callAnswered(let e):
+            modifyCall(e.groupId, e.callId, position: position) { call, _ in
+                call.answeredBy = e.answeredBy
+                call.answeredAt = time
+            }
+            if let queueId = groups[e.groupId]?.queueId {
+                switch e.answeredBy {
+                case .human: queues[queueId]?.humanAnswers += 1
+                case .machine: queues[queueId]?.machineAnswers += 1
+                case .unknown: break
+                }
+            }
+        case .callConnected(let e):
+            groups[e.groupId]?.winner = e.callId
+            modifyCall(e.groupId, e.callId, position: position) { call, contact in
+                call.status = .inProgress
+                call.outcome = .winner
+                call.connectedAt = time
+                contact.outcome = .winner
+                contact.isSettled = true
+            }
+            if let sessionId = groups[e.groupId]?.sessionId { sessions[sessionId]?.connects += 1 }
+        case .callTerminated(let e):
+            endCall(e.groupId, e.callId, status: .terminated, reason: e.reason.rawValue, position: position, at: time) {
+                call, contact in
+                switch e.reason {
+                case .cancelled:
+                    guard call.outcome != .winner else { return }
+                    call.outcome = .terminated
+                    if !contact.isSettled { contact.outcome = .pending }
+                case .lostRace:
+                    call.outcome = .terminated
+                    if call.isPlaced {
+                        contact.attempts += 1
+                        contact.outcome = .terminated
+                    }
+                case .amdPolicy:
+                    call.outcome = .terminated
+                    contact.attempts += 1
+                    contact.outcome = .terminated
+                case .abandoned:
+                    call.outcome = .terminated
+                    call.abandoned = true
+                    contact.attempts += 1
+                    contact.outcome = .terminated
+                    contact.isSettled = true
+                }
+            }
+            if e.reason == .abandoned, let group = groups[e.groupId] {
+                queues[group.queueId]?.abandonedCalls += 1
+                sessions[group.sessionId]?.abandoned += 1
+            }
+        case .callVoicemail(let e):
+            endCall(e.groupId, e.callId, status: .voicemail, reason: "voicemail", position: position, at: time) {
+                call, contact in
+                call.outcome = .voicemail
+                contact.attempts += 1
+                contact.outcome = .voicemail
+                contact.isSettled = true
+            }
+            if let sessionId = groups[e.groupId]?.sessionId { sessions[sessionId]?.voicemails += 1 }
+        case .callNoAnswer(let e):
+            endCall(e.groupId, e.callId, status: .completed, reason: e.cause.rawValue, position: position, at: time) {
+                call, contact in
+                call.outcome = .noAnswer
+                contact.attempts += 1
+                contact.outcome = .noAnswer
+            }
+        case .callFailed(let e):
+            endCall(e.groupId, e.callId, status: .failed, reason: e.reason, position: position, at: time) {
+                call, contact in
+                call.outcome = .failed
+                contact.attempts += 1
+                contact.outcome = .failed
+            }
+        case .callCompleted(let e):
+            endCall(e.groupId, e.callId, status: .completed, reason: e.endedBy.rawValue, position: position, at: time) {
+                _, contact in
+                contact.attempts += 1
+            }
+        case .batchCompleted(let e):
+            endGroup(e.groupId, position: position, at: time, result: e.result)
+        case .batchCancelled(let e):
+            groups[e.groupId]?.cancelled = true
+            endGroup(e.groupId, position: position, at: time, result: nil)
+        }
+    }
+
+    private mutating func modifyQueue(_ id: QueueID, _ change: (inout Queue) -> Void) {
+        guard var queue = queues.removeValue(forKey: id) else { return }
+        change(&queue)
+        queues[id] = queue
+    }
+
+    /// Changes one call and its contact together; unknown ids are ignored (decide never emits them).
+    private mutating func modifyCall(_ groupId: GroupID, _ callId: CallID, position: Int64,
+                                     _ change: (inout Call, inout Contact) -> Void) {
+        guard var group = groups.removeValue(forKey: groupId) else { return }
+        defer { groups[groupId] = group }
+        group.position = position
+        guard let index = group.index(of: callId) else { return }
+        let contactId = group.calls[index].contactId
+        var contact = queues[group.queueId]?.contacts.removeValue(forKey: contactId)
+            ?? Contact(NewContact(contactId: contactId, phone: group.calls[index].to))
+        change(&group.calls[index], &contact)
+        queues[group.queueId]?.contacts[contactId] = contact
+    }
+
+    private mutating func endCall(_ groupId: GroupID, _ callId: CallID, status: CallStatus, reason: String,
+                                  position: Int64, at time: Timestamp, _ change: (inout Call, inout Contact) -> Void) {
+        var talkTime: Int64 = 0
+        modifyCall(groupId, callId, position: position) { call, contact in
+            call.status = status
+            call.endedAt = time
+            call.endReason = reason
+            contact.liveCall = nil
+            if let connectedAt = call.connectedAt { talkTime = time.milliseconds(since: connectedAt) }
+            change(&call, &contact)
+        }
+        if talkTime > 0, let sessionId = groups[groupId]?.sessionId { sessions[sessionId]?.talkTimeMs += talkTime }
+    }
+
+    private mutating func endGroup(_ groupId: GroupID, position: Int64, at time: Timestamp, result: BatchResult?) {
+        guard let group = groups[groupId] else { return }
+        groups[groupId]?.endedAt = time
+        groups[groupId]?.position = position
+        queues[group.queueId]?.liveGroups.remove(groupId)
+        if var session = sessions.removeValue(forKey: group.sessionId) {
+            if session.currentGroup == groupId { session.currentGroup = nil }
+            session.lastGroup = groupId
+            session.lastBatchEndedAt = time
+            session.lastBatchResult = result
+            sessions[group.sessionId] = session
+        }
+    }
+}

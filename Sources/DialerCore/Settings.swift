@@ -1,0 +1,129 @@
+import SwitchboardJSON
+
+/// How an agent's calls are placed: one contact at a time, or a batch in parallel.
+public enum CallingMode: String, Sendable, CaseIterable, JSONConvertible {
+    case single
+    case parallel
+}
+
+/// A session's dialling settings. `maxLines` and `staggerMs` are optional overrides of the strategy
+/// profile's fanout and stagger; `nil` means "use the profile's value".
+public struct SessionSettings: Hashable, Sendable {
+    public static let maxLinesRange = 2...5
+    public static let staggerRange: ClosedRange<Int64> = 0...10_000
+    public static let cooldownRange: ClosedRange<Int64> = 0...600_000
+    /// Never below 15 s: the US Telemarketing Sales Rule wants at least 15 s (or 4 rings) of ringing.
+    public static let ringTimeoutRange: ClosedRange<Int64> = 15_000...120_000
+
+    public static let defaultCooldownMs: Int64 = 2000
+    public static let defaultRingTimeoutMs: Int64 = 30_000
+
+    public var maxLines: Int?
+    public var staggerMs: Int64?
+    public var cooldownMs: Int64
+    public var ringTimeoutMs: Int64
+
+    public init(maxLines: Int? = nil, staggerMs: Int64? = nil,
+                cooldownMs: Int64 = SessionSettings.defaultCooldownMs,
+                ringTimeoutMs: Int64 = SessionSettings.defaultRingTimeoutMs) {
+        self.maxLines = maxLines
+        self.staggerMs = staggerMs
+        self.cooldownMs = cooldownMs
+        self.ringTimeoutMs = ringTimeoutMs
+    }
+
+    public static let `default` = SessionSettings()
+
+    /// Every rule the settings break, so a client can fix them all at once.
+    public var violations: [SettingsViolation] {
+        var found: [SettingsViolation] = []
+        if let maxLines, !Self.maxLinesRange.contains(maxLines) {
+            found.append(.init(field: "maxLines", message: "must be between 2 and 5, got \(maxLines)"))
+        }
+        if let staggerMs, !Self.staggerRange.contains(staggerMs) {
+            found.append(.init(field: "staggerMs", message: "must be between 0 and 10000, got \(staggerMs)"))
+        }
+        if !Self.cooldownRange.contains(cooldownMs) {
+            found.append(.init(field: "cooldownMs", message: "must be between 0 and 600000, got \(cooldownMs)"))
+        }
+        if !Self.ringTimeoutRange.contains(ringTimeoutMs) {
+            found.append(.init(field: "ringTimeoutMs", message: "must be between 15000 and 120000, got \(ringTimeoutMs)"))
+        }
+        return found
+    }
+
+    /// These settings with the fields present in `patch` replaced.
+    public func applying(_ patch: SettingsPatch) -> SessionSettings {
+        var result = self
+        if let maxLines = patch.maxLines { result.maxLines = maxLines }
+        if let staggerMs = patch.staggerMs { result.staggerMs = staggerMs }
+        if let cooldownMs = patch.cooldownMs { result.cooldownMs = cooldownMs }
+        if let ringTimeoutMs = patch.ringTimeoutMs { result.ringTimeoutMs = ringTimeoutMs }
+        return result
+    }
+}
+
+/// A partial settings change, as sent by a client (`PATCH /v1/sessions/{id}`).
+public struct SettingsPatch: Hashable, Sendable {
+    public var maxLines: Int?
+    public var staggerMs: Int64?
+    public var cooldownMs: Int64?
+    public var ringTimeoutMs: Int64?
+
+    public init(maxLines: Int? = nil, staggerMs: Int64? = nil, cooldownMs: Int64? = nil, ringTimeoutMs: Int64? = nil) {
+        self.maxLines = maxLines
+        self.staggerMs = staggerMs
+        self.cooldownMs = cooldownMs
+        self.ringTimeoutMs = ringTimeoutMs
+    }
+}
+
+/// One broken settings rule, named by its field.
+public struct SettingsViolation: Hashable, Sendable, CustomStringConvertible {
+    public var field: String
+    public var message: String
+    public var description: String { "\(field) \(message)" }
+}
+
+extension SessionSettings: JSONConvertible {
+    public init(json: JSONValue) throws(JSONError) {
+        let object = try JSONObject(json: json)
+        self.init(
+            maxLines: try object.decodeIfPresent("maxLines"),
+            staggerMs: try object.decodeIfPresent("staggerMs"),
+            cooldownMs: try object.decode("cooldownMs"),
+            ringTimeoutMs: try object.decode("ringTimeoutMs")
+        )
+    }
+
+    public var json: JSONValue {
+        var object = JSONObject()
+        object.put("maxLines", maxLines)
+        object.put("staggerMs", staggerMs)
+        object.put("cooldownMs", cooldownMs)
+        object.put("ringTimeoutMs", ringTimeoutMs)
+        return .object(object)
+    }
+}
+
+extension SettingsPatch: JSONConvertible {
+    public init(json: JSONValue) throws(JSONError) {
+        let object = try JSONObject(json: json)
+        try object.rejectUnknownKeys(["maxLines", "staggerMs", "cooldownMs", "ringTimeoutMs"])
+        self.init(
+            maxLines: try object.decodeIfPresent("maxLines"),
+            staggerMs: try object.decodeIfPresent("staggerMs"),
+            cooldownMs: try object.decodeIfPresent("cooldownMs"),
+            ringTimeoutMs: try object.decodeIfPresent("ringTimeoutMs")
+        )
+    }
+
+    public var json: JSONValue {
+        var object = JSONObject()
+        object.putIfPresent("maxLines", maxLines)
+        object.putIfPresent("staggerMs", staggerMs)
+        object.putIfPresent("cooldownMs", cooldownMs)
+        object.putIfPresent("ringTimeoutMs", ringTimeoutMs)
+        return .object(object)
+    }
+}

@@ -1,0 +1,239 @@
+import SwitchboardJSON
+
+/// The status of one call, exactly as the product names it.
+public enum CallStatus: String, Sendable, CaseIterable, JSONConvertible {
+    case dialing, ringing
+    case inProgress = "in-progress"
+    case completed, failed, terminated, voicemail
+
+    public var isEnded: Bool {
+        switch self {
+        case .dialing, .ringing, .inProgress: false
+        case .completed, .failed, .terminated, .voicemail: true
+        }
+    }
+}
+
+/// What a contact's (latest) call came to.
+public enum ContactOutcome: String, Sendable, CaseIterable, JSONConvertible {
+    case pending, winner, terminated, voicemail
+    case noAnswer = "no-answer"
+    case failed
+}
+
+/// Queue life cycle.
+public enum QueueState: String, Sendable, CaseIterable, JSONConvertible {
+    case idle, active, paused, completed, stopped, error
+}
+
+/// A contact in a queue, with what has happened to it so far.
+public struct Contact: Hashable, Sendable {
+    public var id: ContactID
+    public var name: String?
+    public var phone: PhoneNumber
+    public var segment: String?
+    public var script: JSONObject?
+    /// Calls that ended with an outcome. A cancelled call is not counted: the contact was not given a fair try.
+    public var attempts: Int = 0
+    public var outcome: ContactOutcome = .pending
+    /// Reached (winner), left a voicemail, or dropped after answering (abandoned): never dialled again.
+    public var isSettled: Bool = false
+    /// The call of a live batch this contact is in, if any. Such a contact is never dialled twice.
+    public var liveCall: CallID?
+
+    public init(_ new: NewContact) {
+        id = new.contactId
+        name = new.name
+        phone = new.phone
+        segment = new.segment
+        script = new.script
+    }
+
+    /// Whether the next batch may dial this contact.
+    public func isDialable(maxAttempts: Int) -> Bool {
+        !isSettled && liveCall == nil && attempts < maxAttempts
+    }
+}
+
+/// The queue projection.
+public struct Queue: Hashable, Sendable {
+    public var id: QueueID
+    public var name: String
+    public var segment: String?
+    public var maxAttempts: Int
+    public var state: QueueState = .idle
+    public var contactOrder: [ContactID] = []
+    public var contacts: [ContactID: Contact] = [:]
+    public var activeSessions: Set<SessionID> = []
+    public var liveGroups: Set<GroupID> = []
+    public var errorReason: String?
+    // Counters for the rates.
+    public var dialedCalls = 0
+    public var humanAnswers = 0
+    public var machineAnswers = 0
+    public var abandonedCalls = 0
+
+    public init(id: QueueID, name: String, segment: String?, maxAttempts: Int) {
+        self.id = id
+        self.name = name
+        self.segment = segment
+        self.maxAttempts = maxAttempts
+    }
+
+    /// Answered by a human ÷ dialled; `nil` before the first call.
+    public var answerRate: Double? { dialedCalls == 0 ? nil : Double(humanAnswers) / Double(dialedCalls) }
+    /// Abandoned ÷ human answers (the US TSR caps it at 3 % per campaign per 30 days).
+    public var abandonmentRate: Double? { humanAnswers == 0 ? nil : Double(abandonedCalls) / Double(humanAnswers) }
+
+    /// Contacts the next batch may dial, fresh ones first, then retries, each in the order they were added.
+    public var dialableContacts: [Contact] {
+        let dialable = contactOrder.compactMap { contacts[$0] }.filter { $0.isDialable(maxAttempts: maxAttempts) }
+        return dialable.enumerated().sorted { lhs, rhs in
+            (lhs.element.attempts, lhs.offset) < (rhs.element.attempts, rhs.offset)
+        }.map(\.element)
+    }
+
+    public var pendingCount: Int { contacts.values.count { $0.isDialable(maxAttempts: maxAttempts) || $0.liveCall != nil } }
+}
+
+/// A session's life cycle.
+public enum SessionState: String, Sendable, CaseIterable, JSONConvertible {
+    case active, ended
+}
+
+/// The session projection: an agent working a queue.
+public struct Session: Hashable, Sendable {
+    public var id: SessionID
+    public var agentId: AgentID
+    public var queueId: QueueID
+    public var mode: CallingMode
+    public var profile: ProfileChoice
+    public var settings: SessionSettings
+    public var callerIds: [PhoneNumber]
+    public var state: SessionState = .active
+    public var endReason: SessionEndReason?
+    public var startedAt: Timestamp
+    public var endedAt: Timestamp?
+    /// The batch being dialled or talked on now.
+    public var currentGroup: GroupID?
+    public var lastGroup: GroupID?
+    public var lastBatchEndedAt: Timestamp?
+    public var lastBatchResult: BatchResult?
+    // Supervisor counters.
+    public var batches = 0
+    public var connects = 0
+    public var voicemails = 0
+    public var abandoned = 0
+    public var talkTimeMs: Int64 = 0
+
+    public init(_ e: SessionStarted, at time: Timestamp) {
+        id = e.sessionId
+        agentId = e.agentId
+        queueId = e.queueId
+        mode = e.mode
+        profile = e.profile
+        settings = e.settings
+        callerIds = e.callerIds
+        startedAt = time
+    }
+}
+
+/// One call of a parallel group.
+public struct Call: Hashable, Sendable {
+    public var id: CallID
+    public var contactId: ContactID
+    public var to: PhoneNumber
+    public var callerId: PhoneNumber
+    /// When the call is to be placed, relative to the batch start (the stagger).
+    public var offsetMs: Int64
+    public var status: CallStatus = .dialing
+    public var outcome: ContactOutcome = .pending
+    public var answeredBy: AnsweredBy?
+    /// `nil` while the call is planned but not yet placed.
+    public var dialedAt: Timestamp?
+    public var answeredAt: Timestamp?
+    public var connectedAt: Timestamp?
+    public var endedAt: Timestamp?
+    /// Why it ended: a termination reason, a failure reason, `timeout`/`busy`, `agent`/`contact`, `voicemail`.
+    public var endReason: String?
+    public var abandoned = false
+
+    public init(_ planned: PlannedCall) {
+        id = planned.callId
+        contactId = planned.contactId
+        to = planned.to
+        callerId = planned.callerId
+        offsetMs = planned.offsetMs
+    }
+
+    public var isPlaced: Bool { dialedAt != nil }
+    public var isLive: Bool { !status.isEnded }
+}
+
+/// The status of a whole group, as the polling endpoint reports it.
+public enum GroupStatus: String, Sendable, CaseIterable, JSONConvertible {
+    case dialing, connected, completed
+    case noAnswer = "no-answer"
+    case cancelled
+}
+
+/// The parallel group (batch) projection.
+public struct Group: Hashable, Sendable {
+    public var id: GroupID
+    public var sessionId: SessionID
+    public var queueId: QueueID
+    public var agentId: AgentID
+    public var mode: CallingMode
+    public var profile: StrategyProfile.Name
+    public var profileReason: ProfileReason?
+    public var fanout: Int
+    public var staggerMs: Int64
+    public var amdPolicy: AMDPolicy
+    public var ringTimeoutMs: Int64
+    public var calls: [Call]
+    public var winner: CallID?
+    public var startedAt: Timestamp
+    public var endedAt: Timestamp?
+    public var cancelled = false
+    /// Log position of the latest event of this group (its ETag).
+    public var position: Int64 = 0
+
+    public init(_ e: BatchStarted, reason: ProfileReason?, at time: Timestamp) {
+        id = e.groupId
+        sessionId = e.sessionId
+        queueId = e.queueId
+        agentId = e.agentId
+        mode = e.mode
+        profile = e.profile
+        profileReason = reason
+        fanout = e.fanout
+        staggerMs = e.staggerMs
+        amdPolicy = e.amdPolicy
+        ringTimeoutMs = e.ringTimeoutMs
+        calls = e.calls.map(Call.init)
+        startedAt = time
+    }
+
+    public var isEnded: Bool { endedAt != nil }
+    public var liveCalls: [Call] { calls.filter(\.isLive) }
+
+    public var status: GroupStatus {
+        if cancelled { return .cancelled }
+        if isEnded { return winner == nil ? .noAnswer : .completed }
+        return winner == nil ? .dialing : .connected
+    }
+
+    public func index(of callId: CallID) -> Int? { calls.firstIndex { $0.id == callId } }
+    public func call(_ callId: CallID) -> Call? { index(of: callId).map { calls[$0] } }
+}
+
+/// Every projection the dialer needs, folded from the log: the state `decide` reads.
+public struct DialerState: Hashable, Sendable {
+    public var queues: [QueueID: Queue] = [:]
+    public var sessions: [SessionID: Session] = [:]
+    public var groups: [GroupID: Group] = [:]
+    /// Position of the last event folded in.
+    public var position: Int64 = 0
+
+    public init() {}
+}
