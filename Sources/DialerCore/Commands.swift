@@ -1,3 +1,5 @@
+import SwitchboardJSON
+
 /// Every request to change the dialer's state. `decide` turns one into events or refuses it.
 ///
 /// Commands come from agents and supervisors (through the API), from the engine reacting to the

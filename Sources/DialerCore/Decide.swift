@@ -1,3 +1,5 @@
+import SwitchboardJSON
+
 /// `decide`: the dialer's rules. Given the state folded from the log and a command, the events that
 /// record what happens — or the reason the command is refused. Pure: no I/O, no clock, no randomness.
 public func decide(_ command: Command, _ state: DialerState) throws(DomainError) -> [DialerEvent] {

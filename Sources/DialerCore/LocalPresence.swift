@@ -1,3 +1,5 @@
+import SwitchboardJSON
+
 /// A pool of caller IDs for local presence: a call shows a number from the recipient's area code
 /// when the pool has one, so it looks local; otherwise the pool's default (its first number).
 public struct CallerIDPool: Hashable, Sendable {

@@ -1,4 +1,4 @@
-import SwitchboardJSON
+
 
 /// A point in time as milliseconds since the Unix epoch (UTC).
 ///
@@ -129,7 +129,7 @@ private func pad(_ value: Int64, _ width: Int) -> String {
 
 extension Int64 {
     /// Floor division and a non-negative remainder, so times before 1970 format correctly.
-    func floorDivided(by divisor: Int64) -> (quotient: Int64, remainder: Int64) {
+    fileprivate func floorDivided(by divisor: Int64) -> (quotient: Int64, remainder: Int64) {
         let q = self / divisor
         let r = self % divisor
         return r < 0 ? (q - 1, r + divisor) : (q, r)

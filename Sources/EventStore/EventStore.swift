@@ -1,0 +1,161 @@
+import Foundation
+import SwitchboardJSON
+
+/// An event to append. Its `id` makes appends idempotent: an id already in the log is skipped.
+public struct NewEvent: Sendable, Hashable {
+    public var id: UUID
+    public var type: String
+    public var version: Int
+    public var time: Timestamp
+    /// The session the event belongs to, when there is one.
+    public var correlationId: String?
+    /// The event's `data`: one JSON object, stored byte for byte.
+    public var data: [UInt8]
+
+    public init(id: UUID, type: String, version: Int, time: Timestamp, correlationId: String?, data: [UInt8]) {
+        self.id = id
+        self.type = type
+        self.version = version
+        self.time = time
+        self.correlationId = correlationId
+        self.data = data
+    }
+}
+
+/// An event as stored: the envelope the log adds, and the hash that chains it to its predecessor.
+public struct RecordedEvent: Sendable, Hashable {
+    /// Global position in the log: gapless, starting at 1.
+    public var position: Int64
+    public var stream: String
+    /// Position within the stream: gapless, starting at 1.
+    public var streamVersion: Int64
+    public var id: UUID
+    public var type: String
+    public var version: Int
+    public var time: Timestamp
+    public var correlationId: String?
+    public var data: [UInt8]
+    /// SHA-256 over the previous event's hash and this event's canonical bytes.
+    public var hash: [UInt8]
+
+    public init(position: Int64, stream: String, streamVersion: Int64, id: UUID, type: String, version: Int,
+                time: Timestamp, correlationId: String?, data: [UInt8], hash: [UInt8]) {
+        self.position = position
+        self.stream = stream
+        self.streamVersion = streamVersion
+        self.id = id
+        self.type = type
+        self.version = version
+        self.time = time
+        self.correlationId = correlationId
+        self.data = data
+        self.hash = hash
+    }
+}
+
+/// What the writer expects a stream's version to be before the append (optimistic concurrency).
+public enum ExpectedVersion: Sendable, Hashable {
+    /// No check.
+    case any
+    /// The stream must not exist yet.
+    case noStream
+    /// The stream's last event must have this version.
+    case exact(Int64)
+
+    func admits(_ current: Int64) -> Bool {
+        switch self {
+        case .any: true
+        case .noStream: current == 0
+        case .exact(let version): current == version
+        }
+    }
+}
+
+/// Events for one stream inside an append.
+public struct StreamWrite: Sendable, Hashable {
+    public var stream: String
+    public var expectedVersion: ExpectedVersion
+    public var events: [NewEvent]
+
+    public init(stream: String, expectedVersion: ExpectedVersion, events: [NewEvent]) {
+        self.stream = stream
+        self.expectedVersion = expectedVersion
+        self.events = events
+    }
+}
+
+/// The outcome of a successful append.
+public struct AppendResult: Sendable, Hashable {
+    /// The events that were written now (ids already in the log are left out).
+    public var recorded: [RecordedEvent]
+    /// Each written stream's version after the append.
+    public var streamVersions: [String: Int64]
+    /// The log's last position after the append.
+    public var position: Int64
+}
+
+public enum EventStoreError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// A stream was not at the version the writer expected.
+    case wrongExpectedVersion(stream: String, expected: ExpectedVersion, actual: Int64)
+    /// The file cannot be opened (missing folder, permissions, …).
+    case cannotOpen(path: String, reason: String)
+    /// The file is not a Switchboard event log, or it is damaged.
+    case corrupt(path: String, reason: String)
+    /// An append was refused before it reached the log.
+    case invalidAppend(String)
+    /// The underlying database failed.
+    case storage(String)
+    /// The store is closed.
+    case closed
+
+    public var description: String {
+        switch self {
+        case .wrongExpectedVersion(let stream, let expected, let actual):
+            "stream \(stream) is at version \(actual), expected \(expected)"
+        case .cannotOpen(let path, let reason): "cannot open event store \(path): \(reason)"
+        case .corrupt(let path, let reason): "event store \(path) is corrupt or not a Switchboard store: \(reason)"
+        case .invalidAppend(let reason): "invalid append: \(reason)"
+        case .storage(let reason): "storage error: \(reason)"
+        case .closed: "the event store is closed"
+        }
+    }
+}
+
+/// The durable event log. The embedded SQLite store implements it on one machine; a PostgreSQL store
+/// will implement it for several. Both must pass `EventStoreContract`'s suite.
+public protocol EventStore: Sendable {
+    /// Appends atomically: every write or none. Returns only when the events are durable.
+    func append(_ writes: [StreamWrite]) async throws -> AppendResult
+    /// Events after a global position, in order, at most `limit`.
+    func readAll(after position: Int64, limit: Int) async throws -> [RecordedEvent]
+    /// One stream's events after a stream version, in order, at most `limit`.
+    func readStream(_ stream: String, after version: Int64, limit: Int) async throws -> [RecordedEvent]
+    /// The last position in the log (0 when empty).
+    func headPosition() async throws -> Int64
+    /// History after `position`, then live events, with no gap and no duplicate.
+    func subscribe(after position: Int64) -> EventSubscription
+    /// Walks the hash chain and reports the first event that does not match.
+    func verify() async throws -> ChainVerification
+}
+
+extension EventStore {
+    /// Appends to one stream.
+    @discardableResult
+    public func append(_ events: [NewEvent], to stream: String, expectedVersion: ExpectedVersion) async throws
+        -> AppendResult
+    {
+        try await append([StreamWrite(stream: stream, expectedVersion: expectedVersion, events: events)])
+    }
+}
+
+/// The result of walking the hash chain.
+public struct ChainVerification: Sendable, Hashable {
+    public var eventsChecked: Int64
+    /// The first position whose stored hash (or position) is not what the chain requires.
+    public var firstBadPosition: Int64?
+    public var problem: String?
+    /// The last hash of the chain, hex; export it to detect truncation later.
+    public var headHash: String
+
+    public var isIntact: Bool { firstBadPosition == nil }
+}

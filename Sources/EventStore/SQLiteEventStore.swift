@@ -1,0 +1,465 @@
+import Dispatch
+import Foundation
+import Synchronization
+import SwitchboardJSON
+
+/// The embedded event log: one SQLite file in WAL mode with `synchronous=FULL`.
+///
+/// Durability without losing throughput comes from **group commit**: one writer thread owns the
+/// write connection; appenders queue their writes and wait; the writer takes everything queued,
+/// writes it in one transaction, syncs once, then resumes every appender. Under load a transaction
+/// holds many appends; when idle it holds one, so latency stays low. Positions are gapless because
+/// only the writer assigns them.
+public final class SQLiteEventStore: EventStore {
+    public let path: String
+    /// Most events one transaction takes; bounds latency of the appenders queued behind it.
+    static let maxEventsPerCommit = 2000
+
+    private let core: Core
+    private let reader: Mutex<SQLiteDatabase>
+    private var live: LiveFeed { core.live }
+
+    struct Inbox {
+        var pending: [PendingAppend] = []
+        var closed = false
+    }
+
+    struct PendingAppend: Sendable {
+        var writes: [StreamWrite]
+        var continuation: CheckedContinuation<AppendResult, any Error>
+    }
+
+    /// Opens (or creates) the log at `path`. A file that is not a Switchboard log, or is damaged,
+    /// is refused with `EventStoreError.corrupt`, never treated as an empty log.
+    public init(path: String) throws {
+        self.path = path
+        let writerDB: SQLiteDatabase
+        do {
+            writerDB = try SQLiteDatabase(path: path)
+        } catch {
+            throw EventStoreError.cannotOpen(path: path, reason: error.message)
+        }
+        let state = try Self.prepare(writerDB, path: path)
+        let readerDB: SQLiteDatabase
+        do {
+            readerDB = try SQLiteDatabase(path: path)
+            try readerDB.execute("PRAGMA query_only = ON")
+        } catch {
+            throw EventStoreError.cannotOpen(path: path, reason: error.description)
+        }
+        core = Core(writer: Writer(db: writerDB, head: state.head, lastHash: state.lastHash, streams: state.streams,
+                                   nextStreamKey: state.nextStreamKey))
+        reader = Mutex(readerDB)
+        let thread = Thread { [core] in
+            core.writerLoop()
+            core.writerExited.signal()
+        }
+        thread.name = "switchboard-event-writer"
+        thread.start()
+    }
+
+    deinit { close() }
+
+    /// Finishes the queued appends, ends live subscriptions, and stops the writer. Idempotent.
+    public func close() {
+        let wasOpen = core.inbox.withLock { inbox in
+            defer { inbox.closed = true }
+            return !inbox.closed
+        }
+        guard wasOpen else { return }
+        core.wakeUp.signal()
+        core.writerExited.wait()
+        live.finish()
+    }
+
+    // MARK: - EventStore
+
+    public func append(_ writes: [StreamWrite]) async throws -> AppendResult {
+        for write in writes {
+            guard !write.stream.isEmpty else { throw EventStoreError.invalidAppend("empty stream name") }
+            for event in write.events {
+                guard !event.type.isEmpty else { throw EventStoreError.invalidAppend("empty event type") }
+            }
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            let accepted = core.inbox.withLock { inbox in
+                guard !inbox.closed else { return false }
+                inbox.pending.append(PendingAppend(writes: writes, continuation: continuation))
+                return true
+            }
+            if accepted {
+                core.wakeUp.signal()
+            } else {
+                continuation.resume(throwing: EventStoreError.closed)
+            }
+        }
+    }
+
+    public func readAll(after position: Int64, limit: Int) async throws -> [RecordedEvent] {
+        try readAllNow(after: position, limit: limit)
+    }
+
+    /// The synchronous read behind `readAll`, for callers already off the cooperative pool.
+    public func readAllNow(after position: Int64, limit: Int) throws -> [RecordedEvent] {
+        try reader.withLock { db in
+            try Self.mapErrors(path: path) {
+                let statement = try db.statement(Self.selectAll)
+                defer { statement.reset() }
+                statement.bind(1, position)
+                statement.bind(2, Int64(max(0, limit)))
+                return try Self.rows(statement)
+            }
+        }
+    }
+
+    public func readStream(_ stream: String, after version: Int64, limit: Int) async throws -> [RecordedEvent] {
+        try reader.withLock { db in
+            try Self.mapErrors(path: path) {
+                let statement = try db.statement(Self.selectStream)
+                defer { statement.reset() }
+                statement.bind(1, stream)
+                statement.bind(2, version)
+                statement.bind(3, Int64(max(0, limit)))
+                return try Self.rows(statement)
+            }
+        }
+    }
+
+    public func headPosition() async throws -> Int64 { core.committedHead.load(ordering: .acquiring) }
+
+    public func subscribe(after position: Int64) -> EventSubscription {
+        EventSubscription(after: position, live: live) { [self] after, limit in
+            try readAllNow(after: after, limit: limit)
+        }
+    }
+
+    public func verify() async throws -> ChainVerification {
+        try reader.withLock { db in
+            try Self.mapErrors(path: path) {
+                var previous = EventHashing.genesis
+                var expectedPosition: Int64 = 1
+                var checked: Int64 = 0
+                var after: Int64 = 0
+                let statement = try db.statement(Self.selectAll)
+                while true {
+                    statement.reset()
+                    statement.bind(1, after)
+                    statement.bind(2, 4096)
+                    let page = try Self.rows(statement)
+                    statement.reset()
+                    if page.isEmpty { break }
+                    for event in page {
+                        if event.position != expectedPosition {
+                            return ChainVerification(
+                                eventsChecked: checked, firstBadPosition: expectedPosition,
+                                problem: "position \(expectedPosition) is missing (next stored is \(event.position))",
+                                headHash: EventHashing.hex(previous))
+                        }
+                        let hash = EventHashing.hash(previous: previous, event: event)
+                        if hash != event.hash {
+                            return ChainVerification(
+                                eventsChecked: checked, firstBadPosition: event.position,
+                                problem: "hash mismatch: the event or its predecessor was altered",
+                                headHash: EventHashing.hex(previous))
+                        }
+                        previous = hash
+                        expectedPosition += 1
+                        checked += 1
+                        after = event.position
+                    }
+                }
+                return ChainVerification(eventsChecked: checked, firstBadPosition: nil, problem: nil,
+                                         headHash: EventHashing.hex(previous))
+            }
+        }
+    }
+
+    /// The connection settings that make appends durable, as SQLite reports them.
+    public func durabilitySettings() throws -> (journalMode: String, synchronous: Int64) {
+        try core.writer.withLock { writer in
+            try Self.mapErrors(path: path) {
+                (try writer.db.scalarText("PRAGMA journal_mode") ?? "", try writer.db.scalarInt("PRAGMA synchronous") ?? -1)
+            }
+        }
+    }
+
+    // MARK: - Schema
+
+    static let schemaVersion: Int64 = 1
+
+    static let selectColumns = """
+        SELECT e.position, s.name, e.stream_version, e.id, e.type, e.version, e.time, e.correlation_id, e.data, e.hash
+        FROM events e JOIN streams s ON s.stream_key = e.stream_key
+        """
+    static let selectAll = selectColumns + " WHERE e.position > ?1 ORDER BY e.position LIMIT ?2"
+    static let selectStream = selectColumns + """
+         WHERE e.stream_key = (SELECT stream_key FROM streams WHERE name = ?1) AND e.stream_version > ?2
+         ORDER BY e.stream_version LIMIT ?3
+        """
+
+    struct LoadedState {
+        var head: Int64
+        var lastHash: [UInt8]
+        var streams: [String: StreamInfo]
+        var nextStreamKey: Int64
+    }
+
+    struct StreamInfo {
+        var key: Int64
+        var version: Int64
+    }
+
+    private static func prepare(_ db: SQLiteDatabase, path: String) throws -> LoadedState {
+        try mapErrors(path: path) {
+            try db.execute("PRAGMA journal_mode = WAL")
+            try db.execute("PRAGMA synchronous = FULL")
+            let tables = try db.scalarInt("SELECT count(*) FROM sqlite_master") ?? 0
+            if tables == 0 {
+                try db.execute("""
+                    BEGIN IMMEDIATE;
+                    CREATE TABLE switchboard_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                    INSERT INTO switchboard_meta VALUES ('schema_version', \(schemaVersion));
+                    CREATE TABLE streams (stream_key INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+                    CREATE TABLE events (
+                        position INTEGER PRIMARY KEY,
+                        stream_key INTEGER NOT NULL REFERENCES streams (stream_key),
+                        stream_version INTEGER NOT NULL,
+                        id BLOB NOT NULL,
+                        type TEXT NOT NULL,
+                        version INTEGER NOT NULL,
+                        time INTEGER NOT NULL,
+                        correlation_id TEXT,
+                        data BLOB NOT NULL,
+                        hash BLOB NOT NULL
+                    );
+                    CREATE UNIQUE INDEX events_by_id ON events (id);
+                    CREATE UNIQUE INDEX events_by_stream ON events (stream_key, stream_version);
+                    COMMIT;
+                    """)
+            }
+            let version: Int64?
+            do {
+                version = try db.scalarInt("SELECT value FROM switchboard_meta WHERE key = 'schema_version'")
+            } catch {
+                throw EventStoreError.corrupt(path: path, reason: "no Switchboard schema (\(error))")
+            }
+            guard version == schemaVersion else {
+                throw EventStoreError.corrupt(path: path, reason: "unsupported schema version \(version.map(String.init) ?? "none")")
+            }
+            var streams: [String: StreamInfo] = [:]
+            var nextStreamKey: Int64 = 1
+            let streamRows = try db.statement("""
+                SELECT s.stream_key, s.name, COALESCE((SELECT MAX(stream_version) FROM events e
+                    WHERE e.stream_key = s.stream_key), 0) FROM streams s
+                """)
+            defer { streamRows.reset() }
+            while try streamRows.step() {
+                let key = streamRows.int64(0)
+                streams[streamRows.text(1) ?? ""] = StreamInfo(key: key, version: streamRows.int64(2))
+                nextStreamKey = max(nextStreamKey, key + 1)
+            }
+            let last = try db.statement("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1")
+            defer { last.reset() }
+            if try last.step() {
+                return LoadedState(head: last.int64(0), lastHash: last.blob(1), streams: streams, nextStreamKey: nextStreamKey)
+            }
+            return LoadedState(head: 0, lastHash: EventHashing.genesis, streams: streams, nextStreamKey: nextStreamKey)
+        }
+    }
+
+    /// Turns SQLite's errors into the store's: a damaged file is `corrupt`, anything else `storage`.
+    static func mapErrors<T>(path: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as SQLiteError {
+            if error.meansCorrupt { throw EventStoreError.corrupt(path: path, reason: error.message) }
+            throw EventStoreError.storage(error.description)
+        }
+    }
+
+    static func rows(_ statement: SQLiteStatement) throws -> [RecordedEvent] {
+        var events: [RecordedEvent] = []
+        while try statement.step() {
+            guard let id = UUID(bytes: statement.blob(3)) else {
+                throw SQLiteError(code: 11, message: "malformed event id at position \(statement.int64(0))")
+            }
+            events.append(RecordedEvent(
+                position: statement.int64(0), stream: statement.text(1) ?? "", streamVersion: statement.int64(2),
+                id: id, type: statement.text(4) ?? "", version: Int(statement.int64(5)),
+                time: Timestamp(millisecondsSinceEpoch: statement.int64(6)),
+                correlationId: statement.isNull(7) ? nil : statement.text(7), data: statement.blob(8),
+                hash: statement.blob(9)))
+        }
+        return events
+    }
+}
+
+// MARK: - The writer
+
+extension SQLiteEventStore {
+    /// State only the writer thread touches (the mutex is uncontended; it makes ownership explicit).
+    final class Writer {
+        let db: SQLiteDatabase
+        var head: Int64
+        var lastHash: [UInt8]
+        var streams: [String: StreamInfo]
+        var nextStreamKey: Int64
+
+        init(db: SQLiteDatabase, head: Int64, lastHash: [UInt8], streams: [String: StreamInfo], nextStreamKey: Int64) {
+            self.db = db
+            self.head = head
+            self.lastHash = lastHash
+            self.streams = streams
+            self.nextStreamKey = nextStreamKey
+        }
+    }
+
+    /// What the store shares with its writer thread.
+    final class Core: Sendable {
+        let inbox = Mutex(Inbox())
+        let wakeUp = DispatchSemaphore(value: 0)
+        let writerExited = DispatchSemaphore(value: 0)
+        let writer: Mutex<Writer>
+        let live = LiveFeed()
+        let committedHead: Atomic<Int64>
+
+        init(writer: sending Writer) {
+            committedHead = Atomic(writer.head)
+            self.writer = Mutex(writer)
+        }
+
+        /// Runs on the writer thread until the store closes and the inbox is empty.
+        func writerLoop() {
+            while true {
+                wakeUp.wait()
+                while true {
+                    let (batch, closed) = inbox.withLock { inbox -> ([PendingAppend], Bool) in
+                        var taken: [PendingAppend] = []
+                        var events = 0
+                        while !inbox.pending.isEmpty, events < maxEventsPerCommit || taken.isEmpty {
+                            let next = inbox.pending.removeFirst()
+                            events += next.writes.reduce(0) { $0 + $1.events.count }
+                            taken.append(next)
+                        }
+                        return (taken, inbox.closed)
+                    }
+                    if batch.isEmpty {
+                        if closed { return }
+                        break
+                    }
+                    let published = writer.withLock { writer in commit(batch, writer: writer) }
+                    if let head = published.last?.position {
+                        committedHead.store(head, ordering: .releasing)
+                    }
+                    live.publish(published)
+                }
+            }
+        }
+    }
+
+    /// Writes a batch of appends in one transaction and resumes their callers. Returns what was written.
+    fileprivate static func commit(_ batch: [PendingAppend], writer: Writer) -> [RecordedEvent] {
+        let db = writer.db
+        var outcomes: [Result<AppendResult, any Error>] = []
+        var written: [RecordedEvent] = []
+        var head = writer.head
+        var lastHash = writer.lastHash
+        var touched: [String: StreamInfo] = [:]
+        var nextStreamKey = writer.nextStreamKey
+        var idsInBatch = Set<UUID>()
+        do {
+            try db.execute("BEGIN IMMEDIATE")
+            let exists = try db.statement("SELECT 1 FROM events WHERE id = ?1")
+            let insert = try db.statement("""
+                INSERT INTO events (position, stream_key, stream_version, id, type, version, time, correlation_id, data, hash)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                """)
+            let insertStream = try db.statement("INSERT INTO streams (stream_key, name) VALUES (?1, ?2)")
+            for pending in batch {
+                // Idempotency: events whose id is already stored (or earlier in this batch) are skipped.
+                var writes = pending.writes
+                for index in writes.indices {
+                    var kept: [NewEvent] = []
+                    for event in writes[index].events {
+                        if idsInBatch.contains(event.id) { continue }
+                        exists.reset()
+                        exists.bind(1, blob: event.id.bytes)
+                        if try exists.step() { continue }
+                        kept.append(event)
+                    }
+                    writes[index].events = kept
+                }
+                // Optimistic concurrency, checked before anything of this append is written.
+                var failure: EventStoreError?
+                for (write, original) in zip(writes, pending.writes) {
+                    // A write whose events are all stored already is a retry: it succeeds unchanged.
+                    if write.events.isEmpty, !original.events.isEmpty { continue }
+                    let current = touched[write.stream]?.version ?? writer.streams[write.stream]?.version ?? 0
+                    if !write.expectedVersion.admits(current) {
+                        failure = .wrongExpectedVersion(stream: write.stream, expected: write.expectedVersion, actual: current)
+                        break
+                    }
+                }
+                if let failure {
+                    outcomes.append(.failure(failure))
+                    continue
+                }
+                var recorded: [RecordedEvent] = []
+                var versions: [String: Int64] = [:]
+                for write in writes {
+                    var info: StreamInfo
+                    if let known = touched[write.stream] ?? writer.streams[write.stream] {
+                        info = known
+                    } else {
+                        info = StreamInfo(key: nextStreamKey, version: 0)
+                        nextStreamKey += 1
+                        insertStream.reset()
+                        insertStream.bind(1, info.key)
+                        insertStream.bind(2, write.stream)
+                        try insertStream.run()
+                    }
+                    for event in write.events {
+                        head += 1
+                        info.version += 1
+                        var record = RecordedEvent(
+                            position: head, stream: write.stream, streamVersion: info.version, id: event.id,
+                            type: event.type, version: event.version, time: event.time,
+                            correlationId: event.correlationId, data: event.data, hash: [])
+                        record.hash = EventHashing.hash(previous: lastHash, event: record)
+                        lastHash = record.hash
+                        insert.reset()
+                        insert.bind(1, record.position)
+                        insert.bind(2, info.key)
+                        insert.bind(3, record.streamVersion)
+                        insert.bind(4, blob: event.id.bytes)
+                        insert.bind(5, event.type)
+                        insert.bind(6, Int64(event.version))
+                        insert.bind(7, event.time.millisecondsSinceEpoch)
+                        insert.bind(8, event.correlationId)
+                        insert.bind(9, blob: event.data)
+                        insert.bind(10, blob: record.hash)
+                        try insert.run()
+                        idsInBatch.insert(event.id)
+                        recorded.append(record)
+                    }
+                    touched[write.stream] = info
+                    versions[write.stream] = info.version
+                }
+                written.append(contentsOf: recorded)
+                outcomes.append(.success(AppendResult(recorded: recorded, streamVersions: versions, position: head)))
+            }
+            try db.execute("COMMIT")
+        } catch {
+            try? db.execute("ROLLBACK")
+            let failure = EventStoreError.storage("append failed and was rolled back: \(error)")
+            for pending in batch { pending.continuation.resume(throwing: failure) }
+            return []
+        }
+        writer.head = head
+        writer.lastHash = lastHash
+        writer.nextStreamKey = nextStreamKey
+        for (name, info) in touched { writer.streams[name] = info }
+        for (pending, outcome) in zip(batch, outcomes) { pending.continuation.resume(with: outcome) }
+        return written
+    }
+}
