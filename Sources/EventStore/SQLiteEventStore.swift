@@ -406,7 +406,7 @@ extension SQLiteEventStore {
                 }
                 var recorded: [RecordedEvent] = []
                 var versions: [String: Int64] = [:]
-                for write in writes {
+                for write in writes where !write.events.isEmpty {
                     var info: StreamInfo
                     if let known = touched[write.stream] ?? writer.streams[write.stream] {
                         info = known

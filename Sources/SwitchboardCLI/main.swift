@@ -1,1 +1,122 @@
-print(1)
+import ArgumentParser
+import DialerCore
+import EventStore
+import Foundation
+import SwitchboardApp
+import SwitchboardJSON
+
+/// `switchboard`: the product's command line.
+@main
+struct Switchboard: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switchboard",
+        abstract: "An event-sourced parallel dialer.",
+        subcommands: [Events.self, Verify.self, Demo.self]
+    )
+}
+
+struct StoreOption: ParsableArguments {
+    @Option(name: .long, help: "Path of the SQLite event log.")
+    var store: String = "./switchboard.sqlite"
+
+    /// Opens an existing log; a missing file is an error here, never a silently empty log.
+    func openExisting() throws -> SQLiteEventStore {
+        guard FileManager.default.fileExists(atPath: store) else {
+            throw ValidationError("no event store at \(store)")
+        }
+        return try open()
+    }
+
+    func open() throws -> SQLiteEventStore {
+        do {
+            return try SQLiteEventStore(path: store)
+        } catch let error as EventStoreError {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+struct Events: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the event log.")
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case ndjson, table }
+
+    @OptionGroup var options: StoreOption
+    @Option(help: "Print events after this position.") var after: Int64 = 0
+    @Option(help: "ndjson (one envelope per line) or table.") var format: Format = .ndjson
+
+    func run() async throws {
+        let store = try options.openExisting()
+        defer { store.close() }
+        var position = after
+        let output = FileHandle.standardOutput
+        if format == .table {
+            let header = pad("POSITION", 9) + pad("TIME", 25) + pad("STREAM", 22) + pad("TYPE", 26) + "DATA\n"
+            output.write(Data(header.utf8))
+        }
+        while true {
+            let page = try await store.readAll(after: position, limit: 2048)
+            if page.isEmpty { break }
+            var chunk: [UInt8] = []
+            for event in page {
+                switch format {
+                case .ndjson:
+                    chunk.append(contentsOf: event.envelopeJSON)
+                    chunk.append(0x0A)
+                case .table:
+                    let data = String(decoding: event.data, as: UTF8.self)
+                    let line = pad(String(event.position), 9) + pad(event.time.rfc3339, 25) + pad(event.stream, 22)
+                        + pad(event.type, 26) + (data.count > 90 ? String(data.prefix(87)) + "..." : data) + "\n"
+                    chunk.append(contentsOf: line.utf8)
+                }
+            }
+            output.write(Data(chunk))
+            position = page[page.count - 1].position
+        }
+    }
+
+    private func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+    }
+}
+
+struct Verify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check the log's hash chain; name the first position that does not match.")
+
+    @OptionGroup var options: StoreOption
+
+    func run() async throws {
+        let store = try options.openExisting()
+        defer { store.close() }
+        let report = try await store.verify()
+        if let bad = report.firstBadPosition {
+            print("TAMPERED: first bad position \(bad): \(report.problem ?? "hash mismatch") (\(report.eventsChecked) events verified before it)")
+            throw ExitCode(1)
+        }
+        print("OK: \(report.eventsChecked) events, chain intact, head hash \(report.headHash)")
+    }
+}
+
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Record the scripted demo day into an empty store and print its log.")
+
+    @OptionGroup var options: StoreOption
+    @Option(help: "ndjson or table.") var format: Events.Format = .table
+
+    func run() async throws {
+        let store = try options.open()
+        let head = try await store.headPosition()
+        if head == 0 {
+            let handler = try await CommandHandler(store: store, ids: SeededEventIDs(seed: 1))
+            try await DemoScenario.run(handler)
+        }
+        store.close()
+        let events = try Events.parse(["--store", options.store, "--format", format.rawValue])
+        try await events.run()
+        if head != 0 {
+            FileHandle.standardError.write(Data("(the store already had \(head) events; nothing recorded)\n".utf8))
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import DialerCore
+import EventStore
+import Foundation
+import Synchronization
+import SwitchboardJSON
+
+/// Makes event ids. The server uses random UUIDs; simulations use a seeded generator so their output
+/// is byte-identical run after run.
+public protocol EventIDGenerator: Sendable {
+    func next() -> UUID
+}
+
+public struct RandomEventIDs: EventIDGenerator {
+    public init() {}
+    public func next() -> UUID { UUID() }
+}
+
+/// Deterministic ids from a seed (SplitMix64), formatted as version-4 UUIDs.
+public final class SeededEventIDs: EventIDGenerator {
+    private let state: LockedCounter
+
+    public init(seed: UInt64) { state = LockedCounter(seed) }
+
+    public func next() -> UUID {
+        let a = state.nextRandom()
+        let b = state.nextRandom()
+        var bytes = withUnsafeBytes(of: a.bigEndian) { Array($0) } + withUnsafeBytes(of: b.bigEndian) { Array($0) }
+        bytes[6] = (bytes[6] & 0x0F) | 0x40
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+    }
+}
+
+final class LockedCounter: Sendable {
+    private let value: Mutex<UInt64>
+    init(_ seed: UInt64) { value = Mutex(seed) }
+
+    /// SplitMix64.
+    func nextRandom() -> UInt64 {
+        value.withLock { state in
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+}
+
+/// Turns commands into stored events: decide on the current state, append with optimistic
+/// concurrency, fold the result back in.
+///
+/// The write side keeps its own fold of the log so that each decision sees every earlier one. When
+/// another writer got in first (a wrong expected version), it catches up from the log and decides again.
+public actor CommandHandler {
+    public let store: any EventStore
+    private let ids: any EventIDGenerator
+    public private(set) var state: DialerState
+    private var streamVersions: [String: Int64] = [:]
+    static let maxRetries = 3
+
+    /// Folds the whole log before taking commands.
+    public init(store: any EventStore, ids: any EventIDGenerator = RandomEventIDs()) async throws {
+        self.store = store
+        self.ids = ids
+        state = DialerState()
+        try await catchUp()
+    }
+
+    /// Decides and records `command` at `time`. Returns the stored events (none when the command
+    /// changes nothing); throws `DomainError` when the command is refused, leaving the log untouched.
+    @discardableResult
+    public func handle(_ command: Command, at time: Timestamp) async throws -> [RecordedEvent] {
+        var attempt = 0
+        while true {
+            let events = try state.decide(command)
+            guard !events.isEmpty else { return [] }
+            let writes = writes(for: events, at: time)
+            do {
+                let result = try await store.append(writes)
+                try await absorb(result.recorded)
+                return result.recorded
+            } catch EventStoreError.wrongExpectedVersion where attempt < Self.maxRetries {
+                attempt += 1
+                try await catchUp()
+            }
+        }
+    }
+
+    /// Reads and folds everything the log has beyond the current state.
+    public func catchUp() async throws {
+        while true {
+            let page = try await store.readAll(after: state.position, limit: 4096)
+            if page.isEmpty { return }
+            for recorded in page { try fold(recorded) }
+        }
+    }
+
+    private func writes(for events: [DialerEvent], at time: Timestamp) -> [StreamWrite] {
+        var order: [String] = []
+        var byStream: [String: [NewEvent]] = [:]
+        for event in events {
+            let stream = event.stream
+            if byStream[stream] == nil { order.append(stream) }
+            byStream[stream, default: []].append(EventCodec.newEvent(
+                event, id: ids.next(), at: time, correlationId: EventCodec.correlationId(of: event, in: state)))
+        }
+        return order.map { stream in
+            let version = streamVersions[stream] ?? 0
+            return StreamWrite(stream: stream, expectedVersion: version == 0 ? .noStream : .exact(version),
+                               events: byStream[stream] ?? [])
+        }
+    }
+
+    /// Folds events this handler just wrote; if someone else wrote in between, reads their events first.
+    private func absorb(_ recorded: [RecordedEvent]) async throws {
+        guard let first = recorded.first else { return }
+        if first.position == state.position + 1 {
+            for event in recorded { try fold(event) }
+        } else {
+            try await catchUp()
+        }
+    }
+
+    private func fold(_ recorded: RecordedEvent) throws {
+        try state.apply(recorded)
+        streamVersions[recorded.stream] = recorded.streamVersion
+    }
+}

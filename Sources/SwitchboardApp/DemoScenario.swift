@@ -1,0 +1,109 @@
+import DialerCore
+import EventStore
+import SwitchboardJSON
+
+/// A scripted day in a contact centre, on a virtual timeline, that exercises every event type:
+/// winners and losers, voicemail, abandonment, AMD policy, no-answer, failure, cancel and resume,
+/// mode and settings changes, a VIP queue, a stopped session, an errored queue and a completed one.
+///
+/// Until the dialer engine drives calls from a carrier, this is what `switchboard demo` records, and
+/// the tests use it as a log that contains everything.
+public enum DemoScenario {
+    public static let startAt = Timestamp(rfc3339: "2026-01-05T15:00:00.000Z") ?? .epoch
+    public static let callerIds = ["+15125550100", "+17135550100", "+18005550100"].compactMap(PhoneNumber.init)
+
+    /// Records the scenario through `handler`. Returns the number of commands that produced events.
+    @discardableResult
+    public static func run(_ handler: CommandHandler) async throws -> Int {
+        var clock = startAt
+        var recorded = 0
+        func at(_ ms: Int64) -> Timestamp { startAt.adding(milliseconds: ms) }
+        func run(_ ms: Int64, _ command: Command) async throws {
+            clock = max(clock, at(ms))
+            if try await !handler.handle(command, at: clock).isEmpty { recorded += 1 }
+        }
+        func contact(_ id: String, _ phone: String, segment: String? = nil) -> NewContact {
+            NewContact(contactId: ContactID(id), name: "Contact \(id)", phone: PhoneNumber(phone) ?? callerIds[0],
+                       segment: segment)
+        }
+
+        // Queues
+        try await run(0, .createQueue(queueId: "leads", name: "Leads", segment: nil, maxAttempts: 3, contacts: [
+            contact("c1", "+15125550001"), contact("c2", "+17135550002"), contact("c3", "+12125550003"),
+            contact("c4", "+12125550004"), contact("c5", "+15125550005"), contact("c6", "+17135550006"),
+        ]))
+        try await run(0, .createQueue(queueId: "vip", name: "VIP Accounts", segment: nil, maxAttempts: 2, contacts: [
+            contact("v1", "+15125550101"), contact("v2", "+17135550102"),
+        ]))
+        try await run(0, .createQueue(queueId: "renewals", name: "Renewals", segment: "smb", maxAttempts: 1, contacts: [
+            contact("r1", "+13125550201"),
+        ]))
+        try await run(0, .createQueue(queueId: "broken", name: "Imported list", segment: nil, maxAttempts: 3, contacts: []))
+
+        // Agent 1 works the leads in parallel.
+        try await run(100, .startSession(sessionId: "s1", agentId: "agent-1", queueId: "leads", mode: .parallel,
+                                         profile: .auto, settings: .default, callerIds: callerIds))
+        try await run(200, .startBatch(sessionId: "s1", groupId: "g1"))
+        try await run(200, .placeCall(groupId: "g1", callId: "g1-1"))
+        try await run(700, .placeCall(groupId: "g1", callId: "g1-2"))
+        try await run(900, .recordRinging(groupId: "g1", callId: "g1-1"))
+        try await run(1200, .placeCall(groupId: "g1", callId: "g1-3"))
+        try await run(1300, .recordRinging(groupId: "g1", callId: "g1-2"))
+        try await run(1500, .recordRinging(groupId: "g1", callId: "g1-3"))
+        try await run(1600, .recordAnswer(groupId: "g1", callId: "g1-2", answeredBy: .machine))
+        try await run(2400, .recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human))
+        try await run(2400, .endLosingCalls(groupId: "g1"))
+        try await run(9000, .hangUp(sessionId: "s1"))
+
+        // Switch to single mode for one call, then back, with a longer cooldown.
+        try await run(9100, .changeMode(sessionId: "s1", mode: .single))
+        try await run(9100, .changeSettings(sessionId: "s1", patch: SettingsPatch(cooldownMs: 3000)))
+        try await run(9200, .startBatch(sessionId: "s1", groupId: "g2"))
+        try await run(9200, .placeCall(groupId: "g2", callId: "g2-1"))
+        try await run(9800, .recordRinging(groupId: "g2", callId: "g2-1"))
+        try await run(39_200, .recordNoAnswer(groupId: "g2", callId: "g2-1", cause: .timeout))
+        try await run(39_300, .changeMode(sessionId: "s1", mode: .parallel))
+
+        // A batch with a failure, then cancelled by the agent: the queue pauses, then resumes.
+        try await run(42_300, .startBatch(sessionId: "s1", groupId: "g3"))
+        try await run(42_300, .placeCall(groupId: "g3", callId: "g3-1"))
+        try await run(42_400, .recordFailure(groupId: "g3", callId: "g3-1", reason: "invalid-number"))
+        try await run(42_800, .placeCall(groupId: "g3", callId: "g3-2"))
+        try await run(43_000, .cancelBatch(groupId: "g3"))
+        try await run(45_000, .resumeQueue(queueId: "leads", sessionId: "s1"))
+
+        // Two people answer at the same instant: one winner, one abandoned.
+        try await run(45_100, .startBatch(sessionId: "s1", groupId: "g4"))
+        try await run(45_100, .placeCall(groupId: "g4", callId: "g4-1"))
+        try await run(45_600, .placeCall(groupId: "g4", callId: "g4-2"))
+        try await run(46_100, .placeCall(groupId: "g4", callId: "g4-3"))
+        try await run(47_000, .recordAnswer(groupId: "g4", callId: "g4-1", answeredBy: .human))
+        try await run(47_000, .recordAnswer(groupId: "g4", callId: "g4-2", answeredBy: .human))
+        try await run(47_000, .endLosingCalls(groupId: "g4"))
+        try await run(80_000, .recordHangup(groupId: "g4", callId: "g4-1"))
+        try await run(80_100, .addContacts(queueId: "leads", contacts: [contact("c7", "+15125550007")]))
+
+        // Agent 2 on the VIP queue: conservative, human-only; an unknown answer is not connected.
+        try await run(1000, .startSession(sessionId: "s2", agentId: "agent-2", queueId: "vip", mode: .parallel,
+                                          profile: .auto, settings: .default, callerIds: callerIds))
+        try await run(81_000, .startBatch(sessionId: "s2", groupId: "g5"))
+        try await run(81_000, .placeCall(groupId: "g5", callId: "g5-1"))
+        try await run(81_800, .placeCall(groupId: "g5", callId: "g5-2"))
+        try await run(83_000, .recordAnswer(groupId: "g5", callId: "g5-1", answeredBy: .unknown))
+        try await run(84_000, .recordNoAnswer(groupId: "g5", callId: "g5-2", cause: .busy))
+        try await run(85_000, .pauseQueue(queueId: "vip", sessionId: "s2"))
+        try await run(86_000, .stopSession(sessionId: "s2"))
+
+        // Agent 3 finishes the renewals queue: a voicemail, then nothing is left.
+        try await run(87_000, .startSession(sessionId: "s3", agentId: "agent-3", queueId: "renewals", mode: .single,
+                                            profile: .fixed(.balanced), settings: .default, callerIds: callerIds))
+        try await run(87_100, .startBatch(sessionId: "s3", groupId: "g6"))
+        try await run(87_100, .placeCall(groupId: "g6", callId: "g6-1"))
+        try await run(90_000, .recordAnswer(groupId: "g6", callId: "g6-1", answeredBy: .machine))
+        try await run(92_000, .startBatch(sessionId: "s3", groupId: "g7"))
+
+        // An imported list the carrier rejects as a whole.
+        try await run(93_000, .failQueue(queueId: "broken", reason: "carrier rejected the caller ID"))
+        return recorded
+    }
+}

@@ -1,0 +1,82 @@
+import DialerCore
+import EventStore
+import Foundation
+import SwitchboardJSON
+
+/// Maps domain events to stored events and back.
+public enum EventCodec {
+    /// The stored form of `event`, with the envelope fields the log does not assign itself.
+    public static func newEvent(_ event: DialerEvent, id: UUID, at time: Timestamp, correlationId: String?) -> NewEvent {
+        NewEvent(id: id, type: event.type.rawValue, version: event.type.version, time: time,
+                 correlationId: correlationId, data: event.encodedData)
+    }
+
+    public static func decode(_ recorded: RecordedEvent) throws -> DialerEvent {
+        do {
+            return try DialerEvent(type: recorded.type, version: recorded.version, data: recorded.data)
+        } catch {
+            throw DecodingFailure(position: recorded.position, type: recorded.type, reason: error.description)
+        }
+    }
+
+    /// The session an event belongs to (its `correlationId`), looked up in the state it is decided on.
+    public static func correlationId(of event: DialerEvent, in state: DialerState) -> String? {
+        switch event {
+        case .queueCreated, .contactsAdded, .queueCompleted, .queueErrored: nil
+        case .queuePaused(let e): e.sessionId?.rawValue
+        case .queueResumed(let e): e.sessionId?.rawValue
+        case .queueStopped(let e): e.sessionId?.rawValue
+        case .sessionStarted(let e): e.sessionId.rawValue
+        case .sessionModeChanged(let e): e.sessionId.rawValue
+        case .sessionSettingsChanged(let e): e.sessionId.rawValue
+        case .sessionEnded(let e): e.sessionId.rawValue
+        case .batchStarted(let e): e.sessionId.rawValue
+        case .profileSelected(let e): e.sessionId.rawValue
+        default: groupId(of: event).flatMap { state.groups[$0]?.sessionId.rawValue }
+        }
+    }
+
+    static func groupId(of event: DialerEvent) -> GroupID? {
+        switch event {
+        case .callDialed(let e): e.groupId
+        case .callRinging(let e): e.groupId
+        case .callAnswered(let e): e.groupId
+        case .callConnected(let e): e.groupId
+        case .callTerminated(let e): e.groupId
+        case .callVoicemail(let e): e.groupId
+        case .callNoAnswer(let e): e.groupId
+        case .callFailed(let e): e.groupId
+        case .callCompleted(let e): e.groupId
+        case .batchCompleted(let e): e.groupId
+        case .batchCancelled(let e): e.groupId
+        case .batchStarted(let e): e.groupId
+        case .profileSelected(let e): e.groupId
+        default: nil
+        }
+    }
+}
+
+/// A stored event that the current code cannot read: the log is never silently skipped.
+public struct DecodingFailure: Error, CustomStringConvertible, Sendable {
+    public var position: Int64
+    public var type: String
+    public var reason: String
+    public var description: String { "cannot decode event \(position) (\(type)): \(reason)" }
+}
+
+extension DialerState {
+    /// Folds stored events into the state (a projection as a fold).
+    public mutating func apply(_ recorded: RecordedEvent) throws {
+        apply(try EventCodec.decode(recorded), position: recorded.position, at: recorded.time)
+    }
+
+    /// Rebuilds the state from the whole log.
+    public static func replay(_ store: some EventStore, pageSize: Int = 4096) async throws -> DialerState {
+        var state = DialerState()
+        while true {
+            let page = try await store.readAll(after: state.position, limit: pageSize)
+            if page.isEmpty { return state }
+            for recorded in page { try state.apply(recorded) }
+        }
+    }
+}
