@@ -11,7 +11,7 @@ struct Switchboard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard",
         abstract: "An event-sourced parallel dialer.",
-        subcommands: [Events.self, Verify.self, Demo.self]
+        subcommands: [Events.self, Verify.self, Demo.self, EventTypes.self]
     )
 }
 
@@ -118,5 +118,14 @@ struct Demo: AsyncParsableCommand {
         if head != 0 {
             FileHandle.standardError.write(Data("(the store already had \(head) events; nothing recorded)\n".utf8))
         }
+    }
+}
+
+struct EventTypes: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "event-types", abstract: "List every event type and its current version (one per line).")
+
+    func run() {
+        for type in EventType.allCases { print("\(type.rawValue) \(type.version)") }
     }
 }

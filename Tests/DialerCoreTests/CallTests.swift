@@ -1,0 +1,285 @@
+import DialerCore
+import SwitchboardJSON
+import Testing
+
+@Suite("Calls: winner-take-all, AMD, abandonment, invariants")
+struct CallTests {
+    /// A balanced batch of three placed calls (c1, c2, c3) for agent-1.
+    func dialled(profile: ProfileChoice = .auto, name: String = "Leads") throws -> Given {
+        var given = Fixture.workingQueue(name: name, profile: profile)
+        try Fixture.dialAll(&given)
+        return given
+    }
+
+    @Test func placingACallRecordsTheAttemptAndCallerID() throws {
+        var given = Fixture.workingQueue()
+        try given.when(.startBatch(sessionId: "s", groupId: "g1"))
+        let events = try given.when(.placeCall(groupId: "g1", callId: "g1-1"))
+        #expect(events == [.callDialed(.init(groupId: "g1", callId: "g1-1", contactId: "c1",
+                                             to: PhoneNumber("+12125550001")!, callerId: Fixture.pool[0], attempt: 1))])
+        #expect(given.refusal(.placeCall(groupId: "g1", callId: "g1-1")) == .callAlreadyPlaced("g1-1"))
+        #expect(given.refusal(.recordRinging(groupId: "g1", callId: "g1-2")) == .callNotPlaced("g1-2"))
+        #expect(given.refusal(.placeCall(groupId: "g1", callId: "nope")) == .callNotFound("g1", "nope"))
+        #expect(given.refusal(.placeCall(groupId: "g9", callId: "g9-1")) == .groupNotFound("g9"))
+        #expect(given.state.queues["q"]?.dialedCalls == 1)
+    }
+
+    @Test func ringingIsRecordedOnce() throws {
+        var given = try dialled()
+        #expect(try given.when(.recordRinging(groupId: "g1", callId: "g1-1")) == [.callRinging(.init(groupId: "g1", callId: "g1-1"))])
+        #expect(try given.when(.recordRinging(groupId: "g1", callId: "g1-1")).isEmpty)
+        #expect(given.state.groups["g1"]?.call("g1-1")?.status == .ringing)
+    }
+
+    @Test func theFirstHumanAnswerWinsAndIsConnectedToTheAgent() throws {
+        var given = try dialled()
+        let events = try given.when(.recordAnswer(groupId: "g1", callId: "g1-2", answeredBy: .human))
+        #expect(events == [
+            .callAnswered(.init(groupId: "g1", callId: "g1-2", answeredBy: .human)),
+            .callConnected(.init(groupId: "g1", callId: "g1-2", contactId: "c2", agentId: "agent-1")),
+        ])
+        #expect(DialerPolicy.followUps(after: events) == [.endLosingCalls(groupId: "g1")])
+        let group = try #require(given.state.groups["g1"])
+        #expect(group.winner == "g1-2")
+        #expect(group.status == .connected)
+        #expect(group.call("g1-2")?.status == .inProgress)
+        #expect(group.call("g1-2")?.outcome == .winner)
+    }
+
+    @Test func everyOtherCallIsEndedWhenAWinnerIsConnected() throws {
+        var given = try dialled()
+        try given.when(.recordAnswer(groupId: "g1", callId: "g1-2", answeredBy: .human))
+        let events = try given.when(.endLosingCalls(groupId: "g1"))
+        #expect(events == [
+            .callTerminated(.init(groupId: "g1", callId: "g1-1", reason: .lostRace)),
+            .callTerminated(.init(groupId: "g1", callId: "g1-3", reason: .lostRace)),
+        ])
+        #expect(try given.when(.endLosingCalls(groupId: "g1")).isEmpty)
+        let group = try #require(given.state.groups["g1"])
+        #expect(group.calls.map(\.status) == [.terminated, .inProgress, .terminated])
+        #expect(group.calls.map(\.outcome) == [.terminated, .winner, .terminated])
+        #expect(!group.isEnded)  // the winner is still talking
+    }
+
+    @Test func callsNotYetPlacedWhenTheWinnerAnswersAreNeverPlaced() throws {
+        var given = Fixture.workingQueue()
+        try given.when(.startBatch(sessionId: "s", groupId: "g1"))
+        try given.when(.placeCall(groupId: "g1", callId: "g1-1"))
+        try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human))
+        try given.when(.endLosingCalls(groupId: "g1"))
+        #expect(given.refusal(.placeCall(groupId: "g1", callId: "g1-2")) == .callEnded("g1-2", .terminated))
+        // An unplaced contact was not tried: no attempt counted, it stays dialable.
+        let contact = try #require(given.state.queues["q"]?.contacts["c2"])
+        #expect(contact.attempts == 0 && contact.isDialable(maxAttempts: 3))
+    }
+
+    @Test func aSecondHumanAnswerAfterTheWinnerIsRecordedAsAbandoned() throws {
+        var given = try dialled()
+        try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human))
+        let events = try given.when(.recordAnswer(groupId: "g1", callId: "g1-3", answeredBy: .human))
+        #expect(events == [
+            .callAnswered(.init(groupId: "g1", callId: "g1-3", answeredBy: .human)),
+            .callTerminated(.init(groupId: "g1", callId: "g1-3", reason: .abandoned)),
+        ])
+        let queue = try #require(given.state.queues["q"])
+        #expect(queue.abandonedCalls == 1 && queue.humanAnswers == 2)
+        #expect(queue.abandonmentRate == 0.5)
+        #expect(given.state.groups["g1"]?.call("g1-3")?.abandoned == true)
+        #expect(queue.contacts["c3"]?.isSettled == true)  // never call an abandoned person back automatically
+        #expect(given.state.groups["g1"]?.winner == "g1-1")
+    }
+
+    @Test func anUnknownAnswerAfterTheWinnerLosesTheRace() throws {
+        var given = try dialled()
+        try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human))
+        let events = try given.when(.recordAnswer(groupId: "g1", callId: "g1-3", answeredBy: .unknown))
+        #expect(events.last?.callTerminationReason == .lostRace)
+        #expect(given.state.queues["q"]?.abandonedCalls == 0)
+    }
+
+    @Test func aMachineAnswerEndsAsVoicemail() throws {
+        var given = try dialled()
+        let events = try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .machine))
+        #expect(events == [.callAnswered(.init(groupId: "g1", callId: "g1-1", answeredBy: .machine)),
+                           .callVoicemail(.init(groupId: "g1", callId: "g1-1"))])
+        let call = try #require(given.state.groups["g1"]?.call("g1-1"))
+        #expect(call.status == .voicemail && call.outcome == .voicemail)
+        #expect(given.state.groups["g1"]?.winner == nil)
+    }
+
+    @Test func humanOrUnknownConnectsAnUnknownAnswer() throws {
+        var given = try dialled()
+        let events = try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .unknown))
+        #expect(events.last == .callConnected(.init(groupId: "g1", callId: "g1-1", contactId: "c1", agentId: "agent-1")))
+    }
+
+    @Test func humanOnlyHangsUpAnUnknownAnswer() throws {
+        var given = try dialled(name: "VIP")
+        #expect(given.state.groups["g1"]?.amdPolicy == .humanOnly)
+        let events = try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .unknown))
+        #expect(events == [.callAnswered(.init(groupId: "g1", callId: "g1-1", answeredBy: .unknown)),
+                           .callTerminated(.init(groupId: "g1", callId: "g1-1", reason: .amdPolicy))])
+        #expect(given.state.groups["g1"]?.winner == nil)
+        // …and a person on the other line can still win.
+        let next = try given.when(.recordAnswer(groupId: "g1", callId: "g1-2", answeredBy: .human))
+        #expect(next.last == .callConnected(.init(groupId: "g1", callId: "g1-2", contactId: "c2", agentId: "agent-1")))
+    }
+
+    @Test func thereIsNoTransitionOutOfAnEndedCall() throws {
+        var given = try dialled()
+        try given.when(.recordFailure(groupId: "g1", callId: "g1-1", reason: "invalid-number"))
+        for command: Command in [
+            .recordRinging(groupId: "g1", callId: "g1-1"),
+            .recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human),
+            .recordNoAnswer(groupId: "g1", callId: "g1-1", cause: .timeout),
+            .recordFailure(groupId: "g1", callId: "g1-1", reason: "again"),
+            .recordHangup(groupId: "g1", callId: "g1-1"),
+        ] {
+            #expect(given.refusal(command) == .callEnded("g1-1", .failed))
+        }
+    }
+
+    @Test func aConnectedCallCannotBeAnsweredAgainOrTimeOut() throws {
+        var given = try dialled()
+        try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human))
+        if case .invalidTransition = given.refusal(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human)) {} else {
+            Issue.record("answering a connected call again must be refused")
+        }
+        if case .invalidTransition = given.refusal(.recordNoAnswer(groupId: "g1", callId: "g1-1", cause: .timeout)) {} else {
+            Issue.record("a connected call cannot ring out")
+        }
+        #expect(given.refusal(.recordHangup(groupId: "g1", callId: "g1-2")) == .callNotAnswered("g1-2"))
+    }
+
+    @Test func aGroupEndsWhenEveryCallHasEnded() throws {
+        var given = try dialled()
+        #expect(try given.when(.recordNoAnswer(groupId: "g1", callId: "g1-1", cause: .timeout))
+                == [.callNoAnswer(.init(groupId: "g1", callId: "g1-1", cause: .timeout))])
+        #expect(try given.when(.recordFailure(groupId: "g1", callId: "g1-2", reason: "network"))
+                == [.callFailed(.init(groupId: "g1", callId: "g1-2", reason: "network"))])
+        #expect(given.state.groups["g1"]?.isEnded == false)
+        #expect(try given.when(.recordNoAnswer(groupId: "g1", callId: "g1-3", cause: .busy)) == [
+            .callNoAnswer(.init(groupId: "g1", callId: "g1-3", cause: .busy)),
+            .batchCompleted(.init(groupId: "g1", result: .noAnswer, winnerCallId: nil)),
+        ])
+        let group = try #require(given.state.groups["g1"])
+        #expect(group.status == .noAnswer)
+        #expect(group.calls.map(\.status) == [.completed, .failed, .completed])
+        #expect(group.calls.map(\.outcome) == [.noAnswer, .failed, .noAnswer])
+        #expect(given.state.sessions["s"]?.currentGroup == nil)
+        #expect(given.state.sessions["s"]?.lastBatchResult == .noAnswer)
+    }
+
+    @Test func theAgentsHangUpCompletesTheWinnerAndTheBatch() throws {
+        var given = try dialled()
+        #expect(given.refusal(.hangUp(sessionId: "s")) == .noConnectedCall("s"))
+        try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human))
+        try given.when(.endLosingCalls(groupId: "g1"))
+        given.advance(42_000)
+        let events = try given.when(.hangUp(sessionId: "s"))
+        #expect(events == [.callCompleted(.init(groupId: "g1", callId: "g1-1", endedBy: .agent)),
+                           .batchCompleted(.init(groupId: "g1", result: .connected, winnerCallId: "g1-1"))])
+        #expect(given.state.groups["g1"]?.status == .completed)
+        #expect(given.state.groups["g1"]?.call("g1-1")?.status == .completed)
+        #expect(given.state.groups["g1"]?.call("g1-1")?.outcome == .winner)
+        #expect(given.state.sessions["s"]?.talkTimeMs == 42_000)
+        #expect(given.refusal(.hangUp(sessionId: "s")) == .noConnectedCall("s"))
+    }
+
+    @Test func cancellingABatchTerminatesItsCallsAndPausesTheQueue() throws {
+        var given = Fixture.workingQueue()
+        try given.when(.startBatch(sessionId: "s", groupId: "g1"))
+        try given.when(.placeCall(groupId: "g1", callId: "g1-1"))
+        try given.when(.placeCall(groupId: "g1", callId: "g1-2"))
+        try given.when(.recordNoAnswer(groupId: "g1", callId: "g1-2", cause: .busy))
+        let events = try given.when(.cancelBatch(groupId: "g1"))
+        #expect(events == [
+            .callTerminated(.init(groupId: "g1", callId: "g1-1", reason: .cancelled)),
+            .callTerminated(.init(groupId: "g1", callId: "g1-3", reason: .cancelled)),
+            .batchCancelled(.init(groupId: "g1", reason: .requested, releasedContactIds: ["c1", "c3"])),
+            .queuePaused(.init(queueId: "q", reason: .batchCancelled, sessionId: "s")),
+        ])
+        #expect(given.state.groups["g1"]?.status == .cancelled)
+        #expect(given.state.queues["q"]?.state == .paused)
+        // Cancelled contacts go back to pending without losing an attempt.
+        let queue = try #require(given.state.queues["q"])
+        #expect(queue.contacts["c1"]?.outcome == .pending && queue.contacts["c1"]?.attempts == 0)
+        #expect(queue.contacts["c1"]?.isDialable(maxAttempts: 3) == true)
+        #expect(queue.contacts["c2"]?.outcome == .noAnswer && queue.contacts["c2"]?.attempts == 1)
+        // Terminating again changes nothing.
+        #expect(try given.when(.cancelBatch(groupId: "g1")).isEmpty)
+        #expect(given.refusal(.cancelBatch(groupId: "nope")) == .groupNotFound("nope"))
+    }
+
+    @Test func cancellingAConnectedBatchEndsTheConversationButKeepsTheWinner() throws {
+        var given = try dialled()
+        try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human))
+        let events = try given.when(.cancelBatch(groupId: "g1"))
+        #expect(events.contains(.batchCancelled(.init(groupId: "g1", reason: .requested, releasedContactIds: ["c2", "c3"]))))
+        #expect(given.state.groups["g1"]?.call("g1-1")?.outcome == .winner)
+        #expect(given.state.queues["q"]?.contacts["c1"]?.outcome == .winner)
+    }
+
+    @Test func noAnswerAndFailedContactsAreRetriedUntilMaxAttempts() throws {
+        var given = Fixture.workingQueue(contacts: [Fixture.contact("c1"), Fixture.contact("c2")], maxAttempts: 2)
+        for round in 1...2 {
+            let group = GroupID("g\(round)")
+            try Fixture.dialAll(&given, group: group)
+            #expect(given.state.groups[group]?.calls.map(\.contactId) == ["c1", "c2"])
+            try given.when(.recordNoAnswer(groupId: group, callId: CallID("g\(round)-1"), cause: .timeout))
+            try given.when(.recordFailure(groupId: group, callId: CallID("g\(round)-2"), reason: "network"))
+        }
+        #expect(given.state.queues["q"]?.contacts["c1"]?.attempts == 2)
+        // Both contacts used their attempts: the queue is done.
+        #expect(try given.when(.startBatch(sessionId: "s", groupId: "g3")) == [
+            .queueCompleted(.init(queueId: "q")), .sessionEnded(.init(sessionId: "s", reason: .queueCompleted)),
+        ])
+        #expect(given.state.queues["q"]?.state == .completed)
+        #expect(given.state.sessions["s"]?.state == .ended)
+    }
+
+    @Test func theAttemptNumberCountsEarlierAttempts() throws {
+        var given = Fixture.workingQueue(contacts: [Fixture.contact("c1")], mode: .single)
+        try Fixture.dialAll(&given, group: "g1")
+        try given.when(.recordNoAnswer(groupId: "g1", callId: "g1-1", cause: .timeout))
+        try given.when(.startBatch(sessionId: "s", groupId: "g2"))
+        let events = try given.when(.placeCall(groupId: "g2", callId: "g2-1"))
+        guard case .callDialed(let dialed)? = events.first else {
+            Issue.record("expected call.dialed")
+            return
+        }
+        #expect(dialed.attempt == 2)
+    }
+
+    @Test func winnersAndVoicemailsAreNotDialledAgain() throws {
+        var given = Fixture.workingQueue(contacts: Fixture.contacts(3))
+        try Fixture.dialAll(&given)
+        try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .machine))
+        try given.when(.recordAnswer(groupId: "g1", callId: "g1-2", answeredBy: .human))
+        try given.when(.endLosingCalls(groupId: "g1"))
+        try given.when(.hangUp(sessionId: "s"))
+        try given.when(.startBatch(sessionId: "s", groupId: "g2"))
+        // Only the loser (c3) is tried again.
+        #expect(given.state.groups["g2"]?.calls.map(\.contactId) == ["c3"])
+    }
+
+    @Test func addingContactsToACompletedQueueReopensIt() throws {
+        var given = Fixture.workingQueue(contacts: [Fixture.contact("c1")], maxAttempts: 1)
+        try Fixture.dialAll(&given)
+        try given.when(.recordNoAnswer(groupId: "g1", callId: "g1-1", cause: .timeout))
+        try given.when(.startBatch(sessionId: "s", groupId: "g2"))
+        #expect(given.state.queues["q"]?.state == .completed)
+        try given.when(.addContacts(queueId: "q", contacts: [Fixture.contact("c2")]))
+        #expect(given.state.queues["q"]?.state == .idle)
+    }
+
+    @Test func answerRateIsHumanAnswersOverDialledCalls() throws {
+        var given = try dialled()
+        try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .machine))
+        try given.when(.recordAnswer(groupId: "g1", callId: "g1-2", answeredBy: .human))
+        let queue = try #require(given.state.queues["q"])
+        #expect(queue.dialedCalls == 3 && queue.humanAnswers == 1 && queue.machineAnswers == 1)
+        #expect(queue.answerRate == 1.0 / 3.0)
+        #expect(queue.abandonmentRate == 0)
+    }
+}

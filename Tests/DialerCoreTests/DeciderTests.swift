@@ -1,0 +1,294 @@
+import DialerCore
+import SwitchboardJSON
+import Testing
+
+@Suite("Queues and sessions")
+struct QueueAndSessionTests {
+    @Test func creatingAQueueRecordsItAndItsContacts() throws {
+        var given = Given()
+        let contacts = Fixture.contacts(2)
+        let events = try given.when(.createQueue(queueId: "q", name: "Leads", segment: nil, maxAttempts: 3, contacts: contacts))
+        #expect(events == Fixture.queueCreated(contacts: contacts))
+        #expect(given.state.queues["q"]?.state == .idle)
+        #expect(given.state.queues["q"]?.pendingCount == 2)
+    }
+
+    @Test func queueInputIsValidated() {
+        let given = Given(Fixture.queueCreated(contacts: Fixture.contacts(1)))
+        #expect(given.refusal(.createQueue(queueId: "q", name: "Again", segment: nil, maxAttempts: 3, contacts: []))
+                == .queueAlreadyExists("q"))
+        #expect(given.refusal(.createQueue(queueId: "q2", name: "  ", segment: nil, maxAttempts: 3, contacts: []))?.kind == .invalid)
+        #expect(given.refusal(.createQueue(queueId: "q2", name: "X", segment: nil, maxAttempts: 0, contacts: []))?.kind == .invalid)
+        #expect(given.refusal(.createQueue(queueId: "q2", name: "X", segment: nil, maxAttempts: 3,
+                                           contacts: [Fixture.contact("a"), Fixture.contact("a")])) == .duplicateContact("a"))
+        #expect(given.refusal(.addContacts(queueId: "q", contacts: [Fixture.contact("c1")])) == .duplicateContact("c1"))
+        #expect(given.refusal(.addContacts(queueId: "nope", contacts: [Fixture.contact("x")])) == .queueNotFound("nope"))
+        #expect(given.refusal(.addContacts(queueId: "q", contacts: []))?.kind == .invalid)
+    }
+
+    @Test func sessionDefaultsAreThoseOfTheProduct() {
+        let settings = SessionSettings.default
+        #expect(settings.maxLines == nil)  // the profile decides: balanced → 3
+        #expect(settings.cooldownMs == 2000)
+        #expect(settings.ringTimeoutMs == 30_000)
+        #expect(StrategyProfile.balanced.fanout == 3 && StrategyProfile.balanced.staggerMs == 500)
+    }
+
+    @Test func startingASessionActivatesTheQueue() throws {
+        var given = Given(Fixture.queueCreated(contacts: Fixture.contacts(1)))
+        let start = Command.startSession(sessionId: "s", agentId: "agent-1", queueId: "q", mode: .parallel,
+                                         profile: .auto, settings: .default, callerIds: Fixture.pool)
+        #expect(try given.when(start) == [Fixture.sessionStarted()])
+        #expect(given.state.queues["q"]?.state == .active)
+        #expect(given.state.sessions["s"]?.state == .active)
+        #expect(given.refusal(start) == .sessionAlreadyExists("s"))
+    }
+
+    @Test(arguments: [
+        (SessionSettings(maxLines: 7), "maxLines"),
+        (SessionSettings(maxLines: 1), "maxLines"),
+        (SessionSettings(staggerMs: -1), "staggerMs"),
+        (SessionSettings(cooldownMs: -5), "cooldownMs"),
+        (SessionSettings(ringTimeoutMs: 14_999), "ringTimeoutMs"),
+    ])
+    func outOfRangeSettingsAreRefusedByField(settings: SessionSettings, field: String) {
+        let given = Given(Fixture.queueCreated(contacts: Fixture.contacts(1)))
+        let error = given.refusal(.startSession(sessionId: "s", agentId: "a", queueId: "q", mode: .parallel,
+                                                profile: .auto, settings: settings, callerIds: Fixture.pool))
+        guard case .invalidSettings(let violations) = error else {
+            Issue.record("expected invalid settings, got \(String(describing: error))")
+            return
+        }
+        #expect(violations.map(\.field) == [field])
+        #expect(error?.kind == .invalid)
+    }
+
+    @Test func settingsAtTheEdgesAreAccepted() {
+        #expect(SessionSettings(maxLines: 2, staggerMs: 0, cooldownMs: 0, ringTimeoutMs: 15_000).violations.isEmpty)
+        #expect(SessionSettings(maxLines: 5, staggerMs: 10_000, cooldownMs: 600_000, ringTimeoutMs: 120_000).violations.isEmpty)
+    }
+
+    @Test func aSessionNeedsCallerIDsAndAFreeAgent() {
+        let given = Given(Fixture.queueCreated(contacts: Fixture.contacts(1)) + [Fixture.sessionStarted()])
+        #expect(given.refusal(.startSession(sessionId: "s2", agentId: "agent-2", queueId: "q", mode: .single,
+                                            profile: .auto, settings: .default, callerIds: []))?.kind == .invalid)
+        if case .invalidTransition = given.refusal(.startSession(
+            sessionId: "s2", agentId: "agent-1", queueId: "q", mode: .single, profile: .auto, settings: .default,
+            callerIds: Fixture.pool))
+        {} else { Issue.record("a busy agent must not start a second session") }
+        #expect(given.refusal(.startSession(sessionId: "s2", agentId: "a", queueId: "none", mode: .single,
+                                            profile: .auto, settings: .default, callerIds: Fixture.pool)) == .queueNotFound("none"))
+    }
+
+    @Test func modeAndSettingsChangesAreRecordedOnlyWhenTheyChangeSomething() throws {
+        var given = Fixture.workingQueue()
+        #expect(try given.when(.changeMode(sessionId: "s", mode: .parallel)).isEmpty)
+        #expect(try given.when(.changeMode(sessionId: "s", mode: .single)) == [.sessionModeChanged(.init(sessionId: "s", mode: .single))])
+        let patch = SettingsPatch(maxLines: 4, cooldownMs: 5000)
+        #expect(try given.when(.changeSettings(sessionId: "s", patch: patch))
+                == [.sessionSettingsChanged(.init(sessionId: "s", settings: SessionSettings(maxLines: 4, cooldownMs: 5000)))])
+        #expect(try given.when(.changeSettings(sessionId: "s", patch: patch)).isEmpty)
+        #expect(given.refusal(.changeSettings(sessionId: "s", patch: SettingsPatch(maxLines: 7)))?.kind == .invalid)
+        #expect(given.refusal(.changeMode(sessionId: "nobody", mode: .single)) == .sessionNotFound("nobody"))
+    }
+
+    @Test func pauseAndResumeAreIdempotent() throws {
+        var given = Fixture.workingQueue()
+        #expect(try given.when(.pauseQueue(queueId: "q", sessionId: "s"))
+                == [.queuePaused(.init(queueId: "q", reason: .requested, sessionId: "s"))])
+        #expect(try given.when(.pauseQueue(queueId: "q", sessionId: "s")).isEmpty)
+        #expect(given.refusal(.startBatch(sessionId: "s", groupId: "g1")) == .queueNotWorkable("q", .paused))
+        #expect(try given.when(.resumeQueue(queueId: "q", sessionId: "s")) == [.queueResumed(.init(queueId: "q", sessionId: "s"))])
+        #expect(try given.when(.resumeQueue(queueId: "q", sessionId: "s")).isEmpty)
+        #expect(given.state.queues["q"]?.state == .active)
+    }
+
+    @Test func stoppingASessionCancelsItsBatchAndStopsTheQueue() throws {
+        var given = Fixture.workingQueue()
+        try Fixture.dialAll(&given)
+        let events = try given.when(.stopSession(sessionId: "s"))
+        #expect(events == [
+            .callTerminated(.init(groupId: "g1", callId: "g1-1", reason: .cancelled)),
+            .callTerminated(.init(groupId: "g1", callId: "g1-2", reason: .cancelled)),
+            .callTerminated(.init(groupId: "g1", callId: "g1-3", reason: .cancelled)),
+            .batchCancelled(.init(groupId: "g1", reason: .sessionStopped, releasedContactIds: ["c1", "c2", "c3"])),
+            .sessionEnded(.init(sessionId: "s", reason: .stopped)),
+            .queueStopped(.init(queueId: "q", sessionId: "s")),
+        ])
+        #expect(given.state.queues["q"]?.state == .stopped)
+        #expect(given.refusal(.stopSession(sessionId: "s")) == .sessionEnded("s"))
+    }
+
+    @Test func stoppingDuringAConversationLetsTheAgentFinish() throws {
+        var given = Fixture.workingQueue()
+        try Fixture.dialAll(&given)
+        try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human))
+        try given.when(.endLosingCalls(groupId: "g1"))
+        let events = try given.when(.stopSession(sessionId: "s"))
+        #expect(events == [.sessionEnded(.init(sessionId: "s", reason: .stopped)), .queueStopped(.init(queueId: "q", sessionId: "s"))])
+        #expect(given.state.groups["g1"]?.status == .connected)
+        try given.when(.recordHangup(groupId: "g1", callId: "g1-1"))
+        #expect(given.state.groups["g1"]?.status == .completed)
+    }
+
+    @Test func aQueueCanBeMarkedInError() throws {
+        var given = Fixture.workingQueue()
+        #expect(try given.when(.failQueue(queueId: "q", reason: "carrier down")) == [.queueErrored(.init(queueId: "q", reason: "carrier down"))])
+        #expect(given.state.queues["q"]?.state == .error)
+        #expect(try given.when(.failQueue(queueId: "q", reason: "again")).isEmpty)
+    }
+}
+
+@Suite("Batches: fanout, stagger, profiles, local presence")
+struct BatchTests {
+    @Test func aBalancedBatchDialsThreeContactsFiveHundredMillisecondsApart() throws {
+        var given = Fixture.workingQueue(contacts: [
+            Fixture.contact("c1", "+15125550001"), Fixture.contact("c2", "+17135550002"),
+            Fixture.contact("c3", "+12125550003"), Fixture.contact("c4", "+12125550004"),
+        ])
+        let events = try given.when(.startBatch(sessionId: "s", groupId: "g1"))
+        #expect(events == [
+            .batchStarted(.init(groupId: "g1", sessionId: "s", queueId: "q", agentId: "agent-1", mode: .parallel,
+                                profile: .balanced, fanout: 3, staggerMs: 500, amdPolicy: .humanOrUnknown,
+                                ringTimeoutMs: 30_000, calls: [
+                PlannedCall(callId: "g1-1", contactId: "c1", to: PhoneNumber("+15125550001")!, callerId: Fixture.pool[0], offsetMs: 0),
+                PlannedCall(callId: "g1-2", contactId: "c2", to: PhoneNumber("+17135550002")!, callerId: Fixture.pool[1], offsetMs: 500),
+                PlannedCall(callId: "g1-3", contactId: "c3", to: PhoneNumber("+12125550003")!, callerId: Fixture.pool[0], offsetMs: 1000),
+            ])),
+            .profileSelected(.init(groupId: "g1", sessionId: "s", queueId: "q", profile: .balanced, reason: .default,
+                                   dialedCalls: 0, humanAnswers: 0)),
+        ])
+        #expect(given.state.sessions["s"]?.currentGroup == "g1")
+        #expect(given.refusal(.startBatch(sessionId: "s", groupId: "g2")) == .batchInProgress("s", "g1"))
+        #expect(given.refusal(.startBatch(sessionId: "s", groupId: "g1")) == .groupAlreadyExists("g1"))
+    }
+
+    @Test func singleModeDialsOneContact() throws {
+        var given = Fixture.workingQueue(mode: .single)
+        try given.when(.startBatch(sessionId: "s", groupId: "g1"))
+        #expect(given.state.groups["g1"]?.calls.map(\.contactId) == ["c1"])
+        #expect(given.state.groups["g1"]?.fanout == 1)
+    }
+
+    @Test func explicitSettingsOverrideTheProfilesFanoutAndStagger() throws {
+        var given = Fixture.workingQueue(settings: SessionSettings(maxLines: 5, staggerMs: 250))
+        try given.when(.startBatch(sessionId: "s", groupId: "g1"))
+        let group = try #require(given.state.groups["g1"])
+        #expect(group.profile == .balanced)
+        #expect(group.calls.map(\.offsetMs) == [0, 250, 500, 750, 1000])
+        #expect(group.amdPolicy == .humanOrUnknown)
+    }
+
+    @Test func aQueueNamedVIPIsWorkedConservatively() throws {
+        var given = Fixture.workingQueue(name: "Gold vIp accounts")
+        let events = try given.when(.startBatch(sessionId: "s", groupId: "g1"))
+        let group = try #require(given.state.groups["g1"])
+        #expect(group.profile == .conservative && group.fanout == 2 && group.staggerMs == 800 && group.amdPolicy == .humanOnly)
+        #expect(events.last == .profileSelected(.init(groupId: "g1", sessionId: "s", queueId: "q", profile: .conservative,
+                                                      reason: .vipQueueName, dialedCalls: 0, humanAnswers: 0)))
+    }
+
+    @Test func aVIPSegmentQueueIsWorkedConservatively() throws {
+        var given = Fixture.workingQueue(segment: "VIP")
+        try given.when(.startBatch(sessionId: "s", groupId: "g1"))
+        #expect(given.state.groups["g1"]?.profileReason == .vipSegment)
+        #expect(given.state.groups["g1"]?.calls.count == 2)
+    }
+
+    @Test func vipContactsInAnOrdinaryQueueGetBatchesOfTheirOwn() throws {
+        var given = Fixture.workingQueue(contacts: [
+            Fixture.contact("v1", segment: "vip"), Fixture.contact("c1"), Fixture.contact("v2", segment: "VIP"),
+            Fixture.contact("c2"), Fixture.contact("v3", segment: "vip"),
+        ])
+        try given.when(.startBatch(sessionId: "s", groupId: "g1"))
+        #expect(given.state.groups["g1"]?.calls.map(\.contactId) == ["v1", "v2"])
+        #expect(given.state.groups["g1"]?.profile == .conservative)
+        try given.when(.cancelBatch(groupId: "g1"))
+        try given.when(.resumeQueue(queueId: "q", sessionId: "s"))
+        // The cancelled VIPs are pending again and come first again.
+        try given.when(.startBatch(sessionId: "s", groupId: "g2"))
+        #expect(given.state.groups["g2"]?.calls.map(\.contactId) == ["v1", "v2"])
+    }
+
+    @Test func anExplicitProfileWinsOverContext() throws {
+        var given = Fixture.workingQueue(name: "VIP", profile: .fixed(.aggressive))
+        try given.when(.startBatch(sessionId: "s", groupId: "g1"))
+        #expect(given.state.groups["g1"]?.profile == .aggressive)
+        #expect(given.state.groups["g1"]?.profileReason == .explicit)
+        #expect(given.state.groups["g1"]?.calls.map(\.offsetMs) == [0, 300, 600, 900, 1200])
+    }
+
+    @Test(arguments: [
+        (25, 2, StrategyProfile.Name.aggressive),  // 8 % after 25 calls
+        (25, 3, .balanced),  // exactly 12 % is not below 12 %
+        (24, 0, .balanced),  // too few calls to judge
+        (100, 11, .aggressive),
+        (100, 12, .balanced),
+    ])
+    func aQueueWithALowAnswerRateIsWorkedAggressively(dialed: Int, human: Int, expected: StrategyProfile.Name) {
+        let choice = StrategyProfileRegistry.select(for: ProfileContext(
+            choice: .auto, queueName: "Leads", queueSegment: nil, dialedCalls: dialed, humanAnswers: human))
+        #expect(choice.profile.name == expected)
+        #expect(choice.reason == (expected == .aggressive ? .lowAnswerRate : .default))
+    }
+
+    @Test func theProfileIsChosenAgainAtEveryBatchFromTheQueuesAnswerRate() throws {
+        var given = Fixture.workingQueue(contacts: Fixture.contacts(40), maxAttempts: 1)
+        var batch = 0
+        // Work batches that nobody answers until the queue has 25 dialled calls.
+        while (given.state.queues["q"]?.dialedCalls ?? 0) < 25 {
+            batch += 1
+            let group = GroupID("g\(batch)")
+            try Fixture.dialAll(&given, group: group)
+            #expect(given.state.groups[group]?.profile == .balanced)
+            for call in given.state.groups[group]?.calls ?? [] {
+                try given.when(.recordNoAnswer(groupId: group, callId: call.id, cause: .timeout))
+            }
+        }
+        try given.when(.startBatch(sessionId: "s", groupId: "next"))
+        #expect(given.state.groups["next"]?.profile == .aggressive)
+        #expect(given.state.groups["next"]?.profileReason == .lowAnswerRate)
+        #expect(given.state.groups["next"]?.calls.count == 5)
+    }
+
+    @Test func localPresencePicksACallerIDFromTheRecipientsAreaCode() {
+        let pool = CallerIDPool(Fixture.pool)!
+        #expect(pool.callerID(for: PhoneNumber("+15125551234")!) == Fixture.pool[0])
+        #expect(pool.callerID(for: PhoneNumber("+17135551234")!) == Fixture.pool[1])
+        #expect(pool.callerID(for: PhoneNumber("+12125551234")!) == Fixture.pool[0])  // no 212 number: default
+        #expect(pool.callerID(for: PhoneNumber("+442071234567")!) == Fixture.pool[0])  // outside NANP
+        #expect(CallerIDPool([]) == nil)
+    }
+
+    @Test func phoneNumbersMustBeE164() {
+        #expect(PhoneNumber("+15125550100")?.nanpAreaCode == "512")
+        #expect(PhoneNumber("+442071234567")?.nanpAreaCode == nil)
+        for bad in ["5125550100", "+0123456789", "+1512555010a", "+1234567890123456", "", "+"] {
+            #expect(PhoneNumber(bad) == nil, "\(bad) should be refused")
+        }
+    }
+
+    @Test func aContactInAnotherSessionsLiveBatchIsNeverDialledTwice() throws {
+        var given = Fixture.workingQueue(contacts: Fixture.contacts(4))
+        given.apply([Fixture.sessionStarted("s2", agent: "agent-2")])
+        try given.when(.startBatch(sessionId: "s", groupId: "g1"))
+        try given.when(.startBatch(sessionId: "s2", groupId: "g2"))
+        #expect(given.state.groups["g1"]?.calls.map(\.contactId) == ["c1", "c2", "c3"])
+        #expect(given.state.groups["g2"]?.calls.map(\.contactId) == ["c4"])
+        // Nothing left that is not already in flight: the third session must wait, not re-dial.
+        given.apply([Fixture.sessionStarted("s3", agent: "agent-3")])
+        #expect(given.refusal(.startBatch(sessionId: "s3", groupId: "g3")) == .nothingToDial("q"))
+    }
+
+    @Test func modeChangesApplyFromTheNextBatch() throws {
+        var given = Fixture.workingQueue()
+        try Fixture.dialAll(&given)
+        try given.when(.changeMode(sessionId: "s", mode: .single))
+        #expect(given.state.groups["g1"]?.calls.count == 3)
+        try given.when(.cancelBatch(groupId: "g1"))
+        try given.when(.resumeQueue(queueId: "q", sessionId: "s"))
+        try given.when(.startBatch(sessionId: "s", groupId: "g2"))
+        #expect(given.state.groups["g2"]?.calls.count == 1)
+        #expect(given.state.groups["g2"]?.mode == .single)
+    }
+}

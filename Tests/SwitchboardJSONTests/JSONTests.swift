@@ -1,0 +1,86 @@
+import Testing
+@testable import SwitchboardJSON
+
+@Suite struct JSONParsingTests {
+    @Test func roundTripsEveryKindOfValue() throws {
+        let text = #"{"s":"a\"b\\c\n\u00e9\ud83d\ude00","i":-42,"big":12345678901234,"d":1.5,"t":true,"f":false,"n":null,"a":[1,[2,{}]],"o":{}}"#
+        let value = try JSONParser.parse(text)
+        #expect(value["s"]?.stringValue == "a\"b\\c\né😀")
+        #expect(value["i"]?.intValue == -42)
+        #expect(value["big"]?.intValue == 12_345_678_901_234)
+        #expect(value["d"] == .double(1.5))
+        #expect(value["t"] == true)
+        #expect(value["n"] == .null)
+        // Writing and parsing again gives the same value; writing is byte-stable.
+        let written = JSONWriter.encode(value)
+        #expect(try JSONParser.parse(written) == value)
+        #expect(JSONWriter.encode(try JSONParser.parse(written)) == written)
+    }
+
+    @Test func keepsKeyOrder() throws {
+        let value = try JSONParser.parse(#"{"z":1,"a":2,"m":3}"#)
+        #expect(value.objectValue?.keys == ["z", "a", "m"])
+        #expect(JSONWriter.string(value) == #"{"z":1,"a":2,"m":3}"#)
+    }
+
+    @Test(arguments: [
+        "", "{", "[1,]", "{\"a\":1,}", "{'a':1}", "01", "1.", "-", "tru", "nul", "\"abc", "{\"a\" 1}",
+        "[1] [2]", "{\"a\":1,\"a\":2}", "\"\u{01}\"", "\"\\x\"", "\"\\ud800\"", "1e", "NaN",
+    ])
+    func rejectsMalformedInput(_ text: String) {
+        #expect(throws: JSONError.self) { try JSONParser.parse(text) }
+    }
+
+    @Test func rejectsInvalidUTF8() {
+        let bytes: [UInt8] = [0x22, 0xC3, 0x28, 0x22]
+        #expect(throws: JSONError.self) { try JSONParser.parse(bytes) }
+    }
+
+    @Test func boundsNesting() throws {
+        let ok = String(repeating: "[", count: 64) + String(repeating: "]", count: 64)
+        #expect(throws: Never.self) { try JSONParser.parse(ok) }
+        let deep = String(repeating: "[", count: 65) + String(repeating: "]", count: 65)
+        #expect(throws: JSONError.self) { try JSONParser.parse(deep) }
+    }
+
+    @Test func escapesControlCharactersWhenWriting() {
+        #expect(JSONWriter.string(.string("a\u{01}\t\"")) == #""a\u0001\t\"""#)
+        #expect(JSONWriter.string(.int(Int64.min)) == "-9223372036854775808")
+        #expect(JSONWriter.string(.int(0)) == "0")
+    }
+
+    @Test func decodingNamesTheFieldThatIsWrong() throws {
+        let object = try JSONObject(json: try JSONParser.parse(#"{"count":"three"}"#))
+        do {
+            let _: Int = try object.decode("count")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.message.contains("count"))
+        }
+        #expect(throws: JSONError.self) { try object.rejectUnknownKeys(["other"]) }
+    }
+}
+
+@Suite struct TimestampTests {
+    @Test func formatsRFC3339WithMilliseconds() {
+        #expect(Timestamp(millisecondsSinceEpoch: 0).rfc3339 == "1970-01-01T00:00:00.000Z")
+        #expect(Timestamp(millisecondsSinceEpoch: 1_767_625_200_123).rfc3339 == "2026-01-05T15:00:00.123Z")
+        #expect(Timestamp(millisecondsSinceEpoch: -1).rfc3339 == "1969-12-31T23:59:59.999Z")
+        #expect(Timestamp(millisecondsSinceEpoch: 951_782_400_000).rfc3339 == "2000-02-29T00:00:00.000Z")
+    }
+
+    @Test func parsesWhatItFormats() {
+        for ms: Int64 in [0, 1, 999, 86_399_999, 1_767_625_200_123, -86_400_001, 4_102_444_800_000] {
+            let stamp = Timestamp(millisecondsSinceEpoch: ms)
+            #expect(Timestamp(rfc3339: stamp.rfc3339) == stamp)
+        }
+    }
+
+    @Test func parsesOffsetsAndFractions() {
+        #expect(Timestamp(rfc3339: "2026-01-05T15:00:00Z")?.millisecondsSinceEpoch == 1_767_625_200_000)
+        #expect(Timestamp(rfc3339: "2026-01-05T16:00:00.5+01:00")?.millisecondsSinceEpoch == 1_767_625_200_500)
+        #expect(Timestamp(rfc3339: "2026-01-05") == nil)
+        #expect(Timestamp(rfc3339: "2026-13-05T15:00:00Z") == nil)
+        #expect(Timestamp(rfc3339: "2026-01-05T15:00:00") == nil)
+    }
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what Switchboard needs on a fresh Debian machine with Swift, skipping what is present.
+# Called by scripts/run.sh and scripts/test.sh (and so by CI); safe to run again.
+set -euo pipefail
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_needed=()
+command -v pkg-config >/dev/null 2>&1 || apt_needed+=(pkg-config)
+dpkg -s libsqlite3-dev >/dev/null 2>&1 || apt_needed+=(libsqlite3-dev)
+command -v sqlite3 >/dev/null 2>&1 || apt_needed+=(sqlite3)
+if [ ${#apt_needed[@]} -gt 0 ]; then
+  echo "setup: installing ${apt_needed[*]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${apt_needed[@]}" >/dev/null
+fi
+
+if ! python3 -c 'import jsonschema, referencing, pytest' >/dev/null 2>&1; then
+  echo "setup: installing Python test tools"
+  python3 -m pip install -q --disable-pip-version-check -r "$(dirname "$0")/requirements-test.txt"
+fi
