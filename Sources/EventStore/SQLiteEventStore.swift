@@ -209,8 +209,28 @@ public final class SQLiteEventStore: EventStore {
         var version: Int64
     }
 
+    /// SQLite believes a file's length over its header, so a log cut short would read as a shorter
+    /// log. The header records the page count (when its "valid-for" counter matches): compare.
+    private static func checkNotTruncated(path: String) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return }
+        defer { try? handle.close() }
+        guard let header = try? handle.read(upToCount: 100), header.count == 100 else { return }
+        let bytes = [UInt8](header)
+        guard bytes.starts(with: Array("SQLite format 3\0".utf8)) else { return }
+        func be32(_ offset: Int) -> UInt64 { bytes[offset..<offset + 4].reduce(0) { $0 << 8 | UInt64($1) } }
+        let rawPageSize = UInt64(bytes[16]) << 8 | UInt64(bytes[17])
+        let pageSize = rawPageSize == 1 ? 65_536 : rawPageSize
+        guard be32(24) == be32(92) else { return }
+        let expected = be32(28) * pageSize
+        let actual = (try? handle.seekToEnd()) ?? 0
+        if actual < expected {
+            throw EventStoreError.corrupt(path: path, reason: "the file is \(actual) bytes, its header says \(expected): it was cut short")
+        }
+    }
+
     private static func prepare(_ db: SQLiteDatabase, path: String) throws -> LoadedState {
-        try mapErrors(path: path) {
+        try checkNotTruncated(path: path)
+        return try mapErrors(path: path) {
             try db.execute("PRAGMA journal_mode = WAL")
             try db.execute("PRAGMA synchronous = FULL")
             let tables = try db.scalarInt("SELECT count(*) FROM sqlite_master") ?? 0
@@ -378,10 +398,11 @@ extension SQLiteEventStore {
             for pending in batch {
                 // Idempotency: events whose id is already stored (or earlier in this batch) are skipped.
                 var writes = pending.writes
+                var idsInAppend = Set<UUID>()
                 for index in writes.indices {
                     var kept: [NewEvent] = []
                     for event in writes[index].events {
-                        if idsInBatch.contains(event.id) { continue }
+                        if idsInBatch.contains(event.id) || !idsInAppend.insert(event.id).inserted { continue }
                         exists.reset()
                         exists.bind(1, blob: event.id.bytes)
                         if try exists.step() { continue }

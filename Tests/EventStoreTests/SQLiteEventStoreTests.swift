@@ -1,0 +1,171 @@
+import CSQLite
+import EventStore
+import Foundation
+import SwitchboardJSON
+import Testing
+
+/// What only the embedded SQLite store promises: durability settings, a file that survives restarts,
+/// tamper evidence found in the file itself, and clear errors for files that are not logs.
+@Suite("SQLite event store")
+struct SQLiteEventStoreTests {
+    let directory: URL
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-sqlite-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    var path: String { directory.appendingPathComponent("log.sqlite").path }
+
+    @Test func appendsAreDurableWALWithFullSync() throws {
+        let store = try SQLiteEventStore(path: path)
+        defer { store.close() }
+        let settings = try store.durabilitySettings()
+        #expect(settings.journalMode == "wal")
+        #expect(settings.synchronous == 2)  // FULL
+    }
+
+    @Test func theLogSurvivesARestart() async throws {
+        do {
+            let store = try SQLiteEventStore(path: path)
+            try await store.append([event(), event()], to: "queue-a", expectedVersion: .noStream)
+            try await store.append([event()], to: "group-b", expectedVersion: .noStream)
+            store.close()
+        }
+        let reopened = try SQLiteEventStore(path: path)
+        defer { reopened.close() }
+        #expect(try await reopened.headPosition() == 3)
+        // Stream versions and the chain continue where they were.
+        let next = try await reopened.append([event()], to: "queue-a", expectedVersion: .exact(2))
+        #expect(next.recorded.first?.position == 4 && next.recorded.first?.streamVersion == 3)
+        #expect(try await reopened.verify().isIntact)
+        await #expect(throws: EventStoreError.self) {
+            try await reopened.append([event()], to: "group-b", expectedVersion: .noStream)
+        }
+    }
+
+    @Test func verifyNamesTheFirstEditedPosition() async throws {
+        let store = try SQLiteEventStore(path: path)
+        for index in 1...10 {
+            try await store.append([event(data: #"{"amount":\#(index)}"#)], to: "queue-a", expectedVersion: .any)
+        }
+        store.close()
+        try rawSQL(#"UPDATE events SET data = CAST('{"amount":999}' AS BLOB) WHERE position = 6"#)
+        let reopened = try SQLiteEventStore(path: path)
+        defer { reopened.close() }
+        let report = try await reopened.verify()
+        #expect(report.firstBadPosition == 6)
+        #expect(report.eventsChecked == 5)
+    }
+
+    @Test func verifyNamesADeletedPosition() async throws {
+        let store = try SQLiteEventStore(path: path)
+        for _ in 1...5 { try await store.append([event()], to: "queue-a", expectedVersion: .any) }
+        store.close()
+        try rawSQL("DELETE FROM events WHERE position = 3")
+        let reopened = try SQLiteEventStore(path: path)
+        defer { reopened.close() }
+        let report = try await reopened.verify()
+        #expect(report.firstBadPosition == 3)
+        #expect(report.problem?.contains("missing") == true)
+    }
+
+    @Test func aFileThatIsNotADatabaseIsReportedCorrupt() throws {
+        var garbage = [UInt8](repeating: 0, count: 8192)
+        var rng = SystemRandomNumberGenerator()
+        for index in garbage.indices { garbage[index] = UInt8.random(in: 0...255, using: &rng) }
+        try Data(garbage).write(to: URL(fileURLWithPath: path))
+        #expect {
+            try SQLiteEventStore(path: path)
+        } throws: { error in
+            guard case EventStoreError.corrupt(let at, _) = error else { return false }
+            return at == path
+        }
+    }
+
+    @Test func aTruncatedLogIsReportedCorruptNotEmpty() async throws {
+        let store = try SQLiteEventStore(path: path)
+        for _ in 1...200 { try await store.append([event(data: #"{"pad":"\#(String(repeating: "x", count: 300))"}"#)], to: "queue-a", expectedVersion: .any) }
+        store.close()
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        try data.prefix(data.count / 3).write(to: URL(fileURLWithPath: path))
+        do {
+            let reopened = try SQLiteEventStore(path: path)
+            defer { reopened.close() }
+            // If SQLite opens the damaged file at all, reading it must fail loudly, never return a shorter log.
+            let read = try await reopened.readAll(after: 0, limit: 1000)
+            Issue.record("a truncated log was read without an error (\(read.count) events)")
+        } catch let error as EventStoreError {
+            switch error {
+            case .corrupt, .storage: break
+            default: Issue.record("unexpected error \(error)")
+            }
+        }
+    }
+
+    @Test func anotherSQLiteDatabaseIsNotMistakenForALog() throws {
+        try rawSQL("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers VALUES (1, 'x');")
+        #expect {
+            try SQLiteEventStore(path: path)
+        } throws: { error in
+            if case EventStoreError.corrupt = error { true } else { false }
+        }
+    }
+
+    @Test func aPathThatCannotBeOpenedIsAClearError() {
+        #expect {
+            try SQLiteEventStore(path: directory.appendingPathComponent("no/such/folder/log.sqlite").path)
+        } throws: { error in
+            if case EventStoreError.cannotOpen = error { true } else { false }
+        }
+    }
+
+    @Test func appendsAfterCloseAreRefused() async throws {
+        let store = try SQLiteEventStore(path: path)
+        store.close()
+        await #expect(throws: EventStoreError.closed) {
+            try await store.append([event()], to: "queue-a", expectedVersion: .any)
+        }
+    }
+
+    @Test func closingFinishesQueuedAppends() async throws {
+        let store = try SQLiteEventStore(path: path)
+        let appends = Task {
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<200 {
+                    group.addTask {
+                        do {
+                            try await store.append([event()], to: "queue-a", expectedVersion: .any)
+                            return true
+                        } catch EventStoreError.closed {
+                            return false
+                        }
+                    }
+                }
+                var written = 0
+                for try await ok in group where ok { written += 1 }
+                return written
+            }
+        }
+        try await Task.sleep(for: .milliseconds(5))
+        store.close()
+        let written = try await appends.value
+        let reopened = try SQLiteEventStore(path: path)
+        defer { reopened.close() }
+        // Every append that was acknowledged is in the log, and nothing else.
+        #expect(try await reopened.headPosition() == Int64(written))
+    }
+
+    /// Edits the file behind the store's back, as an attacker or a broken tool would.
+    func rawSQL(_ sql: String) throws {
+        var db: OpaquePointer?
+        guard sqlite3_open(path, &db) == SQLITE_OK else { throw CocoaError(.fileReadUnknown) }
+        defer { sqlite3_close(db) }
+        var error: UnsafeMutablePointer<CChar>?
+        guard sqlite3_exec(db, sql, nil, nil, &error) == SQLITE_OK else {
+            let message = error.map { String(cString: $0) } ?? "?"
+            sqlite3_free(error)
+            throw NSError(domain: "sqlite", code: 1, userInfo: [NSLocalizedDescriptionKey: message])
+        }
+    }
+}
