@@ -82,6 +82,10 @@ public struct SettingsPatch: Hashable, Sendable {
 public struct SettingsViolation: Hashable, Sendable, CustomStringConvertible {
     public var field: String
     public var message: String
+    public init(field: String, message: String) {
+        self.field = field
+        self.message = message
+    }
     public var description: String { "\(field) \(message)" }
 }
 

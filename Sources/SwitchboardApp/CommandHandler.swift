@@ -74,7 +74,17 @@ public actor CommandHandler {
     public func handle(_ command: Command, at time: Timestamp) async throws -> [RecordedEvent] {
         var attempt = 0
         while true {
-            let events = try state.decide(command)
+            let events: [DialerEvent]
+            switch decision(command) {
+            case .success(let decided):
+                events = decided
+            case .failure(let refusal):
+                // Refused on a state another writer has moved past? Catch up and decide once more.
+                guard attempt < Self.maxRetries, try await store.headPosition() > state.position else { throw refusal }
+                attempt += 1
+                try await catchUp()
+                continue
+            }
             guard !events.isEmpty else { return [] }
             let writes = writes(for: events, at: time)
             do {
@@ -86,6 +96,10 @@ public actor CommandHandler {
                 try await catchUp()
             }
         }
+    }
+
+    private func decision(_ command: Command) -> Result<[DialerEvent], DomainError> {
+        Result { () throws(DomainError) in try state.decide(command) }
     }
 
     /// Reads and folds everything the log has beyond the current state.

@@ -1,0 +1,223 @@
+import DialerCore
+import EventStore
+import Foundation
+import SwitchboardApp
+import SwitchboardJSON
+import Testing
+
+/// A fresh SQLite log in its own folder, removed afterwards.
+final class TemporaryStore: Sendable {
+    let directory: URL
+    let store: SQLiteEventStore
+    var path: String { directory.appendingPathComponent("log.sqlite").path }
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-app-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        store = try SQLiteEventStore(path: directory.appendingPathComponent("log.sqlite").path)
+    }
+
+    func reopen() throws -> SQLiteEventStore {
+        store.close()
+        return try SQLiteEventStore(path: path)
+    }
+
+    deinit {
+        store.close()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// Drives random but valid traffic through a `CommandHandler`, as the engine will.
+enum Traffic {
+    static func run(_ handler: CommandHandler, seed: UInt64, steps: Int) async throws {
+        var rng = SeededRandom(seed: seed)
+        var time = DemoScenario.startAt
+        let prefix = "t\(seed)"
+        let queue = QueueID(prefix)
+        try await handler.handle(.createQueue(
+            queueId: queue, name: "Leads", segment: nil, maxAttempts: 3,
+            contacts: (1...15).map { NewContact(contactId: ContactID("c\($0)"), phone: PhoneNumber("+1512555\(1000 + $0)")!) }),
+            at: time)
+        for (session, agent) in [("s1", "a1"), ("s2", "a2")] {
+            try await handler.handle(.startSession(sessionId: SessionID("\(prefix)-\(session)"),
+                                                   agentId: AgentID("\(prefix)-\(agent)"), queueId: queue,
+                                                   mode: .parallel, profile: .auto, settings: .default,
+                                                   callerIds: DemoScenario.callerIds), at: time)
+        }
+        for _ in 0..<steps {
+            time = time.adding(milliseconds: Int64.random(in: 0...900, using: &rng))
+            let state = await handler.state
+            let command = RandomCommands.command(in: state, prefix: prefix, using: &rng)
+            guard let recorded = try? await handler.handle(command, at: time) else { continue }
+            let events = try recorded.map(EventCodec.decode)
+            for followUp in DialerPolicy.followUps(after: events) { _ = try? await handler.handle(followUp, at: time) }
+        }
+    }
+}
+
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+enum RandomCommands {
+    static func command(in state: DialerState, prefix: String, using rng: inout SeededRandom) -> Command {
+        let session = SessionID(prefix + (Bool.random(using: &rng) ? "-s1" : "-s2"))
+        let live = state.groups.values.filter { !$0.isEnded && $0.queueId.rawValue == prefix }.sorted { $0.id < $1.id }
+        guard let group = live.randomElement(using: &rng), let call = group.calls.randomElement(using: &rng),
+            Int.random(in: 0..<8, using: &rng) > 0
+        else {
+            switch Int.random(in: 0..<5, using: &rng) {
+            case 0: return .resumeQueue(queueId: QueueID(prefix), sessionId: session)
+            case 1: return .changeMode(sessionId: session, mode: Bool.random(using: &rng) ? .single : .parallel)
+            default: return .startBatch(sessionId: session, groupId: GroupID("\(prefix)-g\(rng.next() % 100_000)"))
+            }
+        }
+        switch Int.random(in: 0..<12, using: &rng) {
+        case 0...3: return .placeCall(groupId: group.id, callId: call.id)
+        case 4: return .recordRinging(groupId: group.id, callId: call.id)
+        case 5...7: return .recordAnswer(groupId: group.id, callId: call.id,
+                                         answeredBy: AnsweredBy.allCases.randomElement(using: &rng) ?? .human)
+        case 8: return .recordNoAnswer(groupId: group.id, callId: call.id, cause: .timeout)
+        case 9: return .recordFailure(groupId: group.id, callId: call.id, reason: "network")
+        case 10: return .hangUp(sessionId: group.sessionId)
+        default: return .cancelBatch(groupId: group.id)
+        }
+    }
+}
+
+@Suite("Commands and projections over the real log")
+struct CommandHandlerTests {
+    @Test func theDemoDayIsRecordedAndReplaysToTheSameState() async throws {
+        let temp = try TemporaryStore()
+        let handler = try await CommandHandler(store: temp.store, ids: SeededEventIDs(seed: 7))
+        try await DemoScenario.run(handler)
+        let written = await handler.state
+        #expect(written.position == (try await temp.store.headPosition()))
+        let replayed = try await DialerState.replay(temp.store)
+        #expect(replayed == written)
+        // Every event type of the product appears in the demo log.
+        let types = Set(try await temp.store.readAll(after: 0, limit: 10_000).map(\.type))
+        #expect(types == Set(EventType.allCases.map(\.rawValue)))
+        #expect(try await temp.store.verify().isIntact)
+    }
+
+    @Test func aRefusedCommandLeavesTheLogUntouched() async throws {
+        let temp = try TemporaryStore()
+        let handler = try await CommandHandler(store: temp.store)
+        try await DemoScenario.run(handler)
+        let head = try await temp.store.headPosition()
+        await #expect(throws: DomainError.invalidSettings([SettingsViolation(field: "maxLines", message: "must be between 2 and 5, got 7")])) {
+            try await handler.handle(.changeSettings(sessionId: "s1", patch: SettingsPatch(maxLines: 7)), at: DemoScenario.startAt)
+        }
+        await #expect(throws: DomainError.groupNotFound("nope")) {
+            try await handler.handle(.cancelBatch(groupId: "nope"), at: DemoScenario.startAt)
+        }
+        // Terminating an ended group again is harmless: no new events.
+        #expect(try await handler.handle(.cancelBatch(groupId: "g3"), at: DemoScenario.startAt).isEmpty)
+        #expect(try await temp.store.headPosition() == head)
+    }
+
+    @Test func eventsCarryTheirSessionAsCorrelationIdAndTheirStream() async throws {
+        let temp = try TemporaryStore()
+        let handler = try await CommandHandler(store: temp.store)
+        try await DemoScenario.run(handler)
+        for recorded in try await temp.store.readAll(after: 0, limit: 10_000) {
+            if recorded.stream.hasPrefix("group-g1") || recorded.stream == "session-s1" {
+                #expect(recorded.correlationId == "s1", "\(recorded.type) at \(recorded.position)")
+            }
+            if recorded.type == "queue.created" { #expect(recorded.correlationId == nil) }
+        }
+        let group = try await temp.store.readStream("group-g1", after: 0, limit: 100)
+        #expect(group.first?.type == "batch.started")
+        #expect(group.last?.type == "batch.completed")
+    }
+
+    @Test func aSecondWriterIsCaughtUpWithInsteadOfOverwritten() async throws {
+        let temp = try TemporaryStore()
+        let first = try await CommandHandler(store: temp.store)
+        let second = try await CommandHandler(store: temp.store)
+        let time = DemoScenario.startAt
+        try await first.handle(.createQueue(queueId: "q", name: "Leads", segment: nil, maxAttempts: 3,
+                                            contacts: [NewContact(contactId: "a", phone: PhoneNumber("+15125550001")!)]), at: time)
+        // The second handler has not seen the queue: its append conflicts, it catches up and decides again.
+        try await second.handle(.addContacts(queueId: "q", contacts: [NewContact(contactId: "b", phone: PhoneNumber("+15125550002")!)]), at: time)
+        await #expect(throws: DomainError.queueAlreadyExists("q")) {
+            try await second.handle(.createQueue(queueId: "q", name: "Again", segment: nil, maxAttempts: 3, contacts: []), at: time)
+        }
+        #expect(await second.state.queues["q"]?.contactOrder == ["a", "b"])
+        try await first.catchUp()
+        #expect(await first.state == second.state)
+    }
+
+    @Test func aRestartedHandlerContinuesFromTheLog() async throws {
+        let temp = try TemporaryStore()
+        let handler = try await CommandHandler(store: temp.store)
+        try await Traffic.run(handler, seed: 3, steps: 150)
+        let before = await handler.state
+        let reopened = try temp.reopen()
+        defer { reopened.close() }
+        let restarted = try await CommandHandler(store: reopened)
+        #expect(await restarted.state == before)
+    }
+
+    @Test(arguments: 0..<8)
+    func theLiveProjectionsEqualARebuildFromScratch(seed: Int) async throws {
+        let temp = try TemporaryStore()
+        let host = ProjectionHost(store: temp.store)
+        try await host.start()
+        let handler = try await CommandHandler(store: temp.store)
+        try await Traffic.run(handler, seed: UInt64(seed), steps: 250)
+        let head = try await temp.store.headPosition()
+        await host.waitUntil(head)
+        let incremental = await host.state
+        let rebuilt = try await DialerState.replay(temp.store)
+        #expect(incremental == rebuilt)
+        #expect(incremental == (await handler.state))
+        #expect(incremental.position == head)
+        await host.stop()
+    }
+
+    @Test func theSupervisorOverviewListsEverySession() async throws {
+        let temp = try TemporaryStore()
+        let handler = try await CommandHandler(store: temp.store)
+        try await DemoScenario.run(handler)
+        let overview = SupervisorOverview(await handler.state)
+        #expect(overview.rows.map(\.sessionId) == ["s1", "s2", "s3"])
+        let s1 = try #require(overview.rows.first)
+        #expect(s1.batches == 4 && s1.connects == 2 && s1.abandoned == 1 && s1.queueState == .active)
+        #expect(overview.rows[1].sessionState == .ended && overview.rows[1].queueState == .stopped)
+        #expect(overview.rows[2].queueState == .completed)
+    }
+
+    @Test func theGroupSummaryHasThePollingShape() async throws {
+        let temp = try TemporaryStore()
+        let handler = try await CommandHandler(store: temp.store)
+        try await DemoScenario.run(handler)
+        let group = try #require(await handler.state.groups["g4"])
+        let summary = group.summary
+        #expect(summary.objectValue?.keys == ["groupId", "sessionId", "queueId", "status", "profile", "fanout", "staggerMs",
+                                             "amdPolicy", "winner", "calls", "position"])
+        #expect(summary["status"] == "completed")
+        #expect(summary["winner"] == ["callId": "g4-1", "contactId": "c6"])
+        let calls = try #require(summary["calls"]?.arrayValue)
+        #expect(calls.map { $0["status"]?.stringValue } == ["completed", "terminated", "terminated"])
+        #expect(calls.map { $0["outcome"]?.stringValue } == ["winner", "terminated", "terminated"])
+        #expect(calls.map { $0["abandoned"]?.boolValue } == [false, true, false])
+        #expect(calls.first?.objectValue?.keys == ["callId", "contactId", "to", "callerId", "status", "outcome", "answeredBy",
+                                                   "dialedAt", "answeredAt", "endedAt", "endReason", "abandoned"])
+        let noAnswer = try #require(await handler.state.groups["g2"]?.summary)
+        #expect(noAnswer["status"] == "no-answer")
+        #expect(noAnswer["calls"]?.arrayValue?.first?["status"] == "completed")
+        #expect(noAnswer["calls"]?.arrayValue?.first?["outcome"] == "no-answer")
+        #expect(await handler.state.groups["g3"]?.summary["status"] == "cancelled")
+    }
+}
