@@ -125,6 +125,7 @@ public enum EventStoreError: Error, Sendable, Hashable, CustomStringConvertible 
 /// will implement it for several. Both must pass `EventStoreContract`'s suite.
 public protocol EventStore: Sendable {
     /// Appends atomically: every write or none. Returns only when the events are durable.
+    @discardableResult
     func append(_ writes: [StreamWrite]) async throws -> AppendResult
     /// Events after a global position, in order, at most `limit`.
     func readAll(after position: Int64, limit: Int) async throws -> [RecordedEvent]

@@ -127,6 +127,9 @@ public final class SQLiteEventStore: EventStore {
 
     public func headPosition() async throws -> Int64 { core.committedHead.load(ordering: .acquiring) }
 
+    /// Transactions committed since the store was opened (each may hold many appends: group commit).
+    public var commitCount: Int { core.commits.load(ordering: .relaxed) }
+
     public func subscribe(after position: Int64) -> EventSubscription {
         EventSubscription(after: position, live: live) { [self] after, limit in
             try readAllNow(after: after, limit: limit)
@@ -342,6 +345,7 @@ extension SQLiteEventStore {
         let writer: Mutex<Writer>
         let live = LiveFeed()
         let committedHead: Atomic<Int64>
+        let commits = Atomic<Int>(0)
 
         init(writer: sending Writer) {
             committedHead = Atomic(writer.head)
@@ -368,6 +372,7 @@ extension SQLiteEventStore {
                         break
                     }
                     let published = writer.withLock { writer in commit(batch, writer: writer) }
+                    commits.add(1, ordering: .relaxed)
                     if let head = published.last?.position {
                         committedHead.store(head, ordering: .releasing)
                     }

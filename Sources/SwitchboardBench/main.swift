@@ -1,1 +1,67 @@
-print(1)
+import CSQLite
+import DialerCore
+import EventStore
+import Foundation
+import SwitchboardApp
+import SwitchboardJSON
+
+/// `switchboard-bench`: prints one JSON line per figure, each beside a baseline from the same run.
+///
+///   append  — events of ~300 bytes appended by concurrent writers, one event per `append`, each durable
+///             before the call returns; baseline: the same rows through the raw SQLite C API in
+///             transactions of 1 000 (SQLite's best case).
+///   replay  — a cold start folding a realistic dialer log into every projection; baseline: a bare scan
+///             of the same rows.
+struct Options {
+    var events = 200_000
+    var writers = 64
+    var only: Set<String> = []
+
+    init(_ arguments: [String]) {
+        var iterator = arguments.dropFirst().makeIterator()
+        while let argument = iterator.next() {
+            switch argument {
+            case "--events": events = iterator.next().flatMap(Int.init) ?? events
+            case "--writers": writers = iterator.next().flatMap(Int.init) ?? writers
+            case "--only": only.insert(iterator.next() ?? "")
+            default:
+                FileHandle.standardError.write(Data("usage: switchboard-bench [--events N] [--writers N] [--only append|replay]\n".utf8))
+                exit(2)
+            }
+        }
+    }
+
+    func runs(_ figure: String) -> Bool { only.isEmpty || only.contains(figure) }
+}
+
+let options = Options(CommandLine.arguments)
+let workspace = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-bench-\(getpid())")
+try FileManager.default.createDirectory(at: workspace, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(at: workspace) }
+
+func emit(_ fields: KeyValuePairs<String, JSONValue>) {
+    let object = JSONObject(fields: fields.map { .init(key: $0.key, value: $0.value) })
+    FileHandle.standardOutput.write(Data(JSONWriter.encode(.object(object)) + [0x0A]))
+}
+
+func round(_ value: Double, _ places: Int = 1) -> JSONValue {
+    let scale = pow(10.0, Double(places))
+    return .double((value * scale).rounded() / scale)
+}
+
+func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+if options.runs("append") {
+    let (store, raw) = try await AppendBenchmark.run(events: options.events, writers: options.writers, in: workspace)
+    emit(["figure": "append", "events": .int(Int64(options.events)), "writers": .int(Int64(options.writers)),
+          "events_per_s": round(store.eventsPerSecond, 0), "p50_ms": round(store.p50Ms, 2), "p99_ms": round(store.p99Ms, 2),
+          "events_per_commit": round(store.eventsPerCommit, 1),
+          "baseline_events_per_s": round(raw, 0), "ratio": round(store.eventsPerSecond / raw, 2)])
+}
+
+if options.runs("replay") {
+    let result = try await ReplayBenchmark.run(events: options.events, in: workspace)
+    emit(["figure": "replay", "events": .int(Int64(result.events)), "events_per_s": round(result.foldPerSecond, 0),
+          "baseline_scan_events_per_s": round(result.scanPerSecond, 0),
+          "groups": .int(Int64(result.groups)), "sessions": .int(Int64(result.sessions))])
+}

@@ -19,6 +19,10 @@ public struct JSONObject: Sendable, Hashable, ExpressibleByDictionaryLiteral {
     public struct Field: Sendable, Hashable {
         public var key: String
         public var value: JSONValue
+        public init(key: String, value: JSONValue) {
+            self.key = key
+            self.value = value
+        }
     }
 
     public private(set) var fields: [Field]

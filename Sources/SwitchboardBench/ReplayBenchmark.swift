@@ -1,0 +1,163 @@
+import CSQLite
+import DialerCore
+import EventStore
+import Foundation
+import SwitchboardApp
+import SwitchboardJSON
+
+enum ReplayBenchmark {
+    struct Result {
+        var events: Int
+        var foldPerSecond: Double
+        var scanPerSecond: Double
+        var groups: Int
+        var sessions: Int
+    }
+
+    static func run(events: Int, in directory: URL) async throws -> Result {
+        let path = directory.appendingPathComponent("replay.sqlite").path
+        do {
+            let store = try SQLiteEventStore(path: path)
+            try await DialerLogGenerator.fill(store, events: events)
+            store.close()
+        }
+        // Cold start: a new store object, folding everything into every projection.
+        let store = try SQLiteEventStore(path: path)
+        defer { store.close() }
+        let total = Int(try await store.headPosition())
+        var best = Double.infinity
+        var state = DialerState()
+        for _ in 0..<3 {
+            let start = now()
+            state = try await DialerState.replay(store)
+            _ = SupervisorOverview(state)
+            best = min(best, Double(now() - start) / 1e9)
+        }
+        let scan = try bareScan(path: path, expected: total)
+        return Result(events: total, foldPerSecond: Double(total) / best, scanPerSecond: scan,
+                      groups: state.groups.count, sessions: state.sessions.count)
+    }
+
+    /// Steps over the same rows and columns the store reads, touching every value, decoding nothing.
+    static func bareScan(path: String, expected: Int) throws -> Double {
+        var db: OpaquePointer?
+        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, nil) == SQLITE_OK, let db else { throw BenchError("open") }
+        defer { sqlite3_close(db) }
+        var best = Double.infinity
+        for _ in 0..<3 {
+            var statement: OpaquePointer?
+            guard sqlite3_prepare_v2(db, """
+                SELECT e.position, s.name, e.stream_version, e.id, e.type, e.version, e.time, e.correlation_id, e.data, e.hash
+                FROM events e JOIN streams s ON s.stream_key = e.stream_key ORDER BY e.position
+                """, -1, &statement, nil) == SQLITE_OK
+            else { throw BenchError("prepare") }
+            let start = now()
+            var rows = 0
+            var checksum = 0
+            while sqlite3_step(statement) == SQLITE_ROW {
+                rows += 1
+                checksum &+= Int(sqlite3_column_int64(statement, 0)) &+ Int(sqlite3_column_bytes(statement, 1))
+                    &+ Int(sqlite3_column_bytes(statement, 3)) &+ Int(sqlite3_column_bytes(statement, 4))
+                    &+ Int(sqlite3_column_bytes(statement, 8)) &+ Int(sqlite3_column_bytes(statement, 9))
+            }
+            best = min(best, Double(now() - start) / 1e9)
+            sqlite3_finalize(statement)
+            guard rows == expected, checksum != 0 else { throw BenchError("scan read \(rows) rows, expected \(expected)") }
+        }
+        return Double(expected) / best
+    }
+}
+
+/// Makes a realistic dialer log: many agents working many queues, batches with every kind of outcome,
+/// decided by the real domain and appended through the real store (in large appends, to be quick).
+enum DialerLogGenerator {
+    static func fill(_ store: SQLiteEventStore, events target: Int) async throws {
+        var state = DialerState()
+        var rng = SplitMix(seed: 2026)
+        let ids = SeededEventIDs(seed: 2026)
+        var time = Timestamp(millisecondsSinceEpoch: 1_767_625_200_000)
+        var pending: [StreamWrite] = []
+        var pendingCount = 0
+        var produced = 0
+
+        func record(_ command: Command) async throws -> [DialerEvent] {
+            guard let events = try? state.decide(command), !events.isEmpty else { return [] }
+            for event in events {
+                let new = EventCodec.newEvent(event, id: ids.next(), at: time,
+                                              correlationId: EventCodec.correlationId(of: event, in: state))
+                state.apply(event, position: state.position + 1, at: time)
+                pending.append(StreamWrite(stream: event.stream, expectedVersion: .any, events: [new]))
+            }
+            pendingCount += events.count
+            produced += events.count
+            if pendingCount >= 2000 { try await flush() }
+            return events
+        }
+        func flush() async throws {
+            guard !pending.isEmpty else { return }
+            try await store.append(pending)
+            pending = []
+            pendingCount = 0
+        }
+
+        let queues = 50
+        let agentsPerQueue = 4
+        for queue in 0..<queues {
+            let queueId = QueueID("queue-\(queue)")
+            let name = queue % 10 == 0 ? "VIP accounts \(queue)" : "Leads \(queue)"
+            let contacts = (0..<2000).map { index in
+                NewContact(contactId: ContactID("q\(queue)-c\(index)"), name: "Contact \(index)",
+                           phone: PhoneNumber("+1\([512, 713, 212, 415][index % 4])555\(String(1000 + index % 9000))") ?? DemoScenario.callerIds[0],
+                           segment: index % 50 == 0 ? "vip" : nil)
+            }
+            _ = try await record(.createQueue(queueId: queueId, name: name, segment: nil, maxAttempts: 3, contacts: contacts))
+            for agent in 0..<agentsPerQueue {
+                _ = try await record(.startSession(
+                    sessionId: SessionID("s-\(queue)-\(agent)"), agentId: AgentID("agent-\(queue)-\(agent)"), queueId: queueId,
+                    mode: agent == 3 ? .single : .parallel, profile: .auto, settings: .default, callerIds: DemoScenario.callerIds))
+            }
+        }
+        var batch = 0
+        while produced < target {
+            batch += 1
+            let session = SessionID("s-\(batch % queues)-\(batch / queues % agentsPerQueue)")
+            let groupId = GroupID("g\(batch)")
+            time = time.adding(milliseconds: 700)
+            guard try await !record(.startBatch(sessionId: session, groupId: groupId)).isEmpty,
+                let group = state.groups[groupId]
+            else { continue }
+            for call in group.calls {
+                _ = try await record(.placeCall(groupId: groupId, callId: call.id))
+                _ = try await record(.recordRinging(groupId: groupId, callId: call.id))
+            }
+            for call in group.calls {
+                time = time.adding(milliseconds: 400)
+                let roll = rng.next() % 100
+                let events: [DialerEvent]
+                switch roll {
+                case 0..<22: events = try await record(.recordAnswer(groupId: groupId, callId: call.id, answeredBy: .human))
+                case 22..<40: events = try await record(.recordAnswer(groupId: groupId, callId: call.id, answeredBy: .machine))
+                case 40..<45: events = try await record(.recordAnswer(groupId: groupId, callId: call.id, answeredBy: .unknown))
+                case 45..<90: events = try await record(.recordNoAnswer(groupId: groupId, callId: call.id, cause: roll < 85 ? .timeout : .busy))
+                default: events = try await record(.recordFailure(groupId: groupId, callId: call.id, reason: "network"))
+                }
+                for followUp in DialerPolicy.followUps(after: events) { _ = try await record(followUp) }
+            }
+            time = time.adding(milliseconds: 30_000)
+            _ = try await record(.hangUp(sessionId: session))
+        }
+        try await flush()
+    }
+}
+
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
