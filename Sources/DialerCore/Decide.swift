@@ -192,8 +192,7 @@ extension DialerState {
         let queue = try queue(session.queueId)
         guard queue.state == .active else { throw .queueNotWorkable(queue.id, queue.state) }
 
-        var candidates = queue.dialableContacts
-        guard let head = candidates.first else {
+        guard let head = queue.dialableContacts(limit: 1).first else {
             guard queue.liveGroups.isEmpty else { throw .nothingToDial(queue.id) }
             // Nothing left to dial and nothing in flight: the queue is done, and so are its sessions.
             return [.queueCompleted(.init(queueId: queue.id))]
@@ -202,9 +201,10 @@ extension DialerState {
 
         // VIP contacts in an ordinary queue are dialled in batches of their own, under the VIP profile.
         var batchIsVIP = false
+        var separateVIPs = false
         if session.profile == .auto, !StrategyProfileRegistry.isVIP(queue.segment), !StrategyProfileRegistry.isVIP(queue.name) {
             batchIsVIP = StrategyProfileRegistry.isVIP(head.segment)
-            candidates = candidates.filter { StrategyProfileRegistry.isVIP($0.segment) == batchIsVIP }
+            separateVIPs = true
         }
         let (profile, reason) = StrategyProfileRegistry.select(for: ProfileContext(
             choice: session.profile, queueName: queue.name, queueSegment: queue.segment, batchIsVIP: batchIsVIP,
@@ -214,7 +214,10 @@ extension DialerState {
         guard let pool = CallerIDPool(session.callerIds) else {
             throw .invalidValue(field: "callerIds", message: "must name at least one caller ID")
         }
-        let calls = candidates.prefix(fanout).enumerated().map { index, contact in
+        let candidates = queue.dialableContacts(limit: fanout) { contact in
+            !separateVIPs || StrategyProfileRegistry.isVIP(contact.segment) == batchIsVIP
+        }
+        let calls = candidates.enumerated().map { index, contact in
             PlannedCall(callId: CallID("\(groupId.rawValue)-\(index + 1)"), contactId: contact.id, to: contact.phone,
                         callerId: pool.callerID(for: contact.phone), offsetMs: Int64(index) * staggerMs)
         }

@@ -126,8 +126,8 @@ extension DialerEvent {
     public var encodedData: [UInt8] { JSONWriter.encode(.object(data)) }
 
     /// Decodes a stored event. Unknown types and versions are errors, never silently skipped.
-    public init(type typeName: String, version: Int, data bytes: some Collection<UInt8>) throws(JSONError) {
-        guard let type = EventType(rawValue: typeName) else { throw JSONError("unknown event type \"\(typeName)\"") }
+    public init(type typeName: String, version: Int, data bytes: [UInt8]) throws(JSONError) {
+        guard let type = EventType.byName[typeName] else { throw JSONError("unknown event type \"\(typeName)\"") }
         guard version == type.version else { throw JSONError("unsupported version \(version) of \(typeName)") }
         try self.init(type: type, data: try JSONObject(json: try JSONParser.parse(bytes)))
     }
@@ -207,6 +207,11 @@ extension DialerEvent {
                                          releasedContactIds: try d.decode("releasedContactIds")))
         }
     }
+}
+
+extension EventType {
+    /// Stored name → type, one hash lookup (replay reads a type name per event).
+    static let byName: [String: EventType] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
 }
 
 /// Stream naming: `queue-<id>`, `session-<id>`, `group-<id>`.

@@ -5,18 +5,25 @@ public struct PhoneNumber: Hashable, Sendable, CustomStringConvertible, JSONConv
     public let e164: String
 
     public init?(_ text: String) {
-        let utf8 = Array(text.utf8)
-        guard utf8.count >= 8, utf8.count <= 16, utf8[0] == UInt8(ascii: "+"), utf8[1] != UInt8(ascii: "0"),
-            utf8.dropFirst().allSatisfy({ $0 >= 48 && $0 <= 57 })
-        else { return nil }
+        var count = 0
+        for byte in text.utf8 {
+            switch count {
+            case 0: guard byte == UInt8(ascii: "+") else { return nil }
+            case 1: guard byte >= UInt8(ascii: "1"), byte <= UInt8(ascii: "9") else { return nil }
+            default: guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            }
+            count += 1
+            if count > 16 { return nil }
+        }
+        guard count >= 8 else { return nil }
         e164 = text
     }
 
     /// The NANP area code (the three digits after `+1`), or `nil` outside the North American plan.
     public var nanpAreaCode: String? {
-        let utf8 = Array(e164.utf8)
-        guard utf8.count == 12, utf8[1] == UInt8(ascii: "1") else { return nil }
-        return String(decoding: utf8[2..<5], as: UTF8.self)
+        let utf8 = e164.utf8
+        guard utf8.count == 12, utf8.dropFirst().first == UInt8(ascii: "1") else { return nil }
+        return String(decoding: utf8.dropFirst(2).prefix(3), as: UTF8.self)
     }
 
     public var description: String { e164 }

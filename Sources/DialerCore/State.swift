@@ -86,11 +86,26 @@ public struct Queue: Hashable, Sendable {
     public var abandonmentRate: Double? { humanAnswers == 0 ? nil : Double(abandonedCalls) / Double(humanAnswers) }
 
     /// Contacts the next batch may dial, fresh ones first, then retries, each in the order they were added.
-    public var dialableContacts: [Contact] {
-        let dialable = contactOrder.compactMap { contacts[$0] }.filter { $0.isDialable(maxAttempts: maxAttempts) }
-        return dialable.enumerated().sorted { lhs, rhs in
-            (lhs.element.attempts, lhs.offset) < (rhs.element.attempts, rhs.offset)
-        }.map(\.element)
+    public var dialableContacts: [Contact] { dialableContacts(limit: .max) }
+
+    /// The first `limit` dialable contacts in that order (one pass, no sort: attempts are few).
+    public func dialableContacts(limit: Int, where include: (Contact) -> Bool = { _ in true }) -> [Contact] {
+        var byAttempts = [[Contact]](repeating: [], count: maxAttempts)
+        var fresh: [Contact] = []
+        for id in contactOrder {
+            guard let contact = contacts[id], contact.isDialable(maxAttempts: maxAttempts), include(contact) else { continue }
+            if contact.attempts == 0 {
+                fresh.append(contact)
+                if fresh.count == limit { return fresh }
+            } else if byAttempts[contact.attempts].count < limit {
+                byAttempts[contact.attempts].append(contact)
+            }
+        }
+        for bucket in byAttempts.dropFirst() {
+            fresh.append(contentsOf: bucket.prefix(limit - fresh.count))
+            if fresh.count >= limit { break }
+        }
+        return fresh
     }
 
     public var pendingCount: Int { contacts.values.count { $0.isDialable(maxAttempts: maxAttempts) || $0.liveCall != nil } }

@@ -53,6 +53,23 @@ public struct RecordedEvent: Sendable, Hashable {
     }
 }
 
+/// The fields of a stored event that projections fold.
+public struct ScannedEvent: Sendable {
+    public var position: Int64
+    public var type: String
+    public var version: Int
+    public var time: Timestamp
+    public var data: [UInt8]
+
+    public init(position: Int64, type: String, version: Int, time: Timestamp, data: [UInt8]) {
+        self.position = position
+        self.type = type
+        self.version = version
+        self.time = time
+        self.data = data
+    }
+}
+
 /// What the writer expects a stream's version to be before the append (optimistic concurrency).
 public enum ExpectedVersion: Sendable, Hashable {
     /// No check.
@@ -129,6 +146,10 @@ public protocol EventStore: Sendable {
     func append(_ writes: [StreamWrite]) async throws -> AppendResult
     /// Events after a global position, in order, at most `limit`.
     func readAll(after position: Int64, limit: Int) async throws -> [RecordedEvent]
+    /// The part of each event a fold needs, after `position`, in order, at most `limit`, handed to
+    /// `body` one by one. Rebuilding projections at start-up reads the whole log through this, so it
+    /// skips what a fold does not use (stream names, ids, hashes). Returns how many were read.
+    func scan(after position: Int64, limit: Int, _ body: (ScannedEvent) throws -> Void) async throws -> Int
     /// One stream's events after a stream version, in order, at most `limit`.
     func readStream(_ stream: String, after version: Int64, limit: Int) async throws -> [RecordedEvent]
     /// The last position in the log (0 when empty).
@@ -140,6 +161,16 @@ public protocol EventStore: Sendable {
 }
 
 extension EventStore {
+    /// A `scan` for stores without a leaner read: reads whole events.
+    public func scanByReadingAll(after position: Int64, limit: Int, _ body: (ScannedEvent) throws -> Void) async throws -> Int {
+        let page = try await readAll(after: position, limit: limit)
+        for event in page {
+            try body(ScannedEvent(position: event.position, type: event.type, version: event.version, time: event.time,
+                                  data: event.data))
+        }
+        return page.count
+    }
+
     /// Appends to one stream.
     @discardableResult
     public func append(_ events: [NewEvent], to stream: String, expectedVersion: ExpectedVersion) async throws

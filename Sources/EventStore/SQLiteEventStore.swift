@@ -74,6 +74,7 @@ public final class SQLiteEventStore: EventStore {
 
     // MARK: - EventStore
 
+    @discardableResult
     public func append(_ writes: [StreamWrite]) async throws -> AppendResult {
         for write in writes {
             guard !write.stream.isEmpty else { throw EventStoreError.invalidAppend("empty stream name") }
@@ -109,6 +110,23 @@ public final class SQLiteEventStore: EventStore {
                 statement.bind(2, Int64(max(0, limit)))
                 return try Self.rows(statement)
             }
+        }
+    }
+
+    public func scan(after position: Int64, limit: Int, _ body: (ScannedEvent) throws -> Void) async throws -> Int {
+        try reader.withLock { db in
+            let statement = try Self.mapErrors(path: path) { try db.statement(Self.selectScan) }
+            defer { statement.reset() }
+            statement.bind(1, position)
+            statement.bind(2, Int64(max(0, limit)))
+            var count = 0
+            while try Self.mapErrors(path: path, { try statement.step() }) {
+                try body(ScannedEvent(position: statement.int64(0), type: statement.text(1) ?? "",
+                                      version: Int(statement.int64(2)),
+                                      time: Timestamp(millisecondsSinceEpoch: statement.int64(3)), data: statement.blob(4)))
+                count += 1
+            }
+            return count
         }
     }
 
@@ -194,6 +212,7 @@ public final class SQLiteEventStore: EventStore {
         SELECT e.position, s.name, e.stream_version, e.id, e.type, e.version, e.time, e.correlation_id, e.data, e.hash
         FROM events e JOIN streams s ON s.stream_key = e.stream_key
         """
+    static let selectScan = "SELECT position, type, version, time, data FROM events WHERE position > ?1 ORDER BY position LIMIT ?2"
     static let selectAll = selectColumns + " WHERE e.position > ?1 ORDER BY e.position LIMIT ?2"
     static let selectStream = selectColumns + """
          WHERE e.stream_key = (SELECT stream_key FROM streams WHERE name = ?1) AND e.stream_version > ?2

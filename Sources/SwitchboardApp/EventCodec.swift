@@ -70,13 +70,49 @@ extension DialerState {
         apply(try EventCodec.decode(recorded), position: recorded.position, at: recorded.time)
     }
 
-    /// Rebuilds the state from the whole log.
-    public static func replay(_ store: some EventStore, pageSize: Int = 4096) async throws -> DialerState {
-        var state = DialerState()
-        while true {
-            let page = try await store.readAll(after: state.position, limit: pageSize)
-            if page.isEmpty { return state }
-            for recorded in page { try state.apply(recorded) }
+    /// Folds the part of a stored event a projection needs (see `EventStore.scan`).
+    public mutating func apply(_ scanned: ScannedEvent) throws {
+        let event: DialerEvent
+        do {
+            event = try DialerEvent(type: scanned.type, version: scanned.version, data: scanned.data)
+        } catch {
+            throw DecodingFailure(position: scanned.position, type: scanned.type, reason: error.description)
         }
+        apply(event, position: scanned.position, at: scanned.time)
+    }
+
+    /// Rebuilds the state from the whole log.
+    ///
+    /// Decoding and folding overlap: while one page is folded, the next is read and decoded on another
+    /// thread (the fold itself stays sequential, in log order).
+    public static func replay(_ store: some EventStore, pageSize: Int = 8192) async throws -> DialerState {
+        var state = DialerState()
+        var next = Task { try await decodedPage(store, after: 0, limit: pageSize) }
+        while true {
+            let page = try await next.value
+            guard let last = page.last else { return state }
+            next = Task { try await decodedPage(store, after: last.position, limit: pageSize) }
+            for decoded in page { state.apply(decoded.event, position: decoded.position, at: decoded.time) }
+        }
+    }
+
+    struct DecodedEvent: Sendable {
+        var event: DialerEvent
+        var position: Int64
+        var time: Timestamp
+    }
+
+    static func decodedPage(_ store: some EventStore, after position: Int64, limit: Int) async throws -> [DecodedEvent] {
+        var page: [DecodedEvent] = []
+        page.reserveCapacity(limit)
+        _ = try await store.scan(after: position, limit: limit) { scanned in
+            do {
+                page.append(DecodedEvent(event: try DialerEvent(type: scanned.type, version: scanned.version, data: scanned.data),
+                                         position: scanned.position, time: scanned.time))
+            } catch {
+                throw DecodingFailure(position: scanned.position, type: scanned.type, reason: "\(error)")
+            }
+        }
+        return page
     }
 }

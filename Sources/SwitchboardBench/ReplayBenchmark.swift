@@ -161,3 +161,41 @@ struct SplitMix {
         return z ^ (z >> 31)
     }
 }
+
+/// Where replay time goes, phase by phase (printed with `--only replay-phases`).
+enum ReplayPhases {
+    static func run(events: Int, in directory: URL) async throws {
+        // SWITCHBOARD_BENCH_LOG reuses a generated log, so a profiler sees only the replay.
+        let reuse = ProcessInfo.processInfo.environment["SWITCHBOARD_BENCH_LOG"]
+        let path = reuse ?? directory.appendingPathComponent("phases.sqlite").path
+        if reuse == nil || !FileManager.default.fileExists(atPath: path) {
+            let store = try SQLiteEventStore(path: path)
+            try await DialerLogGenerator.fill(store, events: events)
+            store.close()
+        }
+        let store = try SQLiteEventStore(path: path)
+        defer { store.close() }
+        func timed(_ name: String, _ body: (ScannedEvent) throws -> Void) async throws {
+            var position: Int64 = 0
+            let start = now()
+            var total = 0
+            while true {
+                var last: Int64 = position
+                let count = try await store.scan(after: position, limit: 8192) { event in
+                    last = event.position
+                    try body(event)
+                }
+                if count == 0 { break }
+                total += count
+                position = last
+            }
+            let seconds = Double(now() - start) / 1e9
+            emit(["phase": .string(name), "events_per_s": round(Double(total) / seconds, 0)])
+        }
+        try await timed("scan") { _ in }
+        try await timed("scan+parse") { event in _ = try JSONParser.parse(event.data) }
+        try await timed("scan+decode") { event in _ = try DialerEvent(type: event.type, version: event.version, data: event.data) }
+        var state = DialerState()
+        try await timed("scan+decode+fold") { event in try state.apply(event) }
+    }
+}

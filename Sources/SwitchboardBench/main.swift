@@ -65,3 +65,7 @@ if options.runs("replay") {
           "baseline_scan_events_per_s": round(result.scanPerSecond, 0),
           "groups": .int(Int64(result.groups)), "sessions": .int(Int64(result.sessions))])
 }
+
+if options.only.contains("replay-phases") {
+    try await ReplayPhases.run(events: options.events, in: workspace)
+}

@@ -8,54 +8,54 @@ public protocol JSONConvertible: Sendable {
 }
 
 extension String: JSONConvertible {
-    public init(json: JSONValue) throws(JSONError) {
+    @inlinable public init(json: JSONValue) throws(JSONError) {
         guard case .string(let s) = json else { throw JSONError("expected a string, got \(json.kindName)") }
         self = s
     }
-    public var json: JSONValue { .string(self) }
+    @inlinable public var json: JSONValue { .string(self) }
 }
 
 extension Int: JSONConvertible {
-    public init(json: JSONValue) throws(JSONError) {
+    @inlinable public init(json: JSONValue) throws(JSONError) {
         guard let i = json.intValue, let value = Int(exactly: i) else {
             throw JSONError("expected an integer, got \(json.kindName)")
         }
         self = value
     }
-    public var json: JSONValue { .int(Int64(self)) }
+    @inlinable public var json: JSONValue { .int(Int64(self)) }
 }
 
 extension Int64: JSONConvertible {
-    public init(json: JSONValue) throws(JSONError) {
+    @inlinable public init(json: JSONValue) throws(JSONError) {
         guard let i = json.intValue else { throw JSONError("expected an integer, got \(json.kindName)") }
         self = i
     }
-    public var json: JSONValue { .int(self) }
+    @inlinable public var json: JSONValue { .int(self) }
 }
 
 extension Bool: JSONConvertible {
-    public init(json: JSONValue) throws(JSONError) {
+    @inlinable public init(json: JSONValue) throws(JSONError) {
         guard case .bool(let b) = json else { throw JSONError("expected a boolean, got \(json.kindName)") }
         self = b
     }
-    public var json: JSONValue { .bool(self) }
+    @inlinable public var json: JSONValue { .bool(self) }
 }
 
 extension JSONValue: JSONConvertible {
-    public init(json: JSONValue) throws(JSONError) { self = json }
-    public var json: JSONValue { self }
+    @inlinable public init(json: JSONValue) throws(JSONError) { self = json }
+    @inlinable public var json: JSONValue { self }
 }
 
 extension JSONObject: JSONConvertible {
-    public init(json: JSONValue) throws(JSONError) {
+    @inlinable public init(json: JSONValue) throws(JSONError) {
         guard case .object(let o) = json else { throw JSONError("expected an object, got \(json.kindName)") }
         self = o
     }
-    public var json: JSONValue { .object(self) }
+    @inlinable public var json: JSONValue { .object(self) }
 }
 
 extension Array: JSONConvertible where Element: JSONConvertible {
-    public init(json: JSONValue) throws(JSONError) {
+    @inlinable public init(json: JSONValue) throws(JSONError) {
         guard case .array(let elements) = json else { throw JSONError("expected an array, got \(json.kindName)") }
         var result: [Element] = []
         result.reserveCapacity(elements.count)
@@ -68,22 +68,22 @@ extension Array: JSONConvertible where Element: JSONConvertible {
         }
         self = result
     }
-    public var json: JSONValue { .array(map(\.json)) }
+    @inlinable public var json: JSONValue { .array(map(\.json)) }
 }
 
 /// String-backed enums and identifiers get their mapping for free.
 extension JSONConvertible where Self: RawRepresentable, RawValue == String {
-    public init(json: JSONValue) throws(JSONError) {
+    @inlinable public init(json: JSONValue) throws(JSONError) {
         let raw = try String(json: json)
         guard let value = Self(rawValue: raw) else { throw JSONError("unexpected value \"\(raw)\"") }
         self = value
     }
-    public var json: JSONValue { .string(rawValue) }
+    @inlinable public var json: JSONValue { .string(rawValue) }
 }
 
 extension JSONObject {
     /// The value under `key`, converted; a missing key or a wrong type names the key in the error.
-    public func decode<T: JSONConvertible>(_ key: String, as type: T.Type = T.self) throws(JSONError) -> T {
+    @inlinable public func decode<T: JSONConvertible>(_ key: String, as type: T.Type = T.self) throws(JSONError) -> T {
         guard let value = self[key] else { throw JSONError("missing field \"\(key)\"") }
         do {
             return try T(json: value)
@@ -93,7 +93,7 @@ extension JSONObject {
     }
 
     /// Like `decode`, but an absent key or an explicit `null` gives `nil`.
-    public func decodeIfPresent<T: JSONConvertible>(_ key: String, as type: T.Type = T.self) throws(JSONError) -> T? {
+    @inlinable public func decodeIfPresent<T: JSONConvertible>(_ key: String, as type: T.Type = T.self) throws(JSONError) -> T? {
         guard let value = self[key], !value.isNull else { return nil }
         do {
             return try T(json: value)
@@ -110,12 +110,12 @@ extension JSONObject {
     }
 
     /// Stores `value` under `key`; `nil` writes an explicit JSON `null`.
-    public mutating func put(_ key: String, _ value: (some JSONConvertible)?) {
+    @inlinable public mutating func put(_ key: String, _ value: (some JSONConvertible)?) {
         self[key] = value?.json ?? .null
     }
 
     /// Stores `value` under `key` only when it is not `nil`.
-    public mutating func putIfPresent(_ key: String, _ value: (some JSONConvertible)?) {
+    @inlinable public mutating func putIfPresent(_ key: String, _ value: (some JSONConvertible)?) {
         if let value { self[key] = value.json }
     }
 }

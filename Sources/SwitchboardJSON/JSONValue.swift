@@ -25,7 +25,7 @@ public struct JSONObject: Sendable, Hashable, ExpressibleByDictionaryLiteral {
         }
     }
 
-    public private(set) var fields: [Field]
+    public internal(set) var fields: [Field]
 
     public init() { fields = [] }
 
@@ -37,7 +37,7 @@ public struct JSONObject: Sendable, Hashable, ExpressibleByDictionaryLiteral {
 
     /// The value for `key`; setting replaces it in place or appends it; setting `nil` removes it.
     public subscript(key: String) -> JSONValue? {
-        get {
+        @inlinable get {
             for field in fields where field.key == key { return field.value }
             return nil
         }
@@ -58,7 +58,7 @@ extension JSONValue {
     public var objectValue: JSONObject? { if case .object(let o) = self { o } else { nil } }
     public var arrayValue: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
     public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
-    public var intValue: Int64? {
+    @inlinable public var intValue: Int64? {
         switch self {
         case .int(let i): i
         case .double(let d) where d.rounded() == d && abs(d) < 9.0e15: Int64(d)
@@ -66,10 +66,10 @@ extension JSONValue {
         }
     }
     public var boolValue: Bool? { if case .bool(let b) = self { b } else { nil } }
-    public var isNull: Bool { if case .null = self { true } else { false } }
+    @inlinable public var isNull: Bool { if case .null = self { true } else { false } }
 
     /// A short name of the value's kind, for error messages.
-    public var kindName: String {
+    @inlinable public var kindName: String {
         switch self {
         case .null: "null"
         case .bool: "boolean"
