@@ -29,7 +29,7 @@ let package = Package(
         // The durable event log: a protocol and its embedded SQLite implementation.
         .target(
             name: "EventStore",
-            dependencies: ["CSQLite", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CSQLite", "SwitchboardJSON", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Wiring: command handling over the store, projections kept live from a subscription.
         .target(name: "SwitchboardApp", dependencies: ["DialerCore", "EventStore", "SwitchboardJSON"]),

@@ -36,6 +36,23 @@ extension UUID {
         withUnsafeBytes(of: uuid) { Array($0) }
     }
 
+    /// The lowercase text form as bytes, without making a String.
+    var lowercasedBytes: [UInt8] {
+        let digits: StaticString = "0123456789abcdef"
+        var out = [UInt8]()
+        out.reserveCapacity(36)
+        withUnsafeBytes(of: uuid) { raw in
+            digits.withUTF8Buffer { hex in
+                for (index, byte) in raw.enumerated() {
+                    if index == 4 || index == 6 || index == 8 || index == 10 { out.append(UInt8(ascii: "-")) }
+                    out.append(hex[Int(byte >> 4)])
+                    out.append(hex[Int(byte & 0x0F)])
+                }
+            }
+        }
+        return out
+    }
+
     init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 16 else { return nil }
         let b = Array(bytes)
@@ -66,14 +83,16 @@ extension RecordedEvent {
         writer.writeString(stream)
         writer.append(",\"streamVersion\":")
         writer.writeInt(streamVersion)
-        writer.append(",\"id\":")
-        writer.writeString(id.lowercasedString)
+        writer.append(",\"id\":\"")
+        writer.writeRaw(id.lowercasedBytes)
+        writer.append("\"")
         writer.append(",\"type\":")
         writer.writeString(type)
         writer.append(",\"version\":")
         writer.writeInt(Int64(version))
-        writer.append(",\"time\":")
-        writer.writeString(time.rfc3339)
+        writer.append(",\"time\":\"")
+        time.writeRFC3339(into: &writer)
+        writer.append("\"")
         writer.append(",\"correlationId\":")
         if let correlationId { writer.writeString(correlationId) } else { writer.append("null") }
         writer.append(",\"data\":")

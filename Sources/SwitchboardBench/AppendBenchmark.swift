@@ -29,15 +29,20 @@ enum AppendBenchmark {
         defer { store.close() }
         let time = Timestamp(millisecondsSinceEpoch: 1_767_625_200_000)
         let perWriter = events / writers
+        // Payloads and ids are made before the clock starts, as for the baseline.
+        let prepared: [[NewEvent]] = (0..<writers).map { writer in
+            (0..<perWriter).map { index in
+                NewEvent(id: UUID(), type: "call.dialed", version: 1, time: time, correlationId: "session-\(writer)",
+                         data: payload(writer * perWriter + index))
+            }
+        }
         let start = now()
         let latencies = try await withThrowingTaskGroup(of: [UInt64].self) { group in
             for writer in 0..<writers {
                 group.addTask {
                     var latencies: [UInt64] = []
                     latencies.reserveCapacity(perWriter)
-                    for index in 0..<perWriter {
-                        let event = NewEvent(id: UUID(), type: "call.dialed", version: 1, time: time,
-                                             correlationId: "session-\(writer)", data: payload(writer * perWriter + index))
+                    for (index, event) in prepared[writer].enumerated() {
                         let begin = now()
                         try await store.append([event], to: "group-\(writer)-\(index / 5)", expectedVersion: .any)
                         latencies.append(now() - begin)
@@ -81,10 +86,11 @@ enum AppendBenchmark {
         defer { sqlite3_finalize(insert) }
         let hash = [UInt8](repeating: 7, count: 32)
         let rows = (0..<events).map { payload($0) }
+        let ids = (0..<events).map { _ in UUID().uuid }
         let start = now()
         for index in 0..<events {
             if index % 1000 == 0 { try exec("BEGIN") }
-            var uuid = UUID().uuid
+            var uuid = ids[index]
             sqlite3_bind_int64(insert, 1, Int64(index + 1))
             sqlite3_bind_int64(insert, 2, Int64(index / 5))
             sqlite3_bind_int64(insert, 3, Int64(index % 5 + 1))
