@@ -73,6 +73,9 @@ final class SQLiteDatabase {
         return try statement.step() ? statement.text(0) : nil
     }
 
+    /// Rows changed by the last statement.
+    var changes: Int32 { sqlite3_changes(handle) }
+
     var lastMessage: String { String(cString: sqlite3_errmsg(handle)) }
     var lastCode: Int32 { sqlite3_extended_errcode(handle) }
 }

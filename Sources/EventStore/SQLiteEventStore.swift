@@ -83,15 +83,17 @@ public final class SQLiteEventStore: EventStore {
             }
         }
         return try await withCheckedThrowingContinuation { continuation in
-            let accepted = core.inbox.withLock { inbox in
-                guard !inbox.closed else { return false }
+            // Only the append that finds the inbox empty wakes the writer: the writer drains the
+            // whole inbox each time, so later ones are picked up without a wake-up of their own.
+            let outcome: (accepted: Bool, wake: Bool) = core.inbox.withLock { inbox in
+                guard !inbox.closed else { return (false, false) }
                 inbox.pending.append(PendingAppend(writes: writes, continuation: continuation))
-                return true
+                return (true, inbox.pending.count == 1)
             }
-            if accepted {
-                core.wakeUp.signal()
-            } else {
+            if !outcome.accepted {
                 continuation.resume(throwing: EventStoreError.closed)
+            } else if outcome.wake {
+                core.wakeUp.signal()
             }
         }
     }
@@ -338,6 +340,7 @@ public final class SQLiteEventStore: EventStore {
 
 // MARK: - The writer
 
+
 extension SQLiteEventStore {
     /// State only the writer thread touches (the mutex is uncontended; it makes ownership explicit).
     final class Writer {
@@ -371,6 +374,22 @@ extension SQLiteEventStore {
             self.writer = Mutex(writer)
         }
 
+        /// Under load, the appenders just resumed come back within microseconds with their next
+        /// append. Waiting briefly for them (never more than `gatherLimit`) lets one commit serve
+        /// all of them instead of every other one; an idle or single appender never waits.
+        static let gatherLimitMicroseconds = 300
+
+        private func gatherStragglers(expected: Int) {
+            guard expected > 1 else { return }
+            var waited = 0
+            while waited < Self.gatherLimitMicroseconds {
+                let (pending, closed) = inbox.withLock { ($0.pending.count, $0.closed) }
+                if pending >= expected || closed { return }
+                usleep(20)
+                waited += 20
+            }
+        }
+
         /// Runs on the writer thread until the store closes and the inbox is empty.
         func writerLoop() {
             while true {
@@ -390,15 +409,28 @@ extension SQLiteEventStore {
                         if closed { return }
                         break
                     }
+                    let waitingDuringCommit = inbox.withLock { $0.pending.count }
                     let published = writer.withLock { writer in commit(batch, writer: writer) }
                     commits.add(1, ordering: .relaxed)
                     if let head = published.last?.position {
                         committedHead.store(head, ordering: .releasing)
                     }
                     live.publish(published)
+                    gatherStragglers(expected: batch.count + waitingDuringCommit)
                 }
             }
         }
+    }
+
+    /// Whether every event is already in the log (so a failed version check is really a retry).
+    private static func allStored(_ events: [NewEvent], exists: SQLiteStatement, inBatch: Set<UUID>) throws -> Bool {
+        for event in events where !inBatch.contains(event.id) {
+            exists.reset()
+            exists.bind(1, blob: event.id.bytes)
+            guard try exists.step() else { return false }
+        }
+        exists.reset()
+        return true
     }
 
     /// Writes a batch of appends in one transaction and resumes their callers. Returns what was written.
@@ -416,31 +448,18 @@ extension SQLiteEventStore {
             let exists = try db.statement("SELECT 1 FROM events WHERE id = ?1")
             let insert = try db.statement("""
                 INSERT INTO events (position, stream_key, stream_version, id, type, version, time, correlation_id, data, hash)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (id) DO NOTHING
                 """)
             let insertStream = try db.statement("INSERT INTO streams (stream_key, name) VALUES (?1, ?2)")
             for pending in batch {
-                // Idempotency: events whose id is already stored (or earlier in this batch) are skipped.
-                var writes = pending.writes
-                var idsInAppend = Set<UUID>()
-                for index in writes.indices {
-                    var kept: [NewEvent] = []
-                    for event in writes[index].events {
-                        if idsInBatch.contains(event.id) || !idsInAppend.insert(event.id).inserted { continue }
-                        exists.reset()
-                        exists.bind(1, blob: event.id.bytes)
-                        if try exists.step() { continue }
-                        kept.append(event)
-                    }
-                    writes[index].events = kept
-                }
-                // Optimistic concurrency, checked before anything of this append is written.
+                // Optimistic concurrency, checked before anything of this append is written. A write
+                // whose events are all stored already is a retry of an append that succeeded: it passes.
                 var failure: EventStoreError?
-                for (write, original) in zip(writes, pending.writes) {
-                    // A write whose events are all stored already is a retry: it succeeds unchanged.
-                    if write.events.isEmpty, !original.events.isEmpty { continue }
+                for write in pending.writes {
                     let current = touched[write.stream]?.version ?? writer.streams[write.stream]?.version ?? 0
-                    if !write.expectedVersion.admits(current) {
+                    if !write.expectedVersion.admits(current),
+                        try write.events.isEmpty || !allStored(write.events, exists: exists, inBatch: idsInBatch)
+                    {
                         failure = .wrongExpectedVersion(stream: write.stream, expected: write.expectedVersion, actual: current)
                         break
                     }
@@ -451,7 +470,7 @@ extension SQLiteEventStore {
                 }
                 var recorded: [RecordedEvent] = []
                 var versions: [String: Int64] = [:]
-                for write in writes where !write.events.isEmpty {
+                for write in pending.writes where !write.events.isEmpty {
                     var info: StreamInfo
                     if let known = touched[write.stream] ?? writer.streams[write.stream] {
                         info = known
@@ -464,14 +483,11 @@ extension SQLiteEventStore {
                         try insertStream.run()
                     }
                     for event in write.events {
-                        head += 1
-                        info.version += 1
                         var record = RecordedEvent(
-                            position: head, stream: write.stream, streamVersion: info.version, id: event.id,
+                            position: head + 1, stream: write.stream, streamVersion: info.version + 1, id: event.id,
                             type: event.type, version: event.version, time: event.time,
                             correlationId: event.correlationId, data: event.data, hash: [])
                         record.hash = EventHashing.hash(previous: lastHash, event: record)
-                        lastHash = record.hash
                         insert.reset()
                         insert.bind(1, record.position)
                         insert.bind(2, info.key)
@@ -484,6 +500,11 @@ extension SQLiteEventStore {
                         insert.bind(9, blob: event.data)
                         insert.bind(10, blob: record.hash)
                         try insert.run()
+                        // Idempotency: an id already in the log is skipped by the unique index.
+                        guard db.changes > 0 else { continue }
+                        head = record.position
+                        info.version = record.streamVersion
+                        lastHash = record.hash
                         idsInBatch.insert(event.id)
                         recorded.append(record)
                     }

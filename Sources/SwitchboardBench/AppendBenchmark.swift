@@ -1,6 +1,7 @@
 import CSQLite
 import EventStore
 import Foundation
+import SwitchboardApp
 import Synchronization
 import SwitchboardJSON
 
@@ -18,32 +19,40 @@ enum AppendBenchmark {
         return Array(text.utf8)
     }
 
-    static func run(events: Int, writers: Int, in directory: URL) async throws -> (StoreFigures, Double) {
-        let store = try await measureStore(events: events, writers: writers, path: directory.appendingPathComponent("append.sqlite").path)
-        let raw = try measureRaw(events: events, path: directory.appendingPathComponent("raw.sqlite").path)
+    /// `randomIds`: random v4 ids instead of the product's time-ordered v7 ids, in both runs.
+    static func run(events: Int, writers: Int, randomIds: Bool, in directory: URL) async throws -> (StoreFigures, Double) {
+        let tag = randomIds ? "v4" : "v7"
+        let store = try await measureStore(events: events, writers: writers, randomIds: randomIds,
+                                           path: directory.appendingPathComponent("append-\(tag).sqlite").path)
+        let raw = try measureRaw(events: events, randomIds: randomIds,
+                                 path: directory.appendingPathComponent("raw-\(tag).sqlite").path)
         return (store, raw)
     }
 
-    static func measureStore(events: Int, writers: Int, path: String) async throws -> StoreFigures {
+    static func measureStore(events: Int, writers: Int, randomIds: Bool, path: String) async throws -> StoreFigures {
         let store = try SQLiteEventStore(path: path)
         defer { store.close() }
         let time = Timestamp(millisecondsSinceEpoch: 1_767_625_200_000)
         let perWriter = events / writers
-        // Payloads and ids are made before the clock starts, as for the baseline.
+        // Payloads are made before the clock starts, as for the baseline. Ids are made at append time,
+        // as the product makes them (time-ordered UUIDv7).
         let prepared: [[NewEvent]] = (0..<writers).map { writer in
             (0..<perWriter).map { index in
                 NewEvent(id: UUID(), type: "call.dialed", version: 1, time: time, correlationId: "session-\(writer)",
                          data: payload(writer * perWriter + index))
             }
         }
+        let ids = TimeOrderedEventIDs()
         let start = now()
         let latencies = try await withThrowingTaskGroup(of: [UInt64].self) { group in
             for writer in 0..<writers {
                 group.addTask {
                     var latencies: [UInt64] = []
                     latencies.reserveCapacity(perWriter)
-                    for (index, event) in prepared[writer].enumerated() {
+                    for (index, template) in prepared[writer].enumerated() {
+                        var event = template
                         let begin = now()
+                        event.id = randomIds ? UUID() : ids.next()
                         try await store.append([event], to: "group-\(writer)-\(index / 5)", expectedVersion: .any)
                         latencies.append(now() - begin)
                     }
@@ -64,7 +73,7 @@ enum AppendBenchmark {
     }
 
     /// The same rows through the raw C API, 1 000 per transaction, WAL + synchronous=FULL.
-    static func measureRaw(events: Int, path: String) throws -> Double {
+    static func measureRaw(events: Int, randomIds: Bool, path: String) throws -> Double {
         var db: OpaquePointer?
         guard sqlite3_open(path, &db) == SQLITE_OK, let db else { throw BenchError("open \(path)") }
         defer { sqlite3_close(db) }
@@ -86,7 +95,8 @@ enum AppendBenchmark {
         defer { sqlite3_finalize(insert) }
         let hash = [UInt8](repeating: 7, count: 32)
         let rows = (0..<events).map { payload($0) }
-        let ids = (0..<events).map { _ in UUID().uuid }
+        let generator = TimeOrderedEventIDs()
+        let ids = (0..<events).map { _ in randomIds ? UUID().uuid : generator.next().uuid }
         let start = now()
         for index in 0..<events {
             if index % 1000 == 0 { try exec("BEGIN") }

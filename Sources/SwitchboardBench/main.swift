@@ -25,7 +25,7 @@ struct Options {
             case "--writers": writers = iterator.next().flatMap(Int.init) ?? writers
             case "--only": only.insert(iterator.next() ?? "")
             default:
-                FileHandle.standardError.write(Data("usage: switchboard-bench [--events N] [--writers N] [--only append|replay]\n".utf8))
+                FileHandle.standardError.write(Data("usage: switchboard-bench [--events N] [--writers N] [--only append|append_random_ids|replay|replay-phases]\n".utf8))
                 exit(2)
             }
         }
@@ -51,9 +51,11 @@ func round(_ value: Double, _ places: Int = 1) -> JSONValue {
 
 func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
-if options.runs("append") {
-    let (store, raw) = try await AppendBenchmark.run(events: options.events, writers: options.writers, in: workspace)
-    emit(["figure": "append", "events": .int(Int64(options.events)), "writers": .int(Int64(options.writers)),
+for (figure, randomIds) in [("append", false), ("append_random_ids", true)] where options.runs(figure) {
+    let (store, raw) = try await AppendBenchmark.run(events: options.events, writers: options.writers,
+                                                     randomIds: randomIds, in: workspace)
+    emit(["figure": .string(figure), "events": .int(Int64(options.events)), "writers": .int(Int64(options.writers)),
+          "ids": .string(randomIds ? "uuid-v4" : "uuid-v7"),
           "events_per_s": round(store.eventsPerSecond, 0), "p50_ms": round(store.p50Ms, 2), "p99_ms": round(store.p99Ms, 2),
           "events_per_commit": round(store.eventsPerCommit, 1),
           "baseline_events_per_s": round(raw, 0), "ratio": round(store.eventsPerSecond / raw, 2)])
