@@ -221,3 +221,24 @@ struct CommandHandlerTests {
         #expect(await handler.state.groups["g3"]?.summary["status"] == "cancelled")
     }
 }
+
+@Suite struct EventIDTests {
+    @Test func productIdsAreTimeOrderedVersion7UUIDs() {
+        let ids = TimeOrderedEventIDs()
+        let made = (0..<5000).map { _ in ids.next() }
+        #expect(Set(made).count == made.count)
+        let bytes = made.map { withUnsafeBytes(of: $0.uuid) { Array($0) } }
+        for (earlier, later) in zip(bytes, bytes.dropFirst()) {
+            #expect(earlier.lexicographicallyPrecedes(later), "ids must sort in the order they were made")
+        }
+        #expect(made.allSatisfy { $0.uuidString.dropFirst(14).first == "7" })  // version 7
+        #expect(made.allSatisfy { "89AB".contains($0.uuidString.dropFirst(19).first ?? "x") })  // RFC 9562 variant
+    }
+
+    @Test func seededIdsRepeatForTheSameSeed() {
+        let a = SeededEventIDs(seed: 9), b = SeededEventIDs(seed: 9), c = SeededEventIDs(seed: 10)
+        let first = (0..<10).map { _ in a.next() }
+        #expect(first == (0..<10).map { _ in b.next() })
+        #expect(first != (0..<10).map { _ in c.next() })
+    }
+}

@@ -84,3 +84,14 @@ import Testing
         #expect(Timestamp(rfc3339: "2026-01-05T15:00:00") == nil)
     }
 }
+
+@Suite struct TimestampWriterTests {
+    @Test func theByteWriterMatchesTheStringForm() {
+        for ms: Int64 in [0, 7, 1_767_625_200_123, -1, 253_402_300_799_999, 951_782_400_000] {
+            let stamp = Timestamp(millisecondsSinceEpoch: ms)
+            var writer = JSONWriter()
+            stamp.writeRFC3339(into: &writer)
+            #expect(String(decoding: writer.bytes, as: UTF8.self) == stamp.rfc3339)
+        }
+    }
+}
