@@ -33,20 +33,27 @@ let package = Package(
         ),
         // Wiring: command handling over the store, projections kept live from a subscription.
         .target(name: "SwitchboardApp", dependencies: ["DialerCore", "EventStore", "SwitchboardJSON"]),
+        // The engine that works queues: a pure process manager, its service shell, the carrier
+        // adapter protocol and the deterministic simulated carrier.
+        .target(name: "DialerEngine", dependencies: ["DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON"]),
         .executableTarget(
             name: "SwitchboardCLI",
             dependencies: [
-                "SwitchboardApp", "EventStore", "DialerCore", "SwitchboardJSON",
+                "DialerEngine", "SwitchboardApp", "EventStore", "DialerCore", "SwitchboardJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "SwitchboardBench",
-            dependencies: ["SwitchboardApp", "EventStore", "DialerCore", "CSQLite"]
+            dependencies: ["DialerEngine", "SwitchboardApp", "EventStore", "DialerCore", "CSQLite"]
         ),
         .testTarget(name: "SwitchboardJSONTests", dependencies: ["SwitchboardJSON"]),
         .testTarget(name: "DialerCoreTests", dependencies: ["DialerCore", "SwitchboardJSON"]),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "CSQLite"]),
+        .testTarget(
+            name: "DialerEngineTests",
+            dependencies: ["DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON"]
+        ),
         .testTarget(
             name: "SwitchboardAppTests",
             dependencies: ["SwitchboardApp", "DialerCore", "EventStore", "SwitchboardJSON"]

@@ -454,15 +454,19 @@ extension SQLiteEventStore {
             for pending in batch {
                 // Optimistic concurrency, checked before anything of this append is written. A write
                 // whose events are all stored already is a retry of an append that succeeded: it passes.
+                // Writes to the same stream within one append follow each other.
                 var failure: EventStoreError?
+                var planned: [String: Int64] = [:]
                 for write in pending.writes {
-                    let current = touched[write.stream]?.version ?? writer.streams[write.stream]?.version ?? 0
+                    let current = planned[write.stream] ?? touched[write.stream]?.version
+                        ?? writer.streams[write.stream]?.version ?? 0
                     if !write.expectedVersion.admits(current),
                         try write.events.isEmpty || !allStored(write.events, exists: exists, inBatch: idsInBatch)
                     {
                         failure = .wrongExpectedVersion(stream: write.stream, expected: write.expectedVersion, actual: current)
                         break
                     }
+                    planned[write.stream] = current + Int64(write.events.count)
                 }
                 if let failure {
                     outcomes.append(.failure(failure))

@@ -69,12 +69,12 @@ public final class SeededEventIDs: EventIDGenerator {
     }
 }
 
-final class LockedCounter: Sendable {
+public final class LockedCounter: Sendable {
     private let value: Mutex<UInt64>
-    init(_ seed: UInt64) { value = Mutex(seed) }
+    public init(_ seed: UInt64) { value = Mutex(seed) }
 
     /// SplitMix64.
-    func nextRandom() -> UInt64 {
+    public func nextRandom() -> UInt64 {
         value.withLock { state in
             state &+= 0x9E37_79B9_7F4A_7C15
             var z = state

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DialerEngine
 import DialerCore
 import EventStore
 import Foundation
@@ -11,7 +12,7 @@ struct Switchboard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard",
         abstract: "An event-sourced parallel dialer.",
-        subcommands: [Events.self, Verify.self, Demo.self, EventTypes.self]
+        subcommands: [Events.self, Verify.self, Demo.self, Simulate.self, EventTypes.self]
     )
 }
 
@@ -127,5 +128,50 @@ struct EventTypes: ParsableCommand {
 
     func run() {
         for type in EventType.allCases { print("\(type.rawValue) \(type.version)") }
+    }
+}
+
+struct Simulate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run one scenario end to end on virtual time; print the log as NDJSON and a summary line.")
+
+    @Option(help: "The scenario (JSON).") var scenario: String
+    @Option(help: "Seed for the simulated carrier and all ids.") var seed: UInt64 = 1
+    @Option(help: "Keep the log in this (empty or new) SQLite file instead of a temporary one.") var store: String?
+
+    func run() async throws {
+        guard let data = FileManager.default.contents(atPath: scenario) else {
+            throw ValidationError("cannot read scenario \(scenario)")
+        }
+        let parsed: SimulationScenario
+        do {
+            parsed = try SimulationScenario(json: try JSONParser.parse(Array(data)))
+        } catch {
+            throw ValidationError("invalid scenario \(scenario): \(error)")
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-sim-\(getpid())")
+        let path = store ?? directory.appendingPathComponent("log.sqlite").path
+        if store == nil { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
+        defer { if store == nil { try? FileManager.default.removeItem(at: directory) } }
+        let log: SQLiteEventStore
+        do {
+            log = try SQLiteEventStore(path: path)
+        } catch let error as EventStoreError {
+            throw ValidationError(error.description)
+        }
+        defer { log.close() }
+        guard try await log.headPosition() == 0 else { throw ValidationError("the store \(path) is not empty") }
+        let outcome = try await Simulation.run(parsed, seed: seed, store: log)
+        var output: [UInt8] = []
+        for event in outcome.events {
+            output += event.envelopeJSON
+            output.append(0x0A)
+        }
+        output += JSONWriter.encode(["summary": outcome.summary])
+        output.append(0x0A)
+        FileHandle.standardOutput.write(Data(output))
+        for refusal in outcome.refusals {
+            FileHandle.standardError.write(Data("refused: \(refusal)\n".utf8))
+        }
     }
 }

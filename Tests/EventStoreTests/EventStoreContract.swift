@@ -111,6 +111,25 @@ struct EventStoreContractTests {
     }
 
     @Test(arguments: StoreKind.allCases)
+    func writesToOneStreamWithinAnAppendFollowEachOther(kind: StoreKind) async throws {
+        let (store, cleanup) = try kind.makeEmpty()
+        defer { cleanup() }
+        let result = try await store.append([
+            StreamWrite(stream: "queue-a", expectedVersion: .noStream, events: [event()]),
+            StreamWrite(stream: "group-b", expectedVersion: .noStream, events: [event()]),
+            StreamWrite(stream: "queue-a", expectedVersion: .exact(1), events: [event(), event()]),
+        ])
+        #expect(result.recorded.map(\.streamVersion) == [1, 1, 2, 3])
+        await #expect(throws: EventStoreError.self) {
+            try await store.append([
+                StreamWrite(stream: "queue-a", expectedVersion: .exact(3), events: [event()]),
+                StreamWrite(stream: "queue-a", expectedVersion: .exact(3), events: [event()]),
+            ])
+        }
+        #expect(try await store.headPosition() == 4)
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func appendingTheSameEventIdTwiceIsANoOp(kind: StoreKind) async throws {
         let (store, cleanup) = try kind.makeEmpty()
         defer { cleanup() }

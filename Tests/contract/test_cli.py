@@ -84,3 +84,48 @@ def test_the_validator_catches_a_schema_violation(demo_store, run):
     assert checker.errors_for(started)
     unknown = dict(started, type="session.exploded")
     assert checker.errors_for(unknown) == ["no schema for ('session.exploded', 1)"]
+
+
+EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "scenarios", "example.json")
+
+
+def test_simulate_is_byte_identical_for_a_seed_and_valid_against_the_schemas(run):
+    first = run("simulate", "--scenario", EXAMPLE, "--seed", 7, check=True).stdout
+    second = run("simulate", "--scenario", EXAMPLE, "--seed", 7, check=True).stdout
+    assert first == second
+    other = run("simulate", "--scenario", EXAMPLE, "--seed", 8, check=True).stdout
+    assert other != first
+    lines = ndjson(first)
+    summary = lines[-1]["summary"]
+    events = lines[:-1]
+    checker = Checker()
+    for event in events:
+        assert checker.errors_for(event) == [], event
+    assert [e["position"] for e in events] == list(range(1, len(events) + 1))
+    groups = summary["groups"]
+    assert groups[0]["status"] == "cancelled"
+    assert groups[1]["winner"]["contactId"] == "c1"
+    for group in groups:
+        assert set(group) == {"groupId", "sessionId", "queueId", "status", "profile", "fanout", "staggerMs",
+                              "amdPolicy", "winner", "calls", "position"}
+        for call in group["calls"]:
+            assert call["status"] in {"dialing", "ringing", "in-progress", "completed", "failed", "terminated", "voicemail"}
+            assert call["outcome"] in {"pending", "winner", "terminated", "voicemail", "no-answer", "failed"}
+
+
+def test_simulate_keeps_the_log_when_asked_and_refuses_a_used_store(run, tmp_path):
+    store = tmp_path / "sim.sqlite"
+    run("simulate", "--scenario", EXAMPLE, "--store", store, check=True)
+    assert run("verify", "--store", store).returncode == 0
+    again = run("simulate", "--scenario", EXAMPLE, "--store", store)
+    assert again.returncode > 0 and "not empty" in again.stderr
+
+
+def test_simulate_reports_a_bad_scenario_clearly(run, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"callerIds": ["+15125550100"], "contacts": [{"phone": "5551234"}]}')
+    result = run("simulate", "--scenario", bad)
+    assert result.returncode > 0
+    assert "contacts[0]" in result.stderr and "E.164" in result.stderr
+    bad.write_text("{not json")
+    assert "invalid scenario" in run("simulate", "--scenario", bad).stderr

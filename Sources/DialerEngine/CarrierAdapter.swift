@@ -1,0 +1,80 @@
+import DialerCore
+import SwitchboardJSON
+
+/// Our name for a call, handed to the carrier when the call is placed and echoed in every event the
+/// carrier reports (Telnyx calls this `client_state`; for Twilio it travels in the status callback URL).
+public struct CallReference: Hashable, Sendable, CustomStringConvertible {
+    public var groupId: GroupID
+    public var callId: CallID
+    public init(groupId: GroupID, callId: CallID) {
+        self.groupId = groupId
+        self.callId = callId
+    }
+    public var description: String { "\(groupId)/\(callId)" }
+}
+
+/// What the engine asks a carrier to dial.
+public struct PlaceCallRequest: Hashable, Sendable {
+    public var reference: CallReference
+    public var queueId: QueueID
+    public var to: PhoneNumber
+    public var from: PhoneNumber
+    /// The carrier gives up and reports `noAnswer` after this long (Twilio `Timeout`, Telnyx `timeout_secs`).
+    public var ringTimeoutMs: Int64
+    /// Answering-machine detection on: the answer carries who picked up.
+    public var machineDetection: Bool
+    /// How a simulated contact behaves (`script` of the contact); real carriers ignore it.
+    public var script: JSONObject?
+
+    public init(reference: CallReference, queueId: QueueID, to: PhoneNumber, from: PhoneNumber, ringTimeoutMs: Int64,
+                machineDetection: Bool = true, script: JSONObject? = nil) {
+        self.reference = reference
+        self.queueId = queueId
+        self.to = to
+        self.from = from
+        self.ringTimeoutMs = ringTimeoutMs
+        self.machineDetection = machineDetection
+        self.script = script
+    }
+}
+
+/// What a carrier reports about a call, as Twilio's and Telnyx's status callbacks do.
+public enum CarrierEvent: Hashable, Sendable {
+    case ringing(CallReference)
+    case answered(CallReference, answeredBy: AnsweredBy)
+    case noAnswer(CallReference)
+    case busy(CallReference)
+    case failed(CallReference, reason: String)
+    /// A connected call ended (either side hung up).
+    case completed(CallReference)
+
+    public var reference: CallReference {
+        switch self {
+        case .ringing(let r), .answered(let r, _), .noAnswer(let r), .busy(let r), .failed(let r, _), .completed(let r): r
+        }
+    }
+}
+
+/// The only way the engine reaches the telephone network. Small on purpose: it is what Twilio and
+/// Telnyx both offer, so a real adapter plugs in without touching the engine.
+///
+/// Calls return at once (a real adapter queues its HTTP request); what happens to the call arrives
+/// later, as `CarrierEvent`s delivered through the engine's clock.
+public protocol CarrierAdapter: Sendable {
+    /// Starts delivering events into `sink` (the engine's input).
+    func connect(_ sink: any CarrierEventSink)
+    func placeCall(_ request: PlaceCallRequest)
+    /// Stops a call that has not been answered. Harmless if it already ended.
+    func cancel(_ reference: CallReference)
+    /// Ends an answered call. Harmless if it already ended.
+    func hangUp(_ reference: CallReference)
+    /// Connects an answered call to the agent (a conference or a bridge).
+    func bridge(_ reference: CallReference, to agent: AgentID)
+    /// The calls the carrier still has up, for reconciliation after a restart.
+    func liveCalls() -> Set<CallReference>
+}
+
+/// Where a carrier delivers its events.
+public protocol CarrierEventSink: Sendable {
+    func deliver(_ event: CarrierEvent)
+}

@@ -1,0 +1,149 @@
+import DialerCore
+import SwitchboardJSON
+
+/// What the engine does in the world.
+public enum EngineAction: Hashable, Sendable {
+    /// Decide a follow-up command. It is queued behind inputs already due at this instant, so carrier
+    /// events that arrived together are all recorded before the engine's reaction (a real cancel takes time).
+    case decide(Command)
+    case placeCall(PlaceCallRequest)
+    case cancelCall(CallReference)
+    case hangUpCall(CallReference)
+    case bridge(CallReference, AgentID)
+    case startTimer(EngineTimer, at: Timestamp)
+}
+
+/// Requests an agent or supervisor makes about a session; the engine turns them into commands on
+/// whatever the session is doing at that moment.
+public enum SessionRequest: Hashable, Sendable {
+    case cancel, pause, resume, stop, hangUp
+    case setMode(CallingMode)
+    case setSettings(SettingsPatch)
+}
+
+/// The dialer engine's rules: a pure process manager. Inputs (carrier events, timers) become commands;
+/// recorded events become actions. No I/O, no clock: `now` is passed in.
+public enum EngineCore {
+    /// Extra time past the ring timeout before the engine gives up on a carrier that never reported.
+    public static let ringGuardMs: Int64 = 5000
+    /// How soon a session that found nothing to dial (contacts in other agents' batches) looks again.
+    public static let retryWhenStarvedMs: Int64 = 1000
+
+    /// The command a carrier event asks for, if any.
+    public static func command(for event: CarrierEvent, in state: DialerState) -> Command? {
+        let r = event.reference
+        switch event {
+        case .ringing: return .recordRinging(groupId: r.groupId, callId: r.callId)
+        case .answered(_, let answeredBy): return .recordAnswer(groupId: r.groupId, callId: r.callId, answeredBy: answeredBy)
+        case .noAnswer: return .recordNoAnswer(groupId: r.groupId, callId: r.callId, cause: .timeout)
+        case .busy: return .recordNoAnswer(groupId: r.groupId, callId: r.callId, cause: .busy)
+        case .failed(_, let reason): return .recordFailure(groupId: r.groupId, callId: r.callId, reason: reason)
+        case .completed:
+            // Only a connected call completes; a call we ended ourselves is already recorded.
+            guard state.groups[r.groupId]?.call(r.callId)?.status == .inProgress else { return nil }
+            return .recordHangup(groupId: r.groupId, callId: r.callId)
+        }
+    }
+
+    /// What to do when a carrier event is refused by the domain (it refers to a call already ended).
+    public static func actionsForRefused(_ event: CarrierEvent, error: DomainError) -> [EngineAction] {
+        // A person picked up a call we had already ended (cancel raced with the answer): hang up.
+        if case .answered = event, case .callEnded = error { return [.hangUpCall(event.reference)] }
+        return []
+    }
+
+    /// What a timer asks for. `newGroupId` names the batch a `startBatch` timer would start.
+    public static func actions(for timer: EngineTimer, in state: DialerState, newGroupId: () -> GroupID) -> [EngineAction] {
+        switch timer {
+        case .placeCall(let r):
+            guard let call = state.groups[r.groupId]?.call(r.callId), call.isLive, !call.isPlaced else { return [] }
+            return [.decide(.placeCall(groupId: r.groupId, callId: r.callId))]
+        case .startBatch(let sessionId):
+            guard let session = state.sessions[sessionId], session.state == .active, session.currentGroup == nil,
+                state.queues[session.queueId]?.state == .active
+            else { return [] }
+            return [.decide(.startBatch(sessionId: sessionId, groupId: newGroupId()))]
+        case .ringGuard(let r):
+            guard let call = state.groups[r.groupId]?.call(r.callId), call.isLive, call.status != .inProgress else { return [] }
+            return [.cancelCall(r), .decide(.recordNoAnswer(groupId: r.groupId, callId: r.callId, cause: .timeout))]
+        }
+    }
+
+    /// The commands a session request stands for, on the session's current state.
+    public static func commands(for request: SessionRequest, session sessionId: SessionID, in state: DialerState)
+        -> Result<[Command], DomainError>
+    {
+        guard let session = state.sessions[sessionId] else { return .failure(.sessionNotFound(sessionId)) }
+        switch request {
+        case .cancel:
+            guard let group = session.currentGroup else {
+                return .failure(.invalidTransition("session \(sessionId) has no batch in progress"))
+            }
+            return .success([.cancelBatch(groupId: group)])
+        case .pause: return .success([.pauseQueue(queueId: session.queueId, sessionId: sessionId)])
+        case .resume: return .success([.resumeQueue(queueId: session.queueId, sessionId: sessionId)])
+        case .stop: return .success([.stopSession(sessionId: sessionId)])
+        case .hangUp: return .success([.hangUp(sessionId: sessionId)])
+        case .setMode(let mode): return .success([.changeMode(sessionId: sessionId, mode: mode)])
+        case .setSettings(let patch): return .success([.changeSettings(sessionId: sessionId, patch: patch)])
+        }
+    }
+
+    /// The actions recorded events call for. `state` already includes the events.
+    public static func reactions(to events: [DialerEvent], in state: DialerState, now: Timestamp) -> [EngineAction] {
+        var actions: [EngineAction] = []
+        for event in events {
+            switch event {
+            case .sessionStarted(let e):
+                actions.append(.startTimer(.startBatch(e.sessionId), at: now))
+            case .queueResumed(let e):
+                for sessionId in (state.queues[e.queueId]?.activeSessions ?? []).sorted()
+                where state.sessions[sessionId]?.currentGroup == nil {
+                    actions.append(.startTimer(.startBatch(sessionId), at: now))
+                }
+            case .batchStarted(let e):
+                for call in e.calls {
+                    actions.append(.startTimer(.placeCall(CallReference(groupId: e.groupId, callId: call.callId)),
+                                               at: now.adding(milliseconds: call.offsetMs)))
+                }
+            case .callDialed(let e):
+                let reference = CallReference(groupId: e.groupId, callId: e.callId)
+                guard let group = state.groups[e.groupId] else { continue }
+                let script = state.queues[group.queueId]?.contacts[e.contactId]?.script
+                actions.append(.placeCall(PlaceCallRequest(reference: reference, queueId: group.queueId, to: e.to,
+                                                           from: e.callerId, ringTimeoutMs: group.ringTimeoutMs,
+                                                           script: script)))
+                actions.append(.startTimer(.ringGuard(reference),
+                                           at: now.adding(milliseconds: group.ringTimeoutMs + ringGuardMs)))
+            case .callConnected(let e):
+                actions.append(.bridge(CallReference(groupId: e.groupId, callId: e.callId), e.agentId))
+                actions.append(.decide(.endLosingCalls(groupId: e.groupId)))
+            case .callTerminated(let e):
+                guard let call = state.groups[e.groupId]?.call(e.callId), call.isPlaced else { continue }
+                let reference = CallReference(groupId: e.groupId, callId: e.callId)
+                // A ringing call is cancelled; an answered one is hung up.
+                actions.append(call.answeredBy == nil ? .cancelCall(reference) : .hangUpCall(reference))
+            case .callVoicemail(let e):
+                actions.append(.hangUpCall(CallReference(groupId: e.groupId, callId: e.callId)))
+            case .callCompleted(let e) where e.endedBy == .agent:
+                actions.append(.hangUpCall(CallReference(groupId: e.groupId, callId: e.callId)))
+            case .batchCompleted(let e):
+                guard let group = state.groups[e.groupId], let session = state.sessions[group.sessionId],
+                    session.state == .active
+                else { continue }
+                // After a conversation the next batch is dialled at once; after no answer, after the cooldown.
+                let delay = e.result == .connected ? 0 : session.settings.cooldownMs
+                actions.append(.startTimer(.startBatch(session.id), at: now.adding(milliseconds: delay)))
+            default:
+                break
+            }
+        }
+        return actions
+    }
+
+    /// What to do when a `startBatch` is refused because every dialable contact is in someone's batch.
+    public static func retryAfterStarved(_ sessionId: SessionID, in state: DialerState, now: Timestamp) -> [EngineAction] {
+        let cooldown = state.sessions[sessionId]?.settings.cooldownMs ?? SessionSettings.defaultCooldownMs
+        return [.startTimer(.startBatch(sessionId), at: now.adding(milliseconds: max(cooldown, retryWhenStarvedMs)))]
+    }
+}

@@ -1,0 +1,153 @@
+import DialerCore
+import EventStore
+import Foundation
+import SwitchboardApp
+import SwitchboardJSON
+
+/// A scenario for `switchboard simulate`: one queue, one agent session, scripted contacts and
+/// timed requests, run end to end on virtual time through the real engine, store and simulated carrier.
+public struct SimulationScenario: Sendable {
+    public struct TimedRequest: Sendable {
+        public var atMs: Int64
+        public var request: SessionRequest
+    }
+
+    public var startAt: Timestamp
+    public var queueName: String
+    public var queueSegment: String?
+    public var maxAttempts: Int
+    public var callerIds: [PhoneNumber]
+    public var agentId: AgentID
+    public var mode: CallingMode
+    public var profile: ProfileChoice
+    public var settings: SessionSettings
+    public var contacts: [NewContact]
+    public var actions: [TimedRequest]
+    /// Stop after this much virtual time even if work remains (a safety net; default one day).
+    public var untilMs: Int64
+
+    public init(json: JSONValue) throws(JSONError) {
+        let o = try JSONObject(json: json)
+        try o.rejectUnknownKeys(["startAt", "queue", "callerIds", "session", "contacts", "actions", "untilMs"])
+        startAt = try o.decodeIfPresent("startAt") ?? Timestamp(rfc3339: "2026-01-05T15:00:00Z") ?? .epoch
+        let queue = try o.decodeIfPresent("queue", as: JSONObject.self) ?? [:]
+        queueName = try queue.decodeIfPresent("name") ?? "Simulated queue"
+        queueSegment = try queue.decodeIfPresent("segment")
+        maxAttempts = try queue.decodeIfPresent("maxAttempts") ?? 3
+        callerIds = try o.decode("callerIds")
+        let session = try o.decodeIfPresent("session", as: JSONObject.self) ?? [:]
+        agentId = try session.decodeIfPresent("agentId") ?? "agent-1"
+        mode = try session.decodeIfPresent("mode") ?? .parallel
+        profile = try session.decodeIfPresent("profile") ?? .auto
+        let patch = try session.decodeIfPresent("settings", as: SettingsPatch.self) ?? SettingsPatch()
+        settings = SessionSettings.default.applying(patch)
+        let contactList = try o.decode("contacts", as: [JSONObject].self)
+        var contacts: [NewContact] = []
+        for (index, c) in contactList.enumerated() {
+            do throws(JSONError) {
+                try c.rejectUnknownKeys(["id", "name", "phone", "segment", "script"])
+                contacts.append(NewContact(contactId: try c.decodeIfPresent("id") ?? ContactID("c\(index + 1)"),
+                                           name: try c.decodeIfPresent("name"), phone: try c.decode("phone"),
+                                           segment: try c.decodeIfPresent("segment"), script: try c.decodeIfPresent("script")))
+            } catch {
+                throw JSONError("contacts[\(index)]: \(error.message)")
+            }
+        }
+        self.contacts = contacts
+        var actions: [TimedRequest] = []
+        for (index, a) in (try o.decodeIfPresent("actions", as: [JSONObject].self) ?? []).enumerated() {
+            do throws(JSONError) {
+                let atMs: Int64 = try a.decode("atMs")
+                let request: SessionRequest
+                switch try a.decode("do", as: String.self) {
+                case "cancel": request = .cancel
+                case "resume": request = .resume
+                case "pause": request = .pause
+                case "stop": request = .stop
+                case "hangup": request = .hangUp
+                case "setMode": request = .setMode(try a.decode("mode"))
+                case "setSettings": request = .setSettings(try a.decode("settings"))
+                case let other: throw JSONError("unknown action \"\(other)\"")
+                }
+                actions.append(TimedRequest(atMs: atMs, request: request))
+            } catch {
+                throw JSONError("actions[\(index)]: \(error.message)")
+            }
+        }
+        self.actions = actions
+        untilMs = try o.decodeIfPresent("untilMs") ?? 86_400_000
+    }
+}
+
+/// Runs a scenario and reports what happened.
+public enum Simulation {
+    public struct Outcome: Sendable {
+        public var events: [RecordedEvent]
+        /// `{"queue": …, "session": …, "groups": [group summaries, in start order]}`.
+        public var summary: JSONValue
+        public var refusals: [String]
+    }
+
+    public static func run(_ scenario: SimulationScenario, seed: UInt64, store: any EventStore) async throws -> Outcome {
+        let clock = VirtualClock(startAt: scenario.startAt)
+        let carrier = SimulatedCarrier(clock: clock, seed: seed)
+        var names = SplitMix64(seed: seed ^ 0x5157_4348_424F_4152)
+        func name(_ prefix: String) -> String { prefix + String(names.next() & 0xFFFF_FFFF, radix: 16) }
+        let queueId = QueueID(name("q-"))
+        let sessionId = SessionID(name("s-"))
+        let groupNames = SeededNames(seed: names.next(), prefix: "g-")
+        let engine = DialerEngine(store: store, clock: clock, carrier: carrier, ids: SeededEventIDs(seed: seed),
+                                  groupIds: { GroupID(groupNames.next()) })
+        try await engine.start()
+        let refusals = RefusalLog()
+        let note: @Sendable (Result<[DialerEvent], DomainError>) -> Void = { result in
+            if case .failure(let error) = result { refusals.add("\(error)") }
+        }
+        clock.schedule(.command(.createQueue(queueId: queueId, name: scenario.queueName, segment: scenario.queueSegment,
+                                             maxAttempts: scenario.maxAttempts, contacts: scenario.contacts), reply: note),
+                       at: scenario.startAt)
+        clock.schedule(.command(.startSession(sessionId: sessionId, agentId: scenario.agentId, queueId: queueId,
+                                              mode: scenario.mode, profile: scenario.profile, settings: scenario.settings,
+                                              callerIds: scenario.callerIds), reply: note),
+                       at: scenario.startAt)
+        for action in scenario.actions {
+            clock.schedule(.request(sessionId, action.request, reply: note), at: scenario.startAt.adding(milliseconds: action.atMs))
+        }
+        clock.stop(at: scenario.startAt.adding(milliseconds: scenario.untilMs))
+        try await engine.run()
+
+        var events: [RecordedEvent] = []
+        while true {
+            let page = try await store.readAll(after: events.last?.position ?? 0, limit: 4096)
+            if page.isEmpty { break }
+            events += page
+        }
+        let state = engine.state
+        let groups = state.groups.values.sorted { ($0.startedAt, $0.position) < ($1.startedAt, $1.position) }
+        let summary: JSONValue = [
+            "queue": state.queues[queueId]?.summary ?? .null,
+            "session": state.sessions[sessionId]?.summary ?? .null,
+            "groups": .array(groups.map(\.summary)),
+        ]
+        return Outcome(events: events, summary: summary, refusals: refusals.all)
+    }
+}
+
+/// Deterministic short names (`g-1a2b3c4d`) from a seed.
+final class SeededNames: Sendable {
+    private let counter: LockedCounter
+    private let prefix: String
+    init(seed: UInt64, prefix: String) {
+        counter = LockedCounter(seed)
+        self.prefix = prefix
+    }
+    func next() -> String { prefix + String(counter.nextRandom() & 0xFFFF_FFFF, radix: 16) }
+}
+
+final class RefusalLog: Sendable {
+    private let entries = Mutex<[String]>([])
+    func add(_ entry: String) { entries.withLock { $0.append(entry) } }
+    var all: [String] { entries.withLock { $0 } }
+}
+
+import Synchronization

@@ -1,0 +1,242 @@
+import DialerCore
+import DialerEngine
+import EventStore
+import Foundation
+import SwitchboardApp
+import SwitchboardJSON
+import Testing
+
+typealias H = EngineHarness
+
+@Suite("Dialer engine on virtual time", .serialized)
+struct EngineTests {
+    @Test func callsArePlacedAStaggerApartWithLocalCallerIDs() async throws {
+        let h = try await H()
+        defer { h.cleanUp() }
+        h.workQueue([H.contact("c1", "+15125550001", answer: "none"), H.contact("c2", "+17135550002", answer: "none"),
+                     H.contact("c3", "+12125550003", answer: "none")], maxAttempts: 1)
+        try await h.run(until: 40_000)
+        #expect(try await h.timeline(types: ["call.dialed", "call.ringing", "call.no-answer", "batch.completed", "queue.completed"]) == [
+            L(ms: 0, type: "call.dialed", detail: "g1-1"),
+            L(ms: 400, type: "call.ringing", detail: "g1-1"),
+            L(ms: 500, type: "call.dialed", detail: "g1-2"),
+            L(ms: 900, type: "call.ringing", detail: "g1-2"),
+            L(ms: 1000, type: "call.dialed", detail: "g1-3"),
+            L(ms: 1400, type: "call.ringing", detail: "g1-3"),
+            L(ms: 30_000, type: "call.no-answer", detail: "g1-1 timeout"),
+            L(ms: 30_500, type: "call.no-answer", detail: "g1-2 timeout"),
+            L(ms: 31_000, type: "call.no-answer", detail: "g1-3 timeout"),
+            L(ms: 31_000, type: "batch.completed", detail: "no-answer"),
+            // After the cooldown the next batch finds nobody left: the queue is done.
+            L(ms: 33_000, type: "queue.completed"),
+        ])
+        let callerIds = h.engine.state.groups["g1"]?.calls.map(\.callerId.e164)
+        #expect(callerIds == ["+15125550100", "+17135550100", "+15125550100"])
+    }
+
+    @Test func theFirstAnswerWinsAndEveryOtherCallEndsAtOnce() async throws {
+        let h = try await H()
+        defer { h.cleanUp() }
+        h.workQueue([H.contact("c1", ringMs: 1200, answer: "human", talkMs: 60_000), H.contact("c2", answer: "none"),
+                     H.contact("c3", ringMs: 5000, answer: "human")])
+        try await h.run(until: 1300)
+        #expect(try await h.timeline(types: ["call.dialed", "call.answered", "call.connected", "call.terminated"]) == [
+            L(ms: 0, type: "call.dialed", detail: "g1-1"),
+            L(ms: 500, type: "call.dialed", detail: "g1-2"),
+            L(ms: 1000, type: "call.dialed", detail: "g1-3"),
+            L(ms: 1200, type: "call.answered", detail: "g1-1 human"),
+            L(ms: 1200, type: "call.connected", detail: "g1-1"),
+            L(ms: 1200, type: "call.terminated", detail: "g1-2 lost-race"),
+            L(ms: 1200, type: "call.terminated", detail: "g1-3 lost-race"),
+        ])
+        // The carrier was told: only the winner is still up.
+        #expect(h.carrier.liveCalls() == [CallReference(groupId: "g1", callId: "g1-1")])
+    }
+
+    @Test func callsNotYetPlacedWhenSomeoneAnswersAreNeverPlaced() async throws {
+        let h = try await H()
+        defer { h.cleanUp() }
+        h.workQueue([H.contact("c1", ringMs: 300, answer: "human", talkMs: 60_000), H.contact("c2", answer: "none"),
+                     H.contact("c3", answer: "none")])
+        try await h.run(until: 5000)
+        #expect(try await h.timeline(types: ["call.dialed", "call.connected", "call.terminated"]) == [
+            L(ms: 0, type: "call.dialed", detail: "g1-1"),
+            L(ms: 300, type: "call.connected", detail: "g1-1"),
+            L(ms: 300, type: "call.terminated", detail: "g1-2 lost-race"),
+            L(ms: 300, type: "call.terminated", detail: "g1-3 lost-race"),
+        ])
+    }
+
+    @Test func twoPeopleAnsweringAtOnceGiveOneWinnerAndOneAbandonedCall() async throws {
+        let h = try await H()
+        defer { h.cleanUp() }
+        h.workQueue([H.contact("c1", ringMs: 1500, answer: "human", talkMs: 60_000),
+                     H.contact("c2", ringMs: 1000, answer: "human"), H.contact("c3", answer: "none")])
+        try await h.run(until: 2000)
+        #expect(try await h.timeline(types: ["call.answered", "call.connected", "call.terminated"]) == [
+            L(ms: 1500, type: "call.answered", detail: "g1-1 human"),
+            L(ms: 1500, type: "call.connected", detail: "g1-1"),
+            L(ms: 1500, type: "call.answered", detail: "g1-2 human"),
+            L(ms: 1500, type: "call.terminated", detail: "g1-2 abandoned"),
+            L(ms: 1500, type: "call.terminated", detail: "g1-3 lost-race"),
+        ])
+        #expect(h.engine.state.queues["q"]?.abandonedCalls == 1)
+        #expect(h.carrier.liveCalls() == [CallReference(groupId: "g1", callId: "g1-1")])
+    }
+
+    @Test func machinesEndAsVoicemailFailuresAsFailedAndUnansweredCallsAsNoAnswer() async throws {
+        let h = try await H()
+        defer { h.cleanUp() }
+        h.workQueue([H.contact("c1", ringMs: 800, answer: "machine"), H.contact("c2", fail: "invalid-number"),
+                     H.contact("c3", answer: "none")], maxAttempts: 1)
+        try await h.run(until: 40_000)
+        #expect(try await h.timeline(types: ["call.answered", "call.voicemail", "call.failed", "call.no-answer", "batch.completed"]) == [
+            L(ms: 800, type: "call.answered", detail: "g1-1 machine"),
+            L(ms: 800, type: "call.voicemail", detail: "g1-1"),
+            L(ms: 800, type: "call.failed", detail: "g1-2 invalid-number"),
+            L(ms: 31_000, type: "call.no-answer", detail: "g1-3 timeout"),
+            L(ms: 31_000, type: "batch.completed", detail: "no-answer"),
+        ])
+    }
+
+    @Test func humanOnlyHangsUpUnknownAnswers() async throws {
+        let h = try await H()
+        defer { h.cleanUp() }
+        h.workQueue([H.contact("c1", ringMs: 700, answer: "unknown"), H.contact("c2", ringMs: 2000, answer: "human", talkMs: 9000)],
+                    name: "VIP accounts")
+        try await h.run(until: 3000)
+        #expect(try await h.timeline(types: ["call.dialed", "call.answered", "call.terminated", "call.connected"]) == [
+            L(ms: 0, type: "call.dialed", detail: "g1-1"),
+            L(ms: 700, type: "call.answered", detail: "g1-1 unknown"),
+            L(ms: 700, type: "call.terminated", detail: "g1-1 amd-policy"),
+            L(ms: 800, type: "call.dialed", detail: "g1-2"),  // conservative: 800 ms stagger
+            L(ms: 2800, type: "call.answered", detail: "g1-2 human"),
+            L(ms: 2800, type: "call.connected", detail: "g1-2"),
+        ])
+    }
+
+    @Test func afterAConversationTheNextBatchIsDialledAtOnceAfterNoAnswerAfterTheCooldown() async throws {
+        let h = try await H()
+        defer { h.cleanUp() }
+        h.workQueue([H.contact("c1", ringMs: 1000, answer: "human", talkMs: 20_000), H.contact("c2", fail: "busy-signal"),
+                     H.contact("c3", fail: "invalid-number"), H.contact("c4", ringMs: 100, fail: "invalid-number")],
+                    mode: .single, settings: SessionSettings(cooldownMs: 3000), maxAttempts: 1)
+        try await h.run(until: 60_000)
+        #expect(try await h.timeline(types: ["batch.started", "call.completed", "batch.completed"]) == [
+            L(ms: 0, type: "batch.started"),
+            L(ms: 21_000, type: "call.completed", detail: "g1-1 contact"),  // the contact hangs up after 20 s
+            L(ms: 21_000, type: "batch.completed", detail: "connected"),
+            L(ms: 21_000, type: "batch.started"),  // at once
+            L(ms: 21_300, type: "batch.completed", detail: "no-answer"),
+            L(ms: 24_300, type: "batch.started"),  // after the 3 s cooldown
+            L(ms: 24_600, type: "batch.completed", detail: "no-answer"),
+            L(ms: 27_600, type: "batch.started"),
+            L(ms: 27_700, type: "batch.completed", detail: "no-answer"),
+        ])
+    }
+
+    @Test func theAgentsHangUpEndsTheCallAndDialsTheNextBatch() async throws {
+        let h = try await H()
+        defer { h.cleanUp() }
+        h.workQueue([H.contact("c1", ringMs: 1000, answer: "human", talkMs: 600_000), H.contact("c2", answer: "none")],
+                    mode: .single)
+        h.at(5000, .hangUp)
+        try await h.run(until: 6000)
+        #expect(try await h.timeline(types: ["call.connected", "call.completed", "batch.completed", "call.dialed"]) == [
+            L(ms: 0, type: "call.dialed", detail: "g1-1"),
+            L(ms: 1000, type: "call.connected", detail: "g1-1"),
+            L(ms: 5000, type: "call.completed", detail: "g1-1 agent"),
+            L(ms: 5000, type: "batch.completed", detail: "connected"),
+            L(ms: 5000, type: "call.dialed", detail: "g2-1"),
+        ])
+        #expect(!h.carrier.liveCalls().contains(CallReference(groupId: "g1", callId: "g1-1")))
+    }
+
+    @Test func cancelEndsTheBatchPausesTheQueueAndResumeDialsTheSameContactsAgain() async throws {
+        let h = try await H()
+        defer { h.cleanUp() }
+        h.workQueue([H.contact("c1", answer: "none"), H.contact("c2", answer: "none"), H.contact("c3", answer: "none"),
+                     H.contact("c4", answer: "none")])
+        h.at(700, .cancel)
+        h.at(10_000, .resume)
+        try await h.run(until: 10_500)
+        #expect(try await h.timeline(types: ["call.dialed", "call.terminated", "batch.cancelled", "queue.paused",
+                                             "queue.resumed", "batch.started"]) == [
+            L(ms: 0, type: "batch.started"),
+            L(ms: 0, type: "call.dialed", detail: "g1-1"),
+            L(ms: 500, type: "call.dialed", detail: "g1-2"),
+            L(ms: 700, type: "call.terminated", detail: "g1-1 cancelled"),
+            L(ms: 700, type: "call.terminated", detail: "g1-2 cancelled"),
+            L(ms: 700, type: "call.terminated", detail: "g1-3 cancelled"),
+            L(ms: 700, type: "batch.cancelled", detail: "requested"),
+            L(ms: 700, type: "queue.paused", detail: "batch-cancelled"),
+            L(ms: 10_000, type: "queue.resumed"),
+            L(ms: 10_000, type: "batch.started"),
+            L(ms: 10_000, type: "call.dialed", detail: "g2-1"),
+            L(ms: 10_500, type: "call.dialed", detail: "g2-2"),
+        ])
+        // The cancelled contacts went back to pending and are the ones dialled again; nothing rang on.
+        #expect(h.engine.state.groups["g2"]?.calls.map(\.contactId) == ["c1", "c2", "c3"])
+        #expect(h.carrier.liveCalls().allSatisfy { $0.groupId == "g2" })
+    }
+
+    @Test func modeAndSettingsChangesTakeEffectFromTheNextBatch() async throws {
+        let h = try await H()
+        defer { h.cleanUp() }
+        h.workQueue((1...8).map { H.contact("c\($0)", ringMs: 100, fail: "congestion") })
+        h.at(50, .setMode(.single))
+        h.at(60, .setSettings(SettingsPatch(cooldownMs: 1000)))
+        try await h.run(until: 3000)
+        let state = h.engine.state
+        #expect(state.groups["g1"]?.calls.count == 3)  // already started in parallel
+        #expect(state.groups["g2"]?.calls.count == 1)
+        // Batch 1 ends at 1 100 (last failure); the new 1 s cooldown applies: batch 2 at 2 100, batch 3 at 3 200.
+        #expect(try await h.timeline(types: ["batch.started"]).map(\.ms) == [0, 2100])
+    }
+
+    @Test func theQueueCompletesOnceEveryContactHasUsedItsAttempts() async throws {
+        let h = try await H()
+        defer { h.cleanUp() }
+        h.workQueue([H.contact("c1", ringMs: 100, fail: "congestion"), H.contact("c2", ringMs: 100, fail: "congestion")],
+                    settings: SessionSettings(cooldownMs: 1000), maxAttempts: 2)
+        try await h.run()
+        #expect(try await h.timeline(types: ["call.dialed", "queue.completed", "session.ended"]) == [
+            L(ms: 0, type: "call.dialed", detail: "g1-1"),
+            L(ms: 500, type: "call.dialed", detail: "g1-2"),
+            L(ms: 1600, type: "call.dialed", detail: "g2-1"),
+            L(ms: 2100, type: "call.dialed", detail: "g2-2"),
+            L(ms: 3200, type: "queue.completed"),
+            L(ms: 3200, type: "session.ended", detail: "queue-completed"),
+        ])
+        #expect(h.engine.state.queues["q"]?.contacts["c1"]?.attempts == 2)
+    }
+
+    @Test func theProfileIsChosenAgainForEveryBatch() async throws {
+        let h = try await H()
+        defer { h.cleanUp() }
+        h.workQueue((1...60).map { H.contact("c\($0)", ringMs: 50, fail: "congestion") },
+                    settings: SessionSettings(cooldownMs: 0), maxAttempts: 1)
+        try await h.run()
+        let groups = h.engine.state.groups.values.sorted { $0.startedAt < $1.startedAt }
+        let profiles = groups.map(\.profile)
+        // Nobody answers: once 25 calls were dialled the queue is judged poor and worked aggressively.
+        #expect(profiles.prefix(9).allSatisfy { $0 == .balanced })
+        #expect(profiles.dropFirst(9).allSatisfy { $0 == .aggressive })
+        #expect(groups.dropFirst(9).first?.calls.count == 5)
+        #expect(h.engine.state.queues["q"]?.state == .completed)
+    }
+
+    @Test func twoAgentsOnOneQueueNeverDialTheSameContact() async throws {
+        let h = try await H()
+        defer { h.cleanUp() }
+        h.workQueue((1...7).map { H.contact("c\($0)", ringMs: 200, fail: "congestion") }, maxAttempts: 1)
+        h.at(0, .startSession(sessionId: "s2", agentId: "agent-2", queueId: "q", mode: .parallel, profile: .auto,
+                              settings: .default, callerIds: H.callerIds))
+        try await h.run()
+        let dialed = try await h.timeline(types: ["call.dialed"])
+        #expect(dialed.count == 7)
+        let contacts = h.engine.state.groups.values.flatMap { $0.calls.filter(\.isPlaced).map(\.contactId) }
+        #expect(Set(contacts).count == 7)
+        #expect(h.engine.state.queues["q"]?.state == .completed)
+    }
+}

@@ -1,0 +1,126 @@
+import DialerCore
+import DialerEngine
+import EventStore
+import Foundation
+import SwitchboardApp
+import SwitchboardJSON
+import Testing
+
+/// An engine on virtual time over a real SQLite log and the simulated carrier, with helpers to say
+/// what happened and when (milliseconds after the start).
+final class EngineHarness {
+    let directory: URL
+    let store: SQLiteEventStore
+    let clock: VirtualClock
+    let carrier: SimulatedCarrier<VirtualClock>
+    let engine: DialerEngine<VirtualClock>
+    static let start = Timestamp(rfc3339: "2026-01-05T15:00:00Z")!
+    static let callerIds = ["+15125550100", "+17135550100", "+18005550100"].map { PhoneNumber($0)! }
+    private var groupNumber = 0
+
+    init(seed: UInt64 = 1, directory existing: URL? = nil, startAt: Int64 = 0) async throws {
+        directory = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-engine-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        store = try SQLiteEventStore(path: directory.appendingPathComponent("log.sqlite").path)
+        clock = VirtualClock(startAt: Self.start.adding(milliseconds: startAt))
+        carrier = SimulatedCarrier(clock: clock, seed: seed)
+        let names = GroupNames()
+        // Ids are seeded by the start time too: a restarted engine must not repeat the ids of the last run.
+        engine = DialerEngine(store: store, clock: clock, carrier: carrier,
+                              ids: SeededEventIDs(seed: seed &+ UInt64(startAt) &* 31),
+                              groupIds: { names.next() })
+        try await engine.start()
+    }
+
+    func cleanUp() {
+        store.close()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Stops this engine as a crash would (the log stays as it is) and returns the folder to restart from.
+    func crash() -> URL {
+        store.close()
+        return directory
+    }
+
+    /// A contact that behaves as scripted (`answer`: human, machine, unknown, none; or `fail`).
+    static func contact(_ id: String, _ phone: String = "+12125550000", ringMs: Int64? = nil, answer: String? = nil,
+                        talkMs: Int64? = nil, fail: String? = nil, segment: String? = nil) -> NewContact {
+        var script = JSONObject()
+        script.putIfPresent("ringMs", ringMs)
+        script.putIfPresent("answer", answer)
+        script.putIfPresent("talkMs", talkMs)
+        script.putIfPresent("fail", fail)
+        return NewContact(contactId: ContactID(id), phone: PhoneNumber(phone)!, segment: segment, script: script)
+    }
+
+    func at(_ ms: Int64, _ command: Command) {
+        clock.schedule(.command(command, reply: nil), at: Self.start.adding(milliseconds: ms))
+    }
+
+    func at(_ ms: Int64, _ request: SessionRequest, session: SessionID = "s") {
+        clock.schedule(.request(session, request, reply: nil), at: Self.start.adding(milliseconds: ms))
+    }
+
+    /// Creates queue "q" and starts session "s" on it at time 0.
+    func workQueue(_ contacts: [NewContact], name: String = "Leads", mode: CallingMode = .parallel,
+                   profile: ProfileChoice = .auto, settings: SessionSettings = .default, maxAttempts: Int = 3) {
+        at(0, .createQueue(queueId: "q", name: name, segment: nil, maxAttempts: maxAttempts, contacts: contacts))
+        at(0, .startSession(sessionId: "s", agentId: "agent-1", queueId: "q", mode: mode, profile: profile,
+                            settings: settings, callerIds: Self.callerIds))
+    }
+
+    /// Runs virtual time up to `ms` (or until nothing is left) and waits for the log.
+    func run(until ms: Int64 = 3_600_000) async throws {
+        clock.stop(at: Self.start.adding(milliseconds: ms))
+        try await engine.run()
+        try await engine.flush()
+    }
+
+    /// The log as `(ms, type, detail)` lines, e.g. `(2100, "call.connected", "g1-1")`.
+    func timeline(types: Set<String>? = nil) async throws -> [Line] {
+        var lines: [Line] = []
+        var position: Int64 = 0
+        while true {
+            let page = try await store.readAll(after: position, limit: 4096)
+            guard let last = page.last else { break }
+            for event in page where types?.contains(event.type) ?? true {
+                let data = try JSONParser.parse(event.data)
+                let detail = [data["callId"]?.stringValue, data["reason"]?.stringValue, data["answeredBy"]?.stringValue,
+                              data["cause"]?.stringValue, data["result"]?.stringValue, data["endedBy"]?.stringValue]
+                    .compactMap { $0 }.joined(separator: " ")
+                lines.append(Line(ms: event.time.milliseconds(since: Self.start), type: event.type, detail: detail))
+            }
+            position = last.position
+        }
+        return lines
+    }
+
+    struct Line: Equatable, CustomStringConvertible {
+        var ms: Int64
+        var type: String
+        var detail: String
+        init(ms: Int64, type: String, detail: String = "") {
+            self.ms = ms
+            self.type = type
+            self.detail = detail
+        }
+        var description: String { "\(ms) \(type) \(detail)" }
+    }
+}
+
+/// Batches are named g1, g2, … in the order they start.
+final class GroupNames: Sendable {
+    private let count = Mutex(0)
+
+    func next() -> GroupID {
+        count.withLock { count in
+            count += 1
+            return GroupID("g\(count)")
+        }
+    }
+}
+
+import Synchronization
+
+typealias L = EngineHarness.Line
