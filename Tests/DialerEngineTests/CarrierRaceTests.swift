@@ -1,0 +1,67 @@
+import DialerCore
+import DialerEngine
+import EventStore
+import Foundation
+import Synchronization
+import SwitchboardApp
+import SwitchboardJSON
+import Testing
+
+@Suite("Carrier races and silence", .serialized)
+struct CarrierRaceTests {
+    @Test func aCancelThatRacesWithAnAnswerLeavesNoCallUp() async throws {
+        let h = try await EngineHarness()
+        defer { h.cleanUp() }
+        h.workQueue([EngineHarness.contact("c1", ringMs: 700, answer: "human", talkMs: 60_000),
+                     EngineHarness.contact("c2", answer: "none")])
+        // The agent cancels at the very instant c1 picks up; the cancel is recorded first, the carrier
+        // still reports the answer (it was on its way), and the engine hangs that call up.
+        h.at(700, .cancel)
+        try await h.run(until: 5000)
+        #expect(try await h.timeline(types: ["call.answered", "call.connected", "call.terminated", "batch.cancelled"]) == [
+            L(ms: 700, type: "call.terminated", detail: "g1-1 cancelled"),
+            L(ms: 700, type: "call.terminated", detail: "g1-2 cancelled"),
+            L(ms: 700, type: "batch.cancelled", detail: "requested"),
+        ])
+        #expect(h.carrier.liveCalls().isEmpty)
+    }
+
+    @Test func theEngineEndsACallTheCarrierNeverReportsOn() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-silent-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try SQLiteEventStore(path: directory.appendingPathComponent("log.sqlite").path)
+        defer { store.close() }
+        let clock = VirtualClock(startAt: EngineHarness.start)
+        let carrier = SilentCarrier()
+        let names = GroupNames()
+        let engine = DialerEngine(store: store, clock: clock, carrier: carrier, ids: SeededEventIDs(seed: 3),
+                                  groupIds: { names.next() })
+        try await engine.start()
+        clock.schedule(.command(.createQueue(queueId: "q", name: "Leads", segment: nil, maxAttempts: 1,
+                                             contacts: [NewContact(contactId: "c1", phone: PhoneNumber("+15125550001")!)]),
+                                reply: nil), at: EngineHarness.start)
+        clock.schedule(.command(.startSession(sessionId: "s", agentId: "a", queueId: "q", mode: .single, profile: .auto,
+                                              settings: .default, callerIds: EngineHarness.callerIds), reply: nil),
+                       at: EngineHarness.start)
+        clock.stop(at: EngineHarness.start.adding(milliseconds: 60_000))
+        try await engine.run()
+        let call = try #require(engine.state.groups["g1"]?.call("g1-1"))
+        // Ring timeout (30 s) plus the engine's guard (5 s): recorded as no-answer, and the carrier told to cancel.
+        #expect(call.status == .completed && call.outcome == .noAnswer)
+        #expect(call.endedAt == EngineHarness.start.adding(milliseconds: 35_000))
+        #expect(carrier.cancelled == [CallReference(groupId: "g1", callId: "g1-1")])
+    }
+}
+
+/// A carrier that takes calls and never reports anything: the only way to test the engine's guard.
+final class SilentCarrier: CarrierAdapter {
+    private let state = Mutex<[CallReference]>([])
+    var cancelled: [CallReference] { state.withLock { $0 } }
+    func connect(_ sink: any CarrierEventSink) {}
+    func placeCall(_ request: PlaceCallRequest) {}
+    func cancel(_ reference: CallReference) { state.withLock { $0.append(reference) } }
+    func hangUp(_ reference: CallReference) {}
+    func bridge(_ reference: CallReference, to agent: AgentID) {}
+    func liveCalls() -> Set<CallReference> { [] }
+}
