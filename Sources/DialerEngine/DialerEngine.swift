@@ -23,6 +23,8 @@ public final class DialerEngine<Clock: EngineClock> {
     private var appender: LogAppender
     /// Every decided batch of events, in order (for observers such as tests and the live feed).
     public var onEvents: (([DialerEvent], Timestamp) -> Void)?
+    /// Called as a carrier event is taken up, before anything is decided (for latency measurements).
+    public var onCarrierEvent: ((CarrierEvent) -> Void)?
 
     public init(store: any EventStore, clock: Clock, carrier: any CarrierAdapter,
                 ids: any EventIDGenerator = TimeOrderedEventIDs(),
@@ -69,6 +71,7 @@ public final class DialerEngine<Clock: EngineClock> {
     private func handle(_ input: EngineInput, at now: Timestamp) {
         switch input {
         case .carrier(let event):
+            onCarrierEvent?(event)
             guard let command = EngineCore.command(for: event, in: state) else { return }
             if case .failure(let error) = decide(command, at: now) {
                 execute(EngineCore.actionsForRefused(event, error: error), at: now)

@@ -25,7 +25,7 @@ struct Options {
             case "--writers": writers = iterator.next().flatMap(Int.init) ?? writers
             case "--only": only.insert(iterator.next() ?? "")
             default:
-                FileHandle.standardError.write(Data("usage: switchboard-bench [--events N] [--writers N] [--only append|append_random_ids|replay|replay-phases]\n".utf8))
+                FileHandle.standardError.write(Data("usage: switchboard-bench [--events N] [--writers N] [--only append|append_random_ids|replay|engine|answer_to_cancel_us|replay-phases]\n".utf8))
                 exit(2)
             }
         }
@@ -66,6 +66,19 @@ if options.runs("replay") {
     emit(["figure": "replay", "events": .int(Int64(result.events)), "events_per_s": round(result.foldPerSecond, 0),
           "baseline_scan_events_per_s": round(result.scanPerSecond, 0),
           "groups": .int(Int64(result.groups)), "sessions": .int(Int64(result.sessions))])
+}
+
+if options.runs("engine") {
+    let figures = try await EngineBenchmark.run(agents: 1000, contactsPerQueue: 20, in: workspace)
+    emit(["figure": "engine", "agents": .int(Int64(figures.agents)), "batches": .int(Int64(figures.batches)),
+          "events": .int(Int64(figures.events)), "events_per_s": round(figures.eventsPerSecond, 0),
+          "virtual_hours": round(figures.virtualHours, 2)])
+}
+
+if options.runs("answer_to_cancel_us") {
+    let latency = try await EngineBenchmark.answerToCancel(batches: 300, in: workspace)
+    emit(["figure": "answer_to_cancel_us", "p50": round(latency.p50, 0), "p99": round(latency.p99, 0),
+          "samples": .int(Int64(latency.samples))])
 }
 
 if options.only.contains("replay-phases") {

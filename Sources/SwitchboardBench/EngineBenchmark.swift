@@ -1,0 +1,123 @@
+import DialerCore
+import DialerEngine
+import EventStore
+import Foundation
+import Synchronization
+import SwitchboardApp
+import SwitchboardJSON
+
+enum EngineBenchmark {
+    struct Figures {
+        var agents: Int
+        var batches: Int
+        var events: Int
+        var eventsPerSecond: Double
+        var virtualHours: Double
+    }
+
+    /// `agents` sessions, each on its own queue of seeded random contacts, worked to completion on
+    /// virtual time through the real engine, simulated carrier and SQLite log.
+    static func run(agents: Int, contactsPerQueue: Int, in directory: URL) async throws -> Figures {
+        let store = try SQLiteEventStore(path: directory.appendingPathComponent("engine.sqlite").path)
+        defer { store.close() }
+        let start = Timestamp(rfc3339: "2026-01-05T15:00:00Z") ?? .epoch
+        let clock = VirtualClock(startAt: start)
+        let carrier = SimulatedCarrier(clock: clock, seed: 42)
+        let counter = LockedCounter(7)
+        let engine = DialerEngine(store: store, clock: clock, carrier: carrier, ids: TimeOrderedEventIDs(),
+                                  groupIds: { GroupID("g" + String(counter.nextRandom(), radix: 36)) })
+        try await engine.start()
+        let callerIds = ["+15125550100", "+17135550100", "+18005550100", "+12125550100"].compactMap(PhoneNumber.init)
+        for agent in 0..<agents {
+            let queueId = QueueID("q\(agent)")
+            let contacts = (0..<contactsPerQueue).map { index in
+                NewContact(contactId: ContactID("c\(index)"),
+                           phone: PhoneNumber("+1\([512, 713, 212, 415][index % 4])555\(1000 + (agent * 7 + index) % 9000)")
+                               ?? callerIds[0])
+            }
+            clock.schedule(.command(.createQueue(queueId: queueId, name: "Queue \(agent)", segment: nil, maxAttempts: 2,
+                                                 contacts: contacts), reply: nil), at: start)
+            clock.schedule(.command(.startSession(sessionId: SessionID("s\(agent)"), agentId: AgentID("a\(agent)"),
+                                                  queueId: queueId, mode: .parallel, profile: .auto, settings: .default,
+                                                  callerIds: callerIds), reply: nil),
+                           at: start.adding(milliseconds: Int64(agent % 1000)))
+        }
+        let began = now()
+        try await engine.run()
+        try await engine.flush()
+        let seconds = Double(now() - began) / 1e9
+        let events = Int(try await store.headPosition())
+        return Figures(agents: agents, batches: engine.state.groups.count, events: events,
+                       eventsPerSecond: Double(events) / seconds,
+                       virtualHours: Double(clock.now.milliseconds(since: start)) / 3_600_000)
+    }
+
+    /// On the real clock with the in-process carrier: from the moment the engine takes up the winning
+    /// answer to the moment the last sibling's cancel has been handed to the carrier.
+    static func answerToCancel(batches: Int, in directory: URL) async throws -> (p50: Double, p99: Double, samples: Int) {
+        let store = try SQLiteEventStore(path: directory.appendingPathComponent("latency.sqlite").path)
+        defer { store.close() }
+        let clock = SystemClock()
+        let simulated = SimulatedCarrier(clock: clock, seed: 5)
+        let carrier = TimingCarrier(simulated)
+        let engine = DialerEngine(store: store, clock: clock, carrier: carrier)
+        try await engine.start()
+        let answeredAt = Mutex<[CallReference: UInt64]>([:])
+        engine.onCarrierEvent = { event in
+            if case .answered(let reference, .human) = event {
+                let time = now()
+                answeredAt.withLock { $0[reference] = time }
+            }
+        }
+        // Five lines, no stagger: one contact answers after 20 ms and talks 5 ms; four keep ringing.
+        var contacts: [NewContact] = []
+        for batch in 0..<batches {
+            for line in 0..<5 {
+                var script: JSONObject = line == 0 ? ["ringMs": 20, "answer": "human", "talkMs": 5] : ["answer": "none"]
+                script["note"] = .int(Int64(batch))
+                contacts.append(NewContact(contactId: ContactID("b\(batch)-l\(line)"),
+                                           phone: PhoneNumber("+1512555\(1000 + line)") ?? DemoScenario.callerIds[0], script: script))
+            }
+        }
+        let done = Mutex(false)
+        engine.onEvents = { events, _ in
+            if events.contains(where: { if case .queueCompleted = $0 { true } else { false } }) {
+                done.withLock { $0 = true }
+                clock.stop()
+            }
+        }
+        clock.schedule(.command(.createQueue(queueId: "latency", name: "Latency", segment: nil, maxAttempts: 1,
+                                             contacts: contacts), reply: nil), at: clock.now)
+        clock.schedule(.command(.startSession(sessionId: "s", agentId: "a", queueId: "latency", mode: .parallel,
+                                              profile: .fixed(.aggressive), settings: SessionSettings(staggerMs: 0, cooldownMs: 0),
+                                              callerIds: DemoScenario.callerIds), reply: nil), at: clock.now)
+        try await engine.run()
+        let answers = answeredAt.withLock { $0 }
+        var samples: [Double] = []
+        for (group, lastCancel) in carrier.lastCancelByGroup {
+            guard let answer = answers.first(where: { $0.key.groupId == group })?.value, lastCancel >= answer else { continue }
+            samples.append(Double(lastCancel - answer) / 1000)
+        }
+        samples.sort()
+        guard !samples.isEmpty else { return (0, 0, 0) }
+        return (samples[samples.count / 2], samples[min(samples.count - 1, Int(Double(samples.count) * 0.99))], samples.count)
+    }
+}
+
+/// Passes every request to the simulated carrier and notes when each batch's last cancel arrived.
+final class TimingCarrier<Clock: EngineClock>: CarrierAdapter {
+    let inner: SimulatedCarrier<Clock>
+    private let cancels = Mutex<[GroupID: UInt64]>([:])
+    init(_ inner: SimulatedCarrier<Clock>) { self.inner = inner }
+    var lastCancelByGroup: [GroupID: UInt64] { cancels.withLock { $0 } }
+    func connect(_ sink: any CarrierEventSink) { inner.connect(sink) }
+    func placeCall(_ request: PlaceCallRequest) { inner.placeCall(request) }
+    func cancel(_ reference: CallReference) {
+        inner.cancel(reference)
+        let time = now()
+        cancels.withLock { $0[reference.groupId] = time }
+    }
+    func hangUp(_ reference: CallReference) { inner.hangUp(reference) }
+    func bridge(_ reference: CallReference, to agent: AgentID) { inner.bridge(reference, to: agent) }
+    func liveCalls() -> Set<CallReference> { inner.liveCalls() }
+}
