@@ -22,6 +22,14 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // Debian's libwebsockets-dev. Only `WebTransport` imports it.
+        .systemLibrary(
+            name: "CLibWebSockets",
+            pkgConfig: "libwebsockets",
+            providers: [.apt(["libwebsockets-dev"])]
+        ),
+        // HTTP and WebSocket on one port through libwebsockets: every lws pointer and callback lives here.
+        .target(name: "WebTransport", dependencies: ["CLibWebSockets"]),
         // A small, allocation-light JSON reader/writer: replay speed is bounded by decoding.
         .target(name: "SwitchboardJSON"),
         // The pure domain: events, commands, decide/evolve, projections. No I/O, no clocks.
@@ -36,10 +44,15 @@ let package = Package(
         // The engine that works queues: a pure process manager, its service shell, the carrier
         // adapter protocol and the deterministic simulated carrier.
         .target(name: "DialerEngine", dependencies: ["DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON"]),
+        // The HTTP API and the live feed over WebTransport, wired to the engine and the projections.
+        .target(
+            name: "SwitchboardServer",
+            dependencies: ["WebTransport", "DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON"]
+        ),
         .executableTarget(
             name: "SwitchboardCLI",
             dependencies: [
-                "DialerEngine", "SwitchboardApp", "EventStore", "DialerCore", "SwitchboardJSON",
+                "SwitchboardServer", "DialerEngine", "SwitchboardApp", "EventStore", "DialerCore", "SwitchboardJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -8,6 +8,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 apt_needed=()
 command -v pkg-config >/dev/null 2>&1 || apt_needed+=(pkg-config)
 dpkg -s libsqlite3-dev >/dev/null 2>&1 || apt_needed+=(libsqlite3-dev)
+dpkg -s libwebsockets-dev >/dev/null 2>&1 || apt_needed+=(libwebsockets-dev)
 command -v sqlite3 >/dev/null 2>&1 || apt_needed+=(sqlite3)
 if [ ${#apt_needed[@]} -gt 0 ]; then
   echo "setup: installing ${apt_needed[*]}"
@@ -15,7 +16,7 @@ if [ ${#apt_needed[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${apt_needed[@]}" >/dev/null
 fi
 
-if ! python3 -c 'import jsonschema, referencing, pytest' >/dev/null 2>&1; then
+if ! python3 -c 'import jsonschema, referencing, pytest, requests, websockets' >/dev/null 2>&1; then
   echo "setup: installing Python test tools"
   python3 -m pip install -q --disable-pip-version-check -r "$(dirname "$0")/requirements-test.txt"
 fi

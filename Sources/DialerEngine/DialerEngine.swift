@@ -97,7 +97,7 @@ public final class DialerEngine<Clock: EngineClock> {
         case .command(let command, let reply):
             // Decide first: `reply?(decide(...))` would skip the decision when there is no reply.
             let outcome = decide(command, at: now)
-            reply?(outcome)
+            reply?(outcome.map { Decision(events: $0, position: state.position) })
         case .request(let sessionId, let request, let reply):
             switch EngineCore.commands(for: request, session: sessionId, in: state) {
             case .failure(let error): reply?(.failure(error))
@@ -111,7 +111,7 @@ public final class DialerEngine<Clock: EngineClock> {
                         return
                     }
                 }
-                reply?(.success(all))
+                reply?(.success(Decision(events: all, position: state.position)))
             }
         case .deferred(let work):
             if let next = work() { handle(next, at: now) }

@@ -10,12 +10,21 @@ public enum EngineInput: Sendable {
     /// One of the engine's own timers.
     case timer(EngineTimer)
     /// A request from an agent, a supervisor or the engine itself (a follow-up decision).
-    case command(Command, reply: (@Sendable (Result<[DialerEvent], DomainError>) -> Void)?)
+    case command(Command, reply: EngineReply?)
     /// A request about a session (cancel its batch, pause, hang up, …).
-    case request(SessionID, SessionRequest, reply: (@Sendable (Result<[DialerEvent], DomainError>) -> Void)?)
+    case request(SessionID, SessionRequest, reply: EngineReply?)
     /// Work a component scheduled for later (the simulated carrier's next step); it may produce an input.
     case deferred(@Sendable () -> EngineInput?)
 }
+
+/// What a command came to: its events and the log position after them (wait for a projection to
+/// reach it to read your own write), or why it was refused.
+public struct Decision: Sendable {
+    public var events: [DialerEvent]
+    public var position: Int64
+}
+
+public typealias EngineReply = @Sendable (Result<Decision, DomainError>) -> Void
 
 /// The engine's timers.
 public enum EngineTimer: Hashable, Sendable {

@@ -100,7 +100,7 @@ public enum Simulation {
                                   groupIds: { GroupID(groupNames.next()) })
         try await engine.start()
         let refusals = RefusalLog()
-        let note: @Sendable (Result<[DialerEvent], DomainError>) -> Void = { result in
+        let note: EngineReply = { result in
             if case .failure(let error) = result { refusals.add("\(error)") }
         }
         clock.schedule(.command(.createQueue(queueId: queueId, name: scenario.queueName, segment: scenario.queueSegment,

@@ -5,6 +5,8 @@ import EventStore
 import Foundation
 import SwitchboardApp
 import SwitchboardJSON
+import SwitchboardServer
+import WebTransport
 
 /// `switchboard`: the product's command line.
 @main
@@ -12,7 +14,7 @@ struct Switchboard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard",
         abstract: "An event-sourced parallel dialer.",
-        subcommands: [Events.self, Verify.self, Demo.self, Simulate.self, EventTypes.self]
+        subcommands: [Serve.self, Events.self, Verify.self, Demo.self, Simulate.self, EventTypes.self]
     )
 }
 
@@ -173,5 +175,86 @@ struct Simulate: AsyncParsableCommand {
         for refusal in outcome.refusals {
             FileHandle.standardError.write(Data("refused: \(refusal)\n".utf8))
         }
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the dialer: engine, projections, and the HTTP + WebSocket server on one port.")
+
+    @Option(help: "Port for HTTP and WebSocket (0 picks a free one).") var port: Int = 8080
+    @Option(help: "The SQLite event log.") var store: String = "./switchboard.sqlite"
+    @Flag(help: "On an empty store, create demo queues and start an agent on each.") var demo = false
+    @Option(help: "Seed of the simulated carrier.") var seed: UInt64 = 2026
+
+    func run() async throws {
+        let log: SQLiteEventStore
+        do {
+            log = try SQLiteEventStore(path: store)
+        } catch let error as EventStoreError {
+            throw ValidationError(error.description)
+        }
+        defer { log.close() }
+        let clock = SystemClock()
+        let carrier = SimulatedCarrier(clock: clock, seed: seed, distributions: DemoSetup.distributions)
+        let engine = DialerEngine(store: log, clock: clock, carrier: carrier)
+        try await engine.start()
+        let projections = ProjectionHost(store: log)
+        try await projections.start()
+        let api = APIServer(clock: clock, projections: projections, store: log, callerIds: DemoSetup.callerIds)
+        let server = WebServer(port: port, application: api)
+        let boundPort = try server.start()
+        if demo, try await log.headPosition() == 0 {
+            for command in DemoSetup.commands() { clock.schedule(.command(command, reply: nil), at: clock.now) }
+        }
+        let banner = """
+            Switchboard listening on http://127.0.0.1:\(boundPort)  (store: \(store))
+              curl http://127.0.0.1:\(boundPort)/v1/overview
+              python3 -m websockets 'ws://127.0.0.1:\(boundPort)/v1/stream?after=0&topics=all'
+
+            """
+        FileHandle.standardOutput.write(Data(banner.utf8))
+        let signals = [SIGINT, SIGTERM].map { signalNumber -> any DispatchSourceSignal in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                server.shutdown()
+                clock.stop()
+            }
+            source.resume()
+            return source
+        }
+        try await engine.run()
+        await projections.stop()
+        _ = signals
+        server.shutdown()
+    }
+}
+
+/// The demo: three queues whose contacts follow the simulated carrier, an agent on each.
+enum DemoSetup {
+    static let callerIds = ["+15125550100", "+17135550100", "+12125550100", "+18005550100"].compactMap(PhoneNumber.init)
+    static let distributions: [QueueID: CallDistribution] = [
+        "demo-leads": .typical, "demo-vip": .typical, "demo-cold": .poor,
+    ]
+
+    static func commands() -> [Command] {
+        func contacts(_ prefix: String, _ count: Int) -> [NewContact] {
+            (0..<count).map { index in
+                NewContact(contactId: ContactID("\(prefix)-\(index)"), name: "Contact \(index)",
+                           phone: PhoneNumber("+1\([512, 713, 212, 415][index % 4])555\(1000 + index)") ?? callerIds[0])
+            }
+        }
+        return [
+            .createQueue(queueId: "demo-leads", name: "Leads", segment: nil, maxAttempts: 3, contacts: contacts("lead", 300)),
+            .createQueue(queueId: "demo-vip", name: "VIP Accounts", segment: nil, maxAttempts: 3, contacts: contacts("vip", 100)),
+            .createQueue(queueId: "demo-cold", name: "Cold list", segment: nil, maxAttempts: 2, contacts: contacts("cold", 400)),
+            .startSession(sessionId: "demo-agent-1", agentId: "agent-1", queueId: "demo-leads", mode: .parallel,
+                          profile: .auto, settings: .default, callerIds: callerIds),
+            .startSession(sessionId: "demo-agent-2", agentId: "agent-2", queueId: "demo-vip", mode: .parallel,
+                          profile: .auto, settings: .default, callerIds: callerIds),
+            .startSession(sessionId: "demo-agent-3", agentId: "agent-3", queueId: "demo-cold", mode: .parallel,
+                          profile: .auto, settings: .default, callerIds: callerIds),
+        ]
     }
 }

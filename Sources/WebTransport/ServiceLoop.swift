@@ -1,0 +1,394 @@
+import CLibWebSockets
+import Foundation
+import Synchronization
+
+/// Wakes the service loop from another thread. `lws_cancel_service` is the one lws call that is safe
+/// off the service thread, and only while the context exists: the lock makes "exists" and "call"
+/// one step, and the loop invalidates the waker before it destroys the context.
+final class ServiceWaker: Sendable {
+    private struct Handle: @unchecked Sendable {
+        // Safe: the pointer is only dereferenced by lws_cancel_service, under `handle`'s lock, while
+        // the context is alive (the service thread clears it before lws_context_destroy).
+        let context: OpaquePointer
+    }
+
+    private let handle: Mutex<Handle?>
+
+    init(context: OpaquePointer) { handle = Mutex(Handle(context: context)) }
+
+    func wake() {
+        handle.withLock { handle in
+            if let handle { lws_cancel_service(handle.context) }
+        }
+    }
+
+    func invalidate() { handle.withLock { $0 = nil } }
+}
+
+/// Everything that touches lws, on the service thread only.
+final class ServiceLoop {
+    let server: WebServer
+    private var context: OpaquePointer?
+    private var nextId: ConnectionID = 0
+    /// Live connections by id (HTTP or WebSocket), and the reverse map from lws's pointer.
+    private var wsiById: [ConnectionID: OpaquePointer] = [:]
+    private var idByWsi: [OpaquePointer: ConnectionID] = [:]
+    private var http: [ConnectionID: PendingHTTP] = [:]
+    private var sockets: [ConnectionID: SocketState] = [:]
+    private var stopping = false
+    private let pre = cswitchboard_lws_pre()
+
+    struct PendingHTTP {
+        var request: HTTPRequest
+        var response: HTTPResponse?
+        var closeAfter = false
+        /// lws may report the end of an empty body after we already dispatched: handle a request once.
+        var dispatched = false
+    }
+
+    struct SocketState {
+        var queue: [[UInt8]] = []
+        var queuedBytes = 0
+        var closeCode: UInt16?
+        var closeReason = ""
+        var incoming: [UInt8] = []
+    }
+
+    init(server: WebServer) { self.server = server }
+
+    // MARK: - Life cycle
+
+    static func run(server: WebServer) {
+        let loop = ServiceLoop(server: server)
+        loop.serve()
+    }
+
+    private func serve() {
+        cswitchboard_lws_quiet_logs()
+        let protocolName = strdup("switchboard")
+        let protocols = UnsafeMutablePointer<lws_protocols>.allocate(capacity: 2)
+        protocols.initialize(repeating: lws_protocols(), count: 2)
+        protocols[0].name = UnsafePointer(protocolName)
+        protocols[0].callback = serviceCallback
+        protocols[0].per_session_data_size = 0
+        protocols[0].rx_buffer_size = 0
+        let retry = UnsafeMutablePointer<lws_retry_bo_t>.allocate(capacity: 1)
+        retry.initialize(to: lws_retry_bo_t())
+        retry.pointee.secs_since_valid_ping = server.limits.pingSeconds
+        retry.pointee.secs_since_valid_hangup = server.limits.hangUpSeconds
+        defer {
+            protocols.deallocate()
+            retry.deallocate()
+            free(protocolName)
+        }
+
+        var info = lws_context_creation_info()
+        info.port = Int32(server.requestedPort)
+        info.protocols = UnsafePointer(protocols)
+        info.user = Unmanaged.passUnretained(self).toOpaque()
+        info.retry_and_idle_policy = UnsafePointer(retry)
+        info.options = UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
+        info.timeout_secs = 30
+        info.max_http_header_data = 4096
+        guard let context = lws_create_context(&info) else {
+            server.didStart(port: nil, error: "cannot listen on port \(server.requestedPort)", waker: nil)
+            return
+        }
+        self.context = context
+        let vhost = lws_get_vhost_by_name(context, "default")
+        let port = vhost.map { Int(lws_get_vhost_listen_port($0)) } ?? server.requestedPort
+        let waker = ServiceWaker(context: context)
+        server.didStart(port: port, error: nil, waker: waker)
+
+        while lws_service(context, 0) >= 0 {
+            if stopping, sockets.isEmpty { break }
+        }
+        server.willStop()
+        waker.invalidate()
+        lws_context_destroy(context)
+        self.context = nil
+    }
+
+    // MARK: - Callback dispatch
+
+    func callback(_ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ input: UnsafeMutableRawPointer?, _ length: Int) -> Int32 {
+        switch reason {
+        case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+            drainInbox()
+            return 0
+        case LWS_CALLBACK_HTTP:
+            guard let wsi else { return -1 }
+            return beginHTTP(wsi, path: input.map { String(cString: $0.assumingMemoryBound(to: CChar.self)) } ?? "/")
+        case LWS_CALLBACK_HTTP_BODY:
+            guard let wsi, let id = idByWsi[wsi], let input else { return 0 }
+            http[id]?.request.body.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length))
+            if (http[id]?.request.body.count ?? 0) > server.limits.maxBodyBytes {
+                return reject(wsi, id, status: 413, code: "payload-too-large", message: "the body is over \(server.limits.maxBodyBytes) bytes")
+            }
+            return 0
+        case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+            guard let wsi, let id = idByWsi[wsi] else { return -1 }
+            dispatch(id)
+            return 0
+        case LWS_CALLBACK_HTTP_WRITEABLE:
+            guard let wsi, let id = idByWsi[wsi] else { return 0 }
+            return writeHTTP(wsi, id)
+        case LWS_CALLBACK_CLOSED_HTTP:
+            if let wsi { forget(wsi) }
+            return 0
+        case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+            guard let wsi, !stopping else { return 1 }
+            return server.application.acceptsWebSocket(path: header(wsi, WSI_TOKEN_GET_URI) ?? "") ? 0 : 1
+        case LWS_CALLBACK_ESTABLISHED:
+            guard let wsi else { return -1 }
+            if let old = idByWsi[wsi] { http[old] = nil }
+            let id = register(wsi)
+            sockets[id] = SocketState()
+            server.application.webSocketOpened(id, query: queryArguments(wsi), server: server)
+            return 0
+        case LWS_CALLBACK_RECEIVE:
+            guard let wsi, let id = idByWsi[wsi], let input else { return 0 }
+            sockets[id]?.incoming.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length))
+            if (sockets[id]?.incoming.count ?? 0) > server.limits.maxMessageBytes {
+                lws_close_reason(wsi, lws_close_status(rawValue: UInt32(CloseCode.messageTooBig)), nil, 0)
+                return -1
+            }
+            if lws_is_final_fragment(wsi) != 0, lws_remaining_packet_payload(wsi) == 0 {
+                let text = sockets[id]?.incoming ?? []
+                sockets[id]?.incoming = []
+                server.application.webSocketReceived(id, text: text, server: server)
+            }
+            return 0
+        case LWS_CALLBACK_SERVER_WRITEABLE:
+            guard let wsi, let id = idByWsi[wsi] else { return 0 }
+            return writeSocket(wsi, id)
+        case LWS_CALLBACK_CLOSED:
+            if let wsi, let id = idByWsi[wsi] {
+                sockets[id] = nil
+                forget(wsi)
+                server.application.webSocketClosed(id)
+            }
+            return 0
+        case LWS_CALLBACK_WSI_DESTROY:
+            if let wsi { forget(wsi) }
+            return 0
+        default:
+            return 0
+        }
+    }
+
+    // MARK: - HTTP
+
+    private func beginHTTP(_ wsi: OpaquePointer, path: String) -> Int32 {
+        let id = idByWsi[wsi] ?? register(wsi)
+        var uri: UnsafeMutablePointer<CChar>?
+        var uriLength: Int32 = 0
+        let methodIndex = lws_http_get_uri_and_method(wsi, &uri, &uriLength)
+        let methods = ["GET", "POST", "OPTIONS", "PUT", "PATCH", "DELETE", "CONNECT", "HEAD"]
+        let method = methodIndex >= 0 && Int(methodIndex) < methods.count ? methods[Int(methodIndex)] : "UNKNOWN"
+        var headers: [String: String] = [:]
+        if let value = header(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH) { headers["if-none-match"] = value }
+        if let value = header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE) { headers["content-type"] = value }
+        let contentLength = header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH)
+        if let contentLength { headers["content-length"] = contentLength }
+        http[id] = PendingHTTP(request: HTTPRequest(method: method, path: path, query: queryArguments(wsi), headers: headers))
+        guard ["POST", "PUT", "PATCH"].contains(method) else {
+            dispatch(id)
+            return 0
+        }
+        // lws 4.1 waits forever for a body without Content-Length, and does not decode chunked bodies:
+        // a chunked body is refused; no length at all means no body (`curl -X POST`), and the
+        // connection closes after the answer so lws does not wait for one.
+        if header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) != nil {
+            return reject(wsi, id, status: 411, code: "length-required", message: "send the body with a Content-Length, not chunked")
+        }
+        guard let contentLength else {
+            http[id]?.closeAfter = true
+            dispatch(id)
+            return 0
+        }
+        guard let bytes = Int(contentLength), bytes >= 0 else {
+            return reject(wsi, id, status: 400, code: "bad-request", message: "invalid Content-Length")
+        }
+        if bytes > server.limits.maxBodyBytes {
+            return reject(wsi, id, status: 413, code: "payload-too-large", message: "the body is over \(server.limits.maxBodyBytes) bytes")
+        }
+        if bytes == 0 { dispatch(id) }
+        return 0
+    }
+
+    /// Answers at once with an error and closes the connection (the unread body makes it unusable).
+    private func reject(_ wsi: OpaquePointer, _ id: ConnectionID, status: Int, code: String, message: String) -> Int32 {
+        let body = Array(#"{"error":{"code":"\#(code)","message":"\#(message)"}}"#.utf8)
+        http[id, default: PendingHTTP(request: HTTPRequest(method: "?", path: "?"))].response = HTTPResponse(status: status, body: body)
+        http[id]?.closeAfter = true
+        lws_callback_on_writable(wsi)
+        return 0
+    }
+
+    private func dispatch(_ id: ConnectionID) {
+        guard let pending = http[id], !pending.dispatched else { return }
+        http[id]?.dispatched = true
+        let request = pending.request
+        let server = server
+        Task {
+            let response = await server.application.handle(request)
+            server.respond(id, response)
+        }
+    }
+
+    private func writeHTTP(_ wsi: OpaquePointer, _ id: ConnectionID) -> Int32 {
+        guard let pending = http[id], let response = pending.response else { return 0 }
+        let isHead = pending.request.method == "HEAD"
+        let bodyCount = isHead ? 0 : response.body.count
+        var buffer = [UInt8](repeating: 0, count: pre + 1024 + response.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 } + bodyCount)
+        let result: Int32 = buffer.withUnsafeMutableBufferPointer { raw -> Int32 in
+            guard let base = raw.baseAddress else { return -1 }
+            let start = base + pre
+            var p: UnsafeMutablePointer<UInt8>? = start
+            let end = base + raw.count
+            if lws_add_http_common_headers(wsi, UInt32(response.status), response.contentType,
+                                           lws_filepos_t(response.body.count), &p, end) != 0 { return -1 }
+            for header in response.headers {
+                let name = header.name.lowercased() + ":"
+                if lws_add_http_header_by_name(wsi, name, header.value, Int32(header.value.utf8.count), &p, end) != 0 { return -1 }
+            }
+            if pending.closeAfter, lws_add_http_header_by_name(wsi, "connection:", "close", 5, &p, end) != 0 { return -1 }
+            if lws_finalize_http_header(wsi, &p, end) != 0 { return -1 }
+            guard var cursor = p else { return -1 }
+            if !isHead {
+                response.body.withUnsafeBufferPointer { body in
+                    if let source = body.baseAddress { cursor.update(from: source, count: body.count) }
+                }
+                cursor += bodyCount
+            }
+            // Headers and a small body in one write.
+            let written = lws_write(wsi, start, cursor - start, LWS_WRITE_HTTP_HEADERS)
+            return written < 0 ? -1 : 0
+        }
+        http[id]?.response = nil
+        if result != 0 || pending.closeAfter { return -1 }
+        return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
+    }
+
+    // MARK: - WebSocket
+
+    private func writeSocket(_ wsi: OpaquePointer, _ id: ConnectionID) -> Int32 {
+        guard var socket = sockets[id] else { return 0 }
+        if let code = socket.closeCode, socket.queue.isEmpty || code == CloseCode.slowConsumer {
+            var reason = Array(socket.closeReason.utf8.prefix(120))
+            reason.withUnsafeMutableBufferPointer { buffer in
+                lws_close_reason(wsi, lws_close_status(rawValue: UInt32(code)), buffer.baseAddress, buffer.count)
+            }
+            return -1
+        }
+        guard !socket.queue.isEmpty else { return 0 }
+        let message = socket.queue.removeFirst()
+        socket.queuedBytes -= message.count
+        sockets[id] = socket
+        var buffer = [UInt8](repeating: 0, count: pre + message.count)
+        buffer.replaceSubrange(pre..<(pre + message.count), with: message)
+        let written = buffer.withUnsafeMutableBufferPointer { raw in
+            lws_write(wsi, raw.baseAddress! + pre, message.count, LWS_WRITE_TEXT)
+        }
+        if written < 0 { return -1 }
+        if !socket.queue.isEmpty || socket.closeCode != nil { lws_callback_on_writable(wsi) }
+        return 0
+    }
+
+    private func drainInbox() {
+        for item in server.takeInbox() {
+            switch item {
+            case .send(let id, let text):
+                guard var socket = sockets[id], socket.closeCode == nil, let wsi = wsiById[id] else { continue }
+                socket.queue.append(text)
+                socket.queuedBytes += text.count
+                if socket.queuedBytes > server.limits.maxQueuedBytes {
+                    // A slow reader never delays anyone else: it is closed and resumes from its last position.
+                    socket.closeCode = CloseCode.slowConsumer
+                    socket.closeReason = "slow consumer: reconnect with after=<last position>"
+                    socket.queue = []
+                    socket.queuedBytes = 0
+                    lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, 5)
+                }
+                sockets[id] = socket
+                lws_callback_on_writable(wsi)
+            case .close(let id, let code, let reason):
+                guard let wsi = wsiById[id], sockets[id] != nil else { continue }
+                sockets[id]?.closeCode = code
+                sockets[id]?.closeReason = reason
+                lws_callback_on_writable(wsi)
+            case .respond(let id, let response):
+                guard let wsi = wsiById[id], http[id] != nil else { continue }
+                http[id]?.response = response
+                lws_callback_on_writable(wsi)
+            case .shutdown:
+                stopping = true
+                for (id, wsi) in wsiById where sockets[id] != nil {
+                    sockets[id]?.closeCode = CloseCode.goingAway
+                    sockets[id]?.closeReason = "server shutting down"
+                    lws_callback_on_writable(wsi)
+                    lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, 2)
+                }
+            }
+        }
+        if stopping, sockets.isEmpty, let context {
+            // Nothing left to close: leave the service loop.
+            lws_cancel_service(context)
+        }
+    }
+
+    // MARK: - Bookkeeping
+
+    private func register(_ wsi: OpaquePointer) -> ConnectionID {
+        nextId += 1
+        wsiById[nextId] = wsi
+        idByWsi[wsi] = nextId
+        return nextId
+    }
+
+    private func forget(_ wsi: OpaquePointer) {
+        guard let id = idByWsi.removeValue(forKey: wsi) else { return }
+        wsiById[id] = nil
+        http[id] = nil
+        if sockets.removeValue(forKey: id) != nil { server.application.webSocketClosed(id) }
+    }
+
+    private func header(_ wsi: OpaquePointer, _ token: lws_token_indexes) -> String? {
+        let length = lws_hdr_total_length(wsi, token)
+        guard length > 0, length < 8192 else { return nil }
+        var buffer = [CChar](repeating: 0, count: Int(length) + 1)
+        guard lws_hdr_copy(wsi, &buffer, Int32(buffer.count), token) >= 0 else { return nil }
+        return Self.string(buffer)
+    }
+
+    /// A NUL-terminated C buffer as a String.
+    static func string(_ buffer: [CChar]) -> String {
+        let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private func queryArguments(_ wsi: OpaquePointer) -> [String: String] {
+        var arguments: [String: String] = [:]
+        var buffer = [CChar](repeating: 0, count: 1024)
+        var index: Int32 = 0
+        while lws_hdr_copy_fragment(wsi, &buffer, Int32(buffer.count), WSI_TOKEN_HTTP_URI_ARGS, index) > 0 {
+            let fragment = Self.string(buffer)
+            if let equals = fragment.firstIndex(of: "=") {
+                arguments[String(fragment[..<equals])] = String(fragment[fragment.index(after: equals)...])
+            } else {
+                arguments[fragment] = ""
+            }
+            index += 1
+        }
+        return arguments
+    }
+}
+
+/// The C callback: finds the loop through the context's user pointer (a C callback cannot capture).
+private func serviceCallback(_ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
+                             _ input: UnsafeMutableRawPointer?, _ length: Int) -> Int32 {
+    guard let wsi, let context = lws_get_context(wsi), let pointer = lws_context_user(context) else { return 0 }
+    let loop = Unmanaged<ServiceLoop>.fromOpaque(pointer).takeUnretainedValue()
+    return loop.callback(wsi, reason, input, length)
+}

@@ -1,0 +1,173 @@
+import Foundation
+import Synchronization
+
+/// An HTTP request as the application sees it: no lws types.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var path: String
+    public var query: [String: String]
+    /// Lower-cased header names; only the headers the application uses are read.
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    public init(method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:], body: [UInt8] = []) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+    }
+}
+
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var contentType: String
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(status: Int, contentType: String = "application/json", headers: [(name: String, value: String)] = [],
+                body: [UInt8] = []) {
+        self.status = status
+        self.contentType = contentType
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// One WebSocket connection's name, stable for its lifetime.
+public typealias ConnectionID = UInt64
+
+/// What the server calls into. WebSocket callbacks run on the service thread: keep them short and
+/// hand real work to tasks; answer with `WebServer.send` / `close` from any thread.
+public protocol WebApplication: Sendable {
+    func handle(_ request: HTTPRequest) async -> HTTPResponse
+    /// Whether a WebSocket upgrade to `path` is accepted.
+    func acceptsWebSocket(path: String) -> Bool
+    func webSocketOpened(_ connection: ConnectionID, query: [String: String], server: WebServer)
+    func webSocketReceived(_ connection: ConnectionID, text: [UInt8], server: WebServer)
+    func webSocketClosed(_ connection: ConnectionID)
+}
+
+/// Close codes the server uses.
+public enum CloseCode {
+    public static let goingAway: UInt16 = 1001
+    public static let protocolError: UInt16 = 1002
+    public static let unsupportedData: UInt16 = 1003
+    public static let policyViolation: UInt16 = 1008
+    public static let messageTooBig: UInt16 = 1009
+    /// The connection's send queue passed its limit: the client reads too slowly. Resume with `after`.
+    public static let slowConsumer: UInt16 = 4008
+}
+
+public struct WebServerError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// HTTP and WebSocket on one port, served by libwebsockets on one dedicated thread.
+///
+/// libwebsockets is not thread-safe (except `lws_cancel_service`): every lws call happens on the
+/// service thread. Other threads post work to a locked inbox and wake the loop; the loop moves it
+/// to per-connection queues and writes only from writeable callbacks, one `lws_write` each.
+public final class WebServer: Sendable {
+    public struct Limits: Sendable {
+        /// Request bodies above this get 413.
+        public var maxBodyBytes = 64 * 1024
+        /// Messages a client sends above this close the connection (1009).
+        public var maxMessageBytes = 64 * 1024
+        /// Bytes queued for one WebSocket above this close it (4008, "slow consumer").
+        public var maxQueuedBytes = 1 << 20
+        /// Ping an idle WebSocket after this many seconds; drop it if nothing comes back in `hangUpSeconds`.
+        public var pingSeconds: UInt16 = 20
+        public var hangUpSeconds: UInt16 = 60
+        public init() {}
+    }
+
+    let application: any WebApplication
+    let limits: Limits
+    let requestedPort: Int
+    let shared = Mutex(Shared())
+    private let started = DispatchSemaphore(value: 0)
+    private let stopped = DispatchSemaphore(value: 0)
+
+    struct Shared {
+        var inbox: [Outgoing] = []
+        /// Set while the lws context exists: `lws_cancel_service` is only safe then.
+        var waker: ServiceWaker?
+        var boundPort: Int?
+        var startError: String?
+        var stopping = false
+    }
+
+    enum Outgoing {
+        case send(ConnectionID, [UInt8])
+        case close(ConnectionID, UInt16, String)
+        case respond(ConnectionID, HTTPResponse)
+        case shutdown
+    }
+
+    public init(port: Int, application: any WebApplication, limits: Limits = Limits()) {
+        requestedPort = port
+        self.application = application
+        self.limits = limits
+    }
+
+    /// Starts the service thread; returns the port it listens on (useful with port 0).
+    public func start() throws -> Int {
+        let thread = Thread { [self] in
+            ServiceLoop.run(server: self)
+            stopped.signal()
+        }
+        thread.name = "switchboard-lws"
+        thread.start()
+        started.wait()
+        let (port, error) = shared.withLock { ($0.boundPort, $0.startError) }
+        guard let port else { throw WebServerError(description: error ?? "the server did not start") }
+        return port
+    }
+
+    /// Sends a text message on a WebSocket. Thread-safe.
+    public func send(_ connection: ConnectionID, text: [UInt8]) { post(.send(connection, text)) }
+
+    /// Closes a WebSocket with a close code. Thread-safe.
+    public func close(_ connection: ConnectionID, code: UInt16, reason: String) { post(.close(connection, code, reason)) }
+
+    /// Stops accepting, closes every WebSocket with 1001, and stops the service thread. Blocks until done.
+    public func shutdown() {
+        let running = shared.withLock { shared -> Bool in
+            defer { shared.stopping = true }
+            return !shared.stopping && shared.waker != nil
+        }
+        guard running else { return }
+        post(.shutdown)
+        stopped.wait()
+    }
+
+    func respond(_ connection: ConnectionID, _ response: HTTPResponse) { post(.respond(connection, response)) }
+
+    private func post(_ item: Outgoing) {
+        let waker = shared.withLock { shared -> ServiceWaker? in
+            guard shared.waker != nil else { return nil }
+            shared.inbox.append(item)
+            return shared.waker
+        }
+        waker?.wake()
+    }
+
+    func takeInbox() -> [Outgoing] {
+        shared.withLock { shared in
+            defer { shared.inbox = [] }
+            return shared.inbox
+        }
+    }
+
+    func didStart(port: Int?, error: String?, waker: ServiceWaker?) {
+        shared.withLock { shared in
+            shared.boundPort = port
+            shared.startError = error
+            shared.waker = waker
+        }
+        started.signal()
+    }
+
+    func willStop() { shared.withLock { $0.waker = nil } }
+}
