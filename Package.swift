@@ -47,7 +47,8 @@ let package = Package(
         // The HTTP API and the live feed over WebTransport, wired to the engine and the projections.
         .target(
             name: "SwitchboardServer",
-            dependencies: ["WebTransport", "DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON"]
+            dependencies: ["WebTransport", "DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON"],
+            resources: [.copy("Resources/openapi.yaml")]
         ),
         .executableTarget(
             name: "SwitchboardCLI",

@@ -81,7 +81,7 @@ public final class APIServer: WebApplication {
             if route.matches("GET", "v1/events") != nil { return try await events(request.query) }
             if route.matches("GET", "v1/overview") != nil { return json(200, await projections.overview.json) }
             if route.matches("GET", "openapi.yaml") != nil {
-                return HTTPResponse(status: 200, contentType: "application/yaml", body: Array(OpenAPIDocument.yaml.utf8))
+                return HTTPResponse(status: 200, contentType: "application/yaml", body: OpenAPIDocument.yaml)
             }
             if Self.patterns.contains(where: { route.pathMatches($0) }) {
                 return error(405, "method-not-allowed", "\(request.method) is not allowed on \(request.path)")

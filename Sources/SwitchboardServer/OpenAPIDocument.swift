@@ -1,8 +1,11 @@
-/// The API description served at `GET /openapi.yaml` (kept in the repository as `openapi.yaml`).
+import Foundation
+
+/// The API description served at `GET /openapi.yaml` (the file is `Resources/openapi.yaml`).
 enum OpenAPIDocument {
-    static let yaml = """
-        openapi: 3.1.0
-        info: {title: Switchboard, version: 0.1.0}
-        paths: {}
-        """
+    static let yaml: [UInt8] = {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
+            let data = try? Data(contentsOf: url)
+        else { return Array("openapi: 3.1.0\ninfo: {title: Switchboard, version: unknown}\npaths: {}\n".utf8) }
+        return Array(data)
+    }()
 }
