@@ -16,6 +16,7 @@ struct SQLiteError: Error, CustomStringConvertible {
 final class SQLiteDatabase {
     private let handle: OpaquePointer
     private var statements: [String: SQLiteStatement] = [:]
+    private(set) var isClosed = false
 
     init(path: String, readOnly: Bool = false) throws(SQLiteError) {
         var db: OpaquePointer?
@@ -31,12 +32,19 @@ final class SQLiteDatabase {
         sqlite3_busy_timeout(db, 5000)
     }
 
-    deinit {
+    deinit { close() }
+
+    /// Finalizes the statements and closes the connection; the last connection to close checkpoints
+    /// the WAL into the database file. Further use fails with SQLITE_MISUSE.
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
         statements.removeAll()
         sqlite3_close_v2(handle)
     }
 
     func execute(_ sql: String) throws(SQLiteError) {
+        guard !isClosed else { throw SQLiteError(code: SQLITE_MISUSE, message: "the connection is closed") }
         var error: UnsafeMutablePointer<CChar>?
         let rc = sqlite3_exec(handle, sql, nil, nil, &error)
         if rc != SQLITE_OK {
@@ -48,6 +56,7 @@ final class SQLiteDatabase {
 
     /// A prepared statement, cached for the life of the connection.
     func statement(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
+        guard !isClosed else { throw SQLiteError(code: SQLITE_MISUSE, message: "the connection is closed") }
         if let cached = statements[sql] {
             cached.reset()
             return cached

@@ -70,6 +70,8 @@ public final class SQLiteEventStore: EventStore {
         core.wakeUp.signal()
         core.writerExited.wait()
         live.finish()
+        core.writer.withLock { $0.db.close() }
+        reader.withLock { $0.close() }
     }
 
     // MARK: - EventStore
@@ -105,7 +107,8 @@ public final class SQLiteEventStore: EventStore {
     /// The synchronous read behind `readAll`, for callers already off the cooperative pool.
     public func readAllNow(after position: Int64, limit: Int) throws -> [RecordedEvent] {
         try reader.withLock { db in
-            try Self.mapErrors(path: path) {
+            guard !db.isClosed else { throw EventStoreError.closed }
+            return try Self.mapErrors(path: path) {
                 let statement = try db.statement(Self.selectAll)
                 defer { statement.reset() }
                 statement.bind(1, position)
@@ -117,6 +120,7 @@ public final class SQLiteEventStore: EventStore {
 
     public func scan(after position: Int64, limit: Int, _ body: (ScannedEvent) throws -> Void) async throws -> Int {
         try reader.withLock { db in
+            guard !db.isClosed else { throw EventStoreError.closed }
             let statement = try Self.mapErrors(path: path) { try db.statement(Self.selectScan) }
             defer { statement.reset() }
             statement.bind(1, position)
@@ -134,7 +138,8 @@ public final class SQLiteEventStore: EventStore {
 
     public func readStream(_ stream: String, after version: Int64, limit: Int) async throws -> [RecordedEvent] {
         try reader.withLock { db in
-            try Self.mapErrors(path: path) {
+            guard !db.isClosed else { throw EventStoreError.closed }
+            return try Self.mapErrors(path: path) {
                 let statement = try db.statement(Self.selectStream)
                 defer { statement.reset() }
                 statement.bind(1, stream)
@@ -158,7 +163,8 @@ public final class SQLiteEventStore: EventStore {
 
     public func verify() async throws -> ChainVerification {
         try reader.withLock { db in
-            try Self.mapErrors(path: path) {
+            guard !db.isClosed else { throw EventStoreError.closed }
+            return try Self.mapErrors(path: path) {
                 var previous = EventHashing.genesis
                 var expectedPosition: Int64 = 1
                 var checked: Int64 = 0
@@ -236,6 +242,13 @@ public final class SQLiteEventStore: EventStore {
     /// SQLite believes a file's length over its header, so a log cut short would read as a shorter
     /// log. The header records the page count (when its "valid-for" counter matches): compare.
     private static func checkNotTruncated(path: String) throws {
+        // With frames in the WAL the header may already count pages that are still only in the WAL
+        // (a checkpoint in progress when the process stopped): SQLite recovers them; nothing to check.
+        if let walSize = (try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? NSNumber,
+            walSize.int64Value > 0
+        {
+            return
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else { return }
         defer { try? handle.close() }
         guard let header = try? handle.read(upToCount: 100), header.count == 100 else { return }

@@ -103,6 +103,32 @@ struct SQLiteEventStoreTests {
         }
     }
 
+    @Test func aLogLeftWithItsWALByACrashOpensWithEveryEvent() async throws {
+        let store = try SQLiteEventStore(path: path)
+        for index in 1...300 {
+            try await store.append([event(data: #"{"i":\#(index),"pad":"\#(String(repeating: "y", count: 200))"}"#)],
+                                   to: "queue-a", expectedVersion: .any)
+        }
+        // Copy the files while the store is open, as a crash would leave them (database + WAL).
+        let crashed = directory.appendingPathComponent("crashed.sqlite").path
+        try FileManager.default.copyItem(atPath: path, toPath: crashed)
+        if FileManager.default.fileExists(atPath: path + "-wal") {
+            try FileManager.default.copyItem(atPath: path + "-wal", toPath: crashed + "-wal")
+        }
+        store.close()
+        let reopened = try SQLiteEventStore(path: crashed)
+        defer { reopened.close() }
+        #expect(try await reopened.headPosition() == 300)
+        #expect(try await reopened.verify().isIntact)
+    }
+
+    @Test func readsAfterCloseAreRefused() async throws {
+        let store = try SQLiteEventStore(path: path)
+        try await store.append([event()], to: "queue-a", expectedVersion: .any)
+        store.close()
+        await #expect(throws: EventStoreError.closed) { try await store.readAll(after: 0, limit: 10) }
+    }
+
     @Test func anotherSQLiteDatabaseIsNotMistakenForALog() throws {
         try rawSQL("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers VALUES (1, 'x');")
         #expect {
