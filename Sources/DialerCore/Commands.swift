@@ -62,7 +62,7 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
     public var kind: Kind {
         switch self {
         case .queueNotFound, .sessionNotFound, .groupNotFound, .callNotFound: .notFound
-        case .invalidSettings, .invalidValue, .duplicateContact: .invalid
+        case .invalidSettings, .invalidValue: .invalid
         default: .conflict
         }
     }

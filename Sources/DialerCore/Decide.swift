@@ -56,6 +56,7 @@ extension DialerState {
 
         case .startSession(let sessionId, let agentId, let queueId, let mode, let profile, let settings, let callerIds):
             guard sessions[sessionId] == nil else { throw .sessionAlreadyExists(sessionId) }
+            try Self.validateText(agentId.rawValue, field: "agentId")
             let queue = try queue(queueId)
             guard [.idle, .active, .paused].contains(queue.state) else { throw .queueNotWorkable(queueId, queue.state) }
             let violations = settings.violations
@@ -285,10 +286,22 @@ extension DialerState {
         return (group, call)
     }
 
+    /// Names and reasons: not blank, at most `maxTextLength` characters (Unicode scalars, as JSON
+    /// Schema's `maxLength` counts them; "blank" uses JSON Schema's `\s`, so the API schema says the same).
     static func validateText(_ text: String, field: String) throws(DomainError) {
-        guard !text.allSatisfy(\.isWhitespace) else { throw .invalidValue(field: field, message: "must not be empty") }
-        guard text.utf8.count <= maxTextLength else {
-            throw .invalidValue(field: field, message: "must be at most \(maxTextLength) bytes")
+        guard !text.unicodeScalars.allSatisfy(isSchemaWhitespace) else {
+            throw .invalidValue(field: field, message: "must not be empty")
+        }
+        guard text.unicodeScalars.count <= maxTextLength else {
+            throw .invalidValue(field: field, message: "must be at most \(maxTextLength) characters")
+        }
+    }
+
+    /// ECMAScript's `\s` (what a JSON Schema `pattern` means by white space).
+    static func isSchemaWhitespace(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x09...0x0D, 0x20, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF: true
+        default: false
         }
     }
 

@@ -69,9 +69,10 @@ public final class APIServer: WebApplication {
             if let id = route.matches("PATCH", "v1/sessions/:id")?.first {
                 return try await changeSession(SessionID(id), try body(request))
             }
-            if let captured = route.matches("POST", "v1/sessions/:id/:action"),
-                let action = Self.sessionActions[captured[1]]
-            {
+            if let captured = route.matches("POST", "v1/sessions/:id/:action") {
+                guard let action = Self.sessionActions[captured[1]] else {
+                    return error(404, "not-found", "no such action \(captured[1]) (pause, resume, stop, hangup, cancel)")
+                }
                 let id = SessionID(captured[0])
                 let decision = try await submit(.request(id, action, reply: nil))
                 await projections.waitUntil(decision.position)

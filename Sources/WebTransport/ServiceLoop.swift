@@ -44,6 +44,7 @@ final class ServiceLoop {
         var closeAfter = false
         /// lws may report the end of an empty body after we already dispatched: handle a request once.
         var dispatched = false
+        var completionSeen = false
     }
 
     struct SocketState {
@@ -127,7 +128,15 @@ final class ServiceLoop {
             }
             return 0
         case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-            guard let wsi, let id = idByWsi[wsi] else { return -1 }
+            guard let wsi, let id = idByWsi[wsi], let pending = http[id] else { return -1 }
+            // lws 4.1 calls this again and again when bytes follow a zero-length body on the same
+            // connection (seen under schemathesis: a busy loop). A request completes once; a second
+            // completion means the connection is out of step: drop it.
+            guard !pending.dispatched || pending.request.body.isEmpty && !pending.completionSeen else { return -1 }
+            if pending.dispatched {
+                http[id]?.completionSeen = true
+                return 0
+            }
             dispatch(id)
             return 0
         case LWS_CALLBACK_HTTP_WRITEABLE:
@@ -192,7 +201,10 @@ final class ServiceLoop {
         let contentLength = header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH)
         if let contentLength { headers["content-length"] = contentLength }
         http[id] = PendingHTTP(request: HTTPRequest(method: method, path: path, query: queryArguments(wsi), headers: headers))
-        guard ["POST", "PUT", "PATCH"].contains(method) else {
+        // Any method may carry a body: read it (or refuse it) before answering, so the connection stays in step.
+        let hasBody = ["POST", "PUT", "PATCH"].contains(method) || (contentLength.flatMap { Int($0) } ?? 0) > 0
+            || header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) != nil
+        guard hasBody else {
             dispatch(id)
             return 0
         }

@@ -76,6 +76,8 @@ struct QueueAndSessionTests {
             sessionId: "s2", agentId: "agent-1", queueId: "q", mode: .single, profile: .auto, settings: .default,
             callerIds: Fixture.pool))
         {} else { Issue.record("a busy agent must not start a second session") }
+        #expect(given.refusal(.startSession(sessionId: "s2", agentId: " ", queueId: "q", mode: .single,
+                                            profile: .auto, settings: .default, callerIds: Fixture.pool))?.kind == .invalid)
         #expect(given.refusal(.startSession(sessionId: "s2", agentId: "a", queueId: "none", mode: .single,
                                             profile: .auto, settings: .default, callerIds: Fixture.pool)) == .queueNotFound("none"))
     }
