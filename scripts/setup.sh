@@ -16,7 +16,7 @@ if [ ${#apt_needed[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${apt_needed[@]}" >/dev/null
 fi
 
-if ! python3 -c 'import jsonschema, referencing, pytest, requests, websockets' >/dev/null 2>&1; then
+if ! python3 -c 'import jsonschema, referencing, pytest, requests, websockets, schemathesis' >/dev/null 2>&1; then
   echo "setup: installing Python test tools"
   python3 -m pip install -q --disable-pip-version-check -r "$(dirname "$0")/requirements-test.txt"
 fi
