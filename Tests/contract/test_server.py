@@ -285,3 +285,42 @@ def test_schemathesis_finds_no_server_errors_and_no_spec_violations(server, tmp_
     time.sleep(2)
     assert cpu_seconds(server["process"].pid) - before < 1.0
     assert requests.get(server["base"] + "/healthz").status_code == 200
+
+
+def test_a_slow_consumer_is_closed_with_4008_and_others_are_not_held_up(switchboard, tmp_path):
+    # A log big enough that catching up from position 0 overflows a reader that never reads.
+    scenario = tmp_path / "big.json"
+    scenario.write_text(json.dumps({
+        "callerIds": ["+15125550100"],
+        "session": {"agentId": "agent-1", "mode": "parallel", "profile": "aggressive"},
+        "contacts": [{"id": f"c{i}", "phone": f"+1512555{1000 + i}"} for i in range(1500)],
+    }))
+    store = tmp_path / "big.sqlite"
+    subprocess.run([str(switchboard), "simulate", "--scenario", str(scenario), "--store", str(store)],
+                   check=True, capture_output=True, timeout=300)
+    process = subprocess.Popen([str(switchboard), "serve", "--port", "0", "--store", str(store)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    port = int(process.stdout.readline().split("127.0.0.1:")[1].split()[0])
+    head = requests.get(f"http://127.0.0.1:{port}/healthz").json()["position"]
+    assert head > 10000
+
+    async def run():
+        # max_queue=1 and tiny read limits: the client stops reading, so the server's queue grows.
+        slow = await websockets.connect(f"ws://127.0.0.1:{port}/v1/stream?after=0", max_queue=1)
+        fast_positions = []
+        async with websockets.connect(f"ws://127.0.0.1:{port}/v1/stream?after=0", max_size=None) as fast:
+            while not fast_positions or fast_positions[-1] < head:
+                message = json.loads(await asyncio.wait_for(fast.recv(), 30))
+                if message["type"] == "event":
+                    fast_positions.append(message["position"])
+        assert fast_positions == list(range(1, head + 1))
+        await asyncio.sleep(2)
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            for _ in range(head * 3):
+                await asyncio.wait_for(slow.recv(), 30)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4008
+    try:
+        asyncio.run(run())
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
