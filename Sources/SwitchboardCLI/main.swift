@@ -14,7 +14,7 @@ struct Switchboard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard",
         abstract: "An event-sourced parallel dialer.",
-        subcommands: [Serve.self, Events.self, Verify.self, Demo.self, Simulate.self, EventTypes.self]
+        subcommands: [Serve.self, Events.self, Verify.self, Demo.self, Simulate.self, EventTypes.self, HelloServer.self]
     )
 }
 
@@ -202,6 +202,7 @@ struct Serve: AsyncParsableCommand {
         let projections = ProjectionHost(store: log)
         try await projections.start()
         let api = APIServer(clock: clock, projections: projections, store: log, callerIds: DemoSetup.callerIds)
+        try await api.startFeed()
         let server = WebServer(port: port, application: api)
         let boundPort = try server.start()
         if demo, try await log.headPosition() == 0 {
@@ -218,16 +219,26 @@ struct Serve: AsyncParsableCommand {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
-                server.shutdown()
+                FileHandle.standardError.write(Data("switchboard: stopping (signal \(signalNumber))\n".utf8))
                 clock.stop()
             }
             source.resume()
             return source
         }
-        try await engine.run()
-        await projections.stop()
-        _ = signals
+        // Until a signal stops the clock. Then: close the WebSockets (1001), finish the log writes, exit.
+        var failure: (any Error)?
+        do {
+            try await engine.run()
+        } catch {
+            failure = error
+        }
         server.shutdown()
+        api.stopFeed()
+        await projections.stop()
+        signals.forEach { $0.cancel() }
+        log.close()
+        FileHandle.standardError.write(Data("switchboard: stopped\n".utf8))
+        if let failure { throw failure }
     }
 }
 
@@ -256,5 +267,36 @@ enum DemoSetup {
             .startSession(sessionId: "demo-agent-3", agentId: "agent-3", queueId: "demo-cold", mode: .parallel,
                           profile: .auto, settings: .default, callerIds: callerIds),
         ]
+    }
+}
+
+/// The smallest libwebsockets application: the benchmark's baseline for the polling endpoint.
+struct HelloServer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hello-server", abstract: "Serve a fixed JSON answer on every path (benchmark baseline).",
+        shouldDisplay: false)
+
+    @Option(help: "Port (0 picks a free one).") var port: Int = 0
+
+    struct Hello: WebApplication {
+        static let body = Array(#"{"hello":"world"}"#.utf8)
+        func handle(_ request: HTTPRequest) async -> HTTPResponse { HTTPResponse(status: 200, body: Self.body) }
+        func acceptsWebSocket(path: String) -> Bool { false }
+        func webSocketOpened(_ connection: ConnectionID, query: [String: String], server: WebServer) {}
+        func webSocketReceived(_ connection: ConnectionID, text: [UInt8], server: WebServer) {}
+        func webSocketClosed(_ connection: ConnectionID) {}
+    }
+
+    func run() throws {
+        let server = WebServer(port: port, application: Hello())
+        let bound = try server.start()
+        FileHandle.standardOutput.write(Data("hello server listening on http://127.0.0.1:\(bound)\n".utf8))
+        let done = DispatchSemaphore(value: 0)
+        signal(SIGTERM, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
+        source.setEventHandler { done.signal() }
+        source.resume()
+        done.wait()
+        server.shutdown()
     }
 }

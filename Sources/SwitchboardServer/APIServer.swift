@@ -27,6 +27,11 @@ public final class APIServer: WebApplication {
         feed = FeedHub(store: store, projections: projections)
     }
 
+    /// Starts the live feed's shared pump at the log's head. Call once, before serving.
+    public func startFeed() async throws { feed.start(after: try await store.headPosition()) }
+
+    public func stopFeed() { feed.stop() }
+
     // MARK: - WebApplication
 
     public func acceptsWebSocket(path: String) -> Bool { path == "/v1/stream" }

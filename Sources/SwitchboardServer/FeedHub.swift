@@ -53,26 +53,58 @@ struct Topics: Sendable {
 }
 
 /// The live feed: each WebSocket gets the stored events after its `after` position that match its
-/// topics, in log order, then live ones — no gap, no duplicate (a catch-up subscription per socket) —
-/// and a `state` message with the projection after each change of a subscribed group or session.
+/// topics, in log order, then live ones — no gap, no duplicate — and a `state` message with the
+/// projection after each change of a subscribed group or session.
+///
+/// A new subscriber catches up on its own from the log; once it has reached what the shared pump
+/// last delivered, it joins the pump, which encodes each live event (and each state) once and hands
+/// the same bytes to every matching subscriber. The hand-over happens under one lock, so nothing is
+/// skipped or sent twice.
 final class FeedHub: Sendable {
     let store: any EventStore
     let projections: ProjectionHost
-    private let tasks = Mutex<[ConnectionID: Task<Void, Never>]>([:])
+    private let hub = Mutex(Hub())
     /// Sockets waiting for their first `{"subscribe": …}` message (no `after`/`topics` in the URL).
     private let waiting = Mutex<Set<ConnectionID>>([])
+    private let pump = Mutex<Task<Void, Never>?>(nil)
+
+    struct Subscriber {
+        var topics: Topics
+        var server: WebServer
+        var catchUp: Task<Void, Never>?
+        var live = false
+    }
+
+    struct Hub {
+        var subscribers: [ConnectionID: Subscriber] = [:]
+        /// The last position the pump has handed to live subscribers.
+        var delivered: Int64 = 0
+    }
 
     init(store: any EventStore, projections: ProjectionHost) {
         self.store = store
         self.projections = projections
     }
 
+    /// Starts the shared pump at the log's current head.
+    func start(after head: Int64) {
+        hub.withLock { $0.delivered = head }
+        let task = Task { [self] in
+            do {
+                for try await event in store.subscribe(after: head) { await deliver(event) }
+            } catch {}
+        }
+        pump.withLock { $0 = task }
+    }
+
+    func stop() { pump.withLock { $0 }?.cancel() }
+
     func open(_ connection: ConnectionID, query: [String: String], server: WebServer) {
         if query["after"] == nil, query["topics"] == nil {
             waiting.withLock { _ = $0.insert(connection) }
             return
         }
-        start(connection, after: query["after"], topics: query["topics"], server: server)
+        subscribe(connection, after: query["after"], topics: query["topics"], server: server)
     }
 
     func received(_ connection: ConnectionID, text: [UInt8], server: WebServer) {
@@ -87,15 +119,15 @@ final class FeedHub: Sendable {
         let after = subscribe["after"]?.intValue.map(String.init)
         let topics: String? = subscribe["topics"]?.stringValue
             ?? subscribe["topics"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ",")
-        start(connection, after: after ?? "0", topics: topics, server: server)
+        self.subscribe(connection, after: after ?? "0", topics: topics, server: server)
     }
 
     func closed(_ connection: ConnectionID) {
         waiting.withLock { _ = $0.remove(connection) }
-        tasks.withLock { $0.removeValue(forKey: connection) }?.cancel()
+        hub.withLock { $0.subscribers.removeValue(forKey: connection) }?.catchUp?.cancel()
     }
 
-    private func start(_ connection: ConnectionID, after: String?, topics: String?, server: WebServer) {
+    private func subscribe(_ connection: ConnectionID, after: String?, topics: String?, server: WebServer) {
         guard let position = Int64(after ?? "0"), position >= 0 else {
             server.close(connection, code: CloseCode.policyViolation, reason: "after must be a non-negative integer")
             return
@@ -104,28 +136,81 @@ final class FeedHub: Sendable {
             server.close(connection, code: CloseCode.policyViolation, reason: "topics: all, queue:<id>, session:<id>, group:<id>, agent:<id>")
             return
         }
-        let store = store
-        let projections = projections
-        let task = Task {
-            do {
-                for try await event in store.subscribe(after: position) {
-                    guard let data = try? JSONParser.parse(event.data) else { continue }
-                    await projections.waitUntil(event.position)
-                    let state = await projections.state
-                    guard topics.matches(event, data: data, state: state) else { continue }
-                    var message: [UInt8] = Array(#"{"type":"event","position":\#(event.position),"event":"#.utf8)
-                    message += event.envelopeJSON
-                    message.append(UInt8(ascii: "}"))
-                    server.send(connection, text: message)
+        hub.withLock { $0.subscribers[connection] = Subscriber(topics: topics, server: server) }
+        let task = Task { [self] in await catchUp(connection, after: position, topics: topics, server: server) }
+        hub.withLock { $0.subscribers[connection]?.catchUp = task }
+    }
+
+    /// Reads the log from `after` until the subscriber has everything the pump delivered, then joins it.
+    private func catchUp(_ connection: ConnectionID, after: Int64, topics: Topics, server: WebServer) async {
+        var last = after
+        while !Task.isCancelled {
+            let joined = hub.withLock { hub -> Bool in
+                guard last >= hub.delivered else { return false }
+                hub.subscribers[connection]?.live = true
+                return true
+            }
+            if joined { return }
+            guard let page = try? await store.readAll(after: last, limit: 256), !page.isEmpty else {
+                try? await Task.sleep(for: .milliseconds(5))
+                continue
+            }
+            for event in page {
+                await projections.waitUntil(event.position)
+                let state = await projections.state
+                if let data = try? JSONParser.parse(event.data), topics.matches(event, data: data, state: state) {
+                    server.send(connection, text: Self.eventMessage(event))
                     for (topic, snapshot) in Self.states(for: data, topics: topics, state: state) {
-                        server.send(connection, text: JSONWriter.encode([
-                            "type": "state", "topic": .string(topic), "position": .int(state.position), "state": snapshot,
-                        ]))
+                        server.send(connection, text: Self.stateMessage(topic, snapshot, position: state.position))
                     }
                 }
-            } catch {}
+                last = event.position
+            }
         }
-        tasks.withLock { $0[connection] = task }
+    }
+
+    /// The pump: one live event, encoded once, to every live subscriber it concerns.
+    private func deliver(_ event: RecordedEvent) async {
+        guard let data = try? JSONParser.parse(event.data) else {
+            hub.withLock { $0.delivered = event.position }
+            return
+        }
+        await projections.waitUntil(event.position)
+        let state = await projections.state
+        let recipients = hub.withLock { hub -> [(ConnectionID, Subscriber)] in
+            hub.delivered = event.position
+            return hub.subscribers.filter { $0.value.live }.map { ($0.key, $0.value) }
+        }
+        guard !recipients.isEmpty else { return }
+        // Group the recipients by the messages they get, so each message is made and posted once.
+        guard let server = recipients.first?.1.server else { return }
+        var eventRecipients: [ConnectionID] = []
+        var stateRecipients: [String: [ConnectionID]] = [:]
+        var snapshots: [String: JSONValue] = [:]
+        for (connection, subscriber) in recipients where subscriber.topics.matches(event, data: data, state: state) {
+            eventRecipients.append(connection)
+            for (topic, snapshot) in Self.states(for: data, topics: subscriber.topics, state: state) {
+                stateRecipients[topic, default: []].append(connection)
+                snapshots[topic] = snapshot
+            }
+        }
+        server.send(eventRecipients, text: Self.eventMessage(event))
+        for (topic, connections) in stateRecipients.sorted(by: { $0.key < $1.key }) {
+            if let snapshot = snapshots[topic] {
+                server.send(connections, text: Self.stateMessage(topic, snapshot, position: state.position))
+            }
+        }
+    }
+
+    static func eventMessage(_ event: RecordedEvent) -> [UInt8] {
+        var message: [UInt8] = Array(#"{"type":"event","position":\#(event.position),"event":"#.utf8)
+        message += event.envelopeJSON
+        message.append(UInt8(ascii: "}"))
+        return message
+    }
+
+    static func stateMessage(_ topic: String, _ snapshot: JSONValue, position: Int64) -> [UInt8] {
+        JSONWriter.encode(["type": "state", "topic": .string(topic), "position": .int(position), "state": snapshot])
     }
 
     /// The projections a subscriber follows that this event changed.

@@ -36,6 +36,8 @@ final class ServiceLoop {
     private var http: [ConnectionID: PendingHTTP] = [:]
     private var sockets: [ConnectionID: SocketState] = [:]
     private var stopping = false
+    private var stoppingSince: UInt64?
+    static let headroom = cswitchboard_lws_pre()
     private let pre = cswitchboard_lws_pre()
 
     struct PendingHTTP {
@@ -48,7 +50,7 @@ final class ServiceLoop {
     }
 
     struct SocketState {
-        var queue: [[UInt8]] = []
+        var queue: [OutgoingMessage] = []
         var queuedBytes = 0
         var closeCode: UInt16?
         var closeReason = ""
@@ -102,7 +104,9 @@ final class ServiceLoop {
         server.didStart(port: port, error: nil, waker: waker)
 
         while lws_service(context, 0) >= 0 {
-            if stopping, sockets.isEmpty { break }
+            guard let since = stoppingSince else { continue }
+            // Every socket got its 1001; leave once they are gone, or after a grace period regardless.
+            if sockets.isEmpty || DispatchTime.now().uptimeNanoseconds - since > 3_000_000_000 { break }
         }
         server.willStop()
         waker.invalidate()
@@ -298,10 +302,10 @@ final class ServiceLoop {
         let message = socket.queue.removeFirst()
         socket.queuedBytes -= message.count
         sockets[id] = socket
-        var buffer = [UInt8](repeating: 0, count: pre + message.count)
-        buffer.replaceSubrange(pre..<(pre + message.count), with: message)
-        let written = buffer.withUnsafeMutableBufferPointer { raw in
-            lws_write(wsi, raw.baseAddress! + pre, message.count, LWS_WRITE_TEXT)
+        let pre = pre
+        let written = message.bytes.withUnsafeMutableBufferPointer { raw -> Int32 in
+            guard let base = raw.baseAddress else { return -1 }
+            return lws_write(wsi, base + pre, message.count, LWS_WRITE_TEXT)
         }
         if written < 0 { return -1 }
         if !socket.queue.isEmpty || socket.closeCode != nil { lws_callback_on_writable(wsi) }
@@ -311,20 +315,22 @@ final class ServiceLoop {
     private func drainInbox() {
         for item in server.takeInbox() {
             switch item {
-            case .send(let id, let text):
-                guard var socket = sockets[id], socket.closeCode == nil, let wsi = wsiById[id] else { continue }
-                socket.queue.append(text)
-                socket.queuedBytes += text.count
-                if socket.queuedBytes > server.limits.maxQueuedBytes {
-                    // A slow reader never delays anyone else: it is closed and resumes from its last position.
-                    socket.closeCode = CloseCode.slowConsumer
-                    socket.closeReason = "slow consumer: reconnect with after=<last position>"
-                    socket.queue = []
-                    socket.queuedBytes = 0
-                    lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, 5)
+            case .send(let ids, let message):
+                for id in ids {
+                    guard var socket = sockets[id], socket.closeCode == nil, let wsi = wsiById[id] else { continue }
+                    socket.queue.append(message)
+                    socket.queuedBytes += message.count
+                    if socket.queuedBytes > server.limits.maxQueuedBytes {
+                        // A slow reader never delays anyone else: it is closed and resumes from its last position.
+                        socket.closeCode = CloseCode.slowConsumer
+                        socket.closeReason = "slow consumer: reconnect with after=<last position>"
+                        socket.queue = []
+                        socket.queuedBytes = 0
+                        lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, 5)
+                    }
+                    sockets[id] = socket
+                    lws_callback_on_writable(wsi)
                 }
-                sockets[id] = socket
-                lws_callback_on_writable(wsi)
             case .close(let id, let code, let reason):
                 guard let wsi = wsiById[id], sockets[id] != nil else { continue }
                 sockets[id]?.closeCode = code
@@ -336,6 +342,7 @@ final class ServiceLoop {
                 lws_callback_on_writable(wsi)
             case .shutdown:
                 stopping = true
+                stoppingSince = DispatchTime.now().uptimeNanoseconds
                 for (id, wsi) in wsiById where sockets[id] != nil {
                     sockets[id]?.closeCode = CloseCode.goingAway
                     sockets[id]?.closeReason = "server shutting down"

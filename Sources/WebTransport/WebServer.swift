@@ -99,11 +99,14 @@ public final class WebServer: Sendable {
     }
 
     enum Outgoing {
-        case send(ConnectionID, [UInt8])
+        case send([ConnectionID], OutgoingMessage)
         case close(ConnectionID, UInt16, String)
         case respond(ConnectionID, HTTPResponse)
         case shutdown
     }
+
+    /// `LWS_PRE`: the headroom lws needs in front of every WebSocket payload.
+    static let headroom = ServiceLoop.headroom
 
     public init(port: Int, application: any WebApplication, limits: Limits = Limits()) {
         requestedPort = port
@@ -126,7 +129,13 @@ public final class WebServer: Sendable {
     }
 
     /// Sends a text message on a WebSocket. Thread-safe.
-    public func send(_ connection: ConnectionID, text: [UInt8]) { post(.send(connection, text)) }
+    public func send(_ connection: ConnectionID, text: [UInt8]) { post(.send([connection], OutgoingMessage(text))) }
+
+    /// Sends one text message to many WebSockets: it is copied once, not once per connection.
+    public func send(_ connections: [ConnectionID], text: [UInt8]) {
+        guard !connections.isEmpty else { return }
+        post(.send(connections, OutgoingMessage(text)))
+    }
 
     /// Closes a WebSocket with a close code. Thread-safe.
     public func close(_ connection: ConnectionID, code: UInt16, reason: String) { post(.close(connection, code, reason)) }
@@ -145,10 +154,11 @@ public final class WebServer: Sendable {
     func respond(_ connection: ConnectionID, _ response: HTTPResponse) { post(.respond(connection, response)) }
 
     private func post(_ item: Outgoing) {
+        // Only the post that finds the inbox empty wakes the loop; the loop drains the whole inbox.
         let waker = shared.withLock { shared -> ServiceWaker? in
             guard shared.waker != nil else { return nil }
             shared.inbox.append(item)
-            return shared.waker
+            return shared.inbox.count == 1 ? shared.waker : nil
         }
         waker?.wake()
     }
@@ -170,4 +180,20 @@ public final class WebServer: Sendable {
     }
 
     func willStop() { shared.withLock { $0.waker = nil } }
+}
+
+/// A message with `LWS_PRE` bytes of headroom in front, made once and shared by every connection it
+/// goes to (lws writes the frame header into the headroom right before each write, on one thread).
+final class OutgoingMessage: @unchecked Sendable {
+    // @unchecked: `bytes` is written while building (before the message is shared) and then only
+    // by the service thread, in the headroom, one write at a time.
+    var bytes: [UInt8]
+    let count: Int
+
+    init(_ text: [UInt8]) {
+        let pre = WebServer.headroom
+        bytes = [UInt8](repeating: 0, count: pre + text.count)
+        bytes.replaceSubrange(pre..<(pre + text.count), with: text)
+        count = text.count
+    }
 }

@@ -1,0 +1,148 @@
+"""Server benchmark figures, each beside its baseline from the same run (see scripts/bench-server.sh).
+
+  poll       GET /v1/calls/parallel/{id} under wrk, beside a minimal libwebsockets hello handler
+             (`switchboard hello-server`, same binary).
+  fanout     from an event's time (the engine's decision, just before its append) to its receipt,
+             at N WebSocket subscribers on loopback, with the clients' CPU use.
+  ws_memory  server RSS growth per idle subscriber.
+"""
+import asyncio
+import json
+import multiprocessing
+import os
+import re
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+BIN = sys.argv[1] if len(sys.argv) > 1 else ".build/release/switchboard"
+
+
+def start(args):
+    process = subprocess.Popen([BIN, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = process.stdout.readline()
+    port = int(re.search(r"127\.0\.0\.1:(\d+)", line).group(1))
+    return process, port
+
+
+def get(port, path):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+        return json.loads(response.read())
+
+
+def rss_kib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def wrk(url, seconds=8):
+    out = subprocess.run(["wrk", "-t2", "-c64", f"-d{seconds}s", url], capture_output=True, text=True).stdout
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def subscriber_process(port, count, seconds, queue):
+    import websockets
+
+    async def one(latencies):
+        async with websockets.connect(f"ws://127.0.0.1:{port}/v1/stream?topics=all&after={head}", max_size=None) as ws:
+            deadline = time.time() + seconds
+            while time.time() < deadline:
+                try:
+                    message = await asyncio.wait_for(ws.recv(), max(0.1, deadline - time.time()))
+                except asyncio.TimeoutError:
+                    break
+                received = time.time()
+                data = json.loads(message)
+                if data["type"] == "event":
+                    stamp = data["event"]["time"]
+                    sent = time.mktime(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone + int(stamp[20:23]) / 1000
+                    latencies.append((received - sent) * 1000)
+
+    async def main():
+        latencies = []
+        await asyncio.gather(*(one(latencies) for _ in range(count)))
+        return latencies
+
+    head = get(port, "/healthz")["position"]
+    started = os.times()
+    latencies = asyncio.run(main())
+    ended = os.times()
+    queue.put((latencies, (ended.user - started.user) + (ended.system - started.system)))
+
+
+def fanout(port, subscribers, seconds=12, processes=4):
+    queue = multiprocessing.Queue()
+    workers = [multiprocessing.Process(target=subscriber_process, args=(port, subscribers // processes, seconds, queue))
+               for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    results = [queue.get(timeout=seconds + 60) for _ in workers]
+    for worker in workers:
+        worker.join()
+    latencies = sorted(l for part, _ in results for l in part)
+    cpu = sum(c for _, c in results)
+    if not latencies:
+        return None
+    return {"figure": "fanout", "subscribers": subscribers, "samples": len(latencies),
+            "p50_ms": round(latencies[len(latencies) // 2], 2),
+            "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 2),
+            "client_cpu_s": round(cpu, 1), "seconds": seconds}
+
+
+async def idle_sockets(port, count):
+    import websockets
+    head = get(port, "/healthz")["position"]
+    sockets = []
+    for _ in range(count):
+        sockets.append(await websockets.connect(f"ws://127.0.0.1:{port}/v1/stream?topics=group:none&after={head}"))
+    return sockets
+
+
+def ws_memory(port, pid, count):
+    async def run():
+        before = rss_kib(pid)
+        sockets = await idle_sockets(port, count)
+        await asyncio.sleep(2)
+        after = rss_kib(pid)
+        for ws in sockets:
+            await ws.close()
+        return before, after
+    before, after = asyncio.run(run())
+    return {"figure": "ws_memory", "subscribers": count, "rss_before_kib": before, "rss_after_kib": after,
+            "kib_per_subscriber": round((after - before) / count, 2)}
+
+
+def main():
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    directory = tempfile.mkdtemp(prefix="switchboard-bench-")
+    server, port = start(["serve", "--port", "0", "--store", f"{directory}/bench.sqlite", "--demo"])
+    hello, hello_port = start(["hello-server", "--port", "0"])
+    try:
+        group = None
+        for _ in range(100):
+            group = next((s["currentGroupId"] for s in get(port, "/v1/overview")["sessions"] if s["currentGroupId"]), None)
+            if group:
+                break
+            time.sleep(0.1)
+        poll = wrk(f"http://127.0.0.1:{port}/v1/calls/parallel/{group}")
+        baseline = wrk(f"http://127.0.0.1:{hello_port}/")
+        print(json.dumps({"figure": "poll", "req_per_s": round(poll), "baseline_req_per_s": round(baseline),
+                          "ratio": round(poll / baseline, 2)}), flush=True)
+        result = fanout(port, 1000)
+        print(json.dumps(result), flush=True)
+        print(json.dumps(ws_memory(port, server.pid, 5000)), flush=True)
+    finally:
+        for process in (server, hello):
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
