@@ -71,7 +71,11 @@ def subscriber_process(port, count, seconds, queue):
 
     head = get(port, "/healthz")["position"]
     started = os.times()
-    latencies = asyncio.run(main())
+    try:
+        latencies = asyncio.run(main())
+    except Exception as error:  # report instead of hanging the parent
+        print(f"subscriber process failed: {error!r}", file=sys.stderr)
+        latencies = []
     ended = os.times()
     queue.put((latencies, (ended.user - started.user) + (ended.system - started.system)))
 
@@ -136,7 +140,7 @@ def main():
         print(json.dumps({"figure": "poll", "req_per_s": round(poll), "baseline_req_per_s": round(baseline),
                           "ratio": round(poll / baseline, 2)}), flush=True)
         result = fanout(port, 1000)
-        print(json.dumps(result), flush=True)
+        print(json.dumps(result or {"figure": "fanout", "error": "no events received"}), flush=True)
         print(json.dumps(ws_memory(port, server.pid, 5000)), flush=True)
     finally:
         for process in (server, hello):
