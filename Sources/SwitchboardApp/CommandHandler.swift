@@ -69,20 +69,12 @@ public final class SeededEventIDs: EventIDGenerator {
     }
 }
 
+/// A seeded generator several tasks can draw from.
 public final class LockedCounter: Sendable {
-    private let value: Mutex<UInt64>
-    public init(_ seed: UInt64) { value = Mutex(seed) }
+    private let generator: Mutex<SplitMix64>
+    public init(_ seed: UInt64) { generator = Mutex(SplitMix64(seed: seed)) }
 
-    /// SplitMix64.
-    public func nextRandom() -> UInt64 {
-        value.withLock { state in
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    public func nextRandom() -> UInt64 { generator.withLock { $0.next() } }
 }
 
 /// Turns commands into stored events: decide on the current state, append with optimistic

@@ -73,7 +73,7 @@ enum ReplayBenchmark {
 enum DialerLogGenerator {
     static func fill(_ store: SQLiteEventStore, events target: Int) async throws {
         var state = DialerState()
-        var rng = SplitMix(seed: 2026)
+        var rng = SplitMix64(seed: 2026)
         let ids = SeededEventIDs(seed: 2026)
         var time = Timestamp(millisecondsSinceEpoch: 1_767_625_200_000)
         var pending: [StreamWrite] = []
@@ -150,17 +150,6 @@ enum DialerLogGenerator {
     }
 }
 
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Where replay time goes, phase by phase (printed with `--only replay-phases`).
 enum ReplayPhases {
