@@ -80,7 +80,22 @@ def subscriber_process(port, count, seconds, queue):
     queue.put((latencies, (ended.user - started.user) + (ended.system - started.system)))
 
 
+def post(port, path, body):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(), method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def steady_traffic(port):
+    """A queue whose calls fail fast, worked with no cooldown: a steady stream of events to fan out."""
+    contacts = [{"phone": f"+1512555{1000 + i}", "script": {"fail": "congestion", "ringMs": 150}} for i in range(500)]
+    queue = post(port, "/v1/queues", {"name": "Fan-out load", "maxAttempts": 1, "contacts": contacts})
+    post(port, "/v1/sessions", {"agentId": "load-agent", "queueId": queue["queueId"], "mode": "parallel",
+                                "profile": "balanced", "settings": {"cooldownMs": 0, "staggerMs": 50}})
+
+
 def fanout(port, subscribers, seconds=12, processes=4):
+    steady_traffic(port)
     queue = multiprocessing.Queue()
     workers = [multiprocessing.Process(target=subscriber_process, args=(port, subscribers // processes, seconds, queue))
                for _ in range(processes)]
