@@ -48,6 +48,9 @@ public actor ProjectionHost {
 
     public var overview: SupervisorOverview { SupervisorOverview(state) }
 
+    /// One group, without handing the whole state across the actor boundary.
+    public func group(_ id: GroupID) -> Group? { state.groups[id] }
+
     private func fold(_ recorded: RecordedEvent) throws {
         try state.apply(recorded)
         guard !waiters.isEmpty else { return }

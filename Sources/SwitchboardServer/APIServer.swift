@@ -18,6 +18,8 @@ public final class APIServer: WebApplication {
     let feed: FeedHub
     let callerIds: [PhoneNumber]
     let ids = TimeOrderedEventIDs()
+    /// 500 ms pollers ask for the same group again and again: encode each version of it once.
+    let encodedSummaries = SummaryCache()
 
     public init(clock: SystemClock, projections: ProjectionHost, store: any EventStore, callerIds: [PhoneNumber]) {
         self.clock = clock
@@ -122,11 +124,11 @@ public final class APIServer: WebApplication {
     // MARK: - Endpoints
 
     func group(_ id: GroupID, ifNoneMatch: String?) async throws -> HTTPResponse {
-        guard let group = await projections.state.groups[id] else { throw DomainError.groupNotFound(id) }
+        guard let group = await projections.group(id) else { throw DomainError.groupNotFound(id) }
         let etag = "\"\(group.position)\""
         if ifNoneMatch == etag { return HTTPResponse(status: 304, headers: [("ETag", etag)]) }
         return HTTPResponse(status: 200, headers: [("ETag", etag), ("Cache-Control", "no-cache")],
-                            body: JSONWriter.encode(group.summary))
+                            body: encodedSummaries.body(for: group))
     }
 
     func terminate(_ id: GroupID) async throws -> HTTPResponse {
@@ -296,5 +298,21 @@ struct Route {
             }
         }
         return captured
+    }
+}
+
+/// Encoded group summaries by group and log position (a version never changes once written).
+final class SummaryCache: Sendable {
+    static let capacity = 4096
+    private let entries = Mutex<[GroupID: (position: Int64, body: [UInt8])]>([:])
+
+    func body(for group: Group) -> [UInt8] {
+        if let hit = entries.withLock({ $0[group.id] }), hit.position == group.position { return hit.body }
+        let body = JSONWriter.encode(group.summary)
+        entries.withLock { entries in
+            if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+            entries[group.id] = (group.position, body)
+        }
+        return body
     }
 }
