@@ -211,6 +211,34 @@ def test_bad_subscriptions_are_closed_with_a_code(server):
     asyncio.run(run())
 
 
+def test_an_oversized_client_message_closes_with_1009(server):
+    async def run():
+        async with websockets.connect(server["ws"], max_size=None) as ws:
+            await ws.send("x" * (100 * 1024))
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 5)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+    asyncio.run(run())
+    assert requests.get(server["base"] + "/healthz").status_code == 200
+
+
+def test_a_half_open_websocket_does_not_hurt_the_server(server):
+    import socket
+    host, port = "127.0.0.1", int(server["base"].rsplit(":", 1)[1])
+    # An upgrade request that never finishes, and one that upgrades and then goes silent.
+    with socket.create_connection((host, port), timeout=2) as partial, socket.create_connection((host, port), timeout=2) as silent:
+        partial.sendall(b"GET /v1/stream HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n")
+        silent.sendall(b"GET /v1/stream?after=0 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                       b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        time.sleep(0.5)
+        assert requests.get(server["base"] + "/healthz", timeout=5).status_code == 200
+
+        async def run():
+            async with websockets.connect(server["ws"] + "?after=0") as ws:
+                assert json.loads(await asyncio.wait_for(ws.recv(), 10))["position"] == 1
+        asyncio.run(run())
+
+
 def test_garbage_does_not_hurt_the_server(server):
     import socket
     host, port = "127.0.0.1", int(server["base"].rsplit(":", 1)[1])
