@@ -150,8 +150,20 @@ final class ServiceLoop {
             if let wsi { forget(wsi) }
             return 0
         case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-            guard let wsi, !stopping else { return 1 }
-            return server.application.acceptsWebSocket(path: header(wsi, WSI_TOKEN_GET_URI) ?? "") ? 0 : 1
+            guard let wsi else { return 1 }
+            let path = header(wsi, WSI_TOKEN_GET_URI) ?? ""
+            if !stopping, server.application.acceptsWebSocket(path: path) { return 0 }
+            // Refuse with a real HTTP/1.1 status (lws's own helpers answer HTTP/1.0, which clients reject).
+            let (status, code) = stopping ? ("503 Service Unavailable", "shutting-down") : ("404 Not Found", "not-found")
+            let body = #"{"error":{"code":"\#(code)","message":"no WebSocket endpoint at this path"}}"#
+            var response = Array("HTTP/1.1 \(status)\r\ncontent-type: application/json\r\ncontent-length: \(body.utf8.count)\r\nconnection: close\r\n\r\n\(body)".utf8)
+            let count = response.count
+            response.insert(contentsOf: [UInt8](repeating: 0, count: pre), at: 0)
+            _ = response.withUnsafeMutableBufferPointer { raw -> Int32 in
+                guard let base = raw.baseAddress else { return -1 }
+                return lws_write(wsi, base + pre, count, LWS_WRITE_HTTP_HEADERS)
+            }
+            return 1
         case LWS_CALLBACK_ESTABLISHED:
             guard let wsi else { return -1 }
             if let old = idByWsi[wsi] { http[old] = nil }

@@ -211,6 +211,16 @@ def test_bad_subscriptions_are_closed_with_a_code(server):
     asyncio.run(run())
 
 
+def test_a_websocket_to_an_unknown_path_gets_404(server):
+    async def run():
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            async with websockets.connect(server["ws"].replace("/v1/stream", "/v1/nowhere")):
+                pass
+        assert refused.value.response.status_code == 404
+    asyncio.run(run())
+    assert requests.get(server["base"] + "/healthz").status_code == 200
+
+
 def test_an_oversized_client_message_closes_with_1009(server):
     async def run():
         async with websockets.connect(server["ws"], max_size=None) as ws:
