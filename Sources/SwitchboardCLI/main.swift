@@ -186,6 +186,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The SQLite event log.") var store: String = "./switchboard.sqlite"
     @Flag(help: "On an empty store, create demo queues and start an agent on each.") var demo = false
     @Option(help: "Seed of the simulated carrier.") var seed: UInt64 = 2026
+    @Option(help: "Ping a WebSocket after this many idle seconds.") var pingSeconds: UInt16 = 20
+    @Option(help: "Drop a WebSocket that has not answered for this many seconds.") var hangUpSeconds: UInt16 = 60
 
     func run() async throws {
         let log: SQLiteEventStore
@@ -203,7 +205,13 @@ struct Serve: AsyncParsableCommand {
         try await projections.start()
         let api = APIServer(clock: clock, projections: projections, store: log, callerIds: DemoSetup.callerIds)
         try await api.startFeed()
-        let server = WebServer(port: port, application: api)
+        guard pingSeconds >= 1, hangUpSeconds > pingSeconds else {
+            throw ValidationError("--hang-up-seconds must be above --ping-seconds, which must be at least 1")
+        }
+        var limits = WebServer.Limits()
+        limits.pingSeconds = pingSeconds
+        limits.hangUpSeconds = hangUpSeconds
+        let server = WebServer(port: port, application: api, limits: limits)
         let boundPort = try server.start()
         if demo, try await log.headPosition() == 0 {
             for command in DemoSetup.commands() { clock.schedule(.command(command, reply: nil), at: clock.now) }

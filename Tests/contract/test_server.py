@@ -367,3 +367,38 @@ def test_a_slow_consumer_is_closed_with_4008_and_others_are_not_held_up(switchbo
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
+
+
+def test_idle_sockets_are_pinged_and_dead_peers_are_dropped(switchboard, tmp_path):
+    import socket
+    process = subprocess.Popen([str(switchboard), "serve", "--port", "0", "--store", str(tmp_path / "k.sqlite"),
+                                "--ping-seconds", "1", "--hang-up-seconds", "3"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    port = int(process.stdout.readline().split("127.0.0.1:")[1].split()[0])
+    try:
+        # A peer that upgrades and then never answers a ping.
+        dead = socket.create_connection(("127.0.0.1", port), timeout=10)
+        dead.sendall(b"GET /v1/stream?topics=group:none HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+
+        async def run():
+            # A live client answers the pings (websockets does) and stays connected past the hang-up time.
+            async with websockets.connect(f"ws://127.0.0.1:{port}/v1/stream?topics=group:none", ping_interval=None) as ws:
+                await asyncio.sleep(6)
+                await ws.ping()
+                assert ws.state.name == "OPEN"
+        asyncio.run(run())
+        received = b""
+        started = time.time()
+        while time.time() - started < 10:
+            chunk = dead.recv(4096)
+            if not chunk:
+                break  # the server closed the dead peer
+            received += chunk
+        else:
+            raise AssertionError("the silent peer was not dropped")
+        assert received.startswith(b"HTTP/1.1 101")
+        assert b"\x89" in received  # it was pinged (opcode 0x9) before being dropped
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
