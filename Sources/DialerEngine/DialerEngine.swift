@@ -123,18 +123,8 @@ public final class DialerEngine<Clock: EngineClock> {
     private func decide(_ command: Command, at now: Timestamp) -> Result<[DialerEvent], DomainError> {
         let result = Result { () throws(DomainError) in try state.decide(command) }
         guard case .success(let events) = result, !events.isEmpty else { return result }
-        var writes: [StreamWrite] = []
-        for event in events {
-            let stream = event.stream
-            let version = streamVersions[stream] ?? 0
-            writes.append(StreamWrite(
-                stream: stream, expectedVersion: version == 0 ? .noStream : .exact(version),
-                events: [EventCodec.newEvent(event, id: ids.next(), at: now,
-                                             correlationId: EventCodec.correlationId(of: event, in: state))]))
-            streamVersions[stream] = version + 1
-            state.apply(event, position: state.position + 1, at: now)
-        }
-        appender.submit(writes)
+        appender.submit(EventCodec.writes(for: events, decidedOn: state, versions: &streamVersions, ids: ids, at: now))
+        for event in events { state.apply(event, position: state.position + 1, at: now) }
         onEvents?(events, now)
         execute(EngineCore.reactions(to: events, in: state, now: now), at: now)
         return result

@@ -115,7 +115,8 @@ public actor CommandHandler {
                 continue
             }
             guard !events.isEmpty else { return [] }
-            let writes = writes(for: events, at: time)
+            var versions = streamVersions  // the real ones advance as the recorded events are folded
+            let writes = EventCodec.writes(for: events, decidedOn: state, versions: &versions, ids: ids, at: time)
             do {
                 let result = try await store.append(writes)
                 try await absorb(result.recorded)
@@ -137,22 +138,6 @@ public actor CommandHandler {
             let page = try await store.readAll(after: state.position, limit: 4096)
             if page.isEmpty { return }
             for recorded in page { try fold(recorded) }
-        }
-    }
-
-    private func writes(for events: [DialerEvent], at time: Timestamp) -> [StreamWrite] {
-        var order: [String] = []
-        var byStream: [String: [NewEvent]] = [:]
-        for event in events {
-            let stream = event.stream
-            if byStream[stream] == nil { order.append(stream) }
-            byStream[stream, default: []].append(EventCodec.newEvent(
-                event, id: ids.next(), at: time, correlationId: EventCodec.correlationId(of: event, in: state)))
-        }
-        return order.map { stream in
-            let version = streamVersions[stream] ?? 0
-            return StreamWrite(stream: stream, expectedVersion: version == 0 ? .noStream : .exact(version),
-                               events: byStream[stream] ?? [])
         }
     }
 

@@ -19,6 +19,27 @@ public enum EventCodec {
         }
     }
 
+    /// The writes that record `events` in the order they were decided: consecutive events of one
+    /// stream share a write, and each write expects the stream's version so far (`versions` is
+    /// advanced). `state` is the state the events were decided on.
+    public static func writes(for events: [DialerEvent], decidedOn state: DialerState, versions: inout [String: Int64],
+                              ids: any EventIDGenerator, at time: Timestamp) -> [StreamWrite] {
+        var writes: [StreamWrite] = []
+        for event in events {
+            let stream = event.stream
+            let new = newEvent(event, id: ids.next(), at: time, correlationId: correlationId(of: event, in: state))
+            let version = versions[stream] ?? 0
+            versions[stream] = version + 1
+            if writes.last?.stream == stream {
+                writes[writes.count - 1].events.append(new)
+            } else {
+                writes.append(StreamWrite(stream: stream, expectedVersion: version == 0 ? .noStream : .exact(version),
+                                          events: [new]))
+            }
+        }
+        return writes
+    }
+
     /// The session an event belongs to (its `correlationId`), looked up in the state it is decided on.
     public static func correlationId(of event: DialerEvent, in state: DialerState) -> String? {
         switch event {

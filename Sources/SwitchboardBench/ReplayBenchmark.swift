@@ -77,17 +77,14 @@ enum DialerLogGenerator {
         let ids = SeededEventIDs(seed: 2026)
         var time = Timestamp(millisecondsSinceEpoch: 1_767_625_200_000)
         var pending: [StreamWrite] = []
+        var versions: [String: Int64] = [:]
         var pendingCount = 0
         var produced = 0
 
         func record(_ command: Command) async throws -> [DialerEvent] {
             guard let events = try? state.decide(command), !events.isEmpty else { return [] }
-            for event in events {
-                let new = EventCodec.newEvent(event, id: ids.next(), at: time,
-                                              correlationId: EventCodec.correlationId(of: event, in: state))
-                state.apply(event, position: state.position + 1, at: time)
-                pending.append(StreamWrite(stream: event.stream, expectedVersion: .any, events: [new]))
-            }
+            pending += EventCodec.writes(for: events, decidedOn: state, versions: &versions, ids: ids, at: time)
+            for event in events { state.apply(event, position: state.position + 1, at: time) }
             pendingCount += events.count
             produced += events.count
             if pendingCount >= 2000 { try await flush() }
