@@ -70,6 +70,14 @@ public struct ScannedEvent: Sendable {
     }
 }
 
+extension RecordedEvent {
+    /// `new` as the log stores it: at `position`, as version `streamVersion` of `stream` (hash still empty).
+    init(_ new: NewEvent, position: Int64, stream: String, streamVersion: Int64) {
+        self.init(position: position, stream: stream, streamVersion: streamVersion, id: new.id, type: new.type,
+                  version: new.version, time: new.time, correlationId: new.correlationId, data: new.data, hash: [])
+    }
+}
+
 /// What the writer expects a stream's version to be before the append (optimistic concurrency).
 public enum ExpectedVersion: Sendable, Hashable {
     /// No check.

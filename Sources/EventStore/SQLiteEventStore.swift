@@ -500,10 +500,8 @@ extension SQLiteEventStore {
                         try insertStream.run()
                     }
                     for event in write.events {
-                        var record = RecordedEvent(
-                            position: head + 1, stream: write.stream, streamVersion: info.version + 1, id: event.id,
-                            type: event.type, version: event.version, time: event.time,
-                            correlationId: event.correlationId, data: event.data, hash: [])
+                        var record = RecordedEvent(event, position: head + 1, stream: write.stream,
+                                                   streamVersion: info.version + 1)
                         record.hash = EventHashing.hash(previous: lastHash, event: record)
                         insert.reset()
                         insert.bind(1, record.position)
