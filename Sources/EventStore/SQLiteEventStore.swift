@@ -423,12 +423,15 @@ extension SQLiteEventStore {
                         break
                     }
                     let waitingDuringCommit = inbox.withLock { $0.pending.count }
-                    let published = writer.withLock { writer in commit(batch, writer: writer) }
+                    let committed = writer.withLock { writer in commit(batch, writer: writer) }
                     commits.add(1, ordering: .relaxed)
-                    if let head = published.last?.position {
+                    // The head moves before any appender resumes: an append that has returned is
+                    // always within `headPosition()` (read-your-writes for whoever waits on the head).
+                    if let head = committed.written.last?.position {
                         committedHead.store(head, ordering: .releasing)
                     }
-                    live.publish(published)
+                    for (pending, outcome) in zip(batch, committed.outcomes) { pending.continuation.resume(with: outcome) }
+                    live.publish(committed.written)
                     gatherStragglers(expected: batch.count + waitingDuringCommit)
                 }
             }
@@ -446,8 +449,14 @@ extension SQLiteEventStore {
         return true
     }
 
-    /// Writes a batch of appends in one transaction and resumes their callers. Returns what was written.
-    fileprivate static func commit(_ batch: [PendingAppend], writer: Writer) -> [RecordedEvent] {
+    /// What one transaction wrote, and each append's answer (in batch order) for the caller to resume.
+    struct Committed: Sendable {
+        var written: [RecordedEvent]
+        var outcomes: [Result<AppendResult, any Error>]
+    }
+
+    /// Writes a batch of appends in one transaction. The caller resumes the appenders.
+    fileprivate static func commit(_ batch: [PendingAppend], writer: Writer) -> Committed {
         let db = writer.db
         var outcomes: [Result<AppendResult, any Error>] = []
         var written: [RecordedEvent] = []
@@ -533,14 +542,12 @@ extension SQLiteEventStore {
         } catch {
             try? db.execute("ROLLBACK")
             let failure = EventStoreError.storage("append failed and was rolled back: \(error)")
-            for pending in batch { pending.continuation.resume(throwing: failure) }
-            return []
+            return Committed(written: [], outcomes: batch.map { _ in .failure(failure) })
         }
         writer.head = head
         writer.lastHash = lastHash
         writer.nextStreamKey = nextStreamKey
         for (name, info) in touched { writer.streams[name] = info }
-        for (pending, outcome) in zip(batch, outcomes) { pending.continuation.resume(with: outcome) }
-        return written
+        return Committed(written: written, outcomes: outcomes)
     }
 }

@@ -245,6 +245,29 @@ struct EventStoreContractTests {
         }
     }
 
+    /// Read-your-writes: once an append has returned, the head includes it. Waiting for a projection
+    /// to reach `headPosition()` relies on it (a stale head once let such a wait return early).
+    @Test(arguments: StoreKind.allCases)
+    func aReturnedAppendIsAlwaysWithinTheHead(kind: StoreKind) async throws {
+        let (store, cleanup) = try kind.makeEmpty()
+        defer { cleanup() }
+        let stale = try await withThrowingTaskGroup(of: Int.self) { group in
+            for writer in 0..<16 {
+                group.addTask {
+                    var stale = 0
+                    for _ in 0..<100 {
+                        let result = try await store.append([event()], to: "queue-\(writer)", expectedVersion: .any)
+                        if try await store.headPosition() < result.position { stale += 1 }
+                    }
+                    return stale
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(stale == 0)
+        #expect(try await store.headPosition() == 1600)
+    }
+
     @Test(arguments: StoreKind.allCases)
     func theHashChainVerifies(kind: StoreKind) async throws {
         let (store, cleanup) = try kind.makeEmpty()
