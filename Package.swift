@@ -59,9 +59,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "SwitchboardBench",
-            dependencies: ["DialerEngine", "SwitchboardApp", "EventStore", "DialerCore", "CSQLite"]
+            dependencies: ["DialerEngine", "SwitchboardApp", "EventStore", "DialerCore", "CSQLite", "WebTransport"]
         ),
         .testTarget(name: "SwitchboardJSONTests", dependencies: ["SwitchboardJSON"]),
+        .testTarget(name: "WebTransportTests", dependencies: ["WebTransport"]),
         .testTarget(name: "DialerCoreTests", dependencies: ["DialerCore", "SwitchboardJSON"]),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "CSQLite"]),
         .testTarget(

@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 command -v wrk >/dev/null 2>&1 || { apt-get install -y -qq wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null); }
 swift build -c release --product switchboard
+swift build -c release --product switchboard-bench
 ulimit -n "$(ulimit -Hn)" || true
-python3 scripts/bench_server.py .build/release/switchboard
+python3 scripts/bench_server.py .build/release/switchboard .build/release/switchboard-bench

@@ -3,13 +3,12 @@
   poll       GET /v1/calls/parallel/{id} under wrk, beside a minimal libwebsockets hello handler
              (`switchboard hello-server`, same binary).
   fanout     from an event's time (the engine's decision, just before its append) to its receipt,
-             at N WebSocket subscribers on loopback, with the clients' CPU use.
+             at 1 000 WebSocket subscribers on loopback under steady traffic, beside the same at 10;
+             the subscribers are one compiled lws client process whose CPU use is printed.
   ws_memory  server RSS growth per idle subscriber.
 """
 import asyncio
 import json
-import multiprocessing
-import os
 import re
 import resource
 import signal
@@ -20,6 +19,7 @@ import time
 import urllib.request
 
 BIN = sys.argv[1] if len(sys.argv) > 1 else ".build/release/switchboard"
+BENCH = sys.argv[2] if len(sys.argv) > 2 else ".build/release/switchboard-bench"
 
 
 def start(args):
@@ -46,40 +46,6 @@ def wrk(url, seconds=8):
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
 
-def subscriber_process(port, count, seconds, queue):
-    import websockets
-
-    async def one(latencies):
-        async with websockets.connect(f"ws://127.0.0.1:{port}/v1/stream?topics=all&after={head}", max_size=None) as ws:
-            deadline = time.time() + seconds
-            while time.time() < deadline:
-                try:
-                    message = await asyncio.wait_for(ws.recv(), max(0.1, deadline - time.time()))
-                except asyncio.TimeoutError:
-                    break
-                received = time.time()
-                data = json.loads(message)
-                if data["type"] == "event":
-                    stamp = data["event"]["time"]
-                    sent = time.mktime(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone + int(stamp[20:23]) / 1000
-                    latencies.append((received - sent) * 1000)
-
-    async def main():
-        latencies = []
-        await asyncio.gather(*(one(latencies) for _ in range(count)))
-        return latencies
-
-    head = get(port, "/healthz")["position"]
-    started = os.times()
-    try:
-        latencies = asyncio.run(main())
-    except Exception as error:  # report instead of hanging the parent
-        print(f"subscriber process failed: {error!r}", file=sys.stderr)
-        latencies = []
-    ended = os.times()
-    queue.put((latencies, (ended.user - started.user) + (ended.system - started.system)))
-
-
 def post(port, path, body):
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(), method="POST")
     with urllib.request.urlopen(request, timeout=10) as response:
@@ -94,24 +60,29 @@ def steady_traffic(port):
                                 "profile": "balanced", "settings": {"cooldownMs": 0, "staggerMs": 50}})
 
 
-def fanout(port, subscribers, seconds=12, processes=4):
+def subscribers(port, count, seconds):
+    """The compiled load client (`switchboard-bench --only fanout-client`: lws client connections on
+    one thread) subscribed to everything; its JSON line has the latencies and its own CPU use."""
+    head = get(port, "/healthz")["position"]
+    out = subprocess.run([BENCH, "--only", "fanout-client", "--port", str(port), "--subscribers", str(count),
+                          "--seconds", str(seconds), "--after", str(head), "--topics", "all"],
+                         capture_output=True, text=True, timeout=seconds + 60).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def fanout(port, count, seconds=12, baseline_count=10):
+    """Append-to-receipt latency at `count` subscribers under steady traffic, beside the same
+    measurement at `baseline_count` subscribers (the pipeline's own latency: engine, log, pump)."""
     steady_traffic(port)
-    queue = multiprocessing.Queue()
-    workers = [multiprocessing.Process(target=subscriber_process, args=(port, subscribers // processes, seconds, queue))
-               for _ in range(processes)]
-    for worker in workers:
-        worker.start()
-    results = [queue.get(timeout=seconds + 60) for _ in workers]
-    for worker in workers:
-        worker.join()
-    latencies = sorted(l for part, _ in results for l in part)
-    cpu = sum(c for _, c in results)
-    if not latencies:
+    baseline = subscribers(port, baseline_count, 8)
+    result = subscribers(port, count, seconds)
+    if not result.get("samples"):
         return None
-    return {"figure": "fanout", "subscribers": subscribers, "samples": len(latencies),
-            "p50_ms": round(latencies[len(latencies) // 2], 2),
-            "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 2),
-            "client_cpu_s": round(cpu, 1), "seconds": seconds}
+    return {"figure": "fanout", "subscribers": count, "connected": result["connected"], "samples": result["samples"],
+            "p50_ms": result["p50_ms"], "p99_ms": result["p99_ms"], "max_ms": result["max_ms"],
+            "messages_per_s": round(result["messages"] / seconds), "client_cpu_s": result["client_cpu_s"],
+            "seconds": seconds, "baseline_subscribers": baseline_count,
+            "baseline_p50_ms": baseline["p50_ms"], "baseline_p99_ms": baseline["p99_ms"]}
 
 
 async def idle_sockets(port, count):

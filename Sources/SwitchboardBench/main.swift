@@ -16,6 +16,12 @@ struct Options {
     var events = 200_000
     var writers = 64
     var only: Set<String> = []
+    // fanout-client: the subscriber side of the server's fan-out figure (run by scripts/bench_server.py).
+    var port = 8080
+    var subscribers = 1000
+    var seconds = 10.0
+    var after: Int64 = 0
+    var topics = "all"
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -24,14 +30,20 @@ struct Options {
             case "--events": events = iterator.next().flatMap(Int.init) ?? events
             case "--writers": writers = iterator.next().flatMap(Int.init) ?? writers
             case "--only": only.insert(iterator.next() ?? "")
+            case "--port": port = iterator.next().flatMap(Int.init) ?? port
+            case "--subscribers": subscribers = iterator.next().flatMap(Int.init) ?? subscribers
+            case "--seconds": seconds = iterator.next().flatMap(Double.init) ?? seconds
+            case "--after": after = iterator.next().flatMap(Int64.init) ?? after
+            case "--topics": topics = iterator.next() ?? topics
             default:
-                FileHandle.standardError.write(Data("usage: switchboard-bench [--events N] [--writers N] [--only append|append_random_ids|replay|engine|answer_to_cancel_us|replay-phases]\n".utf8))
+                FileHandle.standardError.write(Data("usage: switchboard-bench [--events N] [--writers N] [--only append|append_random_ids|replay|engine|answer_to_cancel_us|replay-phases|fanout-client [--port P] [--subscribers N] [--seconds S] [--after POS] [--topics T]]\n".utf8))
                 exit(2)
             }
         }
     }
 
-    func runs(_ figure: String) -> Bool { only.isEmpty || only.contains(figure) }
+    /// Figures run by default; the others only when named.
+    func runs(_ figure: String) -> Bool { only.isEmpty && !["replay-phases", "fanout-client"].contains(figure) || only.contains(figure) }
 }
 
 let options = Options(CommandLine.arguments)
@@ -81,6 +93,19 @@ if options.runs("answer_to_cancel_us") {
           "samples": .int(Int64(latency.samples))])
 }
 
-if options.only.contains("replay-phases") {
+if options.runs("fanout-client") {
+    let figures = FanoutClient.run(port: options.port, subscribers: options.subscribers, seconds: options.seconds,
+                                   after: options.after, topics: options.topics)
+    let sorted = figures.latenciesMs.sorted()
+    func percentile(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+    emit(["figure": "fanout_client", "subscribers": .int(Int64(options.subscribers)),
+          "connected": .int(Int64(figures.report.connected)), "failed": .int(Int64(figures.report.failed)),
+          "closed_by_server": .int(Int64(figures.report.closedByServer)), "messages": .int(Int64(figures.report.messages)),
+          "samples": .int(Int64(sorted.count)), "catch_up_samples_skipped": .int(Int64(figures.skippedCatchUp)), "p50_ms": round(percentile(0.5), 2), "p99_ms": round(percentile(0.99), 2),
+          "max_ms": round(sorted.last ?? 0, 2), "client_cpu_s": round(figures.report.cpuSeconds, 2),
+          "seconds": round(options.seconds, 1)])
+}
+
+if options.runs("replay-phases") {
     try await ReplayPhases.run(events: options.events, in: workspace)
 }

@@ -160,8 +160,8 @@ final class FeedHub: Sendable {
                 let state = await projections.state
                 if let data = try? JSONParser.parse(event.data), topics.matches(event, data: data, state: state) {
                     server.send(connection, text: Self.eventMessage(event))
-                    for (topic, snapshot) in Self.states(for: data, topics: topics, state: state) {
-                        server.send(connection, text: Self.stateMessage(topic, snapshot, position: state.position))
+                    for changed in ChangedProjection.all(for: data, in: state) where changed.isFollowed(by: topics) {
+                        server.send(connection, text: Self.stateMessage(changed.topic, changed.snapshot, position: state.position))
                     }
                 }
                 last = event.position
@@ -184,21 +184,18 @@ final class FeedHub: Sendable {
         guard !recipients.isEmpty else { return }
         // Group the recipients by the messages they get, so each message is made and posted once.
         guard let server = recipients.first?.1.server else { return }
+        let changed = ChangedProjection.all(for: data, in: state)
         var eventRecipients: [ConnectionID] = []
-        var stateRecipients: [String: [ConnectionID]] = [:]
-        var snapshots: [String: JSONValue] = [:]
+        var stateRecipients = Array(repeating: [ConnectionID](), count: changed.count)
         for (connection, subscriber) in recipients where subscriber.topics.matches(event, data: data, state: state) {
             eventRecipients.append(connection)
-            for (topic, snapshot) in Self.states(for: data, topics: subscriber.topics, state: state) {
-                stateRecipients[topic, default: []].append(connection)
-                snapshots[topic] = snapshot
+            for (index, projection) in changed.enumerated() where projection.isFollowed(by: subscriber.topics) {
+                stateRecipients[index].append(connection)
             }
         }
         server.send(eventRecipients, text: Self.eventMessage(event))
-        for (topic, connections) in stateRecipients.sorted(by: { $0.key < $1.key }) {
-            if let snapshot = snapshots[topic] {
-                server.send(connections, text: Self.stateMessage(topic, snapshot, position: state.position))
-            }
+        for (projection, connections) in zip(changed, stateRecipients) where !connections.isEmpty {
+            server.send(connections, text: Self.stateMessage(projection.topic, projection.snapshot, position: state.position))
         }
     }
 
@@ -212,21 +209,52 @@ final class FeedHub: Sendable {
     static func stateMessage(_ topic: String, _ snapshot: JSONValue, position: Int64) -> [UInt8] {
         JSONWriter.encode(["type": "state", "topic": .string(topic), "position": .int(position), "state": snapshot])
     }
+}
 
-    /// The projections a subscriber follows that this event changed.
-    static func states(for data: JSONValue, topics: Topics, state: DialerState) -> [(String, JSONValue)] {
-        var result: [(String, JSONValue)] = []
-        if let groupId = data["groupId"]?.stringValue, let group = state.groups[GroupID(groupId)],
-            topics.all || topics.groups.contains(groupId) || topics.sessions.contains(group.sessionId.rawValue)
-                || topics.queues.contains(group.queueId.rawValue) || topics.agents.contains(group.agentId.rawValue)
-        {
-            result.append(("group:\(groupId)", group.summary))
+/// A group or session projection an event changed, and who follows it.
+struct ChangedProjection {
+    enum Projection {
+        case group(Group)
+        case session(Session)
+    }
+
+    var projection: Projection
+
+    /// The group and the session the event names, in that order (the order state messages go out).
+    static func all(for data: JSONValue, in state: DialerState) -> [ChangedProjection] {
+        var result: [ChangedProjection] = []
+        if let groupId = data["groupId"]?.stringValue, let group = state.groups[GroupID(groupId)] {
+            result.append(ChangedProjection(projection: .group(group)))
         }
-        if let sessionId = data["sessionId"]?.stringValue, let session = state.sessions[SessionID(sessionId)],
-            topics.all || topics.sessions.contains(sessionId) || topics.agents.contains(session.agentId.rawValue)
-        {
-            result.append(("session:\(sessionId)", session.summary))
+        if let sessionId = data["sessionId"]?.stringValue, let session = state.sessions[SessionID(sessionId)] {
+            result.append(ChangedProjection(projection: .session(session)))
         }
         return result
+    }
+
+    var topic: String {
+        switch projection {
+        case .group(let group): "group:\(group.id.rawValue)"
+        case .session(let session): "session:\(session.id.rawValue)"
+        }
+    }
+
+    /// Made once per change, whatever the number of subscribers.
+    var snapshot: JSONValue {
+        switch projection {
+        case .group(let group): group.summary
+        case .session(let session): session.summary
+        }
+    }
+
+    func isFollowed(by topics: Topics) -> Bool {
+        if topics.all { return true }
+        switch projection {
+        case .group(let group):
+            return topics.groups.contains(group.id.rawValue) || topics.sessions.contains(group.sessionId.rawValue)
+                || topics.queues.contains(group.queueId.rawValue) || topics.agents.contains(group.agentId.rawValue)
+        case .session(let session):
+            return topics.sessions.contains(session.id.rawValue) || topics.agents.contains(session.agentId.rawValue)
+        }
     }
 }

@@ -311,17 +311,48 @@ final class ServiceLoop {
             return -1
         }
         guard !socket.queue.isEmpty else { return 0 }
-        let message = socket.queue.removeFirst()
-        socket.queuedBytes -= message.count
+        // Every queued message goes out in this one write: one message from its shared buffer (lws
+        // frames it in the headroom), several framed here into one buffer, so a burst (an event and
+        // its state messages) costs one send, not one per message.
+        let batch = Self.takeBatch(from: &socket.queue, limit: Self.coalesceLimit)
+        socket.queuedBytes -= batch.reduce(0) { $0 + $1.count }
         sockets[id] = socket
-        let pre = pre
-        let written = message.bytes.withUnsafeMutableBufferPointer { raw -> Int32 in
-            guard let base = raw.baseAddress else { return -1 }
-            return lws_write(wsi, base + pre, message.count, LWS_WRITE_TEXT)
+        let written: Int32
+        if batch.count == 1 {
+            let message = batch[0]
+            let pre = pre
+            written = message.bytes.withUnsafeMutableBufferPointer { raw -> Int32 in
+                guard let base = raw.baseAddress else { return -1 }
+                return lws_write(wsi, base + pre, message.count, LWS_WRITE_TEXT)
+            }
+        } else {
+            var frames = WebSocketFraming.textFrames(batch.map { $0.bytes[pre..<(pre + $0.count)] }, headroom: pre)
+            let count = frames.count - pre
+            // LWS_WRITE_RAW sends the bytes as they are (complete frames); lws buffers a short write itself.
+            written = frames.withUnsafeMutableBufferPointer { raw -> Int32 in
+                guard let base = raw.baseAddress else { return -1 }
+                return lws_write(wsi, base + pre, count, LWS_WRITE_HTTP)
+            }
         }
         if written < 0 { return -1 }
         if !socket.queue.isEmpty || socket.closeCode != nil { lws_callback_on_writable(wsi) }
         return 0
+    }
+
+    /// Most payload bytes one coalesced write carries.
+    static let coalesceLimit = 64 * 1024
+
+    /// The queued messages one write takes: at least one, then more while they fit in `limit` bytes.
+    static func takeBatch(from queue: inout [OutgoingMessage], limit: Int) -> [OutgoingMessage] {
+        var taken = 0
+        var bytes = 0
+        while taken < queue.count, taken == 0 || bytes + queue[taken].count <= limit {
+            bytes += queue[taken].count
+            taken += 1
+        }
+        let batch = Array(queue[..<taken])
+        queue.removeFirst(taken)
+        return batch
     }
 
     private func drainInbox() {

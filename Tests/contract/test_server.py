@@ -402,3 +402,28 @@ def test_idle_sockets_are_pinged_and_dead_peers_are_dropped(switchboard, tmp_pat
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
+
+
+def test_a_backlog_sent_in_coalesced_writes_arrives_as_whole_messages_in_order(server):
+    # A big event (hundreds of contacts, a 16-bit frame length) among many small ones, all read from
+    # the log at once: the server queues them faster than the socket drains and sends several
+    # complete frames per write. The client's strict frame parser must see each message intact.
+    contacts = [{"id": f"bulk-{i}", "phone": f"+1512556{i:04d}"} for i in range(400)]
+    queue = requests.post(server["base"] + "/v1/queues", json={"name": "Bulk", "contacts": contacts})
+    assert queue.status_code == 201
+    head = requests.get(server["base"] + "/healthz").json()["position"]
+
+    async def run():
+        positions, bulk = [], None
+        async with websockets.connect(server["ws"] + "?after=0&topics=all", max_size=None) as ws:
+            while not positions or positions[-1] < head:
+                message = json.loads(await asyncio.wait_for(ws.recv(), 15))
+                if message["type"] != "event":
+                    continue
+                positions.append(message["position"])
+                event = message["event"]
+                if event["type"] == "contacts.added" and event["data"]["queueId"] == queue.json()["queueId"]:
+                    bulk = event
+        assert positions == list(range(1, len(positions) + 1))
+        assert bulk is not None and [c["contactId"] for c in bulk["data"]["contacts"]] == [c["id"] for c in contacts]
+    asyncio.run(run())

@@ -1,0 +1,60 @@
+import Testing
+@testable import WebTransport
+
+/// Reads server-to-client frames back the way RFC 6455 §5.2 says a client must.
+private func parseFrames(_ bytes: ArraySlice<UInt8>) -> [(fin: Bool, opcode: UInt8, payload: [UInt8])]? {
+    var frames: [(Bool, UInt8, [UInt8])] = []
+    var index = bytes.startIndex
+    while index < bytes.endIndex {
+        guard bytes.endIndex - index >= 2 else { return nil }
+        let first = bytes[index], second = bytes[index + 1]
+        guard second & 0x80 == 0 else { return nil }  // a server never masks
+        var length = Int(second & 0x7F)
+        var header = 2
+        if length == 126 {
+            length = Int(bytes[index + 2]) << 8 | Int(bytes[index + 3])
+            header = 4
+        } else if length == 127 {
+            length = (0..<8).reduce(0) { $0 << 8 | Int(bytes[index + 2 + $1]) }
+            header = 10
+        }
+        guard bytes.endIndex - index - header >= length else { return nil }
+        frames.append((first & 0x80 != 0, first & 0x0F, Array(bytes[(index + header)..<(index + header + length)])))
+        index += header + length
+    }
+    return frames
+}
+
+@Suite("WebSocket framing of coalesced messages")
+struct WebSocketFramingTests {
+    @Test(arguments: [0, 1, 125, 126, 127, 65_535, 65_536, 70_000])
+    func eachLengthGetsTheHeaderTheRFCRequires(length: Int) throws {
+        let header = WebSocketFraming.textFrameHeader(length: length)
+        #expect(header.count == (length < 126 ? 2 : length < 65_536 ? 4 : 10))
+        let payload = [UInt8](repeating: UInt8(ascii: "x"), count: length)
+        let frames = try #require(parseFrames(ArraySlice(header + payload)))
+        #expect(frames.count == 1)
+        #expect(frames[0].fin && frames[0].opcode == 0x1 && frames[0].payload == payload)
+    }
+
+    @Test func severalMessagesBecomeConsecutiveFramesAfterTheHeadroom() throws {
+        let messages: [[UInt8]] = [Array(#"{"type":"event"}"#.utf8), Array(repeating: 0x61, count: 300), [], Array("é".utf8)]
+        let buffer = WebSocketFraming.textFrames(messages.map { ArraySlice($0) }, headroom: 16)
+        #expect(buffer.prefix(16).allSatisfy { $0 == 0 })
+        let frames = try #require(parseFrames(buffer.dropFirst(16)))
+        #expect(frames.map(\.payload) == messages)
+        #expect(frames.allSatisfy { $0.fin && $0.opcode == 0x1 })
+    }
+
+    @Test func aWriteTakesQueuedMessagesUpToTheLimitButAlwaysOne() {
+        var queue = [3000, 40_000, 30_000, 10].map { OutgoingMessage([UInt8](repeating: 0x61, count: $0)) }
+        let first = ServiceLoop.takeBatch(from: &queue, limit: 64 * 1024)
+        #expect(first.map(\.count) == [3000, 40_000])
+        let second = ServiceLoop.takeBatch(from: &queue, limit: 64 * 1024)
+        #expect(second.map(\.count) == [30_000, 10])
+        #expect(queue.isEmpty)
+        var big = [OutgoingMessage([UInt8](repeating: 0x61, count: 100_000)), OutgoingMessage([1])]
+        #expect(ServiceLoop.takeBatch(from: &big, limit: 64 * 1024).map(\.count) == [100_000])
+        #expect(big.count == 1)
+    }
+}
