@@ -427,3 +427,42 @@ def test_a_backlog_sent_in_coalesced_writes_arrives_as_whole_messages_in_order(s
         assert positions == list(range(1, len(positions) + 1))
         assert bulk is not None and [c["contactId"] for c in bulk["data"]["contacts"]] == [c["id"] for c in contacts]
     asyncio.run(run())
+
+
+def test_resuming_under_steady_load_loses_and_repeats_nothing(switchboard, tmp_path):
+    # Calls that fail fast with no cooldown: tens of events a second while the client drops and returns.
+    process = subprocess.Popen([str(switchboard), "serve", "--port", "0", "--store", str(tmp_path / "load.sqlite")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    port = int(process.stdout.readline().split("127.0.0.1:")[1].split()[0])
+    base, ws_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/v1/stream"
+    contacts = [{"phone": f"+1512557{i:04d}", "script": {"fail": "congestion", "ringMs": 100}} for i in range(400)]
+    queue = requests.post(base + "/v1/queues", json={"name": "Load", "maxAttempts": 1, "contacts": contacts}).json()
+    session = requests.post(base + "/v1/sessions", json={
+        "agentId": "load-agent", "queueId": queue["queueId"], "mode": "parallel", "profile": "aggressive",
+        "settings": {"cooldownMs": 0, "staggerMs": 20}})
+    assert session.status_code == 201
+
+    async def run():
+        seen = []
+        async with websockets.connect(ws_url + "?after=0&topics=all") as ws:
+            while len(seen) < 150:
+                message = json.loads(await asyncio.wait_for(ws.recv(), 15))
+                if message["type"] == "event":
+                    seen.append((message["position"], message["event"]["id"]))
+        # Gone mid-stream, with frames still in flight; the log keeps growing meanwhile.
+        await asyncio.sleep(1.0)
+        head = requests.get(base + "/healthz").json()["position"]
+        assert head > seen[-1][0] + 20
+        async with websockets.connect(ws_url + f"?after={seen[-1][0]}&topics=all") as ws:
+            while seen[-1][0] < head + 50:
+                message = json.loads(await asyncio.wait_for(ws.recv(), 15))
+                if message["type"] == "event":
+                    seen.append((message["position"], message["event"]["id"]))
+        assert [position for position, _ in seen] == list(range(1, len(seen) + 1))
+        stored = requests.get(base + f"/v1/events?after=0&limit={len(seen)}").json()["events"]
+        assert [event["id"] for event in stored] == [event_id for _, event_id in seen]
+    try:
+        asyncio.run(run())
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
