@@ -361,6 +361,9 @@ final class ServiceLoop {
             case .send(let ids, let message):
                 for id in ids {
                     guard var socket = sockets[id], socket.closeCode == nil, let wsi = wsiById[id] else { continue }
+                    // A non-empty queue already has a writeable callback coming (the write re-arms
+                    // while messages remain): only the first message asks for one.
+                    let needsWriteable = socket.queue.isEmpty
                     socket.queue.append(message)
                     socket.queuedBytes += message.count
                     if socket.queuedBytes > server.limits.maxQueuedBytes {
@@ -372,7 +375,7 @@ final class ServiceLoop {
                         lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, 5)
                     }
                     sockets[id] = socket
-                    lws_callback_on_writable(wsi)
+                    if needsWriteable || socket.closeCode != nil { lws_callback_on_writable(wsi) }
                 }
             case .close(let id, let code, let reason):
                 guard let wsi = wsiById[id], sockets[id] != nil else { continue }
