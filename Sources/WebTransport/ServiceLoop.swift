@@ -68,26 +68,19 @@ final class ServiceLoop {
 
     private func serve() {
         cswitchboard_lws_quiet_logs()
-        let protocolName = strdup("switchboard")
-        let protocols = UnsafeMutablePointer<lws_protocols>.allocate(capacity: 2)
-        protocols.initialize(repeating: lws_protocols(), count: 2)
-        protocols[0].name = UnsafePointer(protocolName)
-        protocols[0].callback = serviceCallback
-        protocols[0].per_session_data_size = 0
-        protocols[0].rx_buffer_size = 0
+        let protocols = ProtocolTable(name: "switchboard", callback: serviceCallback)
         let retry = UnsafeMutablePointer<lws_retry_bo_t>.allocate(capacity: 1)
         retry.initialize(to: lws_retry_bo_t())
         retry.pointee.secs_since_valid_ping = server.limits.pingSeconds
         retry.pointee.secs_since_valid_hangup = server.limits.hangUpSeconds
         defer {
-            protocols.deallocate()
+            protocols.release()
             retry.deallocate()
-            free(protocolName)
         }
 
         var info = lws_context_creation_info()
         info.port = Int32(server.requestedPort)
-        info.protocols = UnsafePointer(protocols)
+        info.protocols = UnsafePointer(protocols.table)
         info.user = Unmanaged.passUnretained(self).toOpaque()
         info.retry_and_idle_policy = UnsafePointer(retry)
         info.options = UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)

@@ -55,23 +55,17 @@ final class ClientLoop {
 
     func run(seconds: Double) -> WebSocketLoadClient.Report {
         cswitchboard_lws_quiet_logs()
-        let protocolName = strdup("switchboard-load")
-        let protocols = UnsafeMutablePointer<lws_protocols>.allocate(capacity: 2)
-        protocols.initialize(repeating: lws_protocols(), count: 2)
-        protocols[0].name = UnsafePointer(protocolName)
-        protocols[0].callback = clientCallback
-        protocols[0].rx_buffer_size = 65536
+        let protocols = ProtocolTable(name: "switchboard-load", callback: clientCallback, receiveBufferBytes: 65536)
         let address = strdup(host)
         let resource = strdup(path)
         defer {
-            protocols.deallocate()
-            free(protocolName)
+            protocols.release()
             free(address)
             free(resource)
         }
         var info = lws_context_creation_info()
         info.port = CONTEXT_PORT_NO_LISTEN
-        info.protocols = UnsafePointer(protocols)
+        info.protocols = UnsafePointer(protocols.table)
         info.user = Unmanaged.passUnretained(self).toOpaque()
         info.fd_limit_per_thread = UInt32(connections + 64)
         guard let context = lws_create_context(&info) else {
@@ -88,7 +82,7 @@ final class ClientLoop {
             connect.path = UnsafePointer(resource)
             connect.host = UnsafePointer(address)
             connect.origin = UnsafePointer(address)
-            connect.local_protocol_name = UnsafePointer(protocolName)
+            connect.local_protocol_name = UnsafePointer(protocols.name)
             connect.ietf_version_or_minus_one = -1
             if let created = lws_client_connect_via_info(&connect) {
                 indexByWsi[created] = index
