@@ -179,6 +179,22 @@ extension EventStore {
         return page.count
     }
 
+    /// One stream's events after a *global* position, in order, at most `limit` (the event API's
+    /// `?stream=S&after=N`). A stream's versions grow with positions, so this pages the stream by
+    /// version and skips what lies before `position`, holding one page at a time.
+    public func readStream(_ stream: String, afterPosition position: Int64, limit: Int,
+                           pageSize: Int = 512) async throws -> [RecordedEvent] {
+        var result: [RecordedEvent] = []
+        var version: Int64 = 0
+        while result.count < limit {
+            let page = try await readStream(stream, after: version, limit: pageSize)
+            guard let last = page.last else { break }
+            result += page.lazy.filter { $0.position > position }.prefix(limit - result.count)
+            version = last.streamVersion
+        }
+        return result
+    }
+
     /// Appends to one stream.
     @discardableResult
     public func append(_ events: [NewEvent], to stream: String, expectedVersion: ExpectedVersion) async throws

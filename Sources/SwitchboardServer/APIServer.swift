@@ -203,8 +203,7 @@ public final class APIServer: WebApplication {
         let limit = Int(try Self.integer(query["limit"], name: "limit", default: 100, range: 1...1000))
         var page: [RecordedEvent]
         if let stream = query["stream"] {
-            page = try await store.readStream(stream, after: 0, limit: Int.max).filter { $0.position > after }
-            page = Array(page.prefix(limit))
+            page = try await store.readStream(stream, afterPosition: after, limit: limit)
         } else {
             page = try await store.readAll(after: after, limit: limit)
         }

@@ -149,6 +149,23 @@ struct EventStoreContractTests {
     }
 
     @Test(arguments: StoreKind.allCases)
+    func pagesOneStreamByGlobalPosition(kind: StoreKind) async throws {
+        let (store, cleanup) = try kind.makeEmpty()
+        defer { cleanup() }
+        // queue-a holds positions 1, 4, 7, …, 58 among two other streams.
+        for index in 0..<60 {
+            try await store.append([event()], to: ["queue-a", "queue-b", "queue-c"][index % 3], expectedVersion: .any)
+        }
+        let all = Array(stride(from: Int64(1), through: 58, by: 3))
+        // Small pages make the read cross page boundaries.
+        #expect(try await store.readStream("queue-a", afterPosition: 0, limit: 100, pageSize: 4).map(\.position) == all)
+        #expect(try await store.readStream("queue-a", afterPosition: 20, limit: 5, pageSize: 4).map(\.position) == [22, 25, 28, 31, 34])
+        #expect(try await store.readStream("queue-a", afterPosition: 22, limit: 2, pageSize: 3).map(\.position) == [25, 28])
+        #expect(try await store.readStream("queue-a", afterPosition: 58, limit: 10, pageSize: 4).isEmpty)
+        #expect(try await store.readStream("queue-none", afterPosition: 0, limit: 10).isEmpty)
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func readsOneStreamInOrder(kind: StoreKind) async throws {
         let (store, cleanup) = try kind.makeEmpty()
         defer { cleanup() }

@@ -466,3 +466,26 @@ def test_resuming_under_steady_load_loses_and_repeats_nothing(switchboard, tmp_p
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
+
+
+def test_the_event_api_pages_one_stream_by_global_position(server):
+    group = live_group(server)
+    stream = f"group-{group}"
+    head = requests.get(server["base"] + "/healthz").json()["position"]
+    everything = []
+    after = 0
+    while after < head:
+        page = requests.get(server["base"] + f"/v1/events?after={after}&limit=1000").json()
+        everything += page["events"]
+        after = page["next"]
+    expected = [e["position"] for e in everything if e["stream"] == stream]
+    assert len(expected) >= 2
+    pages, after = [], 0
+    while True:
+        page = requests.get(server["base"] + f"/v1/events?stream={stream}&after={after}&limit=2").json()
+        if not page["events"]:
+            break
+        assert len(page["events"]) <= 2 and all(e["stream"] == stream for e in page["events"])
+        pages += [e["position"] for e in page["events"]]
+        after = page["next"]
+    assert pages[:len(expected)] == expected and pages == sorted(set(pages))
