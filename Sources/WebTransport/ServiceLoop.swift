@@ -68,7 +68,9 @@ final class ServiceLoop {
 
     private func serve() {
         cswitchboard_lws_quiet_logs()
-        let protocols = ProtocolTable(name: "switchboard", callback: serviceCallback)
+        // A small receive buffer: clients only send a subscribe message (larger ones arrive in
+        // fragments and are put together), and lws allocates this buffer for every connection.
+        let protocols = ProtocolTable(name: "switchboard", callback: serviceCallback, receiveBufferBytes: 512)
         let retry = UnsafeMutablePointer<lws_retry_bo_t>.allocate(capacity: 1)
         retry.initialize(to: lws_retry_bo_t())
         retry.pointee.secs_since_valid_ping = server.limits.pingSeconds
