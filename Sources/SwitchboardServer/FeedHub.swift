@@ -138,7 +138,9 @@ final class FeedHub: Sendable {
         }
         hub.withLock { $0.subscribers[connection] = Subscriber(topics: topics, server: server) }
         let task = Task { [self] in await catchUp(connection, after: position, topics: topics, server: server) }
-        hub.withLock { $0.subscribers[connection]?.catchUp = task }
+        hub.withLock { hub in
+            if hub.subscribers[connection]?.live == false { hub.subscribers[connection]?.catchUp = task }
+        }
     }
 
     /// Reads the log from `after` until the subscriber has everything the pump delivered, then joins it.
@@ -148,6 +150,7 @@ final class FeedHub: Sendable {
             let joined = hub.withLock { hub -> Bool in
                 guard last >= hub.delivered else { return false }
                 hub.subscribers[connection]?.live = true
+                hub.subscribers[connection]?.catchUp = nil  // done: no need to keep the task to cancel
                 return true
             }
             if joined { return }
