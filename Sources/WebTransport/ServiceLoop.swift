@@ -70,7 +70,9 @@ final class ServiceLoop {
         cswitchboard_lws_quiet_logs()
         // A small receive buffer: clients only send a subscribe message (larger ones arrive in
         // fragments and are put together), and lws allocates this buffer for every connection.
-        let protocols = ProtocolTable(name: "switchboard", callback: serviceCallback, receiveBufferBytes: 512)
+        // Sends are not tied to it: a coalesced write or an HTTP answer goes out in one send().
+        let protocols = ProtocolTable(name: "switchboard", callback: serviceCallback, receiveBufferBytes: 512,
+                                      largestSendBytes: Self.coalesceLimit + 16 * 1024)
         let retry = UnsafeMutablePointer<lws_retry_bo_t>.allocate(capacity: 1)
         retry.initialize(to: lws_retry_bo_t())
         retry.pointee.secs_since_valid_ping = server.limits.pingSeconds
