@@ -56,6 +56,9 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
     case callNotAnswered(CallID)
     case noConnectedCall(SessionID)
     case invalidTransition(String)
+    /// Other writers kept moving a stream this command writes: it was decided again on the fresh
+    /// state `attempts` times and still lost the race.
+    case writeConflict(stream: String, attempts: Int)
 
     public enum Kind: Sendable { case notFound, conflict, invalid }
 
@@ -90,6 +93,7 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         case .callNotAnswered: "call-not-answered"
         case .noConnectedCall: "no-connected-call"
         case .invalidTransition: "invalid-transition"
+        case .writeConflict: "write-conflict"
         }
     }
 
@@ -115,6 +119,8 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         case .callNotAnswered(let id): "call \(id) is not connected"
         case .noConnectedCall(let id): "session \(id) has no connected call"
         case .invalidTransition(let message): message
+        case .writeConflict(let stream, let attempts):
+            "stream \(stream) kept changing under other writers; gave up after deciding \(attempts) times"
         }
     }
 }

@@ -1,15 +1,24 @@
 import DialerCore
 import EventStore
 import Foundation
+import Synchronization
 import SwitchboardApp
 import SwitchboardJSON
 
 /// The engine that works the queues: the service shell around `EngineCore`.
 ///
-/// One loop takes inputs from the clock in time order (carrier events, timers, requests), decides
-/// them on the state folded from the log, hands the resulting events to the log and carries out the
-/// actions they call for. It keeps no state the log cannot rebuild: on start it folds the log and
-/// reconciles batches that were live when the process stopped.
+/// One loop takes inputs from the clock in time order (carrier events, timers, requests, events other
+/// writers logged), decides them on the state folded from the log, hands the resulting events to the
+/// `LogWriter` and carries out the actions they call for. It keeps no state the log cannot rebuild: on
+/// start it folds the log and reconciles batches that were live when the process stopped.
+///
+/// **Write-ahead for what cannot be undone.** A call is placed with the carrier only once its
+/// `call.dialed` is durable. What reduces harm — cancelling a losing call, hanging up — is sent at once
+/// and recorded right after.
+///
+/// **Other writers are normal.** The engine follows the log and folds what others write (a supervisor's
+/// pause, contacts added, sessions started elsewhere). When one of its own appends is refused because
+/// another writer moved a stream first, it re-reads the log and decides those commands again (bounded).
 ///
 /// The engine is owned by the task that runs it; other tasks talk to it through `clock.schedule`.
 public final class DialerEngine<Clock: EngineClock> {
@@ -17,54 +26,85 @@ public final class DialerEngine<Clock: EngineClock> {
     public let carrier: any CarrierAdapter
     public private(set) var state = DialerState()
     private let store: any EventStore
+    private let writer: LogWriter
     private let ids: any EventIDGenerator
     private let groupIds: @Sendable () -> GroupID
+    /// Which agents' sessions this engine works (every agent unless told otherwise).
+    private let drives: (@Sendable (AgentID) -> Bool)?
     private var streamVersions: [String: Int64] = [:]
-    private var appender: LogAppender
+    /// Decisions handed to the writer and not yet known to be durable, in the order they were made.
+    private var inFlight: [InFlight] = []
+    private var nextTicket = 0
+    private let shared = WriteTracking()
+    private var follower: Task<Void, Never>?
     /// Every decided batch of events, in order (for observers such as tests and the live feed).
     public var onEvents: (([DialerEvent], Timestamp) -> Void)?
     /// Called as a carrier event is taken up, before anything is decided (for latency measurements).
     public var onCarrierEvent: ((CarrierEvent) -> Void)?
 
+    /// A decision on its way to the log: what to decide again if another writer got in first, and
+    /// the calls to place once it is durable.
+    private struct InFlight {
+        var ticket: Int
+        var command: Command
+        var attempt: Int
+        var ids: [UUID]
+        var placements: [PlaceCallRequest]
+    }
+
     public init(store: any EventStore, clock: Clock, carrier: any CarrierAdapter,
                 ids: any EventIDGenerator = TimeOrderedEventIDs(),
-                groupIds: @escaping @Sendable () -> GroupID = { GroupID(TimeOrderedEventIDs().next().lowercasedString) }) {
+                groupIds: @escaping @Sendable () -> GroupID = { GroupID(TimeOrderedEventIDs().next().lowercasedString) },
+                drives: (@Sendable (AgentID) -> Bool)? = nil) {
         self.store = store
         self.clock = clock
         self.carrier = carrier
         self.ids = ids
         self.groupIds = groupIds
-        appender = LogAppender(store: store, head: 0)
+        self.drives = drives
+        writer = LogWriter(store: store)
     }
 
-    /// Folds the log and reconciles what was live when the engine last stopped. Call once, before `run`.
+    deinit { follower?.cancel() }
+
+    /// Folds the log, starts following it, and reconciles what was live when the engine last stopped.
+    /// Call once, before `run`.
     public func start() async throws {
-        var position: Int64 = 0
-        while true {
-            let page = try await store.readAll(after: position, limit: 4096)
-            guard let last = page.last else { break }
-            for recorded in page {
-                try state.apply(recorded)
-                streamVersions[recorded.stream] = recorded.streamVersion
-            }
-            position = last.position
+        try await reread()
+        let head = state.position
+        shared.durablePosition.withLock { $0 = head }
+        let subscription = store.subscribe(after: head)
+        let (clock, shared) = (self.clock, self.shared)
+        follower = Task {
+            do {
+                for try await recorded in subscription {
+                    let own = shared.ownIds.withLock { $0.remove(recorded.id) != nil }
+                    if !own { clock.schedule(.logged(recorded), at: clock.now) }
+                }
+            } catch {}  // cancelled, or the store closed: the writer reports store failures
         }
-        appender = LogAppender(store: store, head: state.position)
         carrier.connect(ClockSink(clock: clock))
         reconcile()
     }
 
-    /// Processes inputs until the clock has none left (virtual time) or is stopped (real time).
+    /// Processes inputs until the clock has none left (virtual time) or is stopped (real time), then
+    /// waits for the log. Throws when the log cannot be written.
     public func run() async throws {
-        while let (time, input) = await clock.next() {
-            handle(input, at: time)
-            if let failure = appender.failure { throw failure }
+        while true {
+            try await settle()
+            if let (time, input) = await clock.next() {
+                handle(input, at: time)
+                continue
+            }
+            // Nothing left to do: wait for the log. A conflict found now is decided again, which may
+            // schedule more inputs.
+            await writer.idle()
+            guard !inFlight.isEmpty || writer.haltedBy != nil else { return }
         }
-        try await appender.flush()
     }
 
     /// Waits until every decision so far is in the log.
-    public func flush() async throws { try await appender.flush() }
+    public func flush() async throws { try await writer.flush() }
 
     // MARK: - Inputs
 
@@ -73,9 +113,7 @@ public final class DialerEngine<Clock: EngineClock> {
         case .carrier(let event):
             onCarrierEvent?(event)
             guard let command = EngineCore.command(for: event, in: state) else { return }
-            if case .failure(let error) = decide(command, at: now) {
-                execute(EngineCore.actionsForRefused(event, error: error), at: now)
-            }
+            decide(command, at: now)
         case .timer(let timer):
             let actions = EngineCore.actions(for: timer, in: state, newGroupId: groupIds)
             for action in actions {
@@ -95,39 +133,142 @@ public final class DialerEngine<Clock: EngineClock> {
                 }
             }
         case .command(let command, let reply):
-            // Decide first: `reply?(decide(...))` would skip the decision when there is no reply.
-            let outcome = decide(command, at: now)
-            reply?(outcome.map { Decision(events: $0, position: state.position) })
+            decide(command, at: now, reply: reply)
         case .request(let sessionId, let request, let reply):
             switch EngineCore.commands(for: request, session: sessionId, in: state) {
             case .failure(let error): reply?(.failure(error))
             case .success(let commands):
-                var all: [DialerEvent] = []
+                var collected = Collected(expected: commands.count, reply: reply)
                 for command in commands {
-                    switch decide(command, at: now) {
-                    case .success(let events): all += events
-                    case .failure(let error):
-                        reply?(.failure(error))
-                        return
-                    }
+                    if case .failure = decide(command, at: now, reply: collected.next()) { return }
                 }
-                reply?(.success(Decision(events: all, position: state.position)))
             }
         case .deferred(let work):
             if let next = work() { handle(next, at: now) }
+        case .logged(let recorded):
+            fold(foreign: recorded, at: now)
         }
     }
 
-    /// Decides `command`, folds and logs its events, and carries out their reactions.
+    /// Decides `command`, folds its events and hands them to the log, and carries out their reactions:
+    /// harm-reducing ones at once, placing calls once the log has them. `reply` gets the durable position.
     @discardableResult
-    private func decide(_ command: Command, at now: Timestamp) -> Result<[DialerEvent], DomainError> {
+    private func decide(_ command: Command, at now: Timestamp, attempt: Int = 1,
+                        reply: EngineReply? = nil) -> Result<[DialerEvent], DomainError> {
         let result = Result { () throws(DomainError) in try state.decide(command) }
-        guard case .success(let events) = result, !events.isEmpty else { return result }
-        appender.submit(EventCodec.writes(for: events, decidedOn: state, versions: &streamVersions, ids: ids, at: now))
+        let events: [DialerEvent]
+        switch result {
+        case .failure(let error):
+            reply?(.failure(error))
+            execute(EngineCore.actionsForRefused(command, error: error), at: now)
+            return result
+        case .success(let decided):
+            events = decided
+        }
+        guard !events.isEmpty else {
+            reply?(.success(Decision(events: [], position: shared.durablePosition.withLock { $0 })))
+            return result
+        }
+        let writes = EventCodec.writes(for: events, decidedOn: state, versions: &streamVersions, ids: ids, at: now)
+        let eventIds = writes.flatMap { $0.events.map(\.id) }
+        shared.ownIds.withLock { $0.formUnion(eventIds) }
         for event in events { state.apply(event, position: state.position + 1, at: now) }
         onEvents?(events, now)
-        execute(EngineCore.reactions(to: events, in: state, now: now), at: now)
+        var placements: [PlaceCallRequest] = []
+        var immediate: [EngineAction] = []
+        for action in EngineCore.reactions(to: events, in: state, now: now) where isMine(action) {
+            if case .placeCall(let request) = action { placements.append(request) } else { immediate.append(action) }
+        }
+        let ticket = nextTicket
+        nextTicket += 1
+        inFlight.append(InFlight(ticket: ticket, command: command, attempt: attempt, ids: eventIds, placements: placements))
+        let shared = self.shared
+        writer.submit(writes) { written in
+            switch written {
+            case .success(let recorded):
+                let position = recorded.last?.position ?? 0
+                shared.durablePosition.withLock { $0 = max($0, position) }
+                shared.outcomes.withLock { $0[ticket] = true }
+                reply?(.success(Decision(events: events, position: position)))
+            case .failure:
+                shared.outcomes.withLock { $0[ticket] = false }  // decided again (and replied) after a re-read
+            }
+        }
+        execute(immediate, at: now)
         return result
+    }
+
+    /// Carries the log's answers back into the loop: places the calls whose `call.dialed` is durable,
+    /// and when another writer got in first, re-reads the log and decides the refused commands again.
+    private func settle() async throws {
+        guard !inFlight.isEmpty else { return }
+        if inFlight.contains(where: { !$0.placements.isEmpty }) || writer.haltedBy != nil { await writer.idle() }
+        let known = shared.outcomes.withLock { known in
+            let taken = known
+            known = [:]
+            return taken
+        }
+        var refused: [InFlight] = []
+        var remaining: [InFlight] = []
+        for entry in inFlight {
+            switch known[entry.ticket] {
+            case true?: for request in entry.placements { carrier.placeCall(request) }
+            case false?: refused.append(entry)
+            case nil: remaining.append(entry)
+            }
+        }
+        inFlight = remaining
+        guard !refused.isEmpty else { return }
+        guard let halted = writer.haltedBy, halted.isWriteConflict else {
+            throw writer.haltedBy ?? EventStoreError.invalidAppend("a write was refused")
+        }
+        try await decideAgain(refused + remaining, at: clock.now)
+    }
+
+    /// Another writer moved a stream under decisions still in flight: fold the log as it is and decide
+    /// them again, in their order. A command that keeps losing is given up with `writeConflict`.
+    private func decideAgain(_ entries: [InFlight], at now: Timestamp) async throws {
+        await writer.idle()
+        inFlight = []
+        shared.outcomes.withLock { $0.removeAll() }
+        shared.ownIds.withLock { ids in for entry in entries { ids.subtract(entry.ids) } }
+        try await reread()
+        writer.resume()
+        for entry in entries {
+            guard entry.attempt < LogWriter.maxAttempts else {
+                onRefusal?(.writeConflict(stream: "\(entry.command)", attempts: entry.attempt))
+                continue
+            }
+            decide(entry.command, at: now, attempt: entry.attempt + 1)
+        }
+    }
+
+    /// Called when a command is given up after losing to other writers `LogWriter.maxAttempts` times.
+    public var onRefusal: ((DomainError) -> Void)?
+
+    /// Folds the whole log into a fresh state (start-up, and after a conflict).
+    private func reread() async throws {
+        var fresh = DialerState()
+        var versions: [String: Int64] = [:]
+        for try await recorded in store.events() {
+            try fresh.apply(recorded)
+            versions[recorded.stream] = recorded.streamVersion
+        }
+        state = fresh
+        streamVersions = versions
+    }
+
+    /// An event another writer logged: fold it (unless a re-read already did) and react for the
+    /// sessions this engine works.
+    private func fold(foreign recorded: RecordedEvent, at now: Timestamp) {
+        guard (streamVersions[recorded.stream] ?? 0) < recorded.streamVersion,
+            let event = try? EventCodec.decode(recorded)
+        else { return }
+        streamVersions[recorded.stream] = recorded.streamVersion
+        state.apply(event, position: max(state.position, recorded.position), at: recorded.time)
+        let reactions = EngineCore.reactions(to: [event], in: state, now: now).filter(isMine)
+        // A call placed by another engine is never placed again here, even when the session is ours.
+        execute(reactions.filter { if case .placeCall = $0 { false } else { true } }, at: now)
     }
 
     private func execute(_ actions: [EngineAction], at now: Timestamp) {
@@ -143,6 +284,27 @@ public final class DialerEngine<Clock: EngineClock> {
         }
     }
 
+    // MARK: - Whose work
+
+    /// Whether `action` concerns a session this engine works.
+    private func isMine(_ action: EngineAction) -> Bool {
+        guard let drives else { return true }
+        let session: SessionID? = switch action {
+        case .decide(let command): command.groupId.flatMap { state.groups[$0]?.sessionId } ?? command.sessionId
+        case .placeCall(let request): state.groups[request.reference.groupId]?.sessionId
+        case .cancelCall(let r), .hangUpCall(let r), .bridge(let r, _): state.groups[r.groupId]?.sessionId
+        case .startTimer(.startBatch(let sessionId), _): sessionId
+        case .startTimer(.placeCall(let r), _), .startTimer(.ringGuard(let r), _): state.groups[r.groupId]?.sessionId
+        }
+        guard let agent = session.flatMap({ state.sessions[$0]?.agentId }) else { return false }
+        return drives(agent)
+    }
+
+    private func isMine(session id: SessionID) -> Bool {
+        guard let drives else { return true }
+        return state.sessions[id].map { drives($0.agentId) } ?? false
+    }
+
     // MARK: - Restart
 
     /// Batches that were live when the engine stopped: calls the carrier no longer has end as failed
@@ -152,8 +314,9 @@ public final class DialerEngine<Clock: EngineClock> {
         let now = clock.now
         let live = carrier.liveCalls()
         // Sessions that were between batches; those with a live batch go on when it ends (below).
-        let idle = state.sessions.values.filter { $0.state == .active && $0.currentGroup == nil }.map(\.id).sorted()
-        for group in state.groups.values.sorted(by: { $0.id < $1.id }) where !group.isEnded {
+        let idle = state.sessions.values.filter { $0.state == .active && $0.currentGroup == nil && isMine(session: $0.id) }
+            .map(\.id).sorted()
+        for group in state.groups.values.sorted(by: { $0.id < $1.id }) where !group.isEnded && isMine(session: group.sessionId) {
             for call in group.calls where call.isLive {
                 let reference = CallReference(groupId: group.id, callId: call.id)
                 if call.isPlaced {
@@ -173,8 +336,62 @@ public final class DialerEngine<Clock: EngineClock> {
     }
 }
 
+/// What the engine's loop and the writer's completions share.
+private final class WriteTracking: Sendable {
+    /// Whether each in-flight decision (by ticket) was written (`true`) or refused (`false`).
+    let outcomes = Mutex<[Int: Bool]>([:])
+    /// Ids of events this engine submitted, so the log follower can tell them from other writers'.
+    let ownIds = Mutex<Set<UUID>>([])
+    /// The log position of the engine's last durable decision.
+    let durablePosition = Mutex<Int64>(0)
+}
+
+/// Replies once for a request that stands for several commands: after the last one's decision, or
+/// at the first refusal.
+private struct Collected {
+    let expected: Int
+    let reply: EngineReply?
+    private var handed = 0
+
+    init(expected: Int, reply: EngineReply?) {
+        self.expected = expected
+        self.reply = reply
+    }
+
+    /// The reply to attach to the next command: only the last one answers a success, any one a refusal.
+    mutating func next() -> EngineReply? {
+        handed += 1
+        guard let reply else { return nil }
+        if handed == expected { return reply }
+        return { result in if case .failure = result { reply(result) } }
+    }
+}
+
 /// Carrier events enter the engine through its clock, so they are ordered with everything else.
 struct ClockSink<Clock: EngineClock>: CarrierEventSink {
     let clock: Clock
     func deliver(_ event: CarrierEvent) { clock.schedule(.carrier(event), at: clock.now) }
+}
+
+extension Command {
+    /// The batch a command is about, if any (to tell whose work it is).
+    var groupId: GroupID? {
+        switch self {
+        case .cancelBatch(let g), .endLosingCalls(let g): g
+        case .placeCall(let g, _), .recordRinging(let g, _), .recordAnswer(let g, _, _), .recordNoAnswer(let g, _, _),
+             .recordFailure(let g, _, _), .recordHangup(let g, _): g
+        case .startBatch(_, let g): g
+        default: nil
+        }
+    }
+
+    /// The session a command is about, if any.
+    var sessionId: SessionID? {
+        switch self {
+        case .startSession(let s, _, _, _, _, _, _), .changeMode(let s, _), .changeSettings(let s, _), .stopSession(let s),
+             .hangUp(let s), .startBatch(let s, _): s
+        case .pauseQueue(_, let s), .resumeQueue(_, let s): s
+        default: nil
+        }
+    }
 }

@@ -1,6 +1,7 @@
 import DialerCore
 import Foundation
 import Synchronization
+import EventStore
 import SwitchboardJSON
 
 /// Something the engine reacts to.
@@ -15,10 +16,12 @@ public enum EngineInput: Sendable {
     case request(SessionID, SessionRequest, reply: EngineReply?)
     /// Work a component scheduled for later (the simulated carrier's next step); it may produce an input.
     case deferred(@Sendable () -> EngineInput?)
+    /// An event another writer put in the log (an API on another node, an import, a second engine).
+    case logged(RecordedEvent)
 }
 
-/// What a command came to: its events and the log position after them (wait for a projection to
-/// reach it to read your own write), or why it was refused.
+/// What a command came to once durable: its events and the log position after them (wait for a
+/// projection to reach it to read your own write), or why it was refused.
 public struct Decision: Sendable {
     public var events: [DialerEvent]
     public var position: Int64

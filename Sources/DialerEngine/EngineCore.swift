@@ -45,10 +45,12 @@ public enum EngineCore {
         }
     }
 
-    /// What to do when a carrier event is refused by the domain (it refers to a call already ended).
-    public static func actionsForRefused(_ event: CarrierEvent, error: DomainError) -> [EngineAction] {
+    /// What to do when a command is refused by the domain because its call has already ended.
+    public static func actionsForRefused(_ command: Command, error: DomainError) -> [EngineAction] {
         // A person picked up a call we had already ended (cancel raced with the answer): hang up.
-        if case .answered = event, case .callEnded = error { return [.hangUpCall(event.reference)] }
+        if case .recordAnswer(let groupId, let callId, _) = command, case .callEnded = error {
+            return [.hangUpCall(CallReference(groupId: groupId, callId: callId))]
+        }
         return []
     }
 

@@ -77,21 +77,24 @@ public final class LockedCounter: Sendable {
     public func nextRandom() -> UInt64 { generator.withLock { $0.next() } }
 }
 
-/// Turns commands into stored events: decide on the current state, append with optimistic
-/// concurrency, fold the result back in.
+/// A writer that waits for each command: decide on the current state, write through the `LogWriter`
+/// (each stream at the version this state has), fold the result back in. The demo, imports, tests and
+/// any writer that is not the engine take this path; the engine takes the same one, pipelined.
 ///
-/// The write side keeps its own fold of the log so that each decision sees every earlier one. When
-/// another writer got in first (a wrong expected version), it catches up from the log and decides again.
+/// It keeps its own fold of the log so each decision sees every earlier one. When another writer got
+/// in first (a stream's version moved, or the refusal may be stale), it catches up from the log and
+/// decides again — at most `LogWriter.maxAttempts` times, then it reports `DomainError.writeConflict`.
 public actor CommandHandler {
     public let store: any EventStore
+    private let writer: LogWriter
     private let ids: any EventIDGenerator
     public private(set) var state: DialerState
     private var streamVersions: [String: Int64] = [:]
-    static let maxRetries = 3
 
     /// Folds the whole log before taking commands.
     public init(store: any EventStore, ids: any EventIDGenerator = TimeOrderedEventIDs()) async throws {
         self.store = store
+        writer = LogWriter(store: store)
         self.ids = ids
         state = DialerState()
         try await catchUp()
@@ -101,16 +104,14 @@ public actor CommandHandler {
     /// changes nothing); throws `DomainError` when the command is refused, leaving the log untouched.
     @discardableResult
     public func handle(_ command: Command, at time: Timestamp) async throws -> [RecordedEvent] {
-        var attempt = 0
-        while true {
+        var lastConflict = ""
+        for attempt in 1...LogWriter.maxAttempts {
             let events: [DialerEvent]
-            switch decision(command) {
-            case .success(let decided):
-                events = decided
-            case .failure(let refusal):
+            do throws(DomainError) {
+                events = try state.decide(command)
+            } catch {
                 // Refused on a state another writer has moved past? Catch up and decide once more.
-                guard attempt < Self.maxRetries, try await store.headPosition() > state.position else { throw refusal }
-                attempt += 1
+                guard attempt < LogWriter.maxAttempts, try await store.headPosition() > state.position else { throw error }
                 try await catchUp()
                 continue
             }
@@ -118,27 +119,21 @@ public actor CommandHandler {
             var versions = streamVersions  // the real ones advance as the recorded events are folded
             let writes = EventCodec.writes(for: events, decidedOn: state, versions: &versions, ids: ids, at: time)
             do {
-                let result = try await store.append(writes)
-                try await absorb(result.recorded)
-                return result.recorded
-            } catch EventStoreError.wrongExpectedVersion where attempt < Self.maxRetries {
-                attempt += 1
+                let recorded = try await writer.write(writes)
+                try await absorb(recorded)
+                return recorded
+            } catch let error where error.isWriteConflict {
+                lastConflict = writes.map(\.stream).joined(separator: ", ")
+                writer.resume()
                 try await catchUp()
             }
         }
-    }
-
-    private func decision(_ command: Command) -> Result<[DialerEvent], DomainError> {
-        Result { () throws(DomainError) in try state.decide(command) }
+        throw DomainError.writeConflict(stream: lastConflict, attempts: LogWriter.maxAttempts)
     }
 
     /// Reads and folds everything the log has beyond the current state.
     public func catchUp() async throws {
-        while true {
-            let page = try await store.readAll(after: state.position, limit: 4096)
-            if page.isEmpty { return }
-            for recorded in page { try fold(recorded) }
-        }
+        for try await recorded in store.events(after: state.position) { try fold(recorded) }
     }
 
     /// Folds events this handler just wrote; if someone else wrote in between, reads their events first.

@@ -10,7 +10,8 @@ import Testing
 /// what happened and when (milliseconds after the start).
 final class EngineHarness {
     let directory: URL
-    let store: SQLiteEventStore
+    let store: any EventStore
+    private let file: SQLiteEventStore?
     let clock: VirtualClock
     let carrier: SimulatedCarrier<VirtualClock>
     let engine: DialerEngine<VirtualClock>
@@ -18,28 +19,39 @@ final class EngineHarness {
     static let callerIds = ["+15125550100", "+17135550100", "+18005550100"].map { PhoneNumber($0)! }
     private var groupNumber = 0
 
-    init(seed: UInt64 = 1, directory existing: URL? = nil, startAt: Int64 = 0) async throws {
+    /// An engine over `store` (default: a SQLite log in `directory`); `placements` notes every call placed.
+    init(seed: UInt64 = 1, store given: (any EventStore)? = nil, directory existing: URL? = nil, startAt: Int64 = 0,
+         placements: PlacementLog? = nil) async throws {
         directory = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-engine-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        store = try SQLiteEventStore(path: directory.appendingPathComponent("log.sqlite").path)
+        if let given {
+            store = given
+            file = nil
+        } else {
+            let opened = try SQLiteEventStore(path: directory.appendingPathComponent("log.sqlite").path)
+            store = opened
+            file = opened
+        }
         clock = VirtualClock(startAt: Self.start.adding(milliseconds: startAt))
-        carrier = SimulatedCarrier(clock: clock, seed: seed)
+        let carrier = SimulatedCarrier(clock: clock, seed: seed)
+        self.carrier = carrier
         let names = GroupNames()
         // Ids are seeded by the start time too: a restarted engine must not repeat the ids of the last run.
-        engine = DialerEngine(store: store, clock: clock, carrier: carrier,
+        engine = DialerEngine(store: store, clock: clock,
+                              carrier: placements.map { RecordingCarrier(carrier, log: $0) } ?? carrier,
                               ids: SeededEventIDs(seed: seed &+ UInt64(startAt) &* 31),
                               groupIds: { names.next() })
         try await engine.start()
     }
 
     func cleanUp() {
-        store.close()
+        file?.close()
         try? FileManager.default.removeItem(at: directory)
     }
 
     /// Stops this engine as a crash would (the log stays as it is) and returns the folder to restart from.
     func crash() -> URL {
-        store.close()
+        file?.close()
         return directory
     }
 
@@ -80,18 +92,12 @@ final class EngineHarness {
     /// The log as `(ms, type, detail)` lines, e.g. `(2100, "call.connected", "g1-1")`.
     func timeline(types: Set<String>? = nil) async throws -> [Line] {
         var lines: [Line] = []
-        var position: Int64 = 0
-        while true {
-            let page = try await store.readAll(after: position, limit: 4096)
-            guard let last = page.last else { break }
-            for event in page where types?.contains(event.type) ?? true {
-                let data = try JSONParser.parse(event.data)
-                let detail = [data["callId"]?.stringValue, data["reason"]?.stringValue, data["answeredBy"]?.stringValue,
-                              data["cause"]?.stringValue, data["result"]?.stringValue, data["endedBy"]?.stringValue]
-                    .compactMap { $0 }.joined(separator: " ")
-                lines.append(Line(ms: event.time.milliseconds(since: Self.start), type: event.type, detail: detail))
-            }
-            position = last.position
+        for try await event in store.events() where types?.contains(event.type) ?? true {
+            let data = try JSONParser.parse(event.data)
+            let detail = [data["callId"]?.stringValue, data["reason"]?.stringValue, data["answeredBy"]?.stringValue,
+                          data["cause"]?.stringValue, data["result"]?.stringValue, data["endedBy"]?.stringValue]
+                .compactMap { $0 }.joined(separator: " ")
+            lines.append(Line(ms: event.time.milliseconds(since: Self.start), type: event.type, detail: detail))
         }
         return lines
     }

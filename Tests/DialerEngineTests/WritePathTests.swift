@@ -1,0 +1,270 @@
+import DialerCore
+import DialerEngine
+import EventStore
+import Foundation
+import Synchronization
+import SwitchboardApp
+import SwitchboardJSON
+import Testing
+
+/// One write path: other writers are normal, and a call is placed only once its `call.dialed` is durable.
+@Suite("One write path", .serialized)
+struct WritePathTests {
+    @Test(.timeLimit(.minutes(1)))
+    func twoEnginesAndAnAPIWriterShareOneLog() async throws {
+        let folder = try TemporaryFolder()
+        let store = try SQLiteEventStore(path: folder.file("log.sqlite"))
+        defer { store.close() }
+        let api = try await CommandHandler(store: store)
+        let now = SystemClock().now
+        // People who answer at once and talk briefly, machines, and failures: each contact is dialled once.
+        func contacts(_ prefix: String, _ count: Int) -> [NewContact] {
+            (0..<count).map { index in
+                let script: JSONObject = switch index % 3 {
+                case 0: ["ringMs": 15, "answer": "human", "talkMs": 10]
+                case 1: ["ringMs": 10, "answer": "machine"]
+                default: ["ringMs": 5, "fail": "congestion"]
+                }
+                return NewContact(contactId: ContactID("\(prefix)\(index)"), phone: PhoneNumber("+1512555\(1000 + index)")!,
+                                  script: script)
+            }
+        }
+        for queue in ["qa", "qb"] {
+            try await api.handle(.createQueue(queueId: QueueID(queue), name: queue, segment: nil, maxAttempts: 1,
+                                              contacts: contacts("\(queue)-c", 12)), at: now)
+        }
+        let fast = SessionSettings(staggerMs: 0, cooldownMs: 0)
+        let placed = PlacementLog()
+        func engine(for agent: AgentID) async throws -> DialerEngine<SystemClock> {
+            let clock = SystemClock()
+            let carrier = RecordingCarrier(SimulatedCarrier(clock: clock, seed: 3), log: placed)
+            let engine = DialerEngine(store: store, clock: clock, carrier: carrier, drives: { $0 == agent })
+            try await engine.start()
+            return engine
+        }
+        let a = try await engine(for: "agent-a")
+        let b = try await engine(for: "agent-b")
+        // Agent a's session starts through its engine; agent b's through the API writer, and engine b
+        // picks it up from the log.
+        a.clock.schedule(.command(.startSession(sessionId: "sa", agentId: "agent-a", queueId: "qa", mode: .parallel,
+                                                profile: .auto, settings: fast, callerIds: EngineHarness.callerIds),
+                                  reply: nil), at: a.clock.now)
+        try await api.handle(.startSession(sessionId: "sb", agentId: "agent-b", queueId: "qb", mode: .parallel,
+                                           profile: .auto, settings: fast, callerIds: EngineHarness.callerIds),
+                             at: SystemClock().now)
+        let runA = Task { try await a.run() }
+        let runB = Task { try await b.run() }
+        // Meanwhile the API writes to the same queue streams the engines write to.
+        for round in 0..<4 {
+            try await Task.sleep(for: .milliseconds(30))
+            for queue in ["qa", "qb"] {
+                try await api.handle(.addContacts(queueId: QueueID(queue), contacts: contacts("\(queue)-r\(round)-", 3)),
+                                     at: SystemClock().now)
+            }
+        }
+        try await api.handle(.pauseQueue(queueId: "qb", sessionId: nil), at: SystemClock().now)
+        try await Task.sleep(for: .milliseconds(50))
+        try await api.handle(.resumeQueue(queueId: "qb", sessionId: nil), at: SystemClock().now)
+
+        // Until both queues are worked through (as the log says), then stop both engines.
+        var finished = false
+        for _ in 0..<400 where !finished {
+            try await Task.sleep(for: .milliseconds(50))
+            try await api.catchUp()
+            let queues = await api.state.queues
+            finished = ["qa", "qb"].allSatisfy { queues[QueueID($0)]?.state == .completed }
+        }
+        a.clock.stop()
+        b.clock.stop()
+        try await runA.value
+        try await runB.value
+        #expect(finished, "both queues should be worked through")
+
+        let report = try await store.verify()
+        #expect(report.isIntact)
+        let state = try await DialerState.replay(store)
+        for queue in ["qa", "qb"] {
+            let contacts = try #require(state.queues[QueueID(queue)]).contacts
+            #expect(contacts.count == 24)
+            #expect(contacts.values.allSatisfy { $0.outcome != .pending }, "every contact of \(queue) was dialled")
+        }
+        // Nothing dialled twice: one call.dialed and one placement per contact.
+        var dialed: [String] = []
+        for try await event in store.events() where event.type == "call.dialed" {
+            dialed.append(try #require(try JSONParser.parse(event.data)["contactId"]?.stringValue))
+        }
+        #expect(dialed.count == 48)
+        #expect(Set(dialed).count == dialed.count)
+        #expect(placed.count == 48)
+        #expect(placed.distinctCalls == 48)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aWriteRefusedBecauseAnotherWriterMovedTheStreamIsDecidedAgain() async throws {
+        let folder = try TemporaryFolder()
+        let real = try SQLiteEventStore(path: folder.file("log.sqlite"))
+        defer { real.close() }
+        let other = try await CommandHandler(store: real)
+        let once = Mutex(false)
+        // Just before the engine's pause first reaches the log, the API adds contacts to the same queue.
+        let store = FaultyStore(real) { writes in
+            guard writes.contains(where: { $0.events.contains { $0.type == "queue.paused" } }),
+                once.withLock({ done in defer { done = true }; return !done })
+            else { return .pass }
+            return .before {
+                try await other.handle(.addContacts(queueId: "q", contacts: [EngineHarness.contact("late", answer: "none")]),
+                                       at: EngineHarness.start)
+            }
+        }
+        let harness = try await EngineHarness(store: store, directory: folder.url)
+        harness.workQueue([EngineHarness.contact("c1", answer: "none")])
+        harness.at(100, .pause)
+        try await harness.run(until: 60_000)
+        #expect(store.refusals == 1)
+        let types = try await harness.timeline(types: ["contacts.added", "queue.paused"]).map(\.type)
+        #expect(types == ["contacts.added", "contacts.added", "queue.paused"])
+        #expect(harness.engine.state.queues["q"]?.state == .paused)
+        #expect(harness.engine.state.queues["q"]?.contacts["late"] != nil, "the re-read saw the other writer's contact")
+        #expect(try await real.verify().isIntact)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aCallIsPlacedOnlyOnceItsDialIsDurableAndNeverTwiceAcrossARestart() async throws {
+        let folder = try TemporaryFolder()
+        let placed = PlacementLog()
+        // The log fails as the second call's dial is written: that call must not reach the carrier.
+        let real = try SQLiteEventStore(path: folder.file("log.sqlite"))
+        let failing = FaultyStore(real) { writes in
+            writes.contains { $0.events.contains { $0.type == "call.dialed" && String(decoding: $0.data, as: UTF8.self).contains("\"c2\"") } }
+                ? .fail : .pass
+        }
+        let first = try await EngineHarness(store: failing, directory: folder.url, placements: placed)
+        first.workQueue([EngineHarness.contact("c1", answer: "none"), EngineHarness.contact("c2", "+17135550001", answer: "none"),
+                         EngineHarness.contact("c3", "+14155550002", answer: "none")])
+        await #expect(throws: EventStoreError.self) { try await first.run(until: 5000) }
+        #expect(placed.numbers == ["+12125550000"], "only c1's durable dial was placed")
+        real.close()
+
+        // A new process on the same log: c2 is dialled once, now.
+        let second = try await EngineHarness(directory: folder.url, startAt: 10_000, placements: placed)
+        defer { second.cleanUp() }
+        try await second.run(until: 12_000)
+        #expect(placed.numbers.filter { $0 == "+17135550001" }.count == 1)
+        let dialed = try await second.timeline(types: ["call.dialed"]).map(\.detail)
+        #expect(Set(dialed).count == dialed.count)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aCrashAfterTheDialIsDurableButBeforeItIsPlacedNeverRingsTheContactTwice() async throws {
+        let folder = try TemporaryFolder()
+        let placed = PlacementLog()
+        let real = try SQLiteEventStore(path: folder.file("log.sqlite"))
+        // The process dies right after the fsync of c1's dial: the log has it, the carrier never heard of it.
+        let dying = FaultyStore(real) { writes in
+            writes.contains { $0.events.contains { $0.type == "call.dialed" } } ? .failAfterWriting : .pass
+        }
+        let first = try await EngineHarness(store: dying, directory: folder.url, placements: placed)
+        first.workQueue([EngineHarness.contact("c1", answer: "none")])
+        await #expect(throws: EventStoreError.self) { try await first.run(until: 5000) }
+        #expect(placed.numbers.isEmpty)
+        real.close()
+
+        let second = try await EngineHarness(directory: folder.url, startAt: 10_000, placements: placed)
+        defer { second.cleanUp() }
+        try await second.run(until: 20_000)
+        let lines = try await second.timeline(types: ["call.dialed", "call.failed"])
+        // The unplaced call is closed as failed by reconciliation, and the contact is dialled for real once.
+        #expect(lines.map(\.type) == ["call.dialed", "call.failed", "call.dialed"])
+        #expect(lines[1].detail == "g1-1 engine-restart")
+        #expect(placed.numbers == ["+12125550000"])
+    }
+}
+
+/// A folder removed when the test ends.
+final class TemporaryFolder: Sendable {
+    let url: URL
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    func file(_ name: String) -> String { url.appendingPathComponent(name).path }
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+/// Every number the carriers were asked to dial, across engines and restarts.
+final class PlacementLog: Sendable {
+    private let placed = Mutex<[(number: String, reference: String)]>([])
+    func add(_ request: PlaceCallRequest) { placed.withLock { $0.append((request.to.e164, request.reference.description)) } }
+    var numbers: [String] { placed.withLock { $0.map(\.number) } }
+    var count: Int { placed.withLock { $0.count } }
+    var distinctCalls: Int { placed.withLock { Set($0.map(\.reference)).count } }
+}
+
+/// A carrier that notes every placement before passing it on.
+final class RecordingCarrier: CarrierAdapter {
+    let inner: any CarrierAdapter
+    let log: PlacementLog
+    init(_ inner: any CarrierAdapter, log: PlacementLog) {
+        self.inner = inner
+        self.log = log
+    }
+    func connect(_ sink: any CarrierEventSink) { inner.connect(sink) }
+    func placeCall(_ request: PlaceCallRequest) {
+        log.add(request)
+        inner.placeCall(request)
+    }
+    func cancel(_ reference: CallReference) { inner.cancel(reference) }
+    func hangUp(_ reference: CallReference) { inner.hangUp(reference) }
+    func bridge(_ reference: CallReference, to agent: AgentID) { inner.bridge(reference, to: agent) }
+    func liveCalls() -> Set<CallReference> { inner.liveCalls() }
+}
+
+/// A real store with a fault injected into chosen appends.
+final class FaultyStore: EventStore {
+    enum Fault: Sendable {
+        case pass
+        /// Fails as a storage error would: nothing is written.
+        case fail
+        /// Writes, then fails as if the process died before hearing back.
+        case failAfterWriting
+        /// Runs another writer first, then appends (which the store may then refuse).
+        case before(@Sendable () async throws -> Void)
+    }
+
+    let inner: SQLiteEventStore
+    let fault: @Sendable ([StreamWrite]) -> Fault
+    private let refused = Mutex(0)
+    var refusals: Int { refused.withLock { $0 } }
+
+    init(_ inner: SQLiteEventStore, fault: @escaping @Sendable ([StreamWrite]) -> Fault) {
+        self.inner = inner
+        self.fault = fault
+    }
+
+    func append(_ writes: [StreamWrite]) async throws -> AppendResult {
+        switch fault(writes) {
+        case .pass: break
+        case .fail: throw EventStoreError.storage("injected failure")
+        case .failAfterWriting:
+            _ = try await inner.append(writes)
+            throw EventStoreError.storage("injected failure after writing")
+        case .before(let other): try await other()
+        }
+        do {
+            return try await inner.append(writes)
+        } catch let error as EventStoreError {
+            if case .wrongExpectedVersion = error { refused.withLock { $0 += 1 } }
+            throw error
+        }
+    }
+    func readAll(after position: Int64, limit: Int) async throws -> [RecordedEvent] { try await inner.readAll(after: position, limit: limit) }
+    func scan(after position: Int64, limit: Int, _ body: (ScannedEvent) throws -> Void) async throws -> Int {
+        try await inner.scan(after: position, limit: limit, body)
+    }
+    func readStream(_ stream: String, after version: Int64, limit: Int) async throws -> [RecordedEvent] {
+        try await inner.readStream(stream, after: version, limit: limit)
+    }
+    func headPosition() async throws -> Int64 { try await inner.headPosition() }
+    func subscribe(after position: Int64) -> EventSubscription { inner.subscribe(after: position) }
+    func verify() async throws -> ChainVerification { try await inner.verify() }
+}
