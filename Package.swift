@@ -13,6 +13,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // The system SQLite (Debian's libsqlite3-dev). Only `EventStore` and the benchmark's
@@ -29,7 +31,7 @@ let package = Package(
             providers: [.apt(["libwebsockets-dev"])]
         ),
         // HTTP and WebSocket on one port through libwebsockets: every lws pointer and callback lives here.
-        .target(name: "WebTransport", dependencies: ["CLibWebSockets"]),
+        .target(name: "WebTransport", dependencies: ["CLibWebSockets", "SwitchboardJSON"]),
         // A small, allocation-light JSON reader/writer: replay speed is bounded by decoding.
         .target(name: "SwitchboardJSON"),
         // The pure domain: events, commands, decide/evolve, projections. No I/O, no clocks.
@@ -39,7 +41,7 @@ let package = Package(
             name: "EventStore",
             dependencies: ["CSQLite", "SwitchboardJSON", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        // Wiring: command handling over the store, projections kept live from a subscription.
+        // Wiring: the one write path (LogWriter, CommandHandler), projections kept live from a subscription.
         .target(name: "SwitchboardApp", dependencies: ["DialerCore", "EventStore", "SwitchboardJSON"]),
         // The engine that works queues: a pure process manager, its service shell, the carrier
         // adapter protocol and the deterministic simulated carrier.
@@ -47,19 +49,39 @@ let package = Package(
         // The HTTP API and the live feed over WebTransport, wired to the engine and the projections.
         .target(
             name: "SwitchboardServer",
-            dependencies: ["WebTransport", "DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON"],
+            dependencies: [
+                "WebTransport", "DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             resources: [.copy("Resources/openapi.yaml")]
+        ),
+        // The composition root: builds the whole running application from a `Configuration` and runs its
+        // long-lived parts as services (used by `serve`, the tests and the benchmark).
+        .target(
+            name: "SwitchboardRuntime",
+            dependencies: [
+                "SwitchboardServer", "WebTransport", "DialerEngine", "DialerCore", "EventStore", "SwitchboardApp",
+                "SwitchboardJSON",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .executableTarget(
             name: "SwitchboardCLI",
             dependencies: [
-                "SwitchboardServer", "DialerEngine", "SwitchboardApp", "EventStore", "DialerCore", "SwitchboardJSON",
+                "SwitchboardRuntime", "DialerEngine", "SwitchboardApp", "EventStore", "DialerCore", "SwitchboardJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "SwitchboardBench",
             dependencies: ["DialerEngine", "SwitchboardApp", "EventStore", "DialerCore", "CSQLite", "WebTransport"]
+        ),
+        // What the test targets share: temporary stores, fault-injecting stores, recording carriers, fixtures.
+        .target(
+            name: "SwitchboardTestSupport",
+            dependencies: ["DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON"]
         ),
         .testTarget(name: "SwitchboardJSONTests", dependencies: ["SwitchboardJSON"]),
         .testTarget(name: "WebTransportTests", dependencies: ["WebTransport"]),
@@ -67,7 +89,14 @@ let package = Package(
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "CSQLite"]),
         .testTarget(
             name: "DialerEngineTests",
-            dependencies: ["DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON"]
+            dependencies: ["DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON", "SwitchboardTestSupport"]
+        ),
+        .testTarget(
+            name: "SwitchboardRuntimeTests",
+            dependencies: [
+                "SwitchboardRuntime", "SwitchboardServer", "SwitchboardApp", "WebTransport", "EventStore", "DialerCore",
+                "SwitchboardJSON", "SwitchboardTestSupport", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "SwitchboardAppTests",

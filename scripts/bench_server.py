@@ -1,7 +1,7 @@
 """Server benchmark figures, each beside its baseline from the same run (see scripts/bench-server.sh).
 
   poll       GET /v1/calls/parallel/{id} under wrk, beside a minimal libwebsockets hello handler
-             (`switchboard hello-server`, same binary).
+             (`switchboard-bench hello-server`).
   fanout     from an event's time (the engine's decision, just before its append) to its receipt,
              at 1 000 WebSocket subscribers on loopback under steady traffic, beside the same at 10;
              the subscribers are one compiled lws client process whose CPU use is printed.
@@ -22,8 +22,8 @@ BIN = sys.argv[1] if len(sys.argv) > 1 else ".build/release/switchboard"
 BENCH = sys.argv[2] if len(sys.argv) > 2 else ".build/release/switchboard-bench"
 
 
-def start(args):
-    process = subprocess.Popen([BIN, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+def start(args, binary=None):
+    process = subprocess.Popen([binary or BIN, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = process.stdout.readline()
     port = int(re.search(r"127\.0\.0\.1:(\d+)", line).group(1))
     return process, port
@@ -112,8 +112,8 @@ def main():
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     directory = tempfile.mkdtemp(prefix="switchboard-bench-")
-    server, port = start(["serve", "--port", "0", "--store", f"{directory}/bench.sqlite", "--demo"])
-    hello, hello_port = start(["hello-server", "--port", "0"])
+    server, port = start(["serve", "--port", "0", "--store", f"{directory}/bench.sqlite", "--demo", "--log-level", "error"])
+    hello, hello_port = start(["hello-server", "--port", "0"], binary=BENCH)
     try:
         group = None
         for _ in range(100):
@@ -132,7 +132,7 @@ def main():
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)
     # Memory on a fresh server, so the heap the fan-out run left behind does not hide the growth.
-    server, port = start(["serve", "--port", "0", "--store", f"{directory}/memory.sqlite", "--demo"])
+    server, port = start(["serve", "--port", "0", "--store", f"{directory}/memory.sqlite", "--demo", "--log-level", "error"])
     try:
         print(json.dumps(ws_memory(port, server.pid, 5000)), flush=True)
     finally:

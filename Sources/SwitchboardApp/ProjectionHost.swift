@@ -7,41 +7,38 @@ import SwitchboardJSON
 public actor ProjectionHost {
     public let store: any EventStore
     public private(set) var state = DialerState()
-    private var follower: Task<Void, Never>?
-    private var waiters: [(position: Int64, continuation: CheckedContinuation<Void, Never>)] = []
-    public private(set) var failure: String?
+    private var waiters: [(position: Int64, continuation: CheckedContinuation<Void, any Error>)] = []
+    /// Why the projections stopped following the log; once set, every wait fails at once.
+    public private(set) var failure: ProjectionFailure?
 
     public init(store: any EventStore) {
         self.store = store
     }
 
-    /// Folds the log up to its current head, then follows it live.
+    /// Folds the log up to its current head (call before serving reads).
     public func start() async throws {
         state = try await DialerState.replay(store)
-        let after = state.position
-        let subscription = store.subscribe(after: after)
-        follower = Task { [weak self] in
-            do {
-                for try await recorded in subscription {
-                    guard let self else { return }
-                    try await self.fold(recorded)
-                }
-            } catch is CancellationError {
-            } catch {
-                await self?.fail(error)
+    }
+
+    /// Follows the log from where `start` left off until cancelled. When the log cannot be read or
+    /// folded, every waiting request is answered with the failure at once, and so are later ones.
+    public func follow() async {
+        do {
+            for try await recorded in store.subscribe(after: state.position) {
+                try fold(recorded)
             }
+        } catch is CancellationError {
+        } catch {
+            fail(error)
         }
     }
 
-    public func stop() {
-        follower?.cancel()
-        follower = nil
-    }
-
-    /// Returns once the projections include `position` (read-your-writes for the API).
-    public func waitUntil(_ position: Int64) async {
+    /// Returns once the projections include `position` (read-your-writes for the API); throws if
+    /// they stopped following the log.
+    public func waitUntil(_ position: Int64) async throws {
         if state.position >= position { return }
-        await withCheckedContinuation { continuation in
+        if let failure { throw failure }
+        try await withCheckedThrowingContinuation { continuation in
             waiters.append((position, continuation))
         }
     }
@@ -60,6 +57,16 @@ public actor ProjectionHost {
     }
 
     private func fail(_ error: any Error) {
-        failure = "\(error)"
+        let failure = ProjectionFailure(reason: "\(error)")
+        self.failure = failure
+        let waiting = waiters
+        waiters = []
+        for waiter in waiting { waiter.continuation.resume(throwing: failure) }
     }
+}
+
+/// The projections stopped following the log: reads would be stale, so requests that need them fail.
+public struct ProjectionFailure: Error, Sendable, CustomStringConvertible {
+    public var reason: String
+    public var description: String { "the projections stopped following the log: \(reason)" }
 }

@@ -22,6 +22,7 @@ struct Options {
     var seconds = 10.0
     var after: Int64 = 0
     var topics = "all"
+    var helloServer = false
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -35,8 +36,9 @@ struct Options {
             case "--seconds": seconds = iterator.next().flatMap(Double.init) ?? seconds
             case "--after": after = iterator.next().flatMap(Int64.init) ?? after
             case "--topics": topics = iterator.next() ?? topics
+            case "hello-server": helloServer = true
             default:
-                FileHandle.standardError.write(Data("usage: switchboard-bench [--events N] [--writers N] [--only append|append_random_ids|replay|engine|answer_to_cancel_us|replay-phases|fanout-client [--port P] [--subscribers N] [--seconds S] [--after POS] [--topics T]]\n".utf8))
+                FileHandle.standardError.write(Data("usage: switchboard-bench hello-server [--port P] | [--events N] [--writers N] [--only append|append_random_ids|replay|engine|answer_to_cancel_us|replay-phases|fanout-client [--port P] [--subscribers N] [--seconds S] [--after POS] [--topics T]]\n".utf8))
                 exit(2)
             }
         }
@@ -47,6 +49,10 @@ struct Options {
 }
 
 let options = Options(CommandLine.arguments)
+if options.helloServer {
+    HelloServer.run(port: options.port)
+    exit(0)
+}
 let workspace = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-bench-\(getpid())")
 try FileManager.default.createDirectory(at: workspace, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(at: workspace) }

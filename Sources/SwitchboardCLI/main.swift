@@ -5,8 +5,8 @@ import EventStore
 import Foundation
 import SwitchboardApp
 import SwitchboardJSON
-import SwitchboardServer
-import WebTransport
+import Logging
+import SwitchboardRuntime
 
 /// `switchboard`: the product's command line.
 @main
@@ -14,7 +14,7 @@ struct Switchboard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard",
         abstract: "An event-sourced parallel dialer.",
-        subcommands: [Serve.self, Events.self, Verify.self, Demo.self, Simulate.self, EventTypes.self, HelloServer.self]
+        subcommands: [Serve.self, Events.self, Verify.self, RecordDemo.self, Simulate.self, EventTypes.self]
     )
 }
 
@@ -51,31 +51,29 @@ struct Events: AsyncParsableCommand {
     func run() async throws {
         let store = try options.openExisting()
         defer { store.close() }
-        var position = after
         let output = FileHandle.standardOutput
         if format == .table {
             let header = pad("POSITION", 9) + pad("TIME", 25) + pad("STREAM", 22) + pad("TYPE", 26) + "DATA\n"
             output.write(Data(header.utf8))
         }
-        while true {
-            let page = try await store.readAll(after: position, limit: 2048)
-            if page.isEmpty { break }
-            var chunk: [UInt8] = []
-            for event in page {
-                switch format {
-                case .ndjson:
-                    chunk.append(contentsOf: event.envelopeJSON)
-                    chunk.append(0x0A)
-                case .table:
-                    let data = String(decoding: event.data, as: UTF8.self)
-                    let line = pad(String(event.position), 9) + pad(event.time.rfc3339, 25) + pad(event.stream, 22)
-                        + pad(event.type, 26) + (data.count > 90 ? String(data.prefix(87)) + "..." : data) + "\n"
-                    chunk.append(contentsOf: line.utf8)
-                }
+        var chunk: [UInt8] = []
+        for try await event in store.events(after: after) {
+            switch format {
+            case .ndjson:
+                chunk.append(contentsOf: event.envelopeJSON)
+                chunk.append(0x0A)
+            case .table:
+                let data = String(decoding: event.data, as: UTF8.self)
+                let line = pad(String(event.position), 9) + pad(event.time.rfc3339, 25) + pad(event.stream, 22)
+                    + pad(event.type, 26) + (data.count > 90 ? String(data.prefix(87)) + "..." : data) + "\n"
+                chunk.append(contentsOf: line.utf8)
             }
-            output.write(Data(chunk))
-            position = page[page.count - 1].position
+            if chunk.count > 1 << 16 {
+                output.write(Data(chunk))
+                chunk.removeAll(keepingCapacity: true)
+            }
         }
+        output.write(Data(chunk))
     }
 
     private func pad(_ text: String, _ width: Int) -> String {
@@ -101,8 +99,9 @@ struct Verify: AsyncParsableCommand {
     }
 }
 
-struct Demo: AsyncParsableCommand {
+struct RecordDemo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "demo",
         abstract: "Record the scripted demo day into an empty store and print its log.")
 
     @OptionGroup var options: StoreOption
@@ -188,123 +187,43 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seed of the simulated carrier.") var seed: UInt64 = 2026
     @Option(help: "Ping a WebSocket after this many idle seconds.") var pingSeconds: UInt16 = 20
     @Option(help: "Drop a WebSocket that has not answered for this many seconds.") var hangUpSeconds: UInt16 = 60
+    @Option(help: "trace, debug, info, notice, warning, error or critical (logs go to stderr).")
+    var logLevel: String = "info"
 
     func run() async throws {
-        let log: SQLiteEventStore
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var configuration = Configuration()
+        configuration.storePath = store
+        configuration.port = port
+        configuration.demo = demo
+        configuration.carrier = .simulated(seed: seed)
+        configuration.pingSeconds = pingSeconds
+        configuration.hangUpSeconds = hangUpSeconds
+        configuration.logLevel = level
+        if let problem = configuration.problem { throw ValidationError(problem) }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "switchboard")
+        let app: SwitchboardApplication
         do {
-            log = try SQLiteEventStore(path: store)
+            app = try await SwitchboardApplication.build(configuration, logger: logger)
         } catch let error as EventStoreError {
             throw ValidationError(error.description)
         }
-        defer { log.close() }
-        let clock = SystemClock()
-        let carrier = SimulatedCarrier(clock: clock, seed: seed, distributions: DemoSetup.distributions)
-        let engine = DialerEngine(store: log, clock: clock, carrier: carrier)
-        try await engine.start()
-        let projections = ProjectionHost(store: log)
-        try await projections.start()
-        let api = APIServer(clock: clock, projections: projections, store: log, callerIds: DemoSetup.callerIds)
-        try await api.startFeed()
-        guard pingSeconds >= 1, hangUpSeconds > pingSeconds else {
-            throw ValidationError("--hang-up-seconds must be above --ping-seconds, which must be at least 1")
-        }
-        var limits = WebServer.Limits()
-        limits.pingSeconds = pingSeconds
-        limits.hangUpSeconds = hangUpSeconds
-        let server = WebServer(port: port, application: api, limits: limits)
-        let boundPort = try server.start()
-        if demo, try await log.headPosition() == 0 {
-            for command in DemoSetup.commands() { clock.schedule(.command(command, reply: nil), at: clock.now) }
-        }
         let banner = """
-            Switchboard listening on http://127.0.0.1:\(boundPort)  (store: \(store))
-              curl http://127.0.0.1:\(boundPort)/v1/overview
-              python3 -m websockets 'ws://127.0.0.1:\(boundPort)/v1/stream?after=0&topics=all'
+            Switchboard listening on http://127.0.0.1:\(app.port)  (store: \(store))
+              curl http://127.0.0.1:\(app.port)/v1/overview
+              python3 -m websockets 'ws://127.0.0.1:\(app.port)/v1/stream?after=0&topics=all'
 
             """
         FileHandle.standardOutput.write(Data(banner.utf8))
-        let signals = [SIGINT, SIGTERM].map { signalNumber -> any DispatchSourceSignal in
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler {
-                FileHandle.standardError.write(Data("switchboard: stopping (signal \(signalNumber))\n".utf8))
-                clock.stop()
-            }
-            source.resume()
-            return source
-        }
-        // Until a signal stops the clock. Then: close the WebSockets (1001), finish the log writes, exit.
-        var failure: (any Error)?
-        do {
-            try await engine.run()
-        } catch {
-            failure = error
-        }
-        server.shutdown()
-        api.stopFeed()
-        await projections.stop()
-        signals.forEach { $0.cancel() }
-        log.close()
+        try await app.run()
         FileHandle.standardError.write(Data("switchboard: stopped\n".utf8))
-        if let failure { throw failure }
-    }
-}
-
-/// The demo: three queues whose contacts follow the simulated carrier, an agent on each.
-enum DemoSetup {
-    static let callerIds = ["+15125550100", "+17135550100", "+12125550100", "+18005550100"].compactMap(PhoneNumber.init)
-    static let distributions: [QueueID: CallDistribution] = [
-        "demo-leads": .typical, "demo-vip": .typical, "demo-cold": .poor,
-    ]
-
-    static func commands() -> [Command] {
-        func contacts(_ prefix: String, _ count: Int) -> [NewContact] {
-            (0..<count).map { index in
-                NewContact(contactId: ContactID("\(prefix)-\(index)"), name: "Contact \(index)",
-                           phone: PhoneNumber("+1\([512, 713, 212, 415][index % 4])555\(1000 + index)") ?? callerIds[0])
-            }
-        }
-        return [
-            .createQueue(queueId: "demo-leads", name: "Leads", segment: nil, maxAttempts: 3, contacts: contacts("lead", 300)),
-            .createQueue(queueId: "demo-vip", name: "VIP Accounts", segment: nil, maxAttempts: 3, contacts: contacts("vip", 100)),
-            .createQueue(queueId: "demo-cold", name: "Cold list", segment: nil, maxAttempts: 2, contacts: contacts("cold", 400)),
-            .startSession(sessionId: "demo-agent-1", agentId: "agent-1", queueId: "demo-leads", mode: .parallel,
-                          profile: .auto, settings: .default, callerIds: callerIds),
-            .startSession(sessionId: "demo-agent-2", agentId: "agent-2", queueId: "demo-vip", mode: .parallel,
-                          profile: .auto, settings: .default, callerIds: callerIds),
-            .startSession(sessionId: "demo-agent-3", agentId: "agent-3", queueId: "demo-cold", mode: .parallel,
-                          profile: .auto, settings: .default, callerIds: callerIds),
-        ]
-    }
-}
-
-/// The smallest libwebsockets application: the benchmark's baseline for the polling endpoint.
-struct HelloServer: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "hello-server", abstract: "Serve a fixed JSON answer on every path (benchmark baseline).",
-        shouldDisplay: false)
-
-    @Option(help: "Port (0 picks a free one).") var port: Int = 0
-
-    struct Hello: WebApplication {
-        static let body = Array(#"{"hello":"world"}"#.utf8)
-        func handle(_ request: HTTPRequest) async -> HTTPResponse { HTTPResponse(status: 200, body: Self.body) }
-        func acceptsWebSocket(path: String) -> Bool { false }
-        func webSocketOpened(_ connection: ConnectionID, query: [String: String], server: WebServer) {}
-        func webSocketReceived(_ connection: ConnectionID, text: [UInt8], server: WebServer) {}
-        func webSocketClosed(_ connection: ConnectionID) {}
-    }
-
-    func run() throws {
-        let server = WebServer(port: port, application: Hello())
-        let bound = try server.start()
-        FileHandle.standardOutput.write(Data("hello server listening on http://127.0.0.1:\(bound)\n".utf8))
-        let done = DispatchSemaphore(value: 0)
-        signal(SIGTERM, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
-        source.setEventHandler { done.signal() }
-        source.resume()
-        done.wait()
-        server.shutdown()
+        if !app.health.isHealthy { throw ExitCode(1) }
     }
 }

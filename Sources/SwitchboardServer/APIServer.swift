@@ -5,34 +5,73 @@ import Foundation
 import Synchronization
 import SwitchboardApp
 import SwitchboardJSON
+import Logging
 import WebTransport
 
 /// The HTTP API and the live feed, on top of a running engine.
 ///
-/// Writes go to the engine as commands (through its clock, so they are ordered with carrier events
-/// and timers); reads come from the projections, after they have caught up with the write.
+/// Writes go to the engine (`EngineGateway`) and are answered once durable; reads come from the
+/// projections, after they have caught up with the write. Every operation is one row of `routes`.
 public final class APIServer: WebApplication {
-    let clock: SystemClock
+    let engine: EngineGateway
     let projections: ProjectionHost
     let store: any EventStore
+    let health: Health
     let feed: FeedHub
     let callerIds: [PhoneNumber]
+    let logger: Logger
     let ids = TimeOrderedEventIDs()
     /// 500 ms pollers ask for the same group again and again: encode each version of it once.
     let encodedSummaries = SummaryCache()
 
-    public init(clock: SystemClock, projections: ProjectionHost, store: any EventStore, callerIds: [PhoneNumber]) {
-        self.clock = clock
+    public init(engine: EngineGateway, projections: ProjectionHost, store: any EventStore, health: Health,
+                callerIds: [PhoneNumber], logger: Logger) {
+        self.engine = engine
         self.projections = projections
         self.store = store
+        self.health = health
         self.callerIds = callerIds
-        feed = FeedHub(store: store, projections: projections)
+        self.logger = logger
+        feed = FeedHub(store: store, projections: projections, logger: logger)
     }
 
     /// Starts the live feed's shared pump at the log's head. Call once, before serving.
     public func startFeed() async throws { feed.start(after: try await store.headPosition()) }
 
     public func stopFeed() { feed.stop() }
+
+    // MARK: - Routes
+
+    /// Every operation of the API, each once. `openapi.yaml` documents exactly these (a test checks both ways).
+    static let routes = RouteTable(routes: [
+        Route("GET", "healthz") { api, _ in await api.healthz() },
+        Route("GET", "openapi.yaml") { _, _ in
+            HTTPResponse(status: 200, contentType: "application/yaml", body: OpenAPIDocument.yaml)
+        },
+        Route("GET", "v1/calls/parallel/{groupId}") { api, request in
+            try await api.group(GroupID(request.parameter("groupId")), ifNoneMatch: request.http.headers["if-none-match"])
+        },
+        Route("POST", "v1/calls/parallel/{groupId}/terminate") { api, request in
+            try await api.terminate(GroupID(request.parameter("groupId")))
+        },
+        Route("POST", "v1/queues") { api, request in try await api.createQueue(try api.body(request.http)) },
+        Route("GET", "v1/queues/{queueId}") { api, request in try await api.queue(QueueID(request.parameter("queueId"))) },
+        Route("POST", "v1/queues/{queueId}/contacts") { api, request in
+            try await api.addContacts(QueueID(request.parameter("queueId")), try api.body(request.http))
+        },
+        Route("POST", "v1/sessions") { api, request in try await api.startSession(try api.body(request.http)) },
+        Route("GET", "v1/sessions/{sessionId}") { api, request in
+            try await api.session(SessionID(request.parameter("sessionId")))
+        },
+        Route("PATCH", "v1/sessions/{sessionId}") { api, request in
+            try await api.changeSession(SessionID(request.parameter("sessionId")), try api.body(request.http))
+        },
+        Route("POST", "v1/sessions/{sessionId}/{action}") { api, request in
+            try await api.sessionAction(SessionID(request.parameter("sessionId")), request.parameter("action"))
+        },
+        Route("GET", "v1/events") { api, request in try await api.events(request.http.query) },
+        Route("GET", "v1/overview") { api, _ in HTTPResponse.json(200, await api.projections.overview.json) },
+    ])
 
     // MARK: - WebApplication
 
@@ -49,77 +88,52 @@ public final class APIServer: WebApplication {
     public func webSocketClosed(_ connection: ConnectionID) { feed.closed(connection) }
 
     public func handle(_ request: HTTPRequest) async -> HTTPResponse {
-        let route = Route(method: request.method == "HEAD" ? "GET" : request.method, path: request.path)
-        do {
-            if route.matches("GET", "healthz") != nil {
-                return json(200, ["status": "ok", "position": .int(await projections.state.position)])
+        let started = ContinuousClock.now
+        let response = await dispatch(request)
+        if logger.logLevel <= .info {
+            let elapsed = ContinuousClock.now - started
+            let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            logger.info("http", metadata: ["method": "\(request.method)", "path": "\(request.path)",
+                                           "status": "\(response.status)", "ms": "\((ms * 100).rounded() / 100)"])
+        }
+        return response
+    }
+
+    private func dispatch(_ request: HTTPRequest) async -> HTTPResponse {
+        let method = request.method == "HEAD" ? "GET" : request.method
+        switch Self.routes.lookup(method: method, path: request.path) {
+        case .notFound:
+            return .error(404, code: "not-found", message: "no such path \(request.path)")
+        case .methodNotAllowed(let allowed):
+            var response = HTTPResponse.error(405, code: "method-not-allowed", message: "\(request.method) is not allowed on \(request.path)")
+            response.headers.append(("Allow", allowed.joined(separator: ", ")))
+            return response
+        case .found(let route, let parameters):
+            do {
+                return try await route.handler(self, RouteRequest(http: request, parameters: parameters))
+            } catch {
+                return Self.response(for: error)
             }
-            if let id = route.matches("GET", "v1/calls/parallel/:id")?.first {
-                return try await group(GroupID(id), ifNoneMatch: request.headers["if-none-match"])
-            }
-            if let id = route.matches("POST", "v1/calls/parallel/:id/terminate")?.first {
-                return try await terminate(GroupID(id))
-            }
-            if route.matches("POST", "v1/queues") != nil { return try await createQueue(try body(request)) }
-            if let id = route.matches("GET", "v1/queues/:id")?.first {
-                guard let queue = await projections.state.queues[QueueID(id)] else { throw DomainError.queueNotFound(QueueID(id)) }
-                return json(200, queue.summary)
-            }
-            if let id = route.matches("POST", "v1/queues/:id/contacts")?.first {
-                return try await addContacts(QueueID(id), try body(request))
-            }
-            if route.matches("POST", "v1/sessions") != nil { return try await startSession(try body(request)) }
-            if let id = route.matches("GET", "v1/sessions/:id")?.first {
-                guard let session = await projections.state.sessions[SessionID(id)] else { throw DomainError.sessionNotFound(SessionID(id)) }
-                return json(200, session.summary)
-            }
-            if let id = route.matches("PATCH", "v1/sessions/:id")?.first {
-                return try await changeSession(SessionID(id), try body(request))
-            }
-            if let captured = route.matches("POST", "v1/sessions/:id/:action") {
-                guard let action = Self.sessionActions[captured[1]] else {
-                    return error(404, "not-found", "no such action \(captured[1]) (pause, resume, stop, hangup, cancel)")
-                }
-                let id = SessionID(captured[0])
-                let decision = try await submit(.request(id, action, reply: nil))
-                await projections.waitUntil(decision.position)
-                guard let session = await projections.state.sessions[id] else { throw DomainError.sessionNotFound(id) }
-                return json(200, session.summary)
-            }
-            if route.matches("GET", "v1/events") != nil { return try await events(request.query) }
-            if route.matches("GET", "v1/overview") != nil { return json(200, await projections.overview.json) }
-            if route.matches("GET", "openapi.yaml") != nil {
-                return HTTPResponse(status: 200, contentType: "application/yaml", body: OpenAPIDocument.yaml)
-            }
-            if Self.patterns.contains(where: { route.pathMatches($0) }) {
-                return error(405, "method-not-allowed", "\(request.method) is not allowed on \(request.path)")
-            }
-            return error(404, "not-found", "no such path \(request.path)")
-        } catch let failure as APIError {
-            return error(failure.status, failure.code, failure.message)
-        } catch let failure as JSONError {
-            return error(400, "invalid-body", failure.description)
-        } catch let failure as DomainError {
+        }
+    }
+
+    /// How each kind of failure is answered.
+    static func response(for error: any Error) -> HTTPResponse {
+        switch error {
+        case let failure as APIError: return .error(failure.status, code: failure.code, message: failure.message)
+        case let failure as JSONError: return .error(400, code: "invalid-body", message: failure.description)
+        case let failure as DomainError:
             let status = switch failure.kind {
             case .notFound: 404
             case .conflict: 409
             case .invalid: 422
             }
-            return error(status, failure.code, failure.description)
-        } catch {
-            return self.error(500, "internal", "\(error)")
+            return .error(status, code: failure.code, message: failure.description)
+        case let failure as EngineUnavailable: return .error(503, code: "engine-stopped", message: failure.description)
+        case let failure as ProjectionFailure: return .error(503, code: "projections-stopped", message: failure.description)
+        default: return .error(500, code: "internal", message: "\(error)")
         }
     }
-
-    static let sessionActions: [String: SessionRequest] = [
-        "pause": .pause, "resume": .resume, "stop": .stop, "hangup": .hangUp, "cancel": .cancel,
-    ]
-
-    static let patterns = [
-        "healthz", "v1/calls/parallel/:id", "v1/calls/parallel/:id/terminate", "v1/queues", "v1/queues/:id",
-        "v1/queues/:id/contacts", "v1/sessions", "v1/sessions/:id", "v1/sessions/:id/:action", "v1/events",
-        "v1/overview", "openapi.yaml",
-    ]
 
     // MARK: - Endpoints
 
@@ -132,30 +146,64 @@ public final class APIServer: WebApplication {
     }
 
     func terminate(_ id: GroupID) async throws -> HTTPResponse {
-        let decision = try await submit(.command(.cancelBatch(groupId: id), reply: nil))
-        await projections.waitUntil(decision.position)
+        let decision = try await engine.decide(.cancelBatch(groupId: id))
+        try await projections.waitUntil(decision.position)
         return try await group(id, ifNoneMatch: nil)
+    }
+
+    func healthz() async -> HTTPResponse {
+        var problems = health.problems
+        if let failure = await projections.failure { problems["projections"] = failure.reason }
+        let position = JSONValue.int(await projections.state.position)
+        guard problems.isEmpty else {
+            let reasons = JSONObject(fields: problems.sorted { $0.key < $1.key }.map { .init(key: $0.key, value: .string($0.value)) })
+            return .json(503, ["status": "failing", "position": position, "problems": .object(reasons)])
+        }
+        return .json(200, ["status": "ok", "position": position])
+    }
+
+    func queue(_ id: QueueID) async throws -> HTTPResponse {
+        guard let queue = await projections.state.queues[id] else { throw DomainError.queueNotFound(id) }
+        return .json(200, queue.summary)
+    }
+
+    func session(_ id: SessionID) async throws -> HTTPResponse {
+        guard let session = await projections.state.sessions[id] else { throw DomainError.sessionNotFound(id) }
+        return .json(200, session.summary)
+    }
+
+    static let sessionActions: [String: SessionRequest] = [
+        "pause": .pause, "resume": .resume, "stop": .stop, "hangup": .hangUp, "cancel": .cancel,
+    ]
+
+    func sessionAction(_ id: SessionID, _ name: String) async throws -> HTTPResponse {
+        guard let action = Self.sessionActions[name] else {
+            throw APIError(status: 404, code: "not-found", message: "no such action \(name) (pause, resume, stop, hangup, cancel)")
+        }
+        let decision = try await engine.request(action, session: id)
+        try await projections.waitUntil(decision.position)
+        return try await session(id)
     }
 
     func createQueue(_ body: JSONObject) async throws -> HTTPResponse {
         try body.rejectUnknownKeys(["name", "segment", "maxAttempts", "contacts"])
         let queueId = QueueID("q-" + ids.next().lowercasedString.prefix(8) + ids.next().lowercasedString.suffix(8))
         let contacts = try parseContacts(try body.decodeIfPresent("contacts", as: [JSONObject].self) ?? [])
-        let decision = try await submit(.command(.createQueue(
+        let decision = try await engine.decide(.createQueue(
             queueId: queueId, name: try body.decode("name"), segment: try body.decodeIfPresent("segment"),
-            maxAttempts: try body.decodeIfPresent("maxAttempts") ?? 3, contacts: contacts), reply: nil))
-        await projections.waitUntil(decision.position)
-        guard let queue = await projections.state.queues[queueId] else { throw DomainError.queueNotFound(queueId) }
-        return json(201, queue.summary)
+            maxAttempts: try body.decodeIfPresent("maxAttempts") ?? 3, contacts: contacts))
+        try await projections.waitUntil(decision.position)
+        var response = try await queue(queueId)
+        response.status = 201
+        return response
     }
 
     func addContacts(_ queueId: QueueID, _ body: JSONObject) async throws -> HTTPResponse {
         try body.rejectUnknownKeys(["contacts"])
         let contacts = try parseContacts(try body.decode("contacts", as: [JSONObject].self))
-        let decision = try await submit(.command(.addContacts(queueId: queueId, contacts: contacts), reply: nil))
-        await projections.waitUntil(decision.position)
-        guard let queue = await projections.state.queues[queueId] else { throw DomainError.queueNotFound(queueId) }
-        return json(200, queue.summary)
+        let decision = try await engine.decide(.addContacts(queueId: queueId, contacts: contacts))
+        try await projections.waitUntil(decision.position)
+        return try await queue(queueId)
     }
 
     func parseContacts(_ list: [JSONObject]) throws -> [NewContact] {
@@ -175,27 +223,27 @@ public final class APIServer: WebApplication {
         try body.rejectUnknownKeys(["agentId", "queueId", "mode", "profile", "settings"])
         let sessionId = SessionID("s-" + ids.next().lowercasedString.suffix(12))
         let patch = try body.decodeIfPresent("settings", as: SettingsPatch.self) ?? SettingsPatch()
-        let decision = try await submit(.command(.startSession(
+        let decision = try await engine.decide(.startSession(
             sessionId: sessionId, agentId: try body.decode("agentId"), queueId: try body.decode("queueId"),
             mode: try body.decodeIfPresent("mode") ?? .parallel, profile: try body.decodeIfPresent("profile") ?? .auto,
-            settings: SessionSettings.default.applying(patch), callerIds: callerIds), reply: nil))
-        await projections.waitUntil(decision.position)
-        guard let session = await projections.state.sessions[sessionId] else { throw DomainError.sessionNotFound(sessionId) }
-        return json(201, session.summary)
+            settings: SessionSettings.default.applying(patch), callerIds: callerIds))
+        try await projections.waitUntil(decision.position)
+        var response = try await session(sessionId)
+        response.status = 201
+        return response
     }
 
     func changeSession(_ id: SessionID, _ body: JSONObject) async throws -> HTTPResponse {
         try body.rejectUnknownKeys(["mode", "settings"])
         var position: Int64 = 0
         if let mode = try body.decodeIfPresent("mode", as: CallingMode.self) {
-            position = try await submit(.request(id, .setMode(mode), reply: nil)).position
+            position = try await engine.request(.setMode(mode), session: id).position
         }
         if let patch = try body.decodeIfPresent("settings", as: SettingsPatch.self) {
-            position = try await submit(.request(id, .setSettings(patch), reply: nil)).position
+            position = try await engine.request(.setSettings(patch), session: id).position
         }
-        await projections.waitUntil(position)
-        guard let session = await projections.state.sessions[id] else { throw DomainError.sessionNotFound(id) }
-        return json(200, session.summary)
+        try await projections.waitUntil(position)
+        return try await session(id)
     }
 
     func events(_ query: [String: String]) async throws -> HTTPResponse {
@@ -218,19 +266,6 @@ public final class APIServer: WebApplication {
 
     // MARK: - Helpers
 
-    /// Hands a command to the engine and waits for its decision.
-    func submit(_ input: EngineInput) async throws -> Decision {
-        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Decision, DomainError>, Never>) in
-            let reply: EngineReply = { continuation.resume(returning: $0) }
-            switch input {
-            case .command(let command, _): clock.schedule(.command(command, reply: reply), at: clock.now)
-            case .request(let session, let request, _): clock.schedule(.request(session, request, reply: reply), at: clock.now)
-            default: continuation.resume(returning: .failure(.invalidTransition("unsupported")))
-            }
-        }
-        return try result.get()
-    }
-
     func body(_ request: HTTPRequest) throws -> JSONObject {
         let value: JSONValue
         do {
@@ -252,11 +287,10 @@ public final class APIServer: WebApplication {
         return number
     }
 
-    func json(_ status: Int, _ value: JSONValue) -> HTTPResponse { HTTPResponse(status: status, body: JSONWriter.encode(value)) }
+}
 
-    func error(_ status: Int, _ code: String, _ message: String) -> HTTPResponse {
-        json(status, ["error": ["code": .string(code), "message": .string(message)]])
-    }
+extension HTTPResponse {
+    static func json(_ status: Int, _ value: JSONValue) -> HTTPResponse { HTTPResponse(status: status, body: JSONWriter.encode(value)) }
 }
 
 /// An error answered as-is, with its status and code.
@@ -266,39 +300,6 @@ struct APIError: Error {
     var message: String
 }
 
-
-/// Matches a request against path patterns like `v1/queues/:id`.
-struct Route {
-    var method: String
-    var parts: [Substring]
-
-    init(method: String, path: String) {
-        self.method = method
-        parts = path.split(separator: "/", omittingEmptySubsequences: true)
-    }
-
-    /// The captured `:name` segments when method and path match.
-    func matches(_ method: String, _ pattern: String) -> [String]? {
-        guard method == self.method else { return nil }
-        return capture(pattern)
-    }
-
-    func pathMatches(_ pattern: String) -> Bool { capture(pattern) != nil }
-
-    private func capture(_ pattern: String) -> [String]? {
-        let expected = pattern.split(separator: "/")
-        guard expected.count == parts.count else { return nil }
-        var captured: [String] = []
-        for (want, have) in zip(expected, parts) {
-            if want.hasPrefix(":") {
-                captured.append(String(have))
-            } else if want != have {
-                return nil
-            }
-        }
-        return captured
-    }
-}
 
 /// Encoded group summaries by group and log position (a version never changes once written).
 final class SummaryCache: Sendable {

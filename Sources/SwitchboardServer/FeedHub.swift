@@ -5,6 +5,7 @@ import Foundation
 import Synchronization
 import SwitchboardApp
 import SwitchboardJSON
+import Logging
 import WebTransport
 
 /// What a feed subscriber asked to see.
@@ -81,9 +82,12 @@ final class FeedHub: Sendable {
         var delivered: Int64 = 0
     }
 
-    init(store: any EventStore, projections: ProjectionHost) {
+    let logger: Logger
+
+    init(store: any EventStore, projections: ProjectionHost, logger: Logger) {
         self.store = store
         self.projections = projections
+        self.logger = logger
     }
 
     /// Starts the shared pump at the log's current head.
@@ -92,14 +96,24 @@ final class FeedHub: Sendable {
         let task = Task { [self] in
             do {
                 for try await event in store.subscribe(after: head) { await deliver(event) }
-            } catch {}
+            } catch is CancellationError {
+            } catch {
+                logger.error("feed stopped following the log", metadata: ["error": "\(error)"])
+            }
         }
         pump.withLock { $0 = task }
     }
 
     func stop() { pump.withLock { $0 }?.cancel() }
 
+    /// Closes a socket the feed cannot serve, with a close code and a reason the client can show.
+    private func refuse(_ connection: ConnectionID, _ server: WebServer, _ code: UInt16, _ reason: String) {
+        logger.info("websocket refused", metadata: ["connection": "\(connection)", "code": "\(code)", "reason": "\(reason)"])
+        server.close(connection, code: code, reason: reason)
+    }
+
     func open(_ connection: ConnectionID, query: [String: String], server: WebServer) {
+        logger.info("websocket open", metadata: ["connection": "\(connection)", "topics": "\(query["topics"] ?? "-")"])
         if query["after"] == nil, query["topics"] == nil {
             waiting.withLock { _ = $0.insert(connection) }
             return
@@ -109,11 +123,11 @@ final class FeedHub: Sendable {
 
     func received(_ connection: ConnectionID, text: [UInt8], server: WebServer) {
         guard waiting.withLock({ $0.remove(connection) }) != nil else {
-            server.close(connection, code: CloseCode.policyViolation, reason: "already subscribed")
+            refuse(connection, server, CloseCode.policyViolation, "already subscribed")
             return
         }
         guard let message = try? JSONParser.parse(text), let subscribe = message["subscribe"]?.objectValue else {
-            server.close(connection, code: CloseCode.unsupportedData, reason: "expected {\"subscribe\": {\"after\": N, \"topics\": \"…\"}}")
+            refuse(connection, server, CloseCode.unsupportedData, "expected {\"subscribe\": {\"after\": N, \"topics\": \"…\"}}")
             return
         }
         let after = subscribe["after"]?.intValue.map(String.init)
@@ -123,17 +137,18 @@ final class FeedHub: Sendable {
     }
 
     func closed(_ connection: ConnectionID) {
+        logger.info("websocket closed", metadata: ["connection": "\(connection)"])
         waiting.withLock { _ = $0.remove(connection) }
         hub.withLock { $0.subscribers.removeValue(forKey: connection) }?.catchUp?.cancel()
     }
 
     private func subscribe(_ connection: ConnectionID, after: String?, topics: String?, server: WebServer) {
         guard let position = Int64(after ?? "0"), position >= 0 else {
-            server.close(connection, code: CloseCode.policyViolation, reason: "after must be a non-negative integer")
+            refuse(connection, server, CloseCode.policyViolation, "after must be a non-negative integer")
             return
         }
         guard let topics = topics.map(Topics.init) ?? Topics() else {
-            server.close(connection, code: CloseCode.policyViolation, reason: "topics: all, queue:<id>, session:<id>, group:<id>, agent:<id>")
+            refuse(connection, server, CloseCode.policyViolation, "topics: all, queue:<id>, session:<id>, group:<id>, agent:<id>")
             return
         }
         hub.withLock { $0.subscribers[connection] = Subscriber(topics: topics, server: server) }
@@ -159,7 +174,12 @@ final class FeedHub: Sendable {
                 continue
             }
             for event in page {
-                await projections.waitUntil(event.position)
+                do {
+                    try await projections.waitUntil(event.position)
+                } catch {
+                    refuse(connection, server, CloseCode.internalError, "the projections stopped following the log")
+                    return
+                }
                 let state = await projections.state
                 if let data = try? JSONParser.parse(event.data), topics.matches(event, data: data, state: state) {
                     server.send(connection, text: Self.eventMessage(event))
@@ -178,7 +198,7 @@ final class FeedHub: Sendable {
             hub.withLock { $0.delivered = event.position }
             return
         }
-        await projections.waitUntil(event.position)
+        guard (try? await projections.waitUntil(event.position)) != nil else { return }  // /healthz says why
         let state = await projections.state
         let recipients = hub.withLock { hub -> [(ConnectionID, Subscriber)] in
             hub.delivered = event.position

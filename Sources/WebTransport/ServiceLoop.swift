@@ -152,8 +152,8 @@ final class ServiceLoop {
             if !stopping, server.application.acceptsWebSocket(path: path) { return 0 }
             // Refuse with a real HTTP/1.1 status (lws's own helpers answer HTTP/1.0, which clients reject).
             let (status, code) = stopping ? ("503 Service Unavailable", "shutting-down") : ("404 Not Found", "not-found")
-            let body = #"{"error":{"code":"\#(code)","message":"no WebSocket endpoint at this path"}}"#
-            var response = Array("HTTP/1.1 \(status)\r\ncontent-type: application/json\r\ncontent-length: \(body.utf8.count)\r\nconnection: close\r\n\r\n\(body)".utf8)
+            let body = HTTPResponse.error(0, code: code, message: "no WebSocket endpoint at this path").body
+            var response = Array("HTTP/1.1 \(status)\r\ncontent-type: application/json\r\ncontent-length: \(body.count)\r\nconnection: close\r\n\r\n".utf8) + body
             let count = response.count
             response.insert(contentsOf: [UInt8](repeating: 0, count: pre), at: 0)
             _ = response.withUnsafeMutableBufferPointer { raw -> Int32 in
@@ -244,8 +244,8 @@ final class ServiceLoop {
 
     /// Answers at once with an error and closes the connection (the unread body makes it unusable).
     private func reject(_ wsi: OpaquePointer, _ id: ConnectionID, status: Int, code: String, message: String) -> Int32 {
-        let body = Array(#"{"error":{"code":"\#(code)","message":"\#(message)"}}"#.utf8)
-        http[id, default: PendingHTTP(request: HTTPRequest(method: "?", path: "?"))].response = HTTPResponse(status: status, body: body)
+        http[id, default: PendingHTTP(request: HTTPRequest(method: "?", path: "?"))].response =
+            HTTPResponse.error(status, code: code, message: message)
         http[id]?.closeAfter = true
         lws_callback_on_writable(wsi)
         return 0

@@ -1,4 +1,5 @@
 import Foundation
+import SwitchboardJSON
 import Synchronization
 
 /// An HTTP request as the application sees it: no lws types.
@@ -34,6 +35,13 @@ public struct HTTPResponse: Sendable {
     }
 }
 
+extension HTTPResponse {
+    /// The one shape of every error the server answers: `{"error": {"code", "message"}}`, escaped.
+    public static func error(_ status: Int, code: String, message: String) -> HTTPResponse {
+        HTTPResponse(status: status, body: JSONWriter.encode(["error": ["code": .string(code), "message": .string(message)]]))
+    }
+}
+
 /// One WebSocket connection's name, stable for its lifetime.
 public typealias ConnectionID = UInt64
 
@@ -55,6 +63,8 @@ public enum CloseCode {
     public static let unsupportedData: UInt16 = 1003
     public static let policyViolation: UInt16 = 1008
     public static let messageTooBig: UInt16 = 1009
+    /// The server cannot go on serving this socket (its projections stopped following the log).
+    public static let internalError: UInt16 = 1011
     /// The connection's send queue passed its limit: the client reads too slowly. Resume with `after`.
     public static let slowConsumer: UInt16 = 4008
 }

@@ -4,6 +4,7 @@ import EventStore
 import Foundation
 import SwitchboardApp
 import SwitchboardJSON
+import SwitchboardTestSupport
 import Testing
 
 /// An engine on virtual time over a real SQLite log and the simulated carrier, with helpers to say

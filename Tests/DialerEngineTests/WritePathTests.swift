@@ -5,6 +5,7 @@ import Foundation
 import Synchronization
 import SwitchboardApp
 import SwitchboardJSON
+import SwitchboardTestSupport
 import Testing
 
 /// One write path: other writers are normal, and a call is placed only once its `call.dialed` is durable.
@@ -180,91 +181,3 @@ struct WritePathTests {
     }
 }
 
-/// A folder removed when the test ends.
-final class TemporaryFolder: Sendable {
-    let url: URL
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    func file(_ name: String) -> String { url.appendingPathComponent(name).path }
-    deinit { try? FileManager.default.removeItem(at: url) }
-}
-
-/// Every number the carriers were asked to dial, across engines and restarts.
-final class PlacementLog: Sendable {
-    private let placed = Mutex<[(number: String, reference: String)]>([])
-    func add(_ request: PlaceCallRequest) { placed.withLock { $0.append((request.to.e164, request.reference.description)) } }
-    var numbers: [String] { placed.withLock { $0.map(\.number) } }
-    var count: Int { placed.withLock { $0.count } }
-    var distinctCalls: Int { placed.withLock { Set($0.map(\.reference)).count } }
-}
-
-/// A carrier that notes every placement before passing it on.
-final class RecordingCarrier: CarrierAdapter {
-    let inner: any CarrierAdapter
-    let log: PlacementLog
-    init(_ inner: any CarrierAdapter, log: PlacementLog) {
-        self.inner = inner
-        self.log = log
-    }
-    func connect(_ sink: any CarrierEventSink) { inner.connect(sink) }
-    func placeCall(_ request: PlaceCallRequest) {
-        log.add(request)
-        inner.placeCall(request)
-    }
-    func cancel(_ reference: CallReference) { inner.cancel(reference) }
-    func hangUp(_ reference: CallReference) { inner.hangUp(reference) }
-    func bridge(_ reference: CallReference, to agent: AgentID) { inner.bridge(reference, to: agent) }
-    func liveCalls() -> Set<CallReference> { inner.liveCalls() }
-}
-
-/// A real store with a fault injected into chosen appends.
-final class FaultyStore: EventStore {
-    enum Fault: Sendable {
-        case pass
-        /// Fails as a storage error would: nothing is written.
-        case fail
-        /// Writes, then fails as if the process died before hearing back.
-        case failAfterWriting
-        /// Runs another writer first, then appends (which the store may then refuse).
-        case before(@Sendable () async throws -> Void)
-    }
-
-    let inner: SQLiteEventStore
-    let fault: @Sendable ([StreamWrite]) -> Fault
-    private let refused = Mutex(0)
-    var refusals: Int { refused.withLock { $0 } }
-
-    init(_ inner: SQLiteEventStore, fault: @escaping @Sendable ([StreamWrite]) -> Fault) {
-        self.inner = inner
-        self.fault = fault
-    }
-
-    func append(_ writes: [StreamWrite]) async throws -> AppendResult {
-        switch fault(writes) {
-        case .pass: break
-        case .fail: throw EventStoreError.storage("injected failure")
-        case .failAfterWriting:
-            _ = try await inner.append(writes)
-            throw EventStoreError.storage("injected failure after writing")
-        case .before(let other): try await other()
-        }
-        do {
-            return try await inner.append(writes)
-        } catch let error as EventStoreError {
-            if case .wrongExpectedVersion = error { refused.withLock { $0 += 1 } }
-            throw error
-        }
-    }
-    func readAll(after position: Int64, limit: Int) async throws -> [RecordedEvent] { try await inner.readAll(after: position, limit: limit) }
-    func scan(after position: Int64, limit: Int, _ body: (ScannedEvent) throws -> Void) async throws -> Int {
-        try await inner.scan(after: position, limit: limit, body)
-    }
-    func readStream(_ stream: String, after version: Int64, limit: Int) async throws -> [RecordedEvent] {
-        try await inner.readStream(stream, after: version, limit: limit)
-    }
-    func headPosition() async throws -> Int64 { try await inner.headPosition() }
-    func subscribe(after position: Int64) -> EventSubscription { inner.subscribe(after: position) }
-    func verify() async throws -> ChainVerification { try await inner.verify() }
-}

@@ -164,16 +164,17 @@ struct CommandHandlerTests {
         let temp = try TemporaryStore()
         let host = ProjectionHost(store: temp.store)
         try await host.start()
+        let following = Task { await host.follow() }
+        defer { following.cancel() }
         let handler = try await CommandHandler(store: temp.store)
         try await Traffic.run(handler, seed: UInt64(seed), steps: 250)
         let head = try await temp.store.headPosition()
-        await host.waitUntil(head)
+        try await host.waitUntil(head)
         let incremental = await host.state
         let rebuilt = try await DialerState.replay(temp.store)
         #expect(incremental == rebuilt)
         #expect(incremental == (await handler.state))
         #expect(incremental.position == head)
-        await host.stop()
     }
 
     @Test func theSupervisorOverviewListsEverySession() async throws {

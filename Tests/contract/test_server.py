@@ -14,10 +14,11 @@ import websockets
 @pytest.fixture(scope="module")
 def server(switchboard, tmp_path_factory):
     store = tmp_path_factory.mktemp("serve") / "serve.sqlite"
+    log = store.parent / "server.log"
     process = subprocess.Popen([str(switchboard), "serve", "--port", "0", "--store", str(store), "--demo"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=open(log, "w"), text=True)
     line = process.stdout.readline()
-    assert "listening on http://127.0.0.1:" in line, line + process.stderr.read()
+    assert "listening on http://127.0.0.1:" in line, line + log.read_text()
     port = int(line.split("127.0.0.1:")[1].split()[0])
     base = f"http://127.0.0.1:{port}"
     for _ in range(50):
@@ -26,7 +27,7 @@ def server(switchboard, tmp_path_factory):
                 break
         except requests.ConnectionError:
             time.sleep(0.1)
-    yield {"base": base, "ws": f"ws://127.0.0.1:{port}/v1/stream", "process": process, "store": store}
+    yield {"base": base, "ws": f"ws://127.0.0.1:{port}/v1/stream", "process": process, "store": store, "log": log}
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=20)
@@ -281,7 +282,7 @@ def test_bytes_after_an_empty_body_do_not_make_the_server_spin(server):
 
 def test_sigterm_closes_websockets_with_1001_and_exits_cleanly(switchboard, tmp_path):
     process = subprocess.Popen([str(switchboard), "serve", "--port", "0", "--store", str(tmp_path / "s.sqlite"), "--demo"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=open(tmp_path / "server.log", "w"), text=True)
     line = process.stdout.readline()
     port = int(line.split("127.0.0.1:")[1].split()[0])
 
@@ -337,7 +338,7 @@ def test_a_slow_consumer_is_closed_with_4008_and_others_are_not_held_up(switchbo
     subprocess.run([str(switchboard), "simulate", "--scenario", str(scenario), "--store", str(store)],
                    check=True, capture_output=True, timeout=300)
     process = subprocess.Popen([str(switchboard), "serve", "--port", "0", "--store", str(store)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=open(tmp_path / "server.log", "w"), text=True)
     port = int(process.stdout.readline().split("127.0.0.1:")[1].split()[0])
     head = requests.get(f"http://127.0.0.1:{port}/healthz").json()["position"]
     assert head > 10000
@@ -373,7 +374,7 @@ def test_idle_sockets_are_pinged_and_dead_peers_are_dropped(switchboard, tmp_pat
     import socket
     process = subprocess.Popen([str(switchboard), "serve", "--port", "0", "--store", str(tmp_path / "k.sqlite"),
                                 "--ping-seconds", "1", "--hang-up-seconds", "3"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=open(tmp_path / "server.log", "w"), text=True)
     port = int(process.stdout.readline().split("127.0.0.1:")[1].split()[0])
     try:
         # A peer that upgrades and then never answers a ping.
@@ -432,7 +433,7 @@ def test_a_backlog_sent_in_coalesced_writes_arrives_as_whole_messages_in_order(s
 def test_resuming_under_steady_load_loses_and_repeats_nothing(switchboard, tmp_path):
     # Calls that fail fast with no cooldown: tens of events a second while the client drops and returns.
     process = subprocess.Popen([str(switchboard), "serve", "--port", "0", "--store", str(tmp_path / "load.sqlite")],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=open(tmp_path / "server.log", "w"), text=True)
     port = int(process.stdout.readline().split("127.0.0.1:")[1].split()[0])
     base, ws_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/v1/stream"
     contacts = [{"phone": f"+1512557{i:04d}", "script": {"fail": "congestion", "ringMs": 100}} for i in range(400)]
@@ -489,3 +490,23 @@ def test_the_event_api_pages_one_stream_by_global_position(server):
         pages += [e["position"] for e in page["events"]]
         after = page["next"]
     assert pages[:len(expected)] == expected and pages == sorted(set(pages))
+
+
+def test_the_server_logs_one_line_per_request_and_no_personal_data(server):
+    requests.get(server["base"] + "/v1/overview")
+    requests.get(server["base"] + "/v1/nowhere")
+    queue = requests.post(server["base"] + "/v1/queues", json={
+        "name": "Logged", "contacts": [{"name": "Ada Lovelace", "phone": "+15125550199"}]}).json()
+    requests.get(server["base"] + f"/v1/queues/{queue['queueId']}")
+
+    def logged():
+        text = server["log"].read_text()
+        return text if "status=404" in text and f"path=/v1/queues/{queue['queueId']}" in text else None
+    text = wait_for(logged, timeout=5)
+    lines = [line for line in text.splitlines() if " http" in line and "method=" in line]
+    assert any("method=GET" in line and "path=/v1/overview" in line and "status=200" in line and "ms=" in line
+               for line in lines)
+    assert any("path=/v1/nowhere" in line and "status=404" in line for line in lines)
+    assert any("method=POST" in line and "path=/v1/queues" in line and "status=201" in line for line in lines)
+    # Names and numbers stay out of the log at the default level.
+    assert "Ada Lovelace" not in text and "+15125550199" not in text and "5125550199" not in text

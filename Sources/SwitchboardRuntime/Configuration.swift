@@ -1,0 +1,37 @@
+import DialerCore
+import Logging
+
+/// Everything that decides how Switchboard runs: one value, built by `serve` from its arguments or by
+/// a test, turned into a running application by `SwitchboardApplication.build`.
+public struct Configuration: Sendable {
+    /// The embedded SQLite event log.
+    public var storePath = "./switchboard.sqlite"
+    /// HTTP and WebSocket port (0 picks a free one).
+    public var port = 8080
+    /// The telephone network behind the engine.
+    public var carrier = Carrier.simulated(seed: 2026)
+    /// On an empty store, create the demo queues and start an agent on each.
+    public var demo = false
+    public var logLevel = Logger.Level.info
+    /// Ping an idle WebSocket after this many seconds; drop one silent for `hangUpSeconds`.
+    public var pingSeconds: UInt16 = 20
+    public var hangUpSeconds: UInt16 = 60
+    /// The organisation's caller IDs (local presence picks from these).
+    public var callerIds = Demo.callerIds
+
+    public enum Carrier: Sendable {
+        /// The deterministic simulated carrier (real carriers come later behind the same adapter).
+        case simulated(seed: UInt64)
+    }
+
+    public init() {}
+
+    /// Why this configuration cannot run, if it cannot.
+    public var problem: String? {
+        guard (0...65_535).contains(port) else { return "the port must be in 0...65535" }
+        guard pingSeconds >= 1, hangUpSeconds > pingSeconds else {
+            return "--hang-up-seconds must be above --ping-seconds, which must be at least 1"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,162 @@
+import DialerCore
+import DialerEngine
+import EventStore
+import Logging
+import ServiceLifecycle
+import SwitchboardApp
+import SwitchboardServer
+import WebTransport
+
+/// The whole running application, built from one `Configuration`: the log, the projections, the
+/// engine on the simulated carrier, and the HTTP + WebSocket server — the composition root that
+/// `serve`, the tests and the benchmark share.
+///
+/// Its long-lived parts run as services of one `ServiceGroup`, started in order (log, projections,
+/// engine, web) and, on SIGINT/SIGTERM or `shutdown()`, stopped in reverse: WebSockets close with
+/// 1001, the engine finishes its log writes, the projections stop following, the log closes.
+public final class SwitchboardApplication: Sendable {
+    public let configuration: Configuration
+    /// The port the server listens on (the one picked when the configuration said 0).
+    public let port: Int
+    public let store: any EventStore
+    public let clock: SystemClock
+    public let health: Health
+    public let api: APIServer
+    private let group: ServiceGroup
+
+    /// Opens the log, folds the projections, binds the port and, for the demo on an empty log, queues
+    /// the demo's commands. Nothing dials until `run`.
+    public static func build(_ configuration: Configuration, logger: Logger,
+                             store given: (any EventStore)? = nil) async throws -> SwitchboardApplication {
+        if let problem = configuration.problem { throw ConfigurationError(description: problem) }
+        let store: any EventStore
+        let close: @Sendable () -> Void
+        if let given {
+            (store, close) = (given, {})
+        } else {
+            let file = try SQLiteEventStore(path: configuration.storePath)
+            (store, close) = (file, { file.close() })
+        }
+        let clock = SystemClock()
+        let carrier: any CarrierAdapter = switch configuration.carrier {
+        case .simulated(let seed): SimulatedCarrier(clock: clock, seed: seed, distributions: Demo.distributions)
+        }
+        let health = Health()
+        let projections = ProjectionHost(store: store)
+        try await projections.start()
+        let gateway = EngineGateway(clock: clock)
+        let api = APIServer(engine: gateway, projections: projections, store: store, health: health,
+                            callerIds: configuration.callerIds, logger: logger)
+        try await api.startFeed()
+        var limits = WebServer.Limits()
+        limits.pingSeconds = configuration.pingSeconds
+        limits.hangUpSeconds = configuration.hangUpSeconds
+        let server = WebServer(port: configuration.port, application: api, limits: limits)
+        let port = try server.start()
+        if configuration.demo, try await store.headPosition() == 0 {
+            for command in Demo.commands(callerIds: configuration.callerIds) {
+                clock.schedule(.command(command, reply: nil), at: clock.now)
+            }
+        }
+        let services: [any Service] = [
+            LogService(close: close),
+            ProjectionService(projections: projections, logger: logger),
+            EngineService(store: store, clock: clock, carrier: carrier, gateway: gateway, health: health, logger: logger),
+            WebService(server: server, api: api),
+        ]
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        return SwitchboardApplication(configuration: configuration, port: port, store: store, clock: clock, health: health,
+                           api: api, group: group)
+    }
+
+    private init(configuration: Configuration, port: Int, store: any EventStore, clock: SystemClock, health: Health,
+                 api: APIServer, group: ServiceGroup) {
+        self.configuration = configuration
+        self.port = port
+        self.store = store
+        self.clock = clock
+        self.health = health
+        self.api = api
+        self.group = group
+    }
+
+    /// Runs until SIGINT/SIGTERM or `shutdown()`, then stops every part in reverse order.
+    public func run() async throws { try await group.run() }
+
+    /// Stops the application as SIGTERM would.
+    public func shutdown() async { await group.triggerGracefulShutdown() }
+}
+
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// The log: open while the application runs, closed last.
+struct LogService: Service {
+    let close: @Sendable () -> Void
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        close()
+    }
+}
+
+/// The projections follow the log. If they cannot, waiting requests fail at once, `/healthz` says
+/// why, and the rest keeps running until shut down.
+struct ProjectionService: Service {
+    let projections: ProjectionHost
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await projections.follow() }
+        if let failure = await projections.failure {
+            logger.critical("projections stopped following the log", metadata: ["reason": "\(failure.reason)"])
+            try? await gracefulShutdown()
+        }
+    }
+}
+
+/// The engine on the real clock. If it stops (its log cannot be written), every waiting and later
+/// request is answered 503 at once, `/healthz` says why, and the process logs it.
+struct EngineService: Service {
+    let store: any EventStore
+    let clock: SystemClock
+    let carrier: any CarrierAdapter
+    let gateway: EngineGateway
+    let health: Health
+    let logger: Logger
+
+    func run() async throws {
+        do {
+            let engine = DialerEngine(store: store, clock: clock, carrier: carrier)
+            engine.onRefusal = { [logger] refusal in
+                logger.warning("engine gave up a command", metadata: ["reason": "\(refusal)"])
+            }
+            try await engine.start()
+            try await withGracefulShutdownHandler {
+                try await engine.run()
+            } onGracefulShutdown: {
+                clock.stop()
+            }
+        } catch {
+            let reason = "\(error)"
+            logger.critical("engine stopped", metadata: ["reason": "\(reason)"])
+            health.fail("engine", reason: reason)
+            gateway.engineStopped(reason: reason)
+            try? await gracefulShutdown()
+        }
+    }
+}
+
+/// HTTP and WebSocket: stopped first, so no request arrives at a part that is going away.
+struct WebService: Service {
+    let server: WebServer
+    let api: APIServer
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        server.shutdown()
+        api.stopFeed()
+    }
+}

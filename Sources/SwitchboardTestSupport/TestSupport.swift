@@ -1,0 +1,98 @@
+import DialerCore
+import DialerEngine
+import EventStore
+import Foundation
+import Synchronization
+
+// Test support shared by every test target: real parts with a fault or a record added, never mocks.
+
+/// A folder removed when the test ends.
+public final class TemporaryFolder: Sendable {
+    public let url: URL
+    public init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    public func file(_ name: String) -> String { url.appendingPathComponent(name).path }
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+/// Every number the carriers were asked to dial, across engines and restarts.
+public final class PlacementLog: Sendable {
+    private let placed = Mutex<[(number: String, reference: String)]>([])
+    public init() {}
+    public func add(_ request: PlaceCallRequest) { placed.withLock { $0.append((request.to.e164, request.reference.description)) } }
+    public var numbers: [String] { placed.withLock { $0.map(\.number) } }
+    public var count: Int { placed.withLock { $0.count } }
+    public var distinctCalls: Int { placed.withLock { Set($0.map(\.reference)).count } }
+}
+
+/// A carrier that notes every placement before passing it on.
+public final class RecordingCarrier: CarrierAdapter {
+    let inner: any CarrierAdapter
+    let log: PlacementLog
+    public init(_ inner: any CarrierAdapter, log: PlacementLog) {
+        self.inner = inner
+        self.log = log
+    }
+    public func connect(_ sink: any CarrierEventSink) { inner.connect(sink) }
+    public func placeCall(_ request: PlaceCallRequest) {
+        log.add(request)
+        inner.placeCall(request)
+    }
+    public func cancel(_ reference: CallReference) { inner.cancel(reference) }
+    public func hangUp(_ reference: CallReference) { inner.hangUp(reference) }
+    public func bridge(_ reference: CallReference, to agent: AgentID) { inner.bridge(reference, to: agent) }
+    public func liveCalls() -> Set<CallReference> { inner.liveCalls() }
+}
+
+/// A real store with a fault injected into chosen appends.
+public final class FaultyStore: EventStore {
+    public enum Fault: Sendable {
+        case pass
+        /// Fails as a storage error would: nothing is written.
+        case fail
+        /// Writes, then fails as if the process died before hearing back.
+        case failAfterWriting
+        /// Runs another writer first, then appends (which the store may then refuse).
+        case before(@Sendable () async throws -> Void)
+    }
+
+    let inner: SQLiteEventStore
+    let fault: @Sendable ([StreamWrite]) -> Fault
+    private let refused = Mutex(0)
+    /// How many appends the real store refused for a wrong expected version.
+    public var refusals: Int { refused.withLock { $0 } }
+
+    public init(_ inner: SQLiteEventStore, fault: @escaping @Sendable ([StreamWrite]) -> Fault) {
+        self.inner = inner
+        self.fault = fault
+    }
+
+    public func append(_ writes: [StreamWrite]) async throws -> AppendResult {
+        switch fault(writes) {
+        case .pass: break
+        case .fail: throw EventStoreError.storage("injected failure")
+        case .failAfterWriting:
+            _ = try await inner.append(writes)
+            throw EventStoreError.storage("injected failure after writing")
+        case .before(let other): try await other()
+        }
+        do {
+            return try await inner.append(writes)
+        } catch let error as EventStoreError {
+            if case .wrongExpectedVersion = error { refused.withLock { $0 += 1 } }
+            throw error
+        }
+    }
+    public func readAll(after position: Int64, limit: Int) async throws -> [RecordedEvent] { try await inner.readAll(after: position, limit: limit) }
+    public func scan(after position: Int64, limit: Int, _ body: (ScannedEvent) throws -> Void) async throws -> Int {
+        try await inner.scan(after: position, limit: limit, body)
+    }
+    public func readStream(_ stream: String, after version: Int64, limit: Int) async throws -> [RecordedEvent] {
+        try await inner.readStream(stream, after: version, limit: limit)
+    }
+    public func headPosition() async throws -> Int64 { try await inner.headPosition() }
+    public func subscribe(after position: Int64) -> EventSubscription { inner.subscribe(after: position) }
+    public func verify() async throws -> ChainVerification { try await inner.verify() }
+}
