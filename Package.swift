@@ -100,7 +100,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchboardAppTests",
-            dependencies: ["SwitchboardApp", "DialerCore", "EventStore", "SwitchboardJSON"]
+            dependencies: ["SwitchboardApp", "DialerCore", "EventStore", "SwitchboardJSON", "SwitchboardTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -117,11 +117,7 @@ public enum Simulation {
         try await engine.run()
 
         var events: [RecordedEvent] = []
-        while true {
-            let page = try await store.readAll(after: events.last?.position ?? 0, limit: 4096)
-            if page.isEmpty { break }
-            events += page
-        }
+        for try await event in store.events() { events.append(event) }
         let state = engine.state
         let groups = state.groups.values.sorted { ($0.startedAt, $0.position) < ($1.startedAt, $1.position) }
         let summary: JSONValue = [

@@ -31,7 +31,12 @@ public final class SQLiteEventStore: EventStore {
 
     /// Opens (or creates) the log at `path`. A file that is not a Switchboard log, or is damaged,
     /// is refused with `EventStoreError.corrupt`, never treated as an empty log.
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
+        try self.init(path: path, migrations: Self.migrations)
+    }
+
+    /// Opens the log with a given schema history (tests check the migration mechanism with an extra step).
+    init(path: String, migrations: [String]) throws {
         self.path = path
         let writerDB: SQLiteDatabase
         do {
@@ -39,7 +44,7 @@ public final class SQLiteEventStore: EventStore {
         } catch {
             throw EventStoreError.cannotOpen(path: path, reason: error.message)
         }
-        let state = try Self.prepare(writerDB, path: path)
+        let state = try Self.prepare(writerDB, path: path, migrations: migrations)
         let readerDB: SQLiteDatabase
         do {
             readerDB = try SQLiteDatabase(path: path)
@@ -214,7 +219,35 @@ public final class SQLiteEventStore: EventStore {
 
     // MARK: - Schema
 
-    static let schemaVersion: Int64 = 1
+    /// The schema's history: step N takes a log from schema version N to N+1 (an empty file is at 0).
+    /// Opening a log applies the steps it lacks, all in one transaction; a log written by a newer
+    /// Switchboard (a version beyond this list) is refused with a clear message, never rewritten.
+    /// Add a step to change the schema; never edit one that has shipped.
+    static let migrations: [String] = [
+        // 1: streams with integer keys (a text key in the unique (stream, version) index halved inserts),
+        // events by position (the rowid), unique ids (idempotent appends).
+        """
+        CREATE TABLE switchboard_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+        INSERT INTO switchboard_meta VALUES ('schema_version', 0);
+        CREATE TABLE streams (stream_key INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+        CREATE TABLE events (
+            position INTEGER PRIMARY KEY,
+            stream_key INTEGER NOT NULL REFERENCES streams (stream_key),
+            stream_version INTEGER NOT NULL,
+            id BLOB NOT NULL,
+            type TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            time INTEGER NOT NULL,
+            correlation_id TEXT,
+            data BLOB NOT NULL,
+            hash BLOB NOT NULL
+        );
+        CREATE UNIQUE INDEX events_by_id ON events (id);
+        CREATE UNIQUE INDEX events_by_stream ON events (stream_key, stream_version);
+        """,
+    ]
+
+    static var schemaVersion: Int64 { Int64(migrations.count) }
 
     static let selectColumns = """
         SELECT e.position, s.name, e.stream_version, e.id, e.type, e.version, e.time, e.correlation_id, e.data, e.hash
@@ -265,44 +298,44 @@ public final class SQLiteEventStore: EventStore {
         }
     }
 
-    private static func prepare(_ db: SQLiteDatabase, path: String) throws -> LoadedState {
+    /// Brings the schema to the last of `migrations`, or refuses a file that is not a Switchboard log
+    /// or was written by a newer one.
+    private static func migrate(_ db: SQLiteDatabase, path: String, migrations: [String]) throws {
+        let tables = try db.scalarInt("SELECT count(*) FROM sqlite_master") ?? 0
+        let current: Int64
+        if tables == 0 {
+            current = 0
+        } else {
+            do {
+                current = try db.scalarInt("SELECT value FROM switchboard_meta WHERE key = 'schema_version'") ?? -1
+            } catch {
+                throw EventStoreError.corrupt(path: path, reason: "no Switchboard schema (\(error))")
+            }
+        }
+        let known = Int64(migrations.count)
+        guard current <= known else {
+            throw EventStoreError.cannotOpen(
+                path: path, reason: "it was written by a newer Switchboard (schema version \(current); this build knows up to \(known))")
+        }
+        guard current >= 0 else { throw EventStoreError.corrupt(path: path, reason: "unsupported schema version \(current)") }
+        guard current < known else { return }
+        var script = "BEGIN IMMEDIATE;\n"
+        for step in migrations[Int(current)...] { script += step + "\n" }
+        script += "UPDATE switchboard_meta SET value = \(known) WHERE key = 'schema_version';\nCOMMIT;"
+        do {
+            try db.execute(script)
+        } catch {
+            try? db.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    private static func prepare(_ db: SQLiteDatabase, path: String, migrations: [String]) throws -> LoadedState {
         try checkNotTruncated(path: path)
         return try mapErrors(path: path) {
             try db.execute("PRAGMA journal_mode = WAL")
             try db.execute("PRAGMA synchronous = FULL")
-            let tables = try db.scalarInt("SELECT count(*) FROM sqlite_master") ?? 0
-            if tables == 0 {
-                try db.execute("""
-                    BEGIN IMMEDIATE;
-                    CREATE TABLE switchboard_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-                    INSERT INTO switchboard_meta VALUES ('schema_version', \(schemaVersion));
-                    CREATE TABLE streams (stream_key INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-                    CREATE TABLE events (
-                        position INTEGER PRIMARY KEY,
-                        stream_key INTEGER NOT NULL REFERENCES streams (stream_key),
-                        stream_version INTEGER NOT NULL,
-                        id BLOB NOT NULL,
-                        type TEXT NOT NULL,
-                        version INTEGER NOT NULL,
-                        time INTEGER NOT NULL,
-                        correlation_id TEXT,
-                        data BLOB NOT NULL,
-                        hash BLOB NOT NULL
-                    );
-                    CREATE UNIQUE INDEX events_by_id ON events (id);
-                    CREATE UNIQUE INDEX events_by_stream ON events (stream_key, stream_version);
-                    COMMIT;
-                    """)
-            }
-            let version: Int64?
-            do {
-                version = try db.scalarInt("SELECT value FROM switchboard_meta WHERE key = 'schema_version'")
-            } catch {
-                throw EventStoreError.corrupt(path: path, reason: "no Switchboard schema (\(error))")
-            }
-            guard version == schemaVersion else {
-                throw EventStoreError.corrupt(path: path, reason: "unsupported schema version \(version.map(String.init) ?? "none")")
-            }
+            try migrate(db, path: path, migrations: migrations)
             var streams: [String: StreamInfo] = [:]
             var nextStreamKey: Int64 = 1
             let streamRows = try db.statement("""

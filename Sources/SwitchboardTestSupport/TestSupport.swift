@@ -96,3 +96,27 @@ public final class FaultyStore: EventStore {
     public func subscribe(after position: Int64) -> EventSubscription { inner.subscribe(after: position) }
     public func verify() async throws -> ChainVerification { try await inner.verify() }
 }
+
+/// A fresh SQLite log in its own folder, removed afterwards.
+public final class TemporaryStore: Sendable {
+    public let directory: URL
+    public let store: SQLiteEventStore
+    public var path: String { directory.appendingPathComponent("log.sqlite").path }
+
+    public init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-app-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        store = try SQLiteEventStore(path: directory.appendingPathComponent("log.sqlite").path)
+    }
+
+    public func reopen() throws -> SQLiteEventStore {
+        store.close()
+        return try SQLiteEventStore(path: path)
+    }
+
+    deinit {
+        store.close()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+

@@ -7,7 +7,7 @@ import SwitchboardApp
 import SwitchboardJSON
 import Testing
 
-@Suite("Carrier races and silence", .serialized)
+@Suite("Carrier races and silence", .serialized, .timeLimit(.minutes(1)))
 struct CarrierRaceTests {
     @Test func aCancelThatRacesWithAnAnswerLeavesNoCallUp() async throws {
         let h = try await EngineHarness()

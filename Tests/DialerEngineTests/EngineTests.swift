@@ -8,7 +8,7 @@ import Testing
 
 typealias H = EngineHarness
 
-@Suite("Dialer engine on virtual time", .serialized)
+@Suite("Dialer engine on virtual time", .serialized, .timeLimit(.minutes(1)))
 struct EngineTests {
     @Test func callsArePlacedAStaggerApartWithLocalCallerIDs() async throws {
         let h = try await H()

@@ -6,7 +6,7 @@ import SwitchboardApp
 import SwitchboardJSON
 import Testing
 
-@Suite("Engine restart", .serialized)
+@Suite("Engine restart", .serialized, .timeLimit(.minutes(1)))
 struct RestartTests {
     @Test func callsTheCarrierNoLongerKnowsEndAsFailedAndNothingIsDialledTwice() async throws {
         let first = try await EngineHarness()
@@ -68,7 +68,7 @@ struct RestartTests {
     }
 }
 
-@Suite("switchboard simulate", .serialized)
+@Suite("switchboard simulate", .serialized, .timeLimit(.minutes(1)))
 struct SimulationTests {
     static let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scenarios/example.json")

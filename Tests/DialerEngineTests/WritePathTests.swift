@@ -9,7 +9,7 @@ import SwitchboardTestSupport
 import Testing
 
 /// One write path: other writers are normal, and a call is placed only once its `call.dialed` is durable.
-@Suite("One write path", .serialized)
+@Suite("One write path", .serialized, .timeLimit(.minutes(1)))
 struct WritePathTests {
     @Test(.timeLimit(.minutes(1)))
     func twoEnginesAndAnAPIWriterShareOneLog() async throws {

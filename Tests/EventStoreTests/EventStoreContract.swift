@@ -31,7 +31,7 @@ func event(_ type: String = "thing.happened", id: UUID = UUID(), ms: Int64 = 1_7
              data: Array(data.utf8))
 }
 
-@Suite("EventStore contract")
+@Suite("EventStore contract", .timeLimit(.minutes(1)))  // a subscription that hangs fails
 struct EventStoreContractTests {
     @Test(arguments: StoreKind.allCases)
     func appendsGetGaplessPositionsAndStreamVersions(kind: StoreKind) async throws {

@@ -1,12 +1,12 @@
 import CSQLite
-import EventStore
+@testable import EventStore
 import Foundation
 import SwitchboardJSON
 import Testing
 
 /// What only the embedded SQLite store promises: durability settings, a file that survives restarts,
 /// tamper evidence found in the file itself, and clear errors for files that are not logs.
-@Suite("SQLite event store")
+@Suite("SQLite event store", .timeLimit(.minutes(1)))
 struct SQLiteEventStoreTests {
     let directory: URL
 
@@ -173,16 +173,47 @@ struct SQLiteEventStoreTests {
                 return written
             }
         }
-        try await Task.sleep(for: .milliseconds(5))
+        // Close while appends are in flight: once the first has landed, most are still queued.
+        while try await store.headPosition() == 0 { try await Task.sleep(for: .milliseconds(1)) }
         store.close()
         let written = try await appends.value
         let reopened = try SQLiteEventStore(path: path)
         defer { reopened.close() }
-        // Every append that was acknowledged is in the log, and nothing else.
+        // Every append that was acknowledged is in the log, and nothing else; and some were.
+        #expect(written > 0)
         #expect(try await reopened.headPosition() == Int64(written))
     }
 
     /// Edits the file behind the store's back, as an attacker or a broken tool would.
+    @Test func aLogFromANewerSwitchboardIsRefusedWithAClearMessage() async throws {
+        try SQLiteEventStore(path: path).close()
+        try rawSQL("UPDATE switchboard_meta SET value = 99 WHERE key = 'schema_version'")
+        #expect {
+            try SQLiteEventStore(path: path)
+        } throws: { error in
+            "\(error)".contains("newer Switchboard (schema version 99; this build knows up to \(SQLiteEventStore.migrations.count))")
+        }
+    }
+
+    @Test func openingALogAppliesTheMigrationStepsItLacksAndKeepsItsEvents() async throws {
+        do {
+            let store = try SQLiteEventStore(path: path)
+            try await store.append([event(), event()], to: "queue-a", expectedVersion: .noStream)
+            store.close()
+        }
+        let next = SQLiteEventStore.migrations + ["CREATE INDEX events_by_correlation ON events (correlation_id, position);"]
+        let migrated = try SQLiteEventStore(path: path, migrations: next)
+        #expect(try await migrated.readAll(after: 0, limit: 10).count == 2)
+        #expect(try await migrated.verify().isIntact)
+        migrated.close()
+        try rawSQL("SELECT 1 FROM sqlite_master WHERE name = 'events_by_correlation'")
+        // The current build now sees a newer log and refuses it rather than misread it.
+        #expect(throws: EventStoreError.self) { try SQLiteEventStore(path: path) }
+        let again = try SQLiteEventStore(path: path, migrations: next)  // already migrated: nothing to do
+        #expect(try await again.headPosition() == 2)
+        again.close()
+    }
+
     func rawSQL(_ sql: String) throws {
         var db: OpaquePointer?
         guard sqlite3_open(path, &db) == SQLITE_OK else { throw CocoaError(.fileReadUnknown) }

@@ -3,30 +3,8 @@ import EventStore
 import Foundation
 import SwitchboardApp
 import SwitchboardJSON
+import SwitchboardTestSupport
 import Testing
-
-/// A fresh SQLite log in its own folder, removed afterwards.
-final class TemporaryStore: Sendable {
-    let directory: URL
-    let store: SQLiteEventStore
-    var path: String { directory.appendingPathComponent("log.sqlite").path }
-
-    init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-app-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        store = try SQLiteEventStore(path: directory.appendingPathComponent("log.sqlite").path)
-    }
-
-    func reopen() throws -> SQLiteEventStore {
-        store.close()
-        return try SQLiteEventStore(path: path)
-    }
-
-    deinit {
-        store.close()
-        try? FileManager.default.removeItem(at: directory)
-    }
-}
 
 /// Drives random but valid traffic through a `CommandHandler`, as the engine will.
 enum Traffic {
@@ -84,7 +62,7 @@ enum RandomCommands {
     }
 }
 
-@Suite("Commands and projections over the real log")
+@Suite("Commands and projections over the real log", .timeLimit(.minutes(1)))
 struct CommandHandlerTests {
     @Test func theDemoDayIsRecordedAndReplaysToTheSameState() async throws {
         let temp = try TemporaryStore()
