@@ -32,25 +32,27 @@ let package = Package(
         ),
         // HTTP and WebSocket on one port through libwebsockets: every lws pointer and callback lives here.
         .target(name: "WebTransport", dependencies: ["CLibWebSockets", "SwitchboardJSON"]),
+        // Time as the domain sees it (RFC 3339, never a clock) and the one seeded generator.
+        .target(name: "SwitchboardBasics"),
         // A small, allocation-light JSON reader/writer: replay speed is bounded by decoding.
-        .target(name: "SwitchboardJSON"),
+        .target(name: "SwitchboardJSON", dependencies: ["SwitchboardBasics"]),
         // The pure domain: events, commands, decide/evolve, projections. No I/O, no clocks.
-        .target(name: "DialerCore", dependencies: ["SwitchboardJSON"]),
+        .target(name: "DialerCore", dependencies: ["SwitchboardJSON", "SwitchboardBasics"]),
         // The durable event log: a protocol and its embedded SQLite implementation.
         .target(
             name: "EventStore",
-            dependencies: ["CSQLite", "SwitchboardJSON", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CSQLite", "SwitchboardJSON", "SwitchboardBasics", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Wiring: the one write path (LogWriter, CommandHandler), projections kept live from a subscription.
-        .target(name: "SwitchboardApp", dependencies: ["DialerCore", "EventStore", "SwitchboardJSON"]),
+        .target(name: "SwitchboardApp", dependencies: ["DialerCore", "EventStore", "SwitchboardJSON", "SwitchboardBasics"]),
         // The engine that works queues: a pure process manager, its service shell, the carrier
         // adapter protocol and the deterministic simulated carrier.
-        .target(name: "DialerEngine", dependencies: ["DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON"]),
+        .target(name: "DialerEngine", dependencies: ["DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON", "SwitchboardBasics"]),
         // The HTTP API and the live feed over WebTransport, wired to the engine and the projections.
         .target(
             name: "SwitchboardServer",
             dependencies: [
-                "WebTransport", "DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON",
+                "WebTransport", "DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON", "SwitchboardBasics",
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Resources/openapi.yaml")]
@@ -61,7 +63,7 @@ let package = Package(
             name: "SwitchboardRuntime",
             dependencies: [
                 "SwitchboardServer", "WebTransport", "DialerEngine", "DialerCore", "EventStore", "SwitchboardApp",
-                "SwitchboardJSON",
+                "SwitchboardJSON", "SwitchboardBasics",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -69,38 +71,38 @@ let package = Package(
         .executableTarget(
             name: "SwitchboardCLI",
             dependencies: [
-                "SwitchboardRuntime", "DialerEngine", "SwitchboardApp", "EventStore", "DialerCore", "SwitchboardJSON",
+                "SwitchboardRuntime", "DialerEngine", "SwitchboardApp", "EventStore", "DialerCore", "SwitchboardJSON", "SwitchboardBasics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "SwitchboardBench",
-            dependencies: ["DialerEngine", "SwitchboardApp", "EventStore", "DialerCore", "CSQLite", "WebTransport"]
+            dependencies: ["DialerEngine", "SwitchboardApp", "EventStore", "DialerCore", "CSQLite", "WebTransport", "SwitchboardJSON", "SwitchboardBasics"]
         ),
         // What the test targets share: temporary stores, fault-injecting stores, recording carriers, fixtures.
         .target(
             name: "SwitchboardTestSupport",
-            dependencies: ["DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON"]
+            dependencies: ["DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON", "SwitchboardBasics"]
         ),
-        .testTarget(name: "SwitchboardJSONTests", dependencies: ["SwitchboardJSON"]),
+        .testTarget(name: "SwitchboardJSONTests", dependencies: ["SwitchboardJSON", "SwitchboardBasics"]),
         .testTarget(name: "WebTransportTests", dependencies: ["WebTransport"]),
-        .testTarget(name: "DialerCoreTests", dependencies: ["DialerCore", "SwitchboardJSON"]),
-        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "CSQLite"]),
+        .testTarget(name: "DialerCoreTests", dependencies: ["DialerCore", "SwitchboardJSON", "SwitchboardBasics"]),
+        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "CSQLite", "SwitchboardJSON", "SwitchboardBasics"]),
         .testTarget(
             name: "DialerEngineTests",
-            dependencies: ["DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON", "SwitchboardTestSupport"]
+            dependencies: ["DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON", "SwitchboardBasics", "SwitchboardTestSupport"]
         ),
         .testTarget(
             name: "SwitchboardRuntimeTests",
             dependencies: [
                 "SwitchboardRuntime", "SwitchboardServer", "SwitchboardApp", "WebTransport", "EventStore", "DialerCore",
-                "SwitchboardJSON", "SwitchboardTestSupport", .product(name: "Logging", package: "swift-log"),
+                "SwitchboardJSON", "SwitchboardBasics", "SwitchboardTestSupport", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "SwitchboardAppTests",
-            dependencies: ["SwitchboardApp", "DialerCore", "EventStore", "SwitchboardJSON", "SwitchboardTestSupport"]
+            dependencies: ["SwitchboardApp", "DialerCore", "EventStore", "SwitchboardJSON", "SwitchboardBasics", "SwitchboardTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

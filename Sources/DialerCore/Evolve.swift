@@ -1,4 +1,5 @@
 import SwitchboardJSON
+import SwitchboardBasics
 
 /// `evolve`: how each event changes the projections. A pure fold; replaying the log through it
 /// rebuilds every queue, session and group exactly.

@@ -1,4 +1,5 @@
 import SwitchboardJSON
+import SwitchboardBasics
 
 /// The status of one call, exactly as the product names it.
 public enum CallStatus: String, Sendable, CaseIterable, JSONConvertible {

@@ -4,6 +4,7 @@ import Foundation
 import Synchronization
 import SwitchboardApp
 import SwitchboardJSON
+import SwitchboardBasics
 
 /// The engine that works the queues: the service shell around `EngineCore`.
 ///

@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import EventStore
 import SwitchboardJSON
+import SwitchboardBasics
 
 /// Something the engine reacts to.
 public enum EngineInput: Sendable {

@@ -1,5 +1,6 @@
 import DialerCore
 import SwitchboardJSON
+import SwitchboardBasics
 
 /// What the engine does in the world.
 public enum EngineAction: Hashable, Sendable {

@@ -1,6 +1,7 @@
 import DialerCore
 import Synchronization
 import SwitchboardJSON
+import SwitchboardBasics
 
 /// How the contacts of a queue behave when they have no script: the odds of each outcome and how
 /// long phones ring and people talk.

@@ -3,6 +3,7 @@ import EventStore
 import Foundation
 import SwitchboardApp
 import SwitchboardJSON
+import SwitchboardBasics
 
 /// A scenario for `switchboard simulate`: one queue, one agent session, scripted contacts and
 /// timed requests, run end to end on virtual time through the real engine, store and simulated carrier.

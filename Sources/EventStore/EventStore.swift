@@ -1,5 +1,6 @@
 import Foundation
 import SwitchboardJSON
+import SwitchboardBasics
 
 /// An event to append. Its `id` makes appends idempotent: an id already in the log is skipped.
 public struct NewEvent: Sendable, Hashable {

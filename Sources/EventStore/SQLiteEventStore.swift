@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Synchronization
 import SwitchboardJSON
+import SwitchboardBasics
 
 /// The embedded event log: one SQLite file in WAL mode with `synchronous=FULL`.
 ///

@@ -3,6 +3,7 @@ import EventStore
 import Foundation
 import Synchronization
 import SwitchboardJSON
+import SwitchboardBasics
 
 /// Makes event ids. The server uses random UUIDs; simulations use a seeded generator so their output
 /// is byte-identical run after run.

@@ -2,6 +2,7 @@ import DialerCore
 import EventStore
 import Foundation
 import SwitchboardJSON
+import SwitchboardBasics
 
 /// Maps domain events to stored events and back.
 public enum EventCodec {

@@ -4,6 +4,7 @@ import Foundation
 import SwitchboardApp
 import Synchronization
 import SwitchboardJSON
+import SwitchboardBasics
 
 enum AppendBenchmark {
     struct StoreFigures {

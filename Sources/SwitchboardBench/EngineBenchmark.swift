@@ -5,6 +5,7 @@ import Foundation
 import Synchronization
 import SwitchboardApp
 import SwitchboardJSON
+import SwitchboardBasics
 
 enum EngineBenchmark {
     struct Figures {

@@ -1,6 +1,7 @@
 import Foundation
 import SwitchboardJSON
 import WebTransport
+import SwitchboardBasics
 
 /// The fan-out figure's subscriber side: `--only fanout-client` opens N feed subscriptions with the
 /// compiled `WebSocketLoadClient` and measures, for every event message, the time from the event's

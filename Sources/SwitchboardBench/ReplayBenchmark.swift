@@ -4,6 +4,7 @@ import EventStore
 import Foundation
 import SwitchboardApp
 import SwitchboardJSON
+import SwitchboardBasics
 
 enum ReplayBenchmark {
     struct Result {

@@ -1,6 +1,7 @@
 import DialerCore
 import SwitchboardJSON
 import Testing
+import SwitchboardBasics
 
 /// Given-events / when-command / then-events helpers for the decider.
 struct Given {

@@ -1,6 +1,7 @@
 import DialerCore
 import SwitchboardJSON
 import Testing
+import SwitchboardBasics
 
 typealias SeededRandom = SplitMix64
 

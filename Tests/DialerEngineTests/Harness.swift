@@ -6,6 +6,7 @@ import SwitchboardApp
 import SwitchboardJSON
 import SwitchboardTestSupport
 import Testing
+import SwitchboardBasics
 
 /// An engine on virtual time over a real SQLite log and the simulated carrier, with helpers to say
 /// what happened and when (milliseconds after the start).

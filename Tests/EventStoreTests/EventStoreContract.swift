@@ -2,6 +2,7 @@ import EventStore
 import Foundation
 import SwitchboardJSON
 import Testing
+import SwitchboardBasics
 
 /// Every `EventStore` implementation must pass this suite. A new implementation (PostgreSQL) adds a
 /// case to `StoreKind` and a way to make an empty store; the tests stay the same.

@@ -5,6 +5,7 @@ import SwitchboardApp
 import SwitchboardJSON
 import SwitchboardTestSupport
 import Testing
+import SwitchboardBasics
 
 /// Drives random but valid traffic through a `CommandHandler`, as the engine will.
 enum Traffic {

@@ -1,5 +1,6 @@
 import Testing
 @testable import SwitchboardJSON
+import SwitchboardBasics
 
 @Suite struct JSONParsingTests {
     @Test func roundTripsEveryKindOfValue() throws {
@@ -62,6 +63,15 @@ import Testing
 }
 
 @Suite struct TimestampTests {
+    @Test func timeArithmeticSaturatesInsteadOfTrapping() {
+        let late = Timestamp(millisecondsSinceEpoch: .max - 5)
+        #expect(late.adding(milliseconds: 10) == Timestamp(millisecondsSinceEpoch: .max))
+        #expect(Timestamp(millisecondsSinceEpoch: .min + 5).adding(milliseconds: -10).millisecondsSinceEpoch == .min)
+        #expect(late.milliseconds(since: Timestamp(millisecondsSinceEpoch: -10)) == .max)
+        #expect(Timestamp(millisecondsSinceEpoch: -10).milliseconds(since: late) == .min)
+        #expect(Timestamp.epoch.adding(milliseconds: 1500).milliseconds(since: .epoch) == 1500)
+    }
+
     @Test func formatsRFC3339WithMilliseconds() {
         #expect(Timestamp(millisecondsSinceEpoch: 0).rfc3339 == "1970-01-01T00:00:00.000Z")
         #expect(Timestamp(millisecondsSinceEpoch: 1_767_625_200_123).rfc3339 == "2026-01-05T15:00:00.123Z")

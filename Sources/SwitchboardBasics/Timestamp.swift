@@ -1,5 +1,3 @@
-
-
 /// A point in time as milliseconds since the Unix epoch (UTC).
 ///
 /// The domain never reads a clock: commands arrive with their time from whoever drives the core
@@ -15,12 +13,16 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         lhs.millisecondsSinceEpoch < rhs.millisecondsSinceEpoch
     }
 
+    /// Saturates instead of trapping: a delay that runs past the end of time stays there.
     public func adding(milliseconds: Int64) -> Timestamp {
-        Timestamp(millisecondsSinceEpoch: millisecondsSinceEpoch + milliseconds)
+        let (sum, overflow) = millisecondsSinceEpoch.addingReportingOverflow(milliseconds)
+        return Timestamp(millisecondsSinceEpoch: overflow ? (milliseconds > 0 ? .max : .min) : sum)
     }
 
+    /// Saturates instead of trapping.
     public func milliseconds(since earlier: Timestamp) -> Int64 {
-        millisecondsSinceEpoch - earlier.millisecondsSinceEpoch
+        let (difference, overflow) = millisecondsSinceEpoch.subtractingReportingOverflow(earlier.millisecondsSinceEpoch)
+        return overflow ? (earlier.millisecondsSinceEpoch > 0 ? .min : .max) : difference
     }
 
     /// RFC 3339 in UTC with milliseconds, e.g. `2026-01-05T15:00:00.000Z`.
@@ -35,36 +37,6 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     public var description: String { rfc3339 }
-
-    /// Writes the RFC 3339 form straight into a JSON writer's bytes (no String on the hot path).
-    public func writeRFC3339(into writer: inout JSONWriter) {
-        let (days, msOfDay) = millisecondsSinceEpoch.floorDivided(by: 86_400_000)
-        let (year, month, day) = Self.civil(fromDays: days)
-        var digits: [UInt8] = []
-        digits.reserveCapacity(24)
-        func put(_ value: Int64, _ width: Int) {
-            var divisor: Int64 = 1
-            for _ in 1..<width { divisor *= 10 }
-            var rest = value
-            if rest >= divisor * 10 {  // wider than `width` (years past 9999)
-                digits.append(contentsOf: String(value).utf8)
-                return
-            }
-            while divisor > 0 {
-                digits.append(UInt8(ascii: "0") + UInt8(rest / divisor))
-                rest %= divisor
-                divisor /= 10
-            }
-        }
-        put(year, 4); digits.append(UInt8(ascii: "-"))
-        put(month, 2); digits.append(UInt8(ascii: "-"))
-        put(day, 2); digits.append(UInt8(ascii: "T"))
-        put(msOfDay / 3_600_000, 2); digits.append(UInt8(ascii: ":"))
-        put(msOfDay / 60_000 % 60, 2); digits.append(UInt8(ascii: ":"))
-        put(msOfDay / 1000 % 60, 2); digits.append(UInt8(ascii: "."))
-        put(msOfDay % 1000, 3); digits.append(UInt8(ascii: "Z"))
-        writer.writeRaw(digits)
-    }
 
     /// Parses RFC 3339 (`Z` or a numeric offset, optional fraction).
     public init?(rfc3339 text: String) {
@@ -120,7 +92,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     // Howard Hinnant's days_from_civil / civil_from_days.
-    static func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
+    package static func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -130,7 +102,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         return era * 146_097 + doe - 719_468
     }
 
-    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
+    package static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
@@ -143,15 +115,6 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 }
 
-extension Timestamp: JSONConvertible {
-    public init(json: JSONValue) throws(JSONError) {
-        let text = try String(json: json)
-        guard let value = Timestamp(rfc3339: text) else { throw JSONError("expected an RFC 3339 time, got \"\(text)\"") }
-        self = value
-    }
-    public var json: JSONValue { .string(rfc3339) }
-}
-
 private func pad(_ value: Int64, _ width: Int) -> String {
     let digits = String(value)
     return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
@@ -159,7 +122,7 @@ private func pad(_ value: Int64, _ width: Int) -> String {
 
 extension Int64 {
     /// Floor division and a non-negative remainder, so times before 1970 format correctly.
-    fileprivate func floorDivided(by divisor: Int64) -> (quotient: Int64, remainder: Int64) {
+    package func floorDivided(by divisor: Int64) -> (quotient: Int64, remainder: Int64) {
         let q = self / divisor
         let r = self % divisor
         return r < 0 ? (q - 1, r + divisor) : (q, r)
