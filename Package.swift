@@ -71,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "SwitchboardCLI",
             dependencies: [
-                "SwitchboardRuntime", "DialerEngine", "SwitchboardApp", "EventStore", "DialerCore", "SwitchboardJSON", "SwitchboardBasics",
+                "SwitchboardRuntime", "SwitchboardServer", "DialerEngine", "SwitchboardApp", "EventStore", "DialerCore", "SwitchboardJSON", "SwitchboardBasics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,76 +1,5 @@
 import SwitchboardJSON
 
-/// The JSON views of the projections that clients read: `GET /v1/calls/parallel/{groupId}`,
-/// `switchboard simulate`'s summary, queue and session reads, and the supervisor overview.
-extension Group {
-    public var summary: JSONValue {
-        var object: JSONObject = [
-            "groupId": id.json, "sessionId": sessionId.json, "queueId": queueId.json, "status": status.json,
-            "profile": profile.json, "fanout": fanout.json, "staggerMs": staggerMs.json, "amdPolicy": amdPolicy.json,
-        ]
-        if let winner, let call = call(winner) {
-            object["winner"] = ["callId": winner.json, "contactId": call.contactId.json]
-        } else {
-            object["winner"] = .null
-        }
-        object["calls"] = .array(calls.map(\.summary))
-        object["position"] = position.json
-        return .object(object)
-    }
-}
-
-extension Call {
-    public var summary: JSONValue {
-        [
-            "callId": id.json, "contactId": contactId.json, "to": to.json, "callerId": callerId.json,
-            "status": status.json, "outcome": outcome.json, "answeredBy": answeredBy?.json ?? .null,
-            "dialedAt": dialedAt?.json ?? .null, "answeredAt": answeredAt?.json ?? .null,
-            "endedAt": endedAt?.json ?? .null, "endReason": endReason.map(JSONValue.string) ?? .null,
-            "abandoned": .bool(abandoned),
-        ]
-    }
-}
-
-extension Queue {
-    /// The queue as a client sees it, including the profile a new batch would get now.
-    public var summary: JSONValue {
-        let (profile, reason) = StrategyProfileRegistry.select(for: ProfileContext(
-            choice: .auto, queueName: name, queueSegment: segment, dialedCalls: dialedCalls, humanAnswers: humanAnswers))
-        let contactList: [JSONValue] = contactOrder.compactMap { contacts[$0] }.map { contact in
-            [
-                "contactId": contact.id.json, "name": contact.name.map(JSONValue.string) ?? .null,
-                "phone": contact.phone.json, "segment": contact.segment.map(JSONValue.string) ?? .null,
-                "attempts": contact.attempts.json, "outcome": contact.outcome.json,
-                "dialable": .bool(contact.isDialable(maxAttempts: maxAttempts)),
-            ]
-        }
-        return [
-            "queueId": id.json, "name": .string(name), "segment": segment.map(JSONValue.string) ?? .null,
-            "state": state.json, "maxAttempts": maxAttempts.json, "pending": pendingCount.json,
-            "dialedCalls": dialedCalls.json, "humanAnswers": humanAnswers.json, "abandonedCalls": abandonedCalls.json,
-            "answerRate": answerRate.map(JSONValue.double) ?? .null,
-            "abandonmentRate": abandonmentRate.map(JSONValue.double) ?? .null,
-            "profile": ["name": profile.name.json, "reason": reason.json],
-            "contacts": .array(contactList),
-        ]
-    }
-}
-
-extension Session {
-    public var summary: JSONValue {
-        [
-            "sessionId": id.json, "agentId": agentId.json, "queueId": queueId.json, "state": state.json,
-            "mode": mode.json, "profile": profile.json, "settings": settings.json,
-            "callerIds": callerIds.json, "currentGroupId": currentGroup?.json ?? .null,
-            "lastGroupId": lastGroup?.json ?? .null, "startedAt": startedAt.json, "endedAt": endedAt?.json ?? .null,
-            "stats": [
-                "batches": batches.json, "connects": connects.json, "voicemails": voicemails.json,
-                "abandoned": abandoned.json, "talkTimeMs": talkTimeMs.json,
-            ],
-        ]
-    }
-}
-
 /// The supervisor's overview: every session at a glance, with its queue's state and current batch.
 public struct SupervisorOverview: Hashable, Sendable {
     public struct Row: Hashable, Sendable {
@@ -99,20 +28,5 @@ public struct SupervisorOverview: Hashable, Sendable {
                        batches: session.batches, connects: session.connects, abandoned: session.abandoned)
         }
         position = state.position
-    }
-
-    public var json: JSONValue {
-        [
-            "position": position.json,
-            "sessions": .array(rows.map { row in
-                [
-                    "sessionId": row.sessionId.json, "agentId": row.agentId.json, "queueId": row.queueId.json,
-                    "queueState": row.queueState.json, "sessionState": row.sessionState.json, "mode": row.mode.json,
-                    "currentGroupId": row.currentGroup?.json ?? .null,
-                    "currentGroupStatus": row.currentGroupStatus?.json ?? .null,
-                    "batches": row.batches.json, "connects": row.connects.json, "abandoned": row.abandoned.json,
-                ]
-            }),
-        ]
     }
 }

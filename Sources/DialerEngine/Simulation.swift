@@ -84,8 +84,10 @@ public struct SimulationScenario: Sendable {
 public enum Simulation {
     public struct Outcome: Sendable {
         public var events: [RecordedEvent]
-        /// `{"queue": …, "session": …, "groups": [group summaries, in start order]}`.
-        public var summary: JSONValue
+        /// The projections at the end (the server's `SimulationSummary` shows them as the API would).
+        public var state: DialerState
+        public var queueId: QueueID
+        public var sessionId: SessionID
         public var refusals: [String]
     }
 
@@ -119,14 +121,7 @@ public enum Simulation {
 
         var events: [RecordedEvent] = []
         for try await event in store.events() { events.append(event) }
-        let state = engine.state
-        let groups = state.groups.values.sorted { ($0.startedAt, $0.position) < ($1.startedAt, $1.position) }
-        let summary: JSONValue = [
-            "queue": state.queues[queueId]?.summary ?? .null,
-            "session": state.sessions[sessionId]?.summary ?? .null,
-            "groups": .array(groups.map(\.summary)),
-        ]
-        return Outcome(events: events, summary: summary, refusals: refusals.all)
+        return Outcome(events: events, state: engine.state, queueId: queueId, sessionId: sessionId, refusals: refusals.all)
     }
 }
 

@@ -7,6 +7,7 @@ import SwitchboardApp
 import SwitchboardJSON
 import Logging
 import SwitchboardRuntime
+import SwitchboardServer
 
 /// `switchboard`: the product's command line.
 @main
@@ -168,7 +169,7 @@ struct Simulate: AsyncParsableCommand {
             output += event.envelopeJSON
             output.append(0x0A)
         }
-        output += JSONWriter.encode(["summary": outcome.summary])
+        output += JSONWriter.encode(["summary": SimulationSummary.json(outcome)])
         output.append(0x0A)
         FileHandle.standardOutput.write(Data(output))
         for refusal in outcome.refusals {
