@@ -89,45 +89,30 @@ public struct SettingsViolation: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(field) \(message)" }
 }
 
-extension SessionSettings: JSONConvertible {
-    public init(json: JSONValue) throws(JSONError) {
-        let object = try JSONObject(json: json)
-        self.init(
-            maxLines: try object.decodeIfPresent("maxLines"),
-            staggerMs: try object.decodeIfPresent("staggerMs"),
-            cooldownMs: try object.decode("cooldownMs"),
-            ringTimeoutMs: try object.decode("ringTimeoutMs")
-        )
-    }
-
-    public var json: JSONValue {
-        var object = JSONObject()
-        object.put("maxLines", maxLines)
-        object.put("staggerMs", staggerMs)
-        object.put("cooldownMs", cooldownMs)
-        object.put("ringTimeoutMs", ringTimeoutMs)
-        return .object(object)
-    }
+extension SessionSettings: JSONShaped {
+    /// As stored in `session.started` / `session.settings-changed`: unset limits are `null` (the profile's).
+    public static let shape = JSONShape(
+        SessionSettings.init(maxLines:staggerMs:cooldownMs:ringTimeoutMs:),
+        JSONField("maxLines", \SessionSettings.maxLines),
+        JSONField("staggerMs", \SessionSettings.staggerMs),
+        JSONField("cooldownMs", \SessionSettings.cooldownMs),
+        JSONField("ringTimeoutMs", \SessionSettings.ringTimeoutMs)
+    )
 }
 
-extension SettingsPatch: JSONConvertible {
+extension SettingsPatch: JSONShaped {
+    /// A change of some settings: only the keys given, and no others.
+    public static let shape = JSONShape(
+        SettingsPatch.init(maxLines:staggerMs:cooldownMs:ringTimeoutMs:),
+        JSONField<SettingsPatch, Int?>.omittedWhenAbsent("maxLines", \SettingsPatch.maxLines),
+        JSONField<SettingsPatch, Int64?>.omittedWhenAbsent("staggerMs", \SettingsPatch.staggerMs),
+        JSONField<SettingsPatch, Int64?>.omittedWhenAbsent("cooldownMs", \SettingsPatch.cooldownMs),
+        JSONField<SettingsPatch, Int64?>.omittedWhenAbsent("ringTimeoutMs", \SettingsPatch.ringTimeoutMs)
+    )
+
     public init(json: JSONValue) throws(JSONError) {
         let object = try JSONObject(json: json)
-        try object.rejectUnknownKeys(["maxLines", "staggerMs", "cooldownMs", "ringTimeoutMs"])
-        self.init(
-            maxLines: try object.decodeIfPresent("maxLines"),
-            staggerMs: try object.decodeIfPresent("staggerMs"),
-            cooldownMs: try object.decodeIfPresent("cooldownMs"),
-            ringTimeoutMs: try object.decodeIfPresent("ringTimeoutMs")
-        )
-    }
-
-    public var json: JSONValue {
-        var object = JSONObject()
-        object.putIfPresent("maxLines", maxLines)
-        object.putIfPresent("staggerMs", staggerMs)
-        object.putIfPresent("cooldownMs", cooldownMs)
-        object.putIfPresent("ringTimeoutMs", ringTimeoutMs)
-        return .object(object)
+        try object.rejectUnknownKeys(Set(Self.shape.keys))
+        self = try Self.shape.decode(object)
     }
 }

@@ -43,38 +43,7 @@ public enum EventCodec {
 
     /// The session an event belongs to (its `correlationId`), looked up in the state it is decided on.
     public static func correlationId(of event: DialerEvent, in state: DialerState) -> String? {
-        switch event {
-        case .queueCreated, .contactsAdded, .queueCompleted, .queueErrored: nil
-        case .queuePaused(let e): e.sessionId?.rawValue
-        case .queueResumed(let e): e.sessionId?.rawValue
-        case .queueStopped(let e): e.sessionId?.rawValue
-        case .sessionStarted(let e): e.sessionId.rawValue
-        case .sessionModeChanged(let e): e.sessionId.rawValue
-        case .sessionSettingsChanged(let e): e.sessionId.rawValue
-        case .sessionEnded(let e): e.sessionId.rawValue
-        case .batchStarted(let e): e.sessionId.rawValue
-        case .profileSelected(let e): e.sessionId.rawValue
-        default: groupId(of: event).flatMap { state.groups[$0]?.sessionId.rawValue }
-        }
-    }
-
-    static func groupId(of event: DialerEvent) -> GroupID? {
-        switch event {
-        case .callDialed(let e): e.groupId
-        case .callRinging(let e): e.groupId
-        case .callAnswered(let e): e.groupId
-        case .callConnected(let e): e.groupId
-        case .callTerminated(let e): e.groupId
-        case .callVoicemail(let e): e.groupId
-        case .callNoAnswer(let e): e.groupId
-        case .callFailed(let e): e.groupId
-        case .callCompleted(let e): e.groupId
-        case .batchCompleted(let e): e.groupId
-        case .batchCancelled(let e): e.groupId
-        case .batchStarted(let e): e.groupId
-        case .profileSelected(let e): e.groupId
-        default: nil
-        }
+        state.subject(of: event).sessionId?.rawValue
     }
 }
 

@@ -34,21 +34,13 @@ struct Topics: Sendable {
 
     init() { all = true }
 
-    /// Whether `event` concerns a subscribed topic, looked up in `state` (which knows each group's
-    /// session, queue and agent).
-    func matches(_ event: RecordedEvent, data: JSONValue, state: DialerState) -> Bool {
+    /// Whether an event with this subject (completed from the projections) concerns a subscribed topic.
+    func matches(_ subject: EventSubject) -> Bool {
         if all { return true }
-        let groupId = data["groupId"]?.stringValue
-        let group = groupId.flatMap { state.groups[GroupID($0)] }
-        if let groupId, groups.contains(groupId) { return true }
-        let sessionId = data["sessionId"]?.stringValue ?? group?.sessionId.rawValue ?? event.correlationId
-        if let sessionId, sessions.contains(sessionId) { return true }
-        let queueId = data["queueId"]?.stringValue ?? group?.queueId.rawValue
-            ?? sessionId.flatMap { state.sessions[SessionID($0)]?.queueId.rawValue }
-        if let queueId, queues.contains(queueId) { return true }
-        let agentId = data["agentId"]?.stringValue ?? group?.agentId.rawValue
-            ?? sessionId.flatMap { state.sessions[SessionID($0)]?.agentId.rawValue }
-        if let agentId, agents.contains(agentId) { return true }
+        if let id = subject.groupId, groups.contains(id.rawValue) { return true }
+        if let id = subject.sessionId, sessions.contains(id.rawValue) { return true }
+        if let id = subject.queueId, queues.contains(id.rawValue) { return true }
+        if let id = subject.agentId, agents.contains(id.rawValue) { return true }
         return false
     }
 }
@@ -181,9 +173,9 @@ final class FeedHub: Sendable {
                     return
                 }
                 let state = await projections.state
-                if let data = try? JSONParser.parse(event.data), topics.matches(event, data: data, state: state) {
+                if let typed = try? EventCodec.decode(event), topics.matches(state.subject(of: typed)) {
                     server.send(connection, text: Self.eventMessage(event))
-                    for changed in ChangedProjection.all(for: data, in: state) where changed.isFollowed(by: topics) {
+                    for changed in ChangedProjection.all(for: typed, in: state) where changed.isFollowed(by: topics) {
                         server.send(connection, text: Self.stateMessage(changed.topic, changed.snapshot, position: state.position))
                     }
                 }
@@ -194,7 +186,7 @@ final class FeedHub: Sendable {
 
     /// The pump: one live event, encoded once, to every live subscriber it concerns.
     private func deliver(_ event: RecordedEvent) async {
-        guard let data = try? JSONParser.parse(event.data) else {
+        guard let typed = try? EventCodec.decode(event) else {
             hub.withLock { $0.delivered = event.position }
             return
         }
@@ -207,10 +199,11 @@ final class FeedHub: Sendable {
         guard !recipients.isEmpty else { return }
         // Group the recipients by the messages they get, so each message is made and posted once.
         guard let server = recipients.first?.1.server else { return }
-        let changed = ChangedProjection.all(for: data, in: state)
+        let changed = ChangedProjection.all(for: typed, in: state)
+        let subject = state.subject(of: typed)
         var eventRecipients: [ConnectionID] = []
         var stateRecipients = Array(repeating: [ConnectionID](), count: changed.count)
-        for (connection, subscriber) in recipients where subscriber.topics.matches(event, data: data, state: state) {
+        for (connection, subscriber) in recipients where subscriber.topics.matches(subject) {
             eventRecipients.append(connection)
             for (index, projection) in changed.enumerated() where projection.isFollowed(by: subscriber.topics) {
                 stateRecipients[index].append(connection)
@@ -244,12 +237,13 @@ struct ChangedProjection {
     var projection: Projection
 
     /// The group and the session the event names, in that order (the order state messages go out).
-    static func all(for data: JSONValue, in state: DialerState) -> [ChangedProjection] {
+    static func all(for event: DialerEvent, in state: DialerState) -> [ChangedProjection] {
         var result: [ChangedProjection] = []
-        if let groupId = data["groupId"]?.stringValue, let group = state.groups[GroupID(groupId)] {
+        let named = event.subject
+        if let groupId = named.groupId, let group = state.groups[groupId] {
             result.append(ChangedProjection(projection: .group(group)))
         }
-        if let sessionId = data["sessionId"]?.stringValue, let session = state.sessions[SessionID(sessionId)] {
+        if let sessionId = named.sessionId, let session = state.sessions[sessionId] {
             result.append(ChangedProjection(projection: .session(session)))
         }
         return result

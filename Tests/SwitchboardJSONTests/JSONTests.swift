@@ -105,3 +105,34 @@ import SwitchboardBasics
         }
     }
 }
+
+@Suite struct JSONShapeTests {
+    struct Sample: JSONShaped, Hashable {
+        var id: String
+        var count: Int
+        var note: String?
+        var extra: JSONObject?
+        static let shape = JSONShape(
+            Sample.init(id:count:note:extra:),
+            JSONField("id", \Sample.id),
+            JSONField("count", \Sample.count),
+            JSONField("note", \Sample.note),
+            JSONField<Sample, JSONObject?>.omittedWhenAbsent("extra", \Sample.extra)
+        )
+    }
+
+    @Test func oneDescriptionEncodesAndDecodesInKeyOrder() throws {
+        let sample = Sample(id: "a", count: 3, note: nil, extra: nil)
+        #expect(JSONWriter.encode(sample.json) == Array(#"{"id":"a","count":3,"note":null}"#.utf8))
+        #expect(try Sample(json: sample.json) == sample)
+        let full = Sample(id: "b", count: 1, note: "n", extra: ["k": true])
+        #expect(try Sample(json: try JSONParser.parse(JSONWriter.encode(full.json))) == full)
+        #expect(Sample.shape.keys == ["id", "count", "note", "extra"])
+    }
+
+    @Test func aMissingOrWrongFieldIsNamed() throws {
+        #expect(throws: JSONError("missing field \"count\"")) { try Sample(json: ["id": "a"]) }
+        #expect(throws: JSONError.self) { try Sample(json: ["id": "a", "count": "three"]) }
+        #expect(try Sample(json: ["id": "a", "count": 2]).note == nil)
+    }
+}

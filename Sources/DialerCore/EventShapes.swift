@@ -1,0 +1,252 @@
+import SwitchboardJSON
+
+// Each event's stored JSON, described once: the same shape encodes and decodes it, so a key is
+// written in one place. The stored shapes are the `EventSchemas/` files; change them together.
+
+extension QueueCreated: JSONShaped {
+    public static let shape = JSONShape(
+        QueueCreated.init(queueId:name:segment:maxAttempts:),
+        JSONField("queueId", \QueueCreated.queueId),
+        JSONField("name", \QueueCreated.name),
+        JSONField("segment", \QueueCreated.segment),
+        JSONField("maxAttempts", \QueueCreated.maxAttempts)
+    )
+}
+
+extension NewContact: JSONShaped {
+    public static let shape = JSONShape(
+        NewContact.init(contactId:name:phone:segment:script:),
+        JSONField("contactId", \NewContact.contactId),
+        JSONField("name", \NewContact.name),
+        JSONField("phone", \NewContact.phone),
+        JSONField("segment", \NewContact.segment),
+        JSONField<NewContact, JSONObject?>.omittedWhenAbsent("script", \NewContact.script)
+    )
+}
+
+extension ContactsAdded: JSONShaped {
+    public static let shape = JSONShape(
+        ContactsAdded.init(queueId:contacts:),
+        JSONField("queueId", \ContactsAdded.queueId),
+        JSONField("contacts", \ContactsAdded.contacts)
+    )
+}
+
+extension QueuePaused: JSONShaped {
+    public static let shape = JSONShape(
+        QueuePaused.init(queueId:reason:sessionId:),
+        JSONField("queueId", \QueuePaused.queueId),
+        JSONField("reason", \QueuePaused.reason),
+        JSONField("sessionId", \QueuePaused.sessionId)
+    )
+}
+
+extension QueueResumed: JSONShaped {
+    public static let shape = JSONShape(
+        QueueResumed.init(queueId:sessionId:),
+        JSONField("queueId", \QueueResumed.queueId),
+        JSONField("sessionId", \QueueResumed.sessionId)
+    )
+}
+
+extension QueueCompleted: JSONShaped {
+    public static let shape = JSONShape(
+        QueueCompleted.init(queueId:),
+        JSONField("queueId", \QueueCompleted.queueId)
+    )
+}
+
+extension QueueStopped: JSONShaped {
+    public static let shape = JSONShape(
+        QueueStopped.init(queueId:sessionId:),
+        JSONField("queueId", \QueueStopped.queueId),
+        JSONField("sessionId", \QueueStopped.sessionId)
+    )
+}
+
+extension QueueErrored: JSONShaped {
+    public static let shape = JSONShape(
+        QueueErrored.init(queueId:reason:),
+        JSONField("queueId", \QueueErrored.queueId),
+        JSONField("reason", \QueueErrored.reason)
+    )
+}
+
+extension SessionStarted: JSONShaped {
+    public static let shape = JSONShape(
+        SessionStarted.init(sessionId:agentId:queueId:mode:profile:settings:callerIds:),
+        JSONField("sessionId", \SessionStarted.sessionId),
+        JSONField("agentId", \SessionStarted.agentId),
+        JSONField("queueId", \SessionStarted.queueId),
+        JSONField("mode", \SessionStarted.mode),
+        JSONField("profile", \SessionStarted.profile),
+        JSONField("settings", \SessionStarted.settings),
+        JSONField("callerIds", \SessionStarted.callerIds)
+    )
+}
+
+extension SessionModeChanged: JSONShaped {
+    public static let shape = JSONShape(
+        SessionModeChanged.init(sessionId:mode:),
+        JSONField("sessionId", \SessionModeChanged.sessionId),
+        JSONField("mode", \SessionModeChanged.mode)
+    )
+}
+
+extension SessionSettingsChanged: JSONShaped {
+    public static let shape = JSONShape(
+        SessionSettingsChanged.init(sessionId:settings:),
+        JSONField("sessionId", \SessionSettingsChanged.sessionId),
+        JSONField("settings", \SessionSettingsChanged.settings)
+    )
+}
+
+extension SessionEnded: JSONShaped {
+    public static let shape = JSONShape(
+        SessionEnded.init(sessionId:reason:),
+        JSONField("sessionId", \SessionEnded.sessionId),
+        JSONField("reason", \SessionEnded.reason)
+    )
+}
+
+extension ProfileSelected: JSONShaped {
+    public static let shape = JSONShape(
+        ProfileSelected.init(groupId:sessionId:queueId:profile:reason:dialedCalls:humanAnswers:),
+        JSONField("groupId", \ProfileSelected.groupId),
+        JSONField("sessionId", \ProfileSelected.sessionId),
+        JSONField("queueId", \ProfileSelected.queueId),
+        JSONField("profile", \ProfileSelected.profile),
+        JSONField("reason", \ProfileSelected.reason),
+        JSONField("dialedCalls", \ProfileSelected.dialedCalls),
+        JSONField("humanAnswers", \ProfileSelected.humanAnswers)
+    )
+}
+
+extension PlannedCall: JSONShaped {
+    public static let shape = JSONShape(
+        PlannedCall.init(callId:contactId:to:callerId:offsetMs:),
+        JSONField("callId", \PlannedCall.callId),
+        JSONField("contactId", \PlannedCall.contactId),
+        JSONField("to", \PlannedCall.to),
+        JSONField("callerId", \PlannedCall.callerId),
+        JSONField("offsetMs", \PlannedCall.offsetMs)
+    )
+}
+
+extension BatchStarted: JSONShaped {
+    public static let shape = JSONShape(
+        BatchStarted.init(groupId:sessionId:queueId:agentId:mode:profile:fanout:staggerMs:amdPolicy:ringTimeoutMs:calls:),
+        JSONField("groupId", \BatchStarted.groupId),
+        JSONField("sessionId", \BatchStarted.sessionId),
+        JSONField("queueId", \BatchStarted.queueId),
+        JSONField("agentId", \BatchStarted.agentId),
+        JSONField("mode", \BatchStarted.mode),
+        JSONField("profile", \BatchStarted.profile),
+        JSONField("fanout", \BatchStarted.fanout),
+        JSONField("staggerMs", \BatchStarted.staggerMs),
+        JSONField("amdPolicy", \BatchStarted.amdPolicy),
+        JSONField("ringTimeoutMs", \BatchStarted.ringTimeoutMs),
+        JSONField("calls", \BatchStarted.calls)
+    )
+}
+
+extension CallDialed: JSONShaped {
+    public static let shape = JSONShape(
+        CallDialed.init(groupId:callId:contactId:to:callerId:attempt:),
+        JSONField("groupId", \CallDialed.groupId),
+        JSONField("callId", \CallDialed.callId),
+        JSONField("contactId", \CallDialed.contactId),
+        JSONField("to", \CallDialed.to),
+        JSONField("callerId", \CallDialed.callerId),
+        JSONField("attempt", \CallDialed.attempt)
+    )
+}
+
+extension CallRinging: JSONShaped {
+    public static let shape = JSONShape(
+        CallRinging.init(groupId:callId:),
+        JSONField("groupId", \CallRinging.groupId),
+        JSONField("callId", \CallRinging.callId)
+    )
+}
+
+extension CallAnswered: JSONShaped {
+    public static let shape = JSONShape(
+        CallAnswered.init(groupId:callId:answeredBy:),
+        JSONField("groupId", \CallAnswered.groupId),
+        JSONField("callId", \CallAnswered.callId),
+        JSONField("answeredBy", \CallAnswered.answeredBy)
+    )
+}
+
+extension CallConnected: JSONShaped {
+    public static let shape = JSONShape(
+        CallConnected.init(groupId:callId:contactId:agentId:),
+        JSONField("groupId", \CallConnected.groupId),
+        JSONField("callId", \CallConnected.callId),
+        JSONField("contactId", \CallConnected.contactId),
+        JSONField("agentId", \CallConnected.agentId)
+    )
+}
+
+extension CallTerminated: JSONShaped {
+    public static let shape = JSONShape(
+        CallTerminated.init(groupId:callId:reason:),
+        JSONField("groupId", \CallTerminated.groupId),
+        JSONField("callId", \CallTerminated.callId),
+        JSONField("reason", \CallTerminated.reason)
+    )
+}
+
+extension CallVoicemail: JSONShaped {
+    public static let shape = JSONShape(
+        CallVoicemail.init(groupId:callId:),
+        JSONField("groupId", \CallVoicemail.groupId),
+        JSONField("callId", \CallVoicemail.callId)
+    )
+}
+
+extension CallNoAnswer: JSONShaped {
+    public static let shape = JSONShape(
+        CallNoAnswer.init(groupId:callId:cause:),
+        JSONField("groupId", \CallNoAnswer.groupId),
+        JSONField("callId", \CallNoAnswer.callId),
+        JSONField("cause", \CallNoAnswer.cause)
+    )
+}
+
+extension CallFailed: JSONShaped {
+    public static let shape = JSONShape(
+        CallFailed.init(groupId:callId:reason:),
+        JSONField("groupId", \CallFailed.groupId),
+        JSONField("callId", \CallFailed.callId),
+        JSONField("reason", \CallFailed.reason)
+    )
+}
+
+extension CallCompleted: JSONShaped {
+    public static let shape = JSONShape(
+        CallCompleted.init(groupId:callId:endedBy:),
+        JSONField("groupId", \CallCompleted.groupId),
+        JSONField("callId", \CallCompleted.callId),
+        JSONField("endedBy", \CallCompleted.endedBy)
+    )
+}
+
+extension BatchCompleted: JSONShaped {
+    public static let shape = JSONShape(
+        BatchCompleted.init(groupId:result:winnerCallId:),
+        JSONField("groupId", \BatchCompleted.groupId),
+        JSONField("result", \BatchCompleted.result),
+        JSONField("winnerCallId", \BatchCompleted.winnerCallId)
+    )
+}
+
+extension BatchCancelled: JSONShaped {
+    public static let shape = JSONShape(
+        BatchCancelled.init(groupId:reason:releasedContactIds:),
+        JSONField("groupId", \BatchCancelled.groupId),
+        JSONField("reason", \BatchCancelled.reason),
+        JSONField("releasedContactIds", \BatchCancelled.releasedContactIds)
+    )
+}

@@ -1,0 +1,91 @@
+/// What an event is about: the one mapping from events to the queue, session, batch and agent they
+/// concern, and to the stream they are stored in. The log's streams, each event's session
+/// (`correlationId`) and the live feed's topics all come from here.
+public struct EventSubject: Hashable, Sendable {
+    /// The stream an event is stored in: one per queue, session and parallel group.
+    public enum Stream: Hashable, Sendable {
+        case queue(QueueID)
+        case session(SessionID)
+        case group(GroupID)
+
+        public var name: String {
+            switch self {
+            case .queue(let id): "queue-" + id.rawValue
+            case .session(let id): "session-" + id.rawValue
+            case .group(let id): "group-" + id.rawValue
+            }
+        }
+    }
+
+    public var stream: Stream
+    public var queueId: QueueID?
+    public var sessionId: SessionID?
+    public var groupId: GroupID?
+    public var agentId: AgentID?
+
+    static func queue(_ id: QueueID, session: SessionID? = nil) -> EventSubject {
+        EventSubject(stream: .queue(id), queueId: id, sessionId: session)
+    }
+
+    static func session(_ id: SessionID, queue: QueueID? = nil, agent: AgentID? = nil) -> EventSubject {
+        EventSubject(stream: .session(id), queueId: queue, sessionId: id, agentId: agent)
+    }
+
+    static func group(_ id: GroupID, session: SessionID? = nil, queue: QueueID? = nil, agent: AgentID? = nil) -> EventSubject {
+        EventSubject(stream: .group(id), queueId: queue, sessionId: session, groupId: id, agentId: agent)
+    }
+}
+
+extension DialerEvent {
+    /// What the event names itself (a call event names only its batch; `DialerState.subject(of:)`
+    /// completes it from the projections).
+    public var subject: EventSubject {
+        switch self {
+        case .queueCreated(let e): .queue(e.queueId)
+        case .contactsAdded(let e): .queue(e.queueId)
+        case .queuePaused(let e): .queue(e.queueId, session: e.sessionId)
+        case .queueResumed(let e): .queue(e.queueId, session: e.sessionId)
+        case .queueCompleted(let e): .queue(e.queueId)
+        case .queueStopped(let e): .queue(e.queueId, session: e.sessionId)
+        case .queueErrored(let e): .queue(e.queueId)
+        case .sessionStarted(let e): .session(e.sessionId, queue: e.queueId, agent: e.agentId)
+        case .sessionModeChanged(let e): .session(e.sessionId)
+        case .sessionSettingsChanged(let e): .session(e.sessionId)
+        case .sessionEnded(let e): .session(e.sessionId)
+        case .profileSelected(let e): .group(e.groupId, session: e.sessionId, queue: e.queueId)
+        case .batchStarted(let e): .group(e.groupId, session: e.sessionId, queue: e.queueId, agent: e.agentId)
+        case .callDialed(let e): .group(e.groupId)
+        case .callRinging(let e): .group(e.groupId)
+        case .callAnswered(let e): .group(e.groupId)
+        case .callConnected(let e): .group(e.groupId, agent: e.agentId)
+        case .callTerminated(let e): .group(e.groupId)
+        case .callVoicemail(let e): .group(e.groupId)
+        case .callNoAnswer(let e): .group(e.groupId)
+        case .callFailed(let e): .group(e.groupId)
+        case .callCompleted(let e): .group(e.groupId)
+        case .batchCompleted(let e): .group(e.groupId)
+        case .batchCancelled(let e): .group(e.groupId)
+        }
+    }
+
+    /// The name of the stream the event is stored in.
+    public var stream: String { subject.stream.name }
+}
+
+extension DialerState {
+    /// Everything `event` concerns: what it names, completed from the projections (a batch knows its
+    /// session, queue and agent; a session its queue and agent).
+    public func subject(of event: DialerEvent) -> EventSubject {
+        var subject = event.subject
+        if let groupId = subject.groupId, let group = groups[groupId] {
+            subject.sessionId = subject.sessionId ?? group.sessionId
+            subject.queueId = subject.queueId ?? group.queueId
+            subject.agentId = subject.agentId ?? group.agentId
+        }
+        if let sessionId = subject.sessionId, let session = sessions[sessionId] {
+            subject.queueId = subject.queueId ?? session.queueId
+            subject.agentId = subject.agentId ?? session.agentId
+        }
+        return subject
+    }
+}
