@@ -87,8 +87,8 @@ let package = Package(
         ),
         .testTarget(name: "SwitchboardJSONTests", dependencies: ["SwitchboardJSON", "SwitchboardBasics"]),
         .testTarget(name: "WebTransportTests", dependencies: ["WebTransport"]),
-        .testTarget(name: "DialerCoreTests", dependencies: ["DialerCore", "SwitchboardJSON", "SwitchboardBasics"]),
-        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "CSQLite", "SwitchboardJSON", "SwitchboardBasics"]),
+        .testTarget(name: "DialerCoreTests", dependencies: ["DialerCore", "SwitchboardJSON", "SwitchboardBasics", "SwitchboardTestSupport"]),
+        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "CSQLite", "SwitchboardJSON", "SwitchboardBasics", "SwitchboardTestSupport"]),
         .testTarget(
             name: "DialerEngineTests",
             dependencies: ["DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON", "SwitchboardBasics", "SwitchboardTestSupport"]

@@ -9,9 +9,13 @@ import Synchronization
 /// A folder removed when the test ends.
 public final class TemporaryFolder: Sendable {
     public let url: URL
-    public init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-test-\(UUID().uuidString)")
+    public init() throws { url = try Self.make() }
+
+    /// A new empty folder that stays until removed (an engine harness keeps its log across a "crash").
+    public static func make() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
     }
     public func file(_ name: String) -> String { url.appendingPathComponent(name).path }
     deinit { try? FileManager.default.removeItem(at: url) }
@@ -99,14 +103,14 @@ public final class FaultyStore: EventStore {
 
 /// A fresh SQLite log in its own folder, removed afterwards.
 public final class TemporaryStore: Sendable {
-    public let directory: URL
+    private let folder: TemporaryFolder
     public let store: SQLiteEventStore
-    public var path: String { directory.appendingPathComponent("log.sqlite").path }
+    public var directory: URL { folder.url }
+    public var path: String { folder.file("log.sqlite") }
 
     public init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-app-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        store = try SQLiteEventStore(path: directory.appendingPathComponent("log.sqlite").path)
+        folder = try TemporaryFolder()
+        store = try SQLiteEventStore(path: folder.file("log.sqlite"))
     }
 
     public func reopen() throws -> SQLiteEventStore {
@@ -114,9 +118,6 @@ public final class TemporaryStore: Sendable {
         return try SQLiteEventStore(path: path)
     }
 
-    deinit {
-        store.close()
-        try? FileManager.default.removeItem(at: directory)
-    }
+    deinit { store.close() }
 }
 

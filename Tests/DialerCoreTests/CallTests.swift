@@ -1,5 +1,6 @@
 import DialerCore
 import SwitchboardJSON
+import SwitchboardTestSupport
 import Testing
 
 @Suite("Calls: winner-take-all, AMD, abandonment, invariants")
@@ -16,7 +17,7 @@ struct CallTests {
         try given.when(.startBatch(sessionId: "s", groupId: "g1"))
         let events = try given.when(.placeCall(groupId: "g1", callId: "g1-1"))
         #expect(events == [.callDialed(.init(groupId: "g1", callId: "g1-1", contactId: "c1",
-                                             to: PhoneNumber("+12125550001")!, callerId: Fixture.pool[0], attempt: 1))])
+                                             to: PhoneNumber("+12125550001")!, callerId: Fixture.callerIds[0], attempt: 1))])
         #expect(given.refusal(.placeCall(groupId: "g1", callId: "g1-1")) == .callAlreadyPlaced("g1-1"))
         #expect(given.refusal(.recordRinging(groupId: "g1", callId: "g1-2")) == .callNotPlaced("g1-2"))
         #expect(given.refusal(.placeCall(groupId: "g1", callId: "nope")) == .callNotFound("g1", "nope"))

@@ -1,5 +1,6 @@
 import DialerCore
 import SwitchboardJSON
+import SwitchboardTestSupport
 import Testing
 
 @Suite("Queues and sessions")
@@ -37,7 +38,7 @@ struct QueueAndSessionTests {
     @Test func startingASessionActivatesTheQueue() throws {
         var given = Given(Fixture.queueCreated(contacts: Fixture.contacts(1)))
         let start = Command.startSession(sessionId: "s", agentId: "agent-1", queueId: "q", mode: .parallel,
-                                         profile: .auto, settings: .default, callerIds: Fixture.pool)
+                                         profile: .auto, settings: .default, callerIds: Fixture.callerIds)
         #expect(try given.when(start) == [Fixture.sessionStarted()])
         #expect(given.state.queues["q"]?.state == .active)
         #expect(given.state.sessions["s"]?.state == .active)
@@ -54,7 +55,7 @@ struct QueueAndSessionTests {
     func outOfRangeSettingsAreRefusedByField(settings: SessionSettings, field: String) {
         let given = Given(Fixture.queueCreated(contacts: Fixture.contacts(1)))
         let error = given.refusal(.startSession(sessionId: "s", agentId: "a", queueId: "q", mode: .parallel,
-                                                profile: .auto, settings: settings, callerIds: Fixture.pool))
+                                                profile: .auto, settings: settings, callerIds: Fixture.callerIds))
         guard case .invalidSettings(let violations) = error else {
             Issue.record("expected invalid settings, got \(String(describing: error))")
             return
@@ -74,12 +75,12 @@ struct QueueAndSessionTests {
                                             profile: .auto, settings: .default, callerIds: []))?.kind == .invalid)
         if case .invalidTransition = given.refusal(.startSession(
             sessionId: "s2", agentId: "agent-1", queueId: "q", mode: .single, profile: .auto, settings: .default,
-            callerIds: Fixture.pool))
+            callerIds: Fixture.callerIds))
         {} else { Issue.record("a busy agent must not start a second session") }
         #expect(given.refusal(.startSession(sessionId: "s2", agentId: " ", queueId: "q", mode: .single,
-                                            profile: .auto, settings: .default, callerIds: Fixture.pool))?.kind == .invalid)
+                                            profile: .auto, settings: .default, callerIds: Fixture.callerIds))?.kind == .invalid)
         #expect(given.refusal(.startSession(sessionId: "s2", agentId: "a", queueId: "none", mode: .single,
-                                            profile: .auto, settings: .default, callerIds: Fixture.pool)) == .queueNotFound("none"))
+                                            profile: .auto, settings: .default, callerIds: Fixture.callerIds)) == .queueNotFound("none"))
     }
 
     @Test func modeAndSettingsChangesAreRecordedOnlyWhenTheyChangeSomething() throws {
@@ -153,9 +154,9 @@ struct BatchTests {
             .batchStarted(.init(groupId: "g1", sessionId: "s", queueId: "q", agentId: "agent-1", mode: .parallel,
                                 profile: .balanced, fanout: 3, staggerMs: 500, amdPolicy: .humanOrUnknown,
                                 ringTimeoutMs: 30_000, calls: [
-                PlannedCall(callId: "g1-1", contactId: "c1", to: PhoneNumber("+15125550001")!, callerId: Fixture.pool[0], offsetMs: 0),
-                PlannedCall(callId: "g1-2", contactId: "c2", to: PhoneNumber("+17135550002")!, callerId: Fixture.pool[1], offsetMs: 500),
-                PlannedCall(callId: "g1-3", contactId: "c3", to: PhoneNumber("+12125550003")!, callerId: Fixture.pool[0], offsetMs: 1000),
+                PlannedCall(callId: "g1-1", contactId: "c1", to: PhoneNumber("+15125550001")!, callerId: Fixture.callerIds[0], offsetMs: 0),
+                PlannedCall(callId: "g1-2", contactId: "c2", to: PhoneNumber("+17135550002")!, callerId: Fixture.callerIds[1], offsetMs: 500),
+                PlannedCall(callId: "g1-3", contactId: "c3", to: PhoneNumber("+12125550003")!, callerId: Fixture.callerIds[0], offsetMs: 1000),
             ])),
             .profileSelected(.init(groupId: "g1", sessionId: "s", queueId: "q", profile: .balanced, reason: .default,
                                    dialedCalls: 0, humanAnswers: 0)),
@@ -254,11 +255,11 @@ struct BatchTests {
     }
 
     @Test func localPresencePicksACallerIDFromTheRecipientsAreaCode() {
-        let pool = CallerIDPool(Fixture.pool)!
-        #expect(pool.callerID(for: PhoneNumber("+15125551234")!) == Fixture.pool[0])
-        #expect(pool.callerID(for: PhoneNumber("+17135551234")!) == Fixture.pool[1])
-        #expect(pool.callerID(for: PhoneNumber("+12125551234")!) == Fixture.pool[0])  // no 212 number: default
-        #expect(pool.callerID(for: PhoneNumber("+442071234567")!) == Fixture.pool[0])  // outside NANP
+        let pool = CallerIDPool(Fixture.callerIds)!
+        #expect(pool.callerID(for: PhoneNumber("+15125551234")!) == Fixture.callerIds[0])
+        #expect(pool.callerID(for: PhoneNumber("+17135551234")!) == Fixture.callerIds[1])
+        #expect(pool.callerID(for: PhoneNumber("+12125551234")!) == Fixture.callerIds[0])  // no 212 number: default
+        #expect(pool.callerID(for: PhoneNumber("+442071234567")!) == Fixture.callerIds[0])  // outside NANP
         #expect(CallerIDPool([]) == nil)
     }
 

@@ -1,64 +1,8 @@
 import DialerCore
 import SwitchboardJSON
+import SwitchboardTestSupport
 import Testing
 import SwitchboardBasics
-
-typealias SeededRandom = SplitMix64
-
-/// Random commands a carrier, an agent and a supervisor could send in any order.
-enum RandomWalk {
-    static func command(in state: DialerState, using rng: inout SeededRandom, sessions: [SessionID]) -> Command {
-        let session = sessions.randomElement(using: &rng) ?? "s"
-        let liveGroups = state.groups.values.filter { !$0.isEnded }.sorted { $0.id < $1.id }
-        guard let group = liveGroups.randomElement(using: &rng), Int.random(in: 0..<10, using: &rng) > 0,
-            let call = group.calls.randomElement(using: &rng)
-        else {
-            switch Int.random(in: 0..<6, using: &rng) {
-            case 0: return .resumeQueue(queueId: "q", sessionId: session)
-            case 1: return .changeMode(sessionId: session, mode: Bool.random(using: &rng) ? .single : .parallel)
-            case 2: return .changeSettings(sessionId: session, patch: SettingsPatch(maxLines: Int.random(in: 1...6, using: &rng)))
-            default:
-                return .startBatch(sessionId: session, groupId: GroupID("g\(state.groups.count + 1)-\(rng.next() % 1000)"))
-            }
-        }
-        let answeredBy = AnsweredBy.allCases.randomElement(using: &rng) ?? .human
-        switch Int.random(in: 0..<20, using: &rng) {
-        case 0...3: return .placeCall(groupId: group.id, callId: call.id)
-        case 4...5: return .recordRinging(groupId: group.id, callId: call.id)
-        case 6...10: return .recordAnswer(groupId: group.id, callId: call.id, answeredBy: answeredBy)
-        case 11...12: return .recordNoAnswer(groupId: group.id, callId: call.id, cause: .timeout)
-        case 13: return .recordFailure(groupId: group.id, callId: call.id, reason: "network")
-        case 14: return .recordHangup(groupId: group.id, callId: call.id)
-        case 15: return .hangUp(sessionId: group.sessionId)
-        case 16: return .endLosingCalls(groupId: group.id)
-        case 17: return .cancelBatch(groupId: group.id)
-        default: return .recordAnswer(groupId: group.id, callId: call.id, answeredBy: .human)
-        }
-    }
-
-    /// Runs `steps` random commands from a fresh queue; returns the final state and every event with its time.
-    static func run(seed: UInt64, steps: Int) -> (state: DialerState, log: [(DialerEvent, Timestamp)]) {
-        var rng = SeededRandom(seed: seed)
-        var given = Given(Fixture.queueCreated(maxAttempts: 3, contacts: Fixture.contacts(12))
-                          + [Fixture.sessionStarted("s", agent: "a1"), Fixture.sessionStarted("s2", agent: "a2", profile: .fixed(.conservative))])
-        var log: [(DialerEvent, Timestamp)] = Fixture.queueCreated(maxAttempts: 3, contacts: Fixture.contacts(12)).map { ($0, given.time) }
-            + [(Fixture.sessionStarted("s", agent: "a1"), given.time),
-               (Fixture.sessionStarted("s2", agent: "a2", profile: .fixed(.conservative)), given.time)]
-        for _ in 0..<steps {
-            given.advance(Int64.random(in: 0...700, using: &rng))
-            let command = command(in: given.state, using: &rng, sessions: ["s", "s2"])
-            guard let events = try? given.when(command) else { continue }
-            log += events.map { ($0, given.time) }
-            // The engine's reaction to a winner: end the losers at once (sometimes a little later).
-            if Bool.random(using: &rng) {
-                for followUp in DialerPolicy.followUps(after: events) {
-                    if let more = try? given.when(followUp) { log += more.map { ($0, given.time) } }
-                }
-            }
-        }
-        return (given.state, log)
-    }
-}
 
 @Suite("Properties")
 struct PropertyTests {

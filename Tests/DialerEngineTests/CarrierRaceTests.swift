@@ -5,6 +5,7 @@ import Foundation
 import Synchronization
 import SwitchboardApp
 import SwitchboardJSON
+import SwitchboardTestSupport
 import Testing
 
 @Suite("Carrier races and silence", .serialized, .timeLimit(.minutes(1)))
@@ -27,25 +28,12 @@ struct CarrierRaceTests {
     }
 
     @Test func theEngineEndsACallTheCarrierNeverReportsOn() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-silent-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try SQLiteEventStore(path: directory.appendingPathComponent("log.sqlite").path)
-        defer { store.close() }
-        let clock = VirtualClock(startAt: EngineHarness.start)
         let carrier = SilentCarrier()
-        let names = GroupNames()
-        let engine = DialerEngine(store: store, clock: clock, carrier: carrier, ids: SeededEventIDs(seed: 3),
-                                  groupIds: { names.next() })
-        try await engine.start()
-        clock.schedule(.command(.createQueue(queueId: "q", name: "Leads", segment: nil, maxAttempts: 1,
-                                             contacts: [NewContact(contactId: "c1", phone: PhoneNumber("+15125550001")!)]),
-                                reply: nil), at: EngineHarness.start)
-        clock.schedule(.command(.startSession(sessionId: "s", agentId: "a", queueId: "q", mode: .single, profile: .auto,
-                                              settings: .default, callerIds: EngineHarness.callerIds), reply: nil),
-                       at: EngineHarness.start)
-        clock.stop(at: EngineHarness.start.adding(milliseconds: 60_000))
-        try await engine.run()
+        let h = try await EngineHarness(seed: 3, carrier: { _ in carrier })
+        defer { h.cleanUp() }
+        h.workQueue([NewContact(contactId: "c1", phone: PhoneNumber("+15125550001")!)], mode: .single, maxAttempts: 1)
+        try await h.run(until: 60_000)
+        let engine = h.engine
         let call = try #require(engine.state.groups["g1"]?.call("g1-1"))
         // Ring timeout (30 s) plus the engine's guard (5 s): recorded as no-answer, and the carrier told to cancel.
         #expect(call.status == .completed && call.outcome == .noAnswer)

@@ -4,6 +4,7 @@ import EventStore
 import Foundation
 import SwitchboardApp
 import SwitchboardJSON
+import SwitchboardTestSupport
 import Testing
 
 typealias H = EngineHarness

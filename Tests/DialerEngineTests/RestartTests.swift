@@ -5,6 +5,7 @@ import Foundation
 import SwitchboardApp
 import SwitchboardBasics
 import SwitchboardJSON
+import SwitchboardTestSupport
 import Testing
 
 @Suite("Engine restart", .serialized, .timeLimit(.minutes(1)))
@@ -75,10 +76,8 @@ struct SimulationTests {
         .deletingLastPathComponent().appendingPathComponent("scenarios/example.json")
 
     func run(seed: UInt64) async throws -> Simulation.Outcome {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-sim-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try SQLiteEventStore(path: directory.appendingPathComponent("log.sqlite").path)
+        let folder = try TemporaryFolder()
+        let store = try SQLiteEventStore(path: folder.file("log.sqlite"))
         defer { store.close() }
         let data = try Data(contentsOf: Self.example)
         let scenario = try SimulationScenario(json: try JSONParser.parse(Array(data)))

@@ -1,6 +1,7 @@
 import EventStore
 import Foundation
 import SwitchboardJSON
+import SwitchboardTestSupport
 import Testing
 import SwitchboardBasics
 
@@ -14,13 +15,11 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     func makeEmpty() throws -> (store: any EventStore, cleanup: @Sendable () -> Void) {
         switch self {
         case .sqlite:
-            let directory = FileManager.default.temporaryDirectory
-                .appendingPathComponent("switchboard-tests-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let store = try SQLiteEventStore(path: directory.appendingPathComponent("log.sqlite").path)
+            let folder = try TemporaryFolder()
+            let store = try SQLiteEventStore(path: folder.file("log.sqlite"))
             return (store, {
                 store.close()
-                try? FileManager.default.removeItem(at: directory)
+                _ = folder  // removed once the test lets go of it
             })
         }
     }

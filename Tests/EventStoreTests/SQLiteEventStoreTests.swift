@@ -2,20 +2,18 @@ import CSQLite
 @testable import EventStore
 import Foundation
 import SwitchboardJSON
+import SwitchboardTestSupport
 import Testing
 
 /// What only the embedded SQLite store promises: durability settings, a file that survives restarts,
 /// tamper evidence found in the file itself, and clear errors for files that are not logs.
 @Suite("SQLite event store", .timeLimit(.minutes(1)))
 struct SQLiteEventStoreTests {
-    let directory: URL
+    let folder: TemporaryFolder
 
-    init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-sqlite-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
+    init() throws { folder = try TemporaryFolder() }
 
-    var path: String { directory.appendingPathComponent("log.sqlite").path }
+    var path: String { folder.file("log.sqlite") }
 
     @Test func appendsAreDurableWALWithFullSync() throws {
         let store = try SQLiteEventStore(path: path)
@@ -110,7 +108,7 @@ struct SQLiteEventStoreTests {
                                    to: "queue-a", expectedVersion: .any)
         }
         // Copy the files while the store is open, as a crash would leave them (database + WAL).
-        let crashed = directory.appendingPathComponent("crashed.sqlite").path
+        let crashed = folder.file("crashed.sqlite")
         try FileManager.default.copyItem(atPath: path, toPath: crashed)
         if FileManager.default.fileExists(atPath: path + "-wal") {
             try FileManager.default.copyItem(atPath: path + "-wal", toPath: crashed + "-wal")
@@ -140,7 +138,7 @@ struct SQLiteEventStoreTests {
 
     @Test func aPathThatCannotBeOpenedIsAClearError() {
         #expect {
-            try SQLiteEventStore(path: directory.appendingPathComponent("no/such/folder/log.sqlite").path)
+            try SQLiteEventStore(path: folder.file("no/such/folder/log.sqlite"))
         } throws: { error in
             if case EventStoreError.cannotOpen = error { true } else { false }
         }

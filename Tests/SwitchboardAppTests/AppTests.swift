@@ -10,7 +10,7 @@ import SwitchboardBasics
 /// Drives random but valid traffic through a `CommandHandler`, as the engine will.
 enum Traffic {
     static func run(_ handler: CommandHandler, seed: UInt64, steps: Int) async throws {
-        var rng = SeededRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var time = DemoScenario.startAt
         let prefix = "t\(seed)"
         let queue = QueueID(prefix)
@@ -27,38 +27,10 @@ enum Traffic {
         for _ in 0..<steps {
             time = time.adding(milliseconds: Int64.random(in: 0...900, using: &rng))
             let state = await handler.state
-            let command = RandomCommands.command(in: state, prefix: prefix, using: &rng)
+            let command = RandomWalk.command(in: state, queue: queue, sessions: [SessionID("\(prefix)-s1"), SessionID("\(prefix)-s2")], using: &rng)
             guard let recorded = try? await handler.handle(command, at: time) else { continue }
             let events = try recorded.map(EventCodec.decode)
             for followUp in DialerPolicy.followUps(after: events) { _ = try? await handler.handle(followUp, at: time) }
-        }
-    }
-}
-
-typealias SeededRandom = SplitMix64
-
-enum RandomCommands {
-    static func command(in state: DialerState, prefix: String, using rng: inout SeededRandom) -> Command {
-        let session = SessionID(prefix + (Bool.random(using: &rng) ? "-s1" : "-s2"))
-        let live = state.groups.values.filter { !$0.isEnded && $0.queueId.rawValue == prefix }.sorted { $0.id < $1.id }
-        guard let group = live.randomElement(using: &rng), let call = group.calls.randomElement(using: &rng),
-            Int.random(in: 0..<8, using: &rng) > 0
-        else {
-            switch Int.random(in: 0..<5, using: &rng) {
-            case 0: return .resumeQueue(queueId: QueueID(prefix), sessionId: session)
-            case 1: return .changeMode(sessionId: session, mode: Bool.random(using: &rng) ? .single : .parallel)
-            default: return .startBatch(sessionId: session, groupId: GroupID("\(prefix)-g\(rng.next() % 100_000)"))
-            }
-        }
-        switch Int.random(in: 0..<12, using: &rng) {
-        case 0...3: return .placeCall(groupId: group.id, callId: call.id)
-        case 4: return .recordRinging(groupId: group.id, callId: call.id)
-        case 5...7: return .recordAnswer(groupId: group.id, callId: call.id,
-                                         answeredBy: AnsweredBy.allCases.randomElement(using: &rng) ?? .human)
-        case 8: return .recordNoAnswer(groupId: group.id, callId: call.id, cause: .timeout)
-        case 9: return .recordFailure(groupId: group.id, callId: call.id, reason: "network")
-        case 10: return .hangUp(sessionId: group.sessionId)
-        default: return .cancelBatch(groupId: group.id)
         }
     }
 }

@@ -4,28 +4,27 @@ import EventStore
 import Foundation
 import SwitchboardApp
 import SwitchboardJSON
-import SwitchboardTestSupport
-import Testing
 import SwitchboardBasics
 
 /// An engine on virtual time over a real SQLite log and the simulated carrier, with helpers to say
 /// what happened and when (milliseconds after the start).
-final class EngineHarness {
-    let directory: URL
-    let store: any EventStore
+public final class EngineHarness {
+    public let directory: URL
+    public let store: any EventStore
     private let file: SQLiteEventStore?
-    let clock: VirtualClock
-    let carrier: SimulatedCarrier<VirtualClock>
-    let engine: DialerEngine<VirtualClock>
-    static let start = Timestamp(rfc3339: "2026-01-05T15:00:00Z")!
-    static let callerIds = ["+15125550100", "+17135550100", "+18005550100"].map { PhoneNumber($0)! }
+    public let clock: VirtualClock
+    public let carrier: SimulatedCarrier<VirtualClock>
+    public let engine: DialerEngine<VirtualClock>
+    public static let start = Timestamp(rfc3339: "2026-01-05T15:00:00Z")!
+    public static let callerIds = Fixture.callerIds
     private var groupNumber = 0
 
-    /// An engine over `store` (default: a SQLite log in `directory`); `placements` notes every call placed.
-    init(seed: UInt64 = 1, store given: (any EventStore)? = nil, directory existing: URL? = nil, startAt: Int64 = 0,
-         placements: PlacementLog? = nil) async throws {
-        directory = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-engine-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    /// An engine over `store` (default: a SQLite log in `directory`) and `carrier` (default: the simulated
+    /// carrier on the harness's clock, `self.carrier`); `placements` notes every call placed.
+    public init(seed: UInt64 = 1, store given: (any EventStore)? = nil, directory existing: URL? = nil, startAt: Int64 = 0,
+                carrier makeCarrier: ((VirtualClock) -> any CarrierAdapter)? = nil,
+                placements: PlacementLog? = nil) async throws {
+        directory = try existing ?? TemporaryFolder.make()
         if let given {
             store = given
             file = nil
@@ -39,26 +38,27 @@ final class EngineHarness {
         self.carrier = carrier
         let names = GroupNames()
         // Ids are seeded by the start time too: a restarted engine must not repeat the ids of the last run.
+        let chosen = makeCarrier?(clock) ?? carrier
         engine = DialerEngine(store: store, clock: clock,
-                              carrier: placements.map { RecordingCarrier(carrier, log: $0) } ?? carrier,
+                              carrier: placements.map { RecordingCarrier(chosen, log: $0) } ?? chosen,
                               ids: SeededEventIDs(seed: seed &+ UInt64(startAt) &* 31),
                               groupIds: { names.next() })
         try await engine.start()
     }
 
-    func cleanUp() {
+    public func cleanUp() {
         file?.close()
         try? FileManager.default.removeItem(at: directory)
     }
 
     /// Stops this engine as a crash would (the log stays as it is) and returns the folder to restart from.
-    func crash() -> URL {
+    public func crash() -> URL {
         file?.close()
         return directory
     }
 
     /// A contact that behaves as scripted (`answer`: human, machine, unknown, none; or `fail`).
-    static func contact(_ id: String, _ phone: String = "+12125550000", ringMs: Int64? = nil, answer: String? = nil,
+    public static func contact(_ id: String, _ phone: String = "+12125550000", ringMs: Int64? = nil, answer: String? = nil,
                         talkMs: Int64? = nil, fail: String? = nil, segment: String? = nil) -> NewContact {
         var script = JSONObject()
         script.putIfPresent("ringMs", ringMs)
@@ -68,16 +68,16 @@ final class EngineHarness {
         return NewContact(contactId: ContactID(id), phone: PhoneNumber(phone)!, segment: segment, script: script)
     }
 
-    func at(_ ms: Int64, _ command: Command) {
+    public func at(_ ms: Int64, _ command: Command) {
         clock.schedule(.command(command, reply: nil), at: Self.start.adding(milliseconds: ms))
     }
 
-    func at(_ ms: Int64, _ request: SessionRequest, session: SessionID = "s") {
+    public func at(_ ms: Int64, _ request: SessionRequest, session: SessionID = "s") {
         clock.schedule(.request(session, request, reply: nil), at: Self.start.adding(milliseconds: ms))
     }
 
     /// Creates queue "q" and starts session "s" on it at time 0.
-    func workQueue(_ contacts: [NewContact], name: String = "Leads", mode: CallingMode = .parallel,
+    public func workQueue(_ contacts: [NewContact], name: String = "Leads", mode: CallingMode = .parallel,
                    profile: ProfileChoice = .auto, settings: SessionSettings = .default, maxAttempts: Int = 3) {
         at(0, .createQueue(queueId: "q", name: name, segment: nil, maxAttempts: maxAttempts, contacts: contacts))
         at(0, .startSession(sessionId: "s", agentId: "agent-1", queueId: "q", mode: mode, profile: profile,
@@ -85,14 +85,14 @@ final class EngineHarness {
     }
 
     /// Runs virtual time up to `ms` (or until nothing is left) and waits for the log.
-    func run(until ms: Int64 = 3_600_000) async throws {
+    public func run(until ms: Int64 = 3_600_000) async throws {
         clock.stop(at: Self.start.adding(milliseconds: ms))
         try await engine.run()
         try await engine.flush()
     }
 
     /// The log as `(ms, type, detail)` lines, e.g. `(2100, "call.connected", "g1-1")`.
-    func timeline(types: Set<String>? = nil) async throws -> [Line] {
+    public func timeline(types: Set<String>? = nil) async throws -> [Line] {
         var lines: [Line] = []
         for try await event in store.events() where types?.contains(event.type) ?? true {
             let data = try JSONParser.parse(event.data)
@@ -104,24 +104,25 @@ final class EngineHarness {
         return lines
     }
 
-    struct Line: Equatable, CustomStringConvertible {
-        var ms: Int64
-        var type: String
-        var detail: String
-        init(ms: Int64, type: String, detail: String = "") {
+    public struct Line: Equatable, CustomStringConvertible {
+        public var ms: Int64
+        public var type: String
+        public var detail: String
+        public init(ms: Int64, type: String, detail: String = "") {
             self.ms = ms
             self.type = type
             self.detail = detail
         }
-        var description: String { "\(ms) \(type) \(detail)" }
+        public var description: String { "\(ms) \(type) \(detail)" }
     }
 }
 
 /// Batches are named g1, g2, … in the order they start.
-final class GroupNames: Sendable {
+public final class GroupNames: Sendable {
+    public init() {}
     private let count = Mutex(0)
 
-    func next() -> GroupID {
+    public func next() -> GroupID {
         count.withLock { count in
             count += 1
             return GroupID("g\(count)")
@@ -131,4 +132,4 @@ final class GroupNames: Sendable {
 
 import Synchronization
 
-typealias L = EngineHarness.Line
+public typealias L = EngineHarness.Line

@@ -1,17 +1,16 @@
 import DialerCore
 import SwitchboardJSON
-import Testing
 import SwitchboardBasics
 
 /// Given-events / when-command / then-events helpers for the decider.
-struct Given {
-    var state = DialerState()
-    var position: Int64 = 0
-    var time = Timestamp(millisecondsSinceEpoch: 1_767_625_200_000)
+public struct Given {
+    public var state = DialerState()
+    public var position: Int64 = 0
+    public var time = Timestamp(millisecondsSinceEpoch: 1_767_625_200_000)
 
-    init(_ events: [DialerEvent] = []) { apply(events) }
+    public init(_ events: [DialerEvent] = []) { apply(events) }
 
-    mutating func apply(_ events: [DialerEvent]) {
+    public mutating func apply(_ events: [DialerEvent]) {
         for event in events {
             position += 1
             state.apply(event, position: position, at: time)
@@ -20,13 +19,13 @@ struct Given {
 
     /// Decides `command`, folds the resulting events in, and returns them.
     @discardableResult
-    mutating func when(_ command: Command) throws(DomainError) -> [DialerEvent] {
+    public mutating func when(_ command: Command) throws(DomainError) -> [DialerEvent] {
         let events = try state.decide(command)
         apply(events)
         return events
     }
 
-    func refusal(_ command: Command) -> DomainError? {
+    public func refusal(_ command: Command) -> DomainError? {
         do {
             _ = try state.decide(command)
             return nil
@@ -35,38 +34,39 @@ struct Given {
         }
     }
 
-    mutating func advance(_ ms: Int64) { time = time.adding(milliseconds: ms) }
+    public mutating func advance(_ ms: Int64) { time = time.adding(milliseconds: ms) }
 }
 
-enum Fixture {
-    static let pool = ["+15125550100", "+17135550100", "+18005550100"].map { PhoneNumber($0)! }
+public enum Fixture {
+    /// The caller-ID pool every test uses (local presence picks from it).
+    public static let callerIds = ["+15125550100", "+17135550100", "+18005550100"].map { PhoneNumber($0)! }
 
-    static func contact(_ id: String, _ phone: String = "+12125550000", segment: String? = nil) -> NewContact {
+    public static func contact(_ id: String, _ phone: String = "+12125550000", segment: String? = nil) -> NewContact {
         NewContact(contactId: ContactID(id), phone: PhoneNumber(phone)!, segment: segment)
     }
 
-    static func contacts(_ count: Int, prefix: String = "c") -> [NewContact] {
+    public static func contacts(_ count: Int, prefix: String = "c") -> [NewContact] {
         (1...count).map { index in
             let digits = String(index)
             return contact("\(prefix)\(index)", "+1212555" + String(repeating: "0", count: 4 - digits.count) + digits)
         }
     }
 
-    static func queueCreated(_ id: QueueID = "q", name: String = "Leads", segment: String? = nil,
+    public static func queueCreated(_ id: QueueID = "q", name: String = "Leads", segment: String? = nil,
                              maxAttempts: Int = 3, contacts: [NewContact]) -> [DialerEvent] {
         [.queueCreated(.init(queueId: id, name: name, segment: segment, maxAttempts: maxAttempts)),
          .contactsAdded(.init(queueId: id, contacts: contacts))]
     }
 
-    static func sessionStarted(_ id: SessionID = "s", agent: AgentID = "agent-1", queue: QueueID = "q",
+    public static func sessionStarted(_ id: SessionID = "s", agent: AgentID = "agent-1", queue: QueueID = "q",
                                mode: CallingMode = .parallel, profile: ProfileChoice = .auto,
                                settings: SessionSettings = .default) -> DialerEvent {
         .sessionStarted(.init(sessionId: id, agentId: agent, queueId: queue, mode: mode, profile: profile,
-                              settings: settings, callerIds: pool))
+                              settings: settings, callerIds: callerIds))
     }
 
     /// A queue of `contacts` with one active session on it.
-    static func workingQueue(contacts: [NewContact] = contacts(6), name: String = "Leads", segment: String? = nil,
+    public static func workingQueue(contacts: [NewContact] = contacts(6), name: String = "Leads", segment: String? = nil,
                              mode: CallingMode = .parallel, profile: ProfileChoice = .auto,
                              settings: SessionSettings = .default, maxAttempts: Int = 3) -> Given {
         Given(queueCreated(name: name, segment: segment, maxAttempts: maxAttempts, contacts: contacts)
@@ -74,7 +74,7 @@ enum Fixture {
     }
 
     /// Starts batch `group` and places all of its calls.
-    static func dialAll(_ given: inout Given, group: GroupID = "g1", session: SessionID = "s") throws(DomainError) {
+    public static func dialAll(_ given: inout Given, group: GroupID = "g1", session: SessionID = "s") throws(DomainError) {
         try given.when(.startBatch(sessionId: session, groupId: group))
         for call in given.state.groups[group]?.calls ?? [] {
             try given.when(.placeCall(groupId: group, callId: call.id))
@@ -83,7 +83,7 @@ enum Fixture {
 }
 
 extension DialerEvent {
-    var callTerminationReason: TerminationReason? {
+    public var callTerminationReason: TerminationReason? {
         if case .callTerminated(let e) = self { e.reason } else { nil }
     }
 }
