@@ -70,21 +70,22 @@ enum ReplayBenchmark {
 }
 
 /// Makes a realistic dialer log: many agents working many queues, batches with every kind of outcome,
-/// decided by the real domain and appended through the real store (in large appends, to be quick).
+/// decided by the real domain and written through the one write path (`LogWriter`, which puts
+/// everything queued into one append).
 enum DialerLogGenerator {
     static func fill(_ store: SQLiteEventStore, events target: Int) async throws {
         var state = DialerState()
         var rng = SplitMix64(seed: 2026)
         let ids = SeededEventIDs(seed: 2026)
         var time = Timestamp(millisecondsSinceEpoch: 1_767_625_200_000)
-        var pending: [StreamWrite] = []
+        let writer = LogWriter(store: store)
         var versions: [String: Int64] = [:]
         var pendingCount = 0
         var produced = 0
 
         func record(_ command: Command) async throws -> [DialerEvent] {
             guard let events = try? state.decide(command), !events.isEmpty else { return [] }
-            pending += EventCodec.writes(for: events, decidedOn: state, versions: &versions, ids: ids, at: time)
+            writer.submit(EventCodec.writes(for: events, decidedOn: state, versions: &versions, ids: ids, at: time)) { _ in }
             for event in events { state.apply(event, position: state.position + 1, at: time) }
             pendingCount += events.count
             produced += events.count
@@ -92,9 +93,7 @@ enum DialerLogGenerator {
             return events
         }
         func flush() async throws {
-            guard !pending.isEmpty else { return }
-            try await store.append(pending)
-            pending = []
+            try await writer.flush()  // throws what stopped the writer, if anything did
             pendingCount = 0
         }
 

@@ -4,27 +4,38 @@ public struct JSONField<Root, Value>: Sendable {
     @usableFromInline let read: @Sendable (JSONObject) throws(JSONError) -> Value
     /// `nil` leaves the key out.
     @usableFromInline let write: @Sendable (Root) -> JSONValue?
+
+    @usableFromInline
+    init(key: String, read: @escaping @Sendable (JSONObject) throws(JSONError) -> Value,
+         write: @escaping @Sendable (Root) -> JSONValue?) {
+        self.key = key
+        self.read = read
+        self.write = write
+    }
 }
+
+// Everything on the decoding path is inlinable, so that each field's reader and each shape are
+// specialised for their types where the shape is declared: decoding bounds replay.
 
 extension JSONField where Value: JSONConvertible {
     /// A required field.
+    @inlinable
     public init(_ key: String, _ path: KeyPath<Root, Value> & Sendable) {
-        self.key = key
-        read = { object throws(JSONError) in try object.decode(key) }
-        write = { $0[keyPath: path].json }
+        self.init(key: key, read: { object throws(JSONError) in try object.decode(key) }, write: { $0[keyPath: path].json })
     }
 }
 
 extension JSONField {
     /// An optional field, written as `null` when absent (the schema lists it), read as absent when
     /// missing or `null`.
+    @inlinable
     public init<Wrapped: JSONConvertible>(_ key: String, _ path: KeyPath<Root, Wrapped?> & Sendable) where Value == Wrapped? {
-        self.key = key
-        read = { object throws(JSONError) in try object.decodeIfPresent(key) }
-        write = { $0[keyPath: path]?.json ?? .null }
+        self.init(key: key, read: { object throws(JSONError) in try object.decodeIfPresent(key) },
+                  write: { $0[keyPath: path]?.json ?? .null })
     }
 
     /// An optional field left out entirely when absent.
+    @inlinable
     public static func omittedWhenAbsent<Wrapped: JSONConvertible>(_ key: String, _ path: KeyPath<Root, Wrapped?> & Sendable)
         -> JSONField<Root, Wrapped?>
     {
@@ -89,6 +100,6 @@ public protocol JSONShapeProtocol: Sendable {
 extension JSONShape: JSONShapeProtocol {}
 
 extension JSONShaped {
-    public init(json: JSONValue) throws(JSONError) { self = try Self.shape.decode(try JSONObject(json: json)) }
-    public var json: JSONValue { .object(Self.shape.encode(self)) }
+    @inlinable public init(json: JSONValue) throws(JSONError) { self = try Self.shape.decode(try JSONObject(json: json)) }
+    @inlinable public var json: JSONValue { .object(Self.shape.encode(self)) }
 }
