@@ -8,14 +8,19 @@ public enum Command: Hashable, Sendable {
     // Queues
     case createQueue(queueId: QueueID, name: String, segment: String?, maxAttempts: Int, contacts: [NewContact])
     case addContacts(queueId: QueueID, contacts: [NewContact])
-    case pauseQueue(queueId: QueueID, sessionId: SessionID?)
-    case resumeQueue(queueId: QueueID, sessionId: SessionID?)
+    /// Queue-wide pause, resume and stop: a supervisor's acts, for every session on the queue.
+    case pauseQueue(queueId: QueueID)
+    case resumeQueue(queueId: QueueID)
+    case stopQueue(queueId: QueueID)
     case failQueue(queueId: QueueID, reason: String)
     // Sessions
     case startSession(sessionId: SessionID, agentId: AgentID, queueId: QueueID, mode: CallingMode,
                       profile: ProfileChoice, settings: SessionSettings, callerIds: [PhoneNumber])
     case changeMode(sessionId: SessionID, mode: CallingMode)
     case changeSettings(sessionId: SessionID, patch: SettingsPatch)
+    /// One agent's pause and resume: that session only.
+    case pauseSession(sessionId: SessionID)
+    case resumeSession(sessionId: SessionID)
     case stopSession(sessionId: SessionID)
     /// The agent hangs up the connected call.
     case hangUp(sessionId: SessionID)
@@ -48,6 +53,9 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
     case invalidValue(field: String, message: String)
     case queueNotWorkable(QueueID, QueueState)
     case sessionEnded(SessionID)
+    case sessionPaused(SessionID)
+    /// The agent is talking to a contact: no new session until that call ends.
+    case agentOnCall(AgentID)
     case batchInProgress(SessionID, GroupID)
     case nothingToDial(QueueID)
     case callEnded(CallID, CallStatus)
@@ -85,6 +93,8 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         case .invalidValue: "invalid-value"
         case .queueNotWorkable: "queue-not-workable"
         case .sessionEnded: "session-ended"
+        case .sessionPaused: "session-paused"
+        case .agentOnCall: "agent-on-call"
         case .batchInProgress: "batch-in-progress"
         case .nothingToDial: "nothing-to-dial"
         case .callEnded: "call-ended"
@@ -111,6 +121,8 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         case .invalidValue(let field, let message): "\(field) \(message)"
         case .queueNotWorkable(let id, let state): "queue \(id) is \(state.rawValue)"
         case .sessionEnded(let id): "session \(id) has ended"
+        case .sessionPaused(let id): "session \(id) is paused"
+        case .agentOnCall(let id): "agent \(id) is on a call; a new session can start when it ends"
         case .batchInProgress(let session, let group): "session \(session) is still working batch \(group)"
         case .nothingToDial(let id): "queue \(id) has no contact to dial now"
         case .callEnded(let id, let status): "call \(id) has already ended (\(status.rawValue))"

@@ -33,21 +33,24 @@ extension DialerState {
             try Self.validateNewContacts(contacts, existing: queue.contacts)
             return [.contactsAdded(.init(queueId: queueId, contacts: contacts))]
 
-        case .pauseQueue(let queueId, let sessionId):
-            let queue = try queue(queueId)
-            switch queue.state {
-            case .paused: return []
-            case .active, .idle: return [.queuePaused(.init(queueId: queueId, reason: .requested, sessionId: sessionId))]
-            default: throw .queueNotWorkable(queueId, queue.state)
-            }
+        case .pauseQueue(let queueId):
+            let queue = try workableQueue(queueId)
+            return queue.pausedQueueWide ? [] : [.queuePaused(.init(queueId: queueId, reason: .requested, sessionId: nil))]
 
-        case .resumeQueue(let queueId, let sessionId):
+        case .resumeQueue(let queueId):
+            let queue = try workableQueue(queueId)
+            return queue.pausedQueueWide ? [.queueResumed(.init(queueId: queueId, sessionId: nil))] : []
+
+        case .stopQueue(let queueId):
             let queue = try queue(queueId)
-            switch queue.state {
-            case .active: return []
-            case .paused: return [.queueResumed(.init(queueId: queueId, sessionId: sessionId))]
-            default: throw .queueNotWorkable(queueId, queue.state)
+            guard queue.state != .stopped else { return [] }
+            // Every session on it stops as its agent's stop would (conversations finish), then the queue.
+            var events: [DialerEvent] = []
+            for sessionId in queue.activeSessions.sorted() {
+                guard let session = sessions[sessionId] else { continue }
+                events += stopping(session, reason: .queueStopped, cancelReason: .queueStopped)
             }
+            return events + [.queueStopped(.init(queueId: queueId, sessionId: nil))]
 
         case .failQueue(let queueId, let reason):
             let queue = try queue(queueId)
@@ -64,45 +67,41 @@ extension DialerState {
             guard !callerIds.isEmpty else {
                 throw .invalidValue(field: "callerIds", message: "must name at least one caller ID")
             }
-            if let busy = sessions.values.first(where: { $0.agentId == agentId && $0.state == .active }) {
+            if let busy = sessions.values.first(where: { $0.agentId == agentId && $0.state != .ended }) {
                 throw .invalidTransition("agent \(agentId) is already working session \(busy.id)")
             }
+            if sessions.values.contains(where: { $0.agentId == agentId && isTalking($0) }) { throw .agentOnCall(agentId) }
             return [.sessionStarted(.init(sessionId: sessionId, agentId: agentId, queueId: queueId, mode: mode,
                                           profile: profile, settings: settings, callerIds: callerIds))]
 
         case .changeMode(let sessionId, let mode):
-            let session = try activeSession(sessionId)
+            let session = try liveSession(sessionId)
             return session.mode == mode ? [] : [.sessionModeChanged(.init(sessionId: sessionId, mode: mode))]
 
         case .changeSettings(let sessionId, let patch):
-            let session = try activeSession(sessionId)
+            let session = try liveSession(sessionId)
             let settings = session.settings.applying(patch)
             let violations = settings.violations
             guard violations.isEmpty else { throw .invalidSettings(violations) }
             return settings == session.settings
                 ? [] : [.sessionSettingsChanged(.init(sessionId: sessionId, settings: settings))]
 
+        case .pauseSession(let sessionId):
+            let session = try liveSession(sessionId)
+            guard session.state == .active else { return [] }
+            return [.sessionPaused(.init(sessionId: sessionId, reason: .requested))] + placingNothingMore(session)
+
+        case .resumeSession(let sessionId):
+            let session = try liveSession(sessionId)
+            return session.state == .paused ? [.sessionResumed(.init(sessionId: sessionId))] : []
+
         case .stopSession(let sessionId):
-            let session = try activeSession(sessionId)
-            var events: [DialerEvent] = []
-            if let groupId = session.currentGroup, let group = groups[groupId], !group.isEnded {
-                let winnerTalking = group.winner.flatMap { group.call($0) }.map(\.isLive) ?? false
-                for call in group.liveCalls where call.id != group.winner {
-                    events.append(.callTerminated(.init(groupId: groupId, callId: call.id, reason: .cancelled)))
-                }
-                if !winnerTalking {
-                    events.append(.batchCancelled(.init(groupId: groupId, reason: .sessionStopped,
-                                                        releasedContactIds: group.liveCalls.map(\.contactId))))
-                }
-            }
-            events.append(.sessionEnded(.init(sessionId: sessionId, reason: .stopped)))
-            if let queue = queues[session.queueId], queue.state != .stopped, queue.state != .completed {
-                events.append(.queueStopped(.init(queueId: queue.id, sessionId: sessionId)))
-            }
-            return events
+            let session = try liveSession(sessionId)
+            return stopping(session, reason: .stopped, cancelReason: .sessionStopped)
 
         case .hangUp(let sessionId):
-            let session = try activeSession(sessionId)
+            // A session stopped during a conversation still hangs up its call.
+            guard let session = sessions[sessionId] else { throw .sessionNotFound(sessionId) }
             guard let groupId = session.currentGroup, let group = groups[groupId], let winner = group.winner,
                 group.call(winner)?.status == .inProgress
             else { throw .noConnectedCall(sessionId) }
@@ -112,16 +111,19 @@ extension DialerState {
             return try startBatch(sessionId: sessionId, groupId: groupId)
 
         case .cancelBatch(let groupId):
+            // Terminate means "end the others": with a connected winner, the other calls end and the
+            // conversation goes on; without one, every call ends and the agent's dialling pauses.
             let group = try group(groupId)
             guard !group.isEnded else { return [] }
-            let live = group.liveCalls
-            var events: [DialerEvent] = live.map {
-                .callTerminated(.init(groupId: groupId, callId: $0.id, reason: .cancelled))
+            if let winner = group.winner, group.call(winner)?.status == .inProgress {
+                let losers = group.liveCalls.filter { $0.id != winner }
+                return Self.finishing(group, losers.map { .callTerminated(.init(groupId: groupId, callId: $0.id, reason: .lostRace)) })
             }
-            events.append(.batchCancelled(.init(groupId: groupId, reason: .requested,
-                                                releasedContactIds: live.filter { $0.id != group.winner }.map(\.contactId))))
-            if let queue = queues[group.queueId], queue.state == .active || queue.state == .idle {
-                events.append(.queuePaused(.init(queueId: queue.id, reason: .batchCancelled, sessionId: group.sessionId)))
+            let live = group.liveCalls
+            var events: [DialerEvent] = live.map { .callTerminated(.init(groupId: groupId, callId: $0.id, reason: .cancelled)) }
+            events.append(.batchCancelled(.init(groupId: groupId, reason: .requested, releasedContactIds: live.map(\.contactId))))
+            if sessions[group.sessionId]?.state == .active {
+                events.append(.sessionPaused(.init(sessionId: group.sessionId, reason: .batchCancelled)))
             }
             return events
 
@@ -137,6 +139,8 @@ extension DialerState {
         case .placeCall(let groupId, let callId):
             let (group, call) = try liveCall(groupId, callId)
             guard !call.isPlaced else { throw .callAlreadyPlaced(callId) }
+            // Nothing is ever placed once a batch has its winner.
+            guard group.winner == nil else { throw .invalidTransition("group \(groupId) already has a winner") }
             let attempts = queues[group.queueId]?.contacts[call.contactId]?.attempts ?? 0
             return [.callDialed(.init(groupId: groupId, callId: callId, contactId: call.contactId, to: call.to,
                                       callerId: call.callerId, attempt: attempts + 1))]
@@ -187,7 +191,8 @@ extension DialerState {
     // MARK: - Starting a batch
 
     private func startBatch(sessionId: SessionID, groupId: GroupID) throws(DomainError) -> [DialerEvent] {
-        let session = try activeSession(sessionId)
+        let session = try liveSession(sessionId)
+        guard session.state == .active else { throw .sessionPaused(sessionId) }
         guard groups[groupId] == nil else { throw .groupAlreadyExists(groupId) }
         if let current = session.currentGroup { throw .batchInProgress(sessionId, current) }
         let queue = try queue(session.queueId)
@@ -231,6 +236,44 @@ extension DialerState {
         ]
     }
 
+    // MARK: - Sessions
+
+    /// What stopping `session` records: its batch ends unless its agent is talking (the conversation
+    /// finishes; hanging up still works), then the session ends. The queue goes on for the others.
+    func stopping(_ session: Session, reason: SessionEndReason, cancelReason: CancelReason) -> [DialerEvent] {
+        var events: [DialerEvent] = []
+        if let groupId = session.currentGroup, let group = groups[groupId], !group.isEnded {
+            if isTalking(session) {
+                for call in group.liveCalls where call.id != group.winner {
+                    events.append(.callTerminated(.init(groupId: groupId, callId: call.id, reason: .cancelled)))
+                }
+            } else {
+                events += group.liveCalls.map { .callTerminated(.init(groupId: groupId, callId: $0.id, reason: .cancelled)) }
+                events.append(.batchCancelled(.init(groupId: groupId, reason: cancelReason,
+                                                    releasedContactIds: group.liveCalls.map(\.contactId))))
+            }
+        }
+        return events + [.sessionEnded(.init(sessionId: session.id, reason: reason))]
+    }
+
+    /// A pause stops the current batch from placing its remaining staggered calls (placed ones ring on;
+    /// when none was placed, the batch is cancelled and its contacts go back to the queue).
+    func placingNothingMore(_ session: Session) -> [DialerEvent] {
+        guard let groupId = session.currentGroup, let group = groups[groupId], !group.isEnded, group.winner == nil
+        else { return [] }
+        let unplaced = group.liveCalls.filter { !$0.isPlaced }
+        guard !unplaced.isEmpty else { return [] }
+        let ends: [DialerEvent] = unplaced.map { .callTerminated(.init(groupId: groupId, callId: $0.id, reason: .cancelled)) }
+        guard unplaced.count == group.liveCalls.count else { return ends }
+        return ends + [.batchCancelled(.init(groupId: groupId, reason: .requested, releasedContactIds: unplaced.map(\.contactId)))]
+    }
+
+    /// Whether the session's agent is connected to a contact right now.
+    func isTalking(_ session: Session) -> Bool {
+        guard let groupId = session.currentGroup, let group = groups[groupId], let winner = group.winner else { return false }
+        return group.call(winner)?.status == .inProgress
+    }
+
     // MARK: - Group completion
 
     /// `events` plus `batch.completed` when they end the group's last live call: a group ends when
@@ -261,10 +304,18 @@ extension DialerState {
         return queue
     }
 
-    func activeSession(_ id: SessionID) throws(DomainError) -> Session {
+    /// A session that has not ended (active or paused).
+    func liveSession(_ id: SessionID) throws(DomainError) -> Session {
         guard let session = sessions[id] else { throw .sessionNotFound(id) }
-        guard session.state == .active else { throw .sessionEnded(id) }
+        guard session.state != .ended else { throw .sessionEnded(id) }
         return session
+    }
+
+    /// A queue that sessions can work (not stopped, completed or errored).
+    func workableQueue(_ id: QueueID) throws(DomainError) -> Queue {
+        let queue = try queue(id)
+        guard [.idle, .active, .paused].contains(queue.state) else { throw .queueNotWorkable(id, queue.state) }
+        return queue
     }
 
     func group(_ id: GroupID) throws(DomainError) -> Group {

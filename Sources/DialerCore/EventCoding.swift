@@ -14,6 +14,8 @@ extension DialerEvent {
         case .sessionModeChanged: .sessionModeChanged
         case .sessionSettingsChanged: .sessionSettingsChanged
         case .sessionEnded: .sessionEnded
+        case .sessionPaused: .sessionPaused
+        case .sessionResumed: .sessionResumed
         case .profileSelected: .profileSelected
         case .batchStarted: .batchStarted
         case .callDialed: .callDialed
@@ -44,6 +46,8 @@ extension DialerEvent {
         case .sessionModeChanged(let e): SessionModeChanged.shape.encode(e)
         case .sessionSettingsChanged(let e): SessionSettingsChanged.shape.encode(e)
         case .sessionEnded(let e): SessionEnded.shape.encode(e)
+        case .sessionPaused(let e): SessionPaused.shape.encode(e)
+        case .sessionResumed(let e): SessionResumed.shape.encode(e)
         case .profileSelected(let e): ProfileSelected.shape.encode(e)
         case .batchStarted(let e): BatchStarted.shape.encode(e)
         case .callDialed(let e): CallDialed.shape.encode(e)
@@ -83,6 +87,8 @@ extension DialerEvent {
         case .sessionModeChanged: self = .sessionModeChanged(try SessionModeChanged.shape.decode(d))
         case .sessionSettingsChanged: self = .sessionSettingsChanged(try SessionSettingsChanged.shape.decode(d))
         case .sessionEnded: self = .sessionEnded(try SessionEnded.shape.decode(d))
+        case .sessionPaused: self = .sessionPaused(try SessionPaused.shape.decode(d))
+        case .sessionResumed: self = .sessionResumed(try SessionResumed.shape.decode(d))
         case .profileSelected: self = .profileSelected(try ProfileSelected.shape.decode(d))
         case .batchStarted: self = .batchStarted(try BatchStarted.shape.decode(d))
         case .callDialed: self = .callDialed(try CallDialed.shape.decode(d))

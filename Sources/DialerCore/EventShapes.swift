@@ -109,6 +109,21 @@ extension SessionEnded: JSONShaped {
     )
 }
 
+extension SessionPaused: JSONShaped {
+    public static let shape = JSONShape(
+        SessionPaused.init(sessionId:reason:),
+        JSONField("sessionId", \SessionPaused.sessionId),
+        JSONField("reason", \SessionPaused.reason)
+    )
+}
+
+extension SessionResumed: JSONShaped {
+    public static let shape = JSONShape(
+        SessionResumed.init(sessionId:),
+        JSONField("sessionId", \SessionResumed.sessionId)
+    )
+}
+
 extension ProfileSelected: JSONShaped {
     public static let shape = JSONShape(
         ProfileSelected.init(groupId:sessionId:queueId:profile:reason:dialedCalls:humanAnswers:),

@@ -52,6 +52,8 @@ extension DialerEvent {
         case .sessionModeChanged(let e): .session(e.sessionId)
         case .sessionSettingsChanged(let e): .session(e.sessionId)
         case .sessionEnded(let e): .session(e.sessionId)
+        case .sessionPaused(let e): .session(e.sessionId)
+        case .sessionResumed(let e): .session(e.sessionId)
         case .profileSelected(let e): .group(e.groupId, session: e.sessionId, queue: e.queueId)
         case .batchStarted(let e): .group(e.groupId, session: e.sessionId, queue: e.queueId, agent: e.agentId)
         case .callDialed(let e): .group(e.groupId)

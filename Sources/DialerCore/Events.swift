@@ -18,6 +18,8 @@ public enum DialerEvent: Hashable, Sendable {
     case sessionModeChanged(SessionModeChanged)
     case sessionSettingsChanged(SessionSettingsChanged)
     case sessionEnded(SessionEnded)
+    case sessionPaused(SessionPaused)
+    case sessionResumed(SessionResumed)
     // Parallel groups and their calls
     case profileSelected(ProfileSelected)
     case batchStarted(BatchStarted)
@@ -47,6 +49,8 @@ public enum EventType: String, Sendable, CaseIterable, JSONConvertible {
     case sessionModeChanged = "session.mode-changed"
     case sessionSettingsChanged = "session.settings-changed"
     case sessionEnded = "session.ended"
+    case sessionPaused = "session.paused"
+    case sessionResumed = "session.resumed"
     case profileSelected = "profile.selected"
     case batchStarted = "batch.started"
     case callDialed = "call.dialed"
@@ -96,12 +100,14 @@ public struct ContactsAdded: Hashable, Sendable {
 }
 
 public enum PauseReason: String, Sendable, CaseIterable, JSONConvertible {
-    /// An agent or supervisor asked for a pause.
+    /// An agent (their session) or a supervisor (a whole queue) asked for a pause.
     case requested
-    /// A batch was cancelled (terminated), which pauses the queue.
+    /// A batch without a winner was cancelled (terminated), which pauses its session.
     case batchCancelled = "batch-cancelled"
 }
 
+/// A queue-wide pause: a supervisor's act (`sessionId` is `null`; logs written before sessions had
+/// their own pause name the session whose act paused the queue).
 public struct QueuePaused: Hashable, Sendable {
     public var queueId: QueueID
     public var reason: PauseReason
@@ -166,12 +172,26 @@ public struct SessionSettingsChanged: Hashable, Sendable {
 public enum SessionEndReason: String, Sendable, CaseIterable, JSONConvertible {
     case stopped
     case queueCompleted = "queue-completed"
+    /// A supervisor stopped the whole queue.
+    case queueStopped = "queue-stopped"
 }
 
 public struct SessionEnded: Hashable, Sendable {
     public var sessionId: SessionID
     public var reason: SessionEndReason
     public init(sessionId: SessionID, reason: SessionEndReason) { self.sessionId = sessionId; self.reason = reason }
+}
+
+/// One agent's session stops dialling (its other acts and the queue's other sessions go on).
+public struct SessionPaused: Hashable, Sendable {
+    public var sessionId: SessionID
+    public var reason: PauseReason
+    public init(sessionId: SessionID, reason: PauseReason) { self.sessionId = sessionId; self.reason = reason }
+}
+
+public struct SessionResumed: Hashable, Sendable {
+    public var sessionId: SessionID
+    public init(sessionId: SessionID) { self.sessionId = sessionId }
 }
 
 // MARK: - Group (batch) and call events
@@ -349,6 +369,8 @@ public enum CancelReason: String, Sendable, CaseIterable, JSONConvertible {
     case requested
     /// The session was stopped.
     case sessionStopped = "session-stopped"
+    /// A supervisor stopped the whole queue.
+    case queueStopped = "queue-stopped"
 }
 
 public struct BatchCancelled: Hashable, Sendable {

@@ -21,14 +21,18 @@ extension DialerState {
                     queue.contactOrder.append(new.contactId)
                     queue.contacts[new.contactId] = Contact(new)
                 }
-                if queue.state == .completed { queue.state = queue.activeSessions.isEmpty ? .idle : .active }
+                queue.isCompleted = false
             }
+            refreshState(e.queueId)
         case .queuePaused(let e):
-            modifyQueue(e.queueId) { $0.state = .paused }
+            modifyQueue(e.queueId) { $0.pausedQueueWide = true }
+            refreshState(e.queueId)
         case .queueResumed(let e):
-            modifyQueue(e.queueId) { $0.state = .active }
+            modifyQueue(e.queueId) { $0.pausedQueueWide = false }
+            refreshState(e.queueId)
         case .queueCompleted(let e):
-            modifyQueue(e.queueId) { $0.state = .completed }
+            modifyQueue(e.queueId) { $0.isCompleted = true }
+            refreshState(e.queueId)
         case .queueStopped(let e):
             modifyQueue(e.queueId) { $0.state = .stopped }
         case .queueErrored(let e):
@@ -38,10 +42,8 @@ extension DialerState {
             }
         case .sessionStarted(let e):
             sessions[e.sessionId] = Session(e, at: time)
-            modifyQueue(e.queueId) { queue in
-                queue.activeSessions.insert(e.sessionId)
-                if queue.state == .idle { queue.state = .active }
-            }
+            modifyQueue(e.queueId) { $0.activeSessions.insert(e.sessionId) }
+            refreshState(e.queueId)
         case .sessionModeChanged(let e):
             sessions[e.sessionId]?.mode = e.mode
         case .sessionSettingsChanged(let e):
@@ -52,6 +54,15 @@ extension DialerState {
             sessions[e.sessionId]?.endReason = e.reason
             sessions[e.sessionId]?.endedAt = time
             modifyQueue(queueId) { $0.activeSessions.remove(e.sessionId) }
+            refreshState(queueId)
+        case .sessionPaused(let e):
+            guard let queueId = sessions[e.sessionId]?.queueId else { return }
+            sessions[e.sessionId]?.state = .paused
+            refreshState(queueId)
+        case .sessionResumed(let e):
+            guard let queueId = sessions[e.sessionId]?.queueId else { return }
+            sessions[e.sessionId]?.state = .active
+            refreshState(queueId)
         case .batchStarted(let e):
             var group = Group(e, reason: nil, at: time)
             group.position = position
@@ -156,6 +167,26 @@ extension DialerState {
             groups[e.groupId]?.cancelled = true
             endGroup(e.groupId, position: position, at: time, result: nil)
         }
+    }
+
+    /// A queue's state from its flags and its sessions: stopped and errored are final; then completed;
+    /// then paused (queue-wide, or every session paused); active while a session dials it; else idle.
+    private mutating func refreshState(_ id: QueueID) {
+        guard let queue = queues[id], queue.state != .stopped, queue.state != .error else { return }
+        let states = queue.activeSessions.compactMap { sessions[$0]?.state }
+        let state: QueueState
+        if queue.isCompleted {
+            state = .completed
+        } else if queue.pausedQueueWide {
+            state = .paused
+        } else if states.contains(.active) {
+            state = .active
+        } else if states.contains(.paused) {
+            state = .paused
+        } else {
+            state = .idle
+        }
+        if state != queue.state { queues[id]?.state = state }
     }
 
     private mutating func modifyQueue(_ id: QueueID, _ change: (inout Queue) -> Void) {

@@ -22,7 +22,9 @@ public enum ContactOutcome: String, Sendable, CaseIterable, JSONConvertible {
     case failed
 }
 
-/// Queue life cycle.
+/// Queue life cycle. Derived (`DialerState.refreshState`): `active` while a session dials it, `paused`
+/// when paused queue-wide or every session on it is paused, `completed` when nothing is left to dial,
+/// `stopped` only by a queue stop, `idle` with no session.
 public enum QueueState: String, Sendable, CaseIterable, JSONConvertible {
     case idle, active, paused, completed, stopped, error
 }
@@ -63,8 +65,13 @@ public struct Queue: Hashable, Sendable {
     public var segment: String?
     public var maxAttempts: Int
     public var state: QueueState = .idle
+    /// Paused queue-wide by a supervisor (sessions keep their own pauses apart).
+    public var pausedQueueWide = false
+    /// Nothing was left to dial (until contacts are added).
+    public var isCompleted = false
     public var contactOrder: [ContactID] = []
     public var contacts: [ContactID: Contact] = [:]
+    /// Sessions working the queue, paused or not (not ended).
     public var activeSessions: Set<SessionID> = []
     public var liveGroups: Set<GroupID> = []
     public var errorReason: String?
@@ -114,7 +121,7 @@ public struct Queue: Hashable, Sendable {
 
 /// A session's life cycle.
 public enum SessionState: String, Sendable, CaseIterable, JSONConvertible {
-    case active, ended
+    case active, paused, ended
 }
 
 /// The session projection: an agent working a queue.

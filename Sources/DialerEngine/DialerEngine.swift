@@ -126,7 +126,7 @@ public final class DialerEngine<Clock: EngineClock> {
                         else { break }
                         result = decide(.startBatch(sessionId: sessionId, groupId: groupIds()), at: now)
                     }
-                    if case .failure(.nothingToDial) = result, case .startBatch(let sessionId) = timer {
+                    if case .failure(.nothingToDial) = result, case .startBatch(let sessionId, _) = timer {
                         execute(EngineCore.retryAfterStarved(sessionId, in: state, now: now), at: now)
                     }
                 } else {
@@ -294,7 +294,7 @@ public final class DialerEngine<Clock: EngineClock> {
         case .decide(let command): command.groupId.flatMap { state.groups[$0]?.sessionId } ?? command.sessionId
         case .placeCall(let request): state.groups[request.reference.groupId]?.sessionId
         case .cancelCall(let r), .hangUpCall(let r), .bridge(let r, _): state.groups[r.groupId]?.sessionId
-        case .startTimer(.startBatch(let sessionId), _): sessionId
+        case .startTimer(.startBatch(let sessionId, _), _): sessionId
         case .startTimer(.placeCall(let r), _), .startTimer(.ringGuard(let r), _): state.groups[r.groupId]?.sessionId
         }
         guard let agent = session.flatMap({ state.sessions[$0]?.agentId }) else { return false }
@@ -314,9 +314,10 @@ public final class DialerEngine<Clock: EngineClock> {
     private func reconcile() {
         let now = clock.now
         let live = carrier.liveCalls()
-        // Sessions that were between batches; those with a live batch go on when it ends (below).
+        // Sessions that were between batches (they keep their cooldown); those with a live batch go on
+        // when it ends (below).
         let idle = state.sessions.values.filter { $0.state == .active && $0.currentGroup == nil && isMine(session: $0.id) }
-            .map(\.id).sorted()
+            .sorted { $0.id < $1.id }
         for group in state.groups.values.sorted(by: { $0.id < $1.id }) where !group.isEnded && isMine(session: group.sessionId) {
             for call in group.calls where call.isLive {
                 let reference = CallReference(groupId: group.id, callId: call.id)
@@ -333,7 +334,7 @@ public final class DialerEngine<Clock: EngineClock> {
                 decide(.endLosingCalls(groupId: group.id), at: now)
             }
         }
-        for sessionId in idle { clock.schedule(.timer(.startBatch(sessionId)), at: now) }
+        for session in idle { execute(EngineCore.nextBatch(of: session, now: now), at: now) }
     }
 }
 
@@ -391,7 +392,7 @@ extension Command {
         switch self {
         case .startSession(let s, _, _, _, _, _, _), .changeMode(let s, _), .changeSettings(let s, _), .stopSession(let s),
              .hangUp(let s), .startBatch(let s, _): s
-        case .pauseQueue(_, let s), .resumeQueue(_, let s): s
+        case .pauseSession(let s), .resumeSession(let s): s
         default: nil
         }
     }

@@ -35,7 +35,8 @@ public enum EngineTimer: Hashable, Sendable {
     /// Place a planned call of a batch (the stagger).
     case placeCall(CallReference)
     /// Start the session's next batch (at once after a conversation, after the cooldown otherwise).
-    case startBatch(SessionID)
+    /// It carries the batch it follows (`nil` for the first): set for another moment, it does nothing.
+    case startBatch(SessionID, after: GroupID?)
     /// A safety net in case the carrier never reports the end of an unanswered call.
     case ringGuard(CallReference)
 }

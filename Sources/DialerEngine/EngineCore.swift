@@ -61,9 +61,9 @@ public enum EngineCore {
         case .placeCall(let r):
             guard let call = state.groups[r.groupId]?.call(r.callId), call.isLive, !call.isPlaced else { return [] }
             return [.decide(.placeCall(groupId: r.groupId, callId: r.callId))]
-        case .startBatch(let sessionId):
+        case .startBatch(let sessionId, let after):
             guard let session = state.sessions[sessionId], session.state == .active, session.currentGroup == nil,
-                state.queues[session.queueId]?.state == .active
+                session.lastGroup == after, state.queues[session.queueId]?.state == .active
             else { return [] }
             return [.decide(.startBatch(sessionId: sessionId, groupId: newGroupId()))]
         case .ringGuard(let r):
@@ -83,8 +83,8 @@ public enum EngineCore {
                 return .failure(.invalidTransition("session \(sessionId) has no batch in progress"))
             }
             return .success([.cancelBatch(groupId: group)])
-        case .pause: return .success([.pauseQueue(queueId: session.queueId, sessionId: sessionId)])
-        case .resume: return .success([.resumeQueue(queueId: session.queueId, sessionId: sessionId)])
+        case .pause: return .success([.pauseSession(sessionId: sessionId)])
+        case .resume: return .success([.resumeSession(sessionId: sessionId)])
         case .stop: return .success([.stopSession(sessionId: sessionId)])
         case .hangUp: return .success([.hangUp(sessionId: sessionId)])
         case .setMode(let mode): return .success([.changeMode(sessionId: sessionId, mode: mode)])
@@ -98,11 +98,12 @@ public enum EngineCore {
         for event in events {
             switch event {
             case .sessionStarted(let e):
-                actions.append(.startTimer(.startBatch(e.sessionId), at: now))
+                actions.append(.startTimer(.startBatch(e.sessionId, after: nil), at: now))
+            case .sessionResumed(let e):
+                if let session = state.sessions[e.sessionId] { actions += nextBatch(of: session, now: now) }
             case .queueResumed(let e):
-                for sessionId in (state.queues[e.queueId]?.activeSessions ?? []).sorted()
-                where state.sessions[sessionId]?.currentGroup == nil {
-                    actions.append(.startTimer(.startBatch(sessionId), at: now))
+                for sessionId in (state.queues[e.queueId]?.activeSessions ?? []).sorted() {
+                    if let session = state.sessions[sessionId] { actions += nextBatch(of: session, now: now) }
                 }
             case .batchStarted(let e):
                 for call in e.calls {
@@ -131,12 +132,8 @@ public enum EngineCore {
             case .callCompleted(let e) where e.endedBy == .agent:
                 actions.append(.hangUpCall(CallReference(groupId: e.groupId, callId: e.callId)))
             case .batchCompleted(let e):
-                guard let group = state.groups[e.groupId], let session = state.sessions[group.sessionId],
-                    session.state == .active
-                else { continue }
-                // After a conversation the next batch is dialled at once; after no answer, after the cooldown.
-                let delay = e.result == .connected ? 0 : session.settings.cooldownMs
-                actions.append(.startTimer(.startBatch(session.id), at: now.adding(milliseconds: delay)))
+                guard let group = state.groups[e.groupId], let session = state.sessions[group.sessionId] else { continue }
+                actions += nextBatch(of: session, now: now)
             default:
                 break
             }
@@ -144,9 +141,22 @@ public enum EngineCore {
         return actions
     }
 
+    /// The timer for a dialling session's next batch: after a conversation at once, after no answer or a
+    /// cancel once the cooldown has passed since the last batch ended (a pause and resume do not skip it).
+    public static func nextBatch(of session: Session, now: Timestamp) -> [EngineAction] {
+        guard session.state == .active, session.currentGroup == nil else { return [] }
+        var at = now
+        if let ended = session.lastBatchEndedAt {
+            let delay = session.lastBatchResult == .connected ? 0 : session.settings.cooldownMs
+            at = max(now, ended.adding(milliseconds: delay))
+        }
+        return [.startTimer(.startBatch(session.id, after: session.lastGroup), at: at)]
+    }
+
     /// What to do when a `startBatch` is refused because every dialable contact is in someone's batch.
     public static func retryAfterStarved(_ sessionId: SessionID, in state: DialerState, now: Timestamp) -> [EngineAction] {
-        let cooldown = state.sessions[sessionId]?.settings.cooldownMs ?? SessionSettings.defaultCooldownMs
-        return [.startTimer(.startBatch(sessionId), at: now.adding(milliseconds: max(cooldown, retryWhenStarvedMs)))]
+        guard let session = state.sessions[sessionId] else { return [] }
+        let wait = max(session.settings.cooldownMs, retryWhenStarvedMs)
+        return [.startTimer(.startBatch(sessionId, after: session.lastGroup), at: now.adding(milliseconds: wait))]
     }
 }

@@ -65,13 +65,13 @@ public enum DemoScenario {
         try await run(39_200, .recordNoAnswer(groupId: "g2", callId: "g2-1", cause: .timeout))
         try await run(39_300, .changeMode(sessionId: "s1", mode: .parallel))
 
-        // A batch with a failure, then cancelled by the agent: the queue pauses, then resumes.
+        // A batch with a failure, then cancelled by the agent: the agent's dialling pauses, then resumes.
         try await run(42_300, .startBatch(sessionId: "s1", groupId: "g3"))
         try await run(42_300, .placeCall(groupId: "g3", callId: "g3-1"))
         try await run(42_400, .recordFailure(groupId: "g3", callId: "g3-1", reason: "invalid-number"))
         try await run(42_800, .placeCall(groupId: "g3", callId: "g3-2"))
         try await run(43_000, .cancelBatch(groupId: "g3"))
-        try await run(45_000, .resumeQueue(queueId: "leads", sessionId: "s1"))
+        try await run(45_000, .resumeSession(sessionId: "s1"))
 
         // Two people answer at the same instant: one winner, one abandoned.
         try await run(45_100, .startBatch(sessionId: "s1", groupId: "g4"))
@@ -92,8 +92,11 @@ public enum DemoScenario {
         try await run(81_800, .placeCall(groupId: "g5", callId: "g5-2"))
         try await run(83_000, .recordAnswer(groupId: "g5", callId: "g5-1", answeredBy: .unknown))
         try await run(84_000, .recordNoAnswer(groupId: "g5", callId: "g5-2", cause: .busy))
-        try await run(85_000, .pauseQueue(queueId: "vip", sessionId: "s2"))
+        // A supervisor pauses and resumes the whole VIP queue; the agent stops; the supervisor stops the queue.
+        try await run(85_000, .pauseQueue(queueId: "vip"))
+        try await run(85_500, .resumeQueue(queueId: "vip"))
         try await run(86_000, .stopSession(sessionId: "s2"))
+        try await run(86_500, .stopQueue(queueId: "vip"))
 
         // Agent 3 finishes the renewals queue: a voicemail, then nothing is left.
         try await run(87_000, .startSession(sessionId: "s3", agentId: "agent-3", queueId: "renewals", mode: .single,

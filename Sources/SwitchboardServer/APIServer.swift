@@ -59,6 +59,18 @@ public final class APIServer: WebApplication {
         Route("POST", "v1/queues/{queueId}/contacts") { api, request in
             try await api.addContacts(QueueID(request.parameter("queueId")), try api.body(request.http))
         },
+        Route("POST", "v1/queues/{queueId}/pause") { api, request in
+            let id = QueueID(request.parameter("queueId"))
+            return try await api.queueAct(.pauseQueue(queueId: id), on: id)
+        },
+        Route("POST", "v1/queues/{queueId}/resume") { api, request in
+            let id = QueueID(request.parameter("queueId"))
+            return try await api.queueAct(.resumeQueue(queueId: id), on: id)
+        },
+        Route("POST", "v1/queues/{queueId}/stop") { api, request in
+            let id = QueueID(request.parameter("queueId"))
+            return try await api.queueAct(.stopQueue(queueId: id), on: id)
+        },
         Route("POST", "v1/sessions") { api, request in try await api.startSession(try api.body(request.http)) },
         Route("GET", "v1/sessions/{sessionId}") { api, request in
             try await api.session(SessionID(request.parameter("sessionId")))
@@ -165,6 +177,13 @@ public final class APIServer: WebApplication {
     func queue(_ id: QueueID) async throws -> HTTPResponse {
         guard let queue = await projections.state.queues[id] else { throw DomainError.queueNotFound(id) }
         return .json(200, queue.summary)
+    }
+
+    /// A supervisor's queue-wide pause, resume or stop; answers with the queue after it.
+    func queueAct(_ command: Command, on queueId: QueueID) async throws -> HTTPResponse {
+        let decision = try await engine.decide(command)
+        try await projections.waitUntil(decision.position)
+        return try await queue(queueId)
     }
 
     func session(_ id: SessionID) async throws -> HTTPResponse {

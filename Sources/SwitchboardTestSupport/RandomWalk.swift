@@ -13,10 +13,12 @@ public enum RandomWalk {
         guard let group = liveGroups.randomElement(using: &rng), Int.random(in: 0..<10, using: &rng) > 0,
             let call = group.calls.randomElement(using: &rng)
         else {
-            switch Int.random(in: 0..<6, using: &rng) {
-            case 0: return .resumeQueue(queueId: queue, sessionId: session)
-            case 1: return .changeMode(sessionId: session, mode: Bool.random(using: &rng) ? .single : .parallel)
-            case 2: return .changeSettings(sessionId: session, patch: SettingsPatch(maxLines: Int.random(in: 1...6, using: &rng)))
+            switch Int.random(in: 0..<11, using: &rng) {
+            case 0, 1: return .resumeSession(sessionId: session)
+            case 2: return .changeMode(sessionId: session, mode: Bool.random(using: &rng) ? .single : .parallel)
+            case 3: return .changeSettings(sessionId: session, patch: SettingsPatch(maxLines: Int.random(in: 1...6, using: &rng)))
+            case 4: return .pauseSession(sessionId: session)
+            case 5: return Bool.random(using: &rng) ? .pauseQueue(queueId: queue) : .resumeQueue(queueId: queue)
             default:
                 return .startBatch(sessionId: session, groupId: GroupID("\(queue)-g\(state.groups.count + 1)-\(rng.next() % 1000)"))
             }

@@ -187,7 +187,8 @@ struct CallTests {
         #expect(given.refusal(.hangUp(sessionId: "s")) == .noConnectedCall("s"))
     }
 
-    @Test func cancellingABatchTerminatesItsCallsAndPausesTheQueue() throws {
+    // Changed (issue 8): a cancel paused the whole queue; it now pauses the agent's session.
+    @Test func cancellingABatchTerminatesItsCallsAndPausesTheAgentsSession() throws {
         var given = Fixture.workingQueue()
         try given.when(.startBatch(sessionId: "s", groupId: "g1"))
         try given.when(.placeCall(groupId: "g1", callId: "g1-1"))
@@ -198,10 +199,11 @@ struct CallTests {
             .callTerminated(.init(groupId: "g1", callId: "g1-1", reason: .cancelled)),
             .callTerminated(.init(groupId: "g1", callId: "g1-3", reason: .cancelled)),
             .batchCancelled(.init(groupId: "g1", reason: .requested, releasedContactIds: ["c1", "c3"])),
-            .queuePaused(.init(queueId: "q", reason: .batchCancelled, sessionId: "s")),
+            .sessionPaused(.init(sessionId: "s", reason: .batchCancelled)),
         ])
         #expect(given.state.groups["g1"]?.status == .cancelled)
-        #expect(given.state.queues["q"]?.state == .paused)
+        #expect(given.state.sessions["s"]?.state == .paused)
+        #expect(given.state.queues["q"]?.state == .paused, "its only session is paused")
         // Cancelled contacts go back to pending without losing an attempt.
         let queue = try #require(given.state.queues["q"])
         #expect(queue.contacts["c1"]?.outcome == .pending && queue.contacts["c1"]?.attempts == 0)
@@ -212,13 +214,21 @@ struct CallTests {
         #expect(given.refusal(.cancelBatch(groupId: "nope")) == .groupNotFound("nope"))
     }
 
-    @Test func cancellingAConnectedBatchEndsTheConversationButKeepsTheWinner() throws {
+    // Changed (issue 8): terminate after a winner hung up the winner too; it now ends only the others.
+    @Test func terminatingAfterAWinnerEndsOnlyTheOtherCalls() throws {
         var given = try dialled()
         try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human))
         let events = try given.when(.cancelBatch(groupId: "g1"))
-        #expect(events.contains(.batchCancelled(.init(groupId: "g1", reason: .requested, releasedContactIds: ["c2", "c3"]))))
-        #expect(given.state.groups["g1"]?.call("g1-1")?.outcome == .winner)
+        #expect(events == [
+            .callTerminated(.init(groupId: "g1", callId: "g1-2", reason: .lostRace)),
+            .callTerminated(.init(groupId: "g1", callId: "g1-3", reason: .lostRace)),
+        ])
+        #expect(given.state.groups["g1"]?.call("g1-1")?.status == .inProgress)
+        #expect(given.state.groups["g1"]?.status == .connected)
+        #expect(given.state.sessions["s"]?.state == .active, "nothing pauses")
         #expect(given.state.queues["q"]?.contacts["c1"]?.outcome == .winner)
+        // Idempotent: the conversation goes on.
+        #expect(try given.when(.cancelBatch(groupId: "g1")).isEmpty)
     }
 
     @Test func noAnswerAndFailedContactsAreRetriedUntilMaxAttempts() throws {

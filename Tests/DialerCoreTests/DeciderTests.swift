@@ -95,19 +95,54 @@ struct QueueAndSessionTests {
         #expect(given.refusal(.changeMode(sessionId: "nobody", mode: .single)) == .sessionNotFound("nobody"))
     }
 
-    @Test func pauseAndResumeAreIdempotent() throws {
+    // Changed (issue 8): pause and resume were queue-wide acts of any agent; an agent's pause and
+    // resume now touch that agent's session only.
+    @Test func anAgentsPauseAndResumeAreIdempotentAndTouchOnlyTheirSession() throws {
         var given = Fixture.workingQueue()
-        #expect(try given.when(.pauseQueue(queueId: "q", sessionId: "s"))
-                == [.queuePaused(.init(queueId: "q", reason: .requested, sessionId: "s"))])
-        #expect(try given.when(.pauseQueue(queueId: "q", sessionId: "s")).isEmpty)
-        #expect(given.refusal(.startBatch(sessionId: "s", groupId: "g1")) == .queueNotWorkable("q", .paused))
-        #expect(try given.when(.resumeQueue(queueId: "q", sessionId: "s")) == [.queueResumed(.init(queueId: "q", sessionId: "s"))])
-        #expect(try given.when(.resumeQueue(queueId: "q", sessionId: "s")).isEmpty)
+        #expect(try given.when(.pauseSession(sessionId: "s")) == [.sessionPaused(.init(sessionId: "s", reason: .requested))])
+        #expect(try given.when(.pauseSession(sessionId: "s")).isEmpty)
+        #expect(given.refusal(.startBatch(sessionId: "s", groupId: "g1")) == .sessionPaused("s"))
+        #expect(given.state.queues["q"]?.state == .paused, "its only session is paused")
+        #expect(try given.when(.resumeSession(sessionId: "s")) == [.sessionResumed(.init(sessionId: "s"))])
+        #expect(try given.when(.resumeSession(sessionId: "s")).isEmpty)
         #expect(given.state.queues["q"]?.state == .active)
+        #expect(given.state.sessions["s"]?.state == .active)
     }
 
-    @Test func stoppingASessionCancelsItsBatchAndStopsTheQueue() throws {
+    @Test func aSupervisorPausesResumesAndStopsTheWholeQueue() throws {
         var given = Fixture.workingQueue()
+        given.apply([Fixture.sessionStarted("s2", agent: "agent-2")])
+        #expect(try given.when(.pauseQueue(queueId: "q")) == [.queuePaused(.init(queueId: "q", reason: .requested, sessionId: nil))])
+        #expect(try given.when(.pauseQueue(queueId: "q")).isEmpty)
+        #expect(given.state.queues["q"]?.state == .paused)
+        #expect(given.refusal(.startBatch(sessionId: "s2", groupId: "g1")) == .queueNotWorkable("q", .paused))
+        // A session's own resume does not lift the queue-wide pause.
+        #expect(try given.when(.resumeSession(sessionId: "s")).isEmpty)
+        #expect(given.state.queues["q"]?.state == .paused)
+        #expect(try given.when(.resumeQueue(queueId: "q")) == [.queueResumed(.init(queueId: "q", sessionId: nil))])
+        #expect(try given.when(.resumeQueue(queueId: "q")).isEmpty)
+        #expect(given.state.queues["q"]?.state == .active)
+        // Stop: every session on it stops, a live batch is cancelled, and nothing reopens it.
+        try Fixture.dialAll(&given)
+        let events = try given.when(.stopQueue(queueId: "q"))
+        #expect(events.suffix(3) == [
+            .sessionEnded(.init(sessionId: "s", reason: .queueStopped)),
+            .sessionEnded(.init(sessionId: "s2", reason: .queueStopped)),
+            .queueStopped(.init(queueId: "q", sessionId: nil)),
+        ])
+        #expect(events.contains(.batchCancelled(.init(groupId: "g1", reason: .queueStopped, releasedContactIds: ["c1", "c2", "c3"]))))
+        #expect(given.state.queues["q"]?.state == .stopped)
+        #expect(try given.when(.stopQueue(queueId: "q")).isEmpty)
+        #expect(given.refusal(.resumeQueue(queueId: "q")) == .queueNotWorkable("q", .stopped))
+        #expect(given.refusal(.startSession(sessionId: "s3", agentId: "agent-3", queueId: "q", mode: .parallel, profile: .auto,
+                                            settings: .default, callerIds: Fixture.callerIds)) == .queueNotWorkable("q", .stopped))
+    }
+
+    // Changed (issue 8): stopping one agent's session stopped the queue for good; now the queue goes
+    // on for the other agents.
+    @Test func stoppingASessionCancelsItsBatchAndTheQueueGoesOnForOthers() throws {
+        var given = Fixture.workingQueue()
+        given.apply([Fixture.sessionStarted("s2", agent: "agent-2")])
         try Fixture.dialAll(&given)
         let events = try given.when(.stopSession(sessionId: "s"))
         #expect(events == [
@@ -116,22 +151,82 @@ struct QueueAndSessionTests {
             .callTerminated(.init(groupId: "g1", callId: "g1-3", reason: .cancelled)),
             .batchCancelled(.init(groupId: "g1", reason: .sessionStopped, releasedContactIds: ["c1", "c2", "c3"])),
             .sessionEnded(.init(sessionId: "s", reason: .stopped)),
-            .queueStopped(.init(queueId: "q", sessionId: "s")),
         ])
-        #expect(given.state.queues["q"]?.state == .stopped)
+        #expect(given.state.queues["q"]?.state == .active)
         #expect(given.refusal(.stopSession(sessionId: "s")) == .sessionEnded("s"))
+        // The other agent dials the released contacts (still fresh: a cancelled call is not an attempt).
+        try given.when(.startBatch(sessionId: "s2", groupId: "g2"))
+        #expect(given.state.groups["g2"]?.calls.map(\.contactId) == ["c1", "c2", "c3"])
     }
 
+    // Changed (issue 8): the stop no longer stops the queue, and the agent can still hang up.
     @Test func stoppingDuringAConversationLetsTheAgentFinish() throws {
         var given = Fixture.workingQueue()
         try Fixture.dialAll(&given)
         try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human))
         try given.when(.endLosingCalls(groupId: "g1"))
         let events = try given.when(.stopSession(sessionId: "s"))
-        #expect(events == [.sessionEnded(.init(sessionId: "s", reason: .stopped)), .queueStopped(.init(queueId: "q", sessionId: "s"))])
+        #expect(events == [.sessionEnded(.init(sessionId: "s", reason: .stopped))])
         #expect(given.state.groups["g1"]?.status == .connected)
-        try given.when(.recordHangup(groupId: "g1", callId: "g1-1"))
+        // Still on the call: no new session for this agent until it ends.
+        let again = Command.startSession(sessionId: "s2", agentId: "agent-1", queueId: "q", mode: .parallel, profile: .auto,
+                                         settings: .default, callerIds: Fixture.callerIds)
+        #expect(given.refusal(again) == .agentOnCall("agent-1"))
+        #expect(try given.when(.hangUp(sessionId: "s")) == [
+            .callCompleted(.init(groupId: "g1", callId: "g1-1", endedBy: .agent)),
+            .batchCompleted(.init(groupId: "g1", result: .connected, winnerCallId: "g1-1")),
+        ])
         #expect(given.state.groups["g1"]?.status == .completed)
+        #expect(try given.when(again).count == 1)
+    }
+
+    @Test func twoAgentsOnOneQueuePauseAndCancelOnlyTheirOwnDialling() throws {
+        var given = Fixture.workingQueue(contacts: Fixture.contacts(9))
+        given.apply([Fixture.sessionStarted("s2", agent: "agent-2")])
+        try Fixture.dialAll(&given, group: "g1", session: "s")
+        try Fixture.dialAll(&given, group: "g2", session: "s2")
+        // Agent 1 terminates a batch nobody answered: agent 1's dialling pauses, agent 2's does not.
+        let events = try given.when(.cancelBatch(groupId: "g1"))
+        #expect(events.last == .sessionPaused(.init(sessionId: "s", reason: .batchCancelled)))
+        #expect(given.state.sessions["s"]?.state == .paused)
+        #expect(given.state.sessions["s2"]?.state == .active)
+        #expect(given.state.queues["q"]?.state == .active, "agent 2 still dials it")
+        #expect(given.state.groups["g2"]?.status == .dialing)
+        try given.when(.pauseSession(sessionId: "s2"))
+        #expect(given.state.queues["q"]?.state == .paused, "every session on it is paused")
+        try given.when(.resumeSession(sessionId: "s"))
+        #expect(given.state.queues["q"]?.state == .active)
+    }
+
+    @Test func aPauseStopsTheBatchFromPlacingItsRemainingCalls() throws {
+        var given = Fixture.workingQueue()
+        try given.when(.startBatch(sessionId: "s", groupId: "g1"))
+        try given.when(.placeCall(groupId: "g1", callId: "g1-1"))
+        #expect(try given.when(.pauseSession(sessionId: "s")) == [
+            .sessionPaused(.init(sessionId: "s", reason: .requested)),
+            .callTerminated(.init(groupId: "g1", callId: "g1-2", reason: .cancelled)),
+            .callTerminated(.init(groupId: "g1", callId: "g1-3", reason: .cancelled)),
+        ])
+        // The placed call rings on; the unplaced ones are never placed, and their contacts wait.
+        #expect(given.state.groups["g1"]?.call("g1-1")?.status == .dialing)
+        #expect(given.refusal(.placeCall(groupId: "g1", callId: "g1-2")) == .callEnded("g1-2", .terminated))
+        #expect(given.state.queues["q"]?.contacts["c2"]?.attempts == 0)
+        #expect(given.state.queues["q"]?.contacts["c2"]?.isDialable(maxAttempts: 3) == true)
+        // A pause before any call was placed cancels the batch.
+        var early = Fixture.workingQueue()
+        try early.when(.startBatch(sessionId: "s", groupId: "g1"))
+        let events = try early.when(.pauseSession(sessionId: "s"))
+        #expect(events.last == .batchCancelled(.init(groupId: "g1", reason: .requested, releasedContactIds: ["c1", "c2", "c3"])))
+        #expect(early.state.sessions["s"]?.currentGroup == nil)
+    }
+
+    @Test func nothingIsPlacedOnceTheBatchHasAWinner() throws {
+        var given = Fixture.workingQueue()
+        try given.when(.startBatch(sessionId: "s", groupId: "g1"))
+        try given.when(.placeCall(groupId: "g1", callId: "g1-1"))
+        try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human))
+        // The stagger timer of the second call fires before the losers are ended.
+        #expect(given.refusal(.placeCall(groupId: "g1", callId: "g1-2")) == .invalidTransition("group g1 already has a winner"))
     }
 
     @Test func aQueueCanBeMarkedInError() throws {
@@ -207,7 +302,7 @@ struct BatchTests {
         #expect(given.state.groups["g1"]?.calls.map(\.contactId) == ["v1", "v2"])
         #expect(given.state.groups["g1"]?.profile == .conservative)
         try given.when(.cancelBatch(groupId: "g1"))
-        try given.when(.resumeQueue(queueId: "q", sessionId: "s"))
+        try given.when(.resumeSession(sessionId: "s"))
         // The cancelled VIPs are pending again and come first again.
         try given.when(.startBatch(sessionId: "s", groupId: "g2"))
         #expect(given.state.groups["g2"]?.calls.map(\.contactId) == ["v1", "v2"])
@@ -289,7 +384,7 @@ struct BatchTests {
         try given.when(.changeMode(sessionId: "s", mode: .single))
         #expect(given.state.groups["g1"]?.calls.count == 3)
         try given.when(.cancelBatch(groupId: "g1"))
-        try given.when(.resumeQueue(queueId: "q", sessionId: "s"))
+        try given.when(.resumeSession(sessionId: "s"))
         try given.when(.startBatch(sessionId: "s", groupId: "g2"))
         #expect(given.state.groups["g2"]?.calls.count == 1)
         #expect(given.state.groups["g2"]?.mode == .single)

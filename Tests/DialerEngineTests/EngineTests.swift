@@ -153,7 +153,8 @@ struct EngineTests {
         #expect(!h.carrier.liveCalls().contains(CallReference(groupId: "g1", callId: "g1-1")))
     }
 
-    @Test func cancelEndsTheBatchPausesTheQueueAndResumeDialsTheSameContactsAgain() async throws {
+    // Changed (issue 8): the cancel paused the queue; it now pauses the agent's session.
+    @Test func cancelEndsTheBatchPausesTheSessionAndResumeDialsTheSameContactsAgain() async throws {
         let h = try await H()
         defer { h.cleanUp() }
         h.workQueue([H.contact("c1", answer: "none"), H.contact("c2", answer: "none"), H.contact("c3", answer: "none"),
@@ -161,8 +162,8 @@ struct EngineTests {
         h.at(700, .cancel)
         h.at(10_000, .resume)
         try await h.run(until: 10_500)
-        #expect(try await h.timeline(types: ["call.dialed", "call.terminated", "batch.cancelled", "queue.paused",
-                                             "queue.resumed", "batch.started"]) == [
+        #expect(try await h.timeline(types: ["call.dialed", "call.terminated", "batch.cancelled", "session.paused",
+                                             "session.resumed", "batch.started"]) == [
             L(ms: 0, type: "batch.started"),
             L(ms: 0, type: "call.dialed", detail: "g1-1"),
             L(ms: 500, type: "call.dialed", detail: "g1-2"),
@@ -170,8 +171,8 @@ struct EngineTests {
             L(ms: 700, type: "call.terminated", detail: "g1-2 cancelled"),
             L(ms: 700, type: "call.terminated", detail: "g1-3 cancelled"),
             L(ms: 700, type: "batch.cancelled", detail: "requested"),
-            L(ms: 700, type: "queue.paused", detail: "batch-cancelled"),
-            L(ms: 10_000, type: "queue.resumed"),
+            L(ms: 700, type: "session.paused", detail: "batch-cancelled"),
+            L(ms: 10_000, type: "session.resumed"),
             L(ms: 10_000, type: "batch.started"),
             L(ms: 10_000, type: "call.dialed", detail: "g2-1"),
             L(ms: 10_500, type: "call.dialed", detail: "g2-2"),
@@ -179,6 +180,49 @@ struct EngineTests {
         // The cancelled contacts went back to pending and are the ones dialled again; nothing rang on.
         #expect(h.engine.state.groups["g2"]?.calls.map(\.contactId) == ["c1", "c2", "c3"])
         #expect(h.carrier.liveCalls().allSatisfy { $0.groupId == "g2" })
+    }
+
+    @Test func aPauseAndResumeDuringTheCooldownDoNotSkipItAndStaleTimersDoNothing() async throws {
+        let h = try await H()
+        defer { h.cleanUp() }
+        // Every call fails at once: each batch ends 100 ms after it starts, then the 2 s cooldown.
+        h.workQueue((1...9).map { H.contact("c\($0)", ringMs: 100, fail: "congestion") }, mode: .single)
+        h.at(300, .pause)
+        h.at(600, .resume)
+        try await h.run(until: 5000)
+        #expect(try await h.timeline(types: ["batch.started", "batch.completed", "session.paused", "session.resumed"]) == [
+            L(ms: 0, type: "batch.started"),
+            L(ms: 100, type: "batch.completed", detail: "no-answer"),
+            L(ms: 300, type: "session.paused", detail: "requested"),
+            L(ms: 600, type: "session.resumed"),
+            // The resume waits out the cooldown from 100 ms; the cooldown's own timer finds the batch
+            // already started and does nothing: one batch at 2 100 ms, not two.
+            L(ms: 2100, type: "batch.started"),
+            L(ms: 2200, type: "batch.completed", detail: "no-answer"),
+            L(ms: 4200, type: "batch.started"),
+            L(ms: 4300, type: "batch.completed", detail: "no-answer"),
+        ])
+    }
+
+    @Test func aPauseStopsTheStaggerAndTheBatchEndsWithThePlacedCalls() async throws {
+        let h = try await H()
+        defer { h.cleanUp() }
+        h.workQueue([H.contact("c1", ringMs: 900, fail: "busy-here"), H.contact("c2", answer: "none"),
+                     H.contact("c3", answer: "none"), H.contact("c4", answer: "none")])
+        h.at(600, .pause)
+        try await h.run(until: 60_000)
+        // The third call is never placed; the two placed ones end on their own; no new batch while paused.
+        #expect(try await h.timeline(types: ["call.dialed", "call.terminated", "call.failed", "call.no-answer",
+                                             "batch.completed", "batch.started"]) == [
+            L(ms: 0, type: "batch.started"),
+            L(ms: 0, type: "call.dialed", detail: "g1-1"),
+            L(ms: 500, type: "call.dialed", detail: "g1-2"),
+            L(ms: 600, type: "call.terminated", detail: "g1-3 cancelled"),
+            L(ms: 900, type: "call.failed", detail: "g1-1 busy-here"),
+            L(ms: 30_500, type: "call.no-answer", detail: "g1-2 timeout"),
+            L(ms: 30_500, type: "batch.completed", detail: "no-answer"),
+        ])
+        #expect(h.engine.state.sessions["s"]?.state == .paused)
     }
 
     @Test func modeAndSettingsChangesTakeEffectFromTheNextBatch() async throws {

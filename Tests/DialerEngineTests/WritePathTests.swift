@@ -63,9 +63,9 @@ struct WritePathTests {
                                      at: SystemClock().now)
             }
         }
-        try await api.handle(.pauseQueue(queueId: "qb", sessionId: nil), at: SystemClock().now)
+        try await api.handle(.pauseQueue(queueId: "qb"), at: SystemClock().now)
         try await Task.sleep(for: .milliseconds(50))
-        try await api.handle(.resumeQueue(queueId: "qb", sessionId: nil), at: SystemClock().now)
+        try await api.handle(.resumeQueue(queueId: "qb"), at: SystemClock().now)
 
         // Until both queues are worked through (as the log says), then stop both engines.
         var finished = false
@@ -119,7 +119,7 @@ struct WritePathTests {
         }
         let harness = try await EngineHarness(store: store, directory: folder.url)
         harness.workQueue([EngineHarness.contact("c1", answer: "none")])
-        harness.at(100, .pause)
+        harness.at(100, .pauseQueue(queueId: "q"))  // a supervisor's pause, written by the engine
         try await harness.run(until: 60_000)
         #expect(store.refusals == 1)
         let types = try await harness.timeline(types: ["contacts.added", "queue.paused"]).map(\.type)

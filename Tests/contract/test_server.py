@@ -510,3 +510,58 @@ def test_the_server_logs_one_line_per_request_and_no_personal_data(server):
     assert any("method=POST" in line and "path=/v1/queues" in line and "status=201" in line for line in lines)
     # Names and numbers stay out of the log at the default level.
     assert "Ada Lovelace" not in text and "+15125550199" not in text and "5125550199" not in text
+
+
+def test_two_agents_on_one_queue_terminate_pause_and_stop_only_their_own(server):
+    base = server["base"]
+    talk = {"ringMs": 300, "answer": "human", "talkMs": 600000}
+    contacts = [{"id": "a-human", "phone": "+15125559001", "script": talk}] + [
+        {"id": f"quiet-{i}", "phone": f"+1512555{9002 + i}", "script": {"answer": "none"}} for i in range(8)]
+    queue = requests.post(base + "/v1/queues", json={"name": "Two agents", "contacts": contacts}).json()
+    qid = queue["queueId"]
+    fast = {"maxLines": 3, "staggerMs": 0, "cooldownMs": 0}
+    a = requests.post(base + "/v1/sessions", json={"agentId": "floor-a", "queueId": qid, "mode": "parallel",
+                                                   "settings": fast}).json()["sessionId"]
+    group_a = wait_for(lambda: requests.get(f"{base}/v1/sessions/{a}").json()["currentGroupId"])
+    b = requests.post(base + "/v1/sessions", json={"agentId": "floor-b", "queueId": qid, "mode": "parallel",
+                                                   "settings": fast}).json()["sessionId"]
+    group_b = wait_for(lambda: requests.get(f"{base}/v1/sessions/{b}").json()["currentGroupId"])
+
+    # Agent a's batch has a winner: terminate ends the other calls, the conversation goes on, nothing pauses.
+    wait_for(lambda: requests.get(f"{base}/v1/calls/parallel/{group_a}").json()["winner"])
+    with_winner = requests.post(f"{base}/v1/calls/parallel/{group_a}/terminate")
+    assert with_winner.status_code == 200, with_winner.text
+    body = with_winner.json()
+    assert body["status"] == "connected" and body["winner"]["contactId"] == "a-human"
+    assert [c["status"] for c in body["calls"]] == ["in-progress", "terminated", "terminated"]
+    assert requests.get(f"{base}/v1/sessions/{a}").json()["state"] == "active"
+    assert requests.post(f"{base}/v1/calls/parallel/{group_a}/terminate").json()["calls"] == body["calls"]
+
+    # Agent b's batch has none: every call ends and b's dialling pauses; a's does not.
+    without = requests.post(f"{base}/v1/calls/parallel/{group_b}/terminate").json()
+    assert without["status"] == "cancelled"
+    assert all(c["status"] == "terminated" for c in without["calls"])
+    assert requests.get(f"{base}/v1/sessions/{b}").json()["state"] == "paused"
+    assert requests.get(f"{base}/v1/sessions/{a}").json()["state"] == "active"
+    assert requests.get(f"{base}/v1/queues/{qid}").json()["state"] == "active"
+
+    # A supervisor pauses and resumes the whole queue.
+    paused = requests.post(f"{base}/v1/queues/{qid}/pause")
+    assert paused.status_code == 200 and paused.json()["state"] == "paused"
+    assert requests.post(f"{base}/v1/queues/{qid}/pause").json()["state"] == "paused"
+    assert requests.post(f"{base}/v1/queues/{qid}/resume").json()["state"] == "active"
+
+    # Agent a stops while talking: the conversation finishes, and a cannot start another session until it ends.
+    assert requests.post(f"{base}/v1/sessions/{a}/stop").json()["state"] == "ended"
+    assert requests.get(f"{base}/v1/calls/parallel/{group_a}").json()["status"] == "connected"
+    again = requests.post(base + "/v1/sessions", json={"agentId": "floor-a", "queueId": qid})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "agent-on-call"
+    assert requests.post(f"{base}/v1/sessions/{a}/hangup").status_code == 200
+    assert requests.get(f"{base}/v1/calls/parallel/{group_a}").json()["status"] == "completed"
+    assert requests.post(base + "/v1/sessions", json={"agentId": "floor-a", "queueId": qid}).status_code == 201
+
+    # Stopping the queue stops every session on it, for good.
+    stopped = requests.post(f"{base}/v1/queues/{qid}/stop")
+    assert stopped.status_code == 200 and stopped.json()["state"] == "stopped"
+    assert requests.get(f"{base}/v1/sessions/{b}").json()["state"] == "ended"
+    assert requests.post(f"{base}/v1/queues/{qid}/resume").status_code == 409
