@@ -16,8 +16,8 @@ public enum Command: Hashable, Sendable {
     // Sessions
     case startSession(sessionId: SessionID, agentId: AgentID, queueId: QueueID, mode: CallingMode,
                       profile: ProfileChoice, settings: SessionSettings, callerIds: [PhoneNumber])
-    case changeMode(sessionId: SessionID, mode: CallingMode)
-    case changeSettings(sessionId: SessionID, patch: SettingsPatch)
+    /// A new calling mode and/or settings: all of it or none (applies from the next batch).
+    case changeSession(sessionId: SessionID, mode: CallingMode?, patch: SettingsPatch?)
     /// One agent's pause and resume: that session only.
     case pauseSession(sessionId: SessionID)
     case resumeSession(sessionId: SessionID)
@@ -39,6 +39,16 @@ public enum Command: Hashable, Sendable {
     case recordHangup(groupId: GroupID, callId: CallID)
 }
 
+extension Command {
+    public static func changeMode(sessionId: SessionID, mode: CallingMode) -> Command {
+        .changeSession(sessionId: sessionId, mode: mode, patch: nil)
+    }
+
+    public static func changeSettings(sessionId: SessionID, patch: SettingsPatch) -> Command {
+        .changeSession(sessionId: sessionId, mode: nil, patch: patch)
+    }
+}
+
 /// Why a command was refused. `kind` tells an API how to answer (404, 409 or 422).
 public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
     case queueNotFound(QueueID)
@@ -49,6 +59,8 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
     case sessionAlreadyExists(SessionID)
     case groupAlreadyExists(GroupID)
     case duplicateContact(ContactID)
+    /// The queue already has a contact with this number (a retried upload must not ring one person twice).
+    case duplicatePhone(PhoneNumber)
     case invalidSettings([SettingsViolation])
     case invalidValue(field: String, message: String)
     case queueNotWorkable(QueueID, QueueState)
@@ -89,6 +101,7 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         case .sessionAlreadyExists: "session-exists"
         case .groupAlreadyExists: "group-exists"
         case .duplicateContact: "duplicate-contact"
+        case .duplicatePhone: "duplicate-phone"
         case .invalidSettings: "invalid-settings"
         case .invalidValue: "invalid-value"
         case .queueNotWorkable: "queue-not-workable"
@@ -117,6 +130,7 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         case .sessionAlreadyExists(let id): "session \(id) already exists"
         case .groupAlreadyExists(let id): "group \(id) already exists"
         case .duplicateContact(let id): "contact \(id) is already in the queue"
+        case .duplicatePhone(let phone): "the queue already has a contact at \(phone)"
         case .invalidSettings(let violations): "invalid settings: " + violations.map(\.description).joined(separator: "; ")
         case .invalidValue(let field, let message): "\(field) \(message)"
         case .queueNotWorkable(let id, let state): "queue \(id) is \(state.rawValue)"

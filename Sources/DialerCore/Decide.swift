@@ -74,17 +74,17 @@ extension DialerState {
             return [.sessionStarted(.init(sessionId: sessionId, agentId: agentId, queueId: queueId, mode: mode,
                                           profile: profile, settings: settings, callerIds: callerIds))]
 
-        case .changeMode(let sessionId, let mode):
+        case .changeSession(let sessionId, let mode, let patch):
             let session = try liveSession(sessionId)
-            return session.mode == mode ? [] : [.sessionModeChanged(.init(sessionId: sessionId, mode: mode))]
-
-        case .changeSettings(let sessionId, let patch):
-            let session = try liveSession(sessionId)
-            let settings = session.settings.applying(patch)
+            let settings = patch.map { session.settings.applying($0) } ?? session.settings
             let violations = settings.violations
             guard violations.isEmpty else { throw .invalidSettings(violations) }
-            return settings == session.settings
-                ? [] : [.sessionSettingsChanged(.init(sessionId: sessionId, settings: settings))]
+            var events: [DialerEvent] = []
+            if let mode, mode != session.mode { events.append(.sessionModeChanged(.init(sessionId: sessionId, mode: mode))) }
+            if settings != session.settings {
+                events.append(.sessionSettingsChanged(.init(sessionId: sessionId, settings: settings)))
+            }
+            return events
 
         case .pauseSession(let sessionId):
             let session = try liveSession(sessionId)
@@ -215,7 +215,10 @@ extension DialerState {
         let (profile, reason) = StrategyProfileRegistry.select(for: ProfileContext(
             choice: session.profile, queueName: queue.name, queueSegment: queue.segment, batchIsVIP: batchIsVIP,
             dialedCalls: queue.dialedCalls, humanAnswers: queue.humanAnswers))
-        let fanout = session.mode == .single ? 1 : (session.settings.maxLines ?? profile.fanout)
+        // A session's explicit lines and stagger apply, except that a VIP (conservative) batch never
+        // uses more than the profile's lines (its AMD policy is always the profile's, human-only).
+        var fanout = session.mode == .single ? 1 : (session.settings.maxLines ?? profile.fanout)
+        if profile.name == .conservative { fanout = min(fanout, profile.fanout) }
         let staggerMs = session.settings.staggerMs ?? profile.staggerMs
         guard let pool = CallerIDPool(session.callerIds) else {
             throw .invalidValue(field: "callerIds", message: "must name at least one caller ID")
@@ -356,12 +359,15 @@ extension DialerState {
         }
     }
 
+    /// Contact ids and phone numbers are each accepted once per queue.
     static func validateNewContacts(_ contacts: [NewContact], existing: [ContactID: Contact]) throws(DomainError) {
         var seen = Set<ContactID>()
+        var phones = Set(existing.values.map(\.phone))
         for contact in contacts {
             guard existing[contact.contactId] == nil, seen.insert(contact.contactId).inserted else {
                 throw .duplicateContact(contact.contactId)
             }
+            guard phones.insert(contact.phone).inserted else { throw .duplicatePhone(contact.phone) }
             try validateText(contact.contactId.rawValue, field: "contactId")
         }
     }

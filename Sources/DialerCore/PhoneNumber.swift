@@ -1,6 +1,7 @@
 import SwitchboardJSON
 
-/// An E.164 telephone number: `+`, a country code, at most 15 digits in all.
+/// An E.164 telephone number: `+`, a country code, at most 15 digits in all. A North American number
+/// (`+1`) has ten digits whose area code and exchange do not start with 0 or 1 (NANP).
 public struct PhoneNumber: Hashable, Sendable, CustomStringConvertible, JSONConvertible {
     public let e164: String
 
@@ -16,6 +17,10 @@ public struct PhoneNumber: Hashable, Sendable, CustomStringConvertible, JSONConv
             if count > 16 { return nil }
         }
         guard count >= 8 else { return nil }
+        let digits = Array(text.utf8.dropFirst())
+        if digits.first == UInt8(ascii: "1") {
+            guard digits.count == 11, digits[1] >= UInt8(ascii: "2"), digits[4] >= UInt8(ascii: "2") else { return nil }
+        }
         e164 = text
     }
 
@@ -30,7 +35,9 @@ public struct PhoneNumber: Hashable, Sendable, CustomStringConvertible, JSONConv
 
     public init(json: JSONValue) throws(JSONError) {
         let text = try String(json: json)
-        guard let number = PhoneNumber(text) else { throw JSONError("\"\(text)\" is not an E.164 phone number") }
+        guard let number = PhoneNumber(text) else {
+            throw JSONError("\"\(text)\" is not an E.164 phone number (a +1 number: ten digits, area code and exchange not starting with 0 or 1)")
+        }
         self = number
     }
 

@@ -390,7 +390,7 @@ extension Command {
     /// The session a command is about, if any.
     var sessionId: SessionID? {
         switch self {
-        case .startSession(let s, _, _, _, _, _, _), .changeMode(let s, _), .changeSettings(let s, _), .stopSession(let s),
+        case .startSession(let s, _, _, _, _, _, _), .changeSession(let s, _, _), .stopSession(let s),
              .hangUp(let s), .startBatch(let s, _): s
         case .pauseSession(let s), .resumeSession(let s): s
         default: nil

@@ -18,8 +18,11 @@ public enum EngineAction: Hashable, Sendable {
 /// whatever the session is doing at that moment.
 public enum SessionRequest: Hashable, Sendable {
     case cancel, pause, resume, stop, hangUp
-    case setMode(CallingMode)
-    case setSettings(SettingsPatch)
+    /// A new mode and/or settings, all or nothing.
+    case change(mode: CallingMode?, settings: SettingsPatch?)
+
+    public static func setMode(_ mode: CallingMode) -> SessionRequest { .change(mode: mode, settings: nil) }
+    public static func setSettings(_ patch: SettingsPatch) -> SessionRequest { .change(mode: nil, settings: patch) }
 }
 
 /// The dialer engine's rules: a pure process manager. Inputs (carrier events, timers) become commands;
@@ -87,8 +90,7 @@ public enum EngineCore {
         case .resume: return .success([.resumeSession(sessionId: sessionId)])
         case .stop: return .success([.stopSession(sessionId: sessionId)])
         case .hangUp: return .success([.hangUp(sessionId: sessionId)])
-        case .setMode(let mode): return .success([.changeMode(sessionId: sessionId, mode: mode)])
-        case .setSettings(let patch): return .success([.changeSettings(sessionId: sessionId, patch: patch)])
+        case .change(let mode, let patch): return .success([.changeSession(sessionId: sessionId, mode: mode, patch: patch)])
         }
     }
 

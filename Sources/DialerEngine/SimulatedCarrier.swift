@@ -160,10 +160,11 @@ public final class SimulatedCarrier<Clock: EngineClock>: CarrierAdapter {
         let drawnRing = Int64.random(in: distribution.ringMs, using: &random)
         let drawnTalk = Int64.random(in: distribution.talkMs, using: &random)
         if let script = request.script {
-            let ringMs = script["ringMs"]?.intValue ?? drawnRing
-            let talkMs = script["talkMs"]?.intValue ?? drawnTalk
+            // Bounded here too: a script that bypassed `problem(with:)` cannot schedule past the end of time.
+            let ringMs = min(max(0, script["ringMs"]?.intValue ?? drawnRing), SimulatedScript.maxMs)
+            let talkMs = min(max(0, script["talkMs"]?.intValue ?? drawnTalk), SimulatedScript.maxMs)
             if let reason = script["fail"]?.stringValue {
-                return Plan(outcome: .fail(reason, atMs: script["ringMs"]?.intValue ?? Self.failureAfterMs), talkMs: talkMs)
+                return Plan(outcome: .fail(reason, atMs: script["ringMs"] == nil ? Self.failureAfterMs : ringMs), talkMs: talkMs)
             }
             switch script["answer"]?.stringValue {
             case "none": return Plan(outcome: .noAnswer, talkMs: talkMs)
@@ -197,5 +198,35 @@ public final class SimulatedCarrier<Clock: EngineClock>: CarrierAdapter {
             hash &*= 0x0000_0100_0000_01B3
         }
         return hash
+    }
+}
+
+/// How a simulated contact behaves: the `script` a contact may carry (real carriers ignore it).
+public enum SimulatedScript {
+    /// The longest ring or talk time a script may ask for: one hour.
+    public static let maxMs: Int64 = 3_600_000
+
+    /// Why `script` is not one this carrier can follow, if it is not: known keys only (`ringMs`,
+    /// `talkMs` 0–1 h, `answer` human / machine / unknown / none, `fail` a reason, `note` anything).
+    public static func problem(with script: JSONObject) -> String? {
+        for field in script.fields {
+            switch field.key {
+            case "ringMs", "talkMs":
+                guard let value = field.value.intValue, (0...maxMs).contains(value) else {
+                    return "\(field.key) must be an integer from 0 to \(maxMs)"
+                }
+            case "answer":
+                guard let value = field.value.stringValue, value == "none" || AnsweredBy(rawValue: value) != nil else {
+                    return "answer must be human, machine, unknown or none"
+                }
+            case "fail":
+                guard let value = field.value.stringValue, !value.isEmpty, value.count <= 200 else {
+                    return "fail must be a reason of 1 to 200 characters"
+                }
+            case "note": break
+            default: return "unknown script field \"\(field.key)\" (ringMs, talkMs, answer, fail, note)"
+            }
+        }
+        return nil
     }
 }

@@ -47,6 +47,9 @@ public struct SimulationScenario: Sendable {
         for (index, c) in contactList.enumerated() {
             do throws(JSONError) {
                 try c.rejectUnknownKeys(["id", "name", "phone", "segment", "script"])
+                if let script = try c.decodeIfPresent("script", as: JSONObject.self), let problem = SimulatedScript.problem(with: script) {
+                    throw JSONError("script: \(problem)")
+                }
                 contacts.append(NewContact(contactId: try c.decodeIfPresent("id") ?? ContactID("c\(index + 1)"),
                                            name: try c.decodeIfPresent("name"), phone: try c.decode("phone"),
                                            segment: try c.decodeIfPresent("segment"), script: try c.decodeIfPresent("script")))

@@ -227,14 +227,19 @@ public final class APIServer: WebApplication {
 
     func parseContacts(_ list: [JSONObject]) throws -> [NewContact] {
         try list.enumerated().map { index, contact in
+            let parsed: NewContact
             do throws(JSONError) {
                 try contact.rejectUnknownKeys(["id", "name", "phone", "segment", "script"])
-                return NewContact(contactId: try contact.decodeIfPresent("id") ?? ContactID("c-\(ids.next().lowercasedString.suffix(12))"),
-                                  name: try contact.decodeIfPresent("name"), phone: try contact.decode("phone"),
-                                  segment: try contact.decodeIfPresent("segment"), script: try contact.decodeIfPresent("script"))
+                parsed = NewContact(contactId: try contact.decodeIfPresent("id") ?? ContactID("c-\(ids.next().lowercasedString.suffix(12))"),
+                                    name: try contact.decodeIfPresent("name"), phone: try contact.decode("phone"),
+                                    segment: try contact.decodeIfPresent("segment"), script: try contact.decodeIfPresent("script"))
             } catch {
                 throw APIError(status: 400, code: "invalid-body", message: "contacts[\(index)]: \(error.message)")
             }
+            if let script = parsed.script, let problem = SimulatedScript.problem(with: script) {
+                throw DomainError.invalidValue(field: "contacts[\(index)].script", message: problem)
+            }
+            return parsed
         }
     }
 
@@ -244,7 +249,7 @@ public final class APIServer: WebApplication {
         let patch = try body.decodeIfPresent("settings", as: SettingsPatch.self) ?? SettingsPatch()
         let decision = try await engine.decide(.startSession(
             sessionId: sessionId, agentId: try body.decode("agentId"), queueId: try body.decode("queueId"),
-            mode: try body.decodeIfPresent("mode") ?? .parallel, profile: try body.decodeIfPresent("profile") ?? .auto,
+            mode: try body.decodeIfPresent("mode") ?? .single, profile: try body.decodeIfPresent("profile") ?? .auto,
             settings: SessionSettings.default.applying(patch), callerIds: callerIds))
         try await projections.waitUntil(decision.position)
         var response = try await session(sessionId)
@@ -254,14 +259,10 @@ public final class APIServer: WebApplication {
 
     func changeSession(_ id: SessionID, _ body: JSONObject) async throws -> HTTPResponse {
         try body.rejectUnknownKeys(["mode", "settings"])
-        var position: Int64 = 0
-        if let mode = try body.decodeIfPresent("mode", as: CallingMode.self) {
-            position = try await engine.request(.setMode(mode), session: id).position
-        }
-        if let patch = try body.decodeIfPresent("settings", as: SettingsPatch.self) {
-            position = try await engine.request(.setSettings(patch), session: id).position
-        }
-        try await projections.waitUntil(position)
+        // One decision for both: the change applies whole or not at all.
+        let decision = try await engine.request(.change(mode: try body.decodeIfPresent("mode"),
+                                                        settings: try body.decodeIfPresent("settings")), session: id)
+        try await projections.waitUntil(decision.position)
         return try await session(id)
     }
 

@@ -58,14 +58,15 @@ public final class EngineHarness {
     }
 
     /// A contact that behaves as scripted (`answer`: human, machine, unknown, none; or `fail`).
-    public static func contact(_ id: String, _ phone: String = "+12125550000", ringMs: Int64? = nil, answer: String? = nil,
+    public static func contact(_ id: String, _ phone: String? = nil, ringMs: Int64? = nil, answer: String? = nil,
                         talkMs: Int64? = nil, fail: String? = nil, segment: String? = nil) -> NewContact {
         var script = JSONObject()
         script.putIfPresent("ringMs", ringMs)
         script.putIfPresent("answer", answer)
         script.putIfPresent("talkMs", talkMs)
         script.putIfPresent("fail", fail)
-        return NewContact(contactId: ContactID(id), phone: PhoneNumber(phone)!, segment: segment, script: script)
+        return NewContact(contactId: ContactID(id), phone: PhoneNumber(phone ?? Fixture.number(for: id))!, segment: segment,
+                          script: script)
     }
 
     public func at(_ ms: Int64, _ command: Command) {

@@ -41,8 +41,19 @@ public enum Fixture {
     /// The caller-ID pool every test uses (local presence picks from it).
     public static let callerIds = ["+15125550100", "+17135550100", "+18005550100"].map { PhoneNumber($0)! }
 
-    public static func contact(_ id: String, _ phone: String = "+12125550000", segment: String? = nil) -> NewContact {
-        NewContact(contactId: ContactID(id), phone: PhoneNumber(phone)!, segment: segment)
+    /// A contact; without a number, one in area code 212 made from the id (a queue takes each number once).
+    public static func contact(_ id: String, _ phone: String? = nil, segment: String? = nil) -> NewContact {
+        NewContact(contactId: ContactID(id), phone: PhoneNumber(phone ?? number(for: id))!, segment: segment)
+    }
+
+    /// `+1212555NNNN`, NNNN from the id (FNV-1a): the same for the same id in every run.
+    public static func number(for id: String) -> String {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in id.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01B3
+        }
+        return "+1212555" + String(1000 + hash % 9000)
     }
 
     public static func contacts(_ count: Int, prefix: String = "c") -> [NewContact] {

@@ -358,10 +358,44 @@ struct BatchTests {
         #expect(CallerIDPool([]) == nil)
     }
 
+    @Test func aQueueTakesEachPhoneNumberOnce() throws {
+        var given = Fixture.workingQueue(contacts: [Fixture.contact("c1", "+15125550001")])
+        // A retried upload under new ids does not ring one person on two lines.
+        #expect(given.refusal(.addContacts(queueId: "q", contacts: [Fixture.contact("again", "+15125550001")]))
+                == .duplicatePhone(PhoneNumber("+15125550001")!))
+        #expect(given.refusal(.addContacts(queueId: "q", contacts: [Fixture.contact("x", "+15125550002"),
+                                                                   Fixture.contact("y", "+15125550002")]))
+                == .duplicatePhone(PhoneNumber("+15125550002")!))
+        #expect(try given.when(.addContacts(queueId: "q", contacts: [Fixture.contact("c2", "+15125550002")])).count == 1)
+    }
+
+    @Test func aSessionChangeAppliesWholeOrNotAtAll() throws {
+        var given = Fixture.workingQueue()
+        // A valid mode with invalid settings changes nothing.
+        #expect(given.refusal(.changeSession(sessionId: "s", mode: .single, patch: SettingsPatch(maxLines: 9)))?.kind == .invalid)
+        #expect(given.state.sessions["s"]?.mode == .parallel)
+        #expect(try given.when(.changeSession(sessionId: "s", mode: .single, patch: SettingsPatch(cooldownMs: 100))) == [
+            .sessionModeChanged(.init(sessionId: "s", mode: .single)),
+            .sessionSettingsChanged(.init(sessionId: "s", settings: SessionSettings(cooldownMs: 100))),
+        ])
+    }
+
+    @Test func explicitLinesApplyButAVIPBatchNeverUsesMoreThanTwo() throws {
+        var ordinary = Fixture.workingQueue(settings: SessionSettings(maxLines: 5, staggerMs: 100))
+        try ordinary.when(.startBatch(sessionId: "s", groupId: "g1"))
+        #expect(ordinary.state.groups["g1"]?.calls.map(\.offsetMs) == [0, 100, 200, 300, 400])
+        var vip = Fixture.workingQueue(name: "VIP accounts", settings: SessionSettings(maxLines: 5, staggerMs: 100))
+        try vip.when(.startBatch(sessionId: "s", groupId: "g1"))
+        #expect(vip.state.groups["g1"]?.calls.map(\.offsetMs) == [0, 100])
+        #expect(vip.state.groups["g1"]?.amdPolicy == .humanOnly)
+    }
+
     @Test func phoneNumbersMustBeE164() {
         #expect(PhoneNumber("+15125550100")?.nanpAreaCode == "512")
         #expect(PhoneNumber("+442071234567")?.nanpAreaCode == nil)
-        for bad in ["5125550100", "+0123456789", "+1512555010a", "+1234567890123456", "", "+"] {
+        // NANP: ten digits after +1; neither the area code nor the exchange starts with 0 or 1.
+        for bad in ["5125550100", "+0123456789", "+1512555010a", "+1234567890123456", "", "+", "+10125550100",
+                    "+11125550100", "+15121550100", "+15120550100", "+1512555010", "+151255501000"] {
             #expect(PhoneNumber(bad) == nil, "\(bad) should be refused")
         }
     }

@@ -565,3 +565,39 @@ def test_two_agents_on_one_queue_terminate_pause_and_stop_only_their_own(server)
     assert stopped.status_code == 200 and stopped.json()["state"] == "stopped"
     assert requests.get(f"{base}/v1/sessions/{b}").json()["state"] == "ended"
     assert requests.post(f"{base}/v1/queues/{qid}/resume").status_code == 409
+
+
+@pytest.mark.parametrize("contact,status,code", [
+    ({"phone": "+15125550150", "script": {"ringMs": 2**63 - 1, "answer": "human"}}, 422, "invalid-value"),
+    ({"phone": "+15125550151", "script": {"talkMs": 3600001}}, 422, "invalid-value"),
+    ({"phone": "+15125550152", "script": {"answer": "robot"}}, 422, "invalid-value"),
+    ({"phone": "+15125550153", "script": {"hold": 5}}, 422, "invalid-value"),
+    ({"phone": "+10125550154"}, 400, "invalid-body"),  # area code starts with 0
+    ({"phone": "+15121550155"}, 400, "invalid-body"),  # exchange starts with 1
+    ({"phone": "+1512555015"}, 400, "invalid-body"),  # nine digits
+])
+def test_input_that_could_hurt_is_refused_and_the_server_keeps_serving(server, contact, status, code):
+    response = requests.post(server["base"] + "/v1/queues", json={"name": "Bounded", "contacts": [contact]})
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"] == code
+    assert requests.get(server["base"] + "/healthz").status_code == 200
+
+
+def test_a_phone_number_is_accepted_once_per_queue(server):
+    base = server["base"]
+    queue = requests.post(base + "/v1/queues", json={"name": "Once", "contacts": [{"phone": "+15125550160"}]}).json()
+    retried = requests.post(f"{base}/v1/queues/{queue['queueId']}/contacts", json={"contacts": [{"phone": "+15125550160"}]})
+    assert retried.status_code == 409 and retried.json()["error"]["code"] == "duplicate-phone"
+    assert requests.get(f"{base}/v1/queues/{queue['queueId']}").json()["pending"] == 1
+
+
+def test_a_session_patch_applies_all_of_its_changes_or_none(server):
+    base = server["base"]
+    queue = requests.post(base + "/v1/queues", json={"name": "Patch", "contacts": [{"phone": "+15125550170"}]}).json()
+    session = requests.post(base + "/v1/sessions", json={"agentId": "patcher", "queueId": queue["queueId"]}).json()
+    assert session["mode"] == "single"  # the default, as on the product's home screen
+    sid = session["sessionId"]
+    refused = requests.patch(f"{base}/v1/sessions/{sid}", json={"mode": "parallel", "settings": {"maxLines": 9}})
+    assert refused.status_code == 422
+    assert requests.get(f"{base}/v1/sessions/{sid}").json()["mode"] == "single"
+    requests.post(f"{base}/v1/sessions/{sid}/stop")
