@@ -29,6 +29,8 @@ public final class PlacementLog: Sendable {
     public var numbers: [String] { placed.withLock { $0.map(\.number) } }
     public var count: Int { placed.withLock { $0.count } }
     public var distinctCalls: Int { placed.withLock { Set($0.map(\.reference)).count } }
+    /// Every placed call as `group/call`, in order.
+    public var references: [String] { placed.withLock { $0.map(\.reference) } }
 }
 
 /// A carrier that notes every placement before passing it on.
@@ -121,3 +123,24 @@ public final class TemporaryStore: Sendable {
     deinit { store.close() }
 }
 
+
+/// A carrier that outlives the engine, as a real one does across our crash: it keeps every call it
+/// was given until it is told to end it, and reports nothing (so ring guards are what ends a call).
+public final class LedgerCarrier: CarrierAdapter {
+    private let state = Mutex<(live: Set<CallReference>, hungUp: [CallReference])>(([], []))
+    public init() {}
+    /// A call the carrier has that no engine placed in this log (e.g. left from another system).
+    public func adopt(_ reference: CallReference) { state.withLock { _ = $0.live.insert(reference) } }
+    public var hungUp: [CallReference] { state.withLock { $0.hungUp } }
+    public func connect(_ sink: any CarrierEventSink) {}
+    public func placeCall(_ request: PlaceCallRequest) { state.withLock { _ = $0.live.insert(request.reference) } }
+    public func cancel(_ reference: CallReference) { end(reference) }
+    public func hangUp(_ reference: CallReference) { end(reference) }
+    public func bridge(_ reference: CallReference, to agent: AgentID) {}
+    public func liveCalls() -> Set<CallReference> { state.withLock { $0.live } }
+    private func end(_ reference: CallReference) {
+        state.withLock { state in
+            if state.live.remove(reference) != nil { state.hungUp.append(reference) }
+        }
+    }
+}

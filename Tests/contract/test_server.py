@@ -601,3 +601,39 @@ def test_a_session_patch_applies_all_of_its_changes_or_none(server):
     assert refused.status_code == 422
     assert requests.get(f"{base}/v1/sessions/{sid}").json()["mode"] == "single"
     requests.post(f"{base}/v1/sessions/{sid}/stop")
+
+
+def test_a_kill_9_mid_batch_then_a_restart_dials_nobody_twice(switchboard, tmp_path):
+    store = tmp_path / "killed.sqlite"
+
+    def start():
+        process = subprocess.Popen([str(switchboard), "serve", "--port", "0", "--store", str(store)],
+                                   stdout=subprocess.PIPE, stderr=open(tmp_path / "server.log", "a"), text=True)
+        port = int(process.stdout.readline().split("127.0.0.1:")[1].split()[0])
+        return process, f"http://127.0.0.1:{port}"
+
+    process, base = start()
+    contacts = [{"id": f"k{i}", "phone": f"+1512558{1000 + i}", "script": {"answer": "none"}} for i in range(6)]
+    queue = requests.post(base + "/v1/queues", json={"name": "Killed", "contacts": contacts}).json()
+    requests.post(base + "/v1/sessions", json={"agentId": "killed", "queueId": queue["queueId"], "mode": "parallel",
+                                               "settings": {"maxLines": 3, "staggerMs": 300}})
+    wait_for(lambda: len([e for e in requests.get(base + "/v1/events", params={"limit": 1000}).json()["events"]
+                          if e["type"] == "call.dialed"]) >= 2)
+    process.kill()  # SIGKILL: no shutdown, no flush beyond what was durable
+    process.wait(timeout=10)
+
+    process, base = start()
+    try:
+        time.sleep(1.5)
+        events = requests.get(base + "/v1/events", params={"limit": 1000}).json()["events"]
+        dialed = [e["data"]["callId"] for e in events if e["type"] == "call.dialed"]
+        assert len(dialed) == len(set(dialed)) and len(dialed) >= 2
+        # Calls the new process's carrier does not have were closed; the batch ended, and dialling went on.
+        restarted = [e["data"]["callId"] for e in events if e["type"] == "call.failed" and e["data"]["reason"] == "engine-restart"]
+        assert restarted, [e["type"] for e in events]
+        assert requests.get(base + "/healthz").status_code == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+    verified = subprocess.run([str(switchboard), "verify", "--store", str(store)], capture_output=True, text=True)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
