@@ -1,4 +1,5 @@
 import SwitchboardJSON
+import SwitchboardBasics
 
 /// Every request to change the dialer's state. `decide` turns one into events or refuses it.
 ///
@@ -6,7 +7,8 @@ import SwitchboardJSON
 /// carrier (ringing, answers, hang-ups) and from the engine's own timers (start the next batch).
 public enum Command: Hashable, Sendable {
     // Queues
-    case createQueue(queueId: QueueID, name: String, segment: String?, maxAttempts: Int, contacts: [NewContact])
+    case createQueue(queueId: QueueID, name: String, segment: String?, maxAttempts: Int, contacts: [NewContact],
+                     retryDelayMs: Int64 = Queue.defaultRetryDelayMs)
     case addContacts(queueId: QueueID, contacts: [NewContact])
     /// Queue-wide pause, resume and stop: a supervisor's acts, for every session on the queue.
     case pauseQueue(queueId: QueueID)
@@ -70,6 +72,8 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
     case agentOnCall(AgentID)
     case batchInProgress(SessionID, GroupID)
     case nothingToDial(QueueID)
+    /// Every contact left waits for its retry time: look again at `until`.
+    case waitingForRetry(QueueID, until: Timestamp)
     case callEnded(CallID, CallStatus)
     case callNotPlaced(CallID)
     case callAlreadyPlaced(CallID)
@@ -110,6 +114,7 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         case .agentOnCall: "agent-on-call"
         case .batchInProgress: "batch-in-progress"
         case .nothingToDial: "nothing-to-dial"
+        case .waitingForRetry: "waiting-for-retry"
         case .callEnded: "call-ended"
         case .callNotPlaced: "call-not-placed"
         case .callAlreadyPlaced: "call-already-placed"
@@ -139,6 +144,7 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         case .agentOnCall(let id): "agent \(id) is on a call; a new session can start when it ends"
         case .batchInProgress(let session, let group): "session \(session) is still working batch \(group)"
         case .nothingToDial(let id): "queue \(id) has no contact to dial now"
+        case .waitingForRetry(let id, let until): "queue \(id) has no contact to dial before \(until)"
         case .callEnded(let id, let status): "call \(id) has already ended (\(status.rawValue))"
         case .callNotPlaced(let id): "call \(id) has not been placed"
         case .callAlreadyPlaced(let id): "call \(id) has already been placed"

@@ -1,9 +1,11 @@
 import SwitchboardJSON
+import SwitchboardBasics
 
-/// `decide`: the dialer's rules. Given the state folded from the log and a command, the events that
-/// record what happens — or the reason the command is refused. Pure: no I/O, no clock, no randomness.
-public func decide(_ command: Command, _ state: DialerState) throws(DomainError) -> [DialerEvent] {
-    try state.decide(command)
+/// `decide`: the dialer's rules. Given the state folded from the log, a command and the time it is
+/// decided at, the events that record what happens — or the reason the command is refused. Pure: no
+/// I/O, no clock (the time comes with the command), no randomness.
+public func decide(_ command: Command, _ state: DialerState, at now: Timestamp) throws(DomainError) -> [DialerEvent] {
+    try state.decide(command, at: now)
 }
 
 extension DialerState {
@@ -11,18 +13,22 @@ extension DialerState {
     public static let maxTextLength = 200
     public static let maxAttemptsRange = 1...10
 
-    public func decide(_ command: Command) throws(DomainError) -> [DialerEvent] {
+    public func decide(_ command: Command, at now: Timestamp) throws(DomainError) -> [DialerEvent] {
         switch command {
-        case .createQueue(let queueId, let name, let segment, let maxAttempts, let contacts):
+        case .createQueue(let queueId, let name, let segment, let maxAttempts, let contacts, let retryDelayMs):
             guard queues[queueId] == nil else { throw .queueAlreadyExists(queueId) }
             try Self.validateText(name, field: "name")
             if let segment { try Self.validateText(segment, field: "segment") }
             guard Self.maxAttemptsRange.contains(maxAttempts) else {
                 throw .invalidValue(field: "maxAttempts", message: "must be between 1 and 10, got \(maxAttempts)")
             }
+            guard Queue.retryDelayRange.contains(retryDelayMs) else {
+                throw .invalidValue(field: "retryDelayMs", message: "must be between 0 and 86400000 (24 h), got \(retryDelayMs)")
+            }
             try Self.validateNewContacts(contacts, existing: [:])
             var events: [DialerEvent] = [
-                .queueCreated(.init(queueId: queueId, name: name, segment: segment, maxAttempts: maxAttempts))
+                .queueCreated(.init(queueId: queueId, name: name, segment: segment, maxAttempts: maxAttempts,
+                                    retryDelayMs: retryDelayMs))
             ]
             if !contacts.isEmpty { events.append(.contactsAdded(.init(queueId: queueId, contacts: contacts))) }
             return events
@@ -108,7 +114,7 @@ extension DialerState {
             return Self.finishing(group, [.callCompleted(.init(groupId: groupId, callId: winner, endedBy: .agent))])
 
         case .startBatch(let sessionId, let groupId):
-            return try startBatch(sessionId: sessionId, groupId: groupId)
+            return try startBatch(sessionId: sessionId, groupId: groupId, at: now)
 
         case .cancelBatch(let groupId):
             // Terminate means "end the others": with a connected winner, the other calls end and the
@@ -190,7 +196,7 @@ extension DialerState {
 
     // MARK: - Starting a batch
 
-    private func startBatch(sessionId: SessionID, groupId: GroupID) throws(DomainError) -> [DialerEvent] {
+    private func startBatch(sessionId: SessionID, groupId: GroupID, at now: Timestamp) throws(DomainError) -> [DialerEvent] {
         let session = try liveSession(sessionId)
         guard session.state == .active else { throw .sessionPaused(sessionId) }
         guard groups[groupId] == nil else { throw .groupAlreadyExists(groupId) }
@@ -198,8 +204,10 @@ extension DialerState {
         let queue = try queue(session.queueId)
         guard queue.state == .active else { throw .queueNotWorkable(queue.id, queue.state) }
 
-        guard let head = queue.dialableContacts(limit: 1).first else {
+        guard let head = queue.dialableContacts(limit: 1, at: now).first else {
             guard queue.liveGroups.isEmpty else { throw .nothingToDial(queue.id) }
+            // Contacts that only wait for their retry time keep the queue open.
+            if let until = queue.nextRetryAt(after: now) { throw .waitingForRetry(queue.id, until: until) }
             // Nothing left to dial and nothing in flight: the queue is done, and so are its sessions.
             return [.queueCompleted(.init(queueId: queue.id))]
                 + queue.activeSessions.sorted().map { .sessionEnded(.init(sessionId: $0, reason: .queueCompleted)) }
@@ -214,7 +222,7 @@ extension DialerState {
         }
         let (profile, reason) = StrategyProfileRegistry.select(for: ProfileContext(
             choice: session.profile, queueName: queue.name, queueSegment: queue.segment, batchIsVIP: batchIsVIP,
-            dialedCalls: queue.dialedCalls, humanAnswers: queue.humanAnswers))
+            dialedCalls: queue.fairDials, humanAnswers: queue.humanAnswers))
         // A session's explicit lines and stagger apply, except that a VIP (conservative) batch never
         // uses more than the profile's lines (its AMD policy is always the profile's, human-only).
         var fanout = session.mode == .single ? 1 : (session.settings.maxLines ?? profile.fanout)
@@ -223,7 +231,7 @@ extension DialerState {
         guard let pool = CallerIDPool(session.callerIds) else {
             throw .invalidValue(field: "callerIds", message: "must name at least one caller ID")
         }
-        let candidates = queue.dialableContacts(limit: fanout) { contact in
+        let candidates = queue.dialableContacts(limit: fanout, at: now) { contact in
             !separateVIPs || StrategyProfileRegistry.isVIP(contact.segment) == batchIsVIP
         }
         let calls = candidates.enumerated().map { index, contact in
@@ -235,7 +243,7 @@ extension DialerState {
                                 mode: session.mode, profile: profile.name, fanout: fanout, staggerMs: staggerMs,
                                 amdPolicy: profile.amdPolicy, ringTimeoutMs: session.settings.ringTimeoutMs, calls: calls)),
             .profileSelected(.init(groupId: groupId, sessionId: sessionId, queueId: queue.id, profile: profile.name,
-                                   reason: reason, dialedCalls: queue.dialedCalls, humanAnswers: queue.humanAnswers)),
+                                   reason: reason, dialedCalls: queue.fairDials, humanAnswers: queue.humanAnswers)),
         ]
     }
 

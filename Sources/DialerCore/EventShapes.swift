@@ -5,11 +5,12 @@ import SwitchboardJSON
 
 extension QueueCreated: JSONShaped {
     public static let shape = JSONShape(
-        QueueCreated.init(queueId:name:segment:maxAttempts:),
+        QueueCreated.init(queueId:name:segment:maxAttempts:retryDelayMs:),
         JSONField("queueId", \QueueCreated.queueId),
         JSONField("name", \QueueCreated.name),
         JSONField("segment", \QueueCreated.segment),
-        JSONField("maxAttempts", \QueueCreated.maxAttempts)
+        JSONField("maxAttempts", \QueueCreated.maxAttempts),
+        JSONField<QueueCreated, Int64?>.omittedWhenAbsent("retryDelayMs", \QueueCreated.retryDelayMs)
     )
 }
 

@@ -76,8 +76,12 @@ public struct QueueCreated: Hashable, Sendable {
     public var name: String
     public var segment: String?
     public var maxAttempts: Int
-    public init(queueId: QueueID, name: String, segment: String?, maxAttempts: Int) {
+    /// How long a no-answer or failed contact waits before it is dialled again (absent in logs written
+    /// before it existed: `Queue.defaultRetryDelayMs`).
+    public var retryDelayMs: Int64?
+    public init(queueId: QueueID, name: String, segment: String?, maxAttempts: Int, retryDelayMs: Int64? = nil) {
         self.queueId = queueId; self.name = name; self.segment = segment; self.maxAttempts = maxAttempts
+        self.retryDelayMs = retryDelayMs
     }
 }
 

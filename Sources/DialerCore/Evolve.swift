@@ -14,7 +14,8 @@ extension DialerState {
         self.position = position
         switch event {
         case .queueCreated(let e):
-            queues[e.queueId] = Queue(id: e.queueId, name: e.name, segment: e.segment, maxAttempts: e.maxAttempts)
+            queues[e.queueId] = Queue(id: e.queueId, name: e.name, segment: e.segment, maxAttempts: e.maxAttempts,
+                                      retryDelayMs: e.retryDelayMs ?? Queue.defaultRetryDelayMs)
         case .contactsAdded(let e):
             modifyQueue(e.queueId) { queue in
                 for new in e.contacts where queue.contacts[new.contactId] == nil {
@@ -87,6 +88,7 @@ extension DialerState {
                 call.answeredAt = time
             }
             if let queueId = groups[e.groupId]?.queueId {
+                queues[queueId]?.fairDials += 1
                 switch e.answeredBy {
                 case .human: queues[queueId]?.humanAnswers += 1
                 case .machine: queues[queueId]?.machineAnswers += 1
@@ -112,11 +114,10 @@ extension DialerState {
                     call.outcome = .terminated
                     if !contact.isSettled { contact.outcome = .pending }
                 case .lostRace:
+                    // Cut short by the winner: not a fair try, so not an attempt (an answered call,
+                    // which ends otherwise, is one).
                     call.outcome = .terminated
-                    if call.isPlaced {
-                        contact.attempts += 1
-                        contact.outcome = .terminated
-                    }
+                    if call.isPlaced { contact.outcome = .terminated }
                 case .amdPolicy:
                     call.outcome = .terminated
                     contact.attempts += 1
@@ -143,19 +144,28 @@ extension DialerState {
             }
             if let sessionId = groups[e.groupId]?.sessionId { sessions[sessionId]?.voicemails += 1 }
         case .callNoAnswer(let e):
+            let delay = retryDelay(of: e.groupId)
             endCall(e.groupId, e.callId, status: .completed, reason: e.cause.rawValue, position: position, at: time) {
                 call, contact in
                 call.outcome = .noAnswer
                 contact.attempts += 1
                 contact.outcome = .noAnswer
+                contact.retryAt = time.adding(milliseconds: delay)
             }
+            countFairDial(e.groupId)
         case .callFailed(let e):
+            // A call the engine closed after a restart was not a fair try: no attempt, no retry delay.
+            let fair = e.reason != "engine-restart"
+            let delay = retryDelay(of: e.groupId)
             endCall(e.groupId, e.callId, status: .failed, reason: e.reason, position: position, at: time) {
                 call, contact in
                 call.outcome = .failed
-                contact.attempts += 1
                 contact.outcome = .failed
+                guard fair else { return }
+                contact.attempts += 1
+                contact.retryAt = time.adding(milliseconds: delay)
             }
+            if fair { countFairDial(e.groupId) }
         case .callCompleted(let e):
             endCall(e.groupId, e.callId, status: .completed, reason: e.endedBy.rawValue, position: position, at: time) {
                 _, contact in
@@ -167,6 +177,14 @@ extension DialerState {
             groups[e.groupId]?.cancelled = true
             endGroup(e.groupId, position: position, at: time, result: nil)
         }
+    }
+
+    private func retryDelay(of groupId: GroupID) -> Int64 {
+        groups[groupId].flatMap { queues[$0.queueId]?.retryDelayMs } ?? Queue.defaultRetryDelayMs
+    }
+
+    private mutating func countFairDial(_ groupId: GroupID) {
+        if let queueId = groups[groupId]?.queueId { queues[queueId]?.fairDials += 1 }
     }
 
     /// A queue's state from its flags and its sessions: stopped and errored are final; then completed;

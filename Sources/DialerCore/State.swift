@@ -43,6 +43,8 @@ public struct Contact: Hashable, Sendable {
     public var isSettled: Bool = false
     /// The call of a live batch this contact is in, if any. Such a contact is never dialled twice.
     public var liveCall: CallID?
+    /// Not dialled again before this (after a no-answer or a failure: the queue's retry delay).
+    public var retryAt: Timestamp?
 
     public init(_ new: NewContact) {
         id = new.contactId
@@ -52,10 +54,13 @@ public struct Contact: Hashable, Sendable {
         script = new.script
     }
 
-    /// Whether the next batch may dial this contact.
-    public func isDialable(maxAttempts: Int) -> Bool {
-        !isSettled && liveCall == nil && attempts < maxAttempts
+    /// Whether the next batch may dial this contact at `now`.
+    public func isDialable(maxAttempts: Int, at now: Timestamp) -> Bool {
+        isWaiting(maxAttempts: maxAttempts) && (retryAt.map { $0 <= now } ?? true)
     }
+
+    /// Left to dial, now or once its retry time comes.
+    public func isWaiting(maxAttempts: Int) -> Bool { !isSettled && liveCall == nil && attempts < maxAttempts }
 }
 
 /// The queue projection.
@@ -64,6 +69,7 @@ public struct Queue: Hashable, Sendable {
     public var name: String
     public var segment: String?
     public var maxAttempts: Int
+    public var retryDelayMs: Int64
     public var state: QueueState = .idle
     /// Paused queue-wide by a supervisor (sessions keep their own pauses apart).
     public var pausedQueueWide = false
@@ -77,31 +83,37 @@ public struct Queue: Hashable, Sendable {
     public var errorReason: String?
     // Counters for the rates.
     public var dialedCalls = 0
+    /// Calls that got a fair ring: answered, or ended unanswered on their own (no answer, failure). A
+    /// call cut short by a winner or a cancel is left out, so it does not lower the answer rate.
+    public var fairDials = 0
     public var humanAnswers = 0
     public var machineAnswers = 0
     public var abandonedCalls = 0
 
-    public init(id: QueueID, name: String, segment: String?, maxAttempts: Int) {
+    public static let defaultRetryDelayMs: Int64 = 600_000
+    public static let retryDelayRange: ClosedRange<Int64> = 0...86_400_000
+
+    public init(id: QueueID, name: String, segment: String?, maxAttempts: Int, retryDelayMs: Int64 = Queue.defaultRetryDelayMs) {
         self.id = id
         self.name = name
         self.segment = segment
         self.maxAttempts = maxAttempts
+        self.retryDelayMs = retryDelayMs
     }
 
-    /// Answered by a human ÷ dialled; `nil` before the first call.
-    public var answerRate: Double? { dialedCalls == 0 ? nil : Double(humanAnswers) / Double(dialedCalls) }
+    /// Answered by a human ÷ calls that got a fair ring; `nil` before the first.
+    public var answerRate: Double? { fairDials == 0 ? nil : Double(humanAnswers) / Double(fairDials) }
     /// Abandoned ÷ human answers (the US TSR caps it at 3 % per campaign per 30 days).
     public var abandonmentRate: Double? { humanAnswers == 0 ? nil : Double(abandonedCalls) / Double(humanAnswers) }
 
-    /// Contacts the next batch may dial, fresh ones first, then retries, each in the order they were added.
-    public var dialableContacts: [Contact] { dialableContacts(limit: .max) }
-
-    /// The first `limit` dialable contacts in that order (one pass, no sort: attempts are few).
-    public func dialableContacts(limit: Int, where include: (Contact) -> Bool = { _ in true }) -> [Contact] {
+    /// The first `limit` contacts a batch may dial at `now`: fresh ones first, then retries, each in the
+    /// order they were added (one pass, no sort: attempts are few).
+    public func dialableContacts(limit: Int, at now: Timestamp, where include: (Contact) -> Bool = { _ in true }) -> [Contact] {
         var byAttempts = [[Contact]](repeating: [], count: maxAttempts)
         var fresh: [Contact] = []
         for id in contactOrder {
-            guard let contact = contacts[id], contact.isDialable(maxAttempts: maxAttempts), include(contact) else { continue }
+            guard let contact = contacts[id], contact.isDialable(maxAttempts: maxAttempts, at: now), include(contact)
+            else { continue }
             if contact.attempts == 0 {
                 fresh.append(contact)
                 if fresh.count == limit { return fresh }
@@ -116,7 +128,14 @@ public struct Queue: Hashable, Sendable {
         return fresh
     }
 
-    public var pendingCount: Int { contacts.values.count { $0.isDialable(maxAttempts: maxAttempts) || $0.liveCall != nil } }
+    /// Contacts still to be dialled (now or after their retry time) or in a live batch.
+    public var pendingCount: Int { contacts.values.count { $0.isWaiting(maxAttempts: maxAttempts) || $0.liveCall != nil } }
+
+    /// When the first contact that waits for its retry time after `now` becomes dialable.
+    public func nextRetryAt(after now: Timestamp) -> Timestamp? {
+        contacts.values.lazy.filter { $0.isWaiting(maxAttempts: self.maxAttempts) }.compactMap(\.retryAt)
+            .filter { $0 > now }.min()
+    }
 }
 
 /// A session's life cycle.

@@ -129,6 +129,10 @@ public final class DialerEngine<Clock: EngineClock> {
                     if case .failure(.nothingToDial) = result, case .startBatch(let sessionId, _) = timer {
                         execute(EngineCore.retryAfterStarved(sessionId, in: state, now: now), at: now)
                     }
+                    // Everyone left waits for a retry time: wake when the first one comes.
+                    if case .failure(.waitingForRetry(_, let until)) = result, case .startBatch(let sessionId, let after) = timer {
+                        execute([.startTimer(.startBatch(sessionId, after: after), at: until)], at: now)
+                    }
                 } else {
                     execute([action], at: now)
                 }
@@ -156,7 +160,7 @@ public final class DialerEngine<Clock: EngineClock> {
     @discardableResult
     private func decide(_ command: Command, at now: Timestamp, attempt: Int = 1,
                         reply: EngineReply? = nil) -> Result<[DialerEvent], DomainError> {
-        let result = Result { () throws(DomainError) in try state.decide(command) }
+        let result = Result { () throws(DomainError) in try state.decide(command, at: now) }
         let events: [DialerEvent]
         switch result {
         case .failure(let error):

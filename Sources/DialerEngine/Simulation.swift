@@ -92,6 +92,8 @@ public enum Simulation {
         public var queueId: QueueID
         public var sessionId: SessionID
         public var refusals: [String]
+        /// The virtual time the run ended at.
+        public var endedAt: Timestamp
     }
 
     public static func run(_ scenario: SimulationScenario, seed: UInt64, store: any EventStore) async throws -> Outcome {
@@ -124,7 +126,8 @@ public enum Simulation {
 
         var events: [RecordedEvent] = []
         for try await event in store.events() { events.append(event) }
-        return Outcome(events: events, state: engine.state, queueId: queueId, sessionId: sessionId, refusals: refusals.all)
+        return Outcome(events: events, state: engine.state, queueId: queueId, sessionId: sessionId, refusals: refusals.all,
+                       endedAt: clock.now)
     }
 }
 

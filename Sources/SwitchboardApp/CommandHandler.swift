@@ -109,7 +109,7 @@ public actor CommandHandler {
         for attempt in 1...LogWriter.maxAttempts {
             let events: [DialerEvent]
             do throws(DomainError) {
-                events = try state.decide(command)
+                events = try state.decide(command, at: time)
             } catch {
                 // Refused on a state another writer has moved past? Catch up and decide once more.
                 guard attempt < LogWriter.maxAttempts, try await store.headPosition() > state.position else { throw error }

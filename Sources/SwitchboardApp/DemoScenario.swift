@@ -32,7 +32,7 @@ public enum DemoScenario {
         try await run(0, .createQueue(queueId: "leads", name: "Leads", segment: nil, maxAttempts: 3, contacts: [
             contact("c1", "+15125550001"), contact("c2", "+17135550002"), contact("c3", "+12125550003"),
             contact("c4", "+12125550004"), contact("c5", "+15125550005"), contact("c6", "+17135550006"),
-        ]))
+        ], retryDelayMs: 0))  // this scripted day retries at once
         try await run(0, .createQueue(queueId: "vip", name: "VIP Accounts", segment: nil, maxAttempts: 2, contacts: [
             contact("v1", "+15125550101"), contact("v2", "+17135550102"),
         ]))

@@ -84,7 +84,7 @@ enum DialerLogGenerator {
         var produced = 0
 
         func record(_ command: Command) async throws -> [DialerEvent] {
-            guard let events = try? state.decide(command), !events.isEmpty else { return [] }
+            guard let events = try? state.decide(command, at: time), !events.isEmpty else { return [] }
             writer.submit(EventCodec.writes(for: events, decidedOn: state, versions: &versions, ids: ids, at: time)) { _ in }
             for event in events { state.apply(event, position: state.position + 1, at: time) }
             pendingCount += events.count

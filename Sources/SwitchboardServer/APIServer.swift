@@ -176,7 +176,7 @@ public final class APIServer: WebApplication {
 
     func queue(_ id: QueueID) async throws -> HTTPResponse {
         guard let queue = await projections.state.queues[id] else { throw DomainError.queueNotFound(id) }
-        return .json(200, queue.summary)
+        return .json(200, queue.summary(at: engine.clock.now))
     }
 
     /// A supervisor's queue-wide pause, resume or stop; answers with the queue after it.
@@ -205,12 +205,13 @@ public final class APIServer: WebApplication {
     }
 
     func createQueue(_ body: JSONObject) async throws -> HTTPResponse {
-        try body.rejectUnknownKeys(["name", "segment", "maxAttempts", "contacts"])
+        try body.rejectUnknownKeys(["name", "segment", "maxAttempts", "retryDelayMs", "contacts"])
         let queueId = QueueID("q-" + ids.next().lowercasedString.prefix(8) + ids.next().lowercasedString.suffix(8))
         let contacts = try parseContacts(try body.decodeIfPresent("contacts", as: [JSONObject].self) ?? [])
         let decision = try await engine.decide(.createQueue(
             queueId: queueId, name: try body.decode("name"), segment: try body.decodeIfPresent("segment"),
-            maxAttempts: try body.decodeIfPresent("maxAttempts") ?? 3, contacts: contacts))
+            maxAttempts: try body.decodeIfPresent("maxAttempts") ?? 3, contacts: contacts,
+            retryDelayMs: try body.decodeIfPresent("retryDelayMs") ?? Queue.defaultRetryDelayMs))
         try await projections.waitUntil(decision.position)
         var response = try await queue(queueId)
         response.status = 201

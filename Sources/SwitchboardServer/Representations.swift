@@ -1,6 +1,7 @@
 import DialerCore
 import DialerEngine
 import SwitchboardJSON
+import SwitchboardBasics
 
 /// The JSON shapes clients read — `GET /v1/calls/parallel/{groupId}`, queue and session reads, the
 /// supervisor overview, the feed's state messages and `switchboard simulate`'s summary. They belong
@@ -35,22 +36,26 @@ extension Call {
 }
 
 extension Queue {
-    /// The queue as a client sees it, including the profile a new batch would get now.
-    public var summary: JSONValue {
+    /// The queue as a client sees it at `now`, including the profile a new batch would get and when
+    /// the next contact waiting for its retry time becomes dialable.
+    public func summary(at now: Timestamp) -> JSONValue {
         let (profile, reason) = StrategyProfileRegistry.select(for: ProfileContext(
-            choice: .auto, queueName: name, queueSegment: segment, dialedCalls: dialedCalls, humanAnswers: humanAnswers))
+            choice: .auto, queueName: name, queueSegment: segment, dialedCalls: fairDials, humanAnswers: humanAnswers))
         let contactList: [JSONValue] = contactOrder.compactMap { contacts[$0] }.map { contact in
             [
                 "contactId": contact.id.json, "name": contact.name.map(JSONValue.string) ?? .null,
                 "phone": contact.phone.json, "segment": contact.segment.map(JSONValue.string) ?? .null,
                 "attempts": contact.attempts.json, "outcome": contact.outcome.json,
-                "dialable": .bool(contact.isDialable(maxAttempts: maxAttempts)),
+                "dialable": .bool(contact.isDialable(maxAttempts: maxAttempts, at: now)),
+                "retryAt": contact.retryAt.map { $0 > now ? $0.json : .null } ?? .null,
             ]
         }
         return [
             "queueId": id.json, "name": .string(name), "segment": segment.map(JSONValue.string) ?? .null,
             "state": state.json, "maxAttempts": maxAttempts.json, "pending": pendingCount.json,
-            "dialedCalls": dialedCalls.json, "humanAnswers": humanAnswers.json, "abandonedCalls": abandonedCalls.json,
+            "retryDelayMs": retryDelayMs.json, "nextRetryAt": nextRetryAt(after: now)?.json ?? .null,
+            "dialedCalls": dialedCalls.json, "fairDials": fairDials.json, "humanAnswers": humanAnswers.json,
+            "abandonedCalls": abandonedCalls.json,
             "answerRate": answerRate.map(JSONValue.double) ?? .null,
             "abandonmentRate": abandonmentRate.map(JSONValue.double) ?? .null,
             "profile": ["name": profile.name.json, "reason": reason.json],
@@ -98,7 +103,7 @@ public enum SimulationSummary {
         let state = outcome.state
         let groups = state.groups.values.sorted { ($0.startedAt, $0.position) < ($1.startedAt, $1.position) }
         return [
-            "queue": state.queues[outcome.queueId]?.summary ?? .null,
+            "queue": state.queues[outcome.queueId]?.summary(at: outcome.endedAt) ?? .null,
             "session": state.sessions[outcome.sessionId]?.summary ?? .null,
             "groups": .array(groups.map(\.summary)),
         ]

@@ -79,8 +79,10 @@ public final class EngineHarness {
 
     /// Creates queue "q" and starts session "s" on it at time 0.
     public func workQueue(_ contacts: [NewContact], name: String = "Leads", mode: CallingMode = .parallel,
-                   profile: ProfileChoice = .auto, settings: SessionSettings = .default, maxAttempts: Int = 3) {
-        at(0, .createQueue(queueId: "q", name: name, segment: nil, maxAttempts: maxAttempts, contacts: contacts))
+                   profile: ProfileChoice = .auto, settings: SessionSettings = .default, maxAttempts: Int = 3,
+                   retryDelayMs: Int64 = 0) {
+        at(0, .createQueue(queueId: "q", name: name, segment: nil, maxAttempts: maxAttempts, contacts: contacts,
+                           retryDelayMs: retryDelayMs))
         at(0, .startSession(sessionId: "s", agentId: "agent-1", queueId: "q", mode: mode, profile: profile,
                             settings: settings, callerIds: Self.callerIds))
     }

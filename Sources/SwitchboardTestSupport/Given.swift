@@ -20,14 +20,14 @@ public struct Given {
     /// Decides `command`, folds the resulting events in, and returns them.
     @discardableResult
     public mutating func when(_ command: Command) throws(DomainError) -> [DialerEvent] {
-        let events = try state.decide(command)
+        let events = try state.decide(command, at: time)
         apply(events)
         return events
     }
 
     public func refusal(_ command: Command) -> DomainError? {
         do {
-            _ = try state.decide(command)
+            _ = try state.decide(command, at: time)
             return nil
         } catch {
             return error
@@ -63,9 +63,10 @@ public enum Fixture {
         }
     }
 
+    /// A queue (retried contacts wait `retryDelayMs`: none unless a test says so).
     public static func queueCreated(_ id: QueueID = "q", name: String = "Leads", segment: String? = nil,
-                             maxAttempts: Int = 3, contacts: [NewContact]) -> [DialerEvent] {
-        [.queueCreated(.init(queueId: id, name: name, segment: segment, maxAttempts: maxAttempts)),
+                             maxAttempts: Int = 3, retryDelayMs: Int64 = 0, contacts: [NewContact]) -> [DialerEvent] {
+        [.queueCreated(.init(queueId: id, name: name, segment: segment, maxAttempts: maxAttempts, retryDelayMs: retryDelayMs)),
          .contactsAdded(.init(queueId: id, contacts: contacts))]
     }
 
@@ -79,8 +80,8 @@ public enum Fixture {
     /// A queue of `contacts` with one active session on it.
     public static func workingQueue(contacts: [NewContact] = contacts(6), name: String = "Leads", segment: String? = nil,
                              mode: CallingMode = .parallel, profile: ProfileChoice = .auto,
-                             settings: SessionSettings = .default, maxAttempts: Int = 3) -> Given {
-        Given(queueCreated(name: name, segment: segment, maxAttempts: maxAttempts, contacts: contacts)
+                             settings: SessionSettings = .default, maxAttempts: Int = 3, retryDelayMs: Int64 = 0) -> Given {
+        Given(queueCreated(name: name, segment: segment, maxAttempts: maxAttempts, retryDelayMs: retryDelayMs, contacts: contacts)
               + [sessionStarted(mode: mode, profile: profile, settings: settings)])
     }
 

@@ -71,7 +71,7 @@ struct CallTests {
         #expect(given.refusal(.placeCall(groupId: "g1", callId: "g1-2")) == .callEnded("g1-2", .terminated))
         // An unplaced contact was not tried: no attempt counted, it stays dialable.
         let contact = try #require(given.state.queues["q"]?.contacts["c2"])
-        #expect(contact.attempts == 0 && contact.isDialable(maxAttempts: 3))
+        #expect(contact.attempts == 0 && contact.isDialable(maxAttempts: 3, at: given.time))
     }
 
     @Test func aSecondHumanAnswerAfterTheWinnerIsRecordedAsAbandoned() throws {
@@ -207,7 +207,7 @@ struct CallTests {
         // Cancelled contacts go back to pending without losing an attempt.
         let queue = try #require(given.state.queues["q"])
         #expect(queue.contacts["c1"]?.outcome == .pending && queue.contacts["c1"]?.attempts == 0)
-        #expect(queue.contacts["c1"]?.isDialable(maxAttempts: 3) == true)
+        #expect(queue.contacts["c1"]?.isDialable(maxAttempts: 3, at: given.time) == true)
         #expect(queue.contacts["c2"]?.outcome == .noAnswer && queue.contacts["c2"]?.attempts == 1)
         // Terminating again changes nothing.
         #expect(try given.when(.cancelBatch(groupId: "g1")).isEmpty)
@@ -284,13 +284,37 @@ struct CallTests {
         #expect(given.state.queues["q"]?.state == .idle)
     }
 
-    @Test func answerRateIsHumanAnswersOverDialledCalls() throws {
+    // Changed (issue 8): the denominator was every dialled call; a call cut short by the winner did
+    // not get a fair ring, so it no longer counts (nor does it use up one of the contact's attempts).
+    @Test func answerRateIsHumanAnswersOverCallsThatGotAFairRing() throws {
         var given = try dialled()
         try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .machine))
         try given.when(.recordAnswer(groupId: "g1", callId: "g1-2", answeredBy: .human))
+        try given.when(.endLosingCalls(groupId: "g1"))  // g1-3 is cut short while ringing
         let queue = try #require(given.state.queues["q"])
         #expect(queue.dialedCalls == 3 && queue.humanAnswers == 1 && queue.machineAnswers == 1)
-        #expect(queue.answerRate == 1.0 / 3.0)
+        #expect(queue.fairDials == 2)
+        #expect(queue.answerRate == 1.0 / 2.0)
         #expect(queue.abandonmentRate == 0)
+        #expect(queue.contacts["c3"]?.attempts == 0 && queue.contacts["c3"]?.outcome == .terminated)
+        #expect(queue.contacts["c3"]?.isDialable(maxAttempts: 3, at: given.time) == true)
+    }
+
+    @Test func aNoAnswerOrFailedContactWaitsForTheRetryDelay() throws {
+        var given = Fixture.workingQueue(contacts: [Fixture.contact("c1"), Fixture.contact("c2")], mode: .single,
+                                         retryDelayMs: 600_000)
+        try Fixture.dialAll(&given, group: "g1")
+        try given.when(.recordNoAnswer(groupId: "g1", callId: "g1-1", cause: .timeout))
+        let endedAt = given.time
+        try Fixture.dialAll(&given, group: "g2")
+        #expect(given.state.groups["g2"]?.calls.map(\.contactId) == ["c2"])
+        try given.when(.recordFailure(groupId: "g2", callId: "g2-1", reason: "network"))
+        // Both wait: the queue is not completed, and says when to look again.
+        #expect(given.refusal(.startBatch(sessionId: "s", groupId: "g3"))
+                == .waitingForRetry("q", until: endedAt.adding(milliseconds: 600_000)))
+        #expect(given.state.queues["q"]?.state == .active)
+        given.advance(600_000)
+        try given.when(.startBatch(sessionId: "s", groupId: "g3"))
+        #expect(given.state.groups["g3"]?.calls.map(\.contactId) == ["c1"])
     }
 }

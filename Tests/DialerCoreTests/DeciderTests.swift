@@ -9,7 +9,7 @@ struct QueueAndSessionTests {
         var given = Given()
         let contacts = Fixture.contacts(2)
         let events = try given.when(.createQueue(queueId: "q", name: "Leads", segment: nil, maxAttempts: 3, contacts: contacts))
-        #expect(events == Fixture.queueCreated(contacts: contacts))
+        #expect(events == Fixture.queueCreated(retryDelayMs: Queue.defaultRetryDelayMs, contacts: contacts))
         #expect(given.state.queues["q"]?.state == .idle)
         #expect(given.state.queues["q"]?.pendingCount == 2)
     }
@@ -211,7 +211,7 @@ struct QueueAndSessionTests {
         #expect(given.state.groups["g1"]?.call("g1-1")?.status == .dialing)
         #expect(given.refusal(.placeCall(groupId: "g1", callId: "g1-2")) == .callEnded("g1-2", .terminated))
         #expect(given.state.queues["q"]?.contacts["c2"]?.attempts == 0)
-        #expect(given.state.queues["q"]?.contacts["c2"]?.isDialable(maxAttempts: 3) == true)
+        #expect(given.state.queues["q"]?.contacts["c2"]?.isDialable(maxAttempts: 3, at: given.time) == true)
         // A pause before any call was placed cancels the batch.
         var early = Fixture.workingQueue()
         try early.when(.startBatch(sessionId: "s", groupId: "g1"))

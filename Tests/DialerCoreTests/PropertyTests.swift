@@ -57,10 +57,10 @@ struct PropertyTests {
         let (state, _) = RandomWalk.run(seed: UInt64(seed) &+ 5000, steps: 200)
         for group in state.groups.values {
             if group.isEnded {
-                #expect((try? state.decide(.cancelBatch(groupId: group.id))) == [])
+                #expect((try? state.decide(.cancelBatch(groupId: group.id), at: .epoch)) == [])
             }
             if group.winner != nil, group.liveCalls.allSatisfy({ $0.id == group.winner }) {
-                #expect((try? state.decide(.endLosingCalls(groupId: group.id))) == [])
+                #expect((try? state.decide(.endLosingCalls(groupId: group.id), at: .epoch)) == [])
             }
         }
     }

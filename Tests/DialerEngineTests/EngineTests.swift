@@ -225,6 +225,22 @@ struct EngineTests {
         #expect(h.engine.state.sessions["s"]?.state == .paused)
     }
 
+    @Test func aFailedContactIsDialledAgainOnlyAfterTheRetryDelayAndTheEngineWakesForIt() async throws {
+        let h = try await H()
+        defer { h.cleanUp() }
+        h.workQueue([H.contact("c1", ringMs: 100, fail: "congestion")], mode: .single, maxAttempts: 2, retryDelayMs: 10_000)
+        try await h.run(until: 60_000)
+        #expect(try await h.timeline(types: ["call.dialed", "call.failed", "queue.completed"]) == [
+            L(ms: 0, type: "call.dialed", detail: "g1-1"),
+            L(ms: 100, type: "call.failed", detail: "g1-1 congestion"),
+            // The cooldown ends at 2 100 ms, but c1 waits for its retry time: the queue stays open and the
+            // engine looks again when it comes.
+            L(ms: 10_100, type: "call.dialed", detail: "g3-1"),  // (the refused look at 2 100 ms took the name g2)
+            L(ms: 10_200, type: "call.failed", detail: "g3-1 congestion"),
+            L(ms: 12_200, type: "queue.completed"),
+        ])
+    }
+
     @Test func modeAndSettingsChangesTakeEffectFromTheNextBatch() async throws {
         let h = try await H()
         defer { h.cleanUp() }

@@ -91,15 +91,22 @@ struct WritePathTests {
             #expect(contacts.count == 24)
             #expect(contacts.values.allSatisfy { $0.outcome != .pending }, "every contact of \(queue) was dialled")
         }
-        // Nothing dialled twice: one call.dialed and one placement per contact.
-        var dialed: [String] = []
+        // Nothing dialled twice: every call id is placed once, and a contact is dialled again only after
+        // a call of its was cut short by another contact's answer (not an attempt).
+        var dialed: [(callId: String, contactId: String)] = []
         for try await event in store.events() where event.type == "call.dialed" {
-            dialed.append(try #require(try JSONParser.parse(event.data)["contactId"]?.stringValue))
+            let data = try JSONParser.parse(event.data)
+            dialed.append((try #require(data["callId"]?.stringValue), try #require(data["contactId"]?.stringValue)))
         }
-        #expect(dialed.count == 48)
-        #expect(Set(dialed).count == dialed.count)
-        #expect(placed.count == 48)
-        #expect(placed.distinctCalls == 48)
+        #expect(Set(dialed.map(\.callId)).count == dialed.count)
+        #expect(placed.count == dialed.count && placed.distinctCalls == dialed.count)
+        #expect(Set(dialed.map(\.contactId)).count == 48)
+        for (contactId, calls) in Dictionary(grouping: dialed, by: \.contactId) where calls.count > 1 {
+            for call in calls.dropLast() {
+                let group = try #require(state.groups.values.first { $0.call(CallID(call.callId)) != nil })
+                #expect(group.call(CallID(call.callId))?.endReason == "lost-race", "\(contactId) was dialled again")
+            }
+        }
     }
 
     @Test(.timeLimit(.minutes(1)))
