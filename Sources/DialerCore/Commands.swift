@@ -37,8 +37,12 @@ public enum Command: Hashable, Sendable {
     case recordAnswer(groupId: GroupID, callId: CallID, answeredBy: AnsweredBy)
     case recordNoAnswer(groupId: GroupID, callId: CallID, cause: NoAnswerCause)
     case recordFailure(groupId: GroupID, callId: CallID, reason: String)
-    /// The contact hung up a connected call.
-    case recordHangup(groupId: GroupID, callId: CallID)
+    /// A connected call ended on the contact's side (or the carrier's: the network dropped it).
+    case recordHangup(groupId: GroupID, callId: CallID, endedBy: HangupSide = .contact)
+    // After the conversation
+    /// The agent records what came of a conversation of the session's.
+    case recordDisposition(sessionId: SessionID, callId: CallID, outcome: DispositionOutcome, notes: String?,
+                           callbackAt: Timestamp?)
 }
 
 extension Command {
@@ -70,6 +74,8 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
     case sessionPaused(SessionID)
     /// The agent is talking to a contact: no new session until that call ends.
     case agentOnCall(AgentID)
+    /// The agent is recording the last conversation's disposition (until `until`, or until it arrives).
+    case inWrapUp(SessionID, until: Timestamp?)
     case batchInProgress(SessionID, GroupID)
     case nothingToDial(QueueID)
     /// Every contact left waits for its retry time: look again at `until`.
@@ -111,6 +117,7 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         case .queueNotWorkable: "queue-not-workable"
         case .sessionEnded: "session-ended"
         case .sessionPaused: "session-paused"
+        case .inWrapUp: "in-wrap-up"
         case .agentOnCall: "agent-on-call"
         case .batchInProgress: "batch-in-progress"
         case .nothingToDial: "nothing-to-dial"
@@ -141,6 +148,8 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         case .queueNotWorkable(let id, let state): "queue \(id) is \(state.rawValue)"
         case .sessionEnded(let id): "session \(id) has ended"
         case .sessionPaused(let id): "session \(id) is paused"
+        case .inWrapUp(let id, let until):
+            "session \(id) is in wrap-up " + (until.map { "until \($0)" } ?? "until the disposition is recorded")
         case .agentOnCall(let id): "agent \(id) is on a call; a new session can start when it ends"
         case .batchInProgress(let session, let group): "session \(session) is still working batch \(group)"
         case .nothingToDial(let id): "queue \(id) has no contact to dial now"

@@ -187,10 +187,14 @@ extension DialerState {
             try Self.validateText(reason, field: "reason")
             return Self.finishing(group, [.callFailed(.init(groupId: groupId, callId: callId, reason: reason))])
 
-        case .recordHangup(let groupId, let callId):
+        case .recordHangup(let groupId, let callId, let endedBy):
             let (group, call) = try placedCall(groupId, callId)
             guard call.status == .inProgress else { throw .callNotAnswered(callId) }
-            return Self.finishing(group, [.callCompleted(.init(groupId: groupId, callId: callId, endedBy: .contact))])
+            return Self.finishing(group, [.callCompleted(.init(groupId: groupId, callId: callId, endedBy: endedBy))])
+
+        case .recordDisposition(let sessionId, let callId, let outcome, let notes, let callbackAt):
+            return try disposition(sessionId: sessionId, callId: callId, outcome: outcome, notes: notes,
+                                   callbackAt: callbackAt, at: now)
         }
     }
 
@@ -199,6 +203,9 @@ extension DialerState {
     private func startBatch(sessionId: SessionID, groupId: GroupID, at now: Timestamp) throws(DomainError) -> [DialerEvent] {
         let session = try liveSession(sessionId)
         guard session.state == .active else { throw .sessionPaused(sessionId) }
+        if let wrapUp = session.wrapUp, wrapUp.endsAt.map({ now < $0 }) ?? true {
+            throw .inWrapUp(sessionId, until: wrapUp.endsAt)
+        }
         guard groups[groupId] == nil else { throw .groupAlreadyExists(groupId) }
         if let current = session.currentGroup { throw .batchInProgress(sessionId, current) }
         let queue = try queue(session.queueId)
@@ -245,6 +252,43 @@ extension DialerState {
             .profileSelected(.init(groupId: groupId, sessionId: sessionId, queueId: queue.id, profile: profile.name,
                                    reason: reason, dialedCalls: queue.fairDials, humanAnswers: queue.humanAnswers)),
         ]
+    }
+
+    // MARK: - After the conversation
+
+    /// The longest notes a disposition keeps, and how far ahead a callback may be set.
+    public static let maxNotesLength = 2000
+    public static let maxCallbackAheadMs: Int64 = 366 * 86_400_000
+
+    private func disposition(sessionId: SessionID, callId: CallID, outcome: DispositionOutcome, notes: String?,
+                             callbackAt: Timestamp?, at now: Timestamp) throws(DomainError) -> [DialerEvent] {
+        guard let session = sessions[sessionId] else { throw .sessionNotFound(sessionId) }
+        // The call is one of the session's last batches' (the current one, or the one just ended).
+        let candidates = [session.currentGroup, session.lastGroup].compactMap { $0 }.compactMap { groups[$0] }
+        guard let group = candidates.first(where: { $0.call(callId) != nil }), let call = group.call(callId) else {
+            throw .invalidValue(field: "callId", message: "is not a call of session \(sessionId)'s current or last batch")
+        }
+        guard group.winner == callId, call.connectedAt != nil else {
+            throw .invalidTransition("call \(callId) was not connected to the agent")
+        }
+        guard group.disposition == nil else { throw .invalidTransition("call \(callId) already has a disposition") }
+        if let notes, notes.unicodeScalars.count > Self.maxNotesLength {
+            throw .invalidValue(field: "notes", message: "must be at most \(Self.maxNotesLength) characters")
+        }
+        switch (outcome, callbackAt) {
+        case (.callback, nil):
+            throw .invalidValue(field: "callbackAt", message: "is required for a callback")
+        case (.callback, let at?):
+            guard at > now, at.milliseconds(since: now) <= Self.maxCallbackAheadMs else {
+                throw .invalidValue(field: "callbackAt", message: "must be in the future and within a year")
+            }
+        case (_, _?):
+            throw .invalidValue(field: "callbackAt", message: "is only for a callback")
+        case (_, nil):
+            break
+        }
+        return [.callDispositioned(.init(groupId: group.id, callId: callId, contactId: call.contactId, sessionId: sessionId,
+                                         outcome: outcome, notes: notes, callbackAt: callbackAt))]
     }
 
     // MARK: - Sessions

@@ -29,6 +29,7 @@ extension DialerEvent {
         case .callCompleted: .callCompleted
         case .batchCompleted: .batchCompleted
         case .batchCancelled: .batchCancelled
+        case .callDispositioned: .callDispositioned
         }
     }
 
@@ -61,6 +62,7 @@ extension DialerEvent {
         case .callCompleted(let e): CallCompleted.shape.encode(e)
         case .batchCompleted(let e): BatchCompleted.shape.encode(e)
         case .batchCancelled(let e): BatchCancelled.shape.encode(e)
+        case .callDispositioned(let e): CallDispositioned.shape.encode(e)
         }
     }
 
@@ -102,6 +104,7 @@ extension DialerEvent {
         case .callCompleted: self = .callCompleted(try CallCompleted.shape.decode(d))
         case .batchCompleted: self = .batchCompleted(try BatchCompleted.shape.decode(d))
         case .batchCancelled: self = .batchCancelled(try BatchCancelled.shape.decode(d))
+        case .callDispositioned: self = .callDispositioned(try CallDispositioned.shape.decode(d))
         }
     }
 }

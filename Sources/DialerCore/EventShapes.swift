@@ -1,4 +1,5 @@
 import SwitchboardJSON
+import SwitchboardBasics
 
 // Each event's stored JSON, described once: the same shape encodes and decodes it, so a key is
 // written in one place. The stored shapes are the `EventSchemas/` files; change them together.
@@ -264,5 +265,18 @@ extension BatchCancelled: JSONShaped {
         JSONField("groupId", \BatchCancelled.groupId),
         JSONField("reason", \BatchCancelled.reason),
         JSONField("releasedContactIds", \BatchCancelled.releasedContactIds)
+    )
+}
+
+extension CallDispositioned: JSONShaped {
+    public static let shape = JSONShape(
+        CallDispositioned.init(groupId:callId:contactId:sessionId:outcome:notes:callbackAt:),
+        JSONField("groupId", \CallDispositioned.groupId),
+        JSONField("callId", \CallDispositioned.callId),
+        JSONField("contactId", \CallDispositioned.contactId),
+        JSONField("sessionId", \CallDispositioned.sessionId),
+        JSONField("outcome", \CallDispositioned.outcome),
+        JSONField("notes", \CallDispositioned.notes),
+        JSONField("callbackAt", \CallDispositioned.callbackAt)
     )
 }

@@ -67,6 +67,7 @@ extension DialerEvent {
         case .callCompleted(let e): .group(e.groupId)
         case .batchCompleted(let e): .group(e.groupId)
         case .batchCancelled(let e): .group(e.groupId)
+        case .callDispositioned(let e): .group(e.groupId, session: e.sessionId)
         }
     }
 

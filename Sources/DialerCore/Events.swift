@@ -1,4 +1,5 @@
 import SwitchboardJSON
+import SwitchboardBasics
 
 /// Every fact the dialer records. Past tense; one case per stored event type.
 ///
@@ -34,6 +35,8 @@ public enum DialerEvent: Hashable, Sendable {
     case callCompleted(CallCompleted)
     case batchCompleted(BatchCompleted)
     case batchCancelled(BatchCancelled)
+    // After the conversation
+    case callDispositioned(CallDispositioned)
 }
 
 /// The stable stored name of each event type.
@@ -64,6 +67,7 @@ public enum EventType: String, Sendable, CaseIterable, JSONConvertible {
     case callCompleted = "call.completed"
     case batchCompleted = "batch.completed"
     case batchCancelled = "batch.cancelled"
+    case callDispositioned = "call.dispositioned"
 
     /// The current schema version of each type. Older versions would be upcast on read.
     public var version: Int { 1 }
@@ -341,8 +345,9 @@ public struct CallFailed: Hashable, Sendable {
     }
 }
 
+/// Who ended a connected call: the agent, the contact, or the carrier (the network dropped it).
 public enum HangupSide: String, Sendable, CaseIterable, JSONConvertible {
-    case agent, contact
+    case agent, contact, carrier
 }
 
 public struct CallCompleted: Hashable, Sendable {
@@ -384,5 +389,34 @@ public struct BatchCancelled: Hashable, Sendable {
     public var releasedContactIds: [ContactID]
     public init(groupId: GroupID, reason: CancelReason, releasedContactIds: [ContactID]) {
         self.groupId = groupId; self.reason = reason; self.releasedContactIds = releasedContactIds
+    }
+}
+
+// MARK: - After the conversation
+
+/// What the agent recorded about a conversation.
+public enum DispositionOutcome: String, Sendable, CaseIterable, JSONConvertible {
+    case interested
+    case notInterested = "not-interested"
+    /// Dial the contact again at `callbackAt` (not before).
+    case callback
+    case wrongNumber = "wrong-number"
+    case doNotCall = "do-not-call"
+    case noDecisionMaker = "no-decision-maker"
+    case other
+}
+
+public struct CallDispositioned: Hashable, Sendable {
+    public var groupId: GroupID
+    public var callId: CallID
+    public var contactId: ContactID
+    public var sessionId: SessionID
+    public var outcome: DispositionOutcome
+    public var notes: String?
+    public var callbackAt: Timestamp?
+    public init(groupId: GroupID, callId: CallID, contactId: ContactID, sessionId: SessionID, outcome: DispositionOutcome,
+                notes: String?, callbackAt: Timestamp?) {
+        self.groupId = groupId; self.callId = callId; self.contactId = contactId; self.sessionId = sessionId
+        self.outcome = outcome; self.notes = notes; self.callbackAt = callbackAt
     }
 }

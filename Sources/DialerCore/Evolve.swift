@@ -74,6 +74,7 @@ extension DialerState {
             }
             sessions[e.sessionId]?.currentGroup = e.groupId
             sessions[e.sessionId]?.batches += 1
+            sessions[e.sessionId]?.wrapUp = nil  // a wrap-up that ran out
         case .profileSelected(let e):
             groups[e.groupId]?.profileReason = e.reason
             groups[e.groupId]?.position = position
@@ -173,9 +174,31 @@ extension DialerState {
             }
         case .batchCompleted(let e):
             endGroup(e.groupId, position: position, at: time, result: e.result)
+            // After a conversation, a session with a wrap-up gives its agent time to record what happened.
+            if e.result == .connected, let winner = e.winnerCallId, let group = groups[e.groupId],
+                group.disposition == nil, let settings = sessions[group.sessionId]?.settings, settings.hasWrapUp
+            {
+                let endsAt = settings.requireDisposition ? nil : time.adding(milliseconds: settings.wrapUpMs)
+                sessions[group.sessionId]?.wrapUp = WrapUp(groupId: e.groupId, callId: winner, endsAt: endsAt)
+            }
         case .batchCancelled(let e):
             groups[e.groupId]?.cancelled = true
             endGroup(e.groupId, position: position, at: time, result: nil)
+        case .callDispositioned(let e):
+            groups[e.groupId]?.disposition = e.outcome
+            groups[e.groupId]?.position = position
+            if sessions[e.sessionId]?.wrapUp?.callId == e.callId { sessions[e.sessionId]?.wrapUp = nil }
+            if e.outcome == .callback, let callbackAt = e.callbackAt, let queueId = groups[e.groupId]?.queueId {
+                // A callback: the contact is dialable again at the time asked for, not before.
+                modifyQueue(queueId) { queue in
+                    queue.contacts[e.contactId]?.isSettled = false
+                    queue.contacts[e.contactId]?.attempts = 0
+                    queue.contacts[e.contactId]?.outcome = .pending
+                    queue.contacts[e.contactId]?.retryAt = callbackAt
+                    queue.isCompleted = false
+                }
+                refreshState(queueId)
+            }
         }
     }
 

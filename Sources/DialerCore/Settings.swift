@@ -22,15 +22,28 @@ public struct SessionSettings: Hashable, Sendable {
     public var staggerMs: Int64?
     public var cooldownMs: Int64
     public var ringTimeoutMs: Int64
+    /// After a conversation, how long the agent has to record what happened before the next batch
+    /// (0: the next batch at once).
+    public var wrapUpMs: Int64
+    /// After a conversation, the next batch waits for the agent's disposition (whatever `wrapUpMs` says).
+    public var requireDisposition: Bool
+
+    public static let wrapUpRange: ClosedRange<Int64> = 0...600_000
 
     public init(maxLines: Int? = nil, staggerMs: Int64? = nil,
                 cooldownMs: Int64 = SessionSettings.defaultCooldownMs,
-                ringTimeoutMs: Int64 = SessionSettings.defaultRingTimeoutMs) {
+                ringTimeoutMs: Int64 = SessionSettings.defaultRingTimeoutMs,
+                wrapUpMs: Int64 = 0, requireDisposition: Bool = false) {
         self.maxLines = maxLines
         self.staggerMs = staggerMs
         self.cooldownMs = cooldownMs
         self.ringTimeoutMs = ringTimeoutMs
+        self.wrapUpMs = wrapUpMs
+        self.requireDisposition = requireDisposition
     }
+
+    /// Whether a conversation is followed by a wrap-up.
+    public var hasWrapUp: Bool { wrapUpMs > 0 || requireDisposition }
 
     public static let `default` = SessionSettings()
 
@@ -49,6 +62,9 @@ public struct SessionSettings: Hashable, Sendable {
         if !Self.ringTimeoutRange.contains(ringTimeoutMs) {
             found.append(.init(field: "ringTimeoutMs", message: "must be between 15000 and 120000, got \(ringTimeoutMs)"))
         }
+        if !Self.wrapUpRange.contains(wrapUpMs) {
+            found.append(.init(field: "wrapUpMs", message: "must be between 0 and 600000, got \(wrapUpMs)"))
+        }
         return found
     }
 
@@ -59,6 +75,8 @@ public struct SessionSettings: Hashable, Sendable {
         if let staggerMs = patch.staggerMs { result.staggerMs = staggerMs }
         if let cooldownMs = patch.cooldownMs { result.cooldownMs = cooldownMs }
         if let ringTimeoutMs = patch.ringTimeoutMs { result.ringTimeoutMs = ringTimeoutMs }
+        if let wrapUpMs = patch.wrapUpMs { result.wrapUpMs = wrapUpMs }
+        if let requireDisposition = patch.requireDisposition { result.requireDisposition = requireDisposition }
         return result
     }
 }
@@ -69,12 +87,17 @@ public struct SettingsPatch: Hashable, Sendable {
     public var staggerMs: Int64?
     public var cooldownMs: Int64?
     public var ringTimeoutMs: Int64?
+    public var wrapUpMs: Int64?
+    public var requireDisposition: Bool?
 
-    public init(maxLines: Int? = nil, staggerMs: Int64? = nil, cooldownMs: Int64? = nil, ringTimeoutMs: Int64? = nil) {
+    public init(maxLines: Int? = nil, staggerMs: Int64? = nil, cooldownMs: Int64? = nil, ringTimeoutMs: Int64? = nil,
+                wrapUpMs: Int64? = nil, requireDisposition: Bool? = nil) {
         self.maxLines = maxLines
         self.staggerMs = staggerMs
         self.cooldownMs = cooldownMs
         self.ringTimeoutMs = ringTimeoutMs
+        self.wrapUpMs = wrapUpMs
+        self.requireDisposition = requireDisposition
     }
 }
 
@@ -92,22 +115,27 @@ public struct SettingsViolation: Hashable, Sendable, CustomStringConvertible {
 extension SessionSettings: JSONShaped {
     /// As stored in `session.started` / `session.settings-changed`: unset limits are `null` (the profile's).
     public static let shape = JSONShape(
-        SessionSettings.init(maxLines:staggerMs:cooldownMs:ringTimeoutMs:),
+        SessionSettings.init(maxLines:staggerMs:cooldownMs:ringTimeoutMs:wrapUpMs:requireDisposition:),
         JSONField("maxLines", \SessionSettings.maxLines),
         JSONField("staggerMs", \SessionSettings.staggerMs),
         JSONField("cooldownMs", \SessionSettings.cooldownMs),
-        JSONField("ringTimeoutMs", \SessionSettings.ringTimeoutMs)
+        JSONField("ringTimeoutMs", \SessionSettings.ringTimeoutMs),
+        // Added with wrap-up: absent in older logs.
+        JSONField("wrapUpMs", \SessionSettings.wrapUpMs, absent: 0),
+        JSONField("requireDisposition", \SessionSettings.requireDisposition, absent: false)
     )
 }
 
 extension SettingsPatch: JSONShaped {
     /// A change of some settings: only the keys given, and no others.
     public static let shape = JSONShape(
-        SettingsPatch.init(maxLines:staggerMs:cooldownMs:ringTimeoutMs:),
+        SettingsPatch.init(maxLines:staggerMs:cooldownMs:ringTimeoutMs:wrapUpMs:requireDisposition:),
         JSONField<SettingsPatch, Int?>.omittedWhenAbsent("maxLines", \SettingsPatch.maxLines),
         JSONField<SettingsPatch, Int64?>.omittedWhenAbsent("staggerMs", \SettingsPatch.staggerMs),
         JSONField<SettingsPatch, Int64?>.omittedWhenAbsent("cooldownMs", \SettingsPatch.cooldownMs),
-        JSONField<SettingsPatch, Int64?>.omittedWhenAbsent("ringTimeoutMs", \SettingsPatch.ringTimeoutMs)
+        JSONField<SettingsPatch, Int64?>.omittedWhenAbsent("ringTimeoutMs", \SettingsPatch.ringTimeoutMs),
+        JSONField<SettingsPatch, Int64?>.omittedWhenAbsent("wrapUpMs", \SettingsPatch.wrapUpMs),
+        JSONField<SettingsPatch, Bool?>.omittedWhenAbsent("requireDisposition", \SettingsPatch.requireDisposition)
     )
 
     public init(json: JSONValue) throws(JSONError) {

@@ -161,6 +161,8 @@ public struct Session: Hashable, Sendable {
     public var lastGroup: GroupID?
     public var lastBatchEndedAt: Timestamp?
     public var lastBatchResult: BatchResult?
+    /// After a conversation, while the agent records its disposition.
+    public var wrapUp: WrapUp?
     // Supervisor counters.
     public var batches = 0
     public var connects = 0
@@ -177,6 +179,20 @@ public struct Session: Hashable, Sendable {
         settings = e.settings
         callerIds = e.callerIds
         startedAt = time
+    }
+}
+
+/// The time after a conversation for the agent to record what happened; the next batch waits.
+public struct WrapUp: Hashable, Sendable {
+    public var groupId: GroupID
+    public var callId: CallID
+    /// When the next batch may start anyway; `nil` while a disposition is required.
+    public var endsAt: Timestamp?
+
+    public init(groupId: GroupID, callId: CallID, endsAt: Timestamp?) {
+        self.groupId = groupId
+        self.callId = callId
+        self.endsAt = endsAt
     }
 }
 
@@ -234,6 +250,8 @@ public struct Group: Hashable, Sendable {
     public var ringTimeoutMs: Int64
     public var calls: [Call]
     public var winner: CallID?
+    /// What the agent recorded about the conversation with the winner.
+    public var disposition: DispositionOutcome?
     public var startedAt: Timestamp
     public var endedAt: Timestamp?
     public var cancelled = false

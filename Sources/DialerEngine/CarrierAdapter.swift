@@ -45,12 +45,13 @@ public enum CarrierEvent: Hashable, Sendable {
     case noAnswer(CallReference)
     case busy(CallReference)
     case failed(CallReference, reason: String)
-    /// A connected call ended (either side hung up).
-    case completed(CallReference)
+    /// A connected call ended: the contact hung up, or the carrier ended it (the network dropped it).
+    /// (The agent's own hang-up is the engine's request, recorded when it is made.)
+    case completed(CallReference, endedBy: HangupSide = .contact)
 
     public var reference: CallReference {
         switch self {
-        case .ringing(let r), .answered(let r, _), .noAnswer(let r), .busy(let r), .failed(let r, _), .completed(let r): r
+        case .ringing(let r), .answered(let r, _), .noAnswer(let r), .busy(let r), .failed(let r, _), .completed(let r, _): r
         }
     }
 }

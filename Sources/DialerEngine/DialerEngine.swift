@@ -399,7 +399,7 @@ extension Command {
         switch self {
         case .cancelBatch(let g), .endLosingCalls(let g): g
         case .placeCall(let g, _), .recordRinging(let g, _), .recordAnswer(let g, _, _), .recordNoAnswer(let g, _, _),
-             .recordFailure(let g, _, _), .recordHangup(let g, _): g
+             .recordFailure(let g, _, _), .recordHangup(let g, _, _): g
         case .startBatch(_, let g): g
         default: nil
         }
@@ -411,6 +411,7 @@ extension Command {
         case .startSession(let s, _, _, _, _, _, _), .changeSession(let s, _, _), .stopSession(let s),
              .hangUp(let s), .startBatch(let s, _): s
         case .pauseSession(let s), .resumeSession(let s): s
+        case .recordDisposition(let s, _, _, _, _): s
         default: nil
         }
     }

@@ -42,10 +42,10 @@ public enum EngineCore {
         case .noAnswer: return .recordNoAnswer(groupId: r.groupId, callId: r.callId, cause: .timeout)
         case .busy: return .recordNoAnswer(groupId: r.groupId, callId: r.callId, cause: .busy)
         case .failed(_, let reason): return .recordFailure(groupId: r.groupId, callId: r.callId, reason: reason)
-        case .completed:
+        case .completed(_, let endedBy):
             // Only a connected call completes; a call we ended ourselves is already recorded.
             guard state.groups[r.groupId]?.call(r.callId)?.status == .inProgress else { return nil }
-            return .recordHangup(groupId: r.groupId, callId: r.callId)
+            return .recordHangup(groupId: r.groupId, callId: r.callId, endedBy: endedBy)
         }
     }
 
@@ -103,6 +103,9 @@ public enum EngineCore {
                 actions.append(.startTimer(.startBatch(e.sessionId, after: nil), at: now))
             case .sessionResumed(let e):
                 if let session = state.sessions[e.sessionId] { actions += nextBatch(of: session, now: now) }
+            case .callDispositioned(let e):
+                // The wrap-up is over: the next batch may start.
+                if let session = state.sessions[e.sessionId] { actions += nextBatch(of: session, now: now) }
             case .queueResumed(let e):
                 for sessionId in (state.queues[e.queueId]?.activeSessions ?? []).sorted() {
                     if let session = state.sessions[sessionId] { actions += nextBatch(of: session, now: now) }
@@ -143,14 +146,19 @@ public enum EngineCore {
         return actions
     }
 
-    /// The timer for a dialling session's next batch: after a conversation at once, after no answer or a
-    /// cancel once the cooldown has passed since the last batch ended (a pause and resume do not skip it).
+    /// The timer for a dialling session's next batch: after a conversation at once (or when its wrap-up
+    /// ends; none while a disposition is required), after no answer or a cancel once the cooldown has
+    /// passed since the last batch ended (a pause and resume do not skip it).
     public static func nextBatch(of session: Session, now: Timestamp) -> [EngineAction] {
         guard session.state == .active, session.currentGroup == nil else { return [] }
         var at = now
         if let ended = session.lastBatchEndedAt {
             let delay = session.lastBatchResult == .connected ? 0 : session.settings.cooldownMs
             at = max(now, ended.adding(milliseconds: delay))
+        }
+        if let wrapUp = session.wrapUp {
+            guard let endsAt = wrapUp.endsAt else { return [] }  // the disposition starts the next batch
+            at = max(at, endsAt)
         }
         return [.startTimer(.startBatch(session.id, after: session.lastGroup), at: at)]
     }

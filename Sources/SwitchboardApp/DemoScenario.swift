@@ -82,6 +82,8 @@ public enum DemoScenario {
         try await run(47_000, .recordAnswer(groupId: "g4", callId: "g4-2", answeredBy: .human))
         try await run(47_000, .endLosingCalls(groupId: "g4"))
         try await run(80_000, .recordHangup(groupId: "g4", callId: "g4-1"))
+        try await run(80_050, .recordDisposition(sessionId: "s1", callId: "g4-1", outcome: .interested,
+                                                 notes: "send the price list", callbackAt: nil))
         try await run(80_100, .addContacts(queueId: "leads", contacts: [contact("c7", "+15125550007")]))
 
         // Agent 2 on the VIP queue: conservative, human-only; an unknown answer is not connected.

@@ -25,6 +25,15 @@ extension JSONField where Value: JSONConvertible {
     }
 }
 
+extension JSONField where Value: JSONConvertible {
+    /// A field added after logs were written: read as `defaultValue` when absent, always written.
+    @inlinable
+    public init(_ key: String, _ path: KeyPath<Root, Value> & Sendable, absent defaultValue: Value) {
+        self.init(key: key, read: { object throws(JSONError) in try object.decodeIfPresent(key) ?? defaultValue },
+                  write: { $0[keyPath: path].json })
+    }
+}
+
 extension JSONField {
     /// An optional field, written as `null` when absent (the schema lists it), read as absent when
     /// missing or `null`.

@@ -78,6 +78,9 @@ public final class APIServer: WebApplication {
         Route("PATCH", "v1/sessions/{sessionId}") { api, request in
             try await api.changeSession(SessionID(request.parameter("sessionId")), try api.body(request.http))
         },
+        Route("POST", "v1/sessions/{sessionId}/disposition") { api, request in
+            try await api.recordDisposition(SessionID(request.parameter("sessionId")), try api.body(request.http))
+        },
         Route("POST", "v1/sessions/{sessionId}/{action}") { api, request in
             try await api.sessionAction(SessionID(request.parameter("sessionId")), request.parameter("action"))
         },
@@ -194,6 +197,15 @@ public final class APIServer: WebApplication {
     static let sessionActions: [String: SessionRequest] = [
         "pause": .pause, "resume": .resume, "stop": .stop, "hangup": .hangUp, "cancel": .cancel,
     ]
+
+    func recordDisposition(_ id: SessionID, _ body: JSONObject) async throws -> HTTPResponse {
+        try body.rejectUnknownKeys(["callId", "outcome", "notes", "callbackAt"])
+        let decision = try await engine.decide(.recordDisposition(
+            sessionId: id, callId: try body.decode("callId"), outcome: try body.decode("outcome"),
+            notes: try body.decodeIfPresent("notes"), callbackAt: try body.decodeIfPresent("callbackAt")))
+        try await projections.waitUntil(decision.position)
+        return try await session(id)
+    }
 
     func sessionAction(_ id: SessionID, _ name: String) async throws -> HTTPResponse {
         guard let action = Self.sessionActions[name] else {

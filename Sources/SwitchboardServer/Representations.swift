@@ -17,6 +17,7 @@ extension Group {
         } else {
             object["winner"] = .null
         }
+        object["disposition"] = disposition?.json ?? .null
         object["calls"] = .array(calls.map(\.summary))
         object["position"] = position.json
         return .object(object)
@@ -71,6 +72,7 @@ extension Session {
             "mode": mode.json, "profile": profile.json, "settings": settings.json,
             "callerIds": callerIds.json, "currentGroupId": currentGroup?.json ?? .null,
             "lastGroupId": lastGroup?.json ?? .null, "startedAt": startedAt.json, "endedAt": endedAt?.json ?? .null,
+            "wrapUp": wrapUp.map { ["groupId": $0.groupId.json, "callId": $0.callId.json, "until": $0.endsAt?.json ?? .null] } ?? .null,
             "stats": [
                 "batches": batches.json, "connects": connects.json, "voicemails": voicemails.json,
                 "abandoned": abandoned.json, "talkTimeMs": talkTimeMs.json,

@@ -241,6 +241,32 @@ struct EngineTests {
         ])
     }
 
+    @Test func aRequiredDispositionHoldsTheNextBatchUntilTheAgentRecordsIt() async throws {
+        let h = try await H()
+        defer { h.cleanUp() }
+        h.workQueue([H.contact("c1", ringMs: 1000, answer: "human", talkMs: 4000), H.contact("c2", answer: "none")],
+                    mode: .single, settings: SessionSettings(requireDisposition: true))
+        h.at(20_000, .recordDisposition(sessionId: "s", callId: "g1-1", outcome: .notInterested, notes: nil, callbackAt: nil))
+        try await h.run(until: 21_000)
+        #expect(try await h.timeline(types: ["call.completed", "batch.completed", "call.dispositioned", "batch.started"]) == [
+            L(ms: 0, type: "batch.started"),
+            L(ms: 5000, type: "call.completed", detail: "g1-1 contact"),
+            L(ms: 5000, type: "batch.completed", detail: "connected"),
+            // Nothing dialled during the wrap-up; the disposition starts the next batch.
+            L(ms: 20_000, type: "call.dispositioned", detail: "g1-1"),
+            L(ms: 20_000, type: "batch.started"),
+        ])
+    }
+
+    @Test func aTimedWrapUpStartsTheNextBatchWhenItRunsOut() async throws {
+        let h = try await H()
+        defer { h.cleanUp() }
+        h.workQueue([H.contact("c1", ringMs: 1000, answer: "human", talkMs: 4000), H.contact("c2", answer: "none")],
+                    mode: .single, settings: SessionSettings(wrapUpMs: 8000))
+        try await h.run(until: 14_000)
+        #expect(try await h.timeline(types: ["batch.completed", "batch.started"]).map(\.ms) == [0, 5000, 13_000])
+    }
+
     @Test func modeAndSettingsChangesTakeEffectFromTheNextBatch() async throws {
         let h = try await H()
         defer { h.cleanUp() }

@@ -14,7 +14,7 @@ struct RepresentationTests {
         let group = try #require(await handler.state.groups["g4"])
         let summary = group.summary
         #expect(summary.objectValue?.keys == ["groupId", "sessionId", "queueId", "status", "profile", "fanout", "staggerMs",
-                                             "amdPolicy", "winner", "calls", "position"])
+                                             "amdPolicy", "winner", "disposition", "calls", "position"])
         #expect(summary["status"] == "completed")
         // (c5 since issue 8: a contact cut short by a winner keeps its place instead of using an attempt.)
         #expect(summary["winner"] == ["callId": "g4-1", "contactId": "c5"])

@@ -33,7 +33,7 @@ def test_events_after_a_position_and_as_a_table(run, demo_store):
 def test_verify_reports_an_intact_chain(run, demo_store):
     result = run("verify", "--store", demo_store)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("OK: 78 events")  # the demo day (a supervisor now pauses, resumes and stops the VIP queue)
+    assert result.stdout.startswith("OK: 79 events")  # the demo day (with a supervisor's queue acts and a disposition)
 
 
 def test_verify_names_the_first_edited_position(run, demo_store):
@@ -107,7 +107,7 @@ def test_simulate_is_byte_identical_for_a_seed_and_valid_against_the_schemas(run
     assert groups[1]["winner"]["contactId"] == "c1"
     for group in groups:
         assert set(group) == {"groupId", "sessionId", "queueId", "status", "profile", "fanout", "staggerMs",
-                              "amdPolicy", "winner", "calls", "position"}
+                              "amdPolicy", "winner", "disposition", "calls", "position"}
         for call in group["calls"]:
             assert call["status"] in {"dialing", "ringing", "in-progress", "completed", "failed", "terminated", "voicemail"}
             assert call["outcome"] in {"pending", "winner", "terminated", "voicemail", "no-answer", "failed"}

@@ -67,7 +67,7 @@ def test_polling_a_group_answers_304_while_nothing_changed(server):
     assert first.status_code == 200
     body = first.json()
     assert set(body) == {"groupId", "sessionId", "queueId", "status", "profile", "fanout", "staggerMs", "amdPolicy",
-                         "winner", "calls", "position"}
+                         "winner", "disposition", "calls", "position"}
     assert first.headers["etag"] == f'"{body["position"]}"'
     again = requests.get(f"{server['base']}/v1/calls/parallel/{group}", headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code in (200, 304)
@@ -637,3 +637,40 @@ def test_a_kill_9_mid_batch_then_a_restart_dials_nobody_twice(switchboard, tmp_p
         process.wait(timeout=20)
     verified = subprocess.run([str(switchboard), "verify", "--store", str(store)], capture_output=True, text=True)
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_a_disposition_ends_the_wrap_up_and_a_callback_waits_for_its_time(server):
+    base = server["base"]
+    contacts = [{"id": "d-talk", "phone": "+15125550180", "script": {"ringMs": 100, "answer": "human", "talkMs": 300}},
+                {"id": "d-next", "phone": "+15125550181", "script": {"answer": "none"}}]
+    queue = requests.post(base + "/v1/queues", json={"name": "Wrap-up", "contacts": contacts}).json()
+    session = requests.post(base + "/v1/sessions", json={
+        "agentId": "wrapper", "queueId": queue["queueId"], "settings": {"requireDisposition": True}}).json()
+    sid = session["sessionId"]
+    # The conversation ends on the contact's side; the session sits in wrap-up and dials nothing.
+    wrap = wait_for(lambda: requests.get(f"{base}/v1/sessions/{sid}").json()["wrapUp"])
+    assert wrap["until"] is None
+    group = wrap["groupId"]
+    time.sleep(0.5)
+    assert requests.get(f"{base}/v1/sessions/{sid}").json()["currentGroupId"] is None
+
+    bad = requests.post(f"{base}/v1/sessions/{sid}/disposition", json={"callId": wrap["callId"], "outcome": "callback"})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid-value"  # a callback needs its time
+    later = "2099-01-01T09:00:00Z"
+    recorded = requests.post(f"{base}/v1/sessions/{sid}/disposition",
+                             json={"callId": wrap["callId"], "outcome": "callback", "notes": "after the budget", "callbackAt": later})
+    assert recorded.status_code == 422  # more than a year ahead
+    soon = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    recorded = requests.post(f"{base}/v1/sessions/{sid}/disposition",
+                             json={"callId": wrap["callId"], "outcome": "callback", "callbackAt": soon})
+    assert recorded.status_code == 200, recorded.text
+    assert recorded.json()["wrapUp"] is None
+    assert requests.get(f"{base}/v1/calls/parallel/{group}").json()["disposition"] == "callback"
+    again = requests.post(f"{base}/v1/sessions/{sid}/disposition", json={"callId": wrap["callId"], "outcome": "other"})
+    assert again.status_code == 409
+    # The next batch dials the other contact; the callback waits for its hour.
+    next_group = wait_for(lambda: requests.get(f"{base}/v1/sessions/{sid}").json()["currentGroupId"])
+    assert [c["contactId"] for c in requests.get(f"{base}/v1/calls/parallel/{next_group}").json()["calls"]] == ["d-next"]
+    talked = next(c for c in requests.get(f"{base}/v1/queues/{queue['queueId']}").json()["contacts"] if c["contactId"] == "d-talk")
+    assert talked["dialable"] is False and talked["retryAt"] is not None
+    requests.post(f"{base}/v1/sessions/{sid}/stop")
