@@ -266,7 +266,7 @@ extension DialerState {
         // The call is one of the session's last batches' (the current one, or the one just ended).
         let candidates = [session.currentGroup, session.lastGroup].compactMap { $0 }.compactMap { groups[$0] }
         guard let group = candidates.first(where: { $0.call(callId) != nil }), let call = group.call(callId) else {
-            throw .invalidValue(field: "callId", message: "is not a call of session \(sessionId)'s current or last batch")
+            throw .callNotFound(session.currentGroup ?? session.lastGroup ?? GroupID("none"), callId)
         }
         guard group.winner == callId, call.connectedAt != nil else {
             throw .invalidTransition("call \(callId) was not connected to the agent")

@@ -69,7 +69,8 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
                 index += 1
             }
             guard digits > 0 else { return nil }
-            for _ in digits..<3 where digits < 3 { millis *= 10 }
+            // (a `where` on the loop would not help: the range itself traps when digits > 3)
+            if digits < 3 { for _ in digits..<3 { millis *= 10 } }
         }
         var offsetMinutes: Int64 = 0
         guard index < bytes.count else { return nil }

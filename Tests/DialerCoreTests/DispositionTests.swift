@@ -30,8 +30,8 @@ struct DispositionTests {
         var other = try talkedAndHungUp()
         #expect(other.refusal(.recordDisposition(sessionId: "s", callId: "g1-2", outcome: .other, notes: nil, callbackAt: nil))
                 == .invalidTransition("call g1-2 was not connected to the agent"))
-        #expect(other.refusal(.recordDisposition(sessionId: "s", callId: "g9-1", outcome: .other, notes: nil, callbackAt: nil))?.kind
-                == .invalid)
+        #expect(other.refusal(.recordDisposition(sessionId: "s", callId: "g9-1", outcome: .other, notes: nil, callbackAt: nil))
+                == .callNotFound("g1", "g9-1"))
         try other.when(.recordDisposition(sessionId: "s", callId: "g1-1", outcome: .wrongNumber, notes: nil, callbackAt: nil))
     }
 

@@ -63,6 +63,14 @@ import SwitchboardBasics
 }
 
 @Suite struct TimestampTests {
+    @Test func fractionsOfAnyLengthParse() {
+        // Six fractional digits (as Python and many clients write) once trapped the server.
+        #expect(Timestamp(rfc3339: "2256-12-22T11:00:03.156081Z") == Timestamp(rfc3339: "2256-12-22T11:00:03.156Z"))
+        #expect(Timestamp(rfc3339: "2026-01-05T15:00:00.5Z")?.millisecondsSinceEpoch
+                == Timestamp(rfc3339: "2026-01-05T15:00:00Z").map { $0.millisecondsSinceEpoch + 500 })
+        #expect(Timestamp(rfc3339: "2026-01-05T15:00:00.Z") == nil)
+    }
+
     @Test func timeArithmeticSaturatesInsteadOfTrapping() {
         let late = Timestamp(millisecondsSinceEpoch: .max - 5)
         #expect(late.adding(milliseconds: 10) == Timestamp(millisecondsSinceEpoch: .max))
