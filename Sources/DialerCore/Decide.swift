@@ -266,7 +266,7 @@ extension DialerState {
         // The call is one of the session's last batches' (the current one, or the one just ended).
         let candidates = [session.currentGroup, session.lastGroup].compactMap { $0 }.compactMap { groups[$0] }
         guard let group = candidates.first(where: { $0.call(callId) != nil }), let call = group.call(callId) else {
-            throw .callNotFound(session.currentGroup ?? session.lastGroup ?? GroupID("none"), callId)
+            throw .invalidTransition("call \(callId) is not the winner of session \(sessionId)'s current or last batch")
         }
         guard group.winner == callId, call.connectedAt != nil else {
             throw .invalidTransition("call \(callId) was not connected to the agent")

@@ -161,6 +161,11 @@ public protocol EventStore: Sendable {
     func scan(after position: Int64, limit: Int, _ body: (ScannedEvent) throws -> Void) async throws -> Int
     /// One stream's events after a stream version, in order, at most `limit`.
     func readStream(_ stream: String, after version: Int64, limit: Int) async throws -> [RecordedEvent]
+    /// The events whose `correlationId` is `correlationId` (a session's), after a global position, in
+    /// order, at most `limit` — from an index, not a scan of the log.
+    func readCorrelated(_ correlationId: String, after position: Int64, limit: Int) async throws -> [RecordedEvent]
+    /// The last position whose event time is at or before `time` (0 when there is none).
+    func position(at time: Timestamp) async throws -> Int64
     /// The last position in the log (0 when empty).
     func headPosition() async throws -> Int64
     /// History after `position`, then live events, with no gap and no duplicate.

@@ -156,6 +156,32 @@ public final class SQLiteEventStore: EventStore {
         }
     }
 
+    public func readCorrelated(_ correlationId: String, after position: Int64, limit: Int) async throws -> [RecordedEvent] {
+        try reader.withLock { db in
+            guard !db.isClosed else { throw EventStoreError.closed }
+            return try Self.mapErrors(path: path) {
+                let statement = try db.statement(Self.selectCorrelated)
+                defer { statement.reset() }
+                statement.bind(1, correlationId)
+                statement.bind(2, position)
+                statement.bind(3, Int64(max(0, limit)))
+                return try Self.rows(statement)
+            }
+        }
+    }
+
+    public func position(at time: Timestamp) async throws -> Int64 {
+        try reader.withLock { db in
+            guard !db.isClosed else { throw EventStoreError.closed }
+            return try Self.mapErrors(path: path) {
+                let statement = try db.statement("SELECT max(position) FROM events WHERE time <= ?1")
+                defer { statement.reset() }
+                statement.bind(1, time.millisecondsSinceEpoch)
+                return try statement.step() ? statement.int64(0) : 0
+            }
+        }
+    }
+
     public func headPosition() async throws -> Int64 { core.committedHead.load(ordering: .acquiring) }
 
     /// Transactions committed since the store was opened (each may hold many appends: group commit).
@@ -246,6 +272,11 @@ public final class SQLiteEventStore: EventStore {
         CREATE UNIQUE INDEX events_by_id ON events (id);
         CREATE UNIQUE INDEX events_by_stream ON events (stream_key, stream_version);
         """,
+        // 2: audit reads — a session's events by correlation id, and the position at a point in time.
+        """
+        CREATE INDEX events_by_correlation ON events (correlation_id, position) WHERE correlation_id IS NOT NULL;
+        CREATE INDEX events_by_time ON events (time, position);
+        """,
     ]
 
     static var schemaVersion: Int64 { Int64(migrations.count) }
@@ -256,6 +287,8 @@ public final class SQLiteEventStore: EventStore {
         """
     static let selectScan = "SELECT position, type, version, time, data FROM events WHERE position > ?1 ORDER BY position LIMIT ?2"
     static let selectAll = selectColumns + " WHERE e.position > ?1 ORDER BY e.position LIMIT ?2"
+    static let selectCorrelated = selectColumns
+        + " WHERE e.correlation_id = ?1 AND e.position > ?2 ORDER BY e.position LIMIT ?3"
     static let selectStream = selectColumns + """
          WHERE e.stream_key = (SELECT stream_key FROM streams WHERE name = ?1) AND e.stream_version > ?2
          ORDER BY e.stream_version LIMIT ?3

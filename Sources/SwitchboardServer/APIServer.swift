@@ -5,6 +5,7 @@ import Foundation
 import Synchronization
 import SwitchboardApp
 import SwitchboardJSON
+import SwitchboardBasics
 import Logging
 import WebTransport
 
@@ -17,6 +18,7 @@ public final class APIServer: WebApplication {
     let projections: ProjectionHost
     let store: any EventStore
     let health: Health
+    let audit: Audit
     let feed: FeedHub
     let callerIds: [PhoneNumber]
     let logger: Logger
@@ -30,6 +32,7 @@ public final class APIServer: WebApplication {
         self.projections = projections
         self.store = store
         self.health = health
+        audit = Audit(store: store)
         self.callerIds = callerIds
         self.logger = logger
         feed = FeedHub(store: store, projections: projections, logger: logger)
@@ -49,13 +52,19 @@ public final class APIServer: WebApplication {
             HTTPResponse(status: 200, contentType: "application/yaml", body: OpenAPIDocument.yaml)
         },
         Route("GET", "v1/calls/parallel/{groupId}") { api, request in
-            try await api.group(GroupID(request.parameter("groupId")), ifNoneMatch: request.http.headers["if-none-match"])
+            let id = GroupID(request.parameter("groupId"))
+            if let at = try APIServer.point(request.http.query) { return try await api.group(id, at: at) }
+            return try await api.group(id, ifNoneMatch: request.http.headers["if-none-match"])
         },
         Route("POST", "v1/calls/parallel/{groupId}/terminate") { api, request in
             try await api.terminate(GroupID(request.parameter("groupId")))
         },
         Route("POST", "v1/queues") { api, request in try await api.createQueue(try api.body(request.http)) },
-        Route("GET", "v1/queues/{queueId}") { api, request in try await api.queue(QueueID(request.parameter("queueId"))) },
+        Route("GET", "v1/queues/{queueId}") { api, request in
+            let id = QueueID(request.parameter("queueId"))
+            if let at = try APIServer.point(request.http.query) { return try await api.queue(id, at: at) }
+            return try await api.queue(id)
+        },
         Route("POST", "v1/queues/{queueId}/contacts") { api, request in
             try await api.addContacts(QueueID(request.parameter("queueId")), try api.body(request.http))
         },
@@ -73,7 +82,12 @@ public final class APIServer: WebApplication {
         },
         Route("POST", "v1/sessions") { api, request in try await api.startSession(try api.body(request.http)) },
         Route("GET", "v1/sessions/{sessionId}") { api, request in
-            try await api.session(SessionID(request.parameter("sessionId")))
+            let id = SessionID(request.parameter("sessionId"))
+            if let at = try APIServer.point(request.http.query) { return try await api.session(id, at: at) }
+            return try await api.session(id)
+        },
+        Route("GET", "v1/sessions/{sessionId}/timeline") { api, request in
+            try await api.timeline(SessionID(request.parameter("sessionId")), request.http.query)
         },
         Route("PATCH", "v1/sessions/{sessionId}") { api, request in
             try await api.changeSession(SessionID(request.parameter("sessionId")), try api.body(request.http))
@@ -85,7 +99,10 @@ public final class APIServer: WebApplication {
             try await api.sessionAction(SessionID(request.parameter("sessionId")), request.parameter("action"))
         },
         Route("GET", "v1/events") { api, request in try await api.events(request.http.query) },
-        Route("GET", "v1/overview") { api, _ in HTTPResponse.json(200, await api.projections.overview.json) },
+        Route("GET", "v1/overview") { api, request in
+            if let at = try APIServer.point(request.http.query) { return try await api.overview(at: at) }
+            return HTTPResponse.json(200, await api.projections.overview.json)
+        },
     ])
 
     // MARK: - WebApplication
@@ -279,6 +296,73 @@ public final class APIServer: WebApplication {
         return try await session(id)
     }
 
+    // MARK: - Audit: the past, from the log alone
+
+    /// `?at=N` (a log position) or `?at=<RFC 3339 time>` (the last position at or before it).
+    static func point(_ query: [String: String]) throws -> Audit.Point? {
+        guard let text = query["at"] else { return nil }
+        if let position = Int64(text), position >= 0 { return .position(position) }
+        if let time = Timestamp(rfc3339: text) { return .time(time) }
+        throw APIError(status: 400, code: "invalid-query", message: "at must be a log position (0 or more) or an RFC 3339 time")
+    }
+
+    /// A projection as it was at a past position, answered with that position in `X-Log-Position`.
+    private func past(_ position: Int64, _ value: JSONValue) -> HTTPResponse {
+        var response = HTTPResponse.json(200, value)
+        response.headers.append(("X-Log-Position", String(position)))
+        return response
+    }
+
+    func session(_ id: SessionID, at point: Audit.Point) async throws -> HTTPResponse {
+        let position = try await audit.position(of: point)
+        guard let session = try await audit.sessionState(id, at: position).sessions[id] else {
+            throw DomainError.sessionNotFound(id)
+        }
+        return past(position, session.summary)
+    }
+
+    func group(_ id: GroupID, at point: Audit.Point) async throws -> HTTPResponse {
+        // A batch belongs to one session for its whole life: fold that session's events only.
+        guard let sessionId = await projections.group(id)?.sessionId else { throw DomainError.groupNotFound(id) }
+        let position = try await audit.position(of: point)
+        guard let group = try await audit.sessionState(sessionId, at: position).groups[id] else {
+            throw DomainError.groupNotFound(id)
+        }
+        return past(position, group.summary)
+    }
+
+    func queue(_ id: QueueID, at point: Audit.Point) async throws -> HTTPResponse {
+        let position = try await audit.position(of: point)
+        let state = try await audit.state(at: position)
+        guard let queue = state.queues[id] else { throw DomainError.queueNotFound(id) }
+        let then = try await store.readAll(after: max(0, position - 1), limit: 1).first?.time ?? .epoch
+        return past(position, queue.summary(at: then))
+    }
+
+    func overview(at point: Audit.Point) async throws -> HTTPResponse {
+        let position = try await audit.position(of: point)
+        return past(position, SupervisorOverview(try await audit.state(at: position)).json)
+    }
+
+    func timeline(_ id: SessionID, _ query: [String: String]) async throws -> HTTPResponse {
+        let after = try Self.integer(query["after"], name: "after", default: 0, range: 0...Int64.max)
+        let limit = Int(try Self.integer(query["limit"], name: "limit", default: 100, range: 1...1000))
+        guard await projections.state.sessions[id] != nil else { throw DomainError.sessionNotFound(id) }
+        let page = try await audit.timeline(of: id, after: after, limit: limit)
+        return HTTPResponse(status: 200, body: Self.eventPage(page, after: after))
+    }
+
+    /// `{"events": [envelope, …], "next": <last position>}`.
+    static func eventPage(_ page: [RecordedEvent], after: Int64) -> [UInt8] {
+        var bytes: [UInt8] = Array(#"{"events":["#.utf8)
+        for (index, event) in page.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes += event.envelopeJSON
+        }
+        bytes += Array(#"],"next":\#(page.last?.position ?? after)}"#.utf8)
+        return bytes
+    }
+
     func events(_ query: [String: String]) async throws -> HTTPResponse {
         let after = try Self.integer(query["after"], name: "after", default: 0, range: 0...Int64.max)
         let limit = Int(try Self.integer(query["limit"], name: "limit", default: 100, range: 1...1000))
@@ -288,13 +372,7 @@ public final class APIServer: WebApplication {
         } else {
             page = try await store.readAll(after: after, limit: limit)
         }
-        var bytes: [UInt8] = Array(#"{"events":["#.utf8)
-        for (index, event) in page.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            bytes += event.envelopeJSON
-        }
-        bytes += Array(#"],"next":\#(page.last?.position ?? after)}"#.utf8)
-        return HTTPResponse(status: 200, body: bytes)
+        return HTTPResponse(status: 200, body: Self.eventPage(page, after: after))
     }
 
     // MARK: - Helpers

@@ -19,6 +19,10 @@ struct Route: Sendable {
         segments = pattern.split(separator: "/")
     }
 
+    /// How many of the pattern's segments are literal: of two patterns that match a path, the one
+    /// with more literal segments is the one meant (`…/{id}/timeline` over `…/{id}/{action}`).
+    var literalCount: Int { segments.count { !($0.first == "{" && $0.last == "}") } }
+
     /// The path parameters when `path` (split into segments) matches the pattern.
     func match(_ path: [Substring]) -> [String: String]? {
         guard path.count == segments.count else { return nil }
@@ -56,12 +60,11 @@ struct RouteTable: Sendable {
 
     func lookup(method: String, path: String) -> Lookup {
         let segments = path.split(separator: "/")
-        var allowed: [String] = []
-        for route in routes {
-            guard let parameters = route.match(segments) else { continue }
-            if route.method == method { return .found(route, parameters) }
-            allowed.append(route.method)
-        }
-        return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
+        let matching = routes.compactMap { route in route.match(segments).map { (route, $0) } }
+        // Only the most specific patterns that match the path count, for dispatch and for `Allow`.
+        guard let best = matching.map(\.0.literalCount).max() else { return .notFound }
+        let meant = matching.filter { $0.0.literalCount == best }
+        if let (route, parameters) = meant.first(where: { $0.0.method == method }) { return .found(route, parameters) }
+        return .methodNotAllowed(allowed: meant.map(\.0.method))
     }
 }

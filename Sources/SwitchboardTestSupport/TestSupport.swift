@@ -3,6 +3,7 @@ import DialerEngine
 import EventStore
 import Foundation
 import Synchronization
+import SwitchboardBasics
 
 // Test support shared by every test target: real parts with a fault or a record added, never mocks.
 
@@ -99,6 +100,10 @@ public final class FaultyStore: EventStore {
         try await inner.readStream(stream, after: version, limit: limit)
     }
     public func headPosition() async throws -> Int64 { try await inner.headPosition() }
+    public func readCorrelated(_ correlationId: String, after position: Int64, limit: Int) async throws -> [RecordedEvent] {
+        try await inner.readCorrelated(correlationId, after: position, limit: limit)
+    }
+    public func position(at time: Timestamp) async throws -> Int64 { try await inner.position(at: time) }
     public func subscribe(after position: Int64) -> EventSubscription { inner.subscribe(after: position) }
     public func verify() async throws -> ChainVerification { try await inner.verify() }
 }

@@ -31,7 +31,7 @@ struct DispositionTests {
         #expect(other.refusal(.recordDisposition(sessionId: "s", callId: "g1-2", outcome: .other, notes: nil, callbackAt: nil))
                 == .invalidTransition("call g1-2 was not connected to the agent"))
         #expect(other.refusal(.recordDisposition(sessionId: "s", callId: "g9-1", outcome: .other, notes: nil, callbackAt: nil))
-                == .callNotFound("g1", "g9-1"))
+                == .invalidTransition("call g9-1 is not the winner of session s's current or last batch"))
         try other.when(.recordDisposition(sessionId: "s", callId: "g1-1", outcome: .wrongNumber, notes: nil, callbackAt: nil))
     }
 

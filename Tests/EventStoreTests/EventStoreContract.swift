@@ -207,6 +207,26 @@ struct EventStoreContractTests {
     }
 
     @Test(arguments: StoreKind.allCases)
+    func aSessionsEventsAreReadByCorrelationAndAPointInTimeByPosition(kind: StoreKind) async throws {
+        let (store, cleanup) = try kind.makeEmpty()
+        defer { cleanup() }
+        func at(_ ms: Int64, _ correlation: String?) -> NewEvent {
+            NewEvent(id: UUID(), type: "thing.happened", version: 1, time: Timestamp(millisecondsSinceEpoch: ms),
+                     correlationId: correlation, data: Array(#"{"n":1}"#.utf8))
+        }
+        try await store.append([at(1000, "s1"), at(1000, "s2")], to: "group-a", expectedVersion: .noStream)
+        try await store.append([at(2000, nil)], to: "queue-q", expectedVersion: .noStream)
+        try await store.append([at(3000, "s1"), at(3000, "s1")], to: "session-s1", expectedVersion: .noStream)
+        #expect(try await store.readCorrelated("s1", after: 0, limit: 10).map(\.position) == [1, 4, 5])
+        #expect(try await store.readCorrelated("s1", after: 1, limit: 1).map(\.position) == [4])
+        #expect(try await store.readCorrelated("nobody", after: 0, limit: 10).isEmpty)
+        #expect(try await store.position(at: Timestamp(millisecondsSinceEpoch: 999)) == 0)
+        #expect(try await store.position(at: Timestamp(millisecondsSinceEpoch: 1000)) == 2)
+        #expect(try await store.position(at: Timestamp(millisecondsSinceEpoch: 2500)) == 3)
+        #expect(try await store.position(at: Timestamp(millisecondsSinceEpoch: 9000)) == 5)
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func aSubscriptionCatchesUpThenGoesLiveWithNoGapAndNoDuplicate(kind: StoreKind) async throws {
         let (store, cleanup) = try kind.makeEmpty()
         defer { cleanup() }

@@ -199,12 +199,12 @@ struct SQLiteEventStoreTests {
             try await store.append([event(), event()], to: "queue-a", expectedVersion: .noStream)
             store.close()
         }
-        let next = SQLiteEventStore.migrations + ["CREATE INDEX events_by_correlation ON events (correlation_id, position);"]
+        let next = SQLiteEventStore.migrations + ["CREATE INDEX events_by_type ON events (type, position);"]
         let migrated = try SQLiteEventStore(path: path, migrations: next)
         #expect(try await migrated.readAll(after: 0, limit: 10).count == 2)
         #expect(try await migrated.verify().isIntact)
         migrated.close()
-        try rawSQL("SELECT 1 FROM sqlite_master WHERE name = 'events_by_correlation'")
+        try rawSQL("SELECT 1 FROM sqlite_master WHERE name = 'events_by_type'")
         // The current build now sees a newer log and refuses it rather than misread it.
         #expect(throws: EventStoreError.self) { try SQLiteEventStore(path: path) }
         let again = try SQLiteEventStore(path: path, migrations: next)  // already migrated: nothing to do

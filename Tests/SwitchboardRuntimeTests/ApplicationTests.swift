@@ -56,6 +56,20 @@ struct RouteTableTests {
         }
         #expect(route.pattern == "v1/calls/parallel/{groupId}/terminate")
         #expect(parameters == ["groupId": "g-1"])
+        // A literal segment wins over a template: the timeline is GET only, not a session action.
+        guard case .methodNotAllowed(let timeline) = APIServer.routes.lookup(method: "POST", path: "/v1/sessions/s1/timeline")
+        else {
+            Issue.record("expected 405")
+            return
+        }
+        #expect(timeline == ["GET"])
+        // A literal segment wins over a template: the timeline is GET only, not a session action.
+        guard case .methodNotAllowed(let timeline) = APIServer.routes.lookup(method: "POST", path: "/v1/sessions/s1/timeline")
+        else {
+            Issue.record("expected 405")
+            return
+        }
+        #expect(timeline == ["GET"])
         guard case .notFound = APIServer.routes.lookup(method: "GET", path: "/v1/nothing") else {
             Issue.record("expected 404")
             return

@@ -684,3 +684,46 @@ def test_a_disposition_ends_the_wrap_up_and_a_callback_waits_for_its_time(server
     talked = next(c for c in requests.get(f"{base}/v1/queues/{queue['queueId']}").json()["contacts"] if c["contactId"] == "d-talk")
     assert talked["dialable"] is False and talked["retryAt"] is not None
     requests.post(f"{base}/v1/sessions/{sid}/stop")
+
+
+def test_a_sessions_timeline_and_its_state_at_a_past_position(server):
+    base = server["base"]
+    contacts = [{"id": f"au-{i}", "phone": f"+1512559{1100 + i}", "script": {"ringMs": 50, "fail": "congestion"}}
+                for i in range(3)]
+    queue = requests.post(base + "/v1/queues", json={"name": "Audited", "contacts": contacts, "maxAttempts": 1}).json()
+    sid = requests.post(base + "/v1/sessions", json={"agentId": "audited", "queueId": queue["queueId"], "mode": "parallel",
+                                                     "settings": {"staggerMs": 0, "cooldownMs": 0}}).json()["sessionId"]
+    wait_for(lambda: requests.get(f"{base}/v1/sessions/{sid}").json()["state"] == "ended")
+    final = requests.get(f"{base}/v1/sessions/{sid}").json()
+
+    events, after = [], 0
+    while True:
+        page = requests.get(f"{base}/v1/sessions/{sid}/timeline", params={"after": after, "limit": 4}).json()
+        if not page["events"]:
+            break
+        events += page["events"]
+        after = page["next"]
+    positions = [e["position"] for e in events]
+    assert positions == sorted(set(positions))
+    assert events[0]["type"] == "session.started" and events[-1]["type"] == "session.ended"
+    assert all(e.get("correlationId") == sid or e["stream"] == f"queue-{queue['queueId']}" for e in events)
+    assert {"call.dialed", "call.failed", "batch.started", "queue.completed"} <= {e["type"] for e in events}
+    assert all(len(e["hash"]) == 64 for e in events)
+
+    # At the session's last event it is exactly what it is now; just after it started, it had no batch.
+    last = requests.get(f"{base}/v1/sessions/{sid}", params={"at": positions[-1]})
+    assert last.status_code == 200 and last.json() == final and last.headers["x-log-position"] == str(positions[-1])
+    first = requests.get(f"{base}/v1/sessions/{sid}", params={"at": positions[0]}).json()
+    assert first["state"] == "active" and first["stats"]["batches"] == 0
+    before = requests.get(f"{base}/v1/sessions/{sid}", params={"at": positions[0] - 1})
+    assert before.status_code == 404
+    by_time = requests.get(f"{base}/v1/sessions/{sid}", params={"at": events[-1]["time"]})
+    assert by_time.status_code == 200 and by_time.json()["state"] == "ended"
+    dialed = next(e for e in events if e["type"] == "call.dialed")
+    group = requests.get(f"{base}/v1/calls/parallel/{dialed['data']['groupId']}", params={"at": dialed["position"]}).json()
+    assert any(c["callId"] == dialed["data"]["callId"] and c["status"] == "dialing" for c in group["calls"])
+    queue_then = requests.get(f"{base}/v1/queues/{queue['queueId']}", params={"at": positions[0]}).json()
+    assert queue_then["state"] == "active" and queue_then["pending"] == 3
+    overview = requests.get(f"{base}/v1/overview", params={"at": positions[0]})
+    assert overview.status_code == 200 and any(s["sessionId"] == sid for s in overview.json()["sessions"])
+    assert requests.get(f"{base}/v1/sessions/{sid}", params={"at": "yesterday"}).status_code == 400
