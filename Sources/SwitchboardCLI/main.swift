@@ -5,6 +5,7 @@ import EventStore
 import Foundation
 import SwitchboardApp
 import SwitchboardJSON
+import SwitchboardBasics
 import Logging
 import SwitchboardRuntime
 import SwitchboardServer
@@ -15,7 +16,7 @@ struct Switchboard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard",
         abstract: "An event-sourced parallel dialer.",
-        subcommands: [Serve.self, Events.self, Verify.self, RecordDemo.self, Simulate.self, EventTypes.self]
+        subcommands: [Serve.self, Events.self, Verify.self, Export.self, Replay.self, RecordDemo.self, Simulate.self, EventTypes.self]
     )
 }
 
@@ -84,19 +85,147 @@ struct Events: AsyncParsableCommand {
 
 struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check the log's hash chain; name the first position that does not match.")
+        abstract: "Check the log's hash chain, or an export on its own; name the first position or line that does not hold.")
 
-    @OptionGroup var options: StoreOption
+    @Option(help: "Path of the SQLite event log.") var store: String?
+    @Option(help: "An NDJSON export (switchboard export) to check without the log.") var export: String?
 
     func run() async throws {
-        let store = try options.openExisting()
-        defer { store.close() }
-        let report = try await store.verify()
+        if let export {
+            guard let data = FileManager.default.contents(atPath: export) else { throw ValidationError("cannot read \(export)") }
+            let report = ChainExport.verify(Array(data))
+            if let line = report.firstBadLine {
+                print("TAMPERED: line \(line): \(report.problem ?? "does not hold") (\(report.eventsChecked) events verified before it)")
+                throw ExitCode(1)
+            }
+            print("OK: \(report.eventsChecked) events, the slice matches the chain")
+            return
+        }
+        let log = try StoreOption.parse(["--store", store ?? "./switchboard.sqlite"]).openExisting()
+        defer { log.close() }
+        let report = try await log.verify()
         if let bad = report.firstBadPosition {
             print("TAMPERED: first bad position \(bad): \(report.problem ?? "hash mismatch") (\(report.eventsChecked) events verified before it)")
             throw ExitCode(1)
         }
         print("OK: \(report.eventsChecked) events, chain intact, head hash \(report.headHash)")
+    }
+}
+
+struct Export: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a slice of the log that anyone can check (switchboard verify --export): NDJSON envelopes and a trailer.")
+
+    @OptionGroup var options: StoreOption
+    @Option(help: "First position (default: the first).") var from: Int64 = 1
+    @Option(help: "Last position (default: the head).") var to: Int64?
+    @Option(help: "Write here instead of standard output.") var out: String?
+
+    func run() async throws {
+        let log = try options.openExisting()
+        defer { log.close() }
+        guard from >= 1, to.map({ $0 >= from }) ?? true else { throw ValidationError("--from must be at least 1 and not after --to") }
+        let head = try await log.headPosition()
+        let handle: FileHandle
+        if let out {
+            guard FileManager.default.createFile(atPath: out, contents: nil), let file = FileHandle(forWritingAtPath: out) else {
+                throw ValidationError("cannot write \(out)")
+            }
+            handle = file
+        } else {
+            handle = FileHandle.standardOutput
+        }
+        let trailer = try await ChainExport.write(log, from: from, to: min(to ?? head, head)) { handle.write(Data($0)) }
+        if out != nil {
+            try handle.close()
+            FileHandle.standardError.write(Data("exported \(trailer.count) events (\(trailer.first)...\(trailer.last))\n".utf8))
+        }
+    }
+}
+
+struct Replay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Tell a session's story from the log (no engine, no carrier), or show its state at a position.")
+
+    @OptionGroup var options: StoreOption
+    @Option(help: "The session.") var session: String
+    @Option(help: "Show the session's state (and its batch's) as it was at this log position.") var at: Int64?
+    @Option(help: "table (a readable timeline) or ndjson (the stored envelopes).") var format: Events.Format = .table
+
+    func run() async throws {
+        let log = try options.openExisting()
+        defer { log.close() }
+        let audit = Audit(store: log)
+        let id = SessionID(session)
+        if let at {
+            let state = try await audit.sessionState(id, at: at)
+            guard let found = state.sessions[id] else { throw ValidationError("session \(session) did not exist at position \(at)") }
+            var output: JSONObject = ["position": .int(at), "session": found.summary]
+            output["batch"] = (found.currentGroup ?? found.lastGroup).flatMap { state.groups[$0] }?.summary ?? .null
+            print(String(decoding: JSONWriter.encode(.object(output)), as: UTF8.self))
+            return
+        }
+        var after: Int64 = 0
+        var start: Timestamp?
+        while true {
+            let page = try await audit.timeline(of: id, after: after, limit: 500)
+            guard let last = page.last else { break }
+            for recorded in page {
+                switch format {
+                case .ndjson: print(String(decoding: recorded.envelopeJSON, as: UTF8.self))
+                case .table:
+                    let origin = start ?? recorded.time
+                    start = origin
+                    let line = Self.clock(recorded.time.milliseconds(since: origin)) + "  " + Self.pad(String(recorded.position), 8)
+                        + Self.pad(recorded.type, 26) + ((try? Self.story(EventCodec.decode(recorded))) ?? "")
+                    print(line)
+                }
+            }
+            after = last.position
+        }
+        if start == nil, format == .table { throw ValidationError("no events for session \(session)") }
+    }
+
+    /// `+m:ss.mmm` since the session started.
+    static func clock(_ ms: Int64) -> String {
+        let minutes = ms / 60_000, seconds = ms / 1000 % 60, millis = ms % 1000
+        return "+\(minutes):" + (seconds < 10 ? "0" : "") + "\(seconds)." + String(String(millis + 1000).dropFirst())
+    }
+
+    static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+    }
+
+    /// What an event says, in a few words.
+    static func story(_ event: DialerEvent) -> String {
+        switch event {
+        case .sessionStarted(let e): "agent \(e.agentId) on queue \(e.queueId), \(e.mode.rawValue)"
+        case .batchStarted(let e): "batch \(e.groupId): \(e.calls.count) lines, \(e.profile.rawValue), stagger \(e.staggerMs) ms"
+        case .profileSelected(let e): "profile \(e.profile.rawValue) (\(e.reason.rawValue))"
+        case .callDialed(let e): "\(e.callId) dials contact \(e.contactId) from \(e.callerId) (attempt \(e.attempt))"
+        case .callRinging(let e): "\(e.callId) rings"
+        case .callAnswered(let e): "\(e.callId) answered by \(e.answeredBy.rawValue)"
+        case .callConnected(let e): "\(e.callId) WINS: contact \(e.contactId) connected to \(e.agentId)"
+        case .callTerminated(let e): "\(e.callId) ended: \(e.reason.rawValue)"
+        case .callVoicemail(let e): "\(e.callId) ended: voicemail"
+        case .callNoAnswer(let e): "\(e.callId) ended: no answer (\(e.cause.rawValue))"
+        case .callFailed(let e): "\(e.callId) ended: failed (\(e.reason))"
+        case .callCompleted(let e): "\(e.callId) ended: hung up by \(e.endedBy.rawValue)"
+        case .batchCompleted(let e): "batch \(e.groupId) done: \(e.result.rawValue)"
+        case .batchCancelled(let e): "batch \(e.groupId) cancelled (\(e.reason.rawValue))"
+        case .callDispositioned(let e): "\(e.callId) disposition: \(e.outcome.rawValue)"
+        case .sessionPaused(let e): "paused (\(e.reason.rawValue))"
+        case .sessionResumed: "resumed"
+        case .sessionEnded(let e): "ended (\(e.reason.rawValue))"
+        case .sessionModeChanged(let e): "mode \(e.mode.rawValue)"
+        case .sessionSettingsChanged: "settings changed"
+        case .queuePaused(let e): e.sessionId == nil ? "queue paused by a supervisor" : "queue paused"
+        case .queueResumed: "queue resumed"
+        case .queueStopped: "queue stopped"
+        case .queueCompleted: "queue completed"
+        case .contactsAdded(let e): "\(e.contacts.count) contacts added to the queue"
+        case .queueCreated, .queueErrored: ""
+        }
     }
 }
 

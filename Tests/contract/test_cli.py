@@ -129,3 +129,36 @@ def test_simulate_reports_a_bad_scenario_clearly(run, tmp_path):
     assert "contacts[0]" in result.stderr and "E.164" in result.stderr
     bad.write_text("{not json")
     assert "invalid scenario" in run("simulate", "--scenario", bad).stderr
+
+
+def test_an_export_verifies_on_its_own_and_an_edit_is_found_at_its_line(run, demo_store, tmp_path):
+    export = tmp_path / "slice.ndjson"
+    run("export", "--store", demo_store, "--from", 10, "--to", 40, "--out", export, check=True)
+    lines = export.read_text().splitlines()
+    assert len(lines) == 32 and '"trailer"' in lines[-1]
+    assert json.loads(lines[-1])["trailer"]["count"] == 31
+    ok = run("verify", "--export", export)
+    assert ok.returncode == 0 and ok.stdout.startswith("OK: 31 events"), ok.stdout + ok.stderr
+    edited = lines[:]
+    edited[6] = edited[6].replace('"type":"', '"type":"x', 1)
+    export.write_text("\n".join(edited) + "\n")
+    bad = run("verify", "--export", export)
+    assert bad.returncode == 1 and bad.stdout.startswith("TAMPERED: line 7"), bad.stdout
+
+
+def test_replay_tells_a_sessions_story_and_its_state_at_a_position(run, demo_store):
+    table = run("replay", "--store", demo_store, "--session", "s1", check=True).stdout.splitlines()
+    assert table[0].startswith("+0:00.000") and "session.started" in table[0]
+    assert any("WINS: contact c1" in line for line in table)
+    assert any("ended: lost-race" in line for line in table)
+    assert any("disposition: interested" in line for line in table)
+    ndjson = [json.loads(line) for line in run("replay", "--store", demo_store, "--session", "s1", "--format", "ndjson",
+                                               check=True).stdout.splitlines()]
+    assert [e["position"] for e in ndjson] == sorted(e["position"] for e in ndjson)
+    assert len(ndjson) == len(table)
+    dialed = next(e for e in ndjson if e["type"] == "call.dialed")
+    at = json.loads(run("replay", "--store", demo_store, "--session", "s1", "--at", dialed["position"], check=True).stdout)
+    assert at["position"] == dialed["position"] and at["session"]["state"] == "active"
+    assert any(c["callId"] == dialed["data"]["callId"] and c["status"] == "dialing" for c in at["batch"]["calls"])
+    missing = run("replay", "--store", demo_store, "--session", "nobody")
+    assert missing.returncode != 0

@@ -1,0 +1,124 @@
+import Crypto
+import SwitchboardJSON
+
+/// A slice of the log that anyone can check against the chain without the rest of it: the stored
+/// envelopes from `from` to `to`, exactly as stored, one per line, then a trailer with the first and
+/// last position, the count, the hash of the event just before `from` and the chain head at `to`.
+///
+/// Each line's hash covers the line itself without its `hash` field (the canonical bytes), chained to
+/// the line before it, starting from the trailer's `before` — so the check needs no JSON re-encoding.
+public enum ChainExport {
+    public struct Trailer: Sendable, Hashable {
+        public var first: Int64
+        public var last: Int64
+        public var count: Int64
+        /// Hex hash of the event at `first - 1` (32 zero bytes before the first event).
+        public var before: String
+        /// Hex hash of the event at `last`.
+        public var head: String
+    }
+
+    /// Writes the slice `from...to` (clamped to the log) through `write`, a page at a time (bounded
+    /// memory), and returns its trailer, which it writes last.
+    @discardableResult
+    public static func write(_ store: some EventStore, from: Int64, to: Int64,
+                             pageSize: Int = 2048, _ write: ([UInt8]) throws -> Void) async throws -> Trailer {
+        let from = max(1, from)
+        let before = from > 1 ? try await store.readAll(after: from - 2, limit: 1).first?.hash ?? EventHashing.genesis
+            : EventHashing.genesis
+        var trailer = Trailer(first: from, last: from - 1, count: 0, before: EventHashing.hex(before), head: EventHashing.hex(before))
+        var position = from - 1
+        while position < to {
+            let page = try await store.readAll(after: position, limit: pageSize)
+            guard !page.isEmpty else { break }
+            var chunk: [UInt8] = []
+            for event in page where event.position <= to {
+                chunk += event.envelopeJSON
+                chunk.append(0x0A)
+                trailer.last = event.position
+                trailer.count += 1
+                trailer.head = EventHashing.hex(event.hash)
+            }
+            try write(chunk)
+            position = page[page.count - 1].position
+        }
+        try write(JSONWriter.encode(["trailer": [
+            "first": .int(trailer.first), "last": .int(trailer.last), "count": .int(trailer.count),
+            "before": .string(trailer.before), "head": .string(trailer.head),
+        ]]) + [0x0A])
+        return trailer
+    }
+
+    /// What checking an export found.
+    public struct Verification: Sendable, Hashable {
+        public var eventsChecked: Int
+        /// The first line (1-based) that does not hold, and why.
+        public var firstBadLine: Int?
+        public var problem: String?
+        public var isIntact: Bool { firstBadLine == nil }
+    }
+
+    /// Checks every line of an export against the chain, from the trailer's `before` hash.
+    public static func verify(_ text: [UInt8]) -> Verification {
+        var lines = text.split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
+        if lines.last?.isEmpty == true { lines.removeLast() }
+        guard let trailerLine = lines.popLast(), let trailer = try? JSONParser.parse(trailerLine)["trailer"],
+            let before = trailer["before"]?.stringValue.flatMap(bytes(hex:)), let head = trailer["head"]?.stringValue,
+            let first = trailer["first"]?.intValue, let count = trailer["count"]?.intValue
+        else {
+            return Verification(eventsChecked: 0, firstBadLine: lines.count + 1, problem: "the last line is not a trailer")
+        }
+        var previous = before
+        let hashField = Array(#","hash":""#.utf8)
+        for (index, line) in lines.enumerated() {
+            let number = index + 1
+            func bad(_ problem: String) -> Verification {
+                Verification(eventsChecked: index, firstBadLine: number, problem: problem)
+            }
+            // `…,"hash":"<64 hex>"}`: the canonical bytes are the line without that field.
+            let suffix = hashField.count + 64 + 2
+            guard line.count > suffix, line.last == UInt8(ascii: "}"),
+                Array(line[(line.count - suffix)..<(line.count - suffix + hashField.count)]) == hashField
+            else { return bad("not a stored envelope with its hash") }
+            let stated = String(decoding: line[(line.count - 66)..<(line.count - 2)], as: UTF8.self)
+            let canonical = Array(line[..<(line.count - suffix)]) + [UInt8(ascii: "}")]
+            guard let position = (try? JSONParser.parse(canonical))?["position"]?.intValue,
+                position == first + Int64(index)
+            else { return bad("position is not \(first + Int64(index)) (a line is missing, added or moved)") }
+            var hasher = SHA256()
+            hasher.update(data: previous)
+            hasher.update(data: canonical)
+            let computed = Array(hasher.finalize())
+            guard EventHashing.hex(computed) == stated else { return bad("hash does not match its content and predecessor") }
+            previous = computed
+        }
+        guard Int64(lines.count) == count else {
+            return Verification(eventsChecked: lines.count, firstBadLine: lines.count + 1,
+                                problem: "the trailer counts \(count) events, the file has \(lines.count)")
+        }
+        guard EventHashing.hex(previous) == head else {
+            return Verification(eventsChecked: lines.count, firstBadLine: lines.count + 1,
+                                problem: "the last event's hash is not the trailer's head")
+        }
+        return Verification(eventsChecked: lines.count, firstBadLine: nil, problem: nil)
+    }
+
+    static func bytes(hex: String) -> [UInt8]? {
+        let digits = Array(hex.utf8)
+        guard digits.count == 64 else { return nil }
+        var out: [UInt8] = []
+        for index in stride(from: 0, to: 64, by: 2) {
+            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
+            out.append(high << 4 | low)
+        }
+        return out
+    }
+
+    private static func nibble(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+        default: nil
+        }
+    }
+}
