@@ -73,7 +73,9 @@ enum ReplayBenchmark {
 /// decided by the real domain and written through the one write path (`LogWriter`, which puts
 /// everything queued into one append).
 enum DialerLogGenerator {
-    static func fill(_ store: SQLiteEventStore, events target: Int) async throws {
+    /// `batchesPerShift`: when set, an agent's session stops after that many batches and the agent
+    /// starts a new one (a floor of shifts, as the audit figures want); otherwise sessions run on.
+    static func fill(_ store: SQLiteEventStore, events target: Int, batchesPerShift: Int? = nil) async throws {
         var state = DialerState()
         var rng = SplitMix64(seed: 2026)
         let ids = SeededEventIDs(seed: 2026)
@@ -114,10 +116,23 @@ enum DialerLogGenerator {
                     mode: agent == 3 ? .single : .parallel, profile: .auto, settings: .default, callerIds: DemoScenario.callerIds))
             }
         }
+        var shifts: [String: (session: SessionID, batches: Int, number: Int)] = [:]
         var batch = 0
         while produced < target {
             batch += 1
-            let session = SessionID("s-\(batch % queues)-\(batch / queues % agentsPerQueue)")
+            let (queue, agent) = (batch % queues, batch / queues % agentsPerQueue)
+            var shift = shifts["\(queue)-\(agent)"] ?? (SessionID("s-\(queue)-\(agent)"), 0, 0)
+            if let limit = batchesPerShift, shift.batches >= limit {
+                // The shift ends; the agent starts a new session on the same queue.
+                _ = try await record(.stopSession(sessionId: shift.session))
+                shift = (SessionID("s-\(queue)-\(agent)-\(shift.number + 1)"), 0, shift.number + 1)
+                _ = try await record(.startSession(
+                    sessionId: shift.session, agentId: AgentID("agent-\(queue)-\(agent)"), queueId: QueueID("queue-\(queue)"),
+                    mode: agent == 3 ? .single : .parallel, profile: .auto, settings: .default, callerIds: DemoScenario.callerIds))
+            }
+            shift.batches += 1
+            shifts["\(queue)-\(agent)"] = shift
+            let session = shift.session
             let groupId = GroupID("g\(batch)")
             time = time.adding(milliseconds: 700)
             guard try await !record(.startBatch(sessionId: session, groupId: groupId)).isEmpty,

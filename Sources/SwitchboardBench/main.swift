@@ -38,7 +38,7 @@ struct Options {
             case "--topics": topics = iterator.next() ?? topics
             case "hello-server": helloServer = true
             default:
-                FileHandle.standardError.write(Data("usage: switchboard-bench hello-server [--port P] | [--events N] [--writers N] [--only append|append_random_ids|replay|engine|answer_to_cancel_us|replay-phases|fanout-client [--port P] [--subscribers N] [--seconds S] [--after POS] [--topics T]]\n".utf8))
+                FileHandle.standardError.write(Data("usage: switchboard-bench hello-server [--port P] | [--events N] [--writers N] [--only append|append_random_ids|replay|engine|answer_to_cancel_us|audit|replay-phases|fanout-client [--port P] [--subscribers N] [--seconds S] [--after POS] [--topics T]]\n".utf8))
                 exit(2)
             }
         }
@@ -97,6 +97,16 @@ if options.runs("answer_to_cancel_us") {
     let latency = try await EngineBenchmark.answerToCancel(batches: 300, in: workspace)
     emit(["figure": "answer_to_cancel_us", "p50": round(latency.p50, 0), "p99": round(latency.p99, 0),
           "samples": .int(Int64(latency.samples))])
+}
+
+if options.runs("audit") {
+    let f = try await AuditBenchmark.run(events: max(options.events, 1_000_000), in: workspace)
+    emit(["figure": "audit_at", "events": .int(Int64(f.events)), "sessions": .int(Int64(f.sessions)),
+          "samples": .int(Int64(f.atSamples)), "p50_ms": round(f.atP50, 2), "p99_ms": round(f.atP99, 2),
+          "baseline_prefix_fold_ms": round(f.atBaselineMs, 0)])
+    emit(["figure": "timeline", "events": .int(Int64(f.events)), "samples": .int(Int64(f.timelineSamples)),
+          "events_per_timeline": round(f.timelineEventsAvg, 0), "p50_ms": round(f.timelineP50, 2),
+          "p99_ms": round(f.timelineP99, 2), "baseline_scan_ms": round(f.timelineBaselineMs, 0)])
 }
 
 if options.runs("fanout-client") {
