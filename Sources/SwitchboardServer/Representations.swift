@@ -1,5 +1,7 @@
+import Foundation
 import DialerCore
 import DialerEngine
+import SwitchboardApp
 import SwitchboardJSON
 import SwitchboardBasics
 
@@ -109,5 +111,53 @@ public enum SimulationSummary {
             "session": state.sessions[outcome.sessionId]?.summary ?? .null,
             "groups": .array(groups.map(\.summary)),
         ]
+    }
+}
+
+extension ComplianceReport {
+    public var json: JSONValue {
+        [
+            "window": "the 30 days ending with each day (UTC), per queue",
+            "capPercent": .double(3.0),
+            "notYetBuilt": .array(Self.notYetBuilt.map(JSONValue.string)),
+            "note": "fields for rules not built yet are null, not zero",
+            "days": .array(days.map { day in
+                [
+                    "queueId": day.queueId.json, "day": .string(day.day), "dialed": day.dialed.json,
+                    "liveAnswers": day.liveAnswers.json, "abandoned": day.abandoned.json,
+                    "abandonmentRate": day.abandonmentRate.map(JSONValue.double) ?? .null,
+                    "rolling30": [
+                        "dialed": day.dialed30.json, "liveAnswers": day.liveAnswers30.json, "abandoned": day.abandoned30.json,
+                        "abandonmentRate": day.abandonmentRate30.map(JSONValue.double) ?? .null,
+                    ],
+                    "callsOutsideCallingHours": day.callsOutsideCallingHours?.json ?? .null,
+                    "doNotCallPrevented": day.doNotCallPrevented?.json ?? .null,
+                    "abandonedWithSafeHarborWithin2s": day.abandonedWithSafeHarborWithin2s?.json ?? .null,
+                ]
+            }),
+        ]
+    }
+
+    /// One row per queue and day; empty cells for rules not built yet.
+    public var csv: String {
+        var rows = ["queue,day,dialed,live_answers,abandoned,abandonment_rate,dialed_30d,live_answers_30d,abandoned_30d,"
+            + "abandonment_rate_30d,calls_outside_calling_hours,dnc_prevented,abandoned_with_safe_harbor_2s"]
+        func cell(_ value: Int?) -> String { value.map(String.init) ?? "" }
+        func cell(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "" }
+        for day in days {
+            rows.append([CSV.field(day.queueId.rawValue), day.day, String(day.dialed), String(day.liveAnswers),
+                         String(day.abandoned), cell(day.abandonmentRate), String(day.dialed30), String(day.liveAnswers30),
+                         String(day.abandoned30), cell(day.abandonmentRate30), cell(day.callsOutsideCallingHours),
+                         cell(day.doNotCallPrevented), cell(day.abandonedWithSafeHarborWithin2s)].joined(separator: ","))
+        }
+        return rows.joined(separator: "\r\n") + "\r\n"
+    }
+}
+
+/// RFC 4180 fields.
+enum CSV {
+    static func field(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

@@ -326,9 +326,11 @@ def test_schemathesis_finds_no_server_errors_and_no_spec_violations(server, tmp_
     failures = [f"{case.get('name')}: {failure.get('message') or failure.text}"[:400]
                 for case in cases for failure in case.findall("failure")]
     assert failures == [], "\n".join(failures) + result.stdout[-4000:]
+    def dropped_by_lws(error):  # the %00 query lws drops without an answer; a dead server is not tolerated
+        text = (error.get("message") or "") + (error.text or "")
+        return ("Connection" in text or "Network" in text or "connection" in text) and "Unavailable" not in text
     errors = [f"{case.get('name')}: {error.get('message') or error.text}"[:400]
-              for case in cases for error in case.findall("error")
-              if "Connection" not in (error.get("message") or error.text or "")]
+              for case in cases for error in case.findall("error") if not dropped_by_lws(error)]
     assert errors == [], "\n".join(errors)
     before = cpu_seconds(server["process"].pid)
     time.sleep(2)
@@ -727,3 +729,21 @@ def test_a_sessions_timeline_and_its_state_at_a_past_position(server):
     overview = requests.get(f"{base}/v1/overview", params={"at": positions[0]})
     assert overview.status_code == 200 and any(s["sessionId"] == sid for s in overview.json()["sessions"])
     assert requests.get(f"{base}/v1/sessions/{sid}", params={"at": "yesterday"}).status_code == 400
+
+
+def test_the_compliance_report_counts_per_queue_and_day_and_names_what_is_not_built(server):
+    base = server["base"]
+    wait_for(lambda: requests.get(base + "/v1/reports/compliance").json()["days"])
+    report = requests.get(base + "/v1/reports/compliance", params={"queue": "demo-leads"}).json()
+    assert set(report["notYetBuilt"]) == {"callsOutsideCallingHours", "doNotCallPrevented", "abandonedWithSafeHarborWithin2s"}
+    assert report["days"] and all(d["queueId"] == "demo-leads" for d in report["days"])
+    day = report["days"][-1]
+    assert day["dialed"] >= day["liveAnswers"] >= day["abandoned"] >= 0
+    assert day["rolling30"]["dialed"] >= day["dialed"]
+    assert day["callsOutsideCallingHours"] is None and day["doNotCallPrevented"] is None
+    csv = requests.get(base + "/v1/reports/compliance", params={"format": "csv", "queue": "demo-leads"})
+    assert csv.headers["content-type"].startswith("text/csv")
+    rows = csv.text.strip().split("\r\n")
+    assert rows[0].startswith("queue,day,dialed") and len(rows) == len(report["days"]) + 1
+    assert requests.get(base + "/v1/reports/compliance", params={"from": "yesterday"}).status_code == 400
+    assert requests.get(base + "/v1/reports/compliance", params={"from": "2099-01-01"}).json()["days"] == []
