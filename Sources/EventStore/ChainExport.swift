@@ -7,6 +7,10 @@ import SwitchboardJSON
 ///
 /// Each line's hash covers the line itself without its `hash` field (the canonical bytes), chained to
 /// the line before it, starting from the trailer's `before` — so the check needs no JSON re-encoding.
+///
+/// A filtered export (one queue's or one session's events) keeps the chain checkable: each run of
+/// events left out becomes one line `{"skipped": {"from", "through", "hash"}}` naming the positions and
+/// the hash of the last event left out, which the next kept event chains to.
 public enum ChainExport {
     public struct Trailer: Sendable, Hashable {
         public var first: Int64
@@ -21,27 +25,40 @@ public enum ChainExport {
     /// Writes the slice `from...to` (clamped to the log) through `write`, a page at a time (bounded
     /// memory), and returns its trailer, which it writes last.
     @discardableResult
-    public static func write(_ store: some EventStore, from: Int64, to: Int64,
-                             pageSize: Int = 2048, _ write: ([UInt8]) throws -> Void) async throws -> Trailer {
+    public static func write(_ store: some EventStore, from: Int64, to: Int64, pageSize: Int = 2048,
+                             keeping keep: (RecordedEvent) -> Bool = { _ in true },
+                             _ write: ([UInt8]) throws -> Void) async throws -> Trailer {
         let from = max(1, from)
         let before = from > 1 ? try await store.readAll(after: from - 2, limit: 1).first?.hash ?? EventHashing.genesis
             : EventHashing.genesis
         var trailer = Trailer(first: from, last: from - 1, count: 0, before: EventHashing.hex(before), head: EventHashing.hex(before))
         var position = from - 1
+        var skipped: (from: Int64, through: Int64, hash: [UInt8])?
+        func skipLine(_ run: (from: Int64, through: Int64, hash: [UInt8])) -> [UInt8] {
+            JSONWriter.encode(["skipped": ["from": .int(run.from), "through": .int(run.through),
+                                           "hash": .string(EventHashing.hex(run.hash))]]) + [0x0A]
+        }
         while position < to {
             let page = try await store.readAll(after: position, limit: pageSize)
             guard !page.isEmpty else { break }
             var chunk: [UInt8] = []
             for event in page where event.position <= to {
+                trailer.last = event.position
+                trailer.head = EventHashing.hex(event.hash)
+                guard keep(event) else {
+                    skipped = (skipped?.from ?? event.position, event.position, event.hash)
+                    continue
+                }
+                if let run = skipped { chunk += skipLine(run) }
+                skipped = nil
                 chunk += event.envelopeJSON
                 chunk.append(0x0A)
-                trailer.last = event.position
                 trailer.count += 1
-                trailer.head = EventHashing.hex(event.hash)
             }
             try write(chunk)
             position = page[page.count - 1].position
         }
+        if let run = skipped { try write(skipLine(run)) }
         try write(JSONWriter.encode(["trailer": [
             "first": .int(trailer.first), "last": .int(trailer.last), "count": .int(trailer.count),
             "before": .string(trailer.before), "head": .string(trailer.head),
@@ -69,11 +86,23 @@ public enum ChainExport {
             return Verification(eventsChecked: 0, firstBadLine: lines.count + 1, problem: "the last line is not a trailer")
         }
         var previous = before
+        var expected = first
+        var checked = 0
         let hashField = Array(#","hash":""#.utf8)
         for (index, line) in lines.enumerated() {
             let number = index + 1
             func bad(_ problem: String) -> Verification {
-                Verification(eventsChecked: index, firstBadLine: number, problem: problem)
+                Verification(eventsChecked: checked, firstBadLine: number, problem: problem)
+            }
+            if line.starts(with: Array(#"{"skipped":"#.utf8)) {
+                guard let run = try? JSONParser.parse(line)["skipped"], let from = run["from"]?.intValue,
+                    let through = run["through"]?.intValue, through >= from,
+                    let hash = run["hash"]?.stringValue.flatMap(bytes(hex:))
+                else { return bad("not a skipped-run line") }
+                guard from == expected else { return bad("skips from \(from), expected \(expected)") }
+                previous = hash
+                expected = through + 1
+                continue
             }
             // `…,"hash":"<64 hex>"}`: the canonical bytes are the line without that field.
             let suffix = hashField.count + 64 + 2
@@ -82,25 +111,26 @@ public enum ChainExport {
             else { return bad("not a stored envelope with its hash") }
             let stated = String(decoding: line[(line.count - 66)..<(line.count - 2)], as: UTF8.self)
             let canonical = Array(line[..<(line.count - suffix)]) + [UInt8(ascii: "}")]
-            guard let position = (try? JSONParser.parse(canonical))?["position"]?.intValue,
-                position == first + Int64(index)
-            else { return bad("position is not \(first + Int64(index)) (a line is missing, added or moved)") }
+            guard let position = (try? JSONParser.parse(canonical))?["position"]?.intValue, position == expected
+            else { return bad("position is not \(expected) (a line is missing, added or moved)") }
             var hasher = SHA256()
             hasher.update(data: previous)
             hasher.update(data: canonical)
             let computed = Array(hasher.finalize())
             guard EventHashing.hex(computed) == stated else { return bad("hash does not match its content and predecessor") }
             previous = computed
+            expected += 1
+            checked += 1
         }
-        guard Int64(lines.count) == count else {
-            return Verification(eventsChecked: lines.count, firstBadLine: lines.count + 1,
-                                problem: "the trailer counts \(count) events, the file has \(lines.count)")
+        guard Int64(checked) == count else {
+            return Verification(eventsChecked: checked, firstBadLine: lines.count + 1,
+                                problem: "the trailer counts \(count) events, the file has \(checked)")
         }
         guard EventHashing.hex(previous) == head else {
-            return Verification(eventsChecked: lines.count, firstBadLine: lines.count + 1,
+            return Verification(eventsChecked: checked, firstBadLine: lines.count + 1,
                                 problem: "the last event's hash is not the trailer's head")
         }
-        return Verification(eventsChecked: lines.count, firstBadLine: nil, problem: nil)
+        return Verification(eventsChecked: checked, firstBadLine: nil, problem: nil)
     }
 
     static func bytes(hex: String) -> [UInt8]? {

@@ -120,12 +120,28 @@ struct Export: AsyncParsableCommand {
     @Option(help: "First position (default: the first).") var from: Int64 = 1
     @Option(help: "Last position (default: the head).") var to: Int64?
     @Option(help: "Write here instead of standard output.") var out: String?
+    @Option(help: "ndjson (the slice, checkable) or csv (call-detail records of the calls placed in it).")
+    var format: ExportFormat = .ndjson
+    @Option(help: "csv: only this queue's calls.") var queue: String?
+    @Option(help: "csv: only this session's calls.") var session: String?
+
+    enum ExportFormat: String, ExpressibleByArgument, CaseIterable { case ndjson, csv }
 
     func run() async throws {
         let log = try options.openExisting()
         defer { log.close() }
         guard from >= 1, to.map({ $0 >= from }) ?? true else { throw ValidationError("--from must be at least 1 and not after --to") }
         let head = try await log.headPosition()
+        if format == .csv {
+            let records = try await CallDetailRecord.records(log, from: from, to: min(to ?? head, head),
+                                                             queue: queue.map(QueueID.init), session: session.map(SessionID.init))
+            let csv = Data(CallDetailRecord.csv(records).utf8)
+            if let out { try csv.write(to: URL(fileURLWithPath: out)) } else { FileHandle.standardOutput.write(csv) }
+            return
+        }
+        guard queue == nil, session == nil else {
+            throw ValidationError("an NDJSON export is a contiguous slice (it verifies on its own); --queue and --session are for csv")
+        }
         let handle: FileHandle
         if let out {
             guard FileManager.default.createFile(atPath: out, contents: nil), let file = FileHandle(forWritingAtPath: out) else {

@@ -100,6 +100,7 @@ public final class APIServer: WebApplication {
         },
         Route("GET", "v1/events") { api, request in try await api.events(request.http.query) },
         Route("GET", "v1/reports/compliance") { api, request in try await api.complianceReport(request.http.query) },
+        Route("GET", "v1/audit/export") { api, request in try await api.export(request.http.query) },
         Route("GET", "v1/overview") { api, request in
             if let at = try APIServer.point(request.http.query) { return try await api.overview(at: at) }
             return HTTPResponse.json(200, await api.projections.overview.json)
@@ -343,6 +344,51 @@ public final class APIServer: WebApplication {
     func overview(at point: Audit.Point) async throws -> HTTPResponse {
         let position = try await audit.position(of: point)
         return past(position, SupervisorOverview(try await audit.state(at: position)).json)
+    }
+
+    /// The most events one export request answers (its body is held in memory): page with `from`/`to`.
+    static let maxExportEvents: Int64 = 50_000
+
+    /// `ndjson`: the stored envelopes of positions `from...to` and a trailer anyone can check against
+    /// the chain (a contiguous slice, so `queue`/`session` do not apply); `csv`: the call-detail
+    /// records of the calls placed in `from...to`, of `queue` / `session` when given.
+    func export(_ query: [String: String]) async throws -> HTTPResponse {
+        let head = try await store.headPosition()
+        let from = try Self.integer(query["from"], name: "from", default: 1, range: 1...Int64.max)
+        let to = min(try Self.integer(query["to"], name: "to", default: head, range: 1...Int64.max), head)
+        let format = query["format"] ?? "ndjson"
+        for name in ["queue", "session"] where query[name]?.isEmpty == true {
+            throw APIError(status: 400, code: "invalid-query", message: "\(name) must not be empty")
+        }
+        switch format {
+        case "ndjson":
+            guard to < from || to - from < Self.maxExportEvents else {
+                throw APIError(status: 400, code: "invalid-query",
+                               message: "at most \(Self.maxExportEvents) events per request: page with from and to")
+            }
+            var body: [UInt8] = []
+            let queue = query["queue"], session = query["session"]
+            let keep = queue == nil && session == nil ? nil : try await exportFilter(queue: queue.map(QueueID.init),
+                                                                                     session: session.map(SessionID.init))
+            try await ChainExport.write(store, from: from, to: to, keeping: { keep?($0) ?? true }) { body += $0 }
+            return HTTPResponse(status: 200, contentType: "application/x-ndjson", body: body)
+        case "csv":
+            let records = try await CallDetailRecord.records(store, from: from, to: to, queue: query["queue"].map(QueueID.init),
+                                                             session: query["session"].map(SessionID.init))
+            return HTTPResponse(status: 200, contentType: "text/csv; charset=utf-8", body: Array(CallDetailRecord.csv(records).utf8))
+        default:
+            throw APIError(status: 400, code: "invalid-query", message: "format must be ndjson or csv")
+        }
+    }
+
+    /// Which events a queue's or a session's export keeps: their streams' and their sessions' events.
+    private func exportFilter(queue: QueueID?, session: SessionID?) async throws -> (RecordedEvent) -> Bool {
+        let state = await projections.state
+        var sessions = Set<String>()
+        if let session { sessions.insert(session.rawValue) }
+        if let queue { sessions.formUnion(state.sessions.values.filter { $0.queueId == queue }.map(\.id.rawValue)) }
+        let queueStream = queue.map { EventSubject.Stream.queue($0).name }
+        return { event in event.correlationId.map(sessions.contains) ?? false || event.stream == queueStream }
     }
 
     func complianceReport(_ query: [String: String]) async throws -> HTTPResponse {

@@ -161,3 +161,27 @@ enum CSV {
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }
+
+extension CallDetailRecord {
+    static let csvHeader = "calling_number,called_number,agent,queue,session,batch,call,dialed_at,answered_at,ended_at,"
+        + "ring_ms,talk_ms,answered_by,status,outcome,end_reason,disposition,abandoned,abandoned_why,safe_harbor_played,"
+        + "cut_short_ring_ms,position"
+
+    /// One CSV row (RFC 4180); `safe_harbor_played` stays empty until safe-harbor messages exist.
+    var csvRow: String {
+        func time(_ value: Timestamp?) -> String { value?.rfc3339 ?? "" }
+        func number(_ value: Int64?) -> String { value.map(String.init) ?? "" }
+        return [
+            call.callerId.e164, call.to.e164, CSV.field(agentId.rawValue), CSV.field(queueId.rawValue),
+            CSV.field(sessionId.rawValue), CSV.field(groupId.rawValue), CSV.field(call.id.rawValue), time(call.dialedAt),
+            time(call.answeredAt), time(call.endedAt), number(ringMs), number(talkMs), call.answeredBy?.rawValue ?? "",
+            call.status.rawValue, call.outcome.rawValue, CSV.field(call.endReason ?? ""), disposition?.rawValue ?? "",
+            call.abandoned ? "true" : "false", call.abandoned ? "answered after another call of the batch had won" : "",
+            "", number(cutShortRingMs), String(dialedPosition),
+        ].joined(separator: ",")
+    }
+
+    public static func csv(_ records: [CallDetailRecord]) -> String {
+        ([csvHeader] + records.map(\.csvRow)).joined(separator: "\r\n") + "\r\n"
+    }
+}

@@ -5,7 +5,7 @@ import Testing
 
 @Suite("Exports anyone can check", .timeLimit(.minutes(1)))
 struct ChainExportTests {
-    func export(from: Int64, to: Int64) async throws -> [UInt8] {
+    func export(from: Int64, to: Int64, keeping keep: @escaping (RecordedEvent) -> Bool = { _ in true }) async throws -> [UInt8] {
         let folder = try TemporaryFolder()
         let store = try SQLiteEventStore(path: folder.file("log.sqlite"))
         defer { store.close() }
@@ -14,7 +14,7 @@ struct ChainExportTests {
                                    expectedVersion: .any)
         }
         var bytes: [UInt8] = []
-        try await ChainExport.write(store, from: from, to: to, pageSize: 3) { bytes += $0 }
+        try await ChainExport.write(store, from: from, to: to, pageSize: 3, keeping: keep) { bytes += $0 }
         return bytes
     }
 
@@ -37,6 +37,18 @@ struct ChainExportTests {
         rows[line - 1][at] = rows[line - 1][at] == UInt8(ascii: "9") ? UInt8(ascii: "8") : UInt8(ascii: "9")
         let report = ChainExport.verify(Array(rows.joined(separator: [0x0A])) + [0x0A])
         #expect(report.firstBadLine == line)
+    }
+
+    @Test func aFilteredExportStillVerifiesAndAnEditInItIsFound() async throws {
+        let bytes = try await export(from: 2, to: 10) { $0.stream == "queue-1" }  // positions 2, 5, 8
+        let rows = lines(bytes)
+        #expect(rows.count == 3 + 3 + 1)  // skip lines before 5 and 8 (and after 8), the events, the trailer
+        #expect(ChainExport.verify(bytes).isIntact && ChainExport.verify(bytes).eventsChecked == 3)
+        var edited = rows
+        let target = try #require(edited.firstIndex { $0.starts(with: Array(#"{"position":5"#.utf8)) })
+        let at = try #require(edited[target].firstRange(of: Array(#""n":"#.utf8))).upperBound
+        edited[target][at] = edited[target][at] == UInt8(ascii: "9") ? UInt8(ascii: "8") : UInt8(ascii: "9")
+        #expect(ChainExport.verify(Array(edited.joined(separator: [0x0A]))).firstBadLine == target + 1)
     }
 
     @Test func aMissingLineOrAForeignTrailerIsFound() async throws {

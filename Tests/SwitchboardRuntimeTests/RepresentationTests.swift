@@ -31,3 +31,34 @@ struct RepresentationTests {
         #expect(await handler.state.groups["g3"]?.summary["status"] == "cancelled")
     }
 }
+
+@Suite("Call-detail records")
+struct CallDetailRecordTests {
+    @Test func theCSVHasOneRowPerPlacedCallAsTheProjectionsHaveIt() async throws {
+        let temp = try TemporaryStore()
+        let handler = try await CommandHandler(store: temp.store)
+        try await DemoScenario.run(handler)
+        let head = try await temp.store.headPosition()
+        let records = try await CallDetailRecord.records(temp.store, from: 1, to: head)
+        let state = await handler.state
+        let placed = state.groups.values.flatMap { group in group.calls.filter(\.isPlaced).map { (group, $0) } }
+        #expect(records.count == placed.count)
+        for (group, call) in placed {
+            let record = try #require(records.first { $0.groupId == group.id && $0.call.id == call.id })
+            #expect(record.call == call && record.agentId == group.agentId && record.queueId == group.queueId)
+        }
+        let csv = CallDetailRecord.csv(records).split(separator: "\r\n", omittingEmptySubsequences: true)
+        #expect(csv.count == placed.count + 1)
+        let header = csv[0].split(separator: ",").map(String.init)
+        let winner = try #require(records.first { $0.disposition != nil })
+        let row = try #require(csv.first { $0.contains(",\(winner.call.id.rawValue),") }).split(separator: ",", omittingEmptySubsequences: false)
+        #expect(row[header.firstIndex(of: "disposition")!] == "interested")
+        #expect(row[header.firstIndex(of: "calling_number")!] == Substring(winner.call.callerId.e164))
+        let abandoned = try #require(records.first { $0.call.abandoned })
+        let abandonedRow = try #require(csv.first { $0.contains(",\(abandoned.groupId.rawValue),\(abandoned.call.id.rawValue),") })
+        #expect(abandonedRow.contains(",true,answered after another call of the batch had won,"))
+        // A window of positions keeps only the calls placed in it.
+        let late = try await CallDetailRecord.records(temp.store, from: head / 2, to: head)
+        #expect(late.allSatisfy { $0.dialedPosition >= head / 2 } && late.count < records.count)
+    }
+}

@@ -1,0 +1,61 @@
+import DialerCore
+import EventStore
+import SwitchboardBasics
+
+/// The call-detail records a telemarketing regulator asks for (kept five years under the TSR): one
+/// per call placed, taken from the projections as folded from the log up to a position.
+public struct CallDetailRecord: Sendable, Hashable {
+    public var queueId: QueueID
+    public var sessionId: SessionID
+    public var agentId: AgentID
+    public var groupId: GroupID
+    public var call: Call
+    /// The disposition the agent recorded, for the batch's winner.
+    public var disposition: DispositionOutcome?
+    /// The log position of the call's `call.dialed`.
+    public var dialedPosition: Int64
+
+    /// How long the call rang before it was answered or ended.
+    public var ringMs: Int64? {
+        guard let dialedAt = call.dialedAt, let until = call.answeredAt ?? call.endedAt else { return nil }
+        return until.milliseconds(since: dialedAt)
+    }
+
+    /// Talk time of a connected call.
+    public var talkMs: Int64? {
+        guard let connectedAt = call.connectedAt, let endedAt = call.endedAt else { return nil }
+        return endedAt.milliseconds(since: connectedAt)
+    }
+
+    /// Ringing cut short by another call's answer or a cancel (not a fair ring).
+    public var cutShortRingMs: Int64? {
+        guard call.answeredBy == nil, call.endReason == TerminationReason.lostRace.rawValue
+            || call.endReason == TerminationReason.cancelled.rawValue
+        else { return nil }
+        return ringMs
+    }
+
+    /// Every call placed at positions `from...to`, of `queue` / `session` when given, in the order placed.
+    public static func records(_ store: some EventStore, from: Int64, to: Int64, queue: QueueID? = nil,
+                               session: SessionID? = nil) async throws -> [CallDetailRecord] {
+        var state = DialerState()
+        var dialedAt: [String: Int64] = [:]
+        for try await recorded in store.events() {
+            guard recorded.position <= to else { break }
+            let event = try EventCodec.decode(recorded)
+            if case .callDialed(let e) = event { dialedAt["\(e.groupId)/\(e.callId)"] = recorded.position }
+            state.apply(event, position: recorded.position, at: recorded.time)
+        }
+        var records: [CallDetailRecord] = []
+        for group in state.groups.values where (queue == nil || group.queueId == queue) && (session == nil || group.sessionId == session) {
+            for call in group.calls {
+                guard let position = dialedAt["\(group.id)/\(call.id)"], position >= from else { continue }
+                records.append(CallDetailRecord(queueId: group.queueId, sessionId: group.sessionId, agentId: group.agentId,
+                                                groupId: group.id, call: call,
+                                                disposition: group.winner == call.id ? group.disposition : nil,
+                                                dialedPosition: position))
+            }
+        }
+        return records.sorted { $0.dialedPosition < $1.dialedPosition }
+    }
+}
