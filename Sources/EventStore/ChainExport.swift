@@ -26,44 +26,83 @@ public enum ChainExport {
     /// memory), and returns its trailer, which it writes last.
     @discardableResult
     public static func write(_ store: some EventStore, from: Int64, to: Int64, pageSize: Int = 2048,
-                             keeping keep: (RecordedEvent) -> Bool = { _ in true },
+                             keeping keep: @escaping @Sendable (RecordedEvent) -> Bool = { _ in true },
                              _ write: ([UInt8]) throws -> Void) async throws -> Trailer {
-        let from = max(1, from)
-        let before = from > 1 ? try await store.readAll(after: from - 2, limit: 1).first?.hash ?? EventHashing.genesis
-            : EventHashing.genesis
-        var trailer = Trailer(first: from, last: from - 1, count: 0, before: EventHashing.hex(before), head: EventHashing.hex(before))
-        var position = from - 1
-        var skipped: (from: Int64, through: Int64, hash: [UInt8])?
-        func skipLine(_ run: (from: Int64, through: Int64, hash: [UInt8])) -> [UInt8] {
+        let reader = Reader(store: store, from: from, to: to, pageSize: pageSize, keeping: keep)
+        while let piece = try await reader.next() { try write(piece) }
+        return await reader.trailer
+    }
+
+    /// The export as pieces pulled one at a time: a page of lines per call, then the trailer, then
+    /// `nil` — so a server can stream it with only one page in memory.
+    public actor Reader {
+        let store: any EventStore
+        let to: Int64
+        let pageSize: Int
+        let keep: @Sendable (RecordedEvent) -> Bool
+        private var position: Int64
+        private var skipped: (from: Int64, through: Int64, hash: [UInt8])?
+        private var started = false
+        private var done = false
+        public private(set) var trailer: Trailer
+
+        public init(store: any EventStore, from: Int64, to: Int64, pageSize: Int = 2048,
+                    keeping keep: @escaping @Sendable (RecordedEvent) -> Bool = { _ in true }) {
+            self.store = store
+            self.to = to
+            self.pageSize = max(1, pageSize)
+            self.keep = keep
+            let from = max(1, from)
+            position = from - 1
+            let genesis = EventHashing.hex(EventHashing.genesis)
+            trailer = Trailer(first: from, last: from - 1, count: 0, before: genesis, head: genesis)
+        }
+
+        public func next() async throws -> [UInt8]? {
+            guard !done else { return nil }
+            if !started {
+                started = true
+                if trailer.first > 1, let before = try await store.readAll(after: trailer.first - 2, limit: 1).first {
+                    trailer.before = EventHashing.hex(before.hash)
+                    trailer.head = trailer.before
+                }
+            }
+            if position < to {
+                let page = try await store.readAll(after: position, limit: pageSize)
+                if !page.isEmpty {
+                    var chunk: [UInt8] = []
+                    for event in page where event.position <= to {
+                        trailer.last = event.position
+                        trailer.head = EventHashing.hex(event.hash)
+                        guard keep(event) else {
+                            skipped = (skipped?.from ?? event.position, event.position, event.hash)
+                            continue
+                        }
+                        if let run = skipped { chunk += Self.skipLine(run) }
+                        skipped = nil
+                        chunk += event.envelopeJSON
+                        chunk.append(0x0A)
+                        trailer.count += 1
+                    }
+                    position = page[page.count - 1].position
+                    return chunk
+                }
+                position = to
+            }
+            done = true
+            var tail: [UInt8] = []
+            if let run = skipped { tail += Self.skipLine(run) }
+            tail += JSONWriter.encode(["trailer": [
+                "first": .int(trailer.first), "last": .int(trailer.last), "count": .int(trailer.count),
+                "before": .string(trailer.before), "head": .string(trailer.head),
+            ]]) + [0x0A]
+            return tail
+        }
+
+        static func skipLine(_ run: (from: Int64, through: Int64, hash: [UInt8])) -> [UInt8] {
             JSONWriter.encode(["skipped": ["from": .int(run.from), "through": .int(run.through),
                                            "hash": .string(EventHashing.hex(run.hash))]]) + [0x0A]
         }
-        while position < to {
-            let page = try await store.readAll(after: position, limit: pageSize)
-            guard !page.isEmpty else { break }
-            var chunk: [UInt8] = []
-            for event in page where event.position <= to {
-                trailer.last = event.position
-                trailer.head = EventHashing.hex(event.hash)
-                guard keep(event) else {
-                    skipped = (skipped?.from ?? event.position, event.position, event.hash)
-                    continue
-                }
-                if let run = skipped { chunk += skipLine(run) }
-                skipped = nil
-                chunk += event.envelopeJSON
-                chunk.append(0x0A)
-                trailer.count += 1
-            }
-            try write(chunk)
-            position = page[page.count - 1].position
-        }
-        if let run = skipped { try write(skipLine(run)) }
-        try write(JSONWriter.encode(["trailer": [
-            "first": .int(trailer.first), "last": .int(trailer.last), "count": .int(trailer.count),
-            "before": .string(trailer.before), "head": .string(trailer.head),
-        ]]) + [0x0A])
-        return trailer
     }
 
     /// What checking an export found.

@@ -47,6 +47,14 @@ final class ServiceLoop {
         /// lws may report the end of an empty body after we already dispatched: handle a request once.
         var dispatched = false
         var completionSeen = false
+        /// A streamed body: the headers are out, and the next piece (or the end) is awaited or ready.
+        var stream: StreamState?
+    }
+
+    struct StreamState {
+        var piece: [UInt8]?
+        var ended = false
+        var awaiting = false
     }
 
     struct SocketState {
@@ -264,6 +272,7 @@ final class ServiceLoop {
 
     private func writeHTTP(_ wsi: OpaquePointer, _ id: ConnectionID) -> Int32 {
         guard let pending = http[id], let response = pending.response else { return 0 }
+        if response.bodyStream != nil { return writeStreamed(wsi, id, pending, response) }
         let isHead = pending.request.method == "HEAD"
         let bodyCount = isHead ? 0 : response.body.count
         var buffer = [UInt8](repeating: 0, count: pre + 1024 + response.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 } + bodyCount)
@@ -294,6 +303,83 @@ final class ServiceLoop {
         http[id]?.response = nil
         if result != 0 || pending.closeAfter { return -1 }
         return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
+    }
+
+    /// A streamed body, one step per writeable callback: the headers (chunked), then each piece as it
+    /// arrives, then the last chunk. The next piece is asked for only after the previous is written.
+    private func writeStreamed(_ wsi: OpaquePointer, _ id: ConnectionID, _ pending: PendingHTTP,
+                               _ response: HTTPResponse) -> Int32 {
+        guard let next = response.bodyStream else { return -1 }
+        let isHead = pending.request.method == "HEAD"
+        guard var stream = pending.stream else {
+            // The headers: no length, chunked (each piece is framed here; lws sends HTTP bodies as given).
+            var buffer = [UInt8](repeating: 0, count: pre + 1024 + response.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 })
+            let result: Int32 = buffer.withUnsafeMutableBufferPointer { raw -> Int32 in
+                guard let base = raw.baseAddress else { return -1 }
+                let start = base + pre
+                var p: UnsafeMutablePointer<UInt8>? = start
+                let end = base + raw.count
+                if lws_add_http_common_headers(wsi, UInt32(response.status), response.contentType,
+                                               lws_filepos_t.max, &p, end) != 0 { return -1 }  // LWS_ILLEGAL_HTTP_CONTENT_LEN: no length
+                for header in response.headers + (isHead ? [] : [("transfer-encoding", "chunked")]) {
+                    let name = header.0.lowercased() + ":"
+                    if lws_add_http_header_by_name(wsi, name, header.1, Int32(header.1.utf8.count), &p, end) != 0 { return -1 }
+                }
+                if pending.closeAfter || isHead, lws_add_http_header_by_name(wsi, "connection:", "close", 5, &p, end) != 0 { return -1 }
+                if lws_finalize_http_header(wsi, &p, end) != 0 { return -1 }
+                guard let cursor = p else { return -1 }
+                return lws_write(wsi, start, cursor - start, LWS_WRITE_HTTP_HEADERS) < 0 ? -1 : 0
+            }
+            if result != 0 || isHead { return -1 }
+            http[id]?.stream = StreamState(awaiting: true)
+            fetch(id, next)
+            return 0
+        }
+        if let piece = stream.piece, !piece.isEmpty {
+            stream.piece = nil
+            stream.awaiting = true
+            http[id]?.stream = stream
+            if writeChunk(wsi, piece) != 0 { return -1 }
+            fetch(id, next)
+            return 0
+        }
+        if stream.piece != nil {  // an empty piece: nothing to send, ask for the next
+            stream.piece = nil
+            stream.awaiting = true
+            http[id]?.stream = stream
+            fetch(id, next)
+            return 0
+        }
+        guard stream.ended, !stream.awaiting else { return 0 }
+        if pending.closeAfter { return -1 }
+        if writeChunk(wsi, []) != 0 { return -1 }  // the last chunk
+        http[id]?.response = nil
+        http[id]?.stream = nil
+        return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
+    }
+
+    /// Asks the application for the next piece off the service thread.
+    private func fetch(_ id: ConnectionID, _ next: @escaping @Sendable () async throws -> [UInt8]?) {
+        let server = server
+        Task {
+            do {
+                server.streamed(id, .success(try await next()))
+            } catch {
+                server.streamed(id, .failure(error))
+            }
+        }
+    }
+
+    /// One HTTP/1.1 chunk (`size CRLF data CRLF`; an empty one ends the body).
+    private func writeChunk(_ wsi: OpaquePointer, _ data: [UInt8]) -> Int32 {
+        var chunk = [UInt8](repeating: 0, count: pre)
+        chunk += Array(String(data.count, radix: 16).utf8) + [13, 10] + data + [13, 10]  // "0\r\n\r\n" ends it
+        let count = chunk.count - pre
+        let pre = pre
+        return chunk.withUnsafeMutableBufferPointer { raw -> Int32 in
+            guard let base = raw.baseAddress else { return -1 }
+            return lws_write(wsi, base + pre, count, LWS_WRITE_HTTP) < 0 ? -1 : 0
+        }
     }
 
     // MARK: - WebSocket
@@ -382,6 +468,20 @@ final class ServiceLoop {
             case .respond(let id, let response):
                 guard let wsi = wsiById[id], http[id] != nil else { continue }
                 http[id]?.response = response
+                lws_callback_on_writable(wsi)
+            case .streamed(let id, let piece):
+                guard let wsi = wsiById[id], http[id]?.stream != nil else { continue }
+                switch piece {
+                case .success(let bytes?): http[id]?.stream?.piece = bytes
+                case .success(nil): http[id]?.stream?.ended = true
+                case .failure:
+                    // The status is already sent: the only honest end is to cut the connection (the
+                    // client sees a chunked body without its last chunk).
+                    http[id]?.closeAfter = true
+                    http[id]?.stream?.ended = true
+                    http[id]?.stream?.piece = nil
+                }
+                http[id]?.stream?.awaiting = false
                 lws_callback_on_writable(wsi)
             case .shutdown:
                 stopping = true

@@ -25,6 +25,9 @@ public struct HTTPResponse: Sendable {
     public var contentType: String
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// A body too big to hold: pulled a chunk at a time (the next is asked for only once the last is
+    /// written, so memory stays bounded) and sent chunked; `nil` ends it. `body` is then unused.
+    public var bodyStream: (@Sendable () async throws -> [UInt8]?)?
 
     public init(status: Int, contentType: String = "application/json", headers: [(name: String, value: String)] = [],
                 body: [UInt8] = []) {
@@ -112,6 +115,8 @@ public final class WebServer: Sendable {
         case send([ConnectionID], OutgoingMessage)
         case close(ConnectionID, UInt16, String)
         case respond(ConnectionID, HTTPResponse)
+        /// The next piece of a streamed body (`nil`: the end; a failure closes the connection).
+        case streamed(ConnectionID, Result<[UInt8]?, any Error>)
         case shutdown
     }
 
@@ -162,6 +167,8 @@ public final class WebServer: Sendable {
     }
 
     func respond(_ connection: ConnectionID, _ response: HTTPResponse) { post(.respond(connection, response)) }
+
+    func streamed(_ connection: ConnectionID, _ piece: Result<[UInt8]?, any Error>) { post(.streamed(connection, piece)) }
 
     private func post(_ item: Outgoing) {
         // Only the post that finds the inbox empty wakes the loop; the loop drains the whole inbox.

@@ -5,7 +5,7 @@ import Testing
 
 @Suite("Exports anyone can check", .timeLimit(.minutes(1)))
 struct ChainExportTests {
-    func export(from: Int64, to: Int64, keeping keep: @escaping (RecordedEvent) -> Bool = { _ in true }) async throws -> [UInt8] {
+    func export(from: Int64, to: Int64, keeping keep: @escaping @Sendable (RecordedEvent) -> Bool = { _ in true }) async throws -> [UInt8] {
         let folder = try TemporaryFolder()
         let store = try SQLiteEventStore(path: folder.file("log.sqlite"))
         defer { store.close() }
