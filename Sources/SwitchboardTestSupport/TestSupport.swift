@@ -67,12 +67,16 @@ public final class FaultyStore: EventStore {
 
     let inner: SQLiteEventStore
     let fault: @Sendable ([StreamWrite]) -> Fault
+    /// Subscriptions fail at their first read (as a log that can no longer be read would).
+    public let failsSubscriptions: Bool
     private let refused = Mutex(0)
     /// How many appends the real store refused for a wrong expected version.
     public var refusals: Int { refused.withLock { $0 } }
 
-    public init(_ inner: SQLiteEventStore, fault: @escaping @Sendable ([StreamWrite]) -> Fault) {
+    public init(_ inner: SQLiteEventStore, failsSubscriptions: Bool = false,
+                fault: @escaping @Sendable ([StreamWrite]) -> Fault = { _ in .pass }) {
         self.inner = inner
+        self.failsSubscriptions = failsSubscriptions
         self.fault = fault
     }
 
@@ -104,7 +108,10 @@ public final class FaultyStore: EventStore {
         try await inner.readCorrelated(correlationId, after: position, limit: limit)
     }
     public func position(at time: Timestamp) async throws -> Int64 { try await inner.position(at: time) }
-    public func subscribe(after position: Int64) -> EventSubscription { inner.subscribe(after: position) }
+    public func subscribe(after position: Int64) -> EventSubscription {
+        guard failsSubscriptions else { return inner.subscribe(after: position) }
+        return EventSubscription(after: position, live: LiveFeed()) { _, _ in throw EventStoreError.storage("injected read failure") }
+    }
     public func verify() async throws -> ChainVerification { try await inner.verify() }
 }
 

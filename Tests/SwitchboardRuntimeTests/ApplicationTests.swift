@@ -144,4 +144,29 @@ struct ApplicationTests {
         await app.shutdown()
         try await running.value
     }
+
+    @Test(.timeLimit(.minutes(1)))
+    func whenTheProjectionsCannotFollowTheLogWaitingRequestsFailAtOnceAndHealthSaysWhy() async throws {
+        let folder = try TemporaryFolder()
+        let real = try SQLiteEventStore(path: folder.file("log.sqlite"))
+        defer { real.close() }
+        let unreadable = FaultyStore(real, failsSubscriptions: true)
+        var configuration = configuration(folder)
+        configuration.demo = false
+        let app = try await SwitchboardApplication.build(configuration, logger: Self.logger, store: unreadable)
+        let running = Task { try await app.run() }
+        var health = await app.api.handle(HTTPRequest(method: "GET", path: "/healthz"))
+        for _ in 0..<100 where health.status == 200 {
+            try await Task.sleep(for: .milliseconds(20))
+            health = await app.api.handle(HTTPRequest(method: "GET", path: "/healthz"))
+        }
+        #expect(health.status == 503)
+        #expect(try JSONParser.parse(health.body)["problems"]?["projections"]?.stringValue?.contains("injected read failure") == true)
+        // The write is decided and logged, but its answer needs the projections: refused at once.
+        let create = await app.api.handle(HTTPRequest(method: "POST", path: "/v1/queues", body: Array(#"{"name":"Later"}"#.utf8)))
+        #expect(create.status == 503)
+        #expect(try JSONParser.parse(create.body)["error"]?["code"] == "projections-stopped")
+        await app.shutdown()
+        try await running.value
+    }
 }
