@@ -112,13 +112,28 @@ public final class SQLiteEventStore: EventStore {
 
     /// The synchronous read behind `readAll`, for callers already off the cooperative pool.
     public func readAllNow(after position: Int64, limit: Int) throws -> [RecordedEvent] {
+        try events(Self.selectAll, .int(position), .int(Int64(max(0, limit))))
+    }
+
+    /// A value bound to a read's `?N` parameters, in order.
+    enum Parameter: Sendable {
+        case int(Int64)
+        case text(String)
+    }
+
+    /// The events a prepared read returns, on the read connection (the one place reads are run).
+    private func events(_ sql: String, _ parameters: Parameter...) throws -> [RecordedEvent] {
         try reader.withLock { db in
             guard !db.isClosed else { throw EventStoreError.closed }
             return try Self.mapErrors(path: path) {
-                let statement = try db.statement(Self.selectAll)
+                let statement = try db.statement(sql)
                 defer { statement.reset() }
-                statement.bind(1, position)
-                statement.bind(2, Int64(max(0, limit)))
+                for (index, parameter) in parameters.enumerated() {
+                    switch parameter {
+                    case .int(let value): statement.bind(Int32(index + 1), value)
+                    case .text(let value): statement.bind(Int32(index + 1), value)
+                    }
+                }
                 return try Self.rows(statement)
             }
         }
@@ -143,31 +158,11 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func readStream(_ stream: String, after version: Int64, limit: Int) async throws -> [RecordedEvent] {
-        try reader.withLock { db in
-            guard !db.isClosed else { throw EventStoreError.closed }
-            return try Self.mapErrors(path: path) {
-                let statement = try db.statement(Self.selectStream)
-                defer { statement.reset() }
-                statement.bind(1, stream)
-                statement.bind(2, version)
-                statement.bind(3, Int64(max(0, limit)))
-                return try Self.rows(statement)
-            }
-        }
+        try events(Self.selectStream, .text(stream), .int(version), .int(Int64(max(0, limit))))
     }
 
     public func readCorrelated(_ correlationId: String, after position: Int64, limit: Int) async throws -> [RecordedEvent] {
-        try reader.withLock { db in
-            guard !db.isClosed else { throw EventStoreError.closed }
-            return try Self.mapErrors(path: path) {
-                let statement = try db.statement(Self.selectCorrelated)
-                defer { statement.reset() }
-                statement.bind(1, correlationId)
-                statement.bind(2, position)
-                statement.bind(3, Int64(max(0, limit)))
-                return try Self.rows(statement)
-            }
-        }
+        try events(Self.selectCorrelated, .text(correlationId), .int(position), .int(Int64(max(0, limit))))
     }
 
     public func position(at time: Timestamp) async throws -> Int64 {

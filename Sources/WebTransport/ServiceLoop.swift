@@ -281,14 +281,8 @@ final class ServiceLoop {
             let start = base + pre
             var p: UnsafeMutablePointer<UInt8>? = start
             let end = base + raw.count
-            if lws_add_http_common_headers(wsi, UInt32(response.status), response.contentType,
-                                           lws_filepos_t(response.body.count), &p, end) != 0 { return -1 }
-            for header in response.headers {
-                let name = header.name.lowercased() + ":"
-                if lws_add_http_header_by_name(wsi, name, header.value, Int32(header.value.utf8.count), &p, end) != 0 { return -1 }
-            }
-            if pending.closeAfter, lws_add_http_header_by_name(wsi, "connection:", "close", 5, &p, end) != 0 { return -1 }
-            if lws_finalize_http_header(wsi, &p, end) != 0 { return -1 }
+            guard addHeaders(wsi, response, length: lws_filepos_t(response.body.count), close: pending.closeAfter, &p, end)
+            else { return -1 }
             guard var cursor = p else { return -1 }
             if !isHead {
                 response.body.withUnsafeBufferPointer { body in
@@ -305,6 +299,18 @@ final class ServiceLoop {
         return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
     }
 
+    /// The status line and headers of `response` into `p…end` (the one place they are written).
+    private func addHeaders(_ wsi: OpaquePointer, _ response: HTTPResponse, length: lws_filepos_t, chunked: Bool = false,
+                            close: Bool, _ p: inout UnsafeMutablePointer<UInt8>?, _ end: UnsafeMutablePointer<UInt8>) -> Bool {
+        if lws_add_http_common_headers(wsi, UInt32(response.status), response.contentType, length, &p, end) != 0 { return false }
+        for header in response.headers + (chunked ? [("transfer-encoding", "chunked")] : []) {
+            let name = header.0.lowercased() + ":"
+            if lws_add_http_header_by_name(wsi, name, header.1, Int32(header.1.utf8.count), &p, end) != 0 { return false }
+        }
+        if close, lws_add_http_header_by_name(wsi, "connection:", "close", 5, &p, end) != 0 { return false }
+        return lws_finalize_http_header(wsi, &p, end) == 0
+    }
+
     /// A streamed body, one step per writeable callback: the headers (chunked), then each piece as it
     /// arrives, then the last chunk. The next piece is asked for only after the previous is written.
     private func writeStreamed(_ wsi: OpaquePointer, _ id: ConnectionID, _ pending: PendingHTTP,
@@ -319,14 +325,9 @@ final class ServiceLoop {
                 let start = base + pre
                 var p: UnsafeMutablePointer<UInt8>? = start
                 let end = base + raw.count
-                if lws_add_http_common_headers(wsi, UInt32(response.status), response.contentType,
-                                               lws_filepos_t.max, &p, end) != 0 { return -1 }  // LWS_ILLEGAL_HTTP_CONTENT_LEN: no length
-                for header in response.headers + (isHead ? [] : [("transfer-encoding", "chunked")]) {
-                    let name = header.0.lowercased() + ":"
-                    if lws_add_http_header_by_name(wsi, name, header.1, Int32(header.1.utf8.count), &p, end) != 0 { return -1 }
-                }
-                if pending.closeAfter || isHead, lws_add_http_header_by_name(wsi, "connection:", "close", 5, &p, end) != 0 { return -1 }
-                if lws_finalize_http_header(wsi, &p, end) != 0 { return -1 }
+                // lws_filepos_t.max is LWS_ILLEGAL_HTTP_CONTENT_LEN: no content-length header.
+                guard addHeaders(wsi, response, length: .max, chunked: !isHead, close: pending.closeAfter || isHead, &p, end)
+                else { return -1 }
                 guard let cursor = p else { return -1 }
                 return lws_write(wsi, start, cursor - start, LWS_WRITE_HTTP_HEADERS) < 0 ? -1 : 0
             }
