@@ -258,6 +258,9 @@ extension DialerState {
             call.endedAt = time
             call.endReason = reason
             contact.liveCall = nil
+            // A cancelled batch gives its contacts back as they were (they come first again); any other
+            // placed call makes the contact no longer fresh, even one cut short by a winner.
+            if call.isPlaced, reason != TerminationReason.cancelled.rawValue { contact.dials += 1 }
             if let connectedAt = call.connectedAt { talkTime = time.milliseconds(since: connectedAt) }
             change(&call, &contact)
         }

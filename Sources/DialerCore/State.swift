@@ -36,8 +36,12 @@ public struct Contact: Hashable, Sendable {
     public var phone: PhoneNumber
     public var segment: String?
     public var script: JSONObject?
-    /// Calls that ended with an outcome. A cancelled call is not counted: the contact was not given a fair try.
+    /// Calls that ended with an outcome. A call cut short (by a winner or a cancel) is not counted: the
+    /// contact was not given a fair try.
     public var attempts: Int = 0
+    /// Calls placed to the contact that ended, fair or cut short by a winner (a cancelled batch's calls
+    /// are given back): a contact with none is fresh.
+    public var dials: Int = 0
     public var outcome: ContactOutcome = .pending
     /// Reached (winner), left a voicemail, or dropped after answering (abandoned): never dialled again.
     public var isSettled: Bool = false
@@ -106,22 +110,23 @@ public struct Queue: Hashable, Sendable {
     /// Abandoned ÷ human answers (the US TSR caps it at 3 % per campaign per 30 days).
     public var abandonmentRate: Double? { humanAnswers == 0 ? nil : Double(abandonedCalls) / Double(humanAnswers) }
 
-    /// The first `limit` contacts a batch may dial at `now`: fresh ones first, then retries, each in the
-    /// order they were added (one pass, no sort: attempts are few).
+    /// The first `limit` contacts a batch may dial at `now`: fresh ones (never dialled) first, then the
+    /// others by attempts so far — a contact cut short comes after the fresh ones, ahead of real
+    /// retries — each in the order they were added (one pass, no sort: attempts are few).
     public func dialableContacts(limit: Int, at now: Timestamp, where include: (Contact) -> Bool = { _ in true }) -> [Contact] {
         var byAttempts = [[Contact]](repeating: [], count: maxAttempts)
         var fresh: [Contact] = []
         for id in contactOrder {
             guard let contact = contacts[id], contact.isDialable(maxAttempts: maxAttempts, at: now), include(contact)
             else { continue }
-            if contact.attempts == 0 {
+            if contact.dials == 0 {
                 fresh.append(contact)
                 if fresh.count == limit { return fresh }
             } else if byAttempts[contact.attempts].count < limit {
                 byAttempts[contact.attempts].append(contact)
             }
         }
-        for bucket in byAttempts.dropFirst() {
+        for bucket in byAttempts {
             fresh.append(contentsOf: bucket.prefix(limit - fresh.count))
             if fresh.count >= limit { break }
         }

@@ -77,21 +77,33 @@ enum EngineBenchmark {
                 var script: JSONObject = line == 0 ? ["ringMs": 20, "answer": "human", "talkMs": 5] : ["answer": "none"]
                 script["note"] = .int(Int64(batch))
                 contacts.append(NewContact(contactId: ContactID("b\(batch)-l\(line)"),
-                                           phone: PhoneNumber("+1512555\(1000 + line)") ?? DemoScenario.callerIds[0], script: script))
+                                           phone: PhoneNumber("+1512\(2_000_000 + batch * 5 + line)") ?? DemoScenario.callerIds[0], script: script))
             }
         }
-        let done = Mutex(false)
+        // Done once every batch has its winner: the losers, cut short, would be dialled again (a cut-short
+        // call is not an attempt) and ring out on the real clock, which this figure is not about.
+        let connected = Mutex(0)
         engine.onEvents = { events, _ in
-            if events.contains(where: { if case .queueCompleted = $0 { true } else { false } }) {
-                done.withLock { $0 = true }
+            let winners = events.count { if case .callConnected = $0 { true } else { false } }
+            guard winners > 0 else { return }
+            let total = connected.withLock { count in
+                count += winners
+                return count
+            }
+            if total >= batches { clock.stop() }
+        }
+        // A refused set-up would leave the engine waiting for ever: fail loudly instead.
+        let refused: EngineReply = { result in
+            if case .failure(let error) = result {
+                FileHandle.standardError.write(Data("answer_to_cancel set-up refused: \(error)\n".utf8))
                 clock.stop()
             }
         }
         clock.schedule(.command(.createQueue(queueId: "latency", name: "Latency", segment: nil, maxAttempts: 1,
-                                             contacts: contacts), reply: nil), at: clock.now)
+                                             contacts: contacts), reply: refused), at: clock.now)
         clock.schedule(.command(.startSession(sessionId: "s", agentId: "a", queueId: "latency", mode: .parallel,
                                               profile: .fixed(.aggressive), settings: SessionSettings(staggerMs: 0, cooldownMs: 0),
-                                              callerIds: DemoScenario.callerIds), reply: nil), at: clock.now)
+                                              callerIds: DemoScenario.callerIds), reply: refused), at: clock.now)
         try await engine.run()
         let answers = answeredAt.withLock { $0 }
         var samples: [Double] = []

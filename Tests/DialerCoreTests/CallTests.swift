@@ -318,3 +318,22 @@ struct CallTests {
         #expect(given.state.groups["g3"]?.calls.map(\.contactId) == ["c1"])
     }
 }
+
+@Suite("Who is dialled next")
+struct DialOrderTests {
+    @Test func aContactCutShortByAWinnerComesAfterTheFreshOnesAndACancelledOneComesFirstAgain() throws {
+        var given = Fixture.workingQueue(contacts: Fixture.contacts(6))
+        try Fixture.dialAll(&given, group: "g1")  // c1, c2, c3
+        try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human))
+        try given.when(.endLosingCalls(groupId: "g1"))  // c2 and c3 cut short: no attempt, but not fresh
+        try given.when(.hangUp(sessionId: "s"))
+        try Fixture.dialAll(&given, group: "g2")
+        #expect(given.state.groups["g2"]?.calls.map(\.contactId) == ["c4", "c5", "c6"])
+        #expect(given.state.queues["q"]?.contacts["c2"]?.attempts == 0)
+        // A cancelled batch gives its contacts back as they were: they are dialled first again.
+        try given.when(.cancelBatch(groupId: "g2"))
+        try given.when(.resumeSession(sessionId: "s"))
+        try Fixture.dialAll(&given, group: "g3")
+        #expect(given.state.groups["g3"]?.calls.map(\.contactId) == ["c4", "c5", "c6"])
+    }
+}

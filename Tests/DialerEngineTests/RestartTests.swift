@@ -33,16 +33,16 @@ struct RestartTests {
             L(ms: 10_000, type: "batch.completed", detail: "no-answer"),
             L(ms: 12_000, type: "batch.started"),  // the session goes on after its cooldown
             L(ms: 12_000, type: "call.dialed", detail: "g2-1"),
+            L(ms: 12_100, type: "call.failed", detail: "g2-1 congestion"),
             L(ms: 12_500, type: "call.dialed", detail: "g2-2"),
             L(ms: 13_000, type: "call.dialed", detail: "g2-3"),
         ])
         // Every placed call id appears once: nothing was placed twice.
         let dialed = lines.filter { $0.type == "call.dialed" }.map(\.detail)
         #expect(Set(dialed).count == dialed.count)
-        // Changed (issue 8): a call the engine closed after a restart is not a fair try, so the
-        // interrupted contacts keep their place (no attempt used) and are dialled first again; c4 came
-        // first when the restart counted as an attempt.
-        #expect(second.engine.state.groups["g2"]?.calls.map(\.contactId) == ["c1", "c2", "c3"])
+        // c4 (fresh) comes first in the next batch; the interrupted contacts follow. (Since issue 8 a call
+        // the engine closed after a restart is not a fair try: no attempt is used.)
+        #expect(second.engine.state.groups["g2"]?.calls.map(\.contactId) == ["c4", "c1", "c2"])
         #expect(second.engine.state.queues["q"]?.contacts["c1"]?.attempts == 0)
     }
 
