@@ -51,6 +51,8 @@ public final class DialerEngine<Clock: EngineClock> {
         var attempt: Int
         var ids: [UUID]
         var placements: [PlaceCallRequest]
+        /// Who waits for this decision: answered when it is durable, or after it is decided again.
+        var reply: EngineReply?
     }
 
     public init(store: any EventStore, clock: Clock, carrier: any CarrierAdapter,
@@ -186,7 +188,8 @@ public final class DialerEngine<Clock: EngineClock> {
         }
         let ticket = nextTicket
         nextTicket += 1
-        inFlight.append(InFlight(ticket: ticket, command: command, attempt: attempt, ids: eventIds, placements: placements))
+        inFlight.append(InFlight(ticket: ticket, command: command, attempt: attempt, ids: eventIds, placements: placements,
+                                 reply: reply))
         let shared = self.shared
         writer.submit(writes) { written in
             switch written {
@@ -241,10 +244,12 @@ public final class DialerEngine<Clock: EngineClock> {
         writer.resume()
         for entry in entries {
             guard entry.attempt < LogWriter.maxAttempts else {
-                onRefusal?(.writeConflict(stream: "\(entry.command)", attempts: entry.attempt))
+                let conflict = DomainError.writeConflict(stream: "\(entry.command)", attempts: entry.attempt)
+                onRefusal?(conflict)
+                entry.reply?(.failure(conflict))
                 continue
             }
-            decide(entry.command, at: now, attempt: entry.attempt + 1)
+            decide(entry.command, at: now, attempt: entry.attempt + 1, reply: entry.reply)
         }
     }
 

@@ -128,9 +128,14 @@ struct WritePathTests {
         }
         let harness = try await EngineHarness(store: store, directory: folder.url)
         harness.workQueue([EngineHarness.contact("c1", answer: "none")])
-        harness.at(100, .pauseQueue(queueId: "q"))  // a supervisor's pause, written by the engine
+        // A supervisor's pause, written by the engine; whoever asked gets its answer after the re-read.
+        let answer = Mutex<Result<Decision, DomainError>?>(nil)
+        harness.clock.schedule(.command(.pauseQueue(queueId: "q"), reply: { result in answer.withLock { $0 = result } }),
+                               at: EngineHarness.start.adding(milliseconds: 100))
         try await harness.run(until: 60_000)
         #expect(store.refusals == 1)
+        let decided = try #require(try answer.withLock { $0 }?.get())
+        #expect(decided.events.count == 1 && decided.position > 0)
         let types = try await harness.timeline(types: ["contacts.added", "queue.paused"]).map(\.type)
         #expect(types == ["contacts.added", "contacts.added", "queue.paused"])
         #expect(harness.engine.state.queues["q"]?.state == .paused)
