@@ -142,13 +142,9 @@ public final class DialerEngine<Clock: EngineClock> {
         case .command(let command, let reply):
             decide(command, at: now, reply: reply)
         case .request(let sessionId, let request, let reply):
-            switch EngineCore.commands(for: request, session: sessionId, in: state) {
+            switch EngineCore.command(for: request, session: sessionId, in: state) {
             case .failure(let error): reply?(.failure(error))
-            case .success(let commands):
-                var collected = Collected(expected: commands.count, reply: reply)
-                for command in commands {
-                    if case .failure = decide(command, at: now, reply: collected.next()) { return }
-                }
+            case .success(let command): decide(command, at: now, reply: reply)
             }
         case .deferred(let work):
             if let next = work() { handle(next, at: now) }
@@ -369,27 +365,6 @@ private final class WriteTracking: Sendable {
     let ownIds = Mutex<Set<UUID>>([])
     /// The log position of the engine's last durable decision.
     let durablePosition = Mutex<Int64>(0)
-}
-
-/// Replies once for a request that stands for several commands: after the last one's decision, or
-/// at the first refusal.
-private struct Collected {
-    let expected: Int
-    let reply: EngineReply?
-    private var handed = 0
-
-    init(expected: Int, reply: EngineReply?) {
-        self.expected = expected
-        self.reply = reply
-    }
-
-    /// The reply to attach to the next command: only the last one answers a success, any one a refusal.
-    mutating func next() -> EngineReply? {
-        handed += 1
-        guard let reply else { return nil }
-        if handed == expected { return reply }
-        return { result in if case .failure = result { reply(result) } }
-    }
 }
 
 /// Carrier events enter the engine through its clock, so they are ordered with everything else.

@@ -75,9 +75,9 @@ public enum EngineCore {
         }
     }
 
-    /// The commands a session request stands for, on the session's current state.
-    public static func commands(for request: SessionRequest, session sessionId: SessionID, in state: DialerState)
-        -> Result<[Command], DomainError>
+    /// The command a session request stands for, on the session's current state.
+    public static func command(for request: SessionRequest, session sessionId: SessionID, in state: DialerState)
+        -> Result<Command, DomainError>
     {
         guard let session = state.sessions[sessionId] else { return .failure(.sessionNotFound(sessionId)) }
         switch request {
@@ -85,12 +85,12 @@ public enum EngineCore {
             guard let group = session.currentGroup else {
                 return .failure(.invalidTransition("session \(sessionId) has no batch in progress"))
             }
-            return .success([.cancelBatch(groupId: group)])
-        case .pause: return .success([.pauseSession(sessionId: sessionId)])
-        case .resume: return .success([.resumeSession(sessionId: sessionId)])
-        case .stop: return .success([.stopSession(sessionId: sessionId)])
-        case .hangUp: return .success([.hangUp(sessionId: sessionId)])
-        case .change(let mode, let patch): return .success([.changeSession(sessionId: sessionId, mode: mode, patch: patch)])
+            return .success(.cancelBatch(groupId: group))
+        case .pause: return .success(.pauseSession(sessionId: sessionId))
+        case .resume: return .success(.resumeSession(sessionId: sessionId))
+        case .stop: return .success(.stopSession(sessionId: sessionId))
+        case .hangUp: return .success(.hangUp(sessionId: sessionId))
+        case .change(let mode, let patch): return .success(.changeSession(sessionId: sessionId, mode: mode, patch: patch))
         }
     }
 

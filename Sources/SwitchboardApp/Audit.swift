@@ -63,16 +63,20 @@ public struct Audit: Sendable {
 
     /// The queue a session worked and the positions it started and ended at (the head if it runs on).
     private func lifetime(of session: SessionID) async throws -> (queue: QueueID, start: Int64, end: Int64)? {
-        let stream = try await store.readStream(EventSubject.Stream.session(session).name, after: 0, limit: 1)
-        guard let started = stream.first, case .sessionStarted(let e) = try EventCodec.decode(started) else { return nil }
-        var end = try await store.headPosition()
+        var bounds: (queue: QueueID, start: Int64, end: Int64)?
         var version: Int64 = 0
         while true {
             let page = try await store.readStream(EventSubject.Stream.session(session).name, after: version, limit: 256)
             guard let last = page.last else { break }
-            if let ended = page.first(where: { $0.type == EventType.sessionEnded.rawValue }) { end = ended.position }
+            for event in page {
+                if bounds == nil, case .sessionStarted(let e) = try EventCodec.decode(event) {
+                    bounds = (e.queueId, event.position, try await store.headPosition())
+                } else if event.type == EventType.sessionEnded.rawValue {
+                    bounds?.end = event.position
+                }
+            }
             version = last.streamVersion
         }
-        return (e.queueId, started.position, end)
+        return bounds
     }
 }
