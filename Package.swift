@@ -55,7 +55,7 @@ let package = Package(
                 "WebTransport", "DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON", "SwitchboardBasics",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            resources: [.copy("Resources/openapi.yaml")]
+            resources: [.copy("Resources/openapi.yaml"), .copy("Resources/web")]
         ),
         // The composition root: builds the whole running application from a `Configuration` and runs its
         // long-lived parts as services (used by `serve`, the tests and the benchmark).

@@ -10,13 +10,19 @@ command -v pkg-config >/dev/null 2>&1 || apt_needed+=(pkg-config)
 dpkg -s libsqlite3-dev >/dev/null 2>&1 || apt_needed+=(libsqlite3-dev)
 dpkg -s libwebsockets-dev >/dev/null 2>&1 || apt_needed+=(libwebsockets-dev)
 command -v sqlite3 >/dev/null 2>&1 || apt_needed+=(sqlite3)
+# The page tests (`setup.sh --tests`) drive a real headless Chromium (Tests/contract/test_pages.py).
+if [ "${1:-}" = "--tests" ]; then
+  command -v chromium >/dev/null 2>&1 || apt_needed+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || apt_needed+=(chromium-driver)
+  dpkg -s fonts-noto-color-emoji >/dev/null 2>&1 || apt_needed+=(fonts-noto-color-emoji)  # the status icons in screenshots
+fi
 if [ ${#apt_needed[@]} -gt 0 ]; then
   echo "setup: installing ${apt_needed[*]}"
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${apt_needed[@]}" >/dev/null
 fi
 
-if ! python3 -c 'import jsonschema, referencing, pytest, requests, websockets, schemathesis' >/dev/null 2>&1; then
+if ! python3 -c 'import jsonschema, referencing, pytest, requests, websockets, schemathesis, selenium' >/dev/null 2>&1; then
   echo "setup: installing Python test tools"
   python3 -m pip install -q --disable-pip-version-check -r "$(dirname "$0")/requirements-test.txt"
 fi

@@ -3,7 +3,7 @@
 # tests that drive the built `switchboard` binary from outside.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --tests
 swift build --build-tests
 swift test --skip-build
 python3 -m pytest -q Tests/contract

@@ -100,6 +100,15 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The fields a refused value names, each with what is wrong with it (a form shows each beside its field).
+    public var fieldProblems: [SettingsViolation] {
+        switch self {
+        case .invalidSettings(let violations): violations
+        case .invalidValue(let field, let message): [SettingsViolation(field: field, message: message)]
+        default: []
+        }
+    }
+
     /// A stable machine-readable code for API error bodies.
     public var code: String {
         switch self {

@@ -12,6 +12,11 @@ extension DialerState {
 
     public mutating func apply(_ event: DialerEvent, position: Int64, at time: Timestamp) {
         self.position = position
+        fold(event, position: position, at: time)
+        refreshActivity(after: event, at: time)
+    }
+
+    private mutating func fold(_ event: DialerEvent, position: Int64, at time: Timestamp) {
         switch event {
         case .queueCreated(let e):
             queues[e.queueId] = Queue(id: e.queueId, name: e.name, segment: e.segment, maxAttempts: e.maxAttempts,
@@ -67,6 +72,9 @@ extension DialerState {
         case .batchStarted(let e):
             var group = Group(e, reason: nil, at: time)
             group.position = position
+            for index in group.calls.indices {
+                group.calls[index].contactName = queues[e.queueId]?.contacts[group.calls[index].contactId]?.name
+            }
             groups[e.groupId] = group
             modifyQueue(e.queueId) { queue in
                 queue.liveGroups.insert(e.groupId)
@@ -81,6 +89,7 @@ extension DialerState {
         case .callDialed(let e):
             modifyCall(e.groupId, e.callId, position: position) { call, _ in call.dialedAt = time }
             if let queueId = groups[e.groupId]?.queueId { queues[queueId]?.dialedCalls += 1 }
+            if let sessionId = groups[e.groupId]?.sessionId { sessions[sessionId]?.dials += 1 }
         case .callRinging(let e):
             modifyCall(e.groupId, e.callId, position: position) { call, _ in call.status = .ringing }
         case .callAnswered(let e):
@@ -199,6 +208,42 @@ extension DialerState {
                 }
                 refreshState(queueId)
             }
+        }
+    }
+
+    /// The activity of each session the event concerns (a queue-wide event: every session on the queue).
+    private mutating func refreshActivity(after event: DialerEvent, at time: Timestamp) {
+        let subject = subject(of: event)
+        if let sessionId = subject.sessionId {
+            refreshActivity(of: sessionId, at: time)
+        } else if let queueId = subject.queueId, let sessions = queues[queueId]?.activeSessions {
+            for sessionId in sessions { refreshActivity(of: sessionId, at: time) }
+        }
+    }
+
+    private mutating func refreshActivity(of sessionId: SessionID, at time: Timestamp) {
+        guard let session = sessions[sessionId] else { return }
+        let activity = activity(of: session)
+        guard activity != session.activity else { return }
+        sessions[sessionId]?.activity = activity
+        sessions[sessionId]?.activitySince = time
+    }
+
+    /// Talking beats everything (a stopped or paused agent still finishes the conversation); then the
+    /// wrap-up; then lines ringing or being placed; then the session's own state.
+    func activity(of session: Session) -> AgentActivity {
+        let group = session.currentGroup.flatMap { groups[$0] }
+        if let group, let winner = group.winner, group.call(winner)?.status == .inProgress { return .talking }
+        if session.wrapUp != nil { return .wrapUp }
+        if let group, !group.isEnded {
+            if group.calls.contains(where: { $0.status == .ringing }) { return .ringing }
+            let placing = group.calls.contains { $0.status == .dialing && ($0.isPlaced || session.state == .active) }
+            if placing { return .dialling }
+        }
+        switch session.state {
+        case .active: return .idle
+        case .paused: return .paused
+        case .ended: return .ended
         }
     }
 

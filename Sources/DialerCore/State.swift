@@ -148,6 +148,14 @@ public enum SessionState: String, Sendable, CaseIterable, JSONConvertible {
     case active, paused, ended
 }
 
+/// What an agent is doing, as the supervisor's wall shows it. It follows from the session and its
+/// current batch and changes only with an event, so its clock starts at that event's (server) time.
+public enum AgentActivity: String, Sendable, CaseIterable, JSONConvertible {
+    case dialling, ringing, talking
+    case wrapUp = "wrap-up"
+    case paused, idle, ended
+}
+
 /// The session projection: an agent working a queue.
 public struct Session: Hashable, Sendable {
     public var id: SessionID
@@ -168,8 +176,13 @@ public struct Session: Hashable, Sendable {
     public var lastBatchResult: BatchResult?
     /// After a conversation, while the agent records its disposition.
     public var wrapUp: WrapUp?
+    /// What the agent is doing, and since when (the time of the event that changed it).
+    public var activity: AgentActivity = .idle
+    public var activitySince: Timestamp
     // Supervisor counters.
     public var batches = 0
+    /// Calls placed (`call.dialed`).
+    public var dials = 0
     public var connects = 0
     public var voicemails = 0
     public var abandoned = 0
@@ -184,6 +197,7 @@ public struct Session: Hashable, Sendable {
         settings = e.settings
         callerIds = e.callerIds
         startedAt = time
+        activitySince = time
     }
 }
 
@@ -205,6 +219,8 @@ public struct WrapUp: Hashable, Sendable {
 public struct Call: Hashable, Sendable {
     public var id: CallID
     public var contactId: ContactID
+    /// The contact's name when the batch started (for the agent's screen).
+    public var contactName: String?
     public var to: PhoneNumber
     public var callerId: PhoneNumber
     /// When the call is to be placed, relative to the batch start (the stagger).

@@ -1,32 +1,36 @@
 import SwitchboardJSON
 
-/// The supervisor's overview: every session at a glance, with its queue's state and current batch.
+/// The supervisor's overview: every session at a glance, with its current batch and its queue's
+/// state, and every queue.
 public struct SupervisorOverview: Hashable, Sendable {
     public struct Row: Hashable, Sendable {
-        public var sessionId: SessionID
-        public var agentId: AgentID
-        public var queueId: QueueID
+        public var session: Session
+        /// The batch being dialled or talked on now.
+        public var group: Group?
         public var queueState: QueueState
-        public var sessionState: SessionState
-        public var mode: CallingMode
-        public var currentGroup: GroupID?
-        public var currentGroupStatus: GroupStatus?
-        public var batches: Int
-        public var connects: Int
-        public var abandoned: Int
+
+        public var sessionId: SessionID { session.id }
+        public var agentId: AgentID { session.agentId }
+        public var queueId: QueueID { session.queueId }
+        public var sessionState: SessionState { session.state }
+        public var mode: CallingMode { session.mode }
+        public var currentGroup: GroupID? { session.currentGroup }
+        public var currentGroupStatus: GroupStatus? { group?.status }
+        public var batches: Int { session.batches }
+        public var connects: Int { session.connects }
+        public var abandoned: Int { session.abandoned }
     }
 
     public var rows: [Row]
+    public var queues: [Queue]
     public var position: Int64
 
     public init(_ state: DialerState) {
         rows = state.sessions.values.sorted { $0.id < $1.id }.map { session in
-            let group = session.currentGroup.flatMap { state.groups[$0] }
-            return Row(sessionId: session.id, agentId: session.agentId, queueId: session.queueId,
-                       queueState: state.queues[session.queueId]?.state ?? .error, sessionState: session.state,
-                       mode: session.mode, currentGroup: session.currentGroup, currentGroupStatus: group?.status,
-                       batches: session.batches, connects: session.connects, abandoned: session.abandoned)
+            Row(session: session, group: session.currentGroup.flatMap { state.groups[$0] },
+                queueState: state.queues[session.queueId]?.state ?? .error)
         }
+        queues = state.queues.values.sorted { $0.id < $1.id }
         position = state.position
     }
 }

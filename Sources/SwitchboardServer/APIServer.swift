@@ -47,6 +47,13 @@ public final class APIServer: WebApplication {
 
     /// Every operation of the API, each once. `openapi.yaml` documents exactly these (a test checks both ways).
     static let routes = RouteTable(routes: [
+        Route("GET", "") { _, _ in HTTPResponse(status: 303, headers: [("Location", "/console")]) },
+        Route("GET", "console") { _, _ in WebAssets.shared.page("console") },
+        Route("GET", "supervisor") { _, _ in WebAssets.shared.page("supervisor") },
+        Route("GET", "audit") { _, _ in WebAssets.shared.page("audit") },
+        Route("GET", "assets/{version}/{file}") { _, request in
+            WebAssets.shared.asset(request.parameter("file"), version: request.parameter("version"))
+        },
         Route("GET", "healthz") { api, _ in await api.healthz() },
         Route("GET", "openapi.yaml") { _, _ in
             HTTPResponse(status: 200, contentType: "application/yaml", body: OpenAPIDocument.yaml)
@@ -59,6 +66,7 @@ public final class APIServer: WebApplication {
         Route("POST", "v1/calls/parallel/{groupId}/terminate") { api, request in
             try await api.terminate(GroupID(request.parameter("groupId")))
         },
+        Route("GET", "v1/queues") { api, _ in await api.queues() },
         Route("POST", "v1/queues") { api, request in try await api.createQueue(try api.body(request.http)) },
         Route("GET", "v1/queues/{queueId}") { api, request in
             let id = QueueID(request.parameter("queueId"))
@@ -80,6 +88,7 @@ public final class APIServer: WebApplication {
             let id = QueueID(request.parameter("queueId"))
             return try await api.queueAct(.stopQueue(queueId: id), on: id)
         },
+        Route("GET", "v1/sessions") { api, request in try await api.sessions(request.http.query) },
         Route("POST", "v1/sessions") { api, request in try await api.startSession(try api.body(request.http)) },
         Route("GET", "v1/sessions/{sessionId}") { api, request in
             let id = SessionID(request.parameter("sessionId"))
@@ -100,10 +109,11 @@ public final class APIServer: WebApplication {
         },
         Route("GET", "v1/events") { api, request in try await api.events(request.http.query) },
         Route("GET", "v1/reports/compliance") { api, request in try await api.complianceReport(request.http.query) },
+        Route("GET", "v1/audit/verify") { api, _ in try await api.verify() },
         Route("GET", "v1/audit/export") { api, request in try await api.export(request.http.query) },
         Route("GET", "v1/overview") { api, request in
             if let at = try APIServer.point(request.http.query) { return try await api.overview(at: at) }
-            return HTTPResponse.json(200, await api.projections.overview.json)
+            return HTTPResponse.json(200, await api.projections.overview.json(at: api.engine.clock.now))
         },
     ])
 
@@ -162,7 +172,10 @@ public final class APIServer: WebApplication {
             case .conflict: 409
             case .invalid: 422
             }
-            return .error(status, code: failure.code, message: failure.description)
+            guard !failure.fieldProblems.isEmpty else { return .error(status, code: failure.code, message: failure.description) }
+            let fields = failure.fieldProblems.map { JSONValue.object(["field": .string($0.field), "message": .string($0.message)]) }
+            return .json(status, ["error": ["code": .string(failure.code), "message": .string(failure.description),
+                                            "fields": .array(fields)]])
         case let failure as EngineUnavailable: return .error(503, code: "engine-stopped", message: failure.description)
         case let failure as ProjectionFailure: return .error(503, code: "projections-stopped", message: failure.description)
         default: return .error(500, code: "internal", message: "\(error)")
@@ -189,11 +202,39 @@ public final class APIServer: WebApplication {
         var problems = health.problems
         if let failure = await projections.failure { problems["projections"] = failure.reason }
         let position = JSONValue.int(await projections.state.position)
+        let time = engine.clock.now.json  // the pages correct their clocks by it
         guard problems.isEmpty else {
             let reasons = JSONObject(fields: problems.sorted { $0.key < $1.key }.map { .init(key: $0.key, value: .string($0.value)) })
             return .json(503, ["status": "failing", "position": position, "problems": .object(reasons)])
         }
-        return .json(200, ["status": "ok", "position": position])
+        return .json(200, ["status": "ok", "position": position, "time": time])
+    }
+
+    /// Every queue without its contacts, in id order.
+    func queues() async -> HTTPResponse {
+        let now = engine.clock.now
+        let queues = await projections.state.queues.values.sorted { $0.id < $1.id }
+        return .json(200, ["queues": .array(queues.map { $0.brief(at: now) })])
+    }
+
+    /// Sessions, newest first: of an agent, of a queue, started on a day (UTC), at most `limit`.
+    func sessions(_ query: [String: String]) async throws -> HTTPResponse {
+        let limit = Int(try Self.integer(query["limit"], name: "limit", default: 100, range: 1...1000))
+        var start: Timestamp?, end: Timestamp?
+        if let day = query["day"] {
+            guard day.count == 10, let midnight = Timestamp(rfc3339: day + "T00:00:00Z") else {
+                throw APIError(status: 400, code: "invalid-query", message: "day must be a date (YYYY-MM-DD)")
+            }
+            start = midnight
+            end = midnight.adding(milliseconds: 86_400_000)
+        }
+        let agent = query["agent"].map(AgentID.init), queue = query["queue"].map(QueueID.init)
+        let matching = await projections.state.sessions.values.filter { session in
+            (agent.map { session.agentId == $0 } ?? true) && (queue.map { session.queueId == $0 } ?? true)
+                && (start.map { session.startedAt >= $0 } ?? true) && (end.map { session.startedAt < $0 } ?? true)
+        }
+        let newestFirst = matching.sorted { ($0.startedAt, $0.id) > ($1.startedAt, $1.id) }.prefix(limit)
+        return .json(200, ["sessions": .array(newestFirst.map(\.summary))])
     }
 
     func queue(_ id: QueueID) async throws -> HTTPResponse {
@@ -337,13 +378,17 @@ public final class APIServer: WebApplication {
         let position = try await audit.position(of: point)
         let state = try await audit.state(at: position)
         guard let queue = state.queues[id] else { throw DomainError.queueNotFound(id) }
-        let then = try await store.readAll(after: max(0, position - 1), limit: 1).first?.time ?? .epoch
-        return past(position, queue.summary(at: then))
+        return past(position, queue.summary(at: try await time(at: position)))
+    }
+
+    /// The time of the event at `position`: "now" as it was then.
+    private func time(at position: Int64) async throws -> Timestamp {
+        try await store.readAll(after: max(0, position - 1), limit: 1).first?.time ?? .epoch
     }
 
     func overview(at point: Audit.Point) async throws -> HTTPResponse {
         let position = try await audit.position(of: point)
-        return past(position, SupervisorOverview(try await audit.state(at: position)).json)
+        return past(position, SupervisorOverview(try await audit.state(at: position)).json(at: try await time(at: position)))
     }
 
     /// `ndjson`: the stored envelopes of positions `from...to` and a trailer anyone can check against
@@ -384,6 +429,16 @@ public final class APIServer: WebApplication {
         if let queue { sessions.formUnion(state.sessions.values.filter { $0.queueId == queue }.map(\.id.rawValue)) }
         let queueStream = queue.map { EventSubject.Stream.queue($0).name }
         return { [sessions] event in event.correlationId.map(sessions.contains) ?? false || event.stream == queueStream }
+    }
+
+    /// The whole chain walked again (`switchboard verify`): intact up to which position, or where it breaks.
+    func verify() async throws -> HTTPResponse {
+        let report = try await store.verify()
+        return .json(200, [
+            "intact": .bool(report.firstBadPosition == nil), "eventsChecked": .int(report.eventsChecked),
+            "headHash": .string(report.headHash), "firstBadPosition": report.firstBadPosition.map(JSONValue.int) ?? .null,
+            "problem": report.problem.map(JSONValue.string) ?? .null,
+        ])
     }
 
     func complianceReport(_ query: [String: String]) async throws -> HTTPResponse {

@@ -236,10 +236,11 @@ struct ChangedProjection {
 
     var projection: Projection
 
-    /// The group and the session the event names, in that order (the order state messages go out).
+    /// The group and the session the event concerns, in that order (the order state messages go out).
+    /// A call event names only its batch, but its session changes too (the agent's activity, its dials).
     static func all(for event: DialerEvent, in state: DialerState) -> [ChangedProjection] {
         var result: [ChangedProjection] = []
-        let named = event.subject
+        let named = state.subject(of: event)
         if let groupId = named.groupId, let group = state.groups[groupId] {
             result.append(ChangedProjection(projection: .group(group)))
         }

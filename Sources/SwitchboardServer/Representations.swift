@@ -12,7 +12,7 @@ extension Group {
     public var summary: JSONValue {
         var object: JSONObject = [
             "groupId": id.json, "sessionId": sessionId.json, "queueId": queueId.json, "status": status.json,
-            "profile": profile.json, "fanout": fanout.json, "staggerMs": staggerMs.json, "amdPolicy": amdPolicy.json,
+            "profile": profile.json, "profileReason": profileReason?.json ?? .null, "fanout": fanout.json, "staggerMs": staggerMs.json, "amdPolicy": amdPolicy.json,
         ]
         if let winner, let call = call(winner) {
             object["winner"] = ["callId": winner.json, "contactId": call.contactId.json]
@@ -29,7 +29,7 @@ extension Group {
 extension Call {
     public var summary: JSONValue {
         [
-            "callId": id.json, "contactId": contactId.json, "to": to.json, "callerId": callerId.json,
+            "callId": id.json, "contactId": contactId.json, "name": contactName.map(JSONValue.string) ?? .null, "to": to.json, "callerId": callerId.json,
             "status": status.json, "outcome": outcome.json, "answeredBy": answeredBy?.json ?? .null,
             "dialedAt": dialedAt?.json ?? .null, "answeredAt": answeredAt?.json ?? .null,
             "endedAt": endedAt?.json ?? .null, "endReason": endReason.map(JSONValue.string) ?? .null,
@@ -39,11 +39,8 @@ extension Call {
 }
 
 extension Queue {
-    /// The queue as a client sees it at `now`, including the profile a new batch would get and when
-    /// the next contact waiting for its retry time becomes dialable.
+    /// The queue as a client sees it at `now`, with its contacts.
     public func summary(at now: Timestamp) -> JSONValue {
-        let (profile, reason) = StrategyProfileRegistry.select(for: ProfileContext(
-            choice: .auto, queueName: name, queueSegment: segment, dialedCalls: fairDials, humanAnswers: humanAnswers))
         let contactList: [JSONValue] = contactOrder.compactMap { contacts[$0] }.map { contact in
             [
                 "contactId": contact.id.json, "name": contact.name.map(JSONValue.string) ?? .null,
@@ -53,6 +50,17 @@ extension Queue {
                 "retryAt": contact.retryAt.map { $0 > now ? $0.json : .null } ?? .null,
             ]
         }
+        let brief = brief(at: now)
+        guard case .object(var object) = brief else { return brief }
+        object["contacts"] = .array(contactList)
+        return .object(object)
+    }
+
+    /// The queue without its contacts (`GET /v1/queues`): counts, rates, the profile a new batch would
+    /// get and why, and when the next contact waiting for its retry time becomes dialable.
+    public func brief(at now: Timestamp) -> JSONValue {
+        let (profile, reason) = StrategyProfileRegistry.select(for: ProfileContext(
+            choice: .auto, queueName: name, queueSegment: segment, dialedCalls: fairDials, humanAnswers: humanAnswers))
         return [
             "queueId": id.json, "name": .string(name), "segment": segment.map(JSONValue.string) ?? .null,
             "state": state.json, "maxAttempts": maxAttempts.json, "pending": pendingCount.json,
@@ -62,7 +70,7 @@ extension Queue {
             "answerRate": answerRate.map(JSONValue.double) ?? .null,
             "abandonmentRate": abandonmentRate.map(JSONValue.double) ?? .null,
             "profile": ["name": profile.name.json, "reason": reason.json],
-            "contacts": .array(contactList),
+            "contactCount": contacts.count.json,
         ]
     }
 }
@@ -73,10 +81,11 @@ extension Session {
             "sessionId": id.json, "agentId": agentId.json, "queueId": queueId.json, "state": state.json,
             "mode": mode.json, "profile": profile.json, "settings": settings.json,
             "callerIds": callerIds.json, "currentGroupId": currentGroup?.json ?? .null,
-            "lastGroupId": lastGroup?.json ?? .null, "startedAt": startedAt.json, "endedAt": endedAt?.json ?? .null,
+            "lastGroupId": lastGroup?.json ?? .null, "activity": activity.json, "activitySince": activitySince.json,
+            "startedAt": startedAt.json, "endedAt": endedAt?.json ?? .null,
             "wrapUp": wrapUp.map { ["groupId": $0.groupId.json, "callId": $0.callId.json, "until": $0.endsAt?.json ?? .null] } ?? .null,
             "stats": [
-                "batches": batches.json, "connects": connects.json, "voicemails": voicemails.json,
+                "batches": batches.json, "dials": dials.json, "connects": connects.json, "voicemails": voicemails.json,
                 "abandoned": abandoned.json, "talkTimeMs": talkTimeMs.json,
             ],
         ]
@@ -84,7 +93,9 @@ extension Session {
 }
 
 extension SupervisorOverview {
-    public var json: JSONValue {
+    /// Each session row carries the session and its current batch in the shapes the feed's state
+    /// messages use, so a wall applies a live message to a row the same way it built it.
+    public func json(at now: Timestamp) -> JSONValue {
         [
             "position": position.json,
             "sessions": .array(rows.map { row in
@@ -94,8 +105,10 @@ extension SupervisorOverview {
                     "currentGroupId": row.currentGroup?.json ?? .null,
                     "currentGroupStatus": row.currentGroupStatus?.json ?? .null,
                     "batches": row.batches.json, "connects": row.connects.json, "abandoned": row.abandoned.json,
+                    "session": row.session.summary, "group": row.group?.summary ?? .null,
                 ]
             }),
+            "queues": .array(queues.map { $0.brief(at: now) }),
         ]
     }
 }

@@ -13,16 +13,16 @@ struct RepresentationTests {
         try await DemoScenario.run(handler)
         let group = try #require(await handler.state.groups["g4"])
         let summary = group.summary
-        #expect(summary.objectValue?.keys == ["groupId", "sessionId", "queueId", "status", "profile", "fanout", "staggerMs",
-                                             "amdPolicy", "winner", "disposition", "calls", "position"])
+        #expect(summary.objectValue?.keys == ["groupId", "sessionId", "queueId", "status", "profile", "profileReason", "fanout",
+                                             "staggerMs", "amdPolicy", "winner", "disposition", "calls", "position"])
         #expect(summary["status"] == "completed")
         #expect(summary["winner"] == ["callId": "g4-1", "contactId": "c6"])
         let calls = try #require(summary["calls"]?.arrayValue)
         #expect(calls.map { $0["status"]?.stringValue } == ["completed", "terminated", "terminated"])
         #expect(calls.map { $0["outcome"]?.stringValue } == ["winner", "terminated", "terminated"])
         #expect(calls.map { $0["abandoned"]?.boolValue } == [false, true, false])
-        #expect(calls.first?.objectValue?.keys == ["callId", "contactId", "to", "callerId", "status", "outcome", "answeredBy",
-                                                   "dialedAt", "answeredAt", "endedAt", "endReason", "abandoned"])
+        #expect(calls.first?.objectValue?.keys == ["callId", "contactId", "name", "to", "callerId", "status", "outcome",
+                                                   "answeredBy", "dialedAt", "answeredAt", "endedAt", "endReason", "abandoned"])
         let noAnswer = try #require(await handler.state.groups["g2"]?.summary)
         #expect(noAnswer["status"] == "no-answer")
         #expect(noAnswer["calls"]?.arrayValue?.first?["status"] == "completed")

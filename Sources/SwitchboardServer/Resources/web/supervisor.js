@@ -1,0 +1,305 @@
+// The supervisor wall: a row per agent, a row per queue, floor totals; live over the feed (topics `all`).
+// Applying each feed message is measured (`performance.measure('apply')`): the wall must stay smooth
+// with hundreds of agents.
+import { api, get, el, activityIcons, statusLabel, duration, percent, phone, announce, toast, query } from './ui.js';
+import { LiveFeed, ConnectionBadge, ServerClock } from './live.js';
+
+const $ = (id) => document.getElementById(id);
+const clock = new ServerClock();
+const badge = new ConnectionBadge($('badge'));
+const profileLines = { balanced: 3, conservative: 2, aggressive: 5 };
+const capPercent = 3, warningPercent = 2.5;
+/** Time in state (ms) from which a state turns amber, then red. */
+const thresholds = {
+  dialling: [10000, 30000], ringing: [20000, 45000], talking: [300000, 600000], 'wrap-up': [60000, 180000],
+  paused: [300000, 900000], idle: [60000, 300000],
+};
+
+/** Sessions by id (each with its latest batch); queues by id; one table row per agent. */
+const sessions = new Map();
+const queues = new Map();
+const agentRows = new Map();
+let filter = query('queue') || '';
+
+function today() { return new Date(clock.now()).toISOString().slice(0, 10); }
+
+// MARK: - The model
+
+function putSession(session, group) {
+  const entry = sessions.get(session.sessionId) ?? { session, group: null };
+  entry.session = session;
+  if (group !== undefined) entry.group = group;
+  sessions.set(session.sessionId, entry);
+  return entry;
+}
+
+function putGroup(group) {
+  const entry = sessions.get(group.sessionId);
+  if (!entry) return null;
+  const current = entry.group;
+  if (current && current.groupId === group.groupId && group.position < current.position) return null;
+  if (current && current.groupId !== group.groupId && group.position < current.position) return null;
+  entry.group = group;
+  return entry;
+}
+
+/** The agent's session the wall shows: the newest one still open, else the newest. */
+function currentSession(agentId) {
+  let best = null;
+  for (const entry of sessions.values()) {
+    if (entry.session.agentId !== agentId) continue;
+    const s = entry.session;
+    const better = !best || (best.session.state === 'ended' && s.state !== 'ended')
+      || ((best.session.state === 'ended') === (s.state === 'ended') && s.startedAt > best.session.startedAt);
+    if (better) best = entry;
+  }
+  return best;
+}
+
+function agentToday(agentId) {
+  const day = today();
+  const totals = { dials: 0, connects: 0, talk: 0, abandoned: 0 };
+  for (const { session } of sessions.values()) {
+    if (session.agentId !== agentId || session.startedAt.slice(0, 10) !== day) continue;
+    totals.dials += session.stats.dials;
+    totals.connects += session.stats.connects;
+    totals.talk += session.stats.talkTimeMs;
+    totals.abandoned += session.stats.abandoned;
+  }
+  return totals;
+}
+
+function linesInFlight(entry) {
+  const { session, group } = entry;
+  if (!group || session.currentGroupId !== group.groupId) return { live: 0, of: group?.fanout ?? 0 };
+  return { live: group.calls.filter((c) => ['dialing', 'ringing', 'in-progress'].includes(c.status) && c.dialedAt).length, of: group.fanout };
+}
+
+function currentContact(entry) {
+  const { session, group } = entry;
+  if (!group || session.currentGroupId !== group.groupId) return '–';
+  const winner = group.winner && group.calls.find((c) => c.callId === group.winner.callId);
+  if (winner) return winner.name || phone(winner.to);
+  const ringing = group.calls.filter((c) => c.status === 'ringing').length;
+  return ringing ? `${ringing} ringing` : '–';
+}
+
+// MARK: - Rendering
+
+function agentRow(agentId) {
+  let row = agentRows.get(agentId);
+  if (row) return row;
+  const cells = {};
+  const cell = (name, attributes = {}) => (cells[name] = el('td', attributes));
+  row = el('tr', { 'data-agent': agentId },
+    el('th', { scope: 'row' }, agentId), cell('state'), cell('clock', { class: 'num clock tabular' }), cell('lines', { class: 'num' }),
+    cell('dials', { class: 'num' }), cell('connects', { class: 'num' }), cell('talk', { class: 'num optional' }),
+    cell('contact', { class: 'optional' }), cell('queue', { class: 'optional' }), cell('action', { class: 'control' }));
+  row.cells_ = cells;
+  agentRows.set(agentId, row);
+  // Keep rows in agent order.
+  const body = $('agents').tBodies[0];
+  const after = [...agentRows.keys()].filter((a) => a > agentId).sort()[0];
+  body.insertBefore(row, after ? agentRows.get(after) : null);
+  return row;
+}
+
+function renderAgent(agentId) {
+  const entry = currentSession(agentId);
+  if (!entry) return;
+  const { session } = entry;
+  const row = agentRow(agentId);
+  const c = row.cells_;
+  const activity = session.activity;
+  if (row.dataset.activity !== activity) {
+    if (row.dataset.activity) announce(`${agentId} ${activity}`);
+    row.dataset.activity = activity;
+    c.state.replaceChildren(statusLabel(activityIcons, activity));
+  }
+  row.dataset.session = session.sessionId;
+  row.dataset.queue = session.queueId;
+  row.dataset.since = session.activitySince;
+  const lines = linesInFlight(entry);
+  c.lines.textContent = `${lines.live}/${lines.of}`;
+  const totals = agentToday(agentId);
+  c.dials.textContent = totals.dials;
+  c.connects.textContent = totals.connects;
+  c.talk.textContent = duration(totals.talk);
+  c.contact.textContent = currentContact(entry);
+  c.queue.textContent = queues.get(session.queueId)?.name ?? session.queueId;
+  const action = session.state === 'active' ? 'pause' : session.state === 'paused' ? 'resume' : null;
+  if (row.dataset.action !== (action ?? '')) {
+    row.dataset.action = action ?? '';
+    c.action.replaceChildren(action ? el('button', { type: 'button', onclick: () => sessionAct(session.sessionId, action) },
+      action === 'pause' ? '⏸ Pause' : '▶ Resume') : '');
+  }
+  row.classList.toggle('hidden', !!filter && session.queueId !== filter);
+  clockCell(row);
+}
+
+function clockCell(row) {
+  const cell = row.cells_.clock;
+  const activity = row.dataset.activity;
+  const ms = clock.since(row.dataset.since);
+  const [amber, red] = thresholds[activity] ?? [Infinity, Infinity];
+  const level = ms >= red ? 'red' : ms >= amber ? 'amber' : '';
+  cell.textContent = duration(ms) + (level === 'red' ? ' ▲▲' : level === 'amber' ? ' ▲' : '');
+  cell.className = `num clock tabular${level ? ' level-' + level : ''}`;
+}
+
+function renderQueues() {
+  const body = $('queues').tBodies[0];
+  body.replaceChildren(...[...queues.values()].map((q) => {
+    const rate = q.abandonmentRate === null ? null : q.abandonmentRate * 100;
+    const level = rate === null ? '' : rate >= capPercent ? 'red' : rate >= warningPercent ? 'amber' : '';
+    const actions = el('td', { class: 'control' },
+      q.state === 'paused' ? el('button', { type: 'button', onclick: () => queueAct(q, 'resume') }, '▶ Resume')
+        : el('button', { type: 'button', onclick: () => queueAct(q, 'pause'), disabled: !['active', 'idle'].includes(q.state) }, '⏸ Pause'),
+      ' ', el('button', { type: 'button', class: 'danger', onclick: () => queueAct(q, 'stop'),
+        disabled: ['stopped', 'error'].includes(q.state) }, '■ Stop'));
+    return el('tr', { 'data-queue': q.queueId, class: filter && q.queueId !== filter ? 'hidden' : null },
+      el('th', { scope: 'row' }, q.name), el('td', {}, q.state), el('td', { class: 'num' }, q.pending),
+      el('td', { class: 'num' }, percent(q.answerRate)),
+      el('td', { class: `num${level ? ' level-' + level : ''}` },
+        percent(q.abandonmentRate) + (level === 'red' ? ' ▲▲ at cap' : level === 'amber' ? ' ▲ near cap' : '')),
+      el('td', { class: 'optional' }, `${q.profile.name} · ${profileLines[q.profile.name] ?? '?'} lines`), actions);
+  }));
+  const select = $('filter');
+  const known = new Set([...select.options].map((o) => o.value));
+  for (const q of queues.values()) if (!known.has(q.queueId)) select.append(el('option', { value: q.queueId }, q.name));
+  select.value = filter;
+}
+
+function renderFloor() {
+  const day = today();
+  let agents = 0, lines = 0, talking = 0, dials = 0, connects = 0, abandoned = 0, first = Infinity;
+  for (const agentId of agentRows.keys()) {
+    const entry = currentSession(agentId);
+    if (!entry || entry.session.state === 'ended' || (filter && entry.session.queueId !== filter)) continue;
+    agents += 1;
+    lines += linesInFlight(entry).live;
+    if (entry.session.activity === 'talking') talking += 1;
+  }
+  for (const { session } of sessions.values()) {
+    if (session.startedAt.slice(0, 10) !== day || (filter && session.queueId !== filter)) continue;
+    dials += session.stats.dials;
+    connects += session.stats.connects;
+    abandoned += session.stats.abandoned;
+    first = Math.min(first, Date.parse(session.startedAt));
+  }
+  const hours = Math.max((clock.now() - first) / 3600000, 1 / 60);
+  $('f-agents').textContent = agents;
+  $('f-lines').textContent = lines;
+  $('f-talking').textContent = talking;
+  $('f-dials').textContent = Number.isFinite(first) ? Math.round(dials / hours) : '–';
+  $('f-connects').textContent = Number.isFinite(first) ? Math.round(connects / hours) : '–';
+  $('f-abandon').textContent = connects + abandoned ? percent(abandoned / (connects + abandoned)) : '–';
+}
+
+// MARK: - Loading and following
+
+async function loadOverview() {
+  const overview = await get('/v1/overview');
+  for (const row of overview.sessions) putSession(row.session, row.group);
+  queues.clear();
+  for (const q of overview.queues) queues.set(q.queueId, q);
+  for (const agentId of new Set(overview.sessions.map((r) => r.agentId))) renderAgent(agentId);
+  renderQueues();
+  renderFloor();
+  return overview.position;
+}
+
+let queuesTimer = null;
+function refreshQueuesSoon() {
+  if (queuesTimer) return;
+  queuesTimer = setTimeout(async () => {
+    queuesTimer = null;
+    try {
+      const { queues: list } = await get('/v1/queues');
+      for (const q of list) queues.set(q.queueId, q);
+      renderQueues();
+    } catch { /* next change tries again */ }
+  }, 1000);
+}
+
+/** One feed message, applied and measured. */
+function measured(apply) {
+  return (...args) => {
+    const started = performance.now();
+    apply(...args);
+    performance.measure('apply', { start: started, end: performance.now() });
+  };
+}
+
+const applyState = measured((topic, state) => {
+  if (topic.startsWith('session:')) {
+    const entry = putSession(state);
+    renderAgent(entry.session.agentId);
+  } else if (topic.startsWith('group:')) {
+    const entry = putGroup(state);
+    if (entry) renderAgent(entry.session.agentId);
+  }
+});
+
+const applyEvent = measured((event) => {
+  if (event.type.startsWith('queue.') || event.type === 'contacts.added' || event.type.startsWith('batch.')
+    || event.type === 'call.answered' || event.type === 'call.terminated') refreshQueuesSoon();
+});
+
+async function sessionAct(sessionId, action) {
+  try {
+    const { body } = await api('POST', `/v1/sessions/${encodeURIComponent(sessionId)}/${action}`);
+    putSession(body);
+    renderAgent(body.agentId);
+    toast(`${body.agentId}: ${action === 'pause' ? 'paused' : 'resumed'}`);
+  } catch (error) { toast(error.message); }
+}
+
+async function queueAct(queue, action) {
+  if (action === 'stop' && !confirm(`Stop ${queue.name}? Every session on it ends (conversations finish).`)) return;
+  try {
+    const { body } = await api('POST', `/v1/queues/${encodeURIComponent(queue.queueId)}/${action}`);
+    queues.set(body.queueId, body);
+    renderQueues();
+    toast(`${queue.name}: ${body.state}`);
+  } catch (error) { toast(error.message); }
+}
+
+function wire() {
+  $('filter').addEventListener('change', () => {
+    filter = $('filter').value;
+    const url = new URL(location.href);
+    if (filter) url.searchParams.set('queue', filter); else url.searchParams.delete('queue');
+    history.replaceState(null, '', url);
+    for (const agentId of agentRows.keys()) renderAgent(agentId);
+    renderQueues();
+    renderFloor();
+  });
+  const wallboard = query('wallboard') === '1';
+  document.body.classList.toggle('wallboard', wallboard);
+  $('wallboard').addEventListener('click', () => {
+    document.body.classList.add('wallboard');
+    document.documentElement.requestFullscreen?.().catch(() => {});
+  });
+  document.addEventListener('fullscreenchange', () => {
+    if (!document.fullscreenElement && query('wallboard') !== '1') document.body.classList.remove('wallboard');
+  });
+  setInterval(() => {
+    for (const row of agentRows.values()) if (row.dataset.since) clockCell(row);
+    renderFloor();
+  }, 1000);
+}
+
+async function start() {
+  wire();
+  await clock.sync();
+  const position = await loadOverview();
+  new LiveFeed({
+    topics: 'all', after: position, contiguous: true, badge,
+    onEvent: applyEvent, onState: applyState,
+    resync: loadOverview,
+    poll: loadOverview, pollEveryMs: 2000,
+  }).start();
+}
+
+start().catch((error) => toast(error.message));

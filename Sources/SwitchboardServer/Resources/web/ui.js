@@ -1,0 +1,93 @@
+// What every page shares besides the feed: calling the API, building elements, icons and words for
+// statuses, durations, and the aria-live announcer.
+
+/** A refused request: the server's status, code, message and (for a 422) the fields it names. */
+export class ApiError extends Error {
+  constructor(status, body) {
+    const error = (body && body.error) || {};
+    super(error.message || `HTTP ${status}`);
+    this.status = status;
+    this.code = error.code || 'http-' + status;
+    this.fields = error.fields || [];
+  }
+}
+
+/** Calls the API; resolves with the parsed body (or null), throws ApiError on a refusal. */
+export async function api(method, path, body, headers = {}) {
+  const init = { method, headers: { ...headers }, cache: 'no-store' };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, init);
+  const text = response.status === 304 ? '' : await response.text();
+  const parsed = text ? JSON.parse(text) : null;
+  if (!response.ok && response.status !== 304) throw new ApiError(response.status, parsed);
+  return { status: response.status, body: parsed, etag: response.headers.get('ETag'), headers: response.headers };
+}
+
+export async function get(path) { return (await api('GET', path)).body; }
+
+/** `el('td', {class: 'num'}, '3')`: attributes, then children (strings become text, never HTML). */
+export function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith('on')) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export const callIcons = {
+  dialing: '—', ringing: '📞', 'in-progress': '✅', completed: '☑', failed: '✖', terminated: '⏹', voicemail: '✉',
+};
+export const outcomeIcons = {
+  pending: '…', winner: '★', terminated: '⏹', voicemail: '✉', 'no-answer': '∅', failed: '✖',
+};
+export const activityIcons = {
+  dialling: '☎', ringing: '📞', talking: '✅', 'wrap-up': '📝', paused: '⏸', idle: '○', ended: '■',
+};
+
+/** An icon and a word, so a status reads without colour. */
+export function statusLabel(icons, value, extra) {
+  return el('span', { class: `status status-${value}` }, el('span', { 'aria-hidden': 'true' }, icons[value] || '•'), ' ',
+    value + (extra ? ` (${extra})` : ''));
+}
+
+/** 0:07, 4:10, 1:02:03. */
+export function duration(ms) {
+  if (!Number.isFinite(ms) || ms < 0) ms = 0;
+  const seconds = Math.floor(ms / 1000);
+  const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}` : `${m}:${String(s).padStart(2, '0')}`;
+}
+
+export function percent(rate) { return rate === null || rate === undefined ? '–' : (rate * 100).toFixed(1) + ' %'; }
+
+/** +15125550142 → +1 512 555 0142. */
+export function phone(e164) {
+  const m = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(e164 || '');
+  return m ? `+1 ${m[1]} ${m[2]} ${m[3]}` : e164 || '';
+}
+
+/** Says a status change to screen readers (the page has one `#announcer` aria-live region). */
+export function announce(text) {
+  const region = document.getElementById('announcer');
+  if (region) region.textContent = text;
+}
+
+/** A short visible confirmation. */
+export function toast(text) {
+  const node = document.getElementById('toast');
+  if (!node) return;
+  node.textContent = text;
+  clearTimeout(node.hideTimer);
+  node.hideTimer = setTimeout(() => { node.textContent = ''; }, 3000);
+}
+
+export function query(name) { return new URLSearchParams(location.search).get(name); }

@@ -1,0 +1,439 @@
+"""The three pages in a real headless Chromium (Selenium), against `switchboard serve` on a real port.
+
+Each test compares what the page shows with what the API answers at the time; a screenshot of each
+page is saved under `screenshots/` (ignored by git).
+"""
+import json
+import math
+import pathlib
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+import requests
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "screenshots"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`switchboard serve` on a fixed port, so a restart comes back where the pages look for it."""
+
+    def __init__(self, binary, folder, demo):
+        self.binary, self.store, self.port = binary, folder / "pages.sqlite", free_port()
+        self.log = folder / "server.log"
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process = None
+        self.start(demo)
+
+    def start(self, demo=False):
+        arguments = [str(self.binary), "serve", "--port", str(self.port), "--store", str(self.store)]
+        self.process = subprocess.Popen(arguments + (["--demo"] if demo else []), stdout=subprocess.PIPE,
+                                        stderr=open(self.log, "a"), text=True)
+        line = self.process.stdout.readline()
+        assert "listening on" in line, line + self.log.read_text()
+        wait_for(lambda: self.healthy(), timeout=10)
+
+    def healthy(self):
+        try:
+            return requests.get(self.base + "/healthz", timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=20)
+
+    def get(self, path, **kwargs):
+        response = requests.get(self.base + path, timeout=5, **kwargs)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def post(self, path, body=None):
+        response = requests.post(self.base + path, json=body, timeout=5)
+        assert response.status_code in (200, 201), response.text
+        return response.json()
+
+
+def wait_for(predicate, timeout=10.0, interval=0.1, message="timed out"):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"{message() if callable(message) else message} (last: {last!r})")
+
+
+def new_chrome():
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(20)
+    return driver
+
+
+@pytest.fixture(scope="module")
+def chrome():
+    driver = new_chrome()
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(autouse=True)
+def fresh_console_log(request):
+    """Each test reads only its own browser-console entries, and leaves no page running behind it."""
+    if "chrome" not in request.fixturenames:
+        yield
+        return
+    driver = request.getfixturevalue("chrome")
+    driver.get_log("browser")
+    yield
+    driver.get("about:blank")
+    driver.get_log("browser")
+
+
+@pytest.fixture(scope="module")
+def demo(switchboard, tmp_path_factory):
+    server = Server(switchboard, tmp_path_factory.mktemp("pages-demo"), demo=True)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fresh(switchboard, tmp_path):
+    server = Server(switchboard, tmp_path, demo=False)
+    yield server
+    server.stop()
+
+
+def shot(driver, name):
+    SHOTS.mkdir(exist_ok=True)
+    driver.save_screenshot(str(SHOTS / f"{name}.png"))
+
+
+def page_errors(driver, allow=()):
+    """Severe browser-console entries (a CSP violation, a script error), except those allowed."""
+    return [entry["message"] for entry in driver.get_log("browser")
+            if entry["level"] == "SEVERE" and not any(word in entry["message"] for word in allow)]
+
+
+def queue_with(server, name, contacts):
+    return server.post("/v1/queues", {"name": name, "contacts": contacts})["queueId"]
+
+
+def lines_on_page(driver):
+    """The batch's rows as the console shows them: call id → (status, outcome, winner?)."""
+    rows = driver.execute_script("""return [...document.querySelectorAll('#lines tbody tr')].map(r =>
+        [r.dataset.callId, r.dataset.status, r.dataset.outcome, r.classList.contains('winner')])""")
+    return {call: (status, outcome, winner) for call, status, outcome, winner in rows}
+
+
+def rows_of_wall(driver):
+    """The wall's agent rows: agent → (activity, session)."""
+    rows = driver.execute_script("""return [...document.querySelectorAll('#agents tbody tr')].map(r =>
+        [r.dataset.agent, r.dataset.activity, r.dataset.session])""")
+    return {agent: (activity, session) for agent, activity, session in rows}
+
+
+def lines_in_api(group):
+    winner = (group.get("winner") or {}).get("callId")
+    return {call["callId"]: (call["status"], call["outcome"], call["callId"] == winner) for call in group["calls"]}
+
+
+def api_lines(server, session_id):
+    """The lines of the session's latest batch, as the API answers them now."""
+    session = server.get(f"/v1/sessions/{session_id}")
+    group = session["currentGroupId"] or session["lastGroupId"]
+    return lines_in_api(server.get(f"/v1/calls/parallel/{group}")) if group else {}
+
+
+LIVE = {"dialing": 0, "ringing": 1, "in-progress": 2}
+
+
+def caught_up(page, wanted):
+    """The page shows the API's lines as answered, or later: a live call may have moved on, an ended one
+    must read exactly as the API said."""
+    if set(page) != set(wanted):
+        return False
+    for call, expected in wanted.items():
+        shown = page[call]
+        if expected[0] in LIVE:
+            if shown[0] in LIVE and LIVE[shown[0]] < LIVE[expected[0]]:
+                return False
+        elif shown != expected:
+            return False
+    return True
+
+
+def page_follows_api(driver, server, session_id, seconds, within=1.0):
+    """For `seconds`: every state of the session's batch the API answers is on the page within `within` s
+    (or a later one is). Answers the call statuses seen."""
+    deadline = time.time() + seconds
+    seen = set()
+    while time.time() < deadline:
+        wanted = api_lines(server, session_id)
+        seen.update(status for status, _, _ in wanted.values())
+        limit = time.time() + within
+        while True:
+            on_page = lines_on_page(driver)
+            if caught_up(on_page, wanted) or caught_up(on_page, api_lines(server, session_id)):
+                break
+            assert time.time() < limit, f"page {on_page} is not the API's {wanted} after {within} s"
+            time.sleep(0.05)
+        time.sleep(0.1)
+    return seen
+
+
+def session_of(server, session_id):
+    return server.get(f"/v1/sessions/{session_id}")
+
+
+def current_group(server, session_id):
+    return wait_for(lambda: session_of(server, session_id)["currentGroupId"], message="no batch started")
+
+
+def test_pages_are_served_with_their_types_caching_and_a_policy_that_admits_only_the_server(demo):
+    for page in ("console", "supervisor", "audit"):
+        response = requests.get(f"{demo.base}/{page}")
+        assert response.status_code == 200 and response.headers["content-type"] == "text/html; charset=utf-8"
+        assert response.headers["cache-control"] == "no-cache"
+        policy = response.headers["content-security-policy"]
+        assert "default-src 'none'" in policy and "script-src 'self'" in policy and "connect-src 'self'" in policy
+        assert "frame-ancestors 'none'" in policy and "unsafe-inline" not in policy
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assets = [part.split('"')[0] for part in response.text.split('/assets/')[1:]]
+        for asset in assets:
+            served = requests.get(f"{demo.base}/assets/{asset}")
+            assert served.status_code == 200, asset
+            assert served.headers["cache-control"] == "public, max-age=31536000, immutable"
+            kind = "text/css" if asset.endswith(".css") else "text/javascript"
+            assert served.headers["content-type"].startswith(kind)
+    stale = requests.get(f"{demo.base}/assets/0000/live.js")
+    assert stale.status_code == 200 and stale.headers["cache-control"] == "no-cache"
+    assert requests.get(f"{demo.base}/assets/0000/nothing.js").status_code == 404
+    root = requests.get(demo.base + "/", allow_redirects=False)
+    assert root.status_code == 303 and root.headers["location"] == "/console"
+
+
+def test_the_console_starts_a_parallel_session_and_follows_cancels_and_refuses_live(chrome, fresh):
+    ring = {"ringMs": 30000, "answer": "none"}
+    contacts = [{"id": "w", "name": "Avery Quinn", "phone": "+15125550142", "script": {"ringMs": 1500, "answer": "human", "talkMs": 2500}},
+                {"id": "a", "name": "Blake Romero", "phone": "+17135550199", "script": ring},
+                {"id": "b", "name": "Casey Lind", "phone": "+12125550107", "script": ring}]
+    contacts += [{"id": f"n{i}", "name": f"Next {i}", "phone": f"+1512555{1000 + i}", "script": ring} for i in range(3)]
+    queue = queue_with(fresh, "Austin leads", contacts)
+    chrome.get(fresh.base + "/console")
+    wait_for(lambda: chrome.find_elements(By.CSS_SELECTOR, f"#queue option[value='{queue}']"))
+    chrome.find_element(By.ID, "agent").send_keys("agent-7")
+    Select(chrome.find_element(By.ID, "queue")).select_by_value(queue)
+    assert "balanced" in chrome.find_element(By.ID, "queue-hint").text
+    chrome.find_element(By.CSS_SELECTOR, "input[name=mode][value=parallel]").click()
+    chrome.find_element(By.ID, "start").click()
+    wait_for(lambda: "session=" in chrome.current_url)
+    session_id = chrome.current_url.split("session=")[1]
+    session = session_of(fresh, session_id)
+    assert session["mode"] == "parallel" and session["agentId"] == "agent-7"
+
+    # The first batch: live statuses within 1 s of the API; the winner stands out, the others lose.
+    first = current_group(fresh, session_id)
+    wait_for(lambda: any(winner for _, _, winner in lines_on_page(chrome).values()), message="no winner shown")
+    seen = page_follows_api(chrome, fresh, session_id, seconds=1)
+    assert "in-progress" in seen or "completed" in seen
+    names = chrome.find_element(By.ID, "lines").text
+    assert "Avery Quinn" in names and "+1 512 555 0142" in names and "+1 512 555 0100" in names  # local presence
+    shot(chrome, "console")
+
+    # The winner's call ends; the next batch rings: mode toggle, a refused setting, then Cancel.
+    second = wait_for(lambda: (g := session_of(fresh, session_id)["currentGroupId"]) and g != first and g, timeout=15)
+    assert "ringing" in page_follows_api(chrome, fresh, session_id, seconds=1.5)
+    modifier = Keys.COMMAND if chrome.capabilities.get("platformName", "").lower().startswith("mac") else Keys.CONTROL
+    ActionChains(chrome).key_down(modifier).key_down(Keys.SHIFT).send_keys("m").key_up(Keys.SHIFT).key_up(modifier).perform()
+    wait_for(lambda: session_of(fresh, session_id)["mode"] == "single", message="Ctrl+Shift+M did not change the mode")
+    wait_for(lambda: "Single" in chrome.find_element(By.ID, "toast").text)
+    assert chrome.find_element(By.ID, "session-mode").text == "Single"
+
+    chrome.find_element(By.ID, "open-settings").click()
+    field = chrome.find_element(By.ID, "set-maxLines")
+    field.clear()
+    field.send_keys("9")
+    chrome.find_element(By.ID, "save-settings").click()
+    problem = wait_for(lambda: chrome.find_element(By.CSS_SELECTOR, "#settings .problem[data-field=maxLines]").text)
+    assert "between 2 and 5" in problem and "9" in problem
+    assert session_of(fresh, session_id)["settings"]["maxLines"] is None  # nothing changed on the server
+    shot(chrome, "console-settings-refused")
+    chrome.find_element(By.ID, "close-settings").click()
+
+    chrome.find_element(By.ID, "cancel").click()
+    wait_for(lambda: session_of(fresh, session_id)["state"] == "paused", message="Cancel did not pause dialling")
+    cancelled = fresh.get(f"/v1/calls/parallel/{second}")
+    assert cancelled["status"] == "cancelled" and all(c["status"] == "terminated" for c in cancelled["calls"] if c["dialedAt"])
+    wait_for(lambda: lines_on_page(chrome) == lines_in_api(fresh.get(f"/v1/calls/parallel/{second}")))
+    wait_for(lambda: "paused" in chrome.find_element(By.ID, "session-state").text)
+    assert page_errors(chrome, allow=["status of 422"]) == []  # the refused setting, shown above
+
+
+def test_a_cut_feed_reconnects_and_resumes_with_no_row_lost_or_repeated(chrome, fresh):
+    ring = {"ringMs": 1500, "answer": "machine"}
+    queue = queue_with(fresh, "Resume", [{"id": f"r{i}", "name": f"Row {i}", "phone": f"+1512556{1000 + i}", "script": ring}
+                                         for i in range(30)])
+    session_id = fresh.post("/v1/sessions", {"agentId": "agent-r", "queueId": queue, "mode": "parallel",
+                                             "settings": {"cooldownMs": 0}})["sessionId"]
+    chrome.get(f"{fresh.base}/console?session={session_id}")
+    badge = lambda: chrome.find_element(By.ID, "badge").get_attribute("data-state")
+    wait_for(lambda: badge() == "live")
+    current_group(fresh, session_id)
+    page_follows_api(chrome, fresh, session_id, seconds=1)
+
+    fresh.stop()  # the server closes every socket (1001) and goes away
+    wait_for(lambda: badge() == "reconnecting", timeout=5, interval=0.02)
+    fresh.start()
+    wait_for(lambda: badge() == "live", timeout=30, message="the page did not come back live")
+    page_follows_api(chrome, fresh, session_id, seconds=3)
+
+    def rows_are_the_batch():
+        ids = chrome.execute_script("return [...document.querySelectorAll('#lines tbody tr')].map(r => r.dataset.callId)")
+        return len(ids) == len(set(ids)) and set(ids) == set(api_lines(fresh, session_id))
+    wait_for(rows_are_the_batch, timeout=2, message="rows lost or repeated after the reconnect")
+
+
+def test_with_websockets_refused_polling_keeps_the_console_current(fresh):
+    ring = {"ringMs": 1200, "answer": "machine"}
+    queue = queue_with(fresh, "Polling", [{"id": f"p{i}", "phone": f"+1512557{1000 + i}", "script": ring} for i in range(30)])
+    session_id = fresh.post("/v1/sessions", {"agentId": "agent-p", "queueId": queue, "mode": "parallel",
+                                             "settings": {"cooldownMs": 0}})["sessionId"]
+    # As behind a proxy that refuses upgrades: every WebSocket the page opens goes to a path the server
+    # refuses (a real 404 from the server). (DevTools' URL blocking does not apply to WebSockets.)
+    chrome = new_chrome()  # its own browser: the refusal stays with it
+    chrome.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": """
+        const Real = window.WebSocket;
+        window.WebSocket = class extends Real { constructor(url, protocols) { super(url.replace('/v1/stream', '/v1/refused'), protocols); } };
+    """})
+    try:
+        chrome.get(f"{fresh.base}/console?session={session_id}")
+        wait_for(lambda: chrome.find_element(By.ID, "badge").get_attribute("data-state") == "polling", timeout=15)
+        assert "polling" in chrome.find_element(By.ID, "badge").text
+        current_group(fresh, session_id)
+        seen = page_follows_api(chrome, fresh, session_id, seconds=4)
+        assert "ringing" in seen and session_of(fresh, session_id)["stats"]["batches"] >= 2  # across batches
+        shot(chrome, "console-polling")
+        assert page_errors(chrome, allow=["/v1/refused"]) == []
+    finally:
+        chrome.quit()
+
+
+def test_the_supervisor_wall_shows_every_active_agent_as_the_log_does(chrome, demo):
+    chrome.get(demo.base + "/supervisor")
+    overview = demo.get("/v1/overview")
+    agents = {row["agentId"] for row in overview["sessions"]}
+    wait_for(lambda: set(rows_of_wall(chrome)) == agents)
+    wait_for(lambda: chrome.find_element(By.ID, "badge").get_attribute("data-state") == "live",
+             message=lambda: chrome.find_element(By.ID, "badge").text + str(chrome.get_log("browser")))
+
+    def activities_match():
+        wanted = {s["agentId"]: s["activity"] for s in demo.get("/v1/sessions")["sessions"] if s["state"] != "ended"}
+        shown = rows_of_wall(chrome)
+        return all(shown.get(agent, (None,))[0] == activity for agent, activity in wanted.items())
+
+    # Watch until the demo's agents have moved between states (at least 4 s, at most 30 s): the wall
+    # catches up with the API within 1 s each time.
+    changes = set()
+    started = time.time()
+    while time.time() - started < 4 or (len(changes) < 2 and time.time() - started < 30):
+        changes.update(activity for activity, _ in rows_of_wall(chrome).values())
+        wait_for(activities_match, timeout=1.0, interval=0.05, message="the wall is behind the log")
+        time.sleep(0.2)
+    assert len(changes) >= 2, changes
+    shot(chrome, "supervisor")
+
+    # A supervisor pauses an agent's session from the wall.
+    session_id = rows_of_wall(chrome)["agent-1"][1]
+    assert demo.get(f"/v1/sessions/{session_id}")["state"] == "active"
+    chrome.execute_script("document.querySelector(\"#agents tr[data-agent='agent-1'] td.control button\").click()")
+    wait_for(lambda: demo.get(f"/v1/sessions/{session_id}")["state"] == "paused")
+    wait_for(lambda: rows_of_wall(chrome)["agent-1"][0] == demo.get(f"/v1/sessions/{session_id}")["activity"])
+    chrome.get(demo.base + "/supervisor?wallboard=1")
+    wait_for(lambda: chrome.find_elements(By.CSS_SELECTOR, "#agents tbody tr"))
+    assert "wallboard" in chrome.find_element(By.TAG_NAME, "body").get_attribute("class")
+    assert not chrome.find_element(By.ID, "wallboard").is_displayed()
+    shot(chrome, "supervisor-wallboard")
+    assert page_errors(chrome) == []
+
+
+def test_the_wall_with_200_agents_measures_its_update_cost(chrome, fresh):
+    queues = [queue_with(fresh, f"Floor {q}", [
+        {"id": f"f{q}-{i}", "phone": f"+1{212 + q}555{1000 + i:04d}", "script": {"ringMs": 800 + (i * 97) % 2500, "answer": "none"}}
+        for i in range(60)]) for q in range(10)]
+    for agent in range(200):
+        fresh.post("/v1/sessions", {"agentId": f"agent-{agent:03d}", "queueId": queues[agent % 10], "mode": "parallel",
+                                    "settings": {"cooldownMs": 500}})
+    chrome.get(fresh.base + "/supervisor")
+    wait_for(lambda: len(chrome.find_elements(By.CSS_SELECTOR, "#agents tbody tr")) == 200, timeout=20)
+    chrome.execute_script("performance.clearMeasures('apply')")
+    time.sleep(8)
+    costs = chrome.execute_script("return performance.getEntriesByName('apply').map(e => e.duration)")
+    assert len(costs) > 500, f"only {len(costs)} feed messages applied with 200 agents dialling"
+    costs.sort()
+    figure = {"figure": "supervisor_apply_ms", "agents": 200, "messages": len(costs),
+              "p50": round(costs[len(costs) // 2], 3), "p95": round(costs[math.ceil(len(costs) * 0.95) - 1], 3),
+              "max": round(costs[-1], 3), "goal_p95": 16}
+    print(json.dumps(figure))
+    SHOTS.mkdir(exist_ok=True)
+    (SHOTS / "supervisor-200.json").write_text(json.dumps(figure) + "\n")
+    shot(chrome, "supervisor-200")
+    # The phone-sized wall fits its width.
+    chrome.set_window_size(390, 844)
+    try:
+        assert chrome.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+    finally:
+        chrome.set_window_size(1280, 800)
+
+
+def test_the_audit_player_shows_the_state_the_api_gives_at_each_position(chrome, demo):
+    session_id = "demo-agent-1"
+    wait_for(lambda: len(demo.get(f"/v1/sessions/{session_id}/timeline")["events"]) >= 12)
+    chrome.get(f"{demo.base}/audit?session={session_id}")
+    wait_for(lambda: "verified" in chrome.find_element(By.ID, "chain").text, message="no chain badge")
+    rows = wait_for(lambda: chrome.find_elements(By.CSS_SELECTOR, "#events tbody tr"))
+    positions = [int(row.get_attribute("data-position")) for row in rows]
+    timeline = demo.get(f"/v1/sessions/{session_id}/timeline", params={"limit": 1000})["events"]
+    assert positions[:len(timeline)] == [e["position"] for e in timeline][:len(positions)]
+
+    scrubber = chrome.find_element(By.ID, "scrub")
+    for steps in (0, 5, 11):
+        scrubber.send_keys(Keys.HOME)
+        for _ in range(steps):
+            scrubber.send_keys(Keys.ARROW_RIGHT)
+        position = positions[steps]
+        shown = wait_for(lambda: (pre := chrome.find_element(By.ID, "state-json")).get_attribute("data-position") == str(position)
+                         and json.loads(pre.get_attribute("textContent")))
+        session = demo.get(f"/v1/sessions/{session_id}", params={"at": position})
+        assert shown["session"] == session
+        group_id = session["currentGroupId"] or session["lastGroupId"]
+        expected = demo.get(f"/v1/calls/parallel/{group_id}", params={"at": position}) if group_id else None
+        assert shown["batch"] == expected
+        if expected:
+            lanes = chrome.find_elements(By.CSS_SELECTOR, "#lanes .lane")
+            assert {lane.get_attribute("data-call-id") for lane in lanes} == {c["callId"] for c in expected["calls"]}
+    assert chrome.find_element(By.ID, "export-ndjson").get_attribute("href").endswith(f"session={session_id}&format=ndjson")
+    shot(chrome, "audit")
+    assert page_errors(chrome) == []
