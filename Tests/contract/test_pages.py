@@ -437,3 +437,34 @@ def test_the_audit_player_shows_the_state_the_api_gives_at_each_position(chrome,
     assert chrome.find_element(By.ID, "export-ndjson").get_attribute("href").endswith(f"session={session_id}&format=ndjson")
     shot(chrome, "audit")
     assert page_errors(chrome) == []
+
+
+def test_the_feed_client_applies_each_position_once_in_order_and_backs_off_with_full_jitter(chrome, demo):
+    """`live.js` itself, in the browser: duplicates dropped, a gap reloads, the backoff's ceiling doubles
+    from 0.5 s to 20 s and each delay is drawn below it."""
+    chrome.get(demo.base + "/audit")
+    version = requests.get(demo.base + "/audit").text.split("/assets/")[1].split("/")[0]
+    result = chrome.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        import('/assets/""" + version + """/live.js').then(({ LiveFeed }) => {
+            const applied = [], resyncs = [];
+            const feed = new LiveFeed({ topics: 'all', after: 10, contiguous: true,
+                onEvent: (e) => applied.push(e.id), resync: async () => { resyncs.push(feed.last); return 20; } });
+            const event = (position) => JSON.stringify({ type: 'event', position, event: { id: position } });
+            for (const position of [9, 10, 11, 12, 12, 11, 13, 15, 16]) feed.receive(event(position));
+            const delays = [];
+            const realTimeout = window.setTimeout, realRandom = Math.random;
+            window.setTimeout = (f, ms) => { delays.push(ms); return 0; };
+            Math.random = () => 0.999999;
+            for (let i = 0; i < 9; i++) feed.failed(true);
+            Math.random = () => 0;
+            feed.failed(true);
+            window.setTimeout = realTimeout; Math.random = realRandom;
+            setTimeout(() => done({ applied, resyncs, last: feed.last, delays }), 50);
+        });
+    """)
+    assert result["applied"] == [11, 12, 13], result  # 9, 10 and the repeats dropped; 15 is a gap
+    assert result["resyncs"] == [15] and result["last"] == 20  # reloaded, then on from where REST was
+    ceilings = [round(d) for d in result["delays"][:9]]
+    assert ceilings == [500, 1000, 2000, 4000, 8000, 16000, 20000, 20000, 20000], ceilings
+    assert result["delays"][9] == 0

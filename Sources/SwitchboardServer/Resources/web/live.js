@@ -84,6 +84,8 @@ export class LiveFeed {
     this.retryTimer = null;
     this.pollTimer = null;
     this.stopped = false;
+    /** Messages that came in while a gap was being reloaded. */
+    this.held = null;
     this.onOnline = () => this.reconnectNow();
     this.onOffline = () => this.badge?.set('offline', 'no network');
     this.onVisible = () => { if (document.visibilityState === 'visible') this.reconnectNow(); };
@@ -165,6 +167,7 @@ export class LiveFeed {
   }
 
   receive(text) {
+    if (this.held) { this.held.push(text); return; }  // a reload is under way: after it, in order
     let message;
     try { message = JSON.parse(text); } catch { return; }
     if (message.type === 'event') {
@@ -183,15 +186,22 @@ export class LiveFeed {
     }
   }
 
-  /** A gap: reload the state from REST (it covers everything up to at least `position`) and go on. */
+  /**
+   * A gap: reload the state from REST (it covers everything up to at least `position`), then apply
+   * what arrived meanwhile that the reload does not already cover.
+   */
   async resyncFrom(position) {
     this.last = Math.max(this.last, position);
+    this.held = [];
     try {
       const reached = await this.resync();
       if (Number.isFinite(reached)) this.last = Math.max(this.last, reached);
     } catch {
-      /* the next message or reconnect tries again */
+      /* the next gap or reconnect tries again */
     }
+    const held = this.held;
+    this.held = null;
+    for (const text of held) this.receive(text);
   }
 
   startPolling() {
