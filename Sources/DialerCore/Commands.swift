@@ -43,6 +43,13 @@ public enum Command: Hashable, Sendable {
     /// The agent records what came of a conversation of the session's.
     case recordDisposition(sessionId: SessionID, callId: CallID, outcome: DispositionOutcome, notes: String?,
                            callbackAt: Timestamp?)
+    // Access and caller IDs (an admin's acts)
+    case issueToken(tokenId: TokenID, role: Role, agentId: AgentID?, label: String?, hashPrefix: String, expiresAt: Timestamp?)
+    case revokeToken(tokenId: TokenID)
+    case addCallerIds([PhoneNumber])
+    case removeCallerId(PhoneNumber)
+    /// A queue's own subset of the organisation's caller IDs (`nil`: the whole pool).
+    case setQueueCallerIds(queueId: QueueID, callerIds: [PhoneNumber]?)
 }
 
 extension Command {
@@ -61,6 +68,10 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
     case sessionNotFound(SessionID)
     case groupNotFound(GroupID)
     case callNotFound(GroupID, CallID)
+    case tokenNotFound(TokenID)
+    case callerIdNotFound(PhoneNumber)
+    /// A queue may only call from numbers in the organisation's pool.
+    case callerIdNotInPool(PhoneNumber)
     case queueAlreadyExists(QueueID)
     case sessionAlreadyExists(SessionID)
     case groupAlreadyExists(GroupID)
@@ -94,7 +105,7 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public var kind: Kind {
         switch self {
-        case .queueNotFound, .sessionNotFound, .groupNotFound, .callNotFound: .notFound
+        case .queueNotFound, .sessionNotFound, .groupNotFound, .callNotFound, .tokenNotFound, .callerIdNotFound: .notFound
         case .invalidSettings, .invalidValue: .invalid
         default: .conflict
         }
@@ -116,6 +127,9 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         case .sessionNotFound: "session-not-found"
         case .groupNotFound: "group-not-found"
         case .callNotFound: "call-not-found"
+        case .tokenNotFound: "token-not-found"
+        case .callerIdNotFound: "caller-id-not-found"
+        case .callerIdNotInPool: "caller-id-not-in-pool"
         case .queueAlreadyExists: "queue-exists"
         case .sessionAlreadyExists: "session-exists"
         case .groupAlreadyExists: "group-exists"
@@ -147,6 +161,9 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         case .sessionNotFound(let id): "no session \(id)"
         case .groupNotFound(let id): "no parallel group \(id)"
         case .callNotFound(let group, let call): "no call \(call) in group \(group)"
+        case .tokenNotFound(let id): "no token \(id)"
+        case .callerIdNotFound(let phone): "\(phone) is not one of the organisation's caller IDs"
+        case .callerIdNotInPool(let phone): "\(phone) is not one of the organisation's caller IDs (GET /v1/caller-ids)"
         case .queueAlreadyExists(let id): "queue \(id) already exists"
         case .sessionAlreadyExists(let id): "session \(id) already exists"
         case .groupAlreadyExists(let id): "group \(id) already exists"

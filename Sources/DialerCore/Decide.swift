@@ -192,6 +192,9 @@ extension DialerState {
             guard call.status == .inProgress else { throw .callNotAnswered(callId) }
             return Self.finishing(group, [.callCompleted(.init(groupId: groupId, callId: callId, endedBy: endedBy))])
 
+        case .issueToken, .revokeToken, .addCallerIds, .removeCallerId, .setQueueCallerIds:
+            return try decideAccess(command, at: now)
+
         case .recordDisposition(let sessionId, let callId, let outcome, let notes, let callbackAt):
             return try disposition(sessionId: sessionId, callId: callId, outcome: outcome, notes: notes,
                                    callbackAt: callbackAt, at: now)
@@ -235,7 +238,7 @@ extension DialerState {
         var fanout = session.mode == .single ? 1 : (session.settings.maxLines ?? profile.fanout)
         if profile.name == .conservative { fanout = min(fanout, profile.fanout) }
         let staggerMs = session.settings.staggerMs ?? profile.staggerMs
-        guard let pool = CallerIDPool(session.callerIds) else {
+        guard let pool = CallerIDPool(callerIds(for: queue, session: session)) else {
             throw .invalidValue(field: "callerIds", message: "must name at least one caller ID")
         }
         let candidates = queue.dialableContacts(limit: fanout, at: now) { contact in

@@ -30,6 +30,11 @@ extension DialerEvent {
         case .batchCompleted: .batchCompleted
         case .batchCancelled: .batchCancelled
         case .callDispositioned: .callDispositioned
+        case .tokenIssued: .tokenIssued
+        case .tokenRevoked: .tokenRevoked
+        case .callerIdsAdded: .callerIdsAdded
+        case .callerIdRemoved: .callerIdRemoved
+        case .queueCallerIdsSet: .queueCallerIdsSet
         }
     }
 
@@ -63,6 +68,11 @@ extension DialerEvent {
         case .batchCompleted(let e): BatchCompleted.shape.encode(e)
         case .batchCancelled(let e): BatchCancelled.shape.encode(e)
         case .callDispositioned(let e): CallDispositioned.shape.encode(e)
+        case .tokenIssued(let e): TokenIssued.shape.encode(e)
+        case .tokenRevoked(let e): TokenRevoked.shape.encode(e)
+        case .callerIdsAdded(let e): CallerIdsAdded.shape.encode(e)
+        case .callerIdRemoved(let e): CallerIdRemoved.shape.encode(e)
+        case .queueCallerIdsSet(let e): QueueCallerIdsSet.shape.encode(e)
         }
     }
 
@@ -105,6 +115,11 @@ extension DialerEvent {
         case .batchCompleted: self = .batchCompleted(try BatchCompleted.shape.decode(d))
         case .batchCancelled: self = .batchCancelled(try BatchCancelled.shape.decode(d))
         case .callDispositioned: self = .callDispositioned(try CallDispositioned.shape.decode(d))
+        case .tokenIssued: self = .tokenIssued(try TokenIssued.shape.decode(d))
+        case .tokenRevoked: self = .tokenRevoked(try TokenRevoked.shape.decode(d))
+        case .callerIdsAdded: self = .callerIdsAdded(try CallerIdsAdded.shape.decode(d))
+        case .callerIdRemoved: self = .callerIdRemoved(try CallerIdRemoved.shape.decode(d))
+        case .queueCallerIdsSet: self = .queueCallerIdsSet(try QueueCallerIdsSet.shape.decode(d))
         }
     }
 }

@@ -7,9 +7,12 @@ public struct EventSubject: Hashable, Sendable {
         case queue(QueueID)
         case session(SessionID)
         case group(GroupID)
+        /// Who has access and which numbers the organisation calls from.
+        case organisation
 
         public var name: String {
             switch self {
+            case .organisation: "organisation"
             case .queue(let id): "queue-" + id.rawValue
             case .session(let id): "session-" + id.rawValue
             case .group(let id): "group-" + id.rawValue
@@ -68,6 +71,8 @@ extension DialerEvent {
         case .batchCompleted(let e): .group(e.groupId)
         case .batchCancelled(let e): .group(e.groupId)
         case .callDispositioned(let e): .group(e.groupId, session: e.sessionId)
+        case .tokenIssued, .tokenRevoked, .callerIdsAdded, .callerIdRemoved: EventSubject(stream: .organisation)
+        case .queueCallerIdsSet(let e): .queue(e.queueId)
         }
     }
 

@@ -37,6 +37,13 @@ public enum DialerEvent: Hashable, Sendable {
     case batchCancelled(BatchCancelled)
     // After the conversation
     case callDispositioned(CallDispositioned)
+
+    // Access and caller IDs (Access.swift)
+    case tokenIssued(TokenIssued)
+    case tokenRevoked(TokenRevoked)
+    case callerIdsAdded(CallerIdsAdded)
+    case callerIdRemoved(CallerIdRemoved)
+    case queueCallerIdsSet(QueueCallerIdsSet)
 }
 
 /// The stable stored name of each event type.
@@ -68,6 +75,11 @@ public enum EventType: String, Sendable, CaseIterable, JSONConvertible {
     case batchCompleted = "batch.completed"
     case batchCancelled = "batch.cancelled"
     case callDispositioned = "call.dispositioned"
+    case tokenIssued = "token.issued"
+    case tokenRevoked = "token.revoked"
+    case callerIdsAdded = "caller-ids.added"
+    case callerIdRemoved = "caller-id.removed"
+    case queueCallerIdsSet = "queue.caller-ids-set"
 
     /// The current schema version of each type. Older versions would be upcast on read.
     public var version: Int { 1 }

@@ -13,6 +13,7 @@ extension DialerState {
     public mutating func apply(_ event: DialerEvent, position: Int64, at time: Timestamp) {
         self.position = position
         fold(event, position: position, at: time)
+        foldAccess(event, at: time)
         refreshActivity(after: event, at: time)
     }
 
@@ -208,6 +209,8 @@ extension DialerState {
                 }
                 refreshState(queueId)
             }
+        case .tokenIssued, .tokenRevoked, .callerIdsAdded, .callerIdRemoved, .queueCallerIdsSet:
+            break  // foldAccess
         }
     }
 

@@ -85,6 +85,8 @@ public struct Queue: Hashable, Sendable {
     public var activeSessions: Set<SessionID> = []
     public var liveGroups: Set<GroupID> = []
     public var errorReason: String?
+    /// The queue's own subset of the organisation's caller IDs (`nil`: the whole pool).
+    public var callerIds: [PhoneNumber]?
     // Counters for the rates.
     public var dialedCalls = 0
     /// Calls that got a fair ring: answered, or ended unanswered on their own (no answer, failure). A
@@ -312,6 +314,10 @@ public struct Group: Hashable, Sendable {
 public struct DialerState: Hashable, Sendable {
     public var queues: [QueueID: Queue] = [:]
     public var sessions: [SessionID: Session] = [:]
+    /// Every token ever issued (revoked and expired ones stay, for the audit).
+    public var tokens: [TokenID: AccessToken] = [:]
+    /// The organisation's caller IDs, in the order they were added (the first is the fallback).
+    public var callerIds: [PhoneNumber] = []
     public var groups: [GroupID: Group] = [:]
     /// Position of the last event folded in.
     public var position: Int64 = 0

@@ -272,6 +272,10 @@ public final class SQLiteEventStore: EventStore {
         CREATE INDEX events_by_correlation ON events (correlation_id, position) WHERE correlation_id IS NOT NULL;
         CREATE INDEX events_by_time ON events (time, position);
         """,
+        // 3: access tokens' hashes, beside the log and never in it (CredentialStore).
+        """
+        CREATE TABLE credentials (token_id TEXT PRIMARY KEY, hash BLOB NOT NULL UNIQUE);
+        """,
     ]
 
     static var schemaVersion: Int64 { Int64(migrations.count) }
@@ -611,5 +615,32 @@ extension SQLiteEventStore {
         writer.nextStreamKey = nextStreamKey
         for (name, info) in touched { writer.streams[name] = info }
         return Committed(written: written, outcomes: outcomes)
+    }
+}
+
+extension SQLiteEventStore: CredentialStore {
+    public func saveCredential(tokenId: String, hash: [UInt8]) async throws {
+        try core.writer.withLock { writer in
+            guard !writer.db.isClosed else { throw EventStoreError.closed }
+            try Self.mapErrors(path: path) {
+                let statement = try writer.db.statement("INSERT OR IGNORE INTO credentials (token_id, hash) VALUES (?1, ?2)")
+                defer { statement.reset() }
+                statement.bind(1, tokenId)
+                statement.bind(2, blob: hash)
+                try statement.run()
+            }
+        }
+    }
+
+    public func tokenId(forHash hash: [UInt8]) async throws -> String? {
+        try reader.withLock { db in
+            guard !db.isClosed else { throw EventStoreError.closed }
+            return try Self.mapErrors(path: path) {
+                let statement = try db.statement("SELECT token_id FROM credentials WHERE hash = ?1")
+                defer { statement.reset() }
+                statement.bind(1, blob: hash)
+                return try statement.step() ? statement.text(0) : nil
+            }
+        }
     }
 }

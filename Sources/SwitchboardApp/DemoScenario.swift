@@ -28,6 +28,16 @@ public enum DemoScenario {
                        segment: segment)
         }
 
+        // The organisation: its caller IDs (one added by mistake and taken out again), and who has access
+        // (tokens as the log records them: a hash prefix, never a token).
+        let mistake = PhoneNumber("+13055550100") ?? callerIds[0]
+        try await run(0, .addCallerIds(callerIds + [mistake]))
+        try await run(0, .removeCallerId(mistake))
+        try await run(0, .issueToken(tokenId: "tok-floor", role: .supervisor, agentId: nil, label: "floor lead",
+                                     hashPrefix: "5e1f0c2a", expiresAt: nil))
+        try await run(0, .issueToken(tokenId: "tok-agent-1", role: .agent, agentId: "agent-1", label: nil,
+                                     hashPrefix: "9b7d03e4", expiresAt: at(86_400_000)))
+
         // Queues
         try await run(0, .createQueue(queueId: "leads", name: "Leads", segment: nil, maxAttempts: 3, contacts: [
             contact("c1", "+15125550001"), contact("c2", "+17135550002"), contact("c3", "+12125550003"),
@@ -39,6 +49,7 @@ public enum DemoScenario {
         try await run(0, .createQueue(queueId: "renewals", name: "Renewals", segment: "smb", maxAttempts: 1, contacts: [
             contact("r1", "+13125550201"),
         ]))
+        try await run(0, .setQueueCallerIds(queueId: "renewals", callerIds: [callerIds[0]]))
         try await run(0, .createQueue(queueId: "broken", name: "Imported list", segment: nil, maxAttempts: 3, contacts: []))
 
         // Agent 1 works the leads in parallel.
@@ -110,6 +121,9 @@ public enum DemoScenario {
 
         // An imported list the carrier rejects as a whole.
         try await run(93_000, .failQueue(queueId: "broken", reason: "carrier rejected the caller ID"))
+
+        // Agent 1's shift is over: its token is revoked.
+        try await run(94_000, .revokeToken(tokenId: "tok-agent-1"))
         return recorded
     }
 }

@@ -7,8 +7,8 @@ enum HelloServer {
     struct Hello: WebApplication {
         static let body = Array(#"{"hello":"world"}"#.utf8)
         func handle(_ request: HTTPRequest) async -> HTTPResponse { HTTPResponse(status: 200, body: Self.body) }
-        func acceptsWebSocket(path: String) -> Bool { false }
-        func webSocketOpened(_ connection: ConnectionID, query: [String: String], server: WebServer) {}
+        func webSocketRefusal(_ upgrade: HTTPRequest) -> HTTPResponse? { .error(404, code: "not-found", message: "no feed") }
+        func webSocketOpened(_ connection: ConnectionID, upgrade: HTTPRequest, server: WebServer) {}
         func webSocketReceived(_ connection: ConnectionID, text: [UInt8], server: WebServer) {}
         func webSocketClosed(_ connection: ConnectionID) {}
     }

@@ -16,7 +16,7 @@ struct Switchboard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard",
         abstract: "An event-sourced parallel dialer.",
-        subcommands: [Serve.self, Events.self, Verify.self, Export.self, Replay.self, RecordDemo.self, Simulate.self, EventTypes.self]
+        subcommands: [Serve.self, Tokens.self, Events.self, Verify.self, Export.self, Replay.self, RecordDemo.self, Simulate.self, EventTypes.self]
     )
 }
 
@@ -240,7 +240,7 @@ struct Replay: AsyncParsableCommand {
         case .queueStopped: "queue stopped"
         case .queueCompleted: "queue completed"
         case .contactsAdded(let e): "\(e.contacts.count) contacts added to the queue"
-        case .queueCreated, .queueErrored: ""
+        case .queueCreated, .queueErrored, .tokenIssued, .tokenRevoked, .callerIdsAdded, .callerIdRemoved, .queueCallerIdsSet: ""
         }
     }
 }
@@ -335,6 +335,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Drop a WebSocket that has not answered for this many seconds.") var hangUpSeconds: UInt16 = 60
     @Option(help: "trace, debug, info, notice, warning, error or critical (logs go to stderr).")
     var logLevel: String = "info"
+    @Option(help: "Where the admin token is kept (created there, mode 0600, when missing). Default: <store>.admin-token.")
+    var adminTokenFile: String?
+    @Option(help: "Also accept browser WebSockets from this origin (scheme://host:port); repeatable.")
+    var allowOrigin: [String] = []
+    @Option(help: "Serve HTTPS and WSS with this certificate (PEM); needs --tls-key.") var tlsCert: String?
+    @Option(help: "The private key (PEM) of --tls-cert.") var tlsKey: String?
 
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
@@ -348,6 +354,13 @@ struct Serve: AsyncParsableCommand {
         configuration.pingSeconds = pingSeconds
         configuration.hangUpSeconds = hangUpSeconds
         configuration.logLevel = level
+        configuration.adminTokenFile = adminTokenFile ?? store + ".admin-token"
+        configuration.allowedOrigins = allowOrigin
+        switch (tlsCert, tlsKey) {
+        case (let certificate?, let key?): configuration.tls = .init(certificate: certificate, privateKey: key)
+        case (nil, nil): break
+        default: throw ValidationError("--tls-cert and --tls-key go together")
+        }
         if let problem = configuration.problem { throw ValidationError(problem) }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -361,15 +374,89 @@ struct Serve: AsyncParsableCommand {
         } catch let error as EventStoreError {
             throw ValidationError(error.description)
         }
+        let scheme = configuration.tls == nil ? "http" : "https"
         let banner = """
-            Switchboard listening on http://127.0.0.1:\(app.port)  (store: \(store))
-              curl http://127.0.0.1:\(app.port)/v1/overview
-              python3 -m websockets 'ws://127.0.0.1:\(app.port)/v1/stream?after=0&topics=all'
+            Switchboard listening on \(scheme)://127.0.0.1:\(app.port)  (store: \(store))
+            \(app.notes.map { "  " + $0 }.joined(separator: "\n"))
+              pages: \(scheme)://127.0.0.1:\(app.port)/console  /supervisor  /audit  (sign in with a token)
+              curl -H "Authorization: Bearer $(cat \(configuration.adminTokenFile ?? ""))" \(scheme)://127.0.0.1:\(app.port)/v1/overview
 
             """
         FileHandle.standardOutput.write(Data(banner.utf8))
         try await app.run()
         FileHandle.standardError.write(Data("switchboard: stopped\n".utf8))
         if !app.health.isHealthy { throw ExitCode(1) }
+    }
+}
+
+struct Tokens: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Issue, list and revoke bearer tokens (admin, supervisor, agent, auditor) in a store.",
+        subcommands: [Create.self, List.self, Revoke.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Issue a token and print it once (only its hash is kept).")
+        @OptionGroup var options: StoreOption
+        @Option(help: "admin, supervisor, agent or auditor.") var role: String
+        @Option(help: "The agent an agent's token acts as.") var agent: String?
+        @Option(help: "A note to tell tokens apart.") var label: String?
+        @Option(help: "Expire after this many hours.") var expiresInHours: Int64?
+
+        func run() async throws {
+            guard let role = Role(rawValue: role) else { throw ValidationError("--role must be admin, supervisor, agent or auditor") }
+            let log = try options.open()
+            defer { log.close() }
+            let handler = try await CommandHandler(store: log)
+            let now = Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000))
+            let expiresAt = try expiresInHours.map { hours in
+                guard (1...87_600).contains(hours) else { throw ValidationError("--expires-in-hours must be 1 to 87600") }
+                return now.adding(milliseconds: hours * 3_600_000)
+            }
+            do {
+                let issued = try await TokenIssuing.issue(role: role, agentId: agent.map(AgentID.init), label: label,
+                                                          expiresAt: expiresAt, credentials: log) { command in
+                    try await handler.handle(command, at: now)
+                }
+                print("\(issued.tokenId.rawValue) \(issued.token)")
+            } catch let error as DomainError {
+                throw ValidationError(error.description)
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tokens (never the tokens themselves).")
+        @OptionGroup var options: StoreOption
+
+        func run() async throws {
+            let log = try options.openExisting()
+            defer { log.close() }
+            let state = try await DialerState.replay(log)
+            let now = Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000))
+            for token in state.tokens.values.sorted(by: { ($0.issuedAt, $0.id) < ($1.issuedAt, $1.id) }) {
+                let status = token.revokedAt != nil ? "revoked" : token.isValid(at: now) ? "valid" : "expired"
+                print([token.id.rawValue, token.role.rawValue, token.agentId?.rawValue ?? "-", token.hashPrefix, status,
+                       token.label ?? ""].joined(separator: "\t"))
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a token: it opens nothing from now on.")
+        @OptionGroup var options: StoreOption
+        @Argument(help: "The token's id (tokens list).") var tokenId: String
+
+        func run() async throws {
+            let log = try options.openExisting()
+            defer { log.close() }
+            let handler = try await CommandHandler(store: log)
+            do {
+                try await handler.handle(.revokeToken(tokenId: TokenID(tokenId)),
+                                         at: Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000)))
+            } catch let error as DomainError {
+                throw ValidationError(error.description)
+            }
+            print("revoked \(tokenId)")
+        }
     }
 }

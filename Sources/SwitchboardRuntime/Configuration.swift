@@ -16,8 +16,23 @@ public struct Configuration: Sendable {
     /// Ping an idle WebSocket after this many seconds; drop one silent for `hangUpSeconds`.
     public var pingSeconds: UInt16 = 20
     public var hangUpSeconds: UInt16 = 60
-    /// The organisation's caller IDs (local presence picks from these).
+    /// The caller IDs a session falls back to while the organisation's pool (`/v1/caller-ids`) is empty.
     public var callerIds = Demo.callerIds
+    /// Where the admin token is kept (made there, mode 0600, on first start); `nil`: no bootstrap token.
+    public var adminTokenFile: String?
+    /// Origins besides the server's own from which browsers may open the feed (`--allow-origin`).
+    public var allowedOrigins: [String] = []
+    /// Serve HTTPS and WSS with this certificate and key (PEM files).
+    public var tls: TLSFiles?
+
+    public struct TLSFiles: Sendable {
+        public var certificate: String
+        public var privateKey: String
+        public init(certificate: String, privateKey: String) { self.certificate = certificate; self.privateKey = privateKey }
+    }
+
+    /// The demo's tokens, beside the store.
+    public var demoTokensFile: String { storePath + ".demo-tokens.json" }
 
     public enum Carrier: Sendable {
         /// The deterministic simulated carrier (real carriers come later behind the same adapter).

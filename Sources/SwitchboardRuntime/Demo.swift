@@ -7,6 +7,9 @@ public enum Demo {
     public static let callerIds = ["+15125550100", "+17135550100", "+12125550100", "+18005550100"].compactMap(PhoneNumber.init)
 
     /// How the simulated carrier answers each demo queue.
+    /// The demo's agents (one session each).
+    static let agents: [AgentID] = ["agent-1", "agent-2", "agent-3"]
+
     static let distributions: [QueueID: CallDistribution] = [
         "demo-leads": .typical, "demo-vip": .typical, "demo-cold": .poor,
     ]

@@ -1,4 +1,5 @@
 import DialerCore
+import Foundation
 import DialerEngine
 import EventStore
 import Logging
@@ -23,13 +24,15 @@ public final class SwitchboardApplication: Sendable {
     public let health: Health
     public let api: APIServer
     private let group: ServiceGroup
+    /// What the operator should know at start (where the tokens are; never a token).
+    public let notes: [String]
 
     /// Opens the log, folds the projections, binds the port and, for the demo on an empty log, queues
     /// the demo's commands. Nothing dials until `run`.
     public static func build(_ configuration: Configuration, logger: Logger,
-                             store given: (any EventStore)? = nil) async throws -> SwitchboardApplication {
+                             store given: (any EventStore & CredentialStore)? = nil) async throws -> SwitchboardApplication {
         if let problem = configuration.problem { throw ConfigurationError(description: problem) }
-        let store: any EventStore
+        let store: any EventStore & CredentialStore
         let close: @Sendable () -> Void
         if let given {
             (store, close) = (given, {})
@@ -41,19 +44,32 @@ public final class SwitchboardApplication: Sendable {
         let carrier: any CarrierAdapter = switch configuration.carrier {
         case .simulated(let seed): SimulatedCarrier(clock: clock, seed: seed, distributions: Demo.distributions)
         }
+        var notes: [String] = []
+        var access = AccessBootstrap(store: store)
+        if let path = configuration.adminTokenFile { notes.append(try await access.ensureAdminToken(at: path).description) }
+        // Fresh: nothing in the log yet but the bootstrap's own access events.
+        let head = try await store.headPosition()
+        let first = try await store.readAll(after: 0, limit: 16)
+        let fresh = head <= 16 && first.allSatisfy { $0.stream == EventSubject.Stream.organisation.name }
+        if configuration.demo, fresh {
+            notes.append(try await access.seedDemo(callerIds: configuration.callerIds, tokensFile: configuration.demoTokensFile).description)
+        } else if configuration.demo, FileManager.default.fileExists(atPath: configuration.demoTokensFile) {
+            notes.append(AccessBootstrap.Note.demoTokens(path: configuration.demoTokensFile).description)
+        }
         let health = Health()
         let projections = ProjectionHost(store: store)
         try await projections.start()
         let gateway = EngineGateway(clock: clock)
         let api = APIServer(engine: gateway, projections: projections, store: store, health: health,
-                            callerIds: configuration.callerIds, logger: logger)
+                            callerIds: configuration.callerIds, allowedOrigins: configuration.allowedOrigins, logger: logger)
         try await api.startFeed()
         var limits = WebServer.Limits()
         limits.pingSeconds = configuration.pingSeconds
         limits.hangUpSeconds = configuration.hangUpSeconds
-        let server = WebServer(port: configuration.port, application: api, limits: limits)
+        let tls = configuration.tls.map { WebServer.TLS(certificatePath: $0.certificate, privateKeyPath: $0.privateKey) }
+        let server = WebServer(port: configuration.port, application: api, limits: limits, tls: tls)
         let port = try server.start()
-        if configuration.demo, try await store.headPosition() == 0 {
+        if configuration.demo, fresh {
             for command in Demo.commands(callerIds: configuration.callerIds) {
                 clock.schedule(.command(command, reply: nil), at: clock.now)
             }
@@ -67,11 +83,12 @@ public final class SwitchboardApplication: Sendable {
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         return SwitchboardApplication(configuration: configuration, port: port, store: store, clock: clock, health: health,
-                           api: api, group: group)
+                           api: api, group: group, notes: notes)
     }
 
     private init(configuration: Configuration, port: Int, store: any EventStore, clock: SystemClock, health: Health,
-                 api: APIServer, group: ServiceGroup) {
+                 api: APIServer, group: ServiceGroup, notes: [String]) {
+        self.notes = notes
         self.configuration = configuration
         self.port = port
         self.store = store

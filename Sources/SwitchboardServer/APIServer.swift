@@ -21,21 +21,29 @@ public final class APIServer: WebApplication {
     let audit: Audit
     let feed: FeedHub
     let callerIds: [PhoneNumber]
+    let credentials: any CredentialStore
+    let authenticator: Authenticator
+    let failedAuthentications = FailedAuthentications()
+    /// Origins (`scheme://host:port`) a browser's WebSocket may come from besides the server's own.
+    let allowedOrigins: Set<String>
     let logger: Logger
     let ids = TimeOrderedEventIDs()
     /// 500 ms pollers ask for the same group again and again: encode each version of it once.
     let encodedSummaries = SummaryCache()
 
-    public init(engine: EngineGateway, projections: ProjectionHost, store: any EventStore, health: Health,
-                callerIds: [PhoneNumber], logger: Logger) {
+    public init(engine: EngineGateway, projections: ProjectionHost, store: any EventStore & CredentialStore, health: Health,
+                callerIds: [PhoneNumber], allowedOrigins: [String] = [], logger: Logger) {
         self.engine = engine
+        credentials = store
+        authenticator = Authenticator(credentials: store, projections: projections, clock: engine.clock)
+        self.allowedOrigins = Set(allowedOrigins)
         self.projections = projections
         self.store = store
         self.health = health
         audit = Audit(store: store)
         self.callerIds = callerIds
         self.logger = logger
-        feed = FeedHub(store: store, projections: projections, logger: logger)
+        feed = FeedHub(store: store, projections: projections, authenticator: authenticator, logger: logger)
     }
 
     /// Starts the live feed's shared pump at the log's head. Call once, before serving.
@@ -47,71 +55,83 @@ public final class APIServer: WebApplication {
 
     /// Every operation of the API, each once. `openapi.yaml` documents exactly these (a test checks both ways).
     static let routes = RouteTable(routes: [
-        Route("GET", "") { _, _ in HTTPResponse(status: 303, headers: [("Location", "/console")]) },
-        Route("GET", "console") { _, _ in WebAssets.shared.page("console") },
-        Route("GET", "supervisor") { _, _ in WebAssets.shared.page("supervisor") },
-        Route("GET", "audit") { _, _ in WebAssets.shared.page("audit") },
-        Route("GET", "assets/{version}/{file}") { _, request in
+        Route("GET", "", .open) { _, _ in HTTPResponse(status: 303, headers: [("Location", "/console")]) },
+        Route("GET", "console", .open) { _, _ in WebAssets.shared.page("console") },
+        Route("GET", "supervisor", .open) { _, _ in WebAssets.shared.page("supervisor") },
+        Route("GET", "audit", .open) { _, _ in WebAssets.shared.page("audit") },
+        Route("GET", "assets/{version}/{file}", .open) { _, request in
             WebAssets.shared.asset(request.parameter("file"), version: request.parameter("version"))
         },
-        Route("GET", "healthz") { api, _ in await api.healthz() },
-        Route("GET", "openapi.yaml") { _, _ in
+        Route("GET", "healthz", .open) { api, _ in await api.healthz() },
+        Route("GET", "openapi.yaml", .open) { _, _ in
             HTTPResponse(status: 200, contentType: "application/yaml", body: OpenAPIDocument.yaml)
         },
-        Route("GET", "v1/calls/parallel/{groupId}") { api, request in
+        Route("GET", "v1/calls/parallel/{groupId}", .readers(agent: .ownBatch)) { api, request in
             let id = GroupID(request.parameter("groupId"))
             if let at = try APIServer.point(request.http.query) { return try await api.group(id, at: at) }
             return try await api.group(id, ifNoneMatch: request.http.headers["if-none-match"])
         },
-        Route("POST", "v1/calls/parallel/{groupId}/terminate") { api, request in
+        Route("POST", "v1/calls/parallel/{groupId}/terminate", .staff(agent: .ownBatch)) { api, request in
             try await api.terminate(GroupID(request.parameter("groupId")))
         },
-        Route("GET", "v1/queues") { api, _ in await api.queues() },
-        Route("POST", "v1/queues") { api, request in try await api.createQueue(try api.body(request.http)) },
-        Route("GET", "v1/queues/{queueId}") { api, request in
+        Route("GET", "v1/queues", .anyone) { api, _ in await api.queues() },
+        Route("POST", "v1/queues", .staff()) { api, request in try await api.createQueue(try api.body(request.http)) },
+        Route("GET", "v1/queues/{queueId}", .readers(agent: .workedQueue)) { api, request in
             let id = QueueID(request.parameter("queueId"))
             if let at = try APIServer.point(request.http.query) { return try await api.queue(id, at: at) }
             return try await api.queue(id)
         },
-        Route("POST", "v1/queues/{queueId}/contacts") { api, request in
+        Route("PATCH", "v1/queues/{queueId}", .staff()) { api, request in
+            try await api.changeQueue(QueueID(request.parameter("queueId")), try api.body(request.http))
+        },
+        Route("POST", "v1/queues/{queueId}/contacts", .staff()) { api, request in
             try await api.addContacts(QueueID(request.parameter("queueId")), try api.body(request.http))
         },
-        Route("POST", "v1/queues/{queueId}/pause") { api, request in
+        Route("POST", "v1/queues/{queueId}/pause", .staff()) { api, request in
             let id = QueueID(request.parameter("queueId"))
             return try await api.queueAct(.pauseQueue(queueId: id), on: id)
         },
-        Route("POST", "v1/queues/{queueId}/resume") { api, request in
+        Route("POST", "v1/queues/{queueId}/resume", .staff()) { api, request in
             let id = QueueID(request.parameter("queueId"))
             return try await api.queueAct(.resumeQueue(queueId: id), on: id)
         },
-        Route("POST", "v1/queues/{queueId}/stop") { api, request in
+        Route("POST", "v1/queues/{queueId}/stop", .staff()) { api, request in
             let id = QueueID(request.parameter("queueId"))
             return try await api.queueAct(.stopQueue(queueId: id), on: id)
         },
-        Route("GET", "v1/sessions") { api, request in try await api.sessions(request.http.query) },
-        Route("POST", "v1/sessions") { api, request in try await api.startSession(try api.body(request.http)) },
-        Route("GET", "v1/sessions/{sessionId}") { api, request in
+        Route("GET", "v1/sessions", .readers(agent: .itself)) { api, request in try await api.sessions(request.http.query) },
+        Route("POST", "v1/sessions", .staff(agent: .itself)) { api, request in try await api.startSession(try api.body(request.http)) },
+        Route("GET", "v1/sessions/{sessionId}", .readers(agent: .ownSession)) { api, request in
             let id = SessionID(request.parameter("sessionId"))
             if let at = try APIServer.point(request.http.query) { return try await api.session(id, at: at) }
             return try await api.session(id)
         },
-        Route("GET", "v1/sessions/{sessionId}/timeline") { api, request in
+        Route("GET", "v1/sessions/{sessionId}/timeline", .readers(agent: .ownSession)) { api, request in
             try await api.timeline(SessionID(request.parameter("sessionId")), request.http.query)
         },
-        Route("PATCH", "v1/sessions/{sessionId}") { api, request in
+        Route("PATCH", "v1/sessions/{sessionId}", .staff(agent: .ownSession)) { api, request in
             try await api.changeSession(SessionID(request.parameter("sessionId")), try api.body(request.http))
         },
-        Route("POST", "v1/sessions/{sessionId}/disposition") { api, request in
+        Route("POST", "v1/sessions/{sessionId}/disposition", .staff(agent: .ownSession)) { api, request in
             try await api.recordDisposition(SessionID(request.parameter("sessionId")), try api.body(request.http))
         },
-        Route("POST", "v1/sessions/{sessionId}/{action}") { api, request in
+        Route("POST", "v1/sessions/{sessionId}/{action}", .staff(agent: .ownSession)) { api, request in
             try await api.sessionAction(SessionID(request.parameter("sessionId")), request.parameter("action"))
         },
-        Route("GET", "v1/events") { api, request in try await api.events(request.http.query) },
-        Route("GET", "v1/reports/compliance") { api, request in try await api.complianceReport(request.http.query) },
-        Route("GET", "v1/audit/verify") { api, _ in try await api.verify() },
-        Route("GET", "v1/audit/export") { api, request in try await api.export(request.http.query) },
-        Route("GET", "v1/overview") { api, request in
+        Route("GET", "v1/events", .readers()) { api, request in try await api.events(request.http.query) },
+        Route("GET", "v1/reports/compliance", .readers()) { api, request in try await api.complianceReport(request.http.query) },
+        Route("GET", "v1/audit/verify", .readers()) { api, _ in try await api.verify() },
+        Route("GET", "v1/audit/export", .readers()) { api, request in try await api.export(request.http.query) },
+        Route("GET", "v1/me", .anyone) { api, request in api.me(request.principal) },
+        Route("GET", "v1/tokens", .admin) { api, _ in await api.tokens() },
+        Route("POST", "v1/tokens", .admin) { api, request in try await api.issueToken(try api.body(request.http)) },
+        Route("DELETE", "v1/tokens/{tokenId}", .admin) { api, request in
+            try await api.revokeToken(TokenID(request.parameter("tokenId")))
+        },
+        Route("GET", "v1/caller-ids", .admin) { api, _ in await api.callerIdList() },
+        Route("POST", "v1/caller-ids", .admin) { api, request in try await api.addCallerIds(try api.body(request.http)) },
+        Route("DELETE", "v1/caller-ids/{phone}", .admin) { api, request in try await api.removeCallerId(request.parameter("phone")) },
+        Route("GET", "v1/overview", .readers()) { api, request in
             if let at = try APIServer.point(request.http.query) { return try await api.overview(at: at) }
             return HTTPResponse.json(200, await api.projections.overview.json(at: api.engine.clock.now))
         },
@@ -119,10 +139,24 @@ public final class APIServer: WebApplication {
 
     // MARK: - WebApplication
 
-    public func acceptsWebSocket(path: String) -> Bool { path == "/v1/stream" }
+    /// Only the feed's path; a browser only from this server's own origin or an allowed one (a page
+    /// elsewhere must not ride on a user's token). Clients that send no `Origin` are not browsers.
+    public func webSocketRefusal(_ upgrade: HTTPRequest) -> HTTPResponse? {
+        guard upgrade.path == "/v1/stream" else { return .error(404, code: "not-found", message: "no WebSocket endpoint at this path") }
+        if let origin = upgrade.headers["origin"], !allows(origin: origin, host: upgrade.headers["host"]) {
+            return .error(403, code: "forbidden-origin", message: "WebSockets from \(origin) are not allowed")
+        }
+        return nil
+    }
 
-    public func webSocketOpened(_ connection: ConnectionID, query: [String: String], server: WebServer) {
-        feed.open(connection, query: query, server: server)
+    func allows(origin: String, host: String?) -> Bool {
+        if allowedOrigins.contains(origin) { return true }
+        guard let host, let separator = origin.range(of: "://") else { return false }
+        return origin[separator.upperBound...] == host
+    }
+
+    public func webSocketOpened(_ connection: ConnectionID, upgrade: HTTPRequest, server: WebServer) {
+        feed.open(connection, upgrade: upgrade, failures: failedAuthentications, server: server)
     }
 
     public func webSocketReceived(_ connection: ConnectionID, text: [UInt8], server: WebServer) {
@@ -153,11 +187,54 @@ public final class APIServer: WebApplication {
             response.headers.append(("Allow", allowed.joined(separator: ", ")))
             return response
         case .found(let route, let parameters):
+            var routed = RouteRequest(http: request, parameters: parameters, principal: nil)
+            if !route.access.isOpen {
+                // An address that guessed too often is shut out; a request with no token guesses nothing (401 below).
+                if Authenticator.token(in: request.headers) != nil, let wait = failedAuthentications.blockedFor(request.peer) {
+                    var response = HTTPResponse.error(429, code: "too-many-failed-authentications",
+                                                      message: "too many failed authentications from this address; try again in \(wait) s")
+                    response.headers.append(("Retry-After", String(wait)))
+                    return response
+                }
+                guard let principal = await authenticator.principal(for: request.headers) else {
+                    // A token that opens nothing counts against the address; no token at all is not a guess.
+                    if Authenticator.token(in: request.headers) != nil { failedAuthentications.recordFailure(request.peer) }
+                    var response = HTTPResponse.error(401, code: "unauthorized",
+                                                      message: "send a valid bearer token: Authorization: Bearer <token>")
+                    response.headers.append(("WWW-Authenticate", #"Bearer realm="switchboard""#))
+                    return response
+                }
+                guard await admits(principal, to: route.access, routed) else {
+                    return .error(403, code: "forbidden", message: "a \(principal.role.rawValue) token may not \(request.method) \(request.path)")
+                }
+                routed.principal = principal
+            }
             do {
-                return try await route.handler(self, RouteRequest(http: request, parameters: parameters))
+                return try await route.handler(self, routed)
             } catch {
                 return Self.response(for: error)
             }
+        }
+    }
+
+    /// Whether `principal` may make this request: its role is admitted, or it is an agent's token and
+    /// the request concerns that agent as the route's scope says.
+    func admits(_ principal: Principal, to access: Access, _ request: RouteRequest) async -> Bool {
+        if principal.role == .admin || access.roles.contains(principal.role) { return true }
+        guard principal.role == .agent, let agent = principal.agentId, let scope = access.agent else { return false }
+        let state = await projections.state
+        switch scope {
+        case .ownSession:
+            return state.sessions[SessionID(request.parameter("sessionId"))]?.agentId == agent
+        case .ownBatch:
+            return state.groups[GroupID(request.parameter("groupId"))]?.agentId == agent
+        case .workedQueue:
+            let queueId = QueueID(request.parameter("queueId"))
+            return state.sessions.values.contains { $0.queueId == queueId && $0.agentId == agent }
+        case .itself:
+            if let named = request.http.query["agent"] { return named == agent.rawValue }
+            guard request.http.method != "GET", let body = try? JSONParser.parse(request.http.body) else { return false }
+            return body["agentId"]?.stringValue == agent.rawValue
         }
     }
 
@@ -277,7 +354,13 @@ public final class APIServer: WebApplication {
     }
 
     func createQueue(_ body: JSONObject) async throws -> HTTPResponse {
-        try body.rejectUnknownKeys(["name", "segment", "maxAttempts", "retryDelayMs", "contacts"])
+        try body.rejectUnknownKeys(["name", "segment", "maxAttempts", "retryDelayMs", "contacts", "callerIds"])
+        let subset: [PhoneNumber]? = try body.decodeIfPresent("callerIds")
+        if let subset {  // checked before the queue exists, so a refused subset creates nothing
+            let pool = await projections.state.callerIds
+            guard !subset.isEmpty else { throw DomainError.invalidValue(field: "callerIds", message: "must name at least one number") }
+            if let outside = subset.first(where: { !pool.contains($0) }) { throw DomainError.callerIdNotInPool(outside) }
+        }
         let queueId = QueueID("q-" + ids.next().lowercasedString.prefix(8) + ids.next().lowercasedString.suffix(8))
         let contacts = try parseContacts(try body.decodeIfPresent("contacts", as: [JSONObject].self) ?? [])
         let decision = try await engine.decide(.createQueue(
@@ -285,6 +368,10 @@ public final class APIServer: WebApplication {
             maxAttempts: try body.decodeIfPresent("maxAttempts") ?? 3, contacts: contacts,
             retryDelayMs: try body.decodeIfPresent("retryDelayMs") ?? Queue.defaultRetryDelayMs))
         try await projections.waitUntil(decision.position)
+        if let subset {
+            let set = try await engine.decide(.setQueueCallerIds(queueId: queueId, callerIds: subset))
+            try await projections.waitUntil(set.position)
+        }
         var response = try await queue(queueId)
         response.status = 201
         return response
@@ -337,6 +424,89 @@ public final class APIServer: WebApplication {
                                                         settings: try body.decodeIfPresent("settings")), session: id)
         try await projections.waitUntil(decision.position)
         return try await session(id)
+    }
+
+    // MARK: - Access and caller IDs
+
+    func me(_ principal: Principal?) -> HTTPResponse {
+        guard let principal else { return .error(401, code: "unauthorized", message: "no token") }
+        return .json(200, ["tokenId": principal.tokenId.json, "role": principal.role.json,
+                           "agentId": principal.agentId?.json ?? .null])
+    }
+
+    static func tokenJSON(_ token: AccessToken, now: Timestamp) -> JSONValue {
+        [
+            "tokenId": token.id.json, "role": token.role.json, "agentId": token.agentId?.json ?? .null,
+            "label": token.label.map(JSONValue.string) ?? .null, "hashPrefix": .string(token.hashPrefix),
+            "issuedAt": token.issuedAt.json, "expiresAt": token.expiresAt?.json ?? .null,
+            "revokedAt": token.revokedAt?.json ?? .null, "valid": .bool(token.isValid(at: now)),
+        ]
+    }
+
+    func tokens() async -> HTTPResponse {
+        let now = engine.clock.now
+        let tokens = await projections.state.tokens.values.sorted { ($0.issuedAt, $0.id) < ($1.issuedAt, $1.id) }
+        return .json(200, ["tokens": .array(tokens.map { Self.tokenJSON($0, now: now) })])
+    }
+
+    /// A new token, answered once with the token itself (only its hash is kept).
+    func issueToken(_ body: JSONObject) async throws -> HTTPResponse {
+        try body.rejectUnknownKeys(["role", "agentId", "label", "expiresAt", "expiresInSeconds"])
+        var expiresAt: Timestamp? = try body.decodeIfPresent("expiresAt")
+        if let seconds = try body.decodeIfPresent("expiresInSeconds", as: Int64.self) {
+            guard expiresAt == nil, (1...315_360_000).contains(seconds) else {
+                throw DomainError.invalidValue(field: "expiresInSeconds", message: "must be 1 to 315360000 (10 years), and not given with expiresAt")
+            }
+            expiresAt = engine.clock.now.adding(milliseconds: seconds * 1000)
+        }
+        let issued = try await TokenIssuing.issue(
+            role: try body.decode("role"), agentId: try body.decodeIfPresent("agentId"), label: try body.decodeIfPresent("label"),
+            expiresAt: expiresAt, credentials: credentials
+        ) { command in
+            let decision = try await engine.decide(command)
+            try await projections.waitUntil(decision.position)
+        }
+        guard let token = await projections.state.tokens[issued.tokenId],
+            case .object(var object) = Self.tokenJSON(token, now: engine.clock.now)
+        else { throw DomainError.tokenNotFound(issued.tokenId) }
+        object["token"] = .string(issued.token)
+        return .json(201, .object(object))
+    }
+
+    func revokeToken(_ id: TokenID) async throws -> HTTPResponse {
+        let decision = try await engine.decide(.revokeToken(tokenId: id))
+        try await projections.waitUntil(decision.position)
+        guard let token = await projections.state.tokens[id] else { throw DomainError.tokenNotFound(id) }
+        return .json(200, Self.tokenJSON(token, now: engine.clock.now))
+    }
+
+    func callerIdList() async -> HTTPResponse {
+        .json(200, ["callerIds": .array(await projections.state.callerIds.map(\.json))])
+    }
+
+    func addCallerIds(_ body: JSONObject) async throws -> HTTPResponse {
+        try body.rejectUnknownKeys(["phones"])
+        let decision = try await engine.decide(.addCallerIds(try body.decode("phones")))
+        try await projections.waitUntil(decision.position)
+        return await callerIdList()
+    }
+
+    func removeCallerId(_ text: String) async throws -> HTTPResponse {
+        let decoded = text.hasPrefix("%2B") || text.hasPrefix("%2b") ? "+" + text.dropFirst(3) : text
+        guard let phone = PhoneNumber(decoded) else {
+            throw APIError(status: 404, code: "caller-id-not-found", message: "\(decoded) is not an E.164 number")
+        }
+        let decision = try await engine.decide(.removeCallerId(phone))
+        try await projections.waitUntil(decision.position)
+        return await callerIdList()
+    }
+
+    /// A queue's own caller IDs (`callerIds`: a subset of the organisation's, or null for all of them).
+    func changeQueue(_ id: QueueID, _ body: JSONObject) async throws -> HTTPResponse {
+        try body.rejectUnknownKeys(["callerIds"])
+        let decision = try await engine.decide(.setQueueCallerIds(queueId: id, callerIds: try body.decode("callerIds")))
+        try await projections.waitUntil(decision.position)
+        return try await queue(id)
     }
 
     // MARK: - Audit: the past, from the log alone

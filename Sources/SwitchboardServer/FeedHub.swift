@@ -56,10 +56,31 @@ struct Topics: Sendable {
 final class FeedHub: Sendable {
     let store: any EventStore
     let projections: ProjectionHost
+    let authenticator: Authenticator
     private let hub = Mutex(Hub())
-    /// Sockets waiting for their first `{"subscribe": …}` message (no `after`/`topics` in the URL).
-    private let waiting = Mutex<Set<ConnectionID>>([])
+    /// Sockets not subscribed yet: being authenticated (with the first message, if it came early), or
+    /// waiting for their first `{"subscribe": …}` message (no `after`/`topics` in the URL).
+    private let opening = Mutex<[ConnectionID: Opening]>([:])
+    /// Whose token each open socket came with (a revoked token closes its sockets).
+    private let bearers = Mutex<[ConnectionID: TokenID]>([:])
     private let pump = Mutex<Task<Void, Never>?>(nil)
+    /// The server the sockets are on (known from the first socket).
+    private let knownServer = Mutex<WebServer?>(nil)
+
+    enum Opening {
+        case authenticating(early: [UInt8]?)
+        case waiting(Principal)
+    }
+
+    /// Close codes of the feed's own refusals.
+    enum Refusal {
+        /// No valid token (missing, unknown, expired or revoked — also when revoked later).
+        static let unauthorized: UInt16 = 4001
+        /// A topic the token's role may not follow.
+        static let forbidden: UInt16 = 4003
+        /// Too many failed authentications from this address.
+        static let tooManyFailures: UInt16 = 4029
+    }
 
     struct Subscriber {
         var topics: Topics
@@ -76,9 +97,10 @@ final class FeedHub: Sendable {
 
     let logger: Logger
 
-    init(store: any EventStore, projections: ProjectionHost, logger: Logger) {
+    init(store: any EventStore, projections: ProjectionHost, authenticator: Authenticator, logger: Logger) {
         self.store = store
         self.projections = projections
+        self.authenticator = authenticator
         self.logger = logger
     }
 
@@ -104,43 +126,115 @@ final class FeedHub: Sendable {
         server.close(connection, code: code, reason: reason)
     }
 
-    func open(_ connection: ConnectionID, query: [String: String], server: WebServer) {
-        logger.info("websocket open", metadata: ["connection": "\(connection)", "topics": "\(query["topics"] ?? "-")"])
-        if query["after"] == nil, query["topics"] == nil {
-            waiting.withLock { _ = $0.insert(connection) }
-            return
+    /// A new socket: authenticated first (its token in `Authorization` or as `bearer.<token>` in
+    /// `Sec-WebSocket-Protocol`), then subscribed from the URL or from its first message.
+    func open(_ connection: ConnectionID, upgrade: HTTPRequest, failures: FailedAuthentications, server: WebServer) {
+        logger.info("websocket open", metadata: ["connection": "\(connection)", "topics": "\(upgrade.query["topics"] ?? "-")"])
+        opening.withLock { $0[connection] = .authenticating(early: nil) }
+        knownServer.withLock { $0 = $0 ?? server }
+        Task { [self] in
+            if failures.blockedFor(upgrade.peer) != nil {
+                return refuseOpening(connection, server, Refusal.tooManyFailures, "too many failed authentications; try again later")
+            }
+            guard let principal = await authenticator.principal(for: upgrade.headers) else {
+                if Authenticator.token(in: upgrade.headers) != nil { failures.recordFailure(upgrade.peer) }
+                return refuseOpening(connection, server, Refusal.unauthorized, "send a valid bearer token")
+            }
+            bearers.withLock { $0[connection] = principal.tokenId }
+            let early = opening.withLock { opening -> [UInt8]?? in
+                guard case .authenticating(let early)? = opening[connection] else { return .none }  // closed meanwhile
+                opening[connection] = .waiting(principal)
+                return .some(early)
+            }
+            guard case .some(let message) = early else { return }
+            if let message {
+                received(connection, text: message, server: server)
+            } else if upgrade.query["after"] != nil || upgrade.query["topics"] != nil {
+                opening.withLock { _ = $0.removeValue(forKey: connection) }
+                await subscribe(connection, principal, after: upgrade.query["after"], topics: upgrade.query["topics"], server: server)
+            }
         }
-        subscribe(connection, after: query["after"], topics: query["topics"], server: server)
+    }
+
+    private func refuseOpening(_ connection: ConnectionID, _ server: WebServer, _ code: UInt16, _ reason: String) {
+        opening.withLock { _ = $0.removeValue(forKey: connection) }
+        refuse(connection, server, code, reason)
     }
 
     func received(_ connection: ConnectionID, text: [UInt8], server: WebServer) {
-        guard waiting.withLock({ $0.remove(connection) }) != nil else {
+        enum Next { case hold, refuse, subscribe(Principal) }
+        let next = opening.withLock { opening -> Next in
+            switch opening[connection] {
+            case .authenticating(early: nil)?:
+                opening[connection] = .authenticating(early: text)
+                return .hold
+            case .waiting(let principal)?:
+                opening.removeValue(forKey: connection)
+                return .subscribe(principal)
+            default:
+                return .refuse
+            }
+        }
+        switch next {
+        case .hold:
+            return
+        case .refuse:
             refuse(connection, server, CloseCode.policyViolation, "already subscribed")
-            return
+        case .subscribe(let principal):
+            guard let message = try? JSONParser.parse(text), let subscribe = message["subscribe"]?.objectValue else {
+                refuse(connection, server, CloseCode.unsupportedData, "expected {\"subscribe\": {\"after\": N, \"topics\": \"…\"}}")
+                return
+            }
+            let after = subscribe["after"]?.intValue.map(String.init)
+            let topics: String? = subscribe["topics"]?.stringValue
+                ?? subscribe["topics"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ",")
+            Task { await self.subscribe(connection, principal, after: after ?? "0", topics: topics, server: server) }
         }
-        guard let message = try? JSONParser.parse(text), let subscribe = message["subscribe"]?.objectValue else {
-            refuse(connection, server, CloseCode.unsupportedData, "expected {\"subscribe\": {\"after\": N, \"topics\": \"…\"}}")
-            return
-        }
-        let after = subscribe["after"]?.intValue.map(String.init)
-        let topics: String? = subscribe["topics"]?.stringValue
-            ?? subscribe["topics"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ",")
-        self.subscribe(connection, after: after ?? "0", topics: topics, server: server)
     }
 
     func closed(_ connection: ConnectionID) {
         logger.info("websocket closed", metadata: ["connection": "\(connection)"])
-        waiting.withLock { _ = $0.remove(connection) }
+        opening.withLock { _ = $0.removeValue(forKey: connection) }
+        bearers.withLock { _ = $0.removeValue(forKey: connection) }
         hub.withLock { $0.subscribers.removeValue(forKey: connection) }?.catchUp?.cancel()
     }
 
-    private func subscribe(_ connection: ConnectionID, after: String?, topics: String?, server: WebServer) {
+    /// Why `principal` may not follow `topics`, if it may not: an agent follows only its own agent,
+    /// sessions and batches; every other role follows anything.
+    private func forbiddenTopic(_ topics: Topics, for principal: Principal) async -> String? {
+        guard principal.role == .agent else { return nil }
+        guard let agent = principal.agentId, !topics.all, topics.queues.isEmpty else {
+            return "an agent's token follows only its own agent:, session: and group: topics"
+        }
+        let state = await projections.state
+        if let other = topics.agents.first(where: { $0 != agent.rawValue }) { return "agent:\(other) is not this token's agent" }
+        if let other = topics.sessions.first(where: { state.sessions[SessionID($0)]?.agentId != agent }) {
+            return "session:\(other) is not this agent's"
+        }
+        if let other = topics.groups.first(where: { state.groups[GroupID($0)]?.agentId != agent }) {
+            return "group:\(other) is not this agent's"
+        }
+        return nil
+    }
+
+    /// Closes every socket opened with `token` (it was revoked).
+    private func closeSockets(of token: TokenID, server: WebServer) {
+        let connections = bearers.withLock { bearers in bearers.filter { $0.value == token }.map(\.key) }
+        for connection in connections { refuse(connection, server, Refusal.unauthorized, "the token was revoked") }
+    }
+
+    private func subscribe(_ connection: ConnectionID, _ principal: Principal, after: String?, topics: String?,
+                           server: WebServer) async {
         guard let position = Int64(after ?? "0"), position >= 0 else {
             refuse(connection, server, CloseCode.policyViolation, "after must be a non-negative integer")
             return
         }
         guard let topics = topics.map(Topics.init) ?? Topics() else {
             refuse(connection, server, CloseCode.policyViolation, "topics: all, queue:<id>, session:<id>, group:<id>, agent:<id>")
+            return
+        }
+        if let reason = await forbiddenTopic(topics, for: principal) {
+            refuse(connection, server, Refusal.forbidden, reason)
             return
         }
         hub.withLock { $0.subscribers[connection] = Subscriber(topics: topics, server: server) }
@@ -189,6 +283,9 @@ final class FeedHub: Sendable {
         guard let typed = try? EventCodec.decode(event) else {
             hub.withLock { $0.delivered = event.position }
             return
+        }
+        if case .tokenRevoked(let revoked) = typed, let server = knownServer.withLock({ $0 }) {
+            closeSockets(of: revoked.tokenId, server: server)
         }
         guard (try? await projections.waitUntil(event.position)) != nil else { return }  // /healthz says why
         let state = await projections.state

@@ -71,6 +71,7 @@ extension Queue {
             "abandonmentRate": abandonmentRate.map(JSONValue.double) ?? .null,
             "profile": ["name": profile.name.json, "reason": reason.json],
             "contactCount": contacts.count.json,
+            "callerIds": callerIds.map { .array($0.map(\.json)) } ?? .null,
         ]
     }
 }

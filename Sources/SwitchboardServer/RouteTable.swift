@@ -9,12 +9,15 @@ struct Route: Sendable {
 
     let method: String
     let pattern: String
+    /// Who may call it (the dispatcher enforces it; `openapi.yaml` lists it as `x-roles`).
+    let access: Access
     let handler: Handler
     private let segments: [Substring]
 
-    init(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
+    init(_ method: String, _ pattern: String, _ access: Access, _ handler: @escaping Handler) {
         self.method = method
         self.pattern = pattern
+        self.access = access
         self.handler = handler
         segments = pattern.split(separator: "/")
     }
@@ -38,10 +41,12 @@ struct Route: Sendable {
     }
 }
 
-/// What a handler gets: the request and the path parameters its pattern named.
+/// What a handler gets: the request, the path parameters its pattern named, and who asks (`nil` on
+/// an open route).
 struct RouteRequest: Sendable {
     var http: HTTPRequest
     var parameters: [String: String]
+    var principal: Principal?
 
     /// A path parameter the pattern guarantees.
     func parameter(_ name: String) -> String { parameters[name] ?? "" }

@@ -156,3 +156,8 @@ public final class LedgerCarrier: CarrierAdapter {
         }
     }
 }
+
+extension FaultyStore: CredentialStore {
+    public func saveCredential(tokenId: String, hash: [UInt8]) async throws { try await inner.saveCredential(tokenId: tokenId, hash: hash) }
+    public func tokenId(forHash hash: [UInt8]) async throws -> String? { try await inner.tokenId(forHash: hash) }
+}

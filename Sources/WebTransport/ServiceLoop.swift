@@ -98,6 +98,16 @@ final class ServiceLoop {
         info.options = UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
         info.timeout_secs = 30
         info.max_http_header_data = 4096
+        let certificate = server.tls.map { strdup($0.certificatePath) }, key = server.tls.map { strdup($0.privateKeyPath) }
+        defer {
+            free(certificate ?? nil)
+            free(key ?? nil)
+        }
+        if server.tls != nil {
+            info.options |= UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT)
+            info.ssl_cert_filepath = UnsafePointer(certificate ?? nil)
+            info.ssl_private_key_filepath = UnsafePointer(key ?? nil)
+        }
         guard let context = lws_create_context(&info) else {
             server.didStart(port: nil, error: "cannot listen on port \(server.requestedPort)", waker: nil)
             return
@@ -156,11 +166,12 @@ final class ServiceLoop {
             return 0
         case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
             guard let wsi else { return 1 }
-            let path = header(wsi, WSI_TOKEN_GET_URI) ?? ""
-            if !stopping, server.application.acceptsWebSocket(path: path) { return 0 }
+            let refusal = stopping ? HTTPResponse.error(503, code: "shutting-down", message: "the server is shutting down")
+                : server.application.webSocketRefusal(upgradeRequest(wsi))
+            guard let refusal else { return 0 }
             // Refuse with a real HTTP/1.1 status (lws's own helpers answer HTTP/1.0, which clients reject).
-            let (status, code) = stopping ? ("503 Service Unavailable", "shutting-down") : ("404 Not Found", "not-found")
-            let body = HTTPResponse.error(0, code: code, message: "no WebSocket endpoint at this path").body
+            let status = "\(refusal.status) \(Self.reasonPhrases[refusal.status] ?? "Refused")"
+            let body = refusal.body
             var response = Array("HTTP/1.1 \(status)\r\ncontent-type: application/json\r\ncontent-length: \(body.count)\r\nconnection: close\r\n\r\n".utf8) + body
             let count = response.count
             response.insert(contentsOf: [UInt8](repeating: 0, count: pre), at: 0)
@@ -174,7 +185,7 @@ final class ServiceLoop {
             if let old = idByWsi[wsi] { http[old] = nil }
             let id = register(wsi)
             sockets[id] = SocketState()
-            server.application.webSocketOpened(id, query: queryArguments(wsi), server: server)
+            server.application.webSocketOpened(id, upgrade: upgradeRequest(wsi), server: server)
             return 0
         case LWS_CALLBACK_RECEIVE:
             guard let wsi, let id = idByWsi[wsi], let input else { return 0 }
@@ -219,9 +230,11 @@ final class ServiceLoop {
         var headers: [String: String] = [:]
         if let value = header(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH) { headers["if-none-match"] = value }
         if let value = header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE) { headers["content-type"] = value }
+        if let value = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) { headers["authorization"] = value }
         let contentLength = header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH)
         if let contentLength { headers["content-length"] = contentLength }
-        http[id] = PendingHTTP(request: HTTPRequest(method: method, path: path, query: queryArguments(wsi), headers: headers))
+        http[id] = PendingHTTP(request: HTTPRequest(method: method, path: path, query: queryArguments(wsi), headers: headers,
+                                                    peer: peerAddress(wsi)))
         // Any method may carry a body: read it (or refuse it) before answering, so the connection stays in step.
         let hasBody = ["POST", "PUT", "PATCH"].contains(method) || (contentLength.flatMap { Int($0) } ?? 0) > 0
             || header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) != nil
@@ -515,6 +528,27 @@ final class ServiceLoop {
         wsiById[id] = nil
         http[id] = nil
         if sockets.removeValue(forKey: id) != nil { server.application.webSocketClosed(id) }
+    }
+
+    static let reasonPhrases = [400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+                                429: "Too Many Requests", 503: "Service Unavailable"]
+
+    /// A WebSocket handshake as the application sees it: path, query, the headers it reads, the peer.
+    private func upgradeRequest(_ wsi: OpaquePointer) -> HTTPRequest {
+        var headers: [String: String] = [:]
+        let wanted: [(String, lws_token_indexes)] = [
+            ("authorization", WSI_TOKEN_HTTP_AUTHORIZATION), ("sec-websocket-protocol", WSI_TOKEN_PROTOCOL),
+            ("origin", WSI_TOKEN_ORIGIN), ("host", WSI_TOKEN_HOST),
+        ]
+        for (name, token) in wanted { if let value = header(wsi, token) { headers[name] = value } }
+        return HTTPRequest(method: "GET", path: header(wsi, WSI_TOKEN_GET_URI) ?? "", query: queryArguments(wsi),
+                           headers: headers, peer: peerAddress(wsi))
+    }
+
+    private func peerAddress(_ wsi: OpaquePointer) -> String {
+        var buffer = [CChar](repeating: 0, count: 64)
+        guard lws_get_peer_simple(wsi, &buffer, buffer.count) != nil else { return "" }
+        return Self.string(buffer)
     }
 
     private func header(_ wsi: OpaquePointer, _ token: lws_token_indexes) -> String? {

@@ -10,13 +10,17 @@ public struct HTTPRequest: Sendable {
     /// Lower-cased header names; only the headers the application uses are read.
     public var headers: [String: String]
     public var body: [UInt8]
+    /// The client's address (for limits per address).
+    public var peer: String
 
-    public init(method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:], body: [UInt8] = []) {
+    public init(method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:], body: [UInt8] = [],
+                peer: String = "") {
         self.method = method
         self.path = path
         self.query = query
         self.headers = headers
         self.body = body
+        self.peer = peer
     }
 }
 
@@ -52,9 +56,12 @@ public typealias ConnectionID = UInt64
 /// hand real work to tasks; answer with `WebServer.send` / `close` from any thread.
 public protocol WebApplication: Sendable {
     func handle(_ request: HTTPRequest) async -> HTTPResponse
-    /// Whether a WebSocket upgrade to `path` is accepted.
-    func acceptsWebSocket(path: String) -> Bool
-    func webSocketOpened(_ connection: ConnectionID, query: [String: String], server: WebServer)
+    /// Whether a WebSocket upgrade is accepted (`nil`), or the refusal to answer it with. Runs on the
+    /// service thread: decide from the request alone (path, `Origin`, `Host`), do not wait.
+    func webSocketRefusal(_ upgrade: HTTPRequest) -> HTTPResponse?
+    /// `upgrade` carries the handshake's path, query, headers (`authorization`, `sec-websocket-protocol`,
+    /// `origin`, `host`) and peer.
+    func webSocketOpened(_ connection: ConnectionID, upgrade: HTTPRequest, server: WebServer)
     func webSocketReceived(_ connection: ConnectionID, text: [UInt8], server: WebServer)
     func webSocketClosed(_ connection: ConnectionID)
 }
@@ -95,6 +102,16 @@ public final class WebServer: Sendable {
         public init() {}
     }
 
+    /// HTTPS and WSS on the same port (Debian's libwebsockets is built with OpenSSL).
+    public struct TLS: Sendable {
+        public var certificatePath: String
+        public var privateKeyPath: String
+        public init(certificatePath: String, privateKeyPath: String) {
+            self.certificatePath = certificatePath
+            self.privateKeyPath = privateKeyPath
+        }
+    }
+
     let application: any WebApplication
     let limits: Limits
     let requestedPort: Int
@@ -123,8 +140,11 @@ public final class WebServer: Sendable {
     /// `LWS_PRE`: the headroom lws needs in front of every WebSocket payload.
     static let headroom = ServiceLoop.headroom
 
-    public init(port: Int, application: any WebApplication, limits: Limits = Limits()) {
+    let tls: TLS?
+
+    public init(port: Int, application: any WebApplication, limits: Limits = Limits(), tls: TLS? = nil) {
         requestedPort = port
+        self.tls = tls
         self.application = application
         self.limits = limits
     }

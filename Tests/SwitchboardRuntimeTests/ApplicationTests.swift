@@ -15,10 +15,11 @@ import WebTransport
 
 @Suite("Every route declared once")
 struct RouteTableTests {
-    /// `METHOD /path/{param}` for every operation `openapi.yaml` documents.
-    static func documentedOperations() -> Set<String> {
-        var operations: Set<String> = []
+    /// `METHOD /path/{param}` → its `x-roles`, for every operation `openapi.yaml` documents.
+    static func documentedOperations() -> [String: [String]] {
+        var operations: [String: [String]] = [:]
         var path: String?
+        var operation: String?
         for line in String(decoding: OpenAPIDocument.yaml, as: UTF8.self).split(separator: "\n") {
             if line.hasPrefix("  /"), line.hasSuffix(":") {
                 path = String(line.dropFirst(2).dropLast())
@@ -27,7 +28,11 @@ struct RouteTableTests {
             } else if let current = path, line.hasPrefix("    "), !line.hasPrefix("     "),
                 ["get:", "post:", "patch:", "put:", "delete:"].contains(line.trimmingCharacters(in: .whitespaces))
             {
-                operations.insert(line.trimmingCharacters(in: .whitespaces).dropLast().uppercased() + " " + current)
+                operation = line.trimmingCharacters(in: .whitespaces).dropLast().uppercased() + " " + current
+                operations[operation ?? ""] = []
+            } else if let current = operation, line.hasPrefix("      x-roles: [") {
+                operations[current] = line.dropFirst("      x-roles: [".count).dropLast().split(separator: ",")
+                    .map { $0.trimmingCharacters(in: .whitespaces) }
             } else if !line.hasPrefix(" ") {
                 path = nil
             }
@@ -35,12 +40,15 @@ struct RouteTableTests {
         return operations
     }
 
-    @Test func theRouteTableAndOpenAPIDescribeTheSameOperations() {
-        let routed = Set(APIServer.routes.routes.map { "\($0.method) /\($0.pattern)" })
+    @Test func theRouteTableAndOpenAPIDescribeTheSameOperationsAndRoles() {
+        let routed = Dictionary(uniqueKeysWithValues: APIServer.routes.routes.map { ("\($0.method) /\($0.pattern)", $0.access.documented) })
         let documented = Self.documentedOperations()
         #expect(!documented.isEmpty)
-        #expect(routed.subtracting(documented).isEmpty, "routed but not documented")
-        #expect(documented.subtracting(routed).isEmpty, "documented but not routed")
+        #expect(Set(routed.keys).subtracting(documented.keys).isEmpty, "routed but not documented")
+        #expect(Set(documented.keys).subtracting(routed.keys).isEmpty, "documented but not routed")
+        for (operation, roles) in routed {
+            #expect(documented[operation] == roles, "x-roles of \(operation)")
+        }
     }
 
     @Test func aKnownPathWithAnotherMethodIsAnsweredWithItsAllowedMethods() {
@@ -92,9 +100,16 @@ struct ApplicationTests {
         return logger
     }()
 
+    /// The `Authorization` header with the admin token the application made in `folder`.
+    func admin(_ folder: TemporaryFolder) throws -> [String: String] {
+        let token = try String(contentsOfFile: folder.file("admin-token"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        return ["authorization": "Bearer " + token]
+    }
+
     func configuration(_ folder: TemporaryFolder) -> Configuration {
         var configuration = Configuration()
         configuration.storePath = folder.file("log.sqlite")
+        configuration.adminTokenFile = folder.file("admin-token")
         configuration.port = 0
         configuration.demo = true
         return configuration
@@ -129,7 +144,8 @@ struct ApplicationTests {
         let folder = try TemporaryFolder()
         let real = try SQLiteEventStore(path: folder.file("log.sqlite"))
         defer { real.close() }
-        let broken = FaultyStore(real) { _ in .fail }
+        // Every write fails but the bootstrap's admin token (so the request below is let in).
+        let broken = FaultyStore(real) { writes in writes.allSatisfy { $0.stream == "organisation" } ? .pass : .fail }
         let app = try await SwitchboardApplication.build(configuration(folder), logger: Self.logger, store: broken)
         let running = Task { try await app.run() }
         // The demo's first command cannot be written: the engine stops.
@@ -137,7 +153,7 @@ struct ApplicationTests {
         let health = await app.api.handle(HTTPRequest(method: "GET", path: "/healthz"))
         #expect(health.status == 503)
         #expect(try JSONParser.parse(health.body)["problems"]?["engine"]?.stringValue?.contains("injected failure") == true)
-        let create = await app.api.handle(HTTPRequest(method: "POST", path: "/v1/queues",
+        let create = await app.api.handle(HTTPRequest(method: "POST", path: "/v1/queues", headers: try admin(folder),
                                                       body: Array(#"{"name":"Later"}"#.utf8)))
         #expect(create.status == 503)
         #expect(try JSONParser.parse(create.body)["error"]?["code"] == "engine-stopped")
@@ -163,7 +179,8 @@ struct ApplicationTests {
         #expect(health.status == 503)
         #expect(try JSONParser.parse(health.body)["problems"]?["projections"]?.stringValue?.contains("injected read failure") == true)
         // The write is decided and logged, but its answer needs the projections: refused at once.
-        let create = await app.api.handle(HTTPRequest(method: "POST", path: "/v1/queues", body: Array(#"{"name":"Later"}"#.utf8)))
+        let create = await app.api.handle(HTTPRequest(method: "POST", path: "/v1/queues", headers: try admin(folder),
+                                                      body: Array(#"{"name":"Later"}"#.utf8)))
         #expect(create.status == 503)
         #expect(try JSONParser.parse(create.body)["error"]?["code"] == "projections-stopped")
         await app.shutdown()

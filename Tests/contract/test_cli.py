@@ -27,22 +27,23 @@ def test_events_after_a_position_and_as_a_table(run, demo_store):
     assert later and later[0]["position"] == 71
     table = run("events", "--store", demo_store, "--format", "table", check=True).stdout.splitlines()
     assert table[0].split()[:4] == ["POSITION", "TIME", "STREAM", "TYPE"]
-    assert "queue.created" in table[1]
+    assert "caller-ids.added" in table[1] and any("queue.created" in line for line in table[1:8])
 
 
 def test_verify_reports_an_intact_chain(run, demo_store):
     result = run("verify", "--store", demo_store)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("OK: 79 events")  # the demo day (with a supervisor's queue acts and a disposition)
+    assert result.stdout.startswith("OK: 85 events")  # the demo day (with a supervisor's queue acts, a disposition, access and caller IDs)
 
 
 def test_verify_names_the_first_edited_position(run, demo_store):
     with sqlite3.connect(demo_store) as db:
-        data = db.execute("SELECT data FROM events WHERE position = 20").fetchone()[0]
-        db.execute("UPDATE events SET data = ? WHERE position = 20", (bytes(data).replace(b"agent-1", b"agent-9"),))
+        position, data = db.execute("SELECT position, data FROM events WHERE type = 'session.started' ORDER BY position").fetchone()
+        assert b"agent-1" in bytes(data)
+        db.execute("UPDATE events SET data = ? WHERE position = ?", (bytes(data).replace(b"agent-1", b"agent-9"), position))
     result = run("verify", "--store", demo_store)
     assert result.returncode == 1
-    assert "first bad position 20" in result.stdout
+    assert f"first bad position {position}" in result.stdout
 
 
 def test_verify_names_a_deleted_position(run, demo_store):

@@ -20,6 +20,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
+from switchboard_client import ADMIN_TOKEN, api, serve_arguments
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "screenshots"
 
@@ -41,7 +43,7 @@ class Server:
         self.start(demo)
 
     def start(self, demo=False):
-        arguments = [str(self.binary), "serve", "--port", str(self.port), "--store", str(self.store)]
+        arguments = serve_arguments(self.binary, self.store, port=self.port)
         self.process = subprocess.Popen(arguments + (["--demo"] if demo else []), stdout=subprocess.PIPE,
                                         stderr=open(self.log, "a"), text=True)
         line = self.process.stdout.readline()
@@ -50,7 +52,7 @@ class Server:
 
     def healthy(self):
         try:
-            return requests.get(self.base + "/healthz", timeout=1).status_code == 200
+            return api.get(self.base + "/healthz", timeout=1).status_code == 200
         except requests.ConnectionError:
             return False
 
@@ -60,12 +62,12 @@ class Server:
             self.process.wait(timeout=20)
 
     def get(self, path, **kwargs):
-        response = requests.get(self.base + path, timeout=5, **kwargs)
+        response = api.get(self.base + path, timeout=5, **kwargs)
         assert response.status_code == 200, response.text
         return response.json()
 
     def post(self, path, body=None):
-        response = requests.post(self.base + path, json=body, timeout=5)
+        response = api.post(self.base + path, json=body, timeout=5)
         assert response.status_code in (200, 201), response.text
         return response.json()
 
@@ -242,7 +244,7 @@ def test_the_console_starts_a_parallel_session_and_follows_cancels_and_refuses_l
                 {"id": "b", "name": "Casey Lind", "phone": "+12125550107", "script": ring}]
     contacts += [{"id": f"n{i}", "name": f"Next {i}", "phone": f"+1512555{1000 + i}", "script": ring} for i in range(3)]
     queue = queue_with(fresh, "Austin leads", contacts)
-    chrome.get(fresh.base + "/console")
+    chrome.get(fresh.base + "/console" + "#token=" + ADMIN_TOKEN)
     wait_for(lambda: chrome.find_elements(By.CSS_SELECTOR, f"#queue option[value='{queue}']"))
     chrome.find_element(By.ID, "agent").send_keys("agent-7")
     Select(chrome.find_element(By.ID, "queue")).select_by_value(queue)
@@ -298,7 +300,7 @@ def test_a_cut_feed_reconnects_and_resumes_with_no_row_lost_or_repeated(chrome, 
                                          for i in range(30)])
     session_id = fresh.post("/v1/sessions", {"agentId": "agent-r", "queueId": queue, "mode": "parallel",
                                              "settings": {"cooldownMs": 0}})["sessionId"]
-    chrome.get(f"{fresh.base}/console?session={session_id}")
+    chrome.get(f"{fresh.base}/console?session={session_id}" + "#token=" + ADMIN_TOKEN)
     badge = lambda: chrome.find_element(By.ID, "badge").get_attribute("data-state")
     wait_for(lambda: badge() == "live")
     current_group(fresh, session_id)
@@ -329,7 +331,7 @@ def test_with_websockets_refused_polling_keeps_the_console_current(fresh):
         window.WebSocket = class extends Real { constructor(url, protocols) { super(url.replace('/v1/stream', '/v1/refused'), protocols); } };
     """})
     try:
-        chrome.get(f"{fresh.base}/console?session={session_id}")
+        chrome.get(f"{fresh.base}/console?session={session_id}" + "#token=" + ADMIN_TOKEN)
         wait_for(lambda: chrome.find_element(By.ID, "badge").get_attribute("data-state") == "polling", timeout=15)
         assert "polling" in chrome.find_element(By.ID, "badge").text
         current_group(fresh, session_id)
@@ -342,7 +344,7 @@ def test_with_websockets_refused_polling_keeps_the_console_current(fresh):
 
 
 def test_the_supervisor_wall_shows_every_active_agent_as_the_log_does(chrome, demo):
-    chrome.get(demo.base + "/supervisor")
+    chrome.get(demo.base + "/supervisor" + "#token=" + ADMIN_TOKEN)
     overview = demo.get("/v1/overview")
     agents = {row["agentId"] for row in overview["sessions"]}
     wait_for(lambda: set(rows_of_wall(chrome)) == agents)
@@ -371,7 +373,7 @@ def test_the_supervisor_wall_shows_every_active_agent_as_the_log_does(chrome, de
     chrome.execute_script("document.querySelector(\"#agents tr[data-agent='agent-1'] td.control button\").click()")
     wait_for(lambda: demo.get(f"/v1/sessions/{session_id}")["state"] == "paused")
     wait_for(lambda: rows_of_wall(chrome)["agent-1"][0] == demo.get(f"/v1/sessions/{session_id}")["activity"])
-    chrome.get(demo.base + "/supervisor?wallboard=1")
+    chrome.get(demo.base + "/supervisor?wallboard=1" + "#token=" + ADMIN_TOKEN)
     wait_for(lambda: chrome.find_elements(By.CSS_SELECTOR, "#agents tbody tr"))
     assert "wallboard" in chrome.find_element(By.TAG_NAME, "body").get_attribute("class")
     assert not chrome.find_element(By.ID, "wallboard").is_displayed()
@@ -386,7 +388,7 @@ def test_the_wall_with_200_agents_measures_its_update_cost(chrome, fresh):
     for agent in range(200):
         fresh.post("/v1/sessions", {"agentId": f"agent-{agent:03d}", "queueId": queues[agent % 10], "mode": "parallel",
                                     "settings": {"cooldownMs": 500}})
-    chrome.get(fresh.base + "/supervisor")
+    chrome.get(fresh.base + "/supervisor" + "#token=" + ADMIN_TOKEN)
     wait_for(lambda: len(chrome.find_elements(By.CSS_SELECTOR, "#agents tbody tr")) == 200, timeout=20)
     chrome.execute_script("performance.clearMeasures('apply')")
     time.sleep(8)
@@ -411,7 +413,7 @@ def test_the_wall_with_200_agents_measures_its_update_cost(chrome, fresh):
 def test_the_audit_player_shows_the_state_the_api_gives_at_each_position(chrome, demo):
     session_id = "demo-agent-1"
     wait_for(lambda: len(demo.get(f"/v1/sessions/{session_id}/timeline")["events"]) >= 12)
-    chrome.get(f"{demo.base}/audit?session={session_id}")
+    chrome.get(f"{demo.base}/audit?session={session_id}" + "#token=" + ADMIN_TOKEN)
     wait_for(lambda: "verified" in chrome.find_element(By.ID, "chain").text, message="no chain badge")
     rows = wait_for(lambda: chrome.find_elements(By.CSS_SELECTOR, "#events tbody tr"))
     positions = [int(row.get_attribute("data-position")) for row in rows]
@@ -442,7 +444,7 @@ def test_the_audit_player_shows_the_state_the_api_gives_at_each_position(chrome,
 def test_the_feed_client_applies_each_position_once_in_order_and_backs_off_with_full_jitter(chrome, demo):
     """`live.js` itself, in the browser: duplicates dropped, a gap reloads, the backoff's ceiling doubles
     from 0.5 s to 20 s and each delay is drawn below it."""
-    chrome.get(demo.base + "/audit")
+    chrome.get(demo.base + "/audit" + "#token=" + ADMIN_TOKEN)
     version = requests.get(demo.base + "/audit").text.split("/assets/")[1].split("/")[0]
     result = chrome.execute_async_script("""
         const done = arguments[arguments.length - 1];

@@ -10,12 +10,14 @@ import pytest
 import requests
 import websockets
 
+from switchboard_client import ADMIN_TOKEN, ADMIN_TOKEN_FILE, AUTH, api, bearer, connect
+
 
 @pytest.fixture(scope="module")
 def server(switchboard, tmp_path_factory):
     store = tmp_path_factory.mktemp("serve") / "serve.sqlite"
     log = store.parent / "server.log"
-    process = subprocess.Popen([str(switchboard), "serve", "--port", "0", "--store", str(store), "--demo"],
+    process = subprocess.Popen([str(switchboard), "serve", "--admin-token-file", ADMIN_TOKEN_FILE, "--port", "0", "--store", str(store), "--demo"],
                                stdout=subprocess.PIPE, stderr=open(log, "w"), text=True)
     line = process.stdout.readline()
     assert "listening on http://127.0.0.1:" in line, line + log.read_text()
@@ -23,7 +25,7 @@ def server(switchboard, tmp_path_factory):
     base = f"http://127.0.0.1:{port}"
     for _ in range(50):
         try:
-            if requests.get(base + "/healthz", timeout=1).status_code == 200:
+            if api.get(base + "/healthz", timeout=1).status_code == 200:
                 break
         except requests.ConnectionError:
             time.sleep(0.1)
@@ -45,7 +47,7 @@ def wait_for(predicate, timeout=20.0):
 
 def live_group(server, session_index=0):
     def find():
-        sessions = requests.get(server["base"] + "/v1/overview").json()["sessions"]
+        sessions = api.get(server["base"] + "/v1/overview").json()["sessions"]
         return len(sessions) > session_index and sessions[session_index]["currentGroupId"]
     return wait_for(find)
 
@@ -55,21 +57,21 @@ def recv_json(ws, timeout=10):
 
 
 def test_health_and_the_demo_sessions(server):
-    health = requests.get(server["base"] + "/healthz")
+    health = api.get(server["base"] + "/healthz")
     assert health.status_code == 200 and health.headers["content-type"] == "application/json"
-    sessions = wait_for(lambda: requests.get(server["base"] + "/v1/overview").json()["sessions"])
+    sessions = wait_for(lambda: api.get(server["base"] + "/v1/overview").json()["sessions"])
     assert [s["agentId"] for s in sessions] == ["agent-1", "agent-2", "agent-3"]
 
 
 def test_polling_a_group_answers_304_while_nothing_changed(server):
     group = live_group(server)
-    first = requests.get(f"{server['base']}/v1/calls/parallel/{group}")
+    first = api.get(f"{server['base']}/v1/calls/parallel/{group}")
     assert first.status_code == 200
     body = first.json()
     assert set(body) == {"groupId", "sessionId", "queueId", "status", "profile", "profileReason", "fanout", "staggerMs", "amdPolicy",
                          "winner", "disposition", "calls", "position"}
     assert first.headers["etag"] == f'"{body["position"]}"'
-    again = requests.get(f"{server['base']}/v1/calls/parallel/{group}", headers={"If-None-Match": first.headers["etag"]})
+    again = api.get(f"{server['base']}/v1/calls/parallel/{group}", headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code in (200, 304)
     if again.status_code == 304:
         assert again.content == b""
@@ -77,24 +79,24 @@ def test_polling_a_group_answers_304_while_nothing_changed(server):
 
 def test_terminate_cancels_the_batch_pauses_the_queue_and_is_harmless_to_repeat(server):
     group = live_group(server, 1)
-    terminated = requests.post(f"{server['base']}/v1/calls/parallel/{group}/terminate")
+    terminated = api.post(f"{server['base']}/v1/calls/parallel/{group}/terminate")
     assert terminated.status_code == 200, terminated.text
     body = terminated.json()
     assert body["status"] in ("cancelled", "completed", "no-answer")
     assert all(call["status"] in ("completed", "failed", "terminated", "voicemail") for call in body["calls"])
-    head = requests.get(server["base"] + "/v1/events", params={"after": 0, "limit": 1}).json()
-    before = requests.get(server["base"] + "/healthz").json()["position"]
-    repeat = requests.post(f"{server['base']}/v1/calls/parallel/{group}/terminate")
+    head = api.get(server["base"] + "/v1/events", params={"after": 0, "limit": 1}).json()
+    before = api.get(server["base"] + "/healthz").json()["position"]
+    repeat = api.post(f"{server['base']}/v1/calls/parallel/{group}/terminate")
     assert repeat.status_code == 200
     assert repeat.json()["status"] == body["status"] and repeat.json()["calls"] == body["calls"]
     assert head["events"][0]["position"] == 1
     if body["status"] == "cancelled":
-        session = requests.get(f"{server['base']}/v1/sessions/{body['sessionId']}").json()
-        queue = requests.get(f"{server['base']}/v1/queues/{session['queueId']}").json()
+        session = api.get(f"{server['base']}/v1/sessions/{body['sessionId']}").json()
+        queue = api.get(f"{server['base']}/v1/queues/{session['queueId']}").json()
         assert queue["state"] == "paused"
         # Resume so the demo goes on.
-        assert requests.post(f"{server['base']}/v1/sessions/{body['sessionId']}/resume").status_code == 200
-    assert before <= requests.get(server["base"] + "/healthz").json()["position"]
+        assert api.post(f"{server['base']}/v1/sessions/{body['sessionId']}/resume").status_code == 200
+    assert before <= api.get(server["base"] + "/healthz").json()["position"]
 
 
 @pytest.mark.parametrize("method,path,body,status,code", [
@@ -112,7 +114,7 @@ def test_terminate_cancels_the_batch_pauses_the_queue_and_is_harmless_to_repeat(
     ("GET", "/v1/events?after=-1", None, 400, "invalid-query"),
 ])
 def test_errors_have_a_status_and_a_json_body(server, method, path, body, status, code):
-    response = requests.request(method, server["base"] + path, data=body)
+    response = api.request(method, server["base"] + path, data=body)
     if code == "no-connected-call" and response.status_code == 200:
         pytest.skip("agent-3 happened to be talking")
     assert response.status_code == status, response.text
@@ -120,35 +122,35 @@ def test_errors_have_a_status_and_a_json_body(server, method, path, body, status
 
 
 def test_an_oversized_body_gets_413_and_the_server_keeps_serving(server):
-    response = requests.post(server["base"] + "/v1/queues", data=b"x" * (70 * 1024))
+    response = api.post(server["base"] + "/v1/queues", data=b"x" * (70 * 1024))
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload-too-large"
-    assert requests.get(server["base"] + "/healthz").status_code == 200
+    assert api.get(server["base"] + "/healthz").status_code == 200
 
 
 def test_queues_and_sessions_can_be_created_and_read(server):
-    created = requests.post(server["base"] + "/v1/queues", json={
+    created = api.post(server["base"] + "/v1/queues", json={
         "name": "Contract test", "contacts": [{"id": "t1", "phone": "+15125550111", "script": {"answer": "none"}}]})
     assert created.status_code == 201, created.text
     queue = created.json()
     assert queue["state"] == "idle" and queue["pending"] == 1
-    assert requests.get(f"{server['base']}/v1/queues/{queue['queueId']}").json()["name"] == "Contract test"
-    added = requests.post(f"{server['base']}/v1/queues/{queue['queueId']}/contacts", json={"contacts": [{"phone": "+17135550112"}]})
+    assert api.get(f"{server['base']}/v1/queues/{queue['queueId']}").json()["name"] == "Contract test"
+    added = api.post(f"{server['base']}/v1/queues/{queue['queueId']}/contacts", json={"contacts": [{"phone": "+17135550112"}]})
     assert added.status_code == 200 and added.json()["pending"] == 2
-    session = requests.post(server["base"] + "/v1/sessions", json={"agentId": "tester", "queueId": queue["queueId"], "mode": "single"})
+    session = api.post(server["base"] + "/v1/sessions", json={"agentId": "tester", "queueId": queue["queueId"], "mode": "single"})
     assert session.status_code == 201, session.text
     sid = session.json()["sessionId"]
-    patched = requests.patch(f"{server['base']}/v1/sessions/{sid}", json={"mode": "parallel", "settings": {"cooldownMs": 5000}})
+    patched = api.patch(f"{server['base']}/v1/sessions/{sid}", json={"mode": "parallel", "settings": {"cooldownMs": 5000}})
     assert patched.status_code == 200 and patched.json()["mode"] == "parallel"
     assert patched.json()["settings"]["cooldownMs"] == 5000
-    stopped = requests.post(f"{server['base']}/v1/sessions/{sid}/stop")
+    stopped = api.post(f"{server['base']}/v1/sessions/{sid}/stop")
     assert stopped.status_code == 200, stopped.text
     assert stopped.json()["state"] == "ended"
 
 
 def test_the_feed_pushes_live_traffic_in_log_order(server):
     async def run():
-        async with websockets.connect(server["ws"] + "?after=0&topics=all") as ws:
+        async with connect(server["ws"] + "?after=0&topics=all") as ws:
             positions = []
             while len(positions) < 40:
                 message = json.loads(await asyncio.wait_for(ws.recv(), 15))
@@ -162,7 +164,7 @@ def test_the_feed_pushes_live_traffic_in_log_order(server):
 def test_the_feed_filters_by_topic_and_sends_group_state(server):
     group = live_group(server, 2)
     async def run():
-        async with websockets.connect(server["ws"] + f"?after=0&topics=group:{group}") as ws:
+        async with connect(server["ws"] + f"?after=0&topics=group:{group}") as ws:
             saw_state = False
             for _ in range(6):
                 message = json.loads(await asyncio.wait_for(ws.recv(), 15))
@@ -179,16 +181,16 @@ def test_the_feed_filters_by_topic_and_sends_group_state(server):
 def test_a_client_that_reconnects_with_after_misses_nothing(server):
     async def run():
         seen = []
-        async with websockets.connect(server["ws"] + "?after=0") as ws:
+        async with connect(server["ws"] + "?after=0") as ws:
             while len(seen) < 20:
                 message = json.loads(await asyncio.wait_for(ws.recv(), 15))
                 if message["type"] == "event":
                     seen.append(message["position"])
         # Disconnected mid-stream; traffic goes on meanwhile.
         await asyncio.sleep(1.0)
-        head = requests.get(server["base"] + "/healthz").json()["position"]
+        head = api.get(server["base"] + "/healthz").json()["position"]
         assert head > seen[-1]
-        async with websockets.connect(server["ws"]) as ws:
+        async with connect(server["ws"]) as ws:
             await ws.send(json.dumps({"subscribe": {"after": seen[-1], "topics": "all"}}))
             while seen[-1] < head:
                 message = json.loads(await asyncio.wait_for(ws.recv(), 15))
@@ -200,11 +202,11 @@ def test_a_client_that_reconnects_with_after_misses_nothing(server):
 
 def test_bad_subscriptions_are_closed_with_a_code(server):
     async def run():
-        async with websockets.connect(server["ws"] + "?topics=planet:mars") as ws:
+        async with connect(server["ws"] + "?topics=planet:mars") as ws:
             with pytest.raises(websockets.ConnectionClosed) as closed:
                 await asyncio.wait_for(ws.recv(), 5)
             assert closed.value.rcvd.code == 1008
-        async with websockets.connect(server["ws"]) as ws:
+        async with connect(server["ws"]) as ws:
             await ws.send("not json")
             with pytest.raises(websockets.ConnectionClosed) as closed:
                 await asyncio.wait_for(ws.recv(), 5)
@@ -215,22 +217,22 @@ def test_bad_subscriptions_are_closed_with_a_code(server):
 def test_a_websocket_to_an_unknown_path_gets_404(server):
     async def run():
         with pytest.raises(websockets.InvalidStatus) as refused:
-            async with websockets.connect(server["ws"].replace("/v1/stream", "/v1/nowhere")):
+            async with connect(server["ws"].replace("/v1/stream", "/v1/nowhere")):
                 pass
         assert refused.value.response.status_code == 404
     asyncio.run(run())
-    assert requests.get(server["base"] + "/healthz").status_code == 200
+    assert api.get(server["base"] + "/healthz").status_code == 200
 
 
 def test_an_oversized_client_message_closes_with_1009(server):
     async def run():
-        async with websockets.connect(server["ws"], max_size=None) as ws:
+        async with connect(server["ws"], max_size=None) as ws:
             await ws.send("x" * (100 * 1024))
             with pytest.raises(websockets.ConnectionClosed) as closed:
                 await asyncio.wait_for(ws.recv(), 5)
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
     asyncio.run(run())
-    assert requests.get(server["base"] + "/healthz").status_code == 200
+    assert api.get(server["base"] + "/healthz").status_code == 200
 
 
 def test_a_half_open_websocket_does_not_hurt_the_server(server):
@@ -242,10 +244,10 @@ def test_a_half_open_websocket_does_not_hurt_the_server(server):
         silent.sendall(b"GET /v1/stream?after=0 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
         time.sleep(0.5)
-        assert requests.get(server["base"] + "/healthz", timeout=5).status_code == 200
+        assert api.get(server["base"] + "/healthz", timeout=5).status_code == 200
 
         async def run():
-            async with websockets.connect(server["ws"] + "?after=0") as ws:
+            async with connect(server["ws"] + "?after=0") as ws:
                 assert json.loads(await asyncio.wait_for(ws.recv(), 10))["position"] == 1
         asyncio.run(run())
 
@@ -256,7 +258,7 @@ def test_garbage_does_not_hurt_the_server(server):
     for payload in (os.urandom(2048), b"GET /healthz HTTP/1.1\r\nHost: x\r\n", b"\x16\x03\x01\x00\x05hello"):
         with socket.create_connection((host, port), timeout=2) as sock:
             sock.sendall(payload)
-    assert requests.get(server["base"] + "/healthz").status_code == 200
+    assert api.get(server["base"] + "/healthz").status_code == 200
 
 
 def cpu_seconds(pid):
@@ -277,17 +279,17 @@ def test_bytes_after_an_empty_body_do_not_make_the_server_spin(server):
     time.sleep(2)
     # An idle demo server uses a few per cent of a core; a busy loop would use all of it.
     assert cpu_seconds(server["process"].pid) - before < 1.0
-    assert requests.get(server["base"] + "/healthz").status_code == 200
+    assert api.get(server["base"] + "/healthz").status_code == 200
 
 
 def test_sigterm_closes_websockets_with_1001_and_exits_cleanly(switchboard, tmp_path):
-    process = subprocess.Popen([str(switchboard), "serve", "--port", "0", "--store", str(tmp_path / "s.sqlite"), "--demo"],
+    process = subprocess.Popen([str(switchboard), "serve", "--admin-token-file", ADMIN_TOKEN_FILE, "--port", "0", "--store", str(tmp_path / "s.sqlite"), "--demo"],
                                stdout=subprocess.PIPE, stderr=open(tmp_path / "server.log", "w"), text=True)
     line = process.stdout.readline()
     port = int(line.split("127.0.0.1:")[1].split()[0])
 
     async def run():
-        async with websockets.connect(f"ws://127.0.0.1:{port}/v1/stream?after=0") as ws:
+        async with connect(f"ws://127.0.0.1:{port}/v1/stream?after=0") as ws:
             await asyncio.wait_for(ws.recv(), 10)
             process.send_signal(signal.SIGTERM)
             with pytest.raises(websockets.ConnectionClosed) as closed:
@@ -300,7 +302,24 @@ def test_sigterm_closes_websockets_with_1001_and_exits_cleanly(switchboard, tmp_
     assert verify.returncode == 0, verify.stdout
 
 
-def test_schemathesis_finds_no_server_errors_and_no_spec_violations(server, tmp_path):
+@pytest.fixture
+def own_server(switchboard, tmp_path):
+    """A server of the test's own: schemathesis sends wrong tokens on purpose, and ten of them shut its
+    address out for a minute (429) — that must not spill into the other tests' server."""
+    store = tmp_path / "own.sqlite"
+    process = subprocess.Popen([str(switchboard), "serve", "--admin-token-file", ADMIN_TOKEN_FILE, "--port", "0",
+                                "--store", str(store), "--demo"], stdout=subprocess.PIPE,
+                               stderr=open(tmp_path / "server.log", "w"), text=True)
+    port = int(process.stdout.readline().split("127.0.0.1:")[1].split()[0])
+    base = f"http://127.0.0.1:{port}"
+    wait_for(lambda: api.get(base + "/healthz").status_code == 200)
+    yield {"base": base, "process": process}
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=20)
+
+
+def test_schemathesis_finds_no_server_errors_and_no_spec_violations(own_server, tmp_path):
+    server = own_server
     """Property-based tests from openapi.yaml against the live server.
 
     lws 4.1 drops a request whose query holds `%00` before the application sees it (no response):
@@ -312,8 +331,10 @@ def test_schemathesis_finds_no_server_errors_and_no_spec_violations(server, tmp_
     """
     import xml.etree.ElementTree as ElementTree
     report = tmp_path / "junit.xml"
+    supervisor = api.post(server["base"] + "/v1/tokens", json={"role": "supervisor", "label": "schemathesis"}).json()["token"]
     result = subprocess.run(
         ["schemathesis", "run", server["base"] + "/openapi.yaml", "--url", server["base"], "--checks", "all",
+         "--header", f"Authorization: Bearer {supervisor}",
          "--exclude-checks", "unsupported_method", "--max-examples", "25", "--seed", "7", "--workers", "1",
          "--report", "junit", "--report-junit-path", str(report)],
         capture_output=True, text=True, timeout=600)
@@ -335,7 +356,7 @@ def test_schemathesis_finds_no_server_errors_and_no_spec_violations(server, tmp_
     before = cpu_seconds(server["process"].pid)
     time.sleep(2)
     assert cpu_seconds(server["process"].pid) - before < 1.0
-    assert requests.get(server["base"] + "/healthz").status_code == 200
+    assert api.get(server["base"] + "/healthz").status_code == 200
 
 
 def test_a_slow_consumer_is_closed_with_4008_and_others_are_not_held_up(switchboard, tmp_path):
@@ -349,17 +370,17 @@ def test_a_slow_consumer_is_closed_with_4008_and_others_are_not_held_up(switchbo
     store = tmp_path / "big.sqlite"
     subprocess.run([str(switchboard), "simulate", "--scenario", str(scenario), "--store", str(store)],
                    check=True, capture_output=True, timeout=300)
-    process = subprocess.Popen([str(switchboard), "serve", "--port", "0", "--store", str(store)],
+    process = subprocess.Popen([str(switchboard), "serve", "--admin-token-file", ADMIN_TOKEN_FILE, "--port", "0", "--store", str(store)],
                                stdout=subprocess.PIPE, stderr=open(tmp_path / "server.log", "w"), text=True)
     port = int(process.stdout.readline().split("127.0.0.1:")[1].split()[0])
-    head = requests.get(f"http://127.0.0.1:{port}/healthz").json()["position"]
+    head = api.get(f"http://127.0.0.1:{port}/healthz").json()["position"]
     assert head > 10000
 
     async def run():
         # max_queue=1 and tiny read limits: the client stops reading, so the server's queue grows.
-        slow = await websockets.connect(f"ws://127.0.0.1:{port}/v1/stream?after=0", max_queue=1)
+        slow = await connect(f"ws://127.0.0.1:{port}/v1/stream?after=0", max_queue=1)
         fast_positions = []
-        async with websockets.connect(f"ws://127.0.0.1:{port}/v1/stream?after=0", max_size=None) as fast:
+        async with connect(f"ws://127.0.0.1:{port}/v1/stream?after=0", max_size=None) as fast:
             while not fast_positions or fast_positions[-1] < head:
                 message = json.loads(await asyncio.wait_for(fast.recv(), 30))
                 if message["type"] == "event":
@@ -378,7 +399,7 @@ def test_a_slow_consumer_is_closed_with_4008_and_others_are_not_held_up(switchbo
     try:
         asyncio.run(run())
         # The same big log exported over HTTP: streamed in chunks (pages of the log), checkable on its own.
-        exported = requests.get(f"http://127.0.0.1:{port}/v1/audit/export", params={"to": head}, stream=True)
+        exported = api.get(f"http://127.0.0.1:{port}/v1/audit/export", params={"to": head}, stream=True)
         assert exported.headers.get("transfer-encoding") == "chunked" and "content-length" not in exported.headers
         path = tmp_path / "big.ndjson"
         with open(path, "wb") as out:
@@ -393,9 +414,10 @@ def test_a_slow_consumer_is_closed_with_4008_and_others_are_not_held_up(switchbo
         assert verified.returncode == 0, verified.stdout + verified.stderr
         # The connection stays usable after a streamed answer (keep-alive), and HEAD gets headers only.
         session = requests.Session()
+        session.headers.update(AUTH)
         assert session.get(f"http://127.0.0.1:{port}/v1/audit/export", params={"from": 1, "to": 3}).text.count("\n") == 4
         assert session.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
-        head_only = requests.head(f"http://127.0.0.1:{port}/v1/audit/export")
+        head_only = api.head(f"http://127.0.0.1:{port}/v1/audit/export")
         assert head_only.status_code == 200 and head_only.content == b""
     finally:
         process.send_signal(signal.SIGTERM)
@@ -404,7 +426,7 @@ def test_a_slow_consumer_is_closed_with_4008_and_others_are_not_held_up(switchbo
 
 def test_idle_sockets_are_pinged_and_dead_peers_are_dropped(switchboard, tmp_path):
     import socket
-    process = subprocess.Popen([str(switchboard), "serve", "--port", "0", "--store", str(tmp_path / "k.sqlite"),
+    process = subprocess.Popen([str(switchboard), "serve", "--admin-token-file", ADMIN_TOKEN_FILE, "--port", "0", "--store", str(tmp_path / "k.sqlite"),
                                 "--ping-seconds", "1", "--hang-up-seconds", "3"],
                                stdout=subprocess.PIPE, stderr=open(tmp_path / "server.log", "w"), text=True)
     port = int(process.stdout.readline().split("127.0.0.1:")[1].split()[0])
@@ -412,11 +434,12 @@ def test_idle_sockets_are_pinged_and_dead_peers_are_dropped(switchboard, tmp_pat
         # A peer that upgrades and then never answers a ping.
         dead = socket.create_connection(("127.0.0.1", port), timeout=10)
         dead.sendall(b"GET /v1/stream?topics=group:none HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     b"Authorization: Bearer " + ADMIN_TOKEN.encode() + b"\r\n"
                      b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
 
         async def run():
             # A live client answers the pings (websockets does) and stays connected past the hang-up time.
-            async with websockets.connect(f"ws://127.0.0.1:{port}/v1/stream?topics=group:none", ping_interval=None) as ws:
+            async with connect(f"ws://127.0.0.1:{port}/v1/stream?topics=group:none", ping_interval=None) as ws:
                 await asyncio.sleep(6)
                 await ws.ping()
                 assert ws.state.name == "OPEN"
@@ -442,13 +465,13 @@ def test_a_backlog_sent_in_coalesced_writes_arrives_as_whole_messages_in_order(s
     # the log at once: the server queues them faster than the socket drains and sends several
     # complete frames per write. The client's strict frame parser must see each message intact.
     contacts = [{"id": f"bulk-{i}", "phone": f"+1512556{i:04d}"} for i in range(400)]
-    queue = requests.post(server["base"] + "/v1/queues", json={"name": "Bulk", "contacts": contacts})
+    queue = api.post(server["base"] + "/v1/queues", json={"name": "Bulk", "contacts": contacts})
     assert queue.status_code == 201
-    head = requests.get(server["base"] + "/healthz").json()["position"]
+    head = api.get(server["base"] + "/healthz").json()["position"]
 
     async def run():
         positions, bulk = [], None
-        async with websockets.connect(server["ws"] + "?after=0&topics=all", max_size=None) as ws:
+        async with connect(server["ws"] + "?after=0&topics=all", max_size=None) as ws:
             while not positions or positions[-1] < head:
                 message = json.loads(await asyncio.wait_for(ws.recv(), 15))
                 if message["type"] != "event":
@@ -464,35 +487,35 @@ def test_a_backlog_sent_in_coalesced_writes_arrives_as_whole_messages_in_order(s
 
 def test_resuming_under_steady_load_loses_and_repeats_nothing(switchboard, tmp_path):
     # Calls that fail fast with no cooldown: tens of events a second while the client drops and returns.
-    process = subprocess.Popen([str(switchboard), "serve", "--port", "0", "--store", str(tmp_path / "load.sqlite")],
+    process = subprocess.Popen([str(switchboard), "serve", "--admin-token-file", ADMIN_TOKEN_FILE, "--port", "0", "--store", str(tmp_path / "load.sqlite")],
                                stdout=subprocess.PIPE, stderr=open(tmp_path / "server.log", "w"), text=True)
     port = int(process.stdout.readline().split("127.0.0.1:")[1].split()[0])
     base, ws_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/v1/stream"
     contacts = [{"phone": f"+1512557{i:04d}", "script": {"fail": "congestion", "ringMs": 100}} for i in range(400)]
-    queue = requests.post(base + "/v1/queues", json={"name": "Load", "maxAttempts": 1, "contacts": contacts}).json()
-    session = requests.post(base + "/v1/sessions", json={
+    queue = api.post(base + "/v1/queues", json={"name": "Load", "maxAttempts": 1, "contacts": contacts}).json()
+    session = api.post(base + "/v1/sessions", json={
         "agentId": "load-agent", "queueId": queue["queueId"], "mode": "parallel", "profile": "aggressive",
         "settings": {"cooldownMs": 0, "staggerMs": 20}})
     assert session.status_code == 201
 
     async def run():
         seen = []
-        async with websockets.connect(ws_url + "?after=0&topics=all") as ws:
+        async with connect(ws_url + "?after=0&topics=all") as ws:
             while len(seen) < 150:
                 message = json.loads(await asyncio.wait_for(ws.recv(), 15))
                 if message["type"] == "event":
                     seen.append((message["position"], message["event"]["id"]))
         # Gone mid-stream, with frames still in flight; the log keeps growing meanwhile.
         await asyncio.sleep(1.0)
-        head = requests.get(base + "/healthz").json()["position"]
+        head = api.get(base + "/healthz").json()["position"]
         assert head > seen[-1][0] + 20
-        async with websockets.connect(ws_url + f"?after={seen[-1][0]}&topics=all") as ws:
+        async with connect(ws_url + f"?after={seen[-1][0]}&topics=all") as ws:
             while seen[-1][0] < head + 50:
                 message = json.loads(await asyncio.wait_for(ws.recv(), 15))
                 if message["type"] == "event":
                     seen.append((message["position"], message["event"]["id"]))
         assert [position for position, _ in seen] == list(range(1, len(seen) + 1))
-        stored = requests.get(base + f"/v1/events?after=0&limit={len(seen)}").json()["events"]
+        stored = api.get(base + f"/v1/events?after=0&limit={len(seen)}").json()["events"]
         assert [event["id"] for event in stored] == [event_id for _, event_id in seen]
     try:
         asyncio.run(run())
@@ -504,18 +527,18 @@ def test_resuming_under_steady_load_loses_and_repeats_nothing(switchboard, tmp_p
 def test_the_event_api_pages_one_stream_by_global_position(server):
     group = live_group(server)
     stream = f"group-{group}"
-    head = requests.get(server["base"] + "/healthz").json()["position"]
+    head = api.get(server["base"] + "/healthz").json()["position"]
     everything = []
     after = 0
     while after < head:
-        page = requests.get(server["base"] + f"/v1/events?after={after}&limit=1000").json()
+        page = api.get(server["base"] + f"/v1/events?after={after}&limit=1000").json()
         everything += page["events"]
         after = page["next"]
     expected = [e["position"] for e in everything if e["stream"] == stream]
     assert len(expected) >= 2
     pages, after = [], 0
     while True:
-        page = requests.get(server["base"] + f"/v1/events?stream={stream}&after={after}&limit=2").json()
+        page = api.get(server["base"] + f"/v1/events?stream={stream}&after={after}&limit=2").json()
         if not page["events"]:
             break
         assert len(page["events"]) <= 2 and all(e["stream"] == stream for e in page["events"])
@@ -525,11 +548,11 @@ def test_the_event_api_pages_one_stream_by_global_position(server):
 
 
 def test_the_server_logs_one_line_per_request_and_no_personal_data(server):
-    requests.get(server["base"] + "/v1/overview")
-    requests.get(server["base"] + "/v1/nowhere")
-    queue = requests.post(server["base"] + "/v1/queues", json={
+    api.get(server["base"] + "/v1/overview")
+    api.get(server["base"] + "/v1/nowhere")
+    queue = api.post(server["base"] + "/v1/queues", json={
         "name": "Logged", "contacts": [{"name": "Ada Lovelace", "phone": "+15125550199"}]}).json()
-    requests.get(server["base"] + f"/v1/queues/{queue['queueId']}")
+    api.get(server["base"] + f"/v1/queues/{queue['queueId']}")
 
     def logged():
         text = server["log"].read_text()
@@ -549,54 +572,54 @@ def test_two_agents_on_one_queue_terminate_pause_and_stop_only_their_own(server)
     talk = {"ringMs": 300, "answer": "human", "talkMs": 600000}
     contacts = [{"id": "a-human", "phone": "+15125559001", "script": talk}] + [
         {"id": f"quiet-{i}", "phone": f"+1512555{9002 + i}", "script": {"answer": "none"}} for i in range(8)]
-    queue = requests.post(base + "/v1/queues", json={"name": "Two agents", "contacts": contacts}).json()
+    queue = api.post(base + "/v1/queues", json={"name": "Two agents", "contacts": contacts}).json()
     qid = queue["queueId"]
     fast = {"maxLines": 3, "staggerMs": 0, "cooldownMs": 0}
-    a = requests.post(base + "/v1/sessions", json={"agentId": "floor-a", "queueId": qid, "mode": "parallel",
+    a = api.post(base + "/v1/sessions", json={"agentId": "floor-a", "queueId": qid, "mode": "parallel",
                                                    "settings": fast}).json()["sessionId"]
-    group_a = wait_for(lambda: requests.get(f"{base}/v1/sessions/{a}").json()["currentGroupId"])
-    b = requests.post(base + "/v1/sessions", json={"agentId": "floor-b", "queueId": qid, "mode": "parallel",
+    group_a = wait_for(lambda: api.get(f"{base}/v1/sessions/{a}").json()["currentGroupId"])
+    b = api.post(base + "/v1/sessions", json={"agentId": "floor-b", "queueId": qid, "mode": "parallel",
                                                    "settings": fast}).json()["sessionId"]
-    group_b = wait_for(lambda: requests.get(f"{base}/v1/sessions/{b}").json()["currentGroupId"])
+    group_b = wait_for(lambda: api.get(f"{base}/v1/sessions/{b}").json()["currentGroupId"])
 
     # Agent a's batch has a winner: terminate ends the other calls, the conversation goes on, nothing pauses.
-    wait_for(lambda: requests.get(f"{base}/v1/calls/parallel/{group_a}").json()["winner"])
-    with_winner = requests.post(f"{base}/v1/calls/parallel/{group_a}/terminate")
+    wait_for(lambda: api.get(f"{base}/v1/calls/parallel/{group_a}").json()["winner"])
+    with_winner = api.post(f"{base}/v1/calls/parallel/{group_a}/terminate")
     assert with_winner.status_code == 200, with_winner.text
     body = with_winner.json()
     assert body["status"] == "connected" and body["winner"]["contactId"] == "a-human"
     assert [c["status"] for c in body["calls"]] == ["in-progress", "terminated", "terminated"]
-    assert requests.get(f"{base}/v1/sessions/{a}").json()["state"] == "active"
-    assert requests.post(f"{base}/v1/calls/parallel/{group_a}/terminate").json()["calls"] == body["calls"]
+    assert api.get(f"{base}/v1/sessions/{a}").json()["state"] == "active"
+    assert api.post(f"{base}/v1/calls/parallel/{group_a}/terminate").json()["calls"] == body["calls"]
 
     # Agent b's batch has none: every call ends and b's dialling pauses; a's does not.
-    without = requests.post(f"{base}/v1/calls/parallel/{group_b}/terminate").json()
+    without = api.post(f"{base}/v1/calls/parallel/{group_b}/terminate").json()
     assert without["status"] == "cancelled"
     assert all(c["status"] == "terminated" for c in without["calls"])
-    assert requests.get(f"{base}/v1/sessions/{b}").json()["state"] == "paused"
-    assert requests.get(f"{base}/v1/sessions/{a}").json()["state"] == "active"
-    assert requests.get(f"{base}/v1/queues/{qid}").json()["state"] == "active"
+    assert api.get(f"{base}/v1/sessions/{b}").json()["state"] == "paused"
+    assert api.get(f"{base}/v1/sessions/{a}").json()["state"] == "active"
+    assert api.get(f"{base}/v1/queues/{qid}").json()["state"] == "active"
 
     # A supervisor pauses and resumes the whole queue.
-    paused = requests.post(f"{base}/v1/queues/{qid}/pause")
+    paused = api.post(f"{base}/v1/queues/{qid}/pause")
     assert paused.status_code == 200 and paused.json()["state"] == "paused"
-    assert requests.post(f"{base}/v1/queues/{qid}/pause").json()["state"] == "paused"
-    assert requests.post(f"{base}/v1/queues/{qid}/resume").json()["state"] == "active"
+    assert api.post(f"{base}/v1/queues/{qid}/pause").json()["state"] == "paused"
+    assert api.post(f"{base}/v1/queues/{qid}/resume").json()["state"] == "active"
 
     # Agent a stops while talking: the conversation finishes, and a cannot start another session until it ends.
-    assert requests.post(f"{base}/v1/sessions/{a}/stop").json()["state"] == "ended"
-    assert requests.get(f"{base}/v1/calls/parallel/{group_a}").json()["status"] == "connected"
-    again = requests.post(base + "/v1/sessions", json={"agentId": "floor-a", "queueId": qid})
+    assert api.post(f"{base}/v1/sessions/{a}/stop").json()["state"] == "ended"
+    assert api.get(f"{base}/v1/calls/parallel/{group_a}").json()["status"] == "connected"
+    again = api.post(base + "/v1/sessions", json={"agentId": "floor-a", "queueId": qid})
     assert again.status_code == 409 and again.json()["error"]["code"] == "agent-on-call"
-    assert requests.post(f"{base}/v1/sessions/{a}/hangup").status_code == 200
-    assert requests.get(f"{base}/v1/calls/parallel/{group_a}").json()["status"] == "completed"
-    assert requests.post(base + "/v1/sessions", json={"agentId": "floor-a", "queueId": qid}).status_code == 201
+    assert api.post(f"{base}/v1/sessions/{a}/hangup").status_code == 200
+    assert api.get(f"{base}/v1/calls/parallel/{group_a}").json()["status"] == "completed"
+    assert api.post(base + "/v1/sessions", json={"agentId": "floor-a", "queueId": qid}).status_code == 201
 
     # Stopping the queue stops every session on it, for good.
-    stopped = requests.post(f"{base}/v1/queues/{qid}/stop")
+    stopped = api.post(f"{base}/v1/queues/{qid}/stop")
     assert stopped.status_code == 200 and stopped.json()["state"] == "stopped"
-    assert requests.get(f"{base}/v1/sessions/{b}").json()["state"] == "ended"
-    assert requests.post(f"{base}/v1/queues/{qid}/resume").status_code == 409
+    assert api.get(f"{base}/v1/sessions/{b}").json()["state"] == "ended"
+    assert api.post(f"{base}/v1/queues/{qid}/resume").status_code == 409
 
 
 @pytest.mark.parametrize("contact,status,code", [
@@ -609,47 +632,47 @@ def test_two_agents_on_one_queue_terminate_pause_and_stop_only_their_own(server)
     ({"phone": "+1512555015"}, 400, "invalid-body"),  # nine digits
 ])
 def test_input_that_could_hurt_is_refused_and_the_server_keeps_serving(server, contact, status, code):
-    response = requests.post(server["base"] + "/v1/queues", json={"name": "Bounded", "contacts": [contact]})
+    response = api.post(server["base"] + "/v1/queues", json={"name": "Bounded", "contacts": [contact]})
     assert response.status_code == status, response.text
     assert response.json()["error"]["code"] == code
-    assert requests.get(server["base"] + "/healthz").status_code == 200
+    assert api.get(server["base"] + "/healthz").status_code == 200
 
 
 def test_a_phone_number_is_accepted_once_per_queue(server):
     base = server["base"]
-    queue = requests.post(base + "/v1/queues", json={"name": "Once", "contacts": [{"phone": "+15125550160"}]}).json()
-    retried = requests.post(f"{base}/v1/queues/{queue['queueId']}/contacts", json={"contacts": [{"phone": "+15125550160"}]})
+    queue = api.post(base + "/v1/queues", json={"name": "Once", "contacts": [{"phone": "+15125550160"}]}).json()
+    retried = api.post(f"{base}/v1/queues/{queue['queueId']}/contacts", json={"contacts": [{"phone": "+15125550160"}]})
     assert retried.status_code == 409 and retried.json()["error"]["code"] == "duplicate-phone"
-    assert requests.get(f"{base}/v1/queues/{queue['queueId']}").json()["pending"] == 1
+    assert api.get(f"{base}/v1/queues/{queue['queueId']}").json()["pending"] == 1
 
 
 def test_a_session_patch_applies_all_of_its_changes_or_none(server):
     base = server["base"]
-    queue = requests.post(base + "/v1/queues", json={"name": "Patch", "contacts": [{"phone": "+15125550170"}]}).json()
-    session = requests.post(base + "/v1/sessions", json={"agentId": "patcher", "queueId": queue["queueId"]}).json()
+    queue = api.post(base + "/v1/queues", json={"name": "Patch", "contacts": [{"phone": "+15125550170"}]}).json()
+    session = api.post(base + "/v1/sessions", json={"agentId": "patcher", "queueId": queue["queueId"]}).json()
     assert session["mode"] == "single"  # the default, as on the product's home screen
     sid = session["sessionId"]
-    refused = requests.patch(f"{base}/v1/sessions/{sid}", json={"mode": "parallel", "settings": {"maxLines": 9}})
+    refused = api.patch(f"{base}/v1/sessions/{sid}", json={"mode": "parallel", "settings": {"maxLines": 9}})
     assert refused.status_code == 422
-    assert requests.get(f"{base}/v1/sessions/{sid}").json()["mode"] == "single"
-    requests.post(f"{base}/v1/sessions/{sid}/stop")
+    assert api.get(f"{base}/v1/sessions/{sid}").json()["mode"] == "single"
+    api.post(f"{base}/v1/sessions/{sid}/stop")
 
 
 def test_a_kill_9_mid_batch_then_a_restart_dials_nobody_twice(switchboard, tmp_path):
     store = tmp_path / "killed.sqlite"
 
     def start():
-        process = subprocess.Popen([str(switchboard), "serve", "--port", "0", "--store", str(store)],
+        process = subprocess.Popen([str(switchboard), "serve", "--admin-token-file", ADMIN_TOKEN_FILE, "--port", "0", "--store", str(store)],
                                    stdout=subprocess.PIPE, stderr=open(tmp_path / "server.log", "a"), text=True)
         port = int(process.stdout.readline().split("127.0.0.1:")[1].split()[0])
         return process, f"http://127.0.0.1:{port}"
 
     process, base = start()
     contacts = [{"id": f"k{i}", "phone": f"+1512558{1000 + i}", "script": {"answer": "none"}} for i in range(6)]
-    queue = requests.post(base + "/v1/queues", json={"name": "Killed", "contacts": contacts}).json()
-    requests.post(base + "/v1/sessions", json={"agentId": "killed", "queueId": queue["queueId"], "mode": "parallel",
+    queue = api.post(base + "/v1/queues", json={"name": "Killed", "contacts": contacts}).json()
+    api.post(base + "/v1/sessions", json={"agentId": "killed", "queueId": queue["queueId"], "mode": "parallel",
                                                "settings": {"maxLines": 3, "staggerMs": 300}})
-    wait_for(lambda: len([e for e in requests.get(base + "/v1/events", params={"limit": 1000}).json()["events"]
+    wait_for(lambda: len([e for e in api.get(base + "/v1/events", params={"limit": 1000}).json()["events"]
                           if e["type"] == "call.dialed"]) >= 2)
     process.kill()  # SIGKILL: no shutdown, no flush beyond what was durable
     process.wait(timeout=10)
@@ -657,13 +680,13 @@ def test_a_kill_9_mid_batch_then_a_restart_dials_nobody_twice(switchboard, tmp_p
     process, base = start()
     try:
         time.sleep(1.5)
-        events = requests.get(base + "/v1/events", params={"limit": 1000}).json()["events"]
+        events = api.get(base + "/v1/events", params={"limit": 1000}).json()["events"]
         dialed = [e["data"]["callId"] for e in events if e["type"] == "call.dialed"]
         assert len(dialed) == len(set(dialed)) and len(dialed) >= 2
         # Calls the new process's carrier does not have were closed; the batch ended, and dialling went on.
         restarted = [e["data"]["callId"] for e in events if e["type"] == "call.failed" and e["data"]["reason"] == "engine-restart"]
         assert restarted, [e["type"] for e in events]
-        assert requests.get(base + "/healthz").status_code == 200
+        assert api.get(base + "/healthz").status_code == 200
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=20)
@@ -675,52 +698,52 @@ def test_a_disposition_ends_the_wrap_up_and_a_callback_waits_for_its_time(server
     base = server["base"]
     contacts = [{"id": "d-talk", "phone": "+15125550180", "script": {"ringMs": 100, "answer": "human", "talkMs": 300}},
                 {"id": "d-next", "phone": "+15125550181", "script": {"answer": "none"}}]
-    queue = requests.post(base + "/v1/queues", json={"name": "Wrap-up", "contacts": contacts}).json()
-    session = requests.post(base + "/v1/sessions", json={
+    queue = api.post(base + "/v1/queues", json={"name": "Wrap-up", "contacts": contacts}).json()
+    session = api.post(base + "/v1/sessions", json={
         "agentId": "wrapper", "queueId": queue["queueId"], "settings": {"requireDisposition": True}}).json()
     sid = session["sessionId"]
     # The conversation ends on the contact's side; the session sits in wrap-up and dials nothing.
-    wrap = wait_for(lambda: requests.get(f"{base}/v1/sessions/{sid}").json()["wrapUp"])
+    wrap = wait_for(lambda: api.get(f"{base}/v1/sessions/{sid}").json()["wrapUp"])
     assert wrap["until"] is None
     group = wrap["groupId"]
     time.sleep(0.5)
-    assert requests.get(f"{base}/v1/sessions/{sid}").json()["currentGroupId"] is None
+    assert api.get(f"{base}/v1/sessions/{sid}").json()["currentGroupId"] is None
 
-    bad = requests.post(f"{base}/v1/sessions/{sid}/disposition", json={"callId": wrap["callId"], "outcome": "callback"})
+    bad = api.post(f"{base}/v1/sessions/{sid}/disposition", json={"callId": wrap["callId"], "outcome": "callback"})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid-value"  # a callback needs its time
     later = "2099-01-01T09:00:00Z"
-    recorded = requests.post(f"{base}/v1/sessions/{sid}/disposition",
+    recorded = api.post(f"{base}/v1/sessions/{sid}/disposition",
                              json={"callId": wrap["callId"], "outcome": "callback", "notes": "after the budget", "callbackAt": later})
     assert recorded.status_code == 422  # more than a year ahead
     soon = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
-    recorded = requests.post(f"{base}/v1/sessions/{sid}/disposition",
+    recorded = api.post(f"{base}/v1/sessions/{sid}/disposition",
                              json={"callId": wrap["callId"], "outcome": "callback", "callbackAt": soon})
     assert recorded.status_code == 200, recorded.text
     assert recorded.json()["wrapUp"] is None
-    assert requests.get(f"{base}/v1/calls/parallel/{group}").json()["disposition"] == "callback"
-    again = requests.post(f"{base}/v1/sessions/{sid}/disposition", json={"callId": wrap["callId"], "outcome": "other"})
+    assert api.get(f"{base}/v1/calls/parallel/{group}").json()["disposition"] == "callback"
+    again = api.post(f"{base}/v1/sessions/{sid}/disposition", json={"callId": wrap["callId"], "outcome": "other"})
     assert again.status_code == 409
     # The next batch dials the other contact; the callback waits for its hour.
-    next_group = wait_for(lambda: requests.get(f"{base}/v1/sessions/{sid}").json()["currentGroupId"])
-    assert [c["contactId"] for c in requests.get(f"{base}/v1/calls/parallel/{next_group}").json()["calls"]] == ["d-next"]
-    talked = next(c for c in requests.get(f"{base}/v1/queues/{queue['queueId']}").json()["contacts"] if c["contactId"] == "d-talk")
+    next_group = wait_for(lambda: api.get(f"{base}/v1/sessions/{sid}").json()["currentGroupId"])
+    assert [c["contactId"] for c in api.get(f"{base}/v1/calls/parallel/{next_group}").json()["calls"]] == ["d-next"]
+    talked = next(c for c in api.get(f"{base}/v1/queues/{queue['queueId']}").json()["contacts"] if c["contactId"] == "d-talk")
     assert talked["dialable"] is False and talked["retryAt"] is not None
-    requests.post(f"{base}/v1/sessions/{sid}/stop")
+    api.post(f"{base}/v1/sessions/{sid}/stop")
 
 
 def test_a_sessions_timeline_and_its_state_at_a_past_position(server):
     base = server["base"]
     contacts = [{"id": f"au-{i}", "phone": f"+1512559{1100 + i}", "script": {"ringMs": 50, "fail": "congestion"}}
                 for i in range(3)]
-    queue = requests.post(base + "/v1/queues", json={"name": "Audited", "contacts": contacts, "maxAttempts": 1}).json()
-    sid = requests.post(base + "/v1/sessions", json={"agentId": "audited", "queueId": queue["queueId"], "mode": "parallel",
+    queue = api.post(base + "/v1/queues", json={"name": "Audited", "contacts": contacts, "maxAttempts": 1}).json()
+    sid = api.post(base + "/v1/sessions", json={"agentId": "audited", "queueId": queue["queueId"], "mode": "parallel",
                                                      "settings": {"staggerMs": 0, "cooldownMs": 0}}).json()["sessionId"]
-    wait_for(lambda: requests.get(f"{base}/v1/sessions/{sid}").json()["state"] == "ended")
-    final = requests.get(f"{base}/v1/sessions/{sid}").json()
+    wait_for(lambda: api.get(f"{base}/v1/sessions/{sid}").json()["state"] == "ended")
+    final = api.get(f"{base}/v1/sessions/{sid}").json()
 
     events, after = [], 0
     while True:
-        page = requests.get(f"{base}/v1/sessions/{sid}/timeline", params={"after": after, "limit": 4}).json()
+        page = api.get(f"{base}/v1/sessions/{sid}/timeline", params={"after": after, "limit": 4}).json()
         if not page["events"]:
             break
         events += page["events"]
@@ -733,47 +756,47 @@ def test_a_sessions_timeline_and_its_state_at_a_past_position(server):
     assert all(len(e["hash"]) == 64 for e in events)
 
     # At the session's last event it is exactly what it is now; just after it started, it had no batch.
-    last = requests.get(f"{base}/v1/sessions/{sid}", params={"at": positions[-1]})
+    last = api.get(f"{base}/v1/sessions/{sid}", params={"at": positions[-1]})
     assert last.status_code == 200 and last.json() == final and last.headers["x-log-position"] == str(positions[-1])
-    first = requests.get(f"{base}/v1/sessions/{sid}", params={"at": positions[0]}).json()
+    first = api.get(f"{base}/v1/sessions/{sid}", params={"at": positions[0]}).json()
     assert first["state"] == "active" and first["stats"]["batches"] == 0
-    before = requests.get(f"{base}/v1/sessions/{sid}", params={"at": positions[0] - 1})
+    before = api.get(f"{base}/v1/sessions/{sid}", params={"at": positions[0] - 1})
     assert before.status_code == 404
-    by_time = requests.get(f"{base}/v1/sessions/{sid}", params={"at": events[-1]["time"]})
+    by_time = api.get(f"{base}/v1/sessions/{sid}", params={"at": events[-1]["time"]})
     assert by_time.status_code == 200 and by_time.json()["state"] == "ended"
     dialed = next(e for e in events if e["type"] == "call.dialed")
-    group = requests.get(f"{base}/v1/calls/parallel/{dialed['data']['groupId']}", params={"at": dialed["position"]}).json()
+    group = api.get(f"{base}/v1/calls/parallel/{dialed['data']['groupId']}", params={"at": dialed["position"]}).json()
     assert any(c["callId"] == dialed["data"]["callId"] and c["status"] == "dialing" for c in group["calls"])
-    queue_then = requests.get(f"{base}/v1/queues/{queue['queueId']}", params={"at": positions[0]}).json()
+    queue_then = api.get(f"{base}/v1/queues/{queue['queueId']}", params={"at": positions[0]}).json()
     assert queue_then["state"] == "active" and queue_then["pending"] == 3
-    overview = requests.get(f"{base}/v1/overview", params={"at": positions[0]})
+    overview = api.get(f"{base}/v1/overview", params={"at": positions[0]})
     assert overview.status_code == 200 and any(s["sessionId"] == sid for s in overview.json()["sessions"])
-    assert requests.get(f"{base}/v1/sessions/{sid}", params={"at": "yesterday"}).status_code == 400
+    assert api.get(f"{base}/v1/sessions/{sid}", params={"at": "yesterday"}).status_code == 400
 
 
 def test_the_compliance_report_counts_per_queue_and_day_and_names_what_is_not_built(server):
     base = server["base"]
-    wait_for(lambda: requests.get(base + "/v1/reports/compliance").json()["days"])
-    report = requests.get(base + "/v1/reports/compliance", params={"queue": "demo-leads"}).json()
+    wait_for(lambda: api.get(base + "/v1/reports/compliance").json()["days"])
+    report = api.get(base + "/v1/reports/compliance", params={"queue": "demo-leads"}).json()
     assert set(report["notYetBuilt"]) == {"callsOutsideCallingHours", "doNotCallPrevented", "abandonedWithSafeHarborWithin2s"}
     assert report["days"] and all(d["queueId"] == "demo-leads" for d in report["days"])
     day = report["days"][-1]
     assert day["dialed"] >= day["liveAnswers"] >= day["abandoned"] >= 0
     assert day["rolling30"]["dialed"] >= day["dialed"]
     assert day["callsOutsideCallingHours"] is None and day["doNotCallPrevented"] is None
-    csv = requests.get(base + "/v1/reports/compliance", params={"format": "csv", "queue": "demo-leads"})
+    csv = api.get(base + "/v1/reports/compliance", params={"format": "csv", "queue": "demo-leads"})
     assert csv.headers["content-type"].startswith("text/csv")
     rows = csv.text.strip().split("\r\n")
     assert rows[0].startswith("queue,day,dialed") and len(rows) == len(report["days"]) + 1
-    assert requests.get(base + "/v1/reports/compliance", params={"from": "yesterday"}).status_code == 400
-    assert requests.get(base + "/v1/reports/compliance", params={"from": "2099-01-01"}).json()["days"] == []
+    assert api.get(base + "/v1/reports/compliance", params={"from": "yesterday"}).status_code == 400
+    assert api.get(base + "/v1/reports/compliance", params={"from": "2099-01-01"}).json()["days"] == []
 
 
 def test_an_http_export_verifies_with_the_cli_and_the_csv_has_a_row_per_call(server, switchboard, tmp_path):
     base = server["base"]
-    wait_for(lambda: requests.get(base + "/healthz").json()["position"] > 30, timeout=60)
-    head = requests.get(base + "/healthz").json()["position"]
-    exported = requests.get(base + "/v1/audit/export", params={"from": 10, "to": head})
+    wait_for(lambda: api.get(base + "/healthz").json()["position"] > 30, timeout=60)
+    head = api.get(base + "/healthz").json()["position"]
+    exported = api.get(base + "/v1/audit/export", params={"from": 10, "to": head})
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("application/x-ndjson")
     path = tmp_path / "slice.ndjson"
     path.write_bytes(exported.content)
@@ -781,16 +804,16 @@ def test_an_http_export_verifies_with_the_cli_and_the_csv_has_a_row_per_call(ser
     assert trailer["first"] == 10 and trailer["last"] == head and trailer["count"] == head - 9
     verified = subprocess.run([str(switchboard), "verify", "--export", str(path)], capture_output=True, text=True)
     assert verified.returncode == 0, verified.stdout + verified.stderr
-    csv = requests.get(base + "/v1/audit/export", params={"format": "csv", "from": 1, "to": head})
+    csv = api.get(base + "/v1/audit/export", params={"format": "csv", "from": 1, "to": head})
     rows = csv.text.strip().split("\r\n")
-    events = requests.get(base + "/v1/events", params={"after": 0, "limit": 1000}).json()["events"]
+    events = api.get(base + "/v1/events", params={"after": 0, "limit": 1000}).json()["events"]
     dialed = [e for e in events if e["type"] == "call.dialed" and e["position"] <= head]
     assert rows[0].startswith("calling_number,called_number,agent,queue") and len(rows) == len(dialed) + 1
     # One queue's events: the others are left out as skipped runs, and the slice still verifies.
-    leads = requests.get(base + "/v1/audit/export", params={"from": 1, "to": head, "queue": "demo-leads"})
+    leads = api.get(base + "/v1/audit/export", params={"from": 1, "to": head, "queue": "demo-leads"})
     kept = [json.loads(line) for line in leads.text.strip().splitlines()[:-1] if not line.startswith('{"skipped"')]
     assert kept and all(e["stream"] == "queue-demo-leads" or e["correlationId"] == "demo-agent-1" for e in kept)
     path.write_bytes(leads.content)
     verified = subprocess.run([str(switchboard), "verify", "--export", str(path)], capture_output=True, text=True)
     assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert requests.get(base + "/v1/audit/export", params={"from": 1, "to": 999999}).status_code in (200, 400)
+    assert api.get(base + "/v1/audit/export", params={"from": 1, "to": 999999}).status_code in (200, 400)

@@ -1,6 +1,6 @@
 // The audit player: find a session, scrub its events, and see at each position the session and its
 // batch exactly as the API's `?at=` answers them, the calls as swimlanes, and the chain's check.
-import { api, get, el, callIcons, outcomeIcons, activityIcons, statusLabel, duration, phone, announce, toast, query } from './ui.js';
+import { get, el, whoAmI, callIcons, outcomeIcons, activityIcons, statusLabel, phone, announce, toast, query } from './ui.js';
 import { LiveFeed, ConnectionBadge, ServerClock } from './live.js';
 
 const $ = (id) => document.getElementById(id);
@@ -219,6 +219,7 @@ function wire() {
 
 async function start() {
   wire();
+  await whoAmI();
   await setUpFinder();
   const id = query('session');
   if (id) await openSession(id);

@@ -1,5 +1,5 @@
 // The agent console: start a session on a queue, watch the batch's lines live, act on them.
-import { api, get, el, ApiError, callIcons, outcomeIcons, activityIcons, statusLabel, duration, percent, phone,
+import { api, get, el, ApiError, whoAmI, callIcons, outcomeIcons, activityIcons, statusLabel, duration, percent, phone,
   announce, toast, query } from './ui.js';
 import { LiveFeed, ConnectionBadge, ServerClock } from './live.js';
 
@@ -17,7 +17,13 @@ const view = { session: null, sessionPosition: 0, group: null, queue: null, feed
 async function showHome() {
   $('home').classList.remove('hidden');
   badge.set('offline', 'no session open');
-  const [{ queues }, { sessions }] = await Promise.all([get('/v1/queues'), get('/v1/sessions?limit=200')]);
+  const me = await whoAmI();
+  if (me.role === 'agent') {  // an agent's token starts sessions for its own agent only
+    $('agent').value = me.agentId;
+    $('agent').readOnly = true;
+  }
+  const mine = me.role === 'agent' ? `&agent=${encodeURIComponent(me.agentId)}` : '';
+  const [{ queues }, { sessions }] = await Promise.all([get('/v1/queues'), get(`/v1/sessions?limit=200${mine}`)]);
   const select = $('queue');
   select.replaceChildren(...queues.filter((q) => ['idle', 'active', 'paused'].includes(q.state)).map((q) =>
     el('option', { value: q.queueId }, `${q.name} — ${q.pending} pending · ${q.profile.name}`)));
@@ -55,6 +61,7 @@ function queueName(queues, id) { return queues.find((q) => q.queueId === id)?.na
 // MARK: - A session
 
 async function openSession(id) {
+  await whoAmI();
   $('work').classList.remove('hidden');
   const health = await clock.sync();
   applySession(await get(`/v1/sessions/${encodeURIComponent(id)}`), 0);

@@ -1,3 +1,5 @@
+import { token } from './ui.js';
+
 // The one feed client every page uses: one WebSocket per page, resumed from the last applied position,
 // events applied once and in order, a visible connection badge, and 500 ms polling when no WebSocket
 // can be opened at all. Clocks come from server timestamps corrected by the server's clock offset.
@@ -122,7 +124,9 @@ export class LiveFeed {
     let opened = false;
     let socket;
     try {
-      socket = new WebSocket(`${scheme}//${location.host}/v1/stream`);
+      // Browsers cannot set headers on a WebSocket: the token rides as a subprotocol, never in the URL.
+      const bearer = token();
+      socket = new WebSocket(`${scheme}//${location.host}/v1/stream`, bearer ? ['switchboard', `bearer.${bearer}`] : []);
     } catch {
       this.failed(false);
       return;
@@ -142,7 +146,11 @@ export class LiveFeed {
     socket.onclose = (close) => {
       if (this.socket !== socket) return;
       this.socket = null;
-      if (close.code === 1008 || close.code === 1003) {  // a subscription the server will never accept
+      if (close.code === 4001) {  // the token stopped working (revoked, expired)
+        this.badge?.set('offline', close.reason || 'signed out');
+        return;
+      }
+      if (close.code === 1008 || close.code === 1003 || close.code === 4003) {  // a subscription the server will never accept
         this.badge?.set('offline', close.reason || 'refused');
         return;
       }

@@ -1,7 +1,7 @@
 // The supervisor wall: a row per agent, a row per queue, floor totals; live over the feed (topics `all`).
 // Applying each feed message is measured (`performance.measure('apply')`): the wall must stay smooth
 // with hundreds of agents.
-import { api, get, el, activityIcons, statusLabel, duration, percent, phone, announce, toast, query } from './ui.js';
+import { api, get, el, whoAmI, activityIcons, statusLabel, duration, percent, phone, announce, toast, query } from './ui.js';
 import { LiveFeed, ConnectionBadge, ServerClock } from './live.js';
 
 const $ = (id) => document.getElementById(id);
@@ -292,6 +292,7 @@ function wire() {
 
 async function start() {
   wire();
+  await whoAmI();  // an auditor sees the wall without its controls (body[data-role=auditor])
   await clock.sync();
   const position = await loadOverview();
   new LiveFeed({

@@ -12,9 +12,63 @@ export class ApiError extends Error {
   }
 }
 
+// MARK: - Signing in: the token lives in this tab's sessionStorage, never in a URL the server sees.
+
+const tokenKey = 'switchboard.token';
+
+/** A wallboard screen can be opened as `/supervisor#token=…`: the fragment never leaves the browser. */
+(function takeTokenFromFragment() {
+  const match = /(?:^#|&)token=([0-9a-f]{64})(?:&|$)/.exec(location.hash);
+  if (!match) return;
+  sessionStorage.setItem(tokenKey, match[1]);
+  history.replaceState(null, '', location.pathname + location.search);
+})();
+
+export function token() { return sessionStorage.getItem(tokenKey); }
+
+export function signOut() {
+  sessionStorage.removeItem(tokenKey);
+  location.reload();
+}
+
+/** Asks for a token (a modal form); the page reloads with it. */
+export function showSignIn(reason = '') {
+  if (document.getElementById('sign-in')) return;
+  const input = el('input', { id: 'sign-in-token', type: 'password', autocomplete: 'off', required: true,
+    pattern: '[0-9a-f]{64}', 'aria-describedby': 'sign-in-why' });
+  const dialog = el('dialog', { id: 'sign-in', 'aria-labelledby': 'sign-in-title' },
+    el('form', { method: 'dialog', onsubmit: (event) => {
+      event.preventDefault();
+      const value = input.value.trim();
+      if (!/^[0-9a-f]{64}$/.test(value)) { document.getElementById('sign-in-why').textContent = 'A token is 64 hex digits.'; return; }
+      sessionStorage.setItem(tokenKey, value);
+      location.reload();
+    } },
+    el('h2', { id: 'sign-in-title' }, 'Sign in'),
+    el('p', { id: 'sign-in-why', class: 'muted' }, reason || 'Paste your Switchboard token (from your admin, or the file serve wrote).'),
+    el('div', { class: 'field' }, el('label', { for: 'sign-in-token' }, 'Token'), input),
+    el('button', { class: 'primary', type: 'submit' }, 'Sign in')));
+  document.body.append(dialog);
+  dialog.showModal();
+  input.focus();
+}
+
+/** Who this token is (`/v1/me`, shown in the header), or the sign-in form when there is none or it no longer works. */
+export async function whoAmI() {
+  if (!token()) { showSignIn(); throw new ApiError(401, { error: { message: 'not signed in' } }); }
+  const me = await get('/v1/me');
+  const badge = document.getElementById('whoami');
+  if (badge) badge.textContent = me.agentId ? `${me.role} · ${me.agentId}` : me.role;
+  document.body.dataset.role = me.role;
+  return me;
+}
+
+document.getElementById('sign-out')?.addEventListener('click', signOut);
+
 /** Calls the API; resolves with the parsed body (or null), throws ApiError on a refusal. */
 export async function api(method, path, body, headers = {}) {
   const init = { method, headers: { ...headers }, cache: 'no-store' };
+  if (token()) init.headers.Authorization = `Bearer ${token()}`;
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -22,6 +76,7 @@ export async function api(method, path, body, headers = {}) {
   const response = await fetch(path, init);
   const text = response.status === 304 ? '' : await response.text();
   const parsed = text ? JSON.parse(text) : null;
+  if (response.status === 401) showSignIn('That token does not work here (unknown, expired or revoked).');
   if (!response.ok && response.status !== 304) throw new ApiError(response.status, parsed);
   return { status: response.status, body: parsed, etag: response.headers.get('ETag'), headers: response.headers };
 }
