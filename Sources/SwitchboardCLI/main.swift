@@ -3,6 +3,9 @@ import DialerEngine
 import DialerCore
 import EventStore
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import SwitchboardApp
 import SwitchboardJSON
 import SwitchboardBasics
@@ -23,6 +26,17 @@ struct Switchboard: AsyncParsableCommand {
 struct StoreOption: ParsableArguments {
     @Option(name: .long, help: "Path of the SQLite event log.")
     var store: String = "./switchboard.sqlite"
+
+    /// Held by `serve` while it runs: the store has one writing process, so a command that writes
+    /// (tokens) refuses a store a server is using and points at the API instead.
+    static func claim(_ store: String) throws -> Int32 {
+        let descriptor = Glibc.open(store + ".lock", O_RDWR | O_CREAT, 0o600)
+        guard descriptor >= 0, flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            if descriptor >= 0 { close(descriptor) }
+            throw ValidationError("\(store) is in use by a running switchboard serve: make this change through its API")
+        }
+        return descriptor
+    }
 
     /// Opens an existing log; a missing file is an error here, never a silently empty log.
     func openExisting() throws -> SQLiteEventStore {
@@ -368,6 +382,8 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "switchboard")
+        let claim = try StoreOption.claim(store)
+        defer { close(claim) }
         let app: SwitchboardApplication
         do {
             app = try await SwitchboardApplication.build(configuration, logger: logger)
@@ -404,6 +420,8 @@ struct Tokens: AsyncParsableCommand {
 
         func run() async throws {
             guard let role = Role(rawValue: role) else { throw ValidationError("--role must be admin, supervisor, agent or auditor") }
+            let claim = try StoreOption.claim(options.store)
+            defer { close(claim) }
             let log = try options.open()
             defer { log.close() }
             let handler = try await CommandHandler(store: log)
@@ -447,6 +465,8 @@ struct Tokens: AsyncParsableCommand {
         @Argument(help: "The token's id (tokens list).") var tokenId: String
 
         func run() async throws {
+            let claim = try StoreOption.claim(options.store)
+            defer { close(claim) }
             let log = try options.openExisting()
             defer { log.close() }
             let handler = try await CommandHandler(store: log)

@@ -504,7 +504,9 @@ public final class APIServer: WebApplication {
     /// A queue's own caller IDs (`callerIds`: a subset of the organisation's, or null for all of them).
     func changeQueue(_ id: QueueID, _ body: JSONObject) async throws -> HTTPResponse {
         try body.rejectUnknownKeys(["callerIds"])
-        let decision = try await engine.decide(.setQueueCallerIds(queueId: id, callerIds: try body.decode("callerIds")))
+        guard body["callerIds"] != nil else { throw APIError(status: 400, code: "invalid-body", message: "callerIds is required (an array, or null)") }
+        let subset: [PhoneNumber]? = try body.decodeIfPresent("callerIds")
+        let decision = try await engine.decide(.setQueueCallerIds(queueId: id, callerIds: subset))
         try await projections.waitUntil(decision.position)
         return try await queue(id)
     }

@@ -7,7 +7,6 @@ import json
 import math
 import pathlib
 import signal
-import socket
 import subprocess
 import time
 
@@ -26,21 +25,14 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "screenshots"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Server:
     """`switchboard serve` on a fixed port, so a restart comes back where the pages look for it."""
 
     def __init__(self, binary, folder, demo):
-        self.binary, self.store, self.port = binary, folder / "pages.sqlite", free_port()
+        self.binary, self.store, self.port = binary, folder / "pages.sqlite", 0
         self.log = folder / "server.log"
-        self.base = f"http://127.0.0.1:{self.port}"
         self.process = None
-        self.start(demo)
+        self.start(demo)  # on a port the server picks; a restart comes back on the same one
 
     def start(self, demo=False):
         arguments = serve_arguments(self.binary, self.store, port=self.port)
@@ -48,6 +40,8 @@ class Server:
                                         stderr=open(self.log, "a"), text=True)
         line = self.process.stdout.readline()
         assert "listening on" in line, line + self.log.read_text()
+        self.port = int(line.split("127.0.0.1:")[1].split()[0])
+        self.base = f"http://127.0.0.1:{self.port}"
         wait_for(lambda: self.healthy(), timeout=10)
 
     def healthy(self):

@@ -1,0 +1,318 @@
+"""Who gets in where: every route × every role (and no token, a revoked one, an expired one) as the
+route table's x-roles say; the feed's topics by role; revocation closing sockets; foreign origins;
+ten bad tokens; TLS; and no token in clear anywhere the server writes."""
+import asyncio
+import json
+import pathlib
+import re
+import signal
+import ssl
+import subprocess
+import time
+
+import pytest
+import requests
+import websockets
+import yaml
+
+from switchboard_client import ADMIN_TOKEN, AUTH, api, bearer, connect, serve_arguments
+
+
+def wait_for(predicate, timeout=15.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+class FromAddress(requests.adapters.HTTPAdapter):
+    """Requests from another loopback address (127.x.y.z): the server counts bad tokens per address."""
+
+    def __init__(self, address):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **options):
+        options["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **options)
+
+
+_addresses = iter(f"127.0.{n // 200 + 1}.{n % 200 + 2}" for n in range(40000))
+
+
+def from_a_fresh_address():
+    session = requests.Session()
+    adapter = FromAddress(next(_addresses))
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+class Served:
+    def __init__(self, switchboard, folder, *more, scheme="http", verify=True, store="access.sqlite"):
+        self.store = folder / store
+        self.log = folder / "server.log"
+        self.process = subprocess.Popen(serve_arguments(switchboard, self.store, *more), stdout=subprocess.PIPE,
+                                        stderr=open(self.log, "w"), text=True)
+        self.banner = self.process.stdout.readline()
+        port = int(self.banner.split("127.0.0.1:")[1].split()[0])
+        self.base = f"{scheme}://127.0.0.1:{port}"
+        self.ws = f"{'wss' if scheme == 'https' else 'ws'}://127.0.0.1:{port}/v1/stream"
+        self.port = port
+        self.verify = verify
+        wait_for(lambda: requests.get(self.base + "/healthz", verify=verify).status_code == 200)
+
+    def call(self, method, path, token=None, session=requests, **options):
+        headers = bearer(token) if token else {}
+        return session.request(method, self.base + path, headers=headers, timeout=10, verify=self.verify, **options)
+
+    def admin(self, method, path, **options):
+        response = self.call(method, path, ADMIN_TOKEN, **options)
+        assert response.status_code < 300, response.text
+        return response.json()
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=20)
+        return self.process.stdout.read()
+
+
+@pytest.fixture
+def served(switchboard, tmp_path):
+    server = Served(switchboard, tmp_path)
+    yield server
+    server.stop()
+
+
+def new_token(server, role, agent=None, **more):
+    body = {"role": role, **({"agentId": agent} if agent else {}), **more}
+    return server.admin("POST", "/v1/tokens", json=body)
+
+
+def operations():
+    spec = yaml.safe_load(open(pathlib.Path(__file__).resolve().parents[2] / "Sources/SwitchboardServer/Resources/openapi.yaml"))
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method in ("get", "post", "patch", "delete"):
+                yield method.upper(), path, operation["x-roles"]
+
+
+def test_every_route_admits_exactly_the_roles_its_table_names(served):
+    """Generated from openapi.yaml's x-roles, which a Swift test keeps equal to the route table."""
+    queue = served.admin("POST", "/v1/queues", json={"name": "Matrix", "contacts": [
+        {"id": f"m{i}", "phone": f"+1512553{1000 + i}", "script": {"answer": "none"}} for i in range(20)]})["queueId"]
+    other_queue = served.admin("POST", "/v1/queues", json={"name": "Elsewhere"})["queueId"]
+    tokens = {role: new_token(served, role)["token"] for role in ("supervisor", "auditor")}
+    tokens["agent"] = new_token(served, "agent", "agent-a")["token"]
+    mine = served.call("POST", "/v1/sessions", tokens["agent"], json={"agentId": "agent-a", "queueId": queue, "mode": "parallel"})
+    assert mine.status_code == 201, mine.text
+    theirs = served.admin("POST", "/v1/sessions", json={"agentId": "agent-b", "queueId": queue, "mode": "parallel"})
+    my_session, their_session = mine.json()["sessionId"], theirs["sessionId"]
+    my_group = wait_for(lambda: served.admin("GET", f"/v1/sessions/{my_session}")["currentGroupId"])
+    their_group = wait_for(lambda: served.admin("GET", f"/v1/sessions/{their_session}")["currentGroupId"])
+    revoked = new_token(served, "admin")
+    served.admin("DELETE", f"/v1/tokens/{revoked['tokenId']}")
+    expired = new_token(served, "admin", expiresInSeconds=1)["token"]
+    time.sleep(1.2)
+
+    def request(method, path, who, own=True):
+        """The request `who` makes: ids and bodies of its own (or, with own=False, another agent's)."""
+        session, group = (my_session, my_group) if own else (their_session, their_group)
+        values = {"groupId": group, "sessionId": session, "queueId": queue if own else other_queue,
+                  "tokenId": "tok-none", "phone": "+19995550100", "version": "0", "file": "live.js", "action": "pause"}
+        url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
+        agent = "agent-a" if own else "agent-b"
+        body = {
+            ("POST", "/v1/sessions"): {"agentId": agent, "queueId": queue},
+            ("POST", "/v1/queues"): {"name": "x"}, ("PATCH", "/v1/queues/{queueId}"): {"callerIds": None},
+            ("POST", "/v1/queues/{queueId}/contacts"): {"contacts": [{"phone": "+15125550999"}]},
+            ("PATCH", "/v1/sessions/{sessionId}"): {"mode": "parallel"},
+            ("POST", "/v1/sessions/{sessionId}/disposition"): {"callId": "none", "outcome": "other"},
+            ("POST", "/v1/tokens"): {"role": "auditor"}, ("POST", "/v1/caller-ids"): {"phones": ["+15125550100"]},
+        }.get((method, path))
+        params = {"agent": agent} if (method, path) == ("GET", "/v1/sessions") else None
+        token = {"none": None, "revoked": revoked["token"], "expired": expired, "admin": ADMIN_TOKEN}.get(who, tokens.get(who))
+        # Tokens that open nothing count against their address: each such request comes from another one.
+        session = from_a_fresh_address() if who in ("revoked", "expired") else requests
+        return served.call(method, url, token, session=session, json=body, params=params, allow_redirects=False)
+
+    checked = 0
+    for method, path, roles in operations():
+        if "public" in roles:
+            for who in ("none", "agent", "auditor"):
+                assert request(method, path, who).status_code not in (401, 403), (method, path, who)
+            continue
+        for who in ("none", "revoked", "expired"):
+            response = request(method, path, who)
+            assert response.status_code == 401, (method, path, who, response.text)
+            assert response.headers["www-authenticate"].startswith("Bearer")
+        for who in ("admin", "supervisor", "auditor", "agent"):
+            scoped = next((r.split(":")[1] for r in roles if r.startswith("agent:")), None) if who == "agent" else None
+            admitted = who in roles or scoped is not None
+            response = request(method, path, who)
+            if admitted:
+                assert response.status_code not in (401, 403), (method, path, who, response.status_code, response.text)
+            else:
+                assert response.status_code == 403, (method, path, who, response.status_code, response.text)
+            if scoped:  # an agent's token, on another agent's things
+                other = request(method, path, who, own=False)
+                assert other.status_code == 403, (method, path, "another agent's", other.status_code, other.text)
+            checked += 1
+    assert checked >= 4 * 25
+
+
+def test_an_agent_follows_only_its_own_topics_and_a_revoked_token_is_closed_within_a_second(served):
+    queue = served.admin("POST", "/v1/queues", json={"name": "Feed", "contacts": [
+        {"phone": f"+1512554{1000 + i}", "script": {"ringMs": 300, "answer": "machine"}} for i in range(40)]})["queueId"]
+    agent = new_token(served, "agent", "agent-f")
+    session = served.call("POST", "/v1/sessions", agent["token"], json={"agentId": "agent-f", "queueId": queue}).json()["sessionId"]
+    other = served.admin("POST", "/v1/sessions", json={"agentId": "agent-g", "queueId": queue})["sessionId"]
+    mine = bearer(agent["token"])
+
+    async def closed_with(url, headers, subprotocols=None):
+        async with websockets.connect(url, additional_headers=headers, subprotocols=subprotocols) as ws:
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                for _ in range(50):
+                    await asyncio.wait_for(ws.recv(), 5)
+            return closed.value.rcvd.code, closed.value.rcvd.reason
+
+    async def run():
+        for topics in ("all", f"queue:{queue}", f"session:{other}", "agent:agent-g"):
+            code, reason = await closed_with(f"{served.ws}?after=0&topics={topics}", mine)
+            assert code == 4003 and reason, (topics, code, reason)
+        assert (await closed_with(f"{served.ws}?after=0&topics=all", {}))[0] == 4001
+        # Its own session: the events come; through the browsers' subprotocol as well as the header.
+        async with websockets.connect(served.ws, subprotocols=["switchboard", f"bearer.{agent['token']}"]) as ws:
+            assert ws.subprotocol == "switchboard"
+            await ws.send(json.dumps({"subscribe": {"after": 0, "topics": f"session:{session},agent:agent-f"}}))
+            first = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert first["type"] == "event" and first["event"]["correlationId"] == session
+            # Revoked: closed with 4001 within a second.
+            served.admin("DELETE", f"/v1/tokens/{agent['tokenId']}")
+            started = time.time()
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(ws.recv(), 2)
+            assert closed.value.rcvd.code == 4001 and time.time() - started < 1.0
+        # A supervisor follows everything.
+        supervisor = new_token(served, "supervisor")["token"]
+        async with connect(f"{served.ws}?after=0&topics=all", headers=bearer(supervisor)) as ws:
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "event"
+    asyncio.run(run())
+
+
+def test_a_browser_feed_from_a_foreign_origin_is_refused(switchboard, tmp_path):
+    server = Served(switchboard, tmp_path, "--allow-origin", "https://wall.example")
+    try:
+        async def run():
+            with pytest.raises(websockets.InvalidStatus) as refused:
+                async with connect(server.ws, origin="https://evil.example"):
+                    pass
+            assert refused.value.response.status_code == 403
+            for origin in (f"http://127.0.0.1:{server.port}", "https://wall.example"):
+                async with connect(f"{server.ws}?after=0&topics=all", origin=origin) as ws:
+                    assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "event"
+        asyncio.run(run())
+    finally:
+        server.stop()
+
+
+def test_ten_bad_tokens_from_one_address_shut_it_out_for_a_minute(served):
+    wrong = "0" * 64
+    for _ in range(10):
+        assert served.call("GET", "/v1/overview", wrong).status_code == 401
+    blocked = served.call("GET", "/v1/overview", ADMIN_TOKEN)
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 50
+    assert served.call("GET", "/v1/overview").status_code == 401  # no token: nothing guessed, the usual answer
+    assert served.call("GET", "/healthz").status_code == 200  # open routes stay open
+
+
+def test_tls_serves_https_and_wss_on_one_port(switchboard, tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    server = Served(switchboard, tmp_path, "--tls-cert", cert, "--tls-key", key, "--demo", scheme="https", verify=str(cert))
+    try:
+        assert "https://127.0.0.1" in server.banner
+        assert server.admin("GET", "/v1/me")["role"] == "admin"
+        with pytest.raises(requests.exceptions.ConnectionError):
+            requests.get(f"http://127.0.0.1:{server.port}/healthz", timeout=3)  # no plain HTTP on a TLS port
+        context = ssl.create_default_context(cafile=str(cert))
+
+        async def run():
+            async with connect(f"{server.ws}?after=0&topics=all", ssl=context) as ws:
+                assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "event"
+        asyncio.run(run())
+    finally:
+        server.stop()
+
+
+def test_no_token_appears_in_clear_in_the_logs_the_output_or_the_event_log(switchboard, run, tmp_path):
+    server = Served(switchboard, tmp_path, "--demo", "--log-level", "trace")
+    demo_tokens = json.loads((tmp_path / "access.sqlite.demo-tokens.json").read_text())
+    assert set(demo_tokens) == {"agent-1", "agent-2", "agent-3", "supervisor", "auditor"}
+    issued = [new_token(server, "supervisor")["token"], new_token(server, "agent", "agent-z")["token"]]
+    for token in [*demo_tokens.values(), *issued]:
+        assert server.call("GET", "/v1/me", token).status_code == 200
+    server.call("GET", "/v1/overview", "f" * 64)
+
+    async def feed():
+        async with connect(f"{server.ws}?after=0&topics=all", headers={}, subprotocols=["switchboard", f"bearer.{issued[0]}"]) as ws:
+            await asyncio.wait_for(ws.recv(), 5)
+    asyncio.run(feed())
+    output = server.stop()
+    events = run("events", "--store", server.store, check=True).stdout
+    listed = run("tokens", "list", "--store", server.store, check=True).stdout
+    written = [server.log.read_text(), server.banner + output, events, listed, (server.store.parent / "access.sqlite").read_bytes().decode("latin-1")]
+    for secret in [ADMIN_TOKEN, *demo_tokens.values(), *issued]:
+        for text in written:
+            assert secret not in text
+    assert "token.issued" in events and "hashPrefix" in events
+
+
+def test_tokens_from_the_command_line(switchboard, run, tmp_path):
+    store = tmp_path / "cli.sqlite"
+    created = run("tokens", "create", "--store", store, "--role", "agent", "--agent", "agent-9", "--label", "night", check=True).stdout
+    token_id, token = created.split()
+    assert re.fullmatch(r"[0-9a-f]{64}", token)
+    assert run("tokens", "create", "--store", store, "--role", "agent").returncode != 0  # an agent's token names its agent
+    listed = run("tokens", "list", "--store", store, check=True).stdout
+    assert token_id in listed and "agent-9" in listed and "valid" in listed and token not in listed
+    server = Served(switchboard, tmp_path, store="cli.sqlite")
+    try:
+        assert server.call("GET", "/v1/me", token).json() == {"tokenId": token_id, "role": "agent", "agentId": "agent-9"}
+        # The store has one writing process: while it is served, the command line points at the API.
+        busy = run("tokens", "revoke", "--store", store, token_id)
+        assert busy.returncode != 0 and "in use by a running switchboard serve" in busy.stderr
+    finally:
+        server.stop()
+    assert run("tokens", "revoke", "--store", store, token_id, check=True).returncode == 0
+    assert "revoked" in run("tokens", "list", "--store", store, check=True).stdout
+    server = Served(switchboard, tmp_path, store="cli.sqlite")
+    try:
+        assert server.call("GET", "/v1/me", token).status_code == 401
+    finally:
+        server.stop()
+
+
+def test_caller_id_pools_are_managed_by_an_admin_and_a_queue_calls_from_its_subset(served):
+    assert served.admin("POST", "/v1/caller-ids", json={"phones": ["+15125550100", "+17135550100"]})["callerIds"] == [
+        "+15125550100", "+17135550100"]
+    supervisor = new_token(served, "supervisor")["token"]
+    assert served.call("POST", "/v1/caller-ids", supervisor, json={"phones": ["+12125550100"]}).status_code == 403
+    refused = served.call("POST", "/v1/queues", ADMIN_TOKEN, json={"name": "Q", "callerIds": ["+14155550100"]})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "caller-id-not-in-pool"
+    queue = served.call("POST", "/v1/queues", supervisor, json={"name": "Texas", "callerIds": ["+17135550100"], "contacts": [
+        {"phone": "+15125559999", "script": {"answer": "none"}}]}).json()
+    assert queue["callerIds"] == ["+17135550100"]
+    session = served.admin("POST", "/v1/sessions", json={"agentId": "agent-t", "queueId": queue["queueId"]})["sessionId"]
+    group = wait_for(lambda: served.admin("GET", f"/v1/sessions/{session}")["currentGroupId"])
+    # An Austin number, but the queue calls from its own Houston number only.
+    assert [c["callerId"] for c in served.admin("GET", f"/v1/calls/parallel/{group}")["calls"]] == ["+17135550100"]
+    assert served.admin("PATCH", f"/v1/queues/{queue['queueId']}", json={"callerIds": None})["callerIds"] is None
+    assert served.admin("DELETE", "/v1/caller-ids/%2B17135550100")["callerIds"] == ["+15125550100"]
+    assert served.call("DELETE", "/v1/caller-ids/%2B17135550100", ADMIN_TOKEN).status_code == 404
