@@ -464,3 +464,28 @@ def test_the_feed_client_applies_each_position_once_in_order_and_backs_off_with_
     ceilings = [round(d) for d in result["delays"][:9]]
     assert ceilings == [500, 1000, 2000, 4000, 8000, 16000, 20000, 20000, 20000], ceilings
     assert result["delays"][9] == 0
+
+
+def test_pages_ask_for_a_token_and_each_role_sees_what_it_may(chrome, demo):
+    """No token: the sign-in form (the fragment `#token=` is taken and dropped from the address). An
+    agent's console starts sessions for its own agent only; an auditor's wall has no controls."""
+    chrome.get(demo.base + "/supervisor")
+    chrome.execute_script("sessionStorage.clear()")
+    chrome.get(demo.base + "/supervisor")
+    dialog = wait_for(lambda: chrome.find_elements(By.ID, "sign-in"))
+    assert dialog[0].is_displayed()
+    tokens = json.loads(pathlib.Path(str(demo.store) + ".demo-tokens.json").read_text())
+    field = chrome.find_element(By.ID, "sign-in-token")
+    field.send_keys(tokens["auditor"])
+    field.send_keys(Keys.ENTER)
+    wait_for(lambda: chrome.find_elements(By.CSS_SELECTOR, "#agents tbody tr"))
+    assert chrome.find_element(By.ID, "whoami").text == "auditor"
+    assert not any(button.is_displayed() for button in chrome.find_elements(By.CSS_SELECTOR, "#agents td.control button, #queues button"))
+
+    chrome.get(demo.base + "/console#token=" + tokens["agent-2"])
+    wait_for(lambda: chrome.find_element(By.ID, "agent").get_attribute("value") == "agent-2")
+    assert "token=" not in chrome.current_url  # the token does not stay in the address
+    assert chrome.find_element(By.ID, "agent").get_attribute("readonly") is not None
+    running = chrome.find_element(By.ID, "running").text
+    assert "agent-2" in running and "agent-1" not in running and "agent-3" not in running
+    assert page_errors(chrome) == []
