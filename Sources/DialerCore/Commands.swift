@@ -50,6 +50,9 @@ public enum Command: Hashable, Sendable {
     case removeCallerId(PhoneNumber)
     /// A queue's own subset of the organisation's caller IDs (`nil`: the whole pool).
     case setQueueCallerIds(queueId: QueueID, callerIds: [PhoneNumber]?)
+    // The do-not-call list
+    case addDoNotCall([PhoneNumber], source: DoNotCallSource)
+    case removeDoNotCall(PhoneNumber)
 }
 
 extension Command {
@@ -72,6 +75,7 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
     case callerIdNotFound(PhoneNumber)
     /// A queue may only call from numbers in the organisation's pool.
     case callerIdNotInPool(PhoneNumber)
+    case notOnDoNotCallList(PhoneNumber)
     case queueAlreadyExists(QueueID)
     case sessionAlreadyExists(SessionID)
     case groupAlreadyExists(GroupID)
@@ -105,7 +109,7 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public var kind: Kind {
         switch self {
-        case .queueNotFound, .sessionNotFound, .groupNotFound, .callNotFound, .tokenNotFound, .callerIdNotFound: .notFound
+        case .queueNotFound, .sessionNotFound, .groupNotFound, .callNotFound, .tokenNotFound, .callerIdNotFound, .notOnDoNotCallList: .notFound
         case .invalidSettings, .invalidValue: .invalid
         default: .conflict
         }
@@ -130,6 +134,7 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         case .tokenNotFound: "token-not-found"
         case .callerIdNotFound: "caller-id-not-found"
         case .callerIdNotInPool: "caller-id-not-in-pool"
+        case .notOnDoNotCallList: "not-on-do-not-call-list"
         case .queueAlreadyExists: "queue-exists"
         case .sessionAlreadyExists: "session-exists"
         case .groupAlreadyExists: "group-exists"
@@ -164,6 +169,7 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         case .tokenNotFound(let id): "no token \(id)"
         case .callerIdNotFound(let phone): "\(phone) is not one of the organisation's caller IDs"
         case .callerIdNotInPool(let phone): "\(phone) is not one of the organisation's caller IDs (GET /v1/caller-ids)"
+        case .notOnDoNotCallList(let phone): "\(phone) is not on the do-not-call list"
         case .queueAlreadyExists(let id): "queue \(id) already exists"
         case .sessionAlreadyExists(let id): "session \(id) already exists"
         case .groupAlreadyExists(let id): "group \(id) already exists"

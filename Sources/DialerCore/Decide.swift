@@ -195,6 +195,9 @@ extension DialerState {
         case .issueToken, .revokeToken, .addCallerIds, .removeCallerId, .setQueueCallerIds:
             return try decideAccess(command, at: now)
 
+        case .addDoNotCall, .removeDoNotCall:
+            return try decideDoNotCall(command)
+
         case .recordDisposition(let sessionId, let callId, let outcome, let notes, let callbackAt):
             return try disposition(sessionId: sessionId, callId: callId, outcome: outcome, notes: notes,
                                    callbackAt: callbackAt, at: now)
@@ -242,7 +245,8 @@ extension DialerState {
             throw .invalidValue(field: "callerIds", message: "must name at least one caller ID")
         }
         let candidates = queue.dialableContacts(limit: fanout, at: now) { contact in
-            !separateVIPs || StrategyProfileRegistry.isVIP(contact.segment) == batchIsVIP
+            !doNotCall.contains(contact.phone)  // checked as each batch forms, whatever the contact says
+                && (!separateVIPs || StrategyProfileRegistry.isVIP(contact.segment) == batchIsVIP)
         }
         let calls = candidates.enumerated().map { index, contact in
             PlannedCall(callId: CallID("\(groupId.rawValue)-\(index + 1)"), contactId: contact.id, to: contact.phone,
@@ -290,8 +294,12 @@ extension DialerState {
         case (_, nil):
             break
         }
-        return [.callDispositioned(.init(groupId: group.id, callId: callId, contactId: call.contactId, sessionId: sessionId,
-                                         outcome: outcome, notes: notes, callbackAt: callbackAt))]
+        let recorded: DialerEvent = .callDispositioned(.init(groupId: group.id, callId: callId, contactId: call.contactId,
+                                                             sessionId: sessionId, outcome: outcome, notes: notes,
+                                                             callbackAt: callbackAt))
+        // "Do not call me": the number goes on the organisation's list at once.
+        guard outcome == .doNotCall, !doNotCall.contains(call.to) else { return [recorded] }
+        return [recorded, .doNotCallAdded(.init(phones: [call.to], source: .disposition))]
     }
 
     // MARK: - Sessions

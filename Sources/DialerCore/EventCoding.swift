@@ -35,6 +35,8 @@ extension DialerEvent {
         case .callerIdsAdded: .callerIdsAdded
         case .callerIdRemoved: .callerIdRemoved
         case .queueCallerIdsSet: .queueCallerIdsSet
+        case .doNotCallAdded: .doNotCallAdded
+        case .doNotCallRemoved: .doNotCallRemoved
         }
     }
 
@@ -73,6 +75,8 @@ extension DialerEvent {
         case .callerIdsAdded(let e): CallerIdsAdded.shape.encode(e)
         case .callerIdRemoved(let e): CallerIdRemoved.shape.encode(e)
         case .queueCallerIdsSet(let e): QueueCallerIdsSet.shape.encode(e)
+        case .doNotCallAdded(let e): DoNotCallAdded.shape.encode(e)
+        case .doNotCallRemoved(let e): DoNotCallRemoved.shape.encode(e)
         }
     }
 
@@ -120,6 +124,8 @@ extension DialerEvent {
         case .callerIdsAdded: self = .callerIdsAdded(try CallerIdsAdded.shape.decode(d))
         case .callerIdRemoved: self = .callerIdRemoved(try CallerIdRemoved.shape.decode(d))
         case .queueCallerIdsSet: self = .queueCallerIdsSet(try QueueCallerIdsSet.shape.decode(d))
+        case .doNotCallAdded: self = .doNotCallAdded(try DoNotCallAdded.shape.decode(d))
+        case .doNotCallRemoved: self = .doNotCallRemoved(try DoNotCallRemoved.shape.decode(d))
         }
     }
 }

@@ -71,7 +71,8 @@ extension DialerEvent {
         case .batchCompleted(let e): .group(e.groupId)
         case .batchCancelled(let e): .group(e.groupId)
         case .callDispositioned(let e): .group(e.groupId, session: e.sessionId)
-        case .tokenIssued, .tokenRevoked, .callerIdsAdded, .callerIdRemoved: EventSubject(stream: .organisation)
+        case .tokenIssued, .tokenRevoked, .callerIdsAdded, .callerIdRemoved, .doNotCallAdded, .doNotCallRemoved:
+            EventSubject(stream: .organisation)
         case .queueCallerIdsSet(let e): .queue(e.queueId)
         }
     }

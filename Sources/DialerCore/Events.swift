@@ -44,6 +44,9 @@ public enum DialerEvent: Hashable, Sendable {
     case callerIdsAdded(CallerIdsAdded)
     case callerIdRemoved(CallerIdRemoved)
     case queueCallerIdsSet(QueueCallerIdsSet)
+    // The do-not-call list (DoNotCall.swift)
+    case doNotCallAdded(DoNotCallAdded)
+    case doNotCallRemoved(DoNotCallRemoved)
 }
 
 /// The stable stored name of each event type.
@@ -80,6 +83,8 @@ public enum EventType: String, Sendable, CaseIterable, JSONConvertible {
     case callerIdsAdded = "caller-ids.added"
     case callerIdRemoved = "caller-id.removed"
     case queueCallerIdsSet = "queue.caller-ids-set"
+    case doNotCallAdded = "dnc.added"
+    case doNotCallRemoved = "dnc.removed"
 
     /// The current schema version of each type. Older versions would be upcast on read.
     public var version: Int { 1 }

@@ -14,6 +14,7 @@ extension DialerState {
         self.position = position
         fold(event, position: position, at: time)
         foldAccess(event, at: time)
+        foldDoNotCall(event)
         refreshActivity(after: event, at: time)
     }
 
@@ -211,6 +212,8 @@ extension DialerState {
             }
         case .tokenIssued, .tokenRevoked, .callerIdsAdded, .callerIdRemoved, .queueCallerIdsSet:
             break  // foldAccess
+        case .doNotCallAdded, .doNotCallRemoved:
+            break  // foldDoNotCall
         }
     }
 
@@ -311,6 +314,7 @@ extension DialerState {
             if call.isPlaced, reason != TerminationReason.cancelled.rawValue { contact.dials += 1 }
             if let connectedAt = call.connectedAt { talkTime = time.milliseconds(since: connectedAt) }
             change(&call, &contact)
+            if contact.isDoNotCall { contact.outcome = .doNotCall }  // listed while this call was live
         }
         if talkTime > 0, let sessionId = groups[groupId]?.sessionId { sessions[sessionId]?.talkTimeMs += talkTime }
     }

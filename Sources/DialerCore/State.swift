@@ -20,6 +20,8 @@ public enum ContactOutcome: String, Sendable, CaseIterable, JSONConvertible {
     case pending, winner, terminated, voicemail
     case noAnswer = "no-answer"
     case failed
+    /// The number is on the do-not-call list: never dialled (again).
+    case doNotCall = "do-not-call"
 }
 
 /// Queue life cycle. Derived (`DialerState.refreshState`): `active` while a session dials it, `paused`
@@ -47,6 +49,8 @@ public struct Contact: Hashable, Sendable {
     public var isSettled: Bool = false
     /// The call of a live batch this contact is in, if any. Such a contact is never dialled twice.
     public var liveCall: CallID?
+    /// The number is on the do-not-call list.
+    public var isDoNotCall = false
     /// Not dialled again before this (after a no-answer or a failure: the queue's retry delay).
     public var retryAt: Timestamp?
 
@@ -318,6 +322,8 @@ public struct DialerState: Hashable, Sendable {
     public var tokens: [TokenID: AccessToken] = [:]
     /// The organisation's caller IDs, in the order they were added (the first is the fallback).
     public var callerIds: [PhoneNumber] = []
+    /// The organisation's do-not-call list.
+    public var doNotCall: Set<PhoneNumber> = []
     public var groups: [GroupID: Group] = [:]
     /// Position of the last event folded in.
     public var position: Int64 = 0

@@ -38,6 +38,11 @@ public enum DemoScenario {
         try await run(0, .issueToken(tokenId: "tok-agent-1", role: .agent, agentId: "agent-1", label: nil,
                                      hashPrefix: "9b7d03e4", expiresAt: at(86_400_000)))
 
+        // A number asked not to be called; one listed by mistake and taken off again.
+        let listedByMistake = PhoneNumber("+12025550199") ?? callerIds[0]
+        try await run(0, .addDoNotCall([listedByMistake], source: .request))
+        try await run(0, .removeDoNotCall(listedByMistake))
+
         // Queues
         try await run(0, .createQueue(queueId: "leads", name: "Leads", segment: nil, maxAttempts: 3, contacts: [
             contact("c1", "+15125550001"), contact("c2", "+17135550002"), contact("c3", "+12125550003"),

@@ -131,6 +131,9 @@ public final class APIServer: WebApplication {
         Route("GET", "v1/caller-ids", .admin) { api, _ in await api.callerIdList() },
         Route("POST", "v1/caller-ids", .admin) { api, request in try await api.addCallerIds(try api.body(request.http)) },
         Route("DELETE", "v1/caller-ids/{phone}", .admin) { api, request in try await api.removeCallerId(request.parameter("phone")) },
+        Route("GET", "v1/dnc", .readers()) { api, request in await api.doNotCallLookup(request.http.query) },
+        Route("POST", "v1/dnc", .staff()) { api, request in try await api.addDoNotCall(try api.body(request.http)) },
+        Route("DELETE", "v1/dnc/{phone}", .admin) { api, request in try await api.removeDoNotCall(request.parameter("phone")) },
         Route("GET", "v1/overview", .readers()) { api, request in
             if let at = try APIServer.point(request.http.query) { return try await api.overview(at: at) }
             return HTTPResponse.json(200, await api.projections.overview.json(at: api.engine.clock.now))
@@ -491,14 +494,45 @@ public final class APIServer: WebApplication {
         return await callerIdList()
     }
 
-    func removeCallerId(_ text: String) async throws -> HTTPResponse {
+    /// A phone number in a path: `+1…` or `%2B1…`.
+    static func phone(inPath text: String, notFound code: String) throws -> PhoneNumber {
         let decoded = text.hasPrefix("%2B") || text.hasPrefix("%2b") ? "+" + text.dropFirst(3) : text
-        guard let phone = PhoneNumber(decoded) else {
-            throw APIError(status: 404, code: "caller-id-not-found", message: "\(decoded) is not an E.164 number")
-        }
+        guard let phone = PhoneNumber(decoded) else { throw APIError(status: 404, code: code, message: "\(decoded) is not an E.164 number") }
+        return phone
+    }
+
+    func removeCallerId(_ text: String) async throws -> HTTPResponse {
+        let phone = try Self.phone(inPath: text, notFound: "caller-id-not-found")
         let decision = try await engine.decide(.removeCallerId(phone))
         try await projections.waitUntil(decision.position)
         return await callerIdList()
+    }
+
+    /// `?phone=`: whether that number is listed; without it, how many are.
+    func doNotCallLookup(_ query: [String: String]) async -> HTTPResponse {
+        let list = await projections.state.doNotCall
+        guard let text = query["phone"] else { return .json(200, ["count": .int(Int64(list.count))]) }
+        guard let phone = PhoneNumber(text) else {
+            return .error(400, code: "invalid-query", message: "phone must be an E.164 number")
+        }
+        return .json(200, ["phone": phone.json, "listed": .bool(list.contains(phone))])
+    }
+
+    func addDoNotCall(_ body: JSONObject) async throws -> HTTPResponse {
+        try body.rejectUnknownKeys(["phones"])
+        let phones: [PhoneNumber] = try body.decode("phones")
+        let before = await projections.state.doNotCall.count
+        let decision = try await engine.decide(.addDoNotCall(phones, source: .request))
+        try await projections.waitUntil(decision.position)
+        let after = await projections.state.doNotCall.count
+        return .json(200, ["added": .int(Int64(after - before)), "count": .int(Int64(after))])
+    }
+
+    func removeDoNotCall(_ text: String) async throws -> HTTPResponse {
+        let phone = try Self.phone(inPath: text, notFound: "not-on-do-not-call-list")
+        let decision = try await engine.decide(.removeDoNotCall(phone))
+        try await projections.waitUntil(decision.position)
+        return .json(200, ["phone": phone.json, "listed": .bool(false)])
     }
 
     /// A queue's own caller IDs (`callerIds`: a subset of the organisation's, or null for all of them).

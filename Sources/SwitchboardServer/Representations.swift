@@ -45,7 +45,7 @@ extension Queue {
             [
                 "contactId": contact.id.json, "name": contact.name.map(JSONValue.string) ?? .null,
                 "phone": contact.phone.json, "segment": contact.segment.map(JSONValue.string) ?? .null,
-                "attempts": contact.attempts.json, "outcome": contact.outcome.json,
+                "attempts": contact.attempts.json, "outcome": contact.outcome.json, "doNotCall": .bool(contact.isDoNotCall),
                 "dialable": .bool(contact.isDialable(maxAttempts: maxAttempts, at: now)),
                 "retryAt": contact.retryAt.map { $0 > now ? $0.json : .null } ?? .null,
             ]
