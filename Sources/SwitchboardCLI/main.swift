@@ -354,6 +354,8 @@ struct Serve: AsyncParsableCommand {
     var adminTokenFile: String?
     @Option(help: "Also accept browser WebSockets from this origin (scheme://host:port); repeatable.")
     var allowOrigin: [String] = []
+    @Option(help: "Bad tokens from one address within a minute before it is shut out for a minute.")
+    var authFailureLimit: Int = 10
     @Option(help: "Serve HTTPS and WSS with this certificate (PEM); needs --tls-key.") var tlsCert: String?
     @Option(help: "The private key (PEM) of --tls-cert.") var tlsKey: String?
 
@@ -371,6 +373,8 @@ struct Serve: AsyncParsableCommand {
         configuration.logLevel = level
         configuration.adminTokenFile = adminTokenFile ?? store + ".admin-token"
         configuration.allowedOrigins = allowOrigin
+        guard authFailureLimit >= 1 else { throw ValidationError("--auth-failure-limit must be at least 1") }
+        configuration.authFailureLimit = authFailureLimit
         switch (tlsCert, tlsKey) {
         case (let certificate?, let key?): configuration.tls = .init(certificate: certificate, privateKey: key)
         case (nil, nil): break

@@ -20,6 +20,8 @@ public struct Configuration: Sendable {
     public var callerIds = Demo.callerIds
     /// Where the admin token is kept (made there, mode 0600, on first start); `nil`: no bootstrap token.
     public var adminTokenFile: String?
+    /// Bad tokens from one address within a minute before it is shut out for a minute.
+    public var authFailureLimit = 10
     /// Origins besides the server's own from which browsers may open the feed (`--allow-origin`).
     public var allowedOrigins: [String] = []
     /// Serve HTTPS and WSS with this certificate and key (PEM files).

@@ -61,7 +61,8 @@ public final class SwitchboardApplication: Sendable {
         try await projections.start()
         let gateway = EngineGateway(clock: clock)
         let api = APIServer(engine: gateway, projections: projections, store: store, health: health,
-                            callerIds: configuration.callerIds, allowedOrigins: configuration.allowedOrigins, logger: logger)
+                            callerIds: configuration.callerIds, allowedOrigins: configuration.allowedOrigins,
+                            authFailureLimit: configuration.authFailureLimit, logger: logger)
         try await api.startFeed()
         var limits = WebServer.Limits()
         limits.pingSeconds = configuration.pingSeconds

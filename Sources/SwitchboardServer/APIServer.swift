@@ -23,7 +23,7 @@ public final class APIServer: WebApplication {
     let callerIds: [PhoneNumber]
     let credentials: any CredentialStore
     let authenticator: Authenticator
-    let failedAuthentications = FailedAuthentications()
+    let failedAuthentications: FailedAuthentications
     /// Origins (`scheme://host:port`) a browser's WebSocket may come from besides the server's own.
     let allowedOrigins: Set<String>
     let logger: Logger
@@ -32,7 +32,9 @@ public final class APIServer: WebApplication {
     let encodedSummaries = SummaryCache()
 
     public init(engine: EngineGateway, projections: ProjectionHost, store: any EventStore & CredentialStore, health: Health,
-                callerIds: [PhoneNumber], allowedOrigins: [String] = [], logger: Logger) {
+                callerIds: [PhoneNumber], allowedOrigins: [String] = [], authFailureLimit: Int = FailedAuthentications.defaultLimit,
+                logger: Logger) {
+        failedAuthentications = FailedAuthentications(limit: authFailureLimit)
         self.engine = engine
         credentials = store
         authenticator = Authenticator(credentials: store, projections: projections, clock: engine.clock)

@@ -103,10 +103,14 @@ final class Authenticator: Sendable {
     }
 }
 
-/// Ten failed authentications from one address within a minute shut that address out for a minute.
-final class FailedAuthentications: Sendable {
-    static let limit = 10
+/// Ten failed authentications (by default) from one address within a minute shut that address out
+/// for a minute.
+public final class FailedAuthentications: Sendable {
+    public static let defaultLimit = 10
     static let windowSeconds: Double = 60
+    let limit: Int
+
+    init(limit: Int = FailedAuthentications.defaultLimit) { self.limit = max(1, limit) }
 
     private struct Record {
         var failures: [Double] = []
@@ -131,7 +135,7 @@ final class FailedAuthentications: Sendable {
         records.withLock { records in
             var record = records[address] ?? Record()
             record.failures = record.failures.filter { now - $0 < Self.windowSeconds } + [now]
-            if record.failures.count >= Self.limit {
+            if record.failures.count >= limit {
                 record.blockedUntil = now + Self.windowSeconds
                 record.failures = []
             }
