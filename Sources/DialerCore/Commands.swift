@@ -8,7 +8,7 @@ import SwitchboardBasics
 public enum Command: Hashable, Sendable {
     // Queues
     case createQueue(queueId: QueueID, name: String, segment: String?, maxAttempts: Int, contacts: [NewContact],
-                     retryDelayMs: Int64 = Queue.defaultRetryDelayMs)
+                     retryDelayMs: Int64 = Queue.defaultRetryDelayMs, callingHours: CallingWindow? = nil)
     case addContacts(queueId: QueueID, contacts: [NewContact])
     /// Queue-wide pause, resume and stop: a supervisor's acts, for every session on the queue.
     case pauseQueue(queueId: QueueID)
@@ -95,6 +95,8 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
     case nothingToDial(QueueID)
     /// Every contact left waits for its retry time: look again at `until`.
     case waitingForRetry(QueueID, until: Timestamp)
+    /// Every contact left waits for its calling hours to open: look again at `until`.
+    case waitingForCallingHours(QueueID, until: Timestamp)
     case callEnded(CallID, CallStatus)
     case callNotPlaced(CallID)
     case callAlreadyPlaced(CallID)
@@ -112,6 +114,14 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         case .queueNotFound, .sessionNotFound, .groupNotFound, .callNotFound, .tokenNotFound, .callerIdNotFound, .notOnDoNotCallList: .notFound
         case .invalidSettings, .invalidValue: .invalid
         default: .conflict
+        }
+    }
+
+    /// When a queue that only waits (for retry times or calling hours) has someone to dial again.
+    public var waitsUntil: Timestamp? {
+        switch self {
+        case .waitingForRetry(_, let until), .waitingForCallingHours(_, let until): until
+        default: nil
         }
     }
 
@@ -150,6 +160,7 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         case .batchInProgress: "batch-in-progress"
         case .nothingToDial: "nothing-to-dial"
         case .waitingForRetry: "waiting-for-retry"
+        case .waitingForCallingHours: "waiting-for-calling-hours"
         case .callEnded: "call-ended"
         case .callNotPlaced: "call-not-placed"
         case .callAlreadyPlaced: "call-already-placed"
@@ -186,6 +197,7 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         case .batchInProgress(let session, let group): "session \(session) is still working batch \(group)"
         case .nothingToDial(let id): "queue \(id) has no contact to dial now"
         case .waitingForRetry(let id, let until): "queue \(id) has no contact to dial before \(until)"
+        case .waitingForCallingHours(let id, let until): "queue \(id) has no contact inside its calling hours before \(until)"
         case .callEnded(let id, let status): "call \(id) has already ended (\(status.rawValue))"
         case .callNotPlaced(let id): "call \(id) has not been placed"
         case .callAlreadyPlaced(let id): "call \(id) has already been placed"

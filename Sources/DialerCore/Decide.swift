@@ -15,7 +15,7 @@ extension DialerState {
 
     public func decide(_ command: Command, at now: Timestamp) throws(DomainError) -> [DialerEvent] {
         switch command {
-        case .createQueue(let queueId, let name, let segment, let maxAttempts, let contacts, let retryDelayMs):
+        case .createQueue(let queueId, let name, let segment, let maxAttempts, let contacts, let retryDelayMs, let callingHours):
             guard queues[queueId] == nil else { throw .queueAlreadyExists(queueId) }
             try Self.validateText(name, field: "name")
             if let segment { try Self.validateText(segment, field: "segment") }
@@ -28,7 +28,7 @@ extension DialerState {
             try Self.validateNewContacts(contacts, existing: [:])
             var events: [DialerEvent] = [
                 .queueCreated(.init(queueId: queueId, name: name, segment: segment, maxAttempts: maxAttempts,
-                                    retryDelayMs: retryDelayMs))
+                                    retryDelayMs: retryDelayMs, callingHours: callingHours))
             ]
             if !contacts.isEmpty { events.append(.contactsAdded(.init(queueId: queueId, contacts: contacts))) }
             return events
@@ -217,10 +217,16 @@ extension DialerState {
         let queue = try queue(session.queueId)
         guard queue.state == .active else { throw .queueNotWorkable(queue.id, queue.state) }
 
-        guard let head = queue.dialableContacts(limit: 1, at: now).first else {
+        // Only contacts inside their calling hours now, wherever each one is.
+        let inHours = { (contact: Contact) in
+            CallingHours.allows(CallingHours.zones(of: contact), queue.callingWindow, at: now) && !doNotCall.contains(contact.phone)
+        }
+        guard let head = queue.dialableContacts(limit: 1, at: now, where: inHours).first else {
             guard queue.liveGroups.isEmpty else { throw .nothingToDial(queue.id) }
-            // Contacts that only wait for their retry time keep the queue open.
-            if let until = queue.nextRetryAt(after: now) { throw .waitingForRetry(queue.id, until: until) }
+            // Contacts that only wait — for their retry time or their calling hours — keep the queue open.
+            let retry = queue.nextRetryAt(after: now), hours = queue.nextCallingHours(after: now)
+            if let hours, hours <= (retry ?? hours) { throw .waitingForCallingHours(queue.id, until: hours) }
+            if let retry { throw .waitingForRetry(queue.id, until: retry) }
             // Nothing left to dial and nothing in flight: the queue is done, and so are its sessions.
             return [.queueCompleted(.init(queueId: queue.id))]
                 + queue.activeSessions.sorted().map { .sessionEnded(.init(sessionId: $0, reason: .queueCompleted)) }
@@ -245,7 +251,7 @@ extension DialerState {
             throw .invalidValue(field: "callerIds", message: "must name at least one caller ID")
         }
         let candidates = queue.dialableContacts(limit: fanout, at: now) { contact in
-            !doNotCall.contains(contact.phone)  // checked as each batch forms, whatever the contact says
+            inHours(contact)  // hours and the do-not-call list, checked as each batch forms
                 && (!separateVIPs || StrategyProfileRegistry.isVIP(contact.segment) == batchIsVIP)
         }
         let calls = candidates.enumerated().map { index, contact in
@@ -432,6 +438,9 @@ extension DialerState {
             }
             guard phones.insert(contact.phone).inserted else { throw .duplicatePhone(contact.phone) }
             try validateText(contact.contactId.rawValue, field: "contactId")
+            if let zone = contact.timeZone, !CallingHours.isKnownZone(zone) {
+                throw .invalidValue(field: "timeZone", message: "\(zone) is not an IANA time zone (e.g. America/Chicago)")
+            }
         }
     }
 }

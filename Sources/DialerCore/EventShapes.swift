@@ -6,23 +6,25 @@ import SwitchboardBasics
 
 extension QueueCreated: JSONShaped {
     public static let shape = JSONShape(
-        QueueCreated.init(queueId:name:segment:maxAttempts:retryDelayMs:),
+        QueueCreated.init(queueId:name:segment:maxAttempts:retryDelayMs:callingHours:),
         JSONField("queueId", \QueueCreated.queueId),
         JSONField("name", \QueueCreated.name),
         JSONField("segment", \QueueCreated.segment),
         JSONField("maxAttempts", \QueueCreated.maxAttempts),
-        JSONField<QueueCreated, Int64?>.omittedWhenAbsent("retryDelayMs", \QueueCreated.retryDelayMs)
+        JSONField<QueueCreated, Int64?>.omittedWhenAbsent("retryDelayMs", \QueueCreated.retryDelayMs),
+        JSONField<QueueCreated, CallingWindow?>.omittedWhenAbsent("callingHours", \QueueCreated.callingHours)
     )
 }
 
 extension NewContact: JSONShaped {
     public static let shape = JSONShape(
-        NewContact.init(contactId:name:phone:segment:script:),
+        NewContact.init(contactId:name:phone:segment:script:timeZone:),
         JSONField("contactId", \NewContact.contactId),
         JSONField("name", \NewContact.name),
         JSONField("phone", \NewContact.phone),
         JSONField("segment", \NewContact.segment),
-        JSONField<NewContact, JSONObject?>.omittedWhenAbsent("script", \NewContact.script)
+        JSONField<NewContact, JSONObject?>.omittedWhenAbsent("script", \NewContact.script),
+        JSONField<NewContact, String?>.omittedWhenAbsent("timeZone", \NewContact.timeZone)
     )
 }
 

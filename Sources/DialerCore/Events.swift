@@ -100,9 +100,12 @@ public struct QueueCreated: Hashable, Sendable {
     /// How long a no-answer or failed contact waits before it is dialled again (absent in logs written
     /// before it existed: `Queue.defaultRetryDelayMs`).
     public var retryDelayMs: Int64?
-    public init(queueId: QueueID, name: String, segment: String?, maxAttempts: Int, retryDelayMs: Int64? = nil) {
+    /// The queue's narrower calling hours (absent: the law's 08:00–21:00 local).
+    public var callingHours: CallingWindow?
+    public init(queueId: QueueID, name: String, segment: String?, maxAttempts: Int, retryDelayMs: Int64? = nil,
+                callingHours: CallingWindow? = nil) {
         self.queueId = queueId; self.name = name; self.segment = segment; self.maxAttempts = maxAttempts
-        self.retryDelayMs = retryDelayMs
+        self.retryDelayMs = retryDelayMs; self.callingHours = callingHours
     }
 }
 
@@ -113,8 +116,12 @@ public struct NewContact: Hashable, Sendable {
     public var phone: PhoneNumber
     public var segment: String?
     public var script: JSONObject?
-    public init(contactId: ContactID, name: String? = nil, phone: PhoneNumber, segment: String? = nil, script: JSONObject? = nil) {
+    /// Where the person is (an IANA zone), when known better than the area code says.
+    public var timeZone: String?
+    public init(contactId: ContactID, name: String? = nil, phone: PhoneNumber, segment: String? = nil, script: JSONObject? = nil,
+                timeZone: String? = nil) {
         self.contactId = contactId; self.name = name; self.phone = phone; self.segment = segment; self.script = script
+        self.timeZone = timeZone
     }
 }
 

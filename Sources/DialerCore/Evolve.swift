@@ -23,6 +23,7 @@ extension DialerState {
         case .queueCreated(let e):
             queues[e.queueId] = Queue(id: e.queueId, name: e.name, segment: e.segment, maxAttempts: e.maxAttempts,
                                       retryDelayMs: e.retryDelayMs ?? Queue.defaultRetryDelayMs)
+            queues[e.queueId]?.callingWindow = e.callingHours ?? .legal
         case .contactsAdded(let e):
             modifyQueue(e.queueId) { queue in
                 for new in e.contacts where queue.contacts[new.contactId] == nil {

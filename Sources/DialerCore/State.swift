@@ -53,6 +53,8 @@ public struct Contact: Hashable, Sendable {
     public var isDoNotCall = false
     /// Not dialled again before this (after a no-answer or a failure: the queue's retry delay).
     public var retryAt: Timestamp?
+    /// An explicit IANA zone (else the area code's zones apply).
+    public var timeZone: String?
 
     public init(_ new: NewContact) {
         id = new.contactId
@@ -60,6 +62,7 @@ public struct Contact: Hashable, Sendable {
         phone = new.phone
         segment = new.segment
         script = new.script
+        timeZone = new.timeZone
     }
 
     /// Whether the next batch may dial this contact at `now`.
@@ -91,6 +94,8 @@ public struct Queue: Hashable, Sendable {
     public var errorReason: String?
     /// The queue's own subset of the organisation's caller IDs (`nil`: the whole pool).
     public var callerIds: [PhoneNumber]?
+    /// The queue's calling hours, local to each contact (never wider than the law's).
+    public var callingWindow: CallingWindow = .legal
     // Counters for the rates.
     public var dialedCalls = 0
     /// Calls that got a fair ring: answered, or ended unanswered on their own (no answer, failure). A

@@ -131,8 +131,10 @@ public final class DialerEngine<Clock: EngineClock> {
                     if case .failure(.nothingToDial) = result, case .startBatch(let sessionId, _) = timer {
                         execute(EngineCore.retryAfterStarved(sessionId, in: state, now: now), at: now)
                     }
-                    // Everyone left waits for a retry time: wake when the first one comes.
-                    if case .failure(.waitingForRetry(_, let until)) = result, case .startBatch(let sessionId, let after) = timer {
+                    // Everyone left waits for a retry time or their calling hours: wake when the first one comes.
+                    if case .failure(let refusal) = result, let until = refusal.waitsUntil,
+                        case .startBatch(let sessionId, let after) = timer
+                    {
                         execute([.startTimer(.startBatch(sessionId, after: after), at: until)], at: now)
                     }
                 } else {

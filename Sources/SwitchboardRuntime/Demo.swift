@@ -1,24 +1,36 @@
 import DialerCore
 import DialerEngine
+import SwitchboardBasics
 
 /// The demo `serve --demo` starts on an empty store: three queues whose contacts follow the simulated
 /// carrier (one VIP, one poor list), an agent working each.
 public enum Demo {
     public static let callerIds = ["+15125550100", "+17135550100", "+12125550100", "+18005550100"].compactMap(PhoneNumber.init)
 
-    /// How the simulated carrier answers each demo queue.
     /// The demo's agents (one session each).
     static let agents: [AgentID] = ["agent-1", "agent-2", "agent-3"]
 
+    /// How the simulated carrier answers each demo queue.
     static let distributions: [QueueID: CallDistribution] = [
         "demo-leads": .typical, "demo-vip": .typical, "demo-cold": .poor,
     ]
 
-    static func commands(callerIds: [PhoneNumber]) -> [Command] {
+    /// Zones the demo's people may be in; the demo picks, when it starts, one whose local time is
+    /// well inside the calling hours, so whoever runs it sees live dialling whatever the hour.
+    static let zones = ["America/New_York", "America/Chicago", "America/Los_Angeles", "Pacific/Honolulu", "Pacific/Guam",
+                        "Asia/Tokyo", "Asia/Kolkata", "Europe/Berlin", "Europe/London"]
+
+    static func zone(at now: Timestamp) -> String? {
+        let roomy = CallingWindow(start: 8 * 60, end: 19 * 60)  // two hours before the window closes
+        return zones.first { CallingHours.allows([$0], roomy, at: now) }
+    }
+
+    static func commands(callerIds: [PhoneNumber], at now: Timestamp) -> [Command] {
+        let zone = zone(at: now)
         func contacts(_ prefix: String, _ count: Int) -> [NewContact] {
             (0..<count).compactMap { index in
                 PhoneNumber("+1\([512, 713, 212, 415][index % 4])555\(1000 + index)").map { phone in
-                    NewContact(contactId: ContactID("\(prefix)-\(index)"), name: "Contact \(index)", phone: phone)
+                    NewContact(contactId: ContactID("\(prefix)-\(index)"), name: "Contact \(index)", phone: phone, timeZone: zone)
                 }
             }
         }

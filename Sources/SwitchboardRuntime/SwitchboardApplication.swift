@@ -71,7 +71,7 @@ public final class SwitchboardApplication: Sendable {
         let server = WebServer(port: configuration.port, application: api, limits: limits, tls: tls)
         let port = try server.start()
         if configuration.demo, fresh {
-            for command in Demo.commands(callerIds: configuration.callerIds) {
+            for command in Demo.commands(callerIds: configuration.callerIds, at: clock.now) {
                 clock.schedule(.command(command, reply: nil), at: clock.now)
             }
         }

@@ -359,7 +359,7 @@ public final class APIServer: WebApplication {
     }
 
     func createQueue(_ body: JSONObject) async throws -> HTTPResponse {
-        try body.rejectUnknownKeys(["name", "segment", "maxAttempts", "retryDelayMs", "contacts", "callerIds"])
+        try body.rejectUnknownKeys(["name", "segment", "maxAttempts", "retryDelayMs", "contacts", "callerIds", "callingHours"])
         let subset: [PhoneNumber]? = try body.decodeIfPresent("callerIds")
         if let subset {  // checked before the queue exists, so a refused subset creates nothing
             let pool = await projections.state.callerIds
@@ -371,7 +371,8 @@ public final class APIServer: WebApplication {
         let decision = try await engine.decide(.createQueue(
             queueId: queueId, name: try body.decode("name"), segment: try body.decodeIfPresent("segment"),
             maxAttempts: try body.decodeIfPresent("maxAttempts") ?? 3, contacts: contacts,
-            retryDelayMs: try body.decodeIfPresent("retryDelayMs") ?? Queue.defaultRetryDelayMs))
+            retryDelayMs: try body.decodeIfPresent("retryDelayMs") ?? Queue.defaultRetryDelayMs,
+            callingHours: try body.decodeIfPresent("callingHours")))
         try await projections.waitUntil(decision.position)
         if let subset {
             let set = try await engine.decide(.setQueueCallerIds(queueId: queueId, callerIds: subset))
@@ -394,10 +395,11 @@ public final class APIServer: WebApplication {
         try list.enumerated().map { index, contact in
             let parsed: NewContact
             do throws(JSONError) {
-                try contact.rejectUnknownKeys(["id", "name", "phone", "segment", "script"])
+                try contact.rejectUnknownKeys(["id", "name", "phone", "segment", "script", "timeZone"])
                 parsed = NewContact(contactId: try contact.decodeIfPresent("id") ?? ContactID("c-\(ids.next().lowercasedString.suffix(12))"),
                                     name: try contact.decodeIfPresent("name"), phone: try contact.decode("phone"),
-                                    segment: try contact.decodeIfPresent("segment"), script: try contact.decodeIfPresent("script"))
+                                    segment: try contact.decodeIfPresent("segment"), script: try contact.decodeIfPresent("script"),
+                                    timeZone: try contact.decodeIfPresent("timeZone"))
             } catch {
                 throw APIError(status: 400, code: "invalid-body", message: "contacts[\(index)]: \(error.message)")
             }

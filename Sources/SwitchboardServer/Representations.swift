@@ -48,6 +48,7 @@ extension Queue {
                 "attempts": contact.attempts.json, "outcome": contact.outcome.json, "doNotCall": .bool(contact.isDoNotCall),
                 "dialable": .bool(contact.isDialable(maxAttempts: maxAttempts, at: now)),
                 "retryAt": contact.retryAt.map { $0 > now ? $0.json : .null } ?? .null,
+                "timeZone": contact.timeZone.map(JSONValue.string) ?? .null,
             ]
         }
         let brief = brief(at: now)
@@ -61,9 +62,18 @@ extension Queue {
     public func brief(at now: Timestamp) -> JSONValue {
         let (profile, reason) = StrategyProfileRegistry.select(for: ProfileContext(
             choice: .auto, queueName: name, queueSegment: segment, dialedCalls: fairDials, humanAnswers: humanAnswers))
+        // Active, but everyone left waits for their calling hours: "waiting" (not completed, not stuck).
+        let waitingForHours = waitingForCallingHours(at: now)
+        let nextHours = state == .active ? nextCallingHours(after: now) : nil
+        let dialableNow = contacts.values.contains { contact in
+            contact.isDialable(maxAttempts: maxAttempts, at: now)
+                && CallingHours.allows(CallingHours.zones(of: contact), callingWindow, at: now)
+        }
+        let shownState = state == .active && !dialableNow && liveGroups.isEmpty && waitingForHours > 0 ? "waiting" : state.rawValue
         return [
             "queueId": id.json, "name": .string(name), "segment": segment.map(JSONValue.string) ?? .null,
-            "state": state.json, "maxAttempts": maxAttempts.json, "pending": pendingCount.json,
+            "state": .string(shownState), "callingHours": callingWindow.json,
+            "waitingForCallingHours": waitingForHours.json, "nextCallingHoursAt": nextHours?.json ?? .null, "maxAttempts": maxAttempts.json, "pending": pendingCount.json,
             "retryDelayMs": retryDelayMs.json, "nextRetryAt": nextRetryAt(after: now)?.json ?? .null,
             "dialedCalls": dialedCalls.json, "fairDials": fairDials.json, "humanAnswers": humanAnswers.json,
             "abandonedCalls": abandonedCalls.json,

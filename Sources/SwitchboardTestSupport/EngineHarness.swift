@@ -41,7 +41,7 @@ public final class EngineHarness {
         let chosen = makeCarrier?(clock) ?? carrier
         engine = DialerEngine(store: store, clock: clock,
                               carrier: placements.map { RecordingCarrier(chosen, log: $0) } ?? chosen,
-                              ids: SeededEventIDs(seed: seed &+ UInt64(startAt) &* 31),
+                              ids: SeededEventIDs(seed: seed &+ UInt64(bitPattern: startAt) &* 31),
                               groupIds: { names.next() })
         try await engine.start()
     }

@@ -10,6 +10,12 @@ public struct Given {
 
     public init(_ events: [DialerEvent] = []) { apply(events) }
 
+    /// Starting at `time` (calling hours depend on it).
+    public init(_ events: [DialerEvent] = [], at time: Timestamp) {
+        self.time = time
+        apply(events)
+    }
+
     public mutating func apply(_ events: [DialerEvent]) {
         for event in events {
             position += 1

@@ -15,7 +15,7 @@ import requests
 import websockets
 import yaml
 
-from switchboard_client import ADMIN_TOKEN, AUTH, api, bearer, connect, serve_arguments
+from switchboard_client import ADMIN_TOKEN, AUTH, Session, api, bearer, connect, plain, serve_arguments
 
 
 def wait_for(predicate, timeout=15.0):
@@ -28,7 +28,7 @@ def wait_for(predicate, timeout=15.0):
     raise AssertionError("timed out")
 
 
-class FromAddress(requests.adapters.HTTPAdapter):
+class FromAddress(requests.adapters.HTTPAdapter):  # noqa: E302
     """Requests from another loopback address (127.x.y.z): the server counts bad tokens per address."""
 
     def __init__(self, address):
@@ -44,7 +44,7 @@ _addresses = iter(f"127.0.{n // 200 + 1}.{n % 200 + 2}" for n in range(40000))
 
 
 def from_a_fresh_address():
-    session = requests.Session()
+    session = Session()
     adapter = FromAddress(next(_addresses))
     session.mount("http://", adapter)
     session.mount("https://", adapter)
@@ -65,7 +65,7 @@ class Served:
         self.verify = verify
         wait_for(lambda: requests.get(self.base + "/healthz", verify=verify).status_code == 200)
 
-    def call(self, method, path, token=None, session=requests, **options):
+    def call(self, method, path, token=None, session=plain, **options):
         headers = bearer(token) if token else {}
         return session.request(method, self.base + path, headers=headers, timeout=10, verify=self.verify, **options)
 

@@ -1,0 +1,131 @@
+import Foundation  // TimeZone only: the system's tz database (Debian tzdata) — daylight saving by the rules, not fixed offsets
+import SwitchboardBasics
+import SwitchboardJSON
+import Synchronization
+
+/// A daily window of local time, `[start, end)` in minutes after midnight. The law's is 08:00–21:00 at
+/// the called person's location (47 CFR 64.1200); a queue may narrow it, never widen it.
+public struct CallingWindow: Hashable, Sendable, CustomStringConvertible {
+    public var start: Int
+    public var end: Int
+
+    public static let legal = CallingWindow(start: 8 * 60, end: 21 * 60)
+
+    public init(start: Int, end: Int) {
+        self.start = start
+        self.end = end
+    }
+
+    /// `"09:00"`–`"20:00"`: a window inside the legal one, or nil.
+    public init?(start: String, end: String) {
+        guard let from = Self.minutes(start), let to = Self.minutes(end), from < to,
+            from >= Self.legal.start, to <= Self.legal.end else { return nil }
+        self.init(start: from, end: to)
+    }
+
+    static func minutes(_ text: String) -> Int? {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let h = Int(parts[0]), let m = Int(parts[1]),
+            (0...24).contains(h), (0...59).contains(m), h * 60 + m <= 24 * 60 else { return nil }
+        return h * 60 + m
+    }
+
+    static func text(_ minutes: Int) -> String {
+        let h = minutes / 60, m = minutes % 60
+        return (h < 10 ? "0" : "") + "\(h):" + (m < 10 ? "0" : "") + "\(m)"
+    }
+
+    public var description: String { Self.text(start) + "–" + Self.text(end) }
+
+    public func contains(minuteOfDay minute: Int) -> Bool { minute >= start && minute < end }
+}
+
+extension CallingWindow: JSONConvertible {
+    public init(json: JSONValue) throws(JSONError) {
+        let object = try JSONObject(json: json)
+        try object.rejectUnknownKeys(["start", "end"])
+        let start: String = try object.decode("start"), end: String = try object.decode("end")
+        guard let window = CallingWindow(start: start, end: end) else {
+            throw JSONError("callingHours must be {\"start\": \"HH:MM\", \"end\": \"HH:MM\"} inside 08:00–21:00, start before end")
+        }
+        self = window
+    }
+
+    public var json: JSONValue { ["start": .string(Self.text(start)), "end": .string(Self.text(end))] }
+}
+
+/// When a contact may be called: inside the window in every time zone its number may ring in.
+public enum CallingHours {
+    /// Zones for NANP numbers whose area code the table does not know: all of the US's, the strictest reading.
+    static let unknownNANP = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
+                              "America/Anchorage", "Pacific/Honolulu"]
+
+    /// The contact's explicit zone, else its area code's (several when the code spans zones); none
+    /// outside the NANP, where these US hours do not apply.
+    public static func zones(of contact: Contact) -> [String] {
+        if let zone = contact.timeZone { return [zone] }
+        guard let area = contact.phone.nanpAreaCode else { return [] }
+        return NANPTimeZones.byAreaCode[area] ?? unknownNANP
+    }
+
+    public static func isKnownZone(_ name: String) -> Bool { zone(name) != nil }
+
+    private static let cache = Mutex<[String: TimeZone]>([:])
+
+    private static func zone(_ name: String) -> TimeZone? {
+        if let hit = cache.withLock({ $0[name] }) { return hit }
+        guard let made = TimeZone(identifier: name) else { return nil }
+        cache.withLock { $0[name] = made }
+        return made
+    }
+
+    /// Minutes after local midnight in `zone` at `time`.
+    static func minuteOfDay(_ time: Timestamp, in name: String) -> Int? {
+        guard let zone = zone(name) else { return nil }
+        let seconds = time.millisecondsSinceEpoch / 1000
+        let local = seconds + Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(seconds))))
+        return Int((local % 86_400 + 86_400) % 86_400 / 60)
+    }
+
+    /// Whether `time` is inside `window` in every zone (an unknown zone name never allows).
+    public static func allows(_ zones: [String], _ window: CallingWindow, at time: Timestamp) -> Bool {
+        zones.allSatisfy { name in minuteOfDay(time, in: name).map(window.contains(minuteOfDay:)) ?? false }
+    }
+
+    /// The first time at or after `now` that `allows` holds, looking a week ahead. Windows open and
+    /// close on the hour or half hour of local time, and zones differ by whole half hours, so the
+    /// half-hour marks of UTC are the only times the answer can change.
+    public static func nextOpening(_ zones: [String], _ window: CallingWindow, after now: Timestamp) -> Timestamp? {
+        if allows(zones, window, at: now) { return now }
+        let step: Int64 = 30 * 60_000
+        var time = Timestamp(millisecondsSinceEpoch: (now.millisecondsSinceEpoch / step + 1) * step)
+        for _ in 0..<(7 * 48) {
+            if allows(zones, window, at: time) { return time }
+            time = time.adding(milliseconds: step)
+        }
+        return nil
+    }
+}
+
+extension Queue {
+    /// When the first contact that waits only for its calling hours may be called (nil: none waits for them).
+    public func nextCallingHours(after now: Timestamp) -> Timestamp? {
+        var earliest: Timestamp?
+        var seen: [[String]: Timestamp?] = [:]  // one answer per set of zones
+        for contact in contacts.values where contact.isDialable(maxAttempts: maxAttempts, at: now) {
+            let zones = CallingHours.zones(of: contact)
+            let opening = seen[zones] ?? CallingHours.nextOpening(zones, callingWindow, after: now)
+            seen[zones] = opening
+            if let opening, opening > now, earliest.map({ opening < $0 }) ?? true { earliest = opening }
+        }
+        return earliest
+    }
+
+    /// Contacts that could be dialled now but for their calling hours.
+    public func waitingForCallingHours(at now: Timestamp) -> Int {
+        contacts.values.count { contact in
+            contact.isDialable(maxAttempts: maxAttempts, at: now)
+                && !CallingHours.allows(CallingHours.zones(of: contact), callingWindow, at: now)
+        }
+    }
+}

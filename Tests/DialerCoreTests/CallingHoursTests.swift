@@ -1,0 +1,86 @@
+import DialerCore
+import SwitchboardBasics
+import SwitchboardTestSupport
+import Testing
+
+/// 08:00–21:00 where the called person is (47 CFR 64.1200), from the tz database's rules.
+@Suite("Calling hours")
+struct CallingHoursTests {
+    func time(_ text: String) -> Timestamp { Timestamp(rfc3339: text)! }
+
+    @Test func eachZoneOpensAtEightAndClosesAtNineLocal() {
+        let start = time("2026-01-05T12:30:00Z")  // winter: EST −5, CST −6, PST −8, HST −10
+        #expect(CallingHours.nextOpening(["America/New_York"], .legal, after: start) == time("2026-01-05T13:00:00Z"))
+        #expect(CallingHours.nextOpening(["America/Chicago"], .legal, after: start) == time("2026-01-05T14:00:00Z"))
+        #expect(CallingHours.nextOpening(["America/Los_Angeles"], .legal, after: start) == time("2026-01-05T16:00:00Z"))
+        #expect(CallingHours.nextOpening(["Pacific/Honolulu"], .legal, after: start) == time("2026-01-05T18:00:00Z"))
+        #expect(CallingHours.allows(["America/New_York"], .legal, at: time("2026-01-06T01:59:00Z")))
+        #expect(!CallingHours.allows(["America/New_York"], .legal, at: time("2026-01-06T02:00:00Z")), "21:00 in New York")
+    }
+
+    @Test func daylightSavingMovesTheWindowByTheZonesRules() {
+        // The US springs forward on 8 March 2026: 08:00 in New York is 13:00Z the day before, 12:00Z that day.
+        #expect(CallingHours.nextOpening(["America/New_York"], .legal, after: time("2026-03-07T05:00:00Z"))
+                == time("2026-03-07T13:00:00Z"))
+        #expect(CallingHours.nextOpening(["America/New_York"], .legal, after: time("2026-03-08T05:00:00Z"))
+                == time("2026-03-08T12:00:00Z"))
+        // Arizona keeps standard time all year.
+        #expect(CallingHours.nextOpening(["America/Phoenix"], .legal, after: time("2026-03-08T05:00:00Z"))
+                == time("2026-03-08T15:00:00Z"))
+    }
+
+    @Test func anAreaCodeThatSpansZonesMustBeInsideTheWindowInEachOfThem() throws {
+        let alaska = Contact(NewContact(contactId: "a", phone: try #require(PhoneNumber("+19075551234"))))
+        let zones = CallingHours.zones(of: alaska)
+        #expect(zones == ["America/Adak", "America/Anchorage"])
+        // Adak (−10) reaches 08:00 an hour after Anchorage (−9); Anchorage reaches 21:00 an hour before Adak.
+        #expect(!CallingHours.allows(zones, .legal, at: time("2026-01-05T17:30:00Z")))
+        #expect(CallingHours.allows(zones, .legal, at: time("2026-01-05T18:00:00Z")))
+        #expect(CallingHours.allows(zones, .legal, at: time("2026-01-06T05:30:00Z")))
+        #expect(!CallingHours.allows(zones, .legal, at: time("2026-01-06T06:00:00Z")))
+        // A toll-free number may ring anywhere from Guam to Newfoundland: only the short stretch when it is
+        // past 08:00 in Guam and before 21:00 in St. John's is inside everyone's window.
+        let tollFree = CallingHours.zones(of: Contact(NewContact(contactId: "t", phone: try #require(PhoneNumber("+18005551234")))))
+        #expect(tollFree.count > 20)
+        #expect(CallingHours.nextOpening(tollFree, .legal, after: time("2026-01-05T12:00:00Z")) == time("2026-01-05T22:00:00Z"))
+        #expect(CallingHours.allows(tollFree, .legal, at: time("2026-01-05T23:30:00Z")))
+        #expect(!CallingHours.allows(tollFree, .legal, at: time("2026-01-06T00:30:00Z")), "21:00 in St. John's")
+    }
+
+    @Test func anExplicitZoneWinsAndAQueueMayNarrowTheWindowButNeverWidenIt() throws {
+        var contact = Contact(NewContact(contactId: "c", phone: try #require(PhoneNumber("+12125551234"))))
+        #expect(CallingHours.zones(of: contact) == ["America/New_York"])
+        contact.timeZone = "Europe/Berlin"
+        #expect(CallingHours.zones(of: contact) == ["Europe/Berlin"])
+        #expect(CallingWindow(start: "09:00", end: "20:00") == CallingWindow(start: 540, end: 1200))
+        #expect(CallingWindow(start: "07:30", end: "20:00") == nil)
+        #expect(CallingWindow(start: "09:00", end: "21:30") == nil)
+        #expect(CallingWindow(start: "12:00", end: "11:00") == nil)
+        #expect(CallingWindow(start: "9:00", end: "20:00") == nil)
+    }
+
+    @Test func aContactOutsideItsHoursIsSkippedNotFailedAndTheQueueWaits() throws {
+        // 12:30Z: New York is open at 13:00Z, Los Angeles at 16:00Z.
+        var given = Given([], at: time("2026-01-05T13:30:00Z"))
+        try given.when(.createQueue(queueId: "q", name: "Coast to coast", segment: nil, maxAttempts: 3, contacts: [
+            NewContact(contactId: "la", phone: try #require(PhoneNumber("+13105551234"))),
+            NewContact(contactId: "ny", phone: try #require(PhoneNumber("+12125551234"))),
+        ]))
+        try given.when(.startSession(sessionId: "s", agentId: "a", queueId: "q", mode: .parallel, profile: .auto,
+                                     settings: .default, callerIds: Fixture.callerIds))
+        try given.when(.startBatch(sessionId: "s", groupId: "g1"))
+        #expect(given.state.groups["g1"]?.calls.map(\.contactId) == ["ny"])
+        try given.when(.placeCall(groupId: "g1", callId: "g1-1"))
+        try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .machine))
+        #expect(given.refusal(.startBatch(sessionId: "s", groupId: "g2")) == .waitingForCallingHours("q", until: time("2026-01-05T16:00:00Z")))
+        #expect(given.state.queues["q"]?.contacts["la"]?.outcome == .pending && given.state.queues["q"]?.contacts["la"]?.attempts == 0)
+        // Narrower hours: the same queue with 09:00–20:00 waits until 17:00Z for Los Angeles.
+        var narrow = Given([], at: time("2026-01-05T13:30:00Z"))
+        try narrow.when(.createQueue(queueId: "q", name: "Narrow", segment: nil, maxAttempts: 3,
+                                     contacts: [NewContact(contactId: "la", phone: try #require(PhoneNumber("+13105551234")))],
+                                     callingHours: CallingWindow(start: "09:00", end: "20:00")))
+        try narrow.when(.startSession(sessionId: "s", agentId: "a", queueId: "q", mode: .parallel, profile: .auto,
+                                      settings: .default, callerIds: Fixture.callerIds))
+        #expect(narrow.refusal(.startBatch(sessionId: "s", groupId: "g1")) == .waitingForCallingHours("q", until: time("2026-01-05T17:00:00Z")))
+    }
+}
