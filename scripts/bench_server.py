@@ -9,6 +9,7 @@
 """
 import asyncio
 import json
+import os
 import re
 import resource
 import signal
@@ -22,15 +23,35 @@ BIN = sys.argv[1] if len(sys.argv) > 1 else ".build/release/switchboard"
 BENCH = sys.argv[2] if len(sys.argv) > 2 else ".build/release/switchboard-bench"
 
 
+# The admin token of the server under test (serve writes it beside its store); every request sends it.
+TOKEN = None
+
+
 def start(args, binary=None):
+    global TOKEN
     process = subprocess.Popen([binary or BIN, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = process.stdout.readline()
     port = int(re.search(r"127\.0\.0\.1:(\d+)", line).group(1))
+    if "--store" in args:
+        TOKEN = open(args[args.index("--store") + 1] + ".admin-token").read().strip()
     return process, port
 
 
+def auth():
+    return {"Authorization": f"Bearer {TOKEN}"}
+
+
+def zone_in_calling_hours():
+    """Where it is now well inside calling hours: the load's contacts live there, whatever the hour."""
+    import datetime, zoneinfo
+    for name in ("America/Chicago", "America/New_York", "America/Los_Angeles", "Pacific/Honolulu", "Pacific/Guam",
+                 "Asia/Tokyo", "Asia/Kolkata", "Europe/Berlin", "Europe/London"):
+        if 9 <= datetime.datetime.now(zoneinfo.ZoneInfo(name)).hour < 18:
+            return name
+
+
 def get(port, path):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+    with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=auth()), timeout=5) as response:
         return json.loads(response.read())
 
 
@@ -41,20 +62,24 @@ def rss_kib(pid):
     return 0
 
 
-def wrk(url, seconds=8):
-    out = subprocess.run(["wrk", "-t2", "-c64", f"-d{seconds}s", url], capture_output=True, text=True).stdout
+def wrk(url, seconds=8, headers=()):
+    out = subprocess.run(["wrk", "-t2", "-c64", f"-d{seconds}s", *[a for h in headers for a in ("-H", h)], url],
+                         capture_output=True, text=True).stdout
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
 
 def post(port, path, body):
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(), method="POST")
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(), method="POST",
+                                     headers={**auth(), "Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
 
 def steady_traffic(port):
     """A queue whose calls fail fast, worked with no cooldown: a steady stream of events to fan out."""
-    contacts = [{"phone": f"+1512555{1000 + i}", "script": {"fail": "congestion", "ringMs": 150}} for i in range(500)]
+    zone = zone_in_calling_hours()
+    contacts = [{"phone": f"+1512555{1000 + i}", "timeZone": zone, "script": {"fail": "congestion", "ringMs": 150}}
+                for i in range(500)]
     queue = post(port, "/v1/queues", {"name": "Fan-out load", "maxAttempts": 1, "contacts": contacts})
     post(port, "/v1/sessions", {"agentId": "load-agent", "queueId": queue["queueId"], "mode": "parallel",
                                 "profile": "balanced", "settings": {"cooldownMs": 0, "staggerMs": 50}})
@@ -66,7 +91,7 @@ def subscribers(port, count, seconds):
     head = get(port, "/healthz")["position"]
     out = subprocess.run([BENCH, "--only", "fanout-client", "--port", str(port), "--subscribers", str(count),
                           "--seconds", str(seconds), "--after", str(head), "--topics", "all"],
-                         capture_output=True, text=True, timeout=seconds + 60).stdout
+                         capture_output=True, text=True, timeout=seconds + 60, env={**os.environ, "SWITCHBOARD_TOKEN": TOKEN}).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -90,7 +115,8 @@ async def idle_sockets(port, count):
     head = get(port, "/healthz")["position"]
     sockets = []
     for _ in range(count):
-        sockets.append(await websockets.connect(f"ws://127.0.0.1:{port}/v1/stream?topics=group:none&after={head}"))
+        sockets.append(await websockets.connect(f"ws://127.0.0.1:{port}/v1/stream?topics=group:none&after={head}",
+                                                additional_headers=auth()))
     return sockets
 
 
@@ -121,7 +147,7 @@ def main():
             if group:
                 break
             time.sleep(0.1)
-        poll = wrk(f"http://127.0.0.1:{port}/v1/calls/parallel/{group}")
+        poll = wrk(f"http://127.0.0.1:{port}/v1/calls/parallel/{group}", headers=[f"Authorization: Bearer {TOKEN}"])
         baseline = wrk(f"http://127.0.0.1:{hello_port}/")
         print(json.dumps({"figure": "poll", "req_per_s": round(poll), "baseline_req_per_s": round(baseline),
                           "ratio": round(poll / baseline, 2)}), flush=True)

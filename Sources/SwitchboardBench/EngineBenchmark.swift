@@ -21,7 +21,7 @@ enum EngineBenchmark {
     static func run(agents: Int, contactsPerQueue: Int, in directory: URL) async throws -> Figures {
         let store = try SQLiteEventStore(path: directory.appendingPathComponent("engine.sqlite").path)
         defer { store.close() }
-        let start = Timestamp(rfc3339: "2026-01-05T15:00:00Z") ?? .epoch
+        let start = Timestamp(rfc3339: "2026-01-05T17:00:00Z") ?? .epoch  // every contact's zone in calling hours
         let clock = VirtualClock(startAt: start)
         let carrier = SimulatedCarrier(clock: clock, seed: 42)
         let counter = LockedCounter(7)

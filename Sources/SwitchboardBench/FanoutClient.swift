@@ -16,14 +16,14 @@ enum FanoutClient {
         var skippedCatchUp: Int
     }
 
-    static func run(port: Int, subscribers: Int, seconds: Double, after: Int64, topics: String) -> Figures {
+    static func run(port: Int, subscribers: Int, seconds: Double, after: Int64, topics: String, token: String?) -> Figures {
         var samples: [(stampMs: Double, latencyMs: Double)] = []
         samples.reserveCapacity(1 << 20)
         let marker = Array(#""time":""#.utf8)
         let eventPrefix = Array(#"{"type":"event""#.utf8)
         let report = WebSocketLoadClient.run(
             host: "127.0.0.1", port: port, path: "/v1/stream?after=\(after)&topics=\(topics)",
-            connections: subscribers, seconds: seconds
+            connections: subscribers, seconds: seconds, authorization: token.map { "Bearer " + $0 }
         ) { _, message in
             let receivedMs = Date().timeIntervalSince1970 * 1000
             guard message.starts(with: eventPrefix),

@@ -79,7 +79,7 @@ enum DialerLogGenerator {
         var state = DialerState()
         var rng = SplitMix64(seed: 2026)
         let ids = SeededEventIDs(seed: 2026)
-        var time = Timestamp(millisecondsSinceEpoch: 1_767_625_200_000)
+        var time = Timestamp(millisecondsSinceEpoch: 1_767_632_400_000)  // 17:00Z: every zone of its contacts in calling hours
         let writer = LogWriter(store: store)
         var versions: [String: Int64] = [:]
         var pendingCount = 0

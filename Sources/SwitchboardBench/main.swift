@@ -38,7 +38,7 @@ struct Options {
             case "--topics": topics = iterator.next() ?? topics
             case "hello-server": helloServer = true
             default:
-                FileHandle.standardError.write(Data("usage: switchboard-bench hello-server [--port P] | [--events N] [--writers N] [--only append|append_random_ids|replay|engine|answer_to_cancel_us|audit|replay-phases|fanout-client [--port P] [--subscribers N] [--seconds S] [--after POS] [--topics T]]\n".utf8))
+                FileHandle.standardError.write(Data("usage: switchboard-bench hello-server [--port P] | [--events N] [--writers N] [--only append|append_random_ids|replay|engine|answer_to_cancel_us|audit|replay-phases|fanout-client [--port P] [--subscribers N] [--seconds S] [--after POS] [--topics T]; the feed's token in SWITCHBOARD_TOKEN]\n".utf8))
                 exit(2)
             }
         }
@@ -111,7 +111,8 @@ if options.runs("audit") {
 
 if options.runs("fanout-client") {
     let figures = FanoutClient.run(port: options.port, subscribers: options.subscribers, seconds: options.seconds,
-                                   after: options.after, topics: options.topics)
+                                   after: options.after, topics: options.topics,
+                                   token: ProcessInfo.processInfo.environment["SWITCHBOARD_TOKEN"])
     let sorted = figures.latenciesMs.sorted()
     func percentile(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
     emit(["figure": "fanout_client", "subscribers": .int(Int64(options.subscribers)),

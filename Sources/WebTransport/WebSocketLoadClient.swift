@@ -25,9 +25,11 @@ public enum WebSocketLoadClient {
     /// Opens `connections` WebSockets to `ws://host:port/path` and keeps them open for `seconds`,
     /// calling `onMessage(connection index, text)` on this thread for every complete message.
     /// Returns once the time is up (or every connection is gone).
+    /// `authorization` is sent as the handshake's `Authorization` header (`Bearer …`).
     public static func run(host: String, port: Int, path: String, connections: Int, seconds: Double,
-                           onMessage: @escaping (Int, [UInt8]) -> Void) -> Report {
+                           authorization: String? = nil, onMessage: @escaping (Int, [UInt8]) -> Void) -> Report {
         let loop = ClientLoop(host: host, port: port, path: path, connections: connections, onMessage: onMessage)
+        loop.authorization = authorization.map { Array($0.utf8) }
         return loop.run(seconds: seconds)
     }
 }
@@ -39,6 +41,7 @@ final class ClientLoop {
     let path: String
     let connections: Int
     let onMessage: (Int, [UInt8]) -> Void
+    var authorization: [UInt8]?
     private var indexByWsi: [OpaquePointer: Int] = [:]
     private var partial: [Int: [UInt8]] = [:]
     private var open = 0
@@ -80,8 +83,7 @@ final class ClientLoop {
             connect.address = UnsafePointer(address)
             connect.port = Int32(port)
             connect.path = UnsafePointer(resource)
-            connect.host = UnsafePointer(address)
-            connect.origin = UnsafePointer(address)
+            connect.host = UnsafePointer(address)  // no Origin: this is not a browser
             connect.local_protocol_name = UnsafePointer(protocols.name)
             connect.ietf_version_or_minus_one = -1
             if let created = lws_client_connect_via_info(&connect) {
@@ -111,6 +113,16 @@ final class ClientLoop {
 
     func callback(_ wsi: OpaquePointer, _ reason: lws_callback_reasons, _ input: UnsafeMutableRawPointer?, _ length: Int) -> Int32 {
         switch reason {
+        case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+            // `input` is the header writer's cursor (`unsigned char **`); `length`, the room left.
+            guard let authorization, let input else { return 0 }
+            let cursor = input.assumingMemoryBound(to: UnsafeMutablePointer<UInt8>?.self)
+            guard let start = cursor.pointee else { return -1 }
+            let end = start + length
+            let added = authorization.withUnsafeBufferPointer { value in
+                lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, value.baseAddress, Int32(value.count), cursor, end)
+            }
+            return added == 0 ? 0 : -1
         case LWS_CALLBACK_CLIENT_ESTABLISHED:
             report.connected += 1
             if report.connected == connections { report.allConnectedAtMs = Date().timeIntervalSince1970 * 1000 }
