@@ -68,7 +68,7 @@ extension DialerState {
         case .doNotCallRemoved(let e):
             doNotCall.remove(e.phone)
             markDoNotCall([e.phone], listed: false)
-        case .contactsAdded(let e):
+        case .contactsAdded(let e) where !doNotCall.isEmpty:
             let listed = Set(e.contacts.map(\.phone)).intersection(doNotCall)
             if !listed.isEmpty { markDoNotCall(listed, in: [e.queueId], listed: true) }
         default:

@@ -219,11 +219,21 @@ extension DialerState {
     }
 
     /// The activity of each session the event concerns (a queue-wide event: every session on the queue).
+    /// Replay runs this for every event: events that never change an activity return at once.
     private mutating func refreshActivity(after event: DialerEvent, at time: Timestamp) {
-        let subject = subject(of: event)
-        if let sessionId = subject.sessionId {
+        switch event {
+        case .queueCreated, .contactsAdded, .queueCompleted, .queueErrored, .profileSelected, .tokenIssued, .tokenRevoked,
+             .callerIdsAdded, .callerIdRemoved, .queueCallerIdsSet, .doNotCallAdded, .doNotCallRemoved,
+             // A batch starts dialling (batch.started said so); an answer is followed by its connect or its end.
+             .callDialed, .callAnswered:
+            return
+        default:
+            break
+        }
+        let named = event.subject
+        if let sessionId = named.sessionId ?? named.groupId.flatMap({ groups[$0]?.sessionId }) {
             refreshActivity(of: sessionId, at: time)
-        } else if let queueId = subject.queueId, let sessions = queues[queueId]?.activeSessions {
+        } else if let queueId = named.queueId, let sessions = queues[queueId]?.activeSessions {
             for sessionId in sessions { refreshActivity(of: sessionId, at: time) }
         }
     }

@@ -135,6 +135,12 @@ enum DialerLogGenerator {
             let session = shift.session
             let groupId = GroupID("g\(batch)")
             time = time.adding(milliseconds: 700)
+            // Overnight every contact waits for its calling hours: wake when they open, as the engine does.
+            do throws(DomainError) {
+                _ = try state.decide(.startBatch(sessionId: session, groupId: groupId), at: time)
+            } catch {
+                if let until = error.waitsUntil { time = until }
+            }
             guard try await !record(.startBatch(sessionId: session, groupId: groupId)).isEmpty,
                 let group = state.groups[groupId]
             else { continue }
