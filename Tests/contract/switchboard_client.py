@@ -3,6 +3,7 @@ start (`serve --admin-token-file` registers it with each new store), a `requests
 it, and a WebSocket connect that sends it in `Authorization`."""
 import datetime
 import os
+import time
 import pathlib
 import secrets
 import tempfile
@@ -60,3 +61,15 @@ def serve_arguments(binary, store, *more, port=0):
     """`switchboard serve` (on a free port unless told) with the tests' admin token."""
     return [str(binary), "serve", "--port", str(port), "--store", str(store), "--admin-token-file", ADMIN_TOKEN_FILE,
             *map(str, more)]
+
+
+def wait_for(predicate, timeout=20.0, interval=0.1, message="timed out"):
+    """`predicate()`'s first truthy answer, polled until `timeout`; `message` may be a function."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"{message() if callable(message) else message} (last: {last!r})")

@@ -15,17 +15,7 @@ import requests
 import websockets
 import yaml
 
-from switchboard_client import ADMIN_TOKEN, AUTH, Session, api, bearer, connect, plain, serve_arguments
-
-
-def wait_for(predicate, timeout=15.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
+from switchboard_client import ADMIN_TOKEN, Session, bearer, connect, plain, serve_arguments, wait_for
 
 
 class FromAddress(requests.adapters.HTTPAdapter):  # noqa: E302

@@ -19,7 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from switchboard_client import ADMIN_TOKEN, api, serve_arguments
+from switchboard_client import ADMIN_TOKEN, api, serve_arguments, wait_for
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "screenshots"
@@ -64,17 +64,6 @@ class Server:
         response = api.post(self.base + path, json=body, timeout=5)
         assert response.status_code in (200, 201), response.text
         return response.json()
-
-
-def wait_for(predicate, timeout=10.0, interval=0.1, message="timed out"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"{message() if callable(message) else message} (last: {last!r})")
 
 
 def new_chrome():

@@ -11,7 +11,7 @@ import pytest
 import requests
 import websockets
 
-from switchboard_client import ADMIN_TOKEN, ADMIN_TOKEN_FILE, AUTH, api, bearer, connect
+from switchboard_client import ADMIN_TOKEN, ADMIN_TOKEN_FILE, AUTH, api, connect, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -34,16 +34,6 @@ def server(switchboard, tmp_path_factory):
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=20)
-
-
-def wait_for(predicate, timeout=20.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("timed out")
 
 
 def live_group(server, session_index=0):
