@@ -121,11 +121,17 @@ extension Queue {
         return earliest
     }
 
-    /// Contacts that could be dialled now but for their calling hours.
-    public func waitingForCallingHours(at now: Timestamp) -> Int {
-        contacts.values.count { contact in
-            contact.isDialable(maxAttempts: maxAttempts, at: now)
-                && !CallingHours.allows(CallingHours.zones(of: contact), callingWindow, at: now)
+    /// Contacts that could be dialled now, split by whether their calling hours are open: one pass,
+    /// each set of zones looked up once (queue reads ask for this on every overview).
+    public func callingHoursCounts(at now: Timestamp) -> (open: Int, waiting: Int) {
+        var open = 0, waiting = 0
+        var seen: [[String]: Bool] = [:]
+        for contact in contacts.values where contact.isDialable(maxAttempts: maxAttempts, at: now) {
+            let zones = CallingHours.zones(of: contact)
+            let allowed = seen[zones] ?? CallingHours.allows(zones, callingWindow, at: now)
+            seen[zones] = allowed
+            if allowed { open += 1 } else { waiting += 1 }
         }
+        return (open, waiting)
     }
 }

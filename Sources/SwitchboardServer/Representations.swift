@@ -63,13 +63,9 @@ extension Queue {
         let (profile, reason) = StrategyProfileRegistry.select(for: ProfileContext(
             choice: .auto, queueName: name, queueSegment: segment, dialedCalls: fairDials, humanAnswers: humanAnswers))
         // Active, but everyone left waits for their calling hours: "waiting" (not completed, not stuck).
-        let waitingForHours = waitingForCallingHours(at: now)
-        let nextHours = state == .active ? nextCallingHours(after: now) : nil
-        let dialableNow = contacts.values.contains { contact in
-            contact.isDialable(maxAttempts: maxAttempts, at: now)
-                && CallingHours.allows(CallingHours.zones(of: contact), callingWindow, at: now)
-        }
-        let shownState = state == .active && !dialableNow && liveGroups.isEmpty && waitingForHours > 0 ? "waiting" : state.rawValue
+        let (openNow, waitingForHours) = callingHoursCounts(at: now)
+        let nextHours = state == .active && waitingForHours > 0 ? nextCallingHours(after: now) : nil
+        let shownState = state == .active && openNow == 0 && liveGroups.isEmpty && waitingForHours > 0 ? "waiting" : state.rawValue
         return [
             "queueId": id.json, "name": .string(name), "segment": segment.map(JSONValue.string) ?? .null,
             "state": .string(shownState), "callingHours": callingWindow.json,
