@@ -135,3 +135,26 @@ extension Queue {
         return (open, waiting)
     }
 }
+
+/// Everyone left to dial in a queue waits for their calling hours: the queue waits until `until`, the
+/// earliest opening (recorded once per wait, by the first session to find it so).
+public struct QueueWaitingForHours: Hashable, Sendable {
+    public var queueId: QueueID
+    public var sessionId: SessionID
+    public var until: Timestamp
+    /// Contacts skipped for their hours (dialable but for them).
+    public var contacts: Int
+    public init(queueId: QueueID, sessionId: SessionID, until: Timestamp, contacts: Int) {
+        self.queueId = queueId; self.sessionId = sessionId; self.until = until; self.contacts = contacts
+    }
+}
+
+extension QueueWaitingForHours: JSONShaped {
+    public static let shape = JSONShape(
+        QueueWaitingForHours.init(queueId:sessionId:until:contacts:),
+        JSONField("queueId", \QueueWaitingForHours.queueId),
+        JSONField("sessionId", \QueueWaitingForHours.sessionId),
+        JSONField("until", \QueueWaitingForHours.until),
+        JSONField("contacts", \QueueWaitingForHours.contacts)
+    )
+}

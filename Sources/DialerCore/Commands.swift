@@ -8,7 +8,8 @@ import SwitchboardBasics
 public enum Command: Hashable, Sendable {
     // Queues
     case createQueue(queueId: QueueID, name: String, segment: String?, maxAttempts: Int, contacts: [NewContact],
-                     retryDelayMs: Int64 = Queue.defaultRetryDelayMs, callingHours: CallingWindow? = nil)
+                     retryDelayMs: Int64 = Queue.defaultRetryDelayMs, callingHours: CallingWindow? = nil,
+                     compliance: QueueCompliance = .standard)
     case addContacts(queueId: QueueID, contacts: [NewContact])
     /// Queue-wide pause, resume and stop: a supervisor's acts, for every session on the queue.
     case pauseQueue(queueId: QueueID)
@@ -53,6 +54,14 @@ public enum Command: Hashable, Sendable {
     // The do-not-call list
     case addDoNotCall([PhoneNumber], source: DoNotCallSource)
     case removeDoNotCall(PhoneNumber)
+    // Compliance: the safe-harbor message and the abandonment guard's thresholds
+    /// A queue's message and thresholds, all of them as they are to be.
+    case setQueueCompliance(queueId: QueueID, compliance: QueueCompliance)
+    /// The organisation's message (the server's setting; `nil`: none).
+    case setOrganisationSafeHarbor(message: String?)
+    /// The carrier began playing, or finished playing, an abandoned call's safe-harbor message.
+    case recordSafeHarborStarted(groupId: GroupID, callId: CallID)
+    case recordSafeHarborEnded(groupId: GroupID, callId: CallID)
 }
 
 extension Command {

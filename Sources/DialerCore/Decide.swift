@@ -15,7 +15,8 @@ extension DialerState {
 
     public func decide(_ command: Command, at now: Timestamp) throws(DomainError) -> [DialerEvent] {
         switch command {
-        case .createQueue(let queueId, let name, let segment, let maxAttempts, let contacts, let retryDelayMs, let callingHours):
+        case .createQueue(let queueId, let name, let segment, let maxAttempts, let contacts, let retryDelayMs, let callingHours,
+                          let compliance):
             guard queues[queueId] == nil else { throw .queueAlreadyExists(queueId) }
             try Self.validateText(name, field: "name")
             if let segment { try Self.validateText(segment, field: "segment") }
@@ -25,10 +26,19 @@ extension DialerState {
             guard Queue.retryDelayRange.contains(retryDelayMs) else {
                 throw .invalidValue(field: "retryDelayMs", message: "must be between 0 and 86400000 (24 h), got \(retryDelayMs)")
             }
+            let violations = compliance.violations
+            guard violations.isEmpty else { throw .invalidSettings(violations) }
             try Self.validateNewContacts(contacts, existing: [:])
+            // Thresholds are written only when they differ from the defaults (older logs have none).
+            let standard = QueueCompliance.standard
             var events: [DialerEvent] = [
                 .queueCreated(.init(queueId: queueId, name: name, segment: segment, maxAttempts: maxAttempts,
-                                    retryDelayMs: retryDelayMs, callingHours: callingHours))
+                                    retryDelayMs: retryDelayMs, callingHours: callingHours,
+                                    safeHarborMessage: compliance.safeHarborMessage,
+                                    abandonWarnPercent: compliance.abandonWarnPercent == standard.abandonWarnPercent
+                                        ? nil : compliance.abandonWarnPercent,
+                                    abandonCapPercent: compliance.abandonCapPercent == standard.abandonCapPercent
+                                        ? nil : compliance.abandonCapPercent))
             ]
             if !contacts.isEmpty { events.append(.contactsAdded(.init(queueId: queueId, contacts: contacts))) }
             return events
@@ -160,16 +170,24 @@ extension DialerState {
             }
 
         case .recordAnswer(let groupId, let callId, let answeredBy):
-            let (group, call) = try placedCall(groupId, callId)
+            let group = try group(groupId)
+            guard let call = group.call(callId) else { throw .callNotFound(groupId, callId) }
+            // The answer crossed our cancel or hang-up on its way to the carrier.
+            guard call.isLive else { return try answerAfterEnd(call, of: group, answeredBy: answeredBy, at: now) }
+            guard call.isPlaced else { throw .callNotPlaced(callId) }
             guard call.status != .inProgress else { throw .invalidTransition("call \(callId) was already answered") }
             let answered = DialerEvent.callAnswered(.init(groupId: groupId, callId: callId, answeredBy: answeredBy))
             if answeredBy == .machine {
                 return Self.finishing(group, [answered, .callVoicemail(.init(groupId: groupId, callId: callId))])
             }
             if group.winner != nil {
-                // At most one winner: a person who answers after that is dropped, and that is recorded.
-                let reason: TerminationReason = answeredBy == .human ? .abandoned : .lostRace
-                return Self.finishing(group, [answered, .callTerminated(.init(groupId: groupId, callId: callId, reason: reason))])
+                // At most one winner: a person who answers after that (or an `unknown` the policy would
+                // have connected) is dropped — abandoned, and recorded with its cause.
+                guard group.amdPolicy.accepts(answeredBy) else {
+                    return Self.finishing(group, [answered, .callTerminated(.init(groupId: groupId, callId: callId, reason: .lostRace))])
+                }
+                return Self.finishing(group, [answered] + abandoning(call, of: group, answeredBy: answeredBy, cause: .afterWinner, at: now)
+                    + [.callTerminated(.init(groupId: groupId, callId: callId, reason: .abandoned))])
             }
             if group.amdPolicy.accepts(answeredBy) {
                 return [answered, .callConnected(.init(groupId: groupId, callId: callId, contactId: call.contactId,
@@ -198,6 +216,9 @@ extension DialerState {
         case .addDoNotCall, .removeDoNotCall:
             return try decideDoNotCall(command)
 
+        case .setQueueCompliance, .setOrganisationSafeHarbor, .recordSafeHarborStarted, .recordSafeHarborEnded:
+            return try decideCompliance(command)
+
         case .recordDisposition(let sessionId, let callId, let outcome, let notes, let callbackAt):
             return try disposition(sessionId: sessionId, callId: callId, outcome: outcome, notes: notes,
                                    callbackAt: callbackAt, at: now)
@@ -225,12 +246,21 @@ extension DialerState {
             guard queue.liveGroups.isEmpty else { throw .nothingToDial(queue.id) }
             // Contacts that only wait — for their retry time or their calling hours — keep the queue open.
             let retry = queue.nextRetryAt(after: now), hours = queue.nextCallingHours(after: now)
-            if let hours, hours <= (retry ?? hours) { throw .waitingForCallingHours(queue.id, until: hours) }
+            if let hours, hours <= (retry ?? hours) {
+                // Recorded once per wait (the first session to find it); the others are told when to look again.
+                guard queue.waitingForHoursUntil != hours else { throw .waitingForCallingHours(queue.id, until: hours) }
+                return [.queueWaitingForHours(.init(queueId: queue.id, sessionId: sessionId, until: hours,
+                                                    contacts: queue.callingHoursCounts(at: now).waiting))]
+            }
             if let retry { throw .waitingForRetry(queue.id, until: retry) }
             // Nothing left to dial and nothing in flight: the queue is done, and so are its sessions.
             return [.queueCompleted(.init(queueId: queue.id))]
                 + queue.activeSessions.sorted().map { .sessionEnded(.init(sessionId: $0, reason: .queueCompleted)) }
         }
+
+        // The 3 % guard, at every batch start: the window may have rolled, or connects brought the rate down.
+        let guardChange = queue.guardChange(at: now)
+        let guardLevel = guardChange?.level ?? queue.guardLevel
 
         // VIP contacts in an ordinary queue are dialled in batches of their own, under the VIP profile.
         var batchIsVIP = false
@@ -239,13 +269,16 @@ extension DialerState {
             batchIsVIP = StrategyProfileRegistry.isVIP(head.segment)
             separateVIPs = true
         }
-        let (profile, reason) = StrategyProfileRegistry.select(for: ProfileContext(
+        var (profile, reason) = StrategyProfileRegistry.select(for: ProfileContext(
             choice: session.profile, queueName: queue.name, queueSegment: queue.segment, batchIsVIP: batchIsVIP,
             dialedCalls: queue.fairDials, humanAnswers: queue.humanAnswers))
+        if guardLevel >= .warning, profile.name == .aggressive { (profile, reason) = (.balanced, .abandonmentGuard) }
         // A session's explicit lines and stagger apply, except that a VIP (conservative) batch never
-        // uses more than the profile's lines (its AMD policy is always the profile's, human-only).
+        // uses more than the profile's lines (its AMD policy is always the profile's, human-only), and
+        // the guard's limit holds whatever the session asked for.
         var fanout = session.mode == .single ? 1 : (session.settings.maxLines ?? profile.fanout)
         if profile.name == .conservative { fanout = min(fanout, profile.fanout) }
+        if let limit = guardLevel.maxLines { fanout = min(fanout, limit) }
         let staggerMs = session.settings.staggerMs ?? profile.staggerMs
         guard let pool = CallerIDPool(callerIds(for: queue, session: session)) else {
             throw .invalidValue(field: "callerIds", message: "must name at least one caller ID")
@@ -258,7 +291,7 @@ extension DialerState {
             PlannedCall(callId: CallID("\(groupId.rawValue)-\(index + 1)"), contactId: contact.id, to: contact.phone,
                         callerId: pool.callerID(for: contact.phone), offsetMs: Int64(index) * staggerMs)
         }
-        return [
+        return (guardChange.map { [.abandonmentGuardChanged($0)] } ?? []) + [
             .batchStarted(.init(groupId: groupId, sessionId: sessionId, queueId: queue.id, agentId: session.agentId,
                                 mode: session.mode, profile: profile.name, fanout: fanout, staggerMs: staggerMs,
                                 amdPolicy: profile.amdPolicy, ringTimeoutMs: session.settings.ringTimeoutMs, calls: calls)),

@@ -37,6 +37,13 @@ extension DialerEvent {
         case .queueCallerIdsSet: .queueCallerIdsSet
         case .doNotCallAdded: .doNotCallAdded
         case .doNotCallRemoved: .doNotCallRemoved
+        case .callAbandoned: .callAbandoned
+        case .safeHarborStarted: .safeHarborStarted
+        case .safeHarborEnded: .safeHarborEnded
+        case .abandonmentGuardChanged: .abandonmentGuardChanged
+        case .queueComplianceSet: .queueComplianceSet
+        case .organisationSafeHarborSet: .organisationSafeHarborSet
+        case .queueWaitingForHours: .queueWaitingForHours
         }
     }
 
@@ -77,6 +84,13 @@ extension DialerEvent {
         case .queueCallerIdsSet(let e): QueueCallerIdsSet.shape.encode(e)
         case .doNotCallAdded(let e): DoNotCallAdded.shape.encode(e)
         case .doNotCallRemoved(let e): DoNotCallRemoved.shape.encode(e)
+        case .callAbandoned(let e): CallAbandoned.shape.encode(e)
+        case .safeHarborStarted(let e): SafeHarborStarted.shape.encode(e)
+        case .safeHarborEnded(let e): SafeHarborEnded.shape.encode(e)
+        case .abandonmentGuardChanged(let e): AbandonmentGuardChanged.shape.encode(e)
+        case .queueComplianceSet(let e): QueueComplianceSet.shape.encode(e)
+        case .organisationSafeHarborSet(let e): OrganisationSafeHarborSet.shape.encode(e)
+        case .queueWaitingForHours(let e): QueueWaitingForHours.shape.encode(e)
         }
     }
 
@@ -126,6 +140,13 @@ extension DialerEvent {
         case .queueCallerIdsSet: self = .queueCallerIdsSet(try QueueCallerIdsSet.shape.decode(d))
         case .doNotCallAdded: self = .doNotCallAdded(try DoNotCallAdded.shape.decode(d))
         case .doNotCallRemoved: self = .doNotCallRemoved(try DoNotCallRemoved.shape.decode(d))
+        case .callAbandoned: self = .callAbandoned(try CallAbandoned.shape.decode(d))
+        case .safeHarborStarted: self = .safeHarborStarted(try SafeHarborStarted.shape.decode(d))
+        case .safeHarborEnded: self = .safeHarborEnded(try SafeHarborEnded.shape.decode(d))
+        case .abandonmentGuardChanged: self = .abandonmentGuardChanged(try AbandonmentGuardChanged.shape.decode(d))
+        case .queueComplianceSet: self = .queueComplianceSet(try QueueComplianceSet.shape.decode(d))
+        case .organisationSafeHarborSet: self = .organisationSafeHarborSet(try OrganisationSafeHarborSet.shape.decode(d))
+        case .queueWaitingForHours: self = .queueWaitingForHours(try QueueWaitingForHours.shape.decode(d))
         }
     }
 }

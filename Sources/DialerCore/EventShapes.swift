@@ -6,13 +6,16 @@ import SwitchboardBasics
 
 extension QueueCreated: JSONShaped {
     public static let shape = JSONShape(
-        QueueCreated.init(queueId:name:segment:maxAttempts:retryDelayMs:callingHours:),
+        QueueCreated.init(queueId:name:segment:maxAttempts:retryDelayMs:callingHours:safeHarborMessage:abandonWarnPercent:abandonCapPercent:),
         JSONField("queueId", \QueueCreated.queueId),
         JSONField("name", \QueueCreated.name),
         JSONField("segment", \QueueCreated.segment),
         JSONField("maxAttempts", \QueueCreated.maxAttempts),
         JSONField<QueueCreated, Int64?>.omittedWhenAbsent("retryDelayMs", \QueueCreated.retryDelayMs),
-        JSONField<QueueCreated, CallingWindow?>.omittedWhenAbsent("callingHours", \QueueCreated.callingHours)
+        JSONField<QueueCreated, CallingWindow?>.omittedWhenAbsent("callingHours", \QueueCreated.callingHours),
+        JSONField<QueueCreated, String?>.omittedWhenAbsent("safeHarborMessage", \QueueCreated.safeHarborMessage),
+        JSONField<QueueCreated, Percent?>.omittedWhenAbsent("abandonWarnPercent", \QueueCreated.abandonWarnPercent),
+        JSONField<QueueCreated, Percent?>.omittedWhenAbsent("abandonCapPercent", \QueueCreated.abandonCapPercent)
     )
 }
 

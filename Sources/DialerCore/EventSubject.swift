@@ -71,7 +71,14 @@ extension DialerEvent {
         case .batchCompleted(let e): .group(e.groupId)
         case .batchCancelled(let e): .group(e.groupId)
         case .callDispositioned(let e): .group(e.groupId, session: e.sessionId)
-        case .tokenIssued, .tokenRevoked, .callerIdsAdded, .callerIdRemoved, .doNotCallAdded, .doNotCallRemoved:
+        case .callAbandoned(let e): .group(e.groupId)
+        case .safeHarborStarted(let e): .group(e.groupId)
+        case .safeHarborEnded(let e): .group(e.groupId)
+        case .abandonmentGuardChanged(let e): .queue(e.queueId)
+        case .queueComplianceSet(let e): .queue(e.queueId)
+        case .queueWaitingForHours(let e): .queue(e.queueId, session: e.sessionId)
+        case .tokenIssued, .tokenRevoked, .callerIdsAdded, .callerIdRemoved, .doNotCallAdded, .doNotCallRemoved,
+             .organisationSafeHarborSet:
             EventSubject(stream: .organisation)
         case .queueCallerIdsSet(let e): .queue(e.queueId)
         }

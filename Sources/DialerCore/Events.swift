@@ -47,6 +47,15 @@ public enum DialerEvent: Hashable, Sendable {
     // The do-not-call list (DoNotCall.swift)
     case doNotCallAdded(DoNotCallAdded)
     case doNotCallRemoved(DoNotCallRemoved)
+    // Abandonment, the guard and the safe-harbor message (Abandonment.swift)
+    case callAbandoned(CallAbandoned)
+    case safeHarborStarted(SafeHarborStarted)
+    case safeHarborEnded(SafeHarborEnded)
+    case abandonmentGuardChanged(AbandonmentGuardChanged)
+    case queueComplianceSet(QueueComplianceSet)
+    case organisationSafeHarborSet(OrganisationSafeHarborSet)
+    // Calling hours (CallingHours.swift)
+    case queueWaitingForHours(QueueWaitingForHours)
 }
 
 /// The stable stored name of each event type.
@@ -85,6 +94,13 @@ public enum EventType: String, Sendable, CaseIterable, JSONConvertible {
     case queueCallerIdsSet = "queue.caller-ids-set"
     case doNotCallAdded = "dnc.added"
     case doNotCallRemoved = "dnc.removed"
+    case callAbandoned = "call.abandoned"
+    case safeHarborStarted = "call.safe-harbor-started"
+    case safeHarborEnded = "call.safe-harbor-ended"
+    case abandonmentGuardChanged = "queue.abandonment-guard-changed"
+    case queueComplianceSet = "queue.compliance-set"
+    case organisationSafeHarborSet = "organisation.safe-harbor-set"
+    case queueWaitingForHours = "queue.waiting-for-hours"
 
     /// The current schema version of each type. Older versions would be upcast on read.
     public var version: Int { 1 }
@@ -102,10 +118,24 @@ public struct QueueCreated: Hashable, Sendable {
     public var retryDelayMs: Int64?
     /// The queue's narrower calling hours (absent: the law's 08:00–21:00 local).
     public var callingHours: CallingWindow?
+    /// The queue's safe-harbor message (absent: the organisation's).
+    public var safeHarborMessage: String?
+    /// The guard's thresholds (absent: 2.5 and 3).
+    public var abandonWarnPercent: Percent?
+    public var abandonCapPercent: Percent?
     public init(queueId: QueueID, name: String, segment: String?, maxAttempts: Int, retryDelayMs: Int64? = nil,
-                callingHours: CallingWindow? = nil) {
+                callingHours: CallingWindow? = nil, safeHarborMessage: String? = nil, abandonWarnPercent: Percent? = nil,
+                abandonCapPercent: Percent? = nil) {
         self.queueId = queueId; self.name = name; self.segment = segment; self.maxAttempts = maxAttempts
-        self.retryDelayMs = retryDelayMs; self.callingHours = callingHours
+        self.retryDelayMs = retryDelayMs; self.callingHours = callingHours; self.safeHarborMessage = safeHarborMessage
+        self.abandonWarnPercent = abandonWarnPercent; self.abandonCapPercent = abandonCapPercent
+    }
+
+    /// The compliance settings the queue starts with.
+    public var compliance: QueueCompliance {
+        QueueCompliance(safeHarborMessage: safeHarborMessage,
+                        abandonWarnPercent: abandonWarnPercent ?? QueueCompliance.defaultWarn,
+                        abandonCapPercent: abandonCapPercent ?? QueueCompliance.legalCap)
     }
 }
 
@@ -324,7 +354,7 @@ public enum TerminationReason: String, Sendable, CaseIterable, JSONConvertible {
     case cancelled
     /// The answer was not one the AMD policy connects (e.g. `unknown` under `human-only`).
     case amdPolicy = "amd-policy"
-    /// A person answered after the batch already had a winner and was dropped.
+    /// A person answered after the batch already had a winner and was dropped (`call.abandoned` says why).
     case abandoned
 }
 

@@ -15,6 +15,7 @@ extension DialerState {
         fold(event, position: position, at: time)
         foldAccess(event, at: time)
         foldDoNotCall(event)
+        foldCompliance(event, at: time)
         refreshActivity(after: event, at: time)
     }
 
@@ -24,6 +25,7 @@ extension DialerState {
             queues[e.queueId] = Queue(id: e.queueId, name: e.name, segment: e.segment, maxAttempts: e.maxAttempts,
                                       retryDelayMs: e.retryDelayMs ?? Queue.defaultRetryDelayMs)
             queues[e.queueId]?.callingWindow = e.callingHours ?? .legal
+            queues[e.queueId]?.compliance = e.compliance
         case .contactsAdded(let e):
             modifyQueue(e.queueId) { queue in
                 for new in e.contacts where queue.contacts[new.contactId] == nil {
@@ -81,6 +83,7 @@ extension DialerState {
             groups[e.groupId] = group
             modifyQueue(e.queueId) { queue in
                 queue.liveGroups.insert(e.groupId)
+                queue.waitingForHoursUntil = nil
                 for call in e.calls { queue.contacts[call.contactId]?.liveCall = call.callId }
             }
             sessions[e.sessionId]?.currentGroup = e.groupId
@@ -136,16 +139,8 @@ extension DialerState {
                     contact.attempts += 1
                     contact.outcome = .terminated
                 case .abandoned:
-                    call.outcome = .terminated
-                    call.abandoned = true
-                    contact.attempts += 1
-                    contact.outcome = .terminated
-                    contact.isSettled = true
+                    call.outcome = .terminated  // call.abandoned, just before, counted and settled it
                 }
-            }
-            if e.reason == .abandoned, let group = groups[e.groupId] {
-                queues[group.queueId]?.abandonedCalls += 1
-                sessions[group.sessionId]?.abandoned += 1
             }
         case .callVoicemail(let e):
             endCall(e.groupId, e.callId, status: .voicemail, reason: "voicemail", position: position, at: time) {
@@ -215,6 +210,11 @@ extension DialerState {
             break  // foldAccess
         case .doNotCallAdded, .doNotCallRemoved:
             break  // foldDoNotCall
+        case .callAbandoned, .safeHarborStarted, .safeHarborEnded, .abandonmentGuardChanged, .queueComplianceSet,
+             .organisationSafeHarborSet:
+            break  // foldCompliance
+        case .queueWaitingForHours(let e):
+            queues[e.queueId]?.waitingForHoursUntil = e.until
         }
     }
 
@@ -224,6 +224,8 @@ extension DialerState {
         switch event {
         case .queueCreated, .contactsAdded, .queueCompleted, .queueErrored, .profileSelected, .tokenIssued, .tokenRevoked,
              .callerIdsAdded, .callerIdRemoved, .queueCallerIdsSet, .doNotCallAdded, .doNotCallRemoved,
+             .callAbandoned, .safeHarborStarted, .safeHarborEnded, .abandonmentGuardChanged, .queueComplianceSet,
+             .organisationSafeHarborSet, .queueWaitingForHours,
              // A batch starts dialling (batch.started said so); an answer is followed by its connect or its end.
              .callDialed, .callAnswered:
             return
@@ -292,7 +294,7 @@ extension DialerState {
         if state != queue.state { queues[id]?.state = state }
     }
 
-    private mutating func modifyQueue(_ id: QueueID, _ change: (inout Queue) -> Void) {
+    mutating func modifyQueue(_ id: QueueID, _ change: (inout Queue) -> Void) {
         guard var queue = queues.removeValue(forKey: id) else { return }
         change(&queue)
         queues[id] = queue

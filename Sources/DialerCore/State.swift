@@ -96,6 +96,20 @@ public struct Queue: Hashable, Sendable {
     public var callerIds: [PhoneNumber]?
     /// The queue's calling hours, local to each contact (never wider than the law's).
     public var callingWindow: CallingWindow = .legal
+    /// The opening the queue last recorded it waits for (`queue.waiting-for-hours`); cleared by a batch.
+    public var waitingForHoursUntil: Timestamp?
+    /// The safe-harbor message and the abandonment thresholds.
+    public var compliance: QueueCompliance = .standard
+    /// The organisation's message (kept here by the fold): what the queue falls back to.
+    public var organisationSafeHarborMessage: String?
+    /// The message an abandoned call of this queue hears, if any.
+    public var safeHarborMessageInForce: String? { compliance.safeHarborMessage ?? organisationSafeHarborMessage }
+    /// Live answers and abandoned calls by day (the rolling 30-day rate) and in all.
+    public var abandonment = AbandonmentTally()
+    /// The 3 % guard's level, and the change that set it (`nil`: never moved).
+    public var guardLevel: AbandonmentGuardLevel = .normal
+    public var guardChangedBy: AbandonmentGuardChanged?
+    public var guardChangedAt: Timestamp?
     // Counters for the rates.
     public var dialedCalls = 0
     /// Calls that got a fair ring: answered, or ended unanswered on their own (no answer, failure). A
@@ -103,7 +117,6 @@ public struct Queue: Hashable, Sendable {
     public var fairDials = 0
     public var humanAnswers = 0
     public var machineAnswers = 0
-    public var abandonedCalls = 0
 
     public static let defaultRetryDelayMs: Int64 = 600_000
     public static let retryDelayRange: ClosedRange<Int64> = 0...86_400_000
@@ -118,8 +131,10 @@ public struct Queue: Hashable, Sendable {
 
     /// Answered by a human ÷ calls that got a fair ring; `nil` before the first.
     public var answerRate: Double? { fairDials == 0 ? nil : Double(humanAnswers) / Double(fairDials) }
-    /// Abandoned ÷ human answers (the US TSR caps it at 3 % per campaign per 30 days).
-    public var abandonmentRate: Double? { humanAnswers == 0 ? nil : Double(abandonedCalls) / Double(humanAnswers) }
+    /// Abandoned calls since the queue began.
+    public var abandonedCalls: Int { abandonment.lifetime.abandoned }
+    /// Abandoned ÷ live answers since the queue began (the guard reads the rolling 30 days).
+    public var abandonmentRate: Double? { abandonment.lifetime.rate }
 
     /// The first `limit` contacts a batch may dial at `now`: fresh ones (never dialled) first, then the
     /// others by attempts so far — a contact cut short comes after the fresh ones, ahead of real
@@ -246,7 +261,12 @@ public struct Call: Hashable, Sendable {
     public var endedAt: Timestamp?
     /// Why it ended: a termination reason, a failure reason, `timeout`/`busy`, `agent`/`contact`, `voicemail`.
     public var endReason: String?
+    /// A person answered and was not connected (`abandonCause` says why).
     public var abandoned = false
+    public var abandonCause: AbandonCause?
+    public var safeHarbor: SafeHarborRequest?
+    public var safeHarborStartedAt: Timestamp?
+    public var safeHarborEndedAt: Timestamp?
 
     public init(_ planned: PlannedCall) {
         id = planned.callId
@@ -329,6 +349,8 @@ public struct DialerState: Hashable, Sendable {
     public var callerIds: [PhoneNumber] = []
     /// The organisation's do-not-call list.
     public var doNotCall: Set<PhoneNumber> = []
+    /// The organisation's safe-harbor message (queues without their own play it).
+    public var safeHarborMessage: String?
     public var groups: [GroupID: Group] = [:]
     /// Position of the last event folded in.
     public var position: Int64 = 0

@@ -76,6 +76,8 @@ public enum ProfileReason: String, Sendable, CaseIterable, JSONConvertible {
     case vipQueueName = "vip-queue-name"
     case lowAnswerRate = "low-answer-rate"
     case `default`
+    /// The queue's abandonment rate reached its warning: `aggressive` (whichever chose it) gave way to `balanced`.
+    case abandonmentGuard = "abandonment-guard"
 }
 
 /// What the registry looks at to pick a profile.

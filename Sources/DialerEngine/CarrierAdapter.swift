@@ -48,10 +48,15 @@ public enum CarrierEvent: Hashable, Sendable {
     /// A connected call ended: the contact hung up, or the carrier ended it (the network dropped it).
     /// (The agent's own hang-up is the engine's request, recorded when it is made.)
     case completed(CallReference, endedBy: HangupSide = .contact)
+    /// The safe-harbor message began to play (Twilio: the `<Play>`/`<Say>` TwiML was fetched; Telnyx:
+    /// `call.speak.started`), and ended — after which the carrier hung up (`call.speak.ended` + hangup).
+    case safeHarborStarted(CallReference)
+    case safeHarborEnded(CallReference)
 
     public var reference: CallReference {
         switch self {
-        case .ringing(let r), .answered(let r, _), .noAnswer(let r), .busy(let r), .failed(let r, _), .completed(let r, _): r
+        case .ringing(let r), .answered(let r, _), .noAnswer(let r), .busy(let r), .failed(let r, _), .completed(let r, _),
+             .safeHarborStarted(let r), .safeHarborEnded(let r): r
         }
     }
 }
@@ -65,12 +70,17 @@ public protocol CarrierAdapter: Sendable {
     /// Starts delivering events into `sink` (the engine's input).
     func connect(_ sink: any CarrierEventSink)
     func placeCall(_ request: PlaceCallRequest)
-    /// Stops a call that has not been answered. Harmless if it already ended.
+    /// Stops a call that has not been answered. Harmless if it already ended; it does not end a call
+    /// the person has just answered (Twilio's `Status=canceled` only stops queued or ringing calls):
+    /// that answer is still reported, and the engine decides what the person hears.
     func cancel(_ reference: CallReference)
     /// Ends an answered call. Harmless if it already ended.
     func hangUp(_ reference: CallReference)
     /// Connects an answered call to the agent (a conference or a bridge).
     func bridge(_ reference: CallReference, to agent: AgentID)
+    /// Plays the safe-harbor message to an answered call the agent will not get, then hangs up
+    /// (Twilio: update the call with `<Say>` + `<Hangup/>`; Telnyx: `speak`, then `hangup`).
+    func playSafeHarbor(_ reference: CallReference, message: String)
     /// The calls the carrier still has up, for reconciliation after a restart.
     func liveCalls() -> Set<CallReference>
 }

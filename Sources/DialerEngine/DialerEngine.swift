@@ -287,6 +287,7 @@ public final class DialerEngine<Clock: EngineClock> {
             case .cancelCall(let reference): carrier.cancel(reference)
             case .hangUpCall(let reference): carrier.hangUp(reference)
             case .bridge(let reference, let agent): carrier.bridge(reference, to: agent)
+            case .playSafeHarbor(let reference, let message): carrier.playSafeHarbor(reference, message: message)
             case .startTimer(let timer, let time): clock.schedule(.timer(timer), at: time)
             }
         }
@@ -300,7 +301,7 @@ public final class DialerEngine<Clock: EngineClock> {
         let session: SessionID? = switch action {
         case .decide(let command): command.groupId.flatMap { state.groups[$0]?.sessionId } ?? command.sessionId
         case .placeCall(let request): state.groups[request.reference.groupId]?.sessionId
-        case .cancelCall(let r), .hangUpCall(let r), .bridge(let r, _): state.groups[r.groupId]?.sessionId
+        case .cancelCall(let r), .hangUpCall(let r), .bridge(let r, _), .playSafeHarbor(let r, _): state.groups[r.groupId]?.sessionId
         case .startTimer(.startBatch(let sessionId, _), _): sessionId
         case .startTimer(.placeCall(let r), _), .startTimer(.ringGuard(let r), _): state.groups[r.groupId]?.sessionId
         }

@@ -11,6 +11,7 @@ public enum EngineAction: Hashable, Sendable {
     case cancelCall(CallReference)
     case hangUpCall(CallReference)
     case bridge(CallReference, AgentID)
+    case playSafeHarbor(CallReference, message: String)
     case startTimer(EngineTimer, at: Timestamp)
 }
 
@@ -42,6 +43,8 @@ public enum EngineCore {
         case .noAnswer: return .recordNoAnswer(groupId: r.groupId, callId: r.callId, cause: .timeout)
         case .busy: return .recordNoAnswer(groupId: r.groupId, callId: r.callId, cause: .busy)
         case .failed(_, let reason): return .recordFailure(groupId: r.groupId, callId: r.callId, reason: reason)
+        case .safeHarborStarted: return .recordSafeHarborStarted(groupId: r.groupId, callId: r.callId)
+        case .safeHarborEnded: return .recordSafeHarborEnded(groupId: r.groupId, callId: r.callId)
         case .completed(_, let endedBy):
             // Only a connected call completes; a call we ended ourselves is already recorded.
             guard state.groups[r.groupId]?.call(r.callId)?.status == .inProgress else { return nil }
@@ -51,7 +54,8 @@ public enum EngineCore {
 
     /// What to do when a command is refused by the domain because its call has already ended.
     public static func actionsForRefused(_ command: Command, error: DomainError) -> [EngineAction] {
-        // A person picked up a call we had already ended (cancel raced with the answer): hang up.
+        // A call we had already ended was answered by a machine (or an answer our policy would not
+        // connect): hang up. (A person is abandoned instead: `call.abandoned` says what they hear.)
         if case .recordAnswer(let groupId, let callId, _) = command, case .callEnded = error {
             return [.hangUpCall(CallReference(groupId: groupId, callId: callId))]
         }
@@ -127,7 +131,21 @@ public enum EngineCore {
             case .callConnected(let e):
                 actions.append(.bridge(CallReference(groupId: e.groupId, callId: e.callId), e.agentId))
                 actions.append(.decide(.endLosingCalls(groupId: e.groupId)))
+            case .queueWaitingForHours(let e):
+                // Everyone left waits for their hours: the session looks again at the earliest opening.
+                if let session = state.sessions[e.sessionId], session.currentGroup == nil {
+                    actions.append(.startTimer(.startBatch(e.sessionId, after: session.lastGroup), at: e.until))
+                }
+            case .callAbandoned(let e):
+                // The person hears the safe-harbor message and is hung up on; without one, just hung up.
+                let reference = CallReference(groupId: e.groupId, callId: e.callId)
+                if e.safeHarbor == .requested, let message = e.message {
+                    actions.append(.playSafeHarbor(reference, message: message))
+                } else {
+                    actions.append(.hangUpCall(reference))
+                }
             case .callTerminated(let e):
+                guard e.reason != .abandoned else { continue }  // call.abandoned, just before, said what to do
                 guard let call = state.groups[e.groupId]?.call(e.callId), call.isPlaced else { continue }
                 let reference = CallReference(groupId: e.groupId, callId: e.callId)
                 // A ringing call is cancelled; an answered one is hung up.

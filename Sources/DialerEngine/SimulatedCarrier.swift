@@ -31,15 +31,24 @@ public struct CallDistribution: Hashable, Sendable {
 /// `script` (`ringMs`, `answer: human|machine|unknown|none`, `talkMs`, `fail`) overrides the draw.
 ///
 /// Like a real network, it reports asynchronously through the engine's clock, and our requests take
-/// effect only after the events already due at that instant: a cancel can race with an answer, and
-/// hanging up a call that has ended does nothing.
+/// effect only after the events already due at that instant — and `requestLatencyMs` later, as an API
+/// round trip would: a cancel can race with an answer (a cancel does not end an answered call), and
+/// hanging up a call that has ended does nothing. A safe-harbor message starts `safeHarborStartMs`
+/// after the request reaches the network and lasts as long as it takes to say (`speakingMs`).
 public final class SimulatedCarrier<Clock: EngineClock>: CarrierAdapter {
     /// How long after placing a call it starts ringing (at most; sooner when the script answers sooner).
     public static var ringingAfterMs: Int64 { 400 }
     /// How long a failure takes to come back when the script does not say.
     public static var failureAfterMs: Int64 { 300 }
+    /// From the request reaching the network to the first word of the safe-harbor message.
+    public static var safeHarborStartMs: Int64 { 300 }
 
-    enum Phase { case dialing, ringing, answered, ended }
+    /// How long `message` takes to say: 150 words a minute, at least 3 s.
+    public static func speakingMs(_ message: String) -> Int64 {
+        max(3000, Int64(message.split(whereSeparator: \.isWhitespace).count) * 400)
+    }
+
+    enum Phase { case dialing, ringing, answered, playingSafeHarbor, ended }
 
     struct SimulatedCall {
         var phase: Phase = .dialing
@@ -62,14 +71,16 @@ public final class SimulatedCarrier<Clock: EngineClock>: CarrierAdapter {
     private let seed: UInt64
     private let distributions: [QueueID: CallDistribution]
     private let fallback: CallDistribution
+    private let requestLatencyMs: Int64
     private let state = Mutex(State())
 
     public init(clock: Clock, seed: UInt64, distributions: [QueueID: CallDistribution] = [:],
-                fallback: CallDistribution = .typical) {
+                fallback: CallDistribution = .typical, requestLatencyMs: Int64 = 0) {
         self.clock = clock
         self.seed = seed
         self.distributions = distributions
         self.fallback = fallback
+        self.requestLatencyMs = max(0, requestLatencyMs)
     }
 
     public func connect(_ sink: any CarrierEventSink) { state.withLock { $0.sink = sink } }
@@ -97,9 +108,28 @@ public final class SimulatedCarrier<Clock: EngineClock>: CarrierAdapter {
         }
     }
 
-    public func cancel(_ reference: CallReference) { later(0) { $0.hangUpNow(reference) } }
+    public func cancel(_ reference: CallReference) { later(requestLatencyMs) { $0.cancelNow(reference) } }
 
-    public func hangUp(_ reference: CallReference) { later(0) { $0.hangUpNow(reference) } }
+    public func hangUp(_ reference: CallReference) { later(requestLatencyMs) { $0.hangUpNow(reference) } }
+
+    public func playSafeHarbor(_ reference: CallReference, message: String) {
+        later(requestLatencyMs + Self.safeHarborStartMs) { carrier in
+            let started: CarrierEvent? = carrier.state.withLock { state in
+                guard state.calls[reference]?.phase == .answered else { return nil }
+                state.calls[reference]?.phase = .playingSafeHarbor
+                return .safeHarborStarted(reference)
+            }
+            guard started != nil else { return nil }
+            carrier.later(Self.speakingMs(message)) { carrier in
+                carrier.state.withLock { state in
+                    guard state.calls[reference]?.phase == .playingSafeHarbor else { return nil }
+                    state.calls[reference]?.phase = .ended  // the message said, the carrier hangs up
+                    return .safeHarborEnded(reference)
+                }
+            }
+            return started
+        }
+    }
 
     public func bridge(_ reference: CallReference, to agent: AgentID) {
         let talkMs: Int64? = state.withLock { state in
@@ -140,13 +170,24 @@ public final class SimulatedCarrier<Clock: EngineClock>: CarrierAdapter {
     private func end(_ reference: CallReference, reporting event: CarrierEvent, onlyIfBridged: Bool = false) -> CarrierEvent? {
         state.withLock { state in
             guard let call = state.calls[reference], call.phase != .ended, !onlyIfBridged || call.bridged else { return nil }
-            if !onlyIfBridged, call.phase == .answered { return nil }  // answered calls end by hang-up only
+            // Answered calls end by hang-up only (a message being played ends on its own).
+            if !onlyIfBridged, call.phase == .answered || call.phase == .playingSafeHarbor { return nil }
             state.calls[reference]?.phase = .ended
             return event
         }
     }
 
-    /// Our cancel or hang-up reaching the network: the call ends, and we were the ones who ended it.
+    /// Our cancel reaching the network: a call still dialling or ringing ends; one just answered does not.
+    private func cancelNow(_ reference: CallReference) -> CarrierEvent? {
+        state.withLock { state in
+            if let phase = state.calls[reference]?.phase, phase == .dialing || phase == .ringing {
+                state.calls[reference]?.phase = .ended
+            }
+        }
+        return nil
+    }
+
+    /// Our hang-up reaching the network: the call ends, and we were the ones who ended it.
     private func hangUpNow(_ reference: CallReference) -> CarrierEvent? {
         state.withLock { state in state.calls[reference]?.phase = .ended }
         return nil

@@ -4,10 +4,10 @@ import SwitchboardBasics
 
 /// What a compliance officer is asked for, per queue (the rule's campaign) and per day (UTC): calls
 /// dialled, live answers, abandoned calls, the abandonment rate that day and over the 30 days ending
-/// that day (16 CFR 310.4(b)(4): at most 3 %). Folded from the log alone.
-///
-/// Rules not built yet — calling hours, the do-not-call list, safe-harbor messages — have their
-/// fields present and `nil`, and `notYetBuilt` names them, so a report never passes them off as zero.
+/// that day (16 CFR 310.4(b)(4): at most 3 %), and the evidence for the other rules — calls placed
+/// outside the called person's hours (checked again here, expected 0), dials the do-not-call list
+/// prevented, and abandoned calls that heard the safe-harbor message within 2 s or heard none.
+/// Folded from the log alone, through the same projections the dialer decides on.
 public struct ComplianceReport: Sendable, Hashable {
     public struct Day: Sendable, Hashable {
         public var queueId: QueueID
@@ -20,16 +20,22 @@ public struct ComplianceReport: Sendable, Hashable {
         public var dialed30 = 0
         public var liveAnswers30 = 0
         public var abandoned30 = 0
-        public var callsOutsideCallingHours: Int? = nil
-        public var doNotCallPrevented: Int? = nil
-        public var abandonedWithSafeHarborWithin2s: Int? = nil
+        /// Calls placed when the contact's local time was outside the queue's calling hours.
+        public var callsOutsideCallingHours = 0
+        /// Contacts still to be dialled that the do-not-call list settled (listed, or added already listed).
+        public var doNotCallPrevented = 0
+        /// Abandoned calls whose safe-harbor message began within 2 s of the answer.
+        public var abandonedWithSafeHarborWithin2s = 0
+        /// Abandoned calls that heard no message (neither the queue nor the organisation had one).
+        public var abandonedWithoutSafeHarbor = 0
 
         public var abandonmentRate: Double? { liveAnswers == 0 ? nil : Double(abandoned) / Double(liveAnswers) }
         public var abandonmentRate30: Double? { liveAnswers30 == 0 ? nil : Double(abandoned30) / Double(liveAnswers30) }
     }
 
-    public static let windowDays = 30
-    public static let notYetBuilt = ["callsOutsideCallingHours", "doNotCallPrevented", "abandonedWithSafeHarborWithin2s"]
+    public static let windowDays = AbandonmentTally.windowDays
+    /// The safe-harbor message must begin within this long of the answer.
+    public static let safeHarborWithinMs: Int64 = 2000
 
     /// Every queue-day with traffic, by queue then day.
     public var days: [Day]
@@ -38,33 +44,66 @@ public struct ComplianceReport: Sendable, Hashable {
     /// UTC days of the given times; the 30-day windows also count the days before `from`).
     public static func build(_ store: some EventStore, queue: QueueID? = nil, from: Timestamp? = nil,
                              to: Timestamp? = nil) async throws -> ComplianceReport {
-        var queueOfGroup: [GroupID: QueueID] = [:]
-        var counts: [QueueID: [Int64: (dialed: Int, live: Int, abandoned: Int)]] = [:]
+        var state = DialerState()
+        var counts: [QueueID: [Int64: Day]] = [:]
         for try await recorded in store.events() {
             let event = try EventCodec.decode(recorded)
-            let day = recorded.time.millisecondsSinceEpoch.floorDivided(by: 86_400_000).quotient
-            func count(_ group: GroupID, _ change: (inout (dialed: Int, live: Int, abandoned: Int)) -> Void) {
-                guard let queueId = queueOfGroup[group], queue == nil || queue == queueId else { return }
-                change(&counts[queueId, default: [:]][day, default: (0, 0, 0)])
+            let day = AbandonmentTally.day(of: recorded.time)
+            func count(_ queueId: QueueID?, _ change: (inout Day) -> Void) {
+                guard let queueId, queue == nil || queue == queueId else { return }
+                change(&counts[queueId, default: [:]][day, default: Day(queueId: queueId, day: "")])
             }
+            func queueOf(_ group: GroupID) -> QueueID? { state.groups[group]?.queueId }
+            // Read before the event is folded: what it found.
             switch event {
-            case .batchStarted(let e): queueOfGroup[e.groupId] = e.queueId
-            case .callDialed(let e): count(e.groupId) { $0.dialed += 1 }
-            case .callAnswered(let e) where e.answeredBy == .human: count(e.groupId) { $0.live += 1 }
-            case .callTerminated(let e) where e.reason == .abandoned: count(e.groupId) { $0.abandoned += 1 }
-            default: break
+            case .callDialed(let e):
+                count(queueOf(e.groupId)) { row in
+                    row.dialed += 1
+                    if let group = state.groups[e.groupId], let queue = state.queues[group.queueId],
+                        let contact = queue.contacts[e.contactId],
+                        !CallingHours.allows(CallingHours.zones(of: contact), queue.callingWindow, at: recorded.time)
+                    {
+                        row.callsOutsideCallingHours += 1
+                    }
+                }
+            case .callConnected(let e):
+                count(queueOf(e.groupId)) { $0.liveAnswers += 1 }
+            case .callAbandoned(let e):
+                count(queueOf(e.groupId)) { row in
+                    row.liveAnswers += 1
+                    row.abandoned += 1
+                    if e.safeHarbor == .noSafeHarbor { row.abandonedWithoutSafeHarbor += 1 }
+                }
+            case .safeHarborStarted(let e):
+                if let call = state.groups[e.groupId]?.call(e.callId), let answeredAt = call.answeredAt,
+                    recorded.time.milliseconds(since: answeredAt) <= safeHarborWithinMs
+                {
+                    count(queueOf(e.groupId)) { $0.abandonedWithSafeHarborWithin2s += 1 }
+                }
+            case .doNotCallAdded(let e):
+                let listed = Set(e.phones)
+                for (queueId, q) in state.queues {
+                    let prevented = q.contacts.values.count { listed.contains($0.phone) && $0.isWaiting(maxAttempts: q.maxAttempts) }
+                    if prevented > 0 { count(queueId) { $0.doNotCallPrevented += prevented } }
+                }
+            case .contactsAdded(let e) where !state.doNotCall.isEmpty:
+                let prevented = e.contacts.count { state.doNotCall.contains($0.phone) }
+                if prevented > 0 { count(e.queueId) { $0.doNotCallPrevented += prevented } }
+            default:
+                break
             }
+            state.apply(event, position: recorded.position, at: recorded.time)
         }
-        let first = from.map { $0.millisecondsSinceEpoch.floorDivided(by: 86_400_000).quotient } ?? .min
-        let last = to.map { $0.millisecondsSinceEpoch.floorDivided(by: 86_400_000).quotient } ?? .max
+        let first = from.map(AbandonmentTally.day(of:)) ?? .min
+        let last = to.map(AbandonmentTally.day(of:)) ?? .max
         var days: [Day] = []
         for (queueId, byDay) in counts.sorted(by: { $0.key < $1.key }) {
             for (day, today) in byDay.sorted(by: { $0.key < $1.key }) where day >= first && day <= last {
-                var row = Day(queueId: queueId, day: Timestamp(millisecondsSinceEpoch: day * 86_400_000).rfc3339.prefix(10).description,
-                              dialed: today.dialed, liveAnswers: today.live, abandoned: today.abandoned)
+                var row = today
+                row.day = String(Timestamp(millisecondsSinceEpoch: day * 86_400_000).rfc3339.prefix(10))
                 for (earlier, counted) in byDay where earlier > day - Int64(windowDays) && earlier <= day {
                     row.dialed30 += counted.dialed
-                    row.liveAnswers30 += counted.live
+                    row.liveAnswers30 += counted.liveAnswers
                     row.abandoned30 += counted.abandoned
                 }
                 days.append(row)

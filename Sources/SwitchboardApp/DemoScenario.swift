@@ -5,7 +5,8 @@ import SwitchboardBasics
 
 /// A scripted day in a contact centre, on a virtual timeline, that exercises every event type:
 /// winners and losers, voicemail, abandonment, AMD policy, no-answer, failure, cancel and resume,
-/// mode and settings changes, a VIP queue, a stopped session, an errored queue and a completed one.
+/// mode and settings changes, a VIP queue, a stopped session, an errored queue and a completed one,
+/// safe-harbor messages and the abandonment guard, a queue waiting for its calling hours.
 ///
 /// Until the dialer engine drives calls from a carrier, this is what `switchboard demo` records, and
 /// the tests use it as a log that contains everything.
@@ -57,6 +58,17 @@ public enum DemoScenario {
         try await run(0, .setQueueCallerIds(queueId: "renewals", callerIds: [callerIds[0]]))
         try await run(0, .createQueue(queueId: "broken", name: "Imported list", segment: nil, maxAttempts: 3, contacts: []))
 
+        // Safe-harbor messages: the organisation's, and the leads queue's own.
+        try await run(0, .setOrganisationSafeHarbor(message: "This is Demo Co. Call us back at 512 555 0100; press 9 to opt out."))
+        try await run(0, .setQueueCompliance(queueId: "leads", compliance: QueueCompliance(
+            safeHarborMessage: "This is Demo Co about your enquiry. Call 512 555 0100 back; press 9 to stop our calls.",
+            abandonWarnPercent: QueueCompliance.defaultWarn, abandonCapPercent: QueueCompliance.legalCap)))
+
+        // Overnight: a Honolulu contact at 05:00 local waits for its calling hours.
+        try await run(0, .createQueue(queueId: "overnight", name: "Hawaii", segment: nil, maxAttempts: 1, contacts: [
+            contact("h1", "+18085550301"),
+        ]))
+
         // Agent 1 works the leads in parallel.
         try await run(100, .startSession(sessionId: "s1", agentId: "agent-1", queueId: "leads", mode: .parallel,
                                          profile: .auto, settings: .default, callerIds: callerIds))
@@ -97,6 +109,9 @@ public enum DemoScenario {
         try await run(47_000, .recordAnswer(groupId: "g4", callId: "g4-1", answeredBy: .human))
         try await run(47_000, .recordAnswer(groupId: "g4", callId: "g4-2", answeredBy: .human))
         try await run(47_000, .endLosingCalls(groupId: "g4"))
+        // The abandoned person hears the queue's message (the queue is now capped at one line: 1 of 3).
+        try await run(47_400, .recordSafeHarborStarted(groupId: "g4", callId: "g4-2"))
+        try await run(53_400, .recordSafeHarborEnded(groupId: "g4", callId: "g4-2"))
         try await run(80_000, .recordHangup(groupId: "g4", callId: "g4-1"))
         try await run(80_050, .recordDisposition(sessionId: "s1", callId: "g4-1", outcome: .interested,
                                                  notes: "send the price list", callbackAt: nil))
@@ -123,6 +138,12 @@ public enum DemoScenario {
         try await run(87_100, .placeCall(groupId: "g6", callId: "g6-1"))
         try await run(90_000, .recordAnswer(groupId: "g6", callId: "g6-1", answeredBy: .machine))
         try await run(92_000, .startBatch(sessionId: "s3", groupId: "g7"))
+
+        // Agent 4 on the Hawaii queue: nobody may be called yet, so the queue waits; the agent stops.
+        try await run(92_500, .startSession(sessionId: "s4", agentId: "agent-4", queueId: "overnight", mode: .single,
+                                            profile: .auto, settings: .default, callerIds: callerIds))
+        try await run(92_500, .startBatch(sessionId: "s4", groupId: "g8"))
+        try await run(92_600, .stopSession(sessionId: "s4"))
 
         // An imported list the carrier rejects as a whole.
         try await run(93_000, .failQueue(queueId: "broken", reason: "carrier rejected the caller ID"))

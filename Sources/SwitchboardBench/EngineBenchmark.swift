@@ -132,5 +132,6 @@ final class TimingCarrier<Clock: EngineClock>: CarrierAdapter {
     }
     func hangUp(_ reference: CallReference) { inner.hangUp(reference) }
     func bridge(_ reference: CallReference, to agent: AgentID) { inner.bridge(reference, to: agent) }
+    func playSafeHarbor(_ reference: CallReference, message: String) { inner.playSafeHarbor(reference, message: message) }
     func liveCalls() -> Set<CallReference> { inner.liveCalls() }
 }

@@ -254,6 +254,15 @@ struct Replay: AsyncParsableCommand {
         case .queueStopped: "queue stopped"
         case .queueCompleted: "queue completed"
         case .contactsAdded(let e): "\(e.contacts.count) contacts added to the queue"
+        case .callAbandoned(let e):
+            "\(e.callId) ABANDONED (\(e.cause.rawValue), \(e.answeredBy.rawValue)): safe harbor \(e.safeHarbor.rawValue)"
+        case .safeHarborStarted(let e): "\(e.callId) safe-harbor message playing"
+        case .safeHarborEnded(let e): "\(e.callId) safe-harbor message played, hung up"
+        case .abandonmentGuardChanged(let e):
+            "guard \(e.previous.rawValue) → \(e.level.rawValue): \(e.abandoned)/\(e.liveAnswers) abandoned (\(e.ratePercent)) over "
+                + "\(e.windowFrom)…\(e.windowTo), at most \(e.maxLines.map(String.init) ?? "all") lines"
+        case .queueComplianceSet, .organisationSafeHarborSet: "compliance settings changed"
+        case .queueWaitingForHours(let e): "queue waits until \(e.until): \(e.contacts) contacts outside their calling hours"
         case .queueCreated, .queueErrored, .tokenIssued, .tokenRevoked, .callerIdsAdded, .callerIdRemoved, .queueCallerIdsSet,
              .doNotCallAdded, .doNotCallRemoved: ""
         }
@@ -356,6 +365,8 @@ struct Serve: AsyncParsableCommand {
     var allowOrigin: [String] = []
     @Option(help: "Bad tokens from one address within a minute before it is shut out for a minute.")
     var authFailureLimit: Int = 10
+    @Option(help: "The organisation's safe-harbor message (who is calling, a callback number, how to opt out), for queues without their own; \"\" removes it. Default: keep the one in force.")
+    var safeHarborMessage: String?
     @Option(help: "Serve HTTPS and WSS with this certificate (PEM); needs --tls-key.") var tlsCert: String?
     @Option(help: "The private key (PEM) of --tls-cert.") var tlsKey: String?
 
@@ -373,6 +384,7 @@ struct Serve: AsyncParsableCommand {
         configuration.logLevel = level
         configuration.adminTokenFile = adminTokenFile ?? store + ".admin-token"
         configuration.allowedOrigins = allowOrigin
+        configuration.safeHarborMessage = safeHarborMessage
         guard authFailureLimit >= 1 else { throw ValidationError("--auth-failure-limit must be at least 1") }
         configuration.authFailureLimit = authFailureLimit
         switch (tlsCert, tlsKey) {

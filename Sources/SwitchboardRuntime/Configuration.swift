@@ -24,6 +24,9 @@ public struct Configuration: Sendable {
     public var authFailureLimit = 10
     /// Origins besides the server's own from which browsers may open the feed (`--allow-origin`).
     public var allowedOrigins: [String] = []
+    /// The organisation's safe-harbor message, for queues without their own: recorded in the log when
+    /// it differs from the one in force; `nil` keeps that one, `""` removes it. The demo brings its own.
+    public var safeHarborMessage: String?
     /// Serve HTTPS and WSS with this certificate and key (PEM files).
     public var tls: TLSFiles?
 
@@ -48,6 +51,9 @@ public struct Configuration: Sendable {
         guard (0...65_535).contains(port) else { return "the port must be in 0...65535" }
         guard pingSeconds >= 1, hangUpSeconds > pingSeconds else {
             return "--hang-up-seconds must be above --ping-seconds, which must be at least 1"
+        }
+        if let message = safeHarborMessage, !message.isEmpty, let problem = QueueCompliance.problem(withMessage: message) {
+            return "--safe-harbor-message " + problem
         }
         return nil
     }

@@ -7,6 +7,11 @@ import SwitchboardBasics
 public enum Demo {
     public static let callerIds = ["+15125550100", "+17135550100", "+12125550100", "+18005550100"].compactMap(PhoneNumber.init)
 
+    /// The demo organisation's safe-harbor message (the rule: the seller's name, a number to call back,
+    /// and an automated way to opt out).
+    public static let safeHarborMessage = "Hello, this is Switchboard Demo calling. We are sorry we missed you. "
+        + "Please call us back at 512 555 0100. To stop our calls, press 9 now or say stop at that number."
+
     /// The demo's agents (one session each).
     static let agents: [AgentID] = ["agent-1", "agent-2", "agent-3"]
 

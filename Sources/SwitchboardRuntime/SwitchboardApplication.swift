@@ -70,6 +70,10 @@ public final class SwitchboardApplication: Sendable {
         let tls = configuration.tls.map { WebServer.TLS(certificatePath: $0.certificate, privateKeyPath: $0.privateKey) }
         let server = WebServer(port: configuration.port, application: api, limits: limits, tls: tls)
         let port = try server.start()
+        // The organisation's safe-harbor message: the server's setting, recorded when it changes.
+        if let message = configuration.safeHarborMessage ?? (configuration.demo && fresh ? Demo.safeHarborMessage : nil) {
+            clock.schedule(.command(.setOrganisationSafeHarbor(message: message.isEmpty ? nil : message), reply: nil), at: clock.now)
+        }
         if configuration.demo, fresh {
             for command in Demo.commands(callerIds: configuration.callerIds, at: clock.now) {
                 clock.schedule(.command(command, reply: nil), at: clock.now)

@@ -359,7 +359,8 @@ public final class APIServer: WebApplication {
     }
 
     func createQueue(_ body: JSONObject) async throws -> HTTPResponse {
-        try body.rejectUnknownKeys(["name", "segment", "maxAttempts", "retryDelayMs", "contacts", "callerIds", "callingHours"])
+        try body.rejectUnknownKeys(["name", "segment", "maxAttempts", "retryDelayMs", "contacts", "callerIds", "callingHours",
+                                    "safeHarborMessage", "abandonWarnPercent", "abandonCapPercent"])
         let subset: [PhoneNumber]? = try body.decodeIfPresent("callerIds")
         if let subset {  // checked before the queue exists, so a refused subset creates nothing
             let pool = await projections.state.callerIds
@@ -372,7 +373,8 @@ public final class APIServer: WebApplication {
             queueId: queueId, name: try body.decode("name"), segment: try body.decodeIfPresent("segment"),
             maxAttempts: try body.decodeIfPresent("maxAttempts") ?? 3, contacts: contacts,
             retryDelayMs: try body.decodeIfPresent("retryDelayMs") ?? Queue.defaultRetryDelayMs,
-            callingHours: try body.decodeIfPresent("callingHours")))
+            callingHours: try body.decodeIfPresent("callingHours"),
+            compliance: try Self.compliance(body, over: .standard)))
         try await projections.waitUntil(decision.position)
         if let subset {
             let set = try await engine.decide(.setQueueCallerIds(queueId: queueId, callerIds: subset))
@@ -539,14 +541,44 @@ public final class APIServer: WebApplication {
         return .json(200, ["phone": phone.json, "listed": .bool(false)])
     }
 
-    /// A queue's own caller IDs (`callerIds`: a subset of the organisation's, or null for all of them).
+    /// A queue's own caller IDs (`callerIds`: a subset of the organisation's, or null for all of them)
+    /// and its compliance settings (`safeHarborMessage`, null for the organisation's; the abandonment
+    /// thresholds). Whatever the body names changes; everything is checked before anything is written.
     func changeQueue(_ id: QueueID, _ body: JSONObject) async throws -> HTTPResponse {
-        try body.rejectUnknownKeys(["callerIds"])
-        guard body["callerIds"] != nil else { throw APIError(status: 400, code: "invalid-body", message: "callerIds is required (an array, or null)") }
-        let subset: [PhoneNumber]? = try body.decodeIfPresent("callerIds")
-        let decision = try await engine.decide(.setQueueCallerIds(queueId: id, callerIds: subset))
-        try await projections.waitUntil(decision.position)
+        let complianceKeys = ["safeHarborMessage", "abandonWarnPercent", "abandonCapPercent"]
+        try body.rejectUnknownKeys(Set(["callerIds"] + complianceKeys))
+        guard !body.fields.isEmpty else {
+            throw APIError(status: 400, code: "invalid-body", message: "name at least one of callerIds, " + complianceKeys.joined(separator: ", "))
+        }
+        guard let current = await projections.state.queues[id] else { throw DomainError.queueNotFound(id) }
+        var compliance: QueueCompliance?
+        if complianceKeys.contains(where: { body[$0] != nil }) {
+            let changed = try Self.compliance(body, over: current.compliance)
+            let violations = changed.violations
+            guard violations.isEmpty else { throw DomainError.invalidSettings(violations) }
+            compliance = changed
+        }
+        var subset: [PhoneNumber]??
+        if body["callerIds"] != nil {
+            let list: [PhoneNumber]? = try body.decodeIfPresent("callerIds")
+            let pool = await projections.state.callerIds
+            if let list, let outside = list.first(where: { !pool.contains($0) }) { throw DomainError.callerIdNotInPool(outside) }
+            subset = .some(list)
+        }
+        var position: Int64?
+        if let subset { position = try await engine.decide(.setQueueCallerIds(queueId: id, callerIds: subset)).position }
+        if let compliance { position = try await engine.decide(.setQueueCompliance(queueId: id, compliance: compliance)).position }
+        if let position { try await projections.waitUntil(position) }
         return try await queue(id)
+    }
+
+    /// `base` with the compliance fields `body` names (`safeHarborMessage: null` clears the queue's own).
+    static func compliance(_ body: JSONObject, over base: QueueCompliance) throws -> QueueCompliance {
+        var compliance = base
+        if body["safeHarborMessage"] != nil { compliance.safeHarborMessage = try body.decodeIfPresent("safeHarborMessage") }
+        if let warn: Percent = try body.decodeIfPresent("abandonWarnPercent") { compliance.abandonWarnPercent = warn }
+        if let cap: Percent = try body.decodeIfPresent("abandonCapPercent") { compliance.abandonCapPercent = cap }
+        return compliance
     }
 
     // MARK: - Audit: the past, from the log alone

@@ -34,6 +34,10 @@ extension Call {
             "dialedAt": dialedAt?.json ?? .null, "answeredAt": answeredAt?.json ?? .null,
             "endedAt": endedAt?.json ?? .null, "endReason": endReason.map(JSONValue.string) ?? .null,
             "abandoned": .bool(abandoned),
+            "abandonment": abandoned ? [
+                "cause": abandonCause?.json ?? .null, "safeHarbor": safeHarbor?.json ?? .null,
+                "safeHarborStartedAt": safeHarborStartedAt?.json ?? .null, "safeHarborEndedAt": safeHarborEndedAt?.json ?? .null,
+            ] : .null,
         ]
     }
 }
@@ -75,9 +79,47 @@ extension Queue {
             "abandonedCalls": abandonedCalls.json,
             "answerRate": answerRate.map(JSONValue.double) ?? .null,
             "abandonmentRate": abandonmentRate.map(JSONValue.double) ?? .null,
+            "compliance": complianceSummary(at: now),
             "profile": ["name": profile.name.json, "reason": reason.json],
             "contactCount": contacts.count.json,
             "callerIds": callerIds.map { .array($0.map(\.json)) } ?? .null,
+        ]
+    }
+}
+
+extension Queue {
+    /// The abandonment figures (30 days, today, lifetime), the guard's limit and why, the thresholds,
+    /// the safe-harbor message in force and any warning a supervisor must act on.
+    func complianceSummary(at now: Timestamp) -> JSONValue {
+        func figures(_ count: AbandonmentTally.Count) -> JSONValue {
+            ["liveAnswers": count.liveAnswers.json, "abandoned": count.abandoned.json,
+             "rate": count.rate.map(JSONValue.double) ?? .null]
+        }
+        let window = abandonment.window(endingAt: now)
+        let days = AbandonmentTally.windowDays(endingAt: now)
+        let why: String = switch guardLevel {
+        case .normal: "30-day abandonment under the warning (\(compliance.abandonWarnPercent))"
+        case .warning: "30-day abandonment at or above the warning (\(compliance.abandonWarnPercent)): at most 2 lines, never aggressive"
+        case .capped: "30-day abandonment reached the cap (\(compliance.abandonCapPercent)): one line at a time until under \(compliance.abandonWarnPercent)"
+        }
+        var warnings: [JSONValue] = []
+        if compliance.safeHarborMessage == nil && organisationSafeHarborMessage == nil { warnings.append("no-safe-harbor-message") }
+        if abandonment.withoutSafeHarbor > 0 { warnings.append("abandoned-without-safe-harbor") }
+        if guardLevel != .normal { warnings.append(.string("abandonment-\(guardLevel.rawValue)")) }
+        return [
+            "abandonment": [
+                "window": ["days": AbandonmentTally.windowDays.json, "from": .string(days.from), "to": .string(days.to)],
+                "rolling30": figures(window), "today": figures(abandonment.today(at: now)), "lifetime": figures(abandonment.lifetime),
+                "withoutSafeHarbor": abandonment.withoutSafeHarbor.json,
+            ],
+            "guard": [
+                "level": guardLevel.json, "maxLines": guardLevel.maxLines?.json ?? .null, "why": .string(why),
+                "since": guardChangedAt?.json ?? .null,
+            ],
+            "abandonWarnPercent": compliance.abandonWarnPercent.json, "abandonCapPercent": compliance.abandonCapPercent.json,
+            "safeHarborMessage": compliance.safeHarborMessage.map(JSONValue.string) ?? .null,
+            "safeHarborSource": compliance.safeHarborMessage != nil ? "queue" : organisationSafeHarborMessage != nil ? "organisation" : .null,
+            "warnings": .array(warnings),
         ]
     }
 }
@@ -139,8 +181,7 @@ extension ComplianceReport {
         [
             "window": "the 30 days ending with each day (UTC), per queue",
             "capPercent": .double(3.0),
-            "notYetBuilt": .array(Self.notYetBuilt.map(JSONValue.string)),
-            "note": "fields for rules not built yet are null, not zero",
+            "safeHarborWithinMs": Self.safeHarborWithinMs.json,
             "days": .array(days.map { day in
                 [
                     "queueId": day.queueId.json, "day": .string(day.day), "dialed": day.dialed.json,
@@ -150,25 +191,27 @@ extension ComplianceReport {
                         "dialed": day.dialed30.json, "liveAnswers": day.liveAnswers30.json, "abandoned": day.abandoned30.json,
                         "abandonmentRate": day.abandonmentRate30.map(JSONValue.double) ?? .null,
                     ],
-                    "callsOutsideCallingHours": day.callsOutsideCallingHours?.json ?? .null,
-                    "doNotCallPrevented": day.doNotCallPrevented?.json ?? .null,
-                    "abandonedWithSafeHarborWithin2s": day.abandonedWithSafeHarborWithin2s?.json ?? .null,
+                    "callsOutsideCallingHours": day.callsOutsideCallingHours.json,
+                    "doNotCallPrevented": day.doNotCallPrevented.json,
+                    "abandonedWithSafeHarborWithin2s": day.abandonedWithSafeHarborWithin2s.json,
+                    "abandonedWithoutSafeHarbor": day.abandonedWithoutSafeHarbor.json,
                 ]
             }),
         ]
     }
 
-    /// One row per queue and day; empty cells for rules not built yet.
+    /// One row per queue and day.
     public var csv: String {
         var rows = ["queue,day,dialed,live_answers,abandoned,abandonment_rate,dialed_30d,live_answers_30d,abandoned_30d,"
-            + "abandonment_rate_30d,calls_outside_calling_hours,dnc_prevented,abandoned_with_safe_harbor_2s"]
-        func cell(_ value: Int?) -> String { value.map(String.init) ?? "" }
+            + "abandonment_rate_30d,calls_outside_calling_hours,dnc_prevented,abandoned_with_safe_harbor_2s,abandoned_without_safe_harbor"]
+        func cell(_ value: Int) -> String { String(value) }
         func cell(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "" }
         for day in days {
             rows.append([CSV.field(day.queueId.rawValue), day.day, String(day.dialed), String(day.liveAnswers),
                          String(day.abandoned), cell(day.abandonmentRate), String(day.dialed30), String(day.liveAnswers30),
                          String(day.abandoned30), cell(day.abandonmentRate30), cell(day.callsOutsideCallingHours),
-                         cell(day.doNotCallPrevented), cell(day.abandonedWithSafeHarborWithin2s)].joined(separator: ","))
+                         cell(day.doNotCallPrevented), cell(day.abandonedWithSafeHarborWithin2s),
+                         cell(day.abandonedWithoutSafeHarbor)].joined(separator: ","))
         }
         return rows.joined(separator: "\r\n") + "\r\n"
     }
@@ -187,7 +230,8 @@ extension CallDetailRecord {
         + "ring_ms,talk_ms,answered_by,status,outcome,end_reason,disposition,abandoned,abandoned_why,safe_harbor_played,"
         + "cut_short_ring_ms,position"
 
-    /// One CSV row (RFC 4180); `safe_harbor_played` stays empty until safe-harbor messages exist.
+    /// One CSV row (RFC 4180): an abandoned call says why, and whether its safe-harbor message played
+    /// (`true` once it started; `no-safe-harbor` when there was none to play).
     var csvRow: String {
         func time(_ value: Timestamp?) -> String { value?.rfc3339 ?? "" }
         func number(_ value: Int64?) -> String { value.map(String.init) ?? "" }
@@ -196,9 +240,17 @@ extension CallDetailRecord {
             CSV.field(sessionId.rawValue), CSV.field(groupId.rawValue), CSV.field(call.id.rawValue), time(call.dialedAt),
             time(call.answeredAt), time(call.endedAt), number(ringMs), number(talkMs), call.answeredBy?.rawValue ?? "",
             call.status.rawValue, call.outcome.rawValue, CSV.field(call.endReason ?? ""), disposition?.rawValue ?? "",
-            call.abandoned ? "true" : "false", call.abandoned ? "answered after another call of the batch had won" : "",
-            "", number(cutShortRingMs), String(dialedPosition),
+            call.abandoned ? "true" : "false", call.abandonCause?.rawValue ?? "", safeHarborPlayed,
+            number(cutShortRingMs), String(dialedPosition),
         ].joined(separator: ",")
+    }
+
+    private var safeHarborPlayed: String {
+        switch call.safeHarbor {
+        case nil: ""
+        case .noSafeHarbor?: "no-safe-harbor"
+        case .requested?: call.safeHarborStartedAt == nil ? "false" : "true"
+        }
     }
 
     public static func csv(_ records: [CallDetailRecord]) -> String {

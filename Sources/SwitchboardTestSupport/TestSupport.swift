@@ -50,6 +50,7 @@ public final class RecordingCarrier: CarrierAdapter {
     public func cancel(_ reference: CallReference) { inner.cancel(reference) }
     public func hangUp(_ reference: CallReference) { inner.hangUp(reference) }
     public func bridge(_ reference: CallReference, to agent: AgentID) { inner.bridge(reference, to: agent) }
+    public func playSafeHarbor(_ reference: CallReference, message: String) { inner.playSafeHarbor(reference, message: message) }
     public func liveCalls() -> Set<CallReference> { inner.liveCalls() }
 }
 
@@ -149,6 +150,7 @@ public final class LedgerCarrier: CarrierAdapter {
     public func cancel(_ reference: CallReference) { end(reference) }
     public func hangUp(_ reference: CallReference) { end(reference) }
     public func bridge(_ reference: CallReference, to agent: AgentID) {}
+    public func playSafeHarbor(_ reference: CallReference, message: String) { end(reference) }
     public func liveCalls() -> Set<CallReference> { state.withLock { $0.live } }
     private func end(_ reference: CallReference) {
         state.withLock { state in

@@ -74,14 +74,16 @@ struct CallTests {
         #expect(contact.attempts == 0 && contact.isDialable(maxAttempts: 3, at: given.time))
     }
 
+    // Changed (issue 12): the abandonment is its own event with its cause and the safe-harbor request
+    // (none here: no message is set), and one abandoned call of two live answers caps the queue.
     @Test func aSecondHumanAnswerAfterTheWinnerIsRecordedAsAbandoned() throws {
         var given = try dialled()
         try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human))
         let events = try given.when(.recordAnswer(groupId: "g1", callId: "g1-3", answeredBy: .human))
-        #expect(events == [
-            .callAnswered(.init(groupId: "g1", callId: "g1-3", answeredBy: .human)),
-            .callTerminated(.init(groupId: "g1", callId: "g1-3", reason: .abandoned)),
-        ])
+        #expect(events.map(\.type) == [.callAnswered, .callAbandoned, .abandonmentGuardChanged, .callTerminated])
+        #expect(events[1] == .callAbandoned(.init(groupId: "g1", callId: "g1-3", contactId: "c3", answeredBy: .human,
+                                                  cause: .afterWinner, safeHarbor: .noSafeHarbor, message: nil)))
+        #expect(events[3] == .callTerminated(.init(groupId: "g1", callId: "g1-3", reason: .abandoned)))
         let queue = try #require(given.state.queues["q"])
         #expect(queue.abandonedCalls == 1 && queue.humanAnswers == 2)
         #expect(queue.abandonmentRate == 0.5)
@@ -90,12 +92,20 @@ struct CallTests {
         #expect(given.state.groups["g1"]?.winner == "g1-1")
     }
 
-    @Test func anUnknownAnswerAfterTheWinnerLosesTheRace() throws {
+    // Changed (issue 12): under `human-or-unknown` an unknown answer would have been connected, so
+    // dropping it after the winner is an abandonment; under `human-only` it still just loses the race.
+    @Test func anUnknownAnswerAfterTheWinnerIsAbandonedOnlyWhereThePolicyWouldConnectIt() throws {
         var given = try dialled()
         try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human))
         let events = try given.when(.recordAnswer(groupId: "g1", callId: "g1-3", answeredBy: .unknown))
-        #expect(events.last?.callTerminationReason == .lostRace)
-        #expect(given.state.queues["q"]?.abandonedCalls == 0)
+        #expect(events.last?.callTerminationReason == .abandoned)
+        #expect(given.state.queues["q"]?.abandonedCalls == 1)
+
+        var vip = try dialled(profile: .fixed(.conservative))
+        try vip.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human))
+        let dropped = try vip.when(.recordAnswer(groupId: "g1", callId: "g1-2", answeredBy: .unknown))
+        #expect(dropped.last?.callTerminationReason == .lostRace)
+        #expect(vip.state.queues["q"]?.abandonedCalls == 0)
     }
 
     @Test func aMachineAnswerEndsAsVoicemail() throws {

@@ -51,5 +51,6 @@ final class SilentCarrier: CarrierAdapter {
     func cancel(_ reference: CallReference) { state.withLock { $0.append(reference) } }
     func hangUp(_ reference: CallReference) {}
     func bridge(_ reference: CallReference, to agent: AgentID) {}
+    func playSafeHarbor(_ reference: CallReference, message: String) {}
     func liveCalls() -> Set<CallReference> { [] }
 }

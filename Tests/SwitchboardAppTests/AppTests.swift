@@ -133,11 +133,12 @@ struct CommandHandlerTests {
         let handler = try await CommandHandler(store: temp.store)
         try await DemoScenario.run(handler)
         let overview = SupervisorOverview(await handler.state)
-        #expect(overview.rows.map(\.sessionId) == ["s1", "s2", "s3"])
+        #expect(overview.rows.map(\.sessionId) == ["s1", "s2", "s3", "s4"])
         let s1 = try #require(overview.rows.first)
         #expect(s1.batches == 4 && s1.connects == 2 && s1.abandoned == 1 && s1.queueState == .active)
         #expect(overview.rows[1].sessionState == .ended && overview.rows[1].queueState == .stopped)
         #expect(overview.rows[2].queueState == .completed)
+        #expect(overview.rows[3].sessionState == .ended && overview.queues.first { $0.id == "overnight" }?.waitingForHoursUntil != nil)
     }
 }
 

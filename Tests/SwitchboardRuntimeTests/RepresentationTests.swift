@@ -22,7 +22,9 @@ struct RepresentationTests {
         #expect(calls.map { $0["outcome"]?.stringValue } == ["winner", "terminated", "terminated"])
         #expect(calls.map { $0["abandoned"]?.boolValue } == [false, true, false])
         #expect(calls.first?.objectValue?.keys == ["callId", "contactId", "name", "to", "callerId", "status", "outcome",
-                                                   "answeredBy", "dialedAt", "answeredAt", "endedAt", "endReason", "abandoned"])
+                                                   "answeredBy", "dialedAt", "answeredAt", "endedAt", "endReason", "abandoned",
+                                                   "abandonment"])
+        #expect(calls[1]["abandonment"]?["cause"] == "after-winner" && calls[0]["abandonment"] == .null)
         let noAnswer = try #require(await handler.state.groups["g2"]?.summary)
         #expect(noAnswer["status"] == "no-answer")
         #expect(noAnswer["calls"]?.arrayValue?.first?["status"] == "completed")
@@ -55,7 +57,7 @@ struct CallDetailRecordTests {
         #expect(row[header.firstIndex(of: "calling_number")!] == Substring(winner.call.callerId.e164))
         let abandoned = try #require(records.first { $0.call.abandoned })
         let abandonedRow = try #require(csv.first { $0.contains(",\(abandoned.groupId.rawValue),\(abandoned.call.id.rawValue),") })
-        #expect(abandonedRow.contains(",true,answered after another call of the batch had won,"))
+        #expect(abandonedRow.contains(",true,after-winner,true,"), "abandoned, why, and its safe-harbor message played")
         // A window of positions keeps only the calls placed in it.
         let late = try await CallDetailRecord.records(temp.store, from: head / 2, to: head)
         #expect(late.allSatisfy { $0.dialedPosition >= head / 2 } && late.count < records.count)

@@ -1,0 +1,477 @@
+import SwitchboardBasics
+import SwitchboardJSON
+
+// Abandonment, the 3 % guard and the safe-harbor message (FTC TSR, 16 CFR 310.4(b)(4)).
+//
+// A call is abandoned when a person answers — `human`, or `unknown` where the batch's AMD policy would
+// connect it — and is not connected to the agent. Every answer that counts as live ends one of two
+// ways: the agent gets it (`call.connected`) or it is abandoned (`call.abandoned`). So a queue's live
+// answers are its connects plus its abandoned calls, and the rate is abandoned ÷ live answers over the
+// rolling 30 days (UTC days: today and the 29 before it).
+//
+// An abandoned person hears the queue's safe-harbor message (who called, a number to call back, how
+// to opt out) and is hung up on; without a message the call is recorded `no-safe-harbor`.
+//
+// The guard keeps a queue under the cap: at or above `abandonWarnPercent` it dials at most two lines
+// and never `aggressive`; at or above `abandonCapPercent` one line (no abandonment is possible) until
+// the rate is back under the warning.
+
+/// A percentage with two decimals (2.5 % is 250 basis points): compared exactly, written as a number.
+public struct Percent: Hashable, Sendable, Comparable, CustomStringConvertible, JSONConvertible {
+    public var basisPoints: Int
+
+    public init(basisPoints: Int) { self.basisPoints = basisPoints }
+
+    public init(json: JSONValue) throws(JSONError) {
+        let hundredths: Double
+        switch json {
+        case .int(let value): hundredths = Double(value) * 100
+        case .double(let value): hundredths = value * 100
+        default: throw JSONError("expected a percentage (a number), got \(json.kindName)")
+        }
+        let rounded = hundredths.rounded()
+        guard hundredths.isFinite, abs(hundredths - rounded) < 1e-6, abs(rounded) <= 1_000_000 else {
+            throw JSONError("expected a percentage with at most two decimals")
+        }
+        basisPoints = Int(rounded)
+    }
+
+    /// `part ÷ whole` to the nearest basis point (0 when `whole` is 0).
+    public init(_ part: Int, of whole: Int) {
+        basisPoints = whole <= 0 ? 0 : (part * 10_000 + whole / 2) / whole
+    }
+
+    public var json: JSONValue { .double(Double(basisPoints) / 100) }
+    public var description: String { "\(Double(basisPoints) / 100) %" }
+    public static func < (a: Percent, b: Percent) -> Bool { a.basisPoints < b.basisPoints }
+
+    /// `part ÷ whole` reaches this percentage (exact, in integers).
+    public func isReached(by part: Int, of whole: Int) -> Bool { whole > 0 && part * 10_000 >= basisPoints * whole }
+}
+
+/// A queue's compliance settings: its safe-harbor message and its abandonment thresholds.
+public struct QueueCompliance: Hashable, Sendable {
+    /// What an abandoned person hears (`nil`: the organisation's message, if it has one).
+    public var safeHarborMessage: String?
+    public var abandonWarnPercent: Percent
+    public var abandonCapPercent: Percent
+
+    public static let defaultWarn = Percent(basisPoints: 250)
+    /// The rule's own cap: a queue may be stricter, never looser.
+    public static let legalCap = Percent(basisPoints: 300)
+    public static let standard = QueueCompliance(safeHarborMessage: nil, abandonWarnPercent: defaultWarn,
+                                                 abandonCapPercent: legalCap)
+    /// Long enough for who is calling, a callback number and how to opt out; short enough to play in full.
+    public static let messageLength = 20...500
+
+    public init(safeHarborMessage: String?, abandonWarnPercent: Percent, abandonCapPercent: Percent) {
+        self.safeHarborMessage = safeHarborMessage
+        self.abandonWarnPercent = abandonWarnPercent
+        self.abandonCapPercent = abandonCapPercent
+    }
+
+    /// What is wrong with these settings, field by field.
+    public var violations: [SettingsViolation] {
+        var problems: [SettingsViolation] = []
+        if let message = safeHarborMessage, let problem = Self.problem(withMessage: message) {
+            problems.append(SettingsViolation(field: "safeHarborMessage", message: problem))
+        }
+        if abandonCapPercent.basisPoints <= 0 || abandonCapPercent > Self.legalCap {
+            problems.append(SettingsViolation(field: "abandonCapPercent", message: "must be above 0 and at most 3 (the rule's cap)"))
+        }
+        if abandonWarnPercent.basisPoints <= 0 || abandonWarnPercent > abandonCapPercent {
+            problems.append(SettingsViolation(field: "abandonWarnPercent", message: "must be above 0 and at most abandonCapPercent"))
+        }
+        return problems
+    }
+
+    public static func problem(withMessage message: String) -> String? {
+        let length = message.unicodeScalars.count
+        guard !message.unicodeScalars.allSatisfy(DialerState.isSchemaWhitespace), messageLength.contains(length) else {
+            return "must be \(messageLength.lowerBound) to \(messageLength.upperBound) characters: who is calling, a number to call back and how to opt out"
+        }
+        return nil
+    }
+}
+
+/// Why a person who answered was not connected to the agent.
+public enum AbandonCause: String, Sendable, CaseIterable, JSONConvertible {
+    /// They answered while the batch already had its winner (their call was still ringing).
+    case afterWinner = "after-winner"
+    /// They answered while our hang-up, sent because another call had won, was on its way.
+    case racedWinner = "raced-winner"
+    /// They answered while our cancel (a Cancel, a stop) was on its way.
+    case racedCancel = "raced-cancel"
+}
+
+/// Whether an abandoned person heard a safe-harbor message.
+public enum SafeHarborRequest: String, Sendable, CaseIterable, JSONConvertible {
+    /// The carrier was asked to play the message, then hang up.
+    case requested
+    /// Neither the queue nor the organisation has a message: hung up in silence.
+    case noSafeHarbor = "no-safe-harbor"
+}
+
+/// The guard's levels, from none to one line at a time.
+public enum AbandonmentGuardLevel: String, Sendable, CaseIterable, JSONConvertible, Comparable {
+    case normal, warning, capped
+
+    /// The most lines a batch may dial at this level (`nil`: the session's and profile's own).
+    public var maxLines: Int? {
+        switch self {
+        case .normal: nil
+        case .warning: 2
+        case .capped: 1
+        }
+    }
+
+    private var rank: Int { Self.allCases.firstIndex(of: self) ?? 0 }
+    public static func < (a: Self, b: Self) -> Bool { a.rank < b.rank }
+
+    /// The level after `current` at `abandoned` of `live` answers: the cap holds until the rate is
+    /// back under the warning (no flapping at the cap).
+    public static func next(after current: Self, abandoned: Int, live: Int, compliance: QueueCompliance) -> Self {
+        if compliance.abandonCapPercent.isReached(by: abandoned, of: live) { return .capped }
+        let warned = compliance.abandonWarnPercent.isReached(by: abandoned, of: live)
+        if current == .capped { return warned ? .capped : .normal }
+        return warned ? .warning : .normal
+    }
+}
+
+/// Live answers and abandoned calls per UTC day, and since the queue began.
+public struct AbandonmentTally: Hashable, Sendable {
+    public struct Count: Hashable, Sendable {
+        public var liveAnswers = 0
+        public var abandoned = 0
+        public init(liveAnswers: Int = 0, abandoned: Int = 0) {
+            self.liveAnswers = liveAnswers
+            self.abandoned = abandoned
+        }
+    }
+
+    public static let windowDays = 30
+    static let dayMs: Int64 = 86_400_000
+
+    public var byDay: [Int64: Count] = [:]
+    public var lifetime = Count()
+    /// Abandoned calls that heard no safe-harbor message.
+    public var withoutSafeHarbor = 0
+
+    public static func day(of time: Timestamp) -> Int64 { time.millisecondsSinceEpoch.floorDivided(by: dayMs).quotient }
+
+    mutating func count(at time: Timestamp, abandoned: Bool) {
+        let day = Self.day(of: time)
+        byDay[day, default: Count()].liveAnswers += 1
+        lifetime.liveAnswers += 1
+        if abandoned {
+            byDay[day, default: Count()].abandoned += 1
+            lifetime.abandoned += 1
+        }
+    }
+
+    /// The rolling window ending with `now`'s day.
+    public func window(endingAt now: Timestamp) -> Count {
+        let today = Self.day(of: now)
+        var sum = Count()
+        for day in (today - Int64(Self.windowDays) + 1)...today {
+            guard let count = byDay[day] else { continue }
+            sum.liveAnswers += count.liveAnswers
+            sum.abandoned += count.abandoned
+        }
+        return sum
+    }
+
+    public func today(at now: Timestamp) -> Count { byDay[Self.day(of: now)] ?? Count() }
+
+    /// `YYYY-MM-DD` of the window's first and last day.
+    public static func windowDays(endingAt now: Timestamp) -> (from: String, to: String) {
+        let today = day(of: now)
+        func text(_ day: Int64) -> String { String(Timestamp(millisecondsSinceEpoch: day * dayMs).rfc3339.prefix(10)) }
+        return (text(today - Int64(windowDays) + 1), text(today))
+    }
+}
+
+public extension AbandonmentTally.Count {
+    /// Abandoned ÷ live answers; `nil` before the first live answer.
+    var rate: Double? { liveAnswers == 0 ? nil : Double(abandoned) / Double(liveAnswers) }
+}
+
+// MARK: - Events
+
+/// A person answered and was not connected: why, and whether they heard the safe-harbor message.
+public struct CallAbandoned: Hashable, Sendable {
+    public var groupId: GroupID
+    public var callId: CallID
+    public var contactId: ContactID
+    public var answeredBy: AnsweredBy
+    public var cause: AbandonCause
+    public var safeHarbor: SafeHarborRequest
+    /// The message the carrier was asked to play (absent with `no-safe-harbor`).
+    public var message: String?
+    public init(groupId: GroupID, callId: CallID, contactId: ContactID, answeredBy: AnsweredBy, cause: AbandonCause,
+                safeHarbor: SafeHarborRequest, message: String?) {
+        self.groupId = groupId; self.callId = callId; self.contactId = contactId; self.answeredBy = answeredBy
+        self.cause = cause; self.safeHarbor = safeHarbor; self.message = message
+    }
+}
+
+/// The carrier began playing the safe-harbor message (its time is the event's).
+public struct SafeHarborStarted: Hashable, Sendable {
+    public var groupId: GroupID
+    public var callId: CallID
+    public init(groupId: GroupID, callId: CallID) { self.groupId = groupId; self.callId = callId }
+}
+
+/// The message finished and the carrier hung up.
+public struct SafeHarborEnded: Hashable, Sendable {
+    public var groupId: GroupID
+    public var callId: CallID
+    public init(groupId: GroupID, callId: CallID) { self.groupId = groupId; self.callId = callId }
+}
+
+/// The guard moved: the level, the lines it allows, and the figures it was decided on.
+public struct AbandonmentGuardChanged: Hashable, Sendable {
+    public var queueId: QueueID
+    public var level: AbandonmentGuardLevel
+    public var previous: AbandonmentGuardLevel
+    public var maxLines: Int?
+    public var abandoned: Int
+    public var liveAnswers: Int
+    public var windowDays: Int
+    /// The window's first and last UTC day, `YYYY-MM-DD`.
+    public var windowFrom: String
+    public var windowTo: String
+    public var warnPercent: Percent
+    public var capPercent: Percent
+    public init(queueId: QueueID, level: AbandonmentGuardLevel, previous: AbandonmentGuardLevel, maxLines: Int?, abandoned: Int,
+                liveAnswers: Int, windowDays: Int, windowFrom: String, windowTo: String, warnPercent: Percent, capPercent: Percent) {
+        self.queueId = queueId; self.level = level; self.previous = previous; self.maxLines = maxLines
+        self.abandoned = abandoned; self.liveAnswers = liveAnswers; self.windowDays = windowDays
+        self.windowFrom = windowFrom; self.windowTo = windowTo; self.warnPercent = warnPercent; self.capPercent = capPercent
+    }
+
+    /// The window's rate, to two decimals (the integers above are the exact figures).
+    public var ratePercent: Percent { Percent(abandoned, of: liveAnswers) }
+}
+
+/// A queue's compliance settings changed (`PATCH /v1/queues/{id}`): all of them, as they now are.
+public struct QueueComplianceSet: Hashable, Sendable {
+    public var queueId: QueueID
+    public var safeHarborMessage: String?
+    public var abandonWarnPercent: Percent
+    public var abandonCapPercent: Percent
+    public init(queueId: QueueID, safeHarborMessage: String?, abandonWarnPercent: Percent, abandonCapPercent: Percent) {
+        self.queueId = queueId; self.safeHarborMessage = safeHarborMessage
+        self.abandonWarnPercent = abandonWarnPercent; self.abandonCapPercent = abandonCapPercent
+    }
+    public var compliance: QueueCompliance {
+        QueueCompliance(safeHarborMessage: safeHarborMessage, abandonWarnPercent: abandonWarnPercent,
+                        abandonCapPercent: abandonCapPercent)
+    }
+}
+
+/// The organisation's safe-harbor message (the server's setting), recorded when it changes so that
+/// replay knows which message applied when.
+public struct OrganisationSafeHarborSet: Hashable, Sendable {
+    public var message: String?
+    public init(message: String?) { self.message = message }
+}
+
+extension CallAbandoned: JSONShaped {
+    public static let shape = JSONShape(
+        CallAbandoned.init(groupId:callId:contactId:answeredBy:cause:safeHarbor:message:),
+        JSONField("groupId", \CallAbandoned.groupId),
+        JSONField("callId", \CallAbandoned.callId),
+        JSONField("contactId", \CallAbandoned.contactId),
+        JSONField("answeredBy", \CallAbandoned.answeredBy),
+        JSONField("cause", \CallAbandoned.cause),
+        JSONField("safeHarbor", \CallAbandoned.safeHarbor),
+        JSONField<CallAbandoned, String?>.omittedWhenAbsent("message", \CallAbandoned.message)
+    )
+}
+
+extension SafeHarborStarted: JSONShaped {
+    public static let shape = JSONShape(
+        SafeHarborStarted.init(groupId:callId:),
+        JSONField("groupId", \SafeHarborStarted.groupId),
+        JSONField("callId", \SafeHarborStarted.callId)
+    )
+}
+
+extension SafeHarborEnded: JSONShaped {
+    public static let shape = JSONShape(
+        SafeHarborEnded.init(groupId:callId:),
+        JSONField("groupId", \SafeHarborEnded.groupId),
+        JSONField("callId", \SafeHarborEnded.callId)
+    )
+}
+
+extension AbandonmentGuardChanged: JSONShaped {
+    public static let shape = JSONShape(
+        { queueId, level, previous, maxLines, abandoned, liveAnswers, _, windowDays, windowFrom, windowTo, warn, cap in
+            // `ratePercent` is written for readers and derived again on reading.
+            AbandonmentGuardChanged(queueId: queueId, level: level, previous: previous, maxLines: maxLines, abandoned: abandoned,
+                                    liveAnswers: liveAnswers, windowDays: windowDays, windowFrom: windowFrom,
+                                    windowTo: windowTo, warnPercent: warn, capPercent: cap)
+        },
+        JSONField("queueId", \AbandonmentGuardChanged.queueId),
+        JSONField("level", \AbandonmentGuardChanged.level),
+        JSONField("previous", \AbandonmentGuardChanged.previous),
+        JSONField("maxLines", \AbandonmentGuardChanged.maxLines),
+        JSONField("abandoned", \AbandonmentGuardChanged.abandoned),
+        JSONField("liveAnswers", \AbandonmentGuardChanged.liveAnswers),
+        JSONField("ratePercent", \AbandonmentGuardChanged.ratePercent),
+        JSONField("windowDays", \AbandonmentGuardChanged.windowDays),
+        JSONField("windowFrom", \AbandonmentGuardChanged.windowFrom),
+        JSONField("windowTo", \AbandonmentGuardChanged.windowTo),
+        JSONField("warnPercent", \AbandonmentGuardChanged.warnPercent),
+        JSONField("capPercent", \AbandonmentGuardChanged.capPercent)
+    )
+}
+
+extension QueueComplianceSet: JSONShaped {
+    public static let shape = JSONShape(
+        QueueComplianceSet.init(queueId:safeHarborMessage:abandonWarnPercent:abandonCapPercent:),
+        JSONField("queueId", \QueueComplianceSet.queueId),
+        JSONField("safeHarborMessage", \QueueComplianceSet.safeHarborMessage),
+        JSONField("abandonWarnPercent", \QueueComplianceSet.abandonWarnPercent),
+        JSONField("abandonCapPercent", \QueueComplianceSet.abandonCapPercent)
+    )
+}
+
+extension OrganisationSafeHarborSet: JSONShaped {
+    public static let shape = JSONShape(OrganisationSafeHarborSet.init(message:),
+                                        JSONField("message", \OrganisationSafeHarborSet.message))
+}
+
+// MARK: - Deciding
+
+extension DialerState {
+    /// A person answered `call` and will not be connected: the abandonment, then — if it moves the
+    /// guard — the guard's change, counted with this call.
+    func abandoning(_ call: Call, of group: Group, answeredBy: AnsweredBy, cause: AbandonCause, at now: Timestamp) -> [DialerEvent] {
+        guard let queue = queues[group.queueId] else { return [] }
+        let message = queue.safeHarborMessageInForce
+        var events: [DialerEvent] = [.callAbandoned(.init(
+            groupId: group.id, callId: call.id, contactId: call.contactId, answeredBy: answeredBy, cause: cause,
+            safeHarbor: message == nil ? .noSafeHarbor : .requested, message: message))]
+        if let change = queue.guardChange(at: now, adding: .init(liveAnswers: 1, abandoned: 1)) {
+            events.append(.abandonmentGuardChanged(change))
+        }
+        return events
+    }
+
+    /// An answer that reached us after we had ended its call: a person who answered a call we had
+    /// already let go of (winner or cancel) is abandoned; anything else is refused as before.
+    func answerAfterEnd(_ call: Call, of group: Group, answeredBy: AnsweredBy, at now: Timestamp) throws(DomainError) -> [DialerEvent] {
+        let cause: AbandonCause? = switch call.endReason {
+        case TerminationReason.lostRace.rawValue?: .racedWinner
+        case TerminationReason.cancelled.rawValue?: .racedCancel
+        default: nil
+        }
+        guard let cause, call.isPlaced, call.answeredBy == nil, !call.abandoned, group.amdPolicy.accepts(answeredBy)
+        else { throw .callEnded(call.id, call.status) }
+        return abandoning(call, of: group, answeredBy: answeredBy, cause: cause, at: now)
+    }
+
+    func decideCompliance(_ command: Command) throws(DomainError) -> [DialerEvent] {
+        switch command {
+        case .setQueueCompliance(let queueId, let compliance):
+            let queue = try queue(queueId)
+            let violations = compliance.violations
+            guard violations.isEmpty else { throw .invalidSettings(violations) }
+            guard compliance != queue.compliance else { return [] }
+            return [.queueComplianceSet(.init(queueId: queueId, safeHarborMessage: compliance.safeHarborMessage,
+                                              abandonWarnPercent: compliance.abandonWarnPercent,
+                                              abandonCapPercent: compliance.abandonCapPercent))]
+        case .setOrganisationSafeHarbor(let message):
+            if let message, let problem = QueueCompliance.problem(withMessage: message) {
+                throw .invalidValue(field: "safeHarborMessage", message: problem)
+            }
+            return message == safeHarborMessage ? [] : [.organisationSafeHarborSet(.init(message: message))]
+        case .recordSafeHarborStarted(let groupId, let callId), .recordSafeHarborEnded(let groupId, let callId):
+            let group = try group(groupId)
+            guard let call = group.call(callId) else { throw .callNotFound(groupId, callId) }
+            guard call.abandoned, call.safeHarbor == .requested else {
+                throw .invalidTransition("call \(callId) was not asked to play a safe-harbor message")
+            }
+            if case .recordSafeHarborStarted = command {
+                guard call.safeHarborStartedAt == nil else { return [] }
+                return [.safeHarborStarted(.init(groupId: groupId, callId: callId))]
+            }
+            guard call.safeHarborEndedAt == nil else { return [] }
+            return [.safeHarborEnded(.init(groupId: groupId, callId: callId))]
+        default:
+            return []
+        }
+    }
+}
+
+extension Queue {
+    /// The guard's change at `now`, counting `adding` (an abandonment being decided) into the window;
+    /// `nil` when the level stays.
+    public func guardChange(at now: Timestamp, adding extra: AbandonmentTally.Count = .init()) -> AbandonmentGuardChanged? {
+        var window = abandonment.window(endingAt: now)
+        window.liveAnswers += extra.liveAnswers
+        window.abandoned += extra.abandoned
+        let level = AbandonmentGuardLevel.next(after: guardLevel, abandoned: window.abandoned, live: window.liveAnswers,
+                                               compliance: compliance)
+        guard level != guardLevel else { return nil }
+        let days = AbandonmentTally.windowDays(endingAt: now)
+        return AbandonmentGuardChanged(queueId: id, level: level, previous: guardLevel, maxLines: level.maxLines,
+                                       abandoned: window.abandoned, liveAnswers: window.liveAnswers,
+                                       windowDays: AbandonmentTally.windowDays, windowFrom: days.from, windowTo: days.to,
+                                       warnPercent: compliance.abandonWarnPercent, capPercent: compliance.abandonCapPercent)
+    }
+}
+
+// MARK: - Folding
+
+extension DialerState {
+    mutating func foldCompliance(_ event: DialerEvent, at time: Timestamp) {
+        switch event {
+        case .callConnected(let e):
+            if let queueId = groups[e.groupId]?.queueId { queues[queueId]?.abandonment.count(at: time, abandoned: false) }
+        case .callAbandoned(let e):
+            guard let group = groups[e.groupId], let index = group.index(of: e.callId) else { return }
+            let contactId = group.calls[index].contactId
+            groups[e.groupId]?.calls[index].abandoned = true
+            groups[e.groupId]?.calls[index].abandonCause = e.cause
+            groups[e.groupId]?.calls[index].safeHarbor = e.safeHarbor
+            if groups[e.groupId]?.calls[index].answeredBy == nil {  // raced our cancel: no call.answered came first
+                groups[e.groupId]?.calls[index].answeredBy = e.answeredBy
+                groups[e.groupId]?.calls[index].answeredAt = time
+            }
+            modifyQueue(group.queueId) { queue in
+                queue.abandonment.count(at: time, abandoned: true)
+                if e.safeHarbor == .noSafeHarbor { queue.abandonment.withoutSafeHarbor += 1 }
+                // A person answered (an attempt) and was dropped: never dialled again automatically.
+                guard var contact = queue.contacts[contactId] else { return }
+                contact.attempts += 1
+                contact.isSettled = true
+                if contact.liveCall == nil || contact.liveCall == e.callId {
+                    contact.outcome = contact.isDoNotCall ? .doNotCall : .terminated
+                }
+                queue.contacts[contactId] = contact
+            }
+            sessions[group.sessionId]?.abandoned += 1
+        case .safeHarborStarted(let e):
+            if let index = groups[e.groupId]?.index(of: e.callId) { groups[e.groupId]?.calls[index].safeHarborStartedAt = time }
+        case .safeHarborEnded(let e):
+            if let index = groups[e.groupId]?.index(of: e.callId) { groups[e.groupId]?.calls[index].safeHarborEndedAt = time }
+        case .abandonmentGuardChanged(let e):
+            queues[e.queueId]?.guardLevel = e.level
+            queues[e.queueId]?.guardChangedBy = e
+            queues[e.queueId]?.guardChangedAt = time
+        case .queueComplianceSet(let e):
+            queues[e.queueId]?.compliance = e.compliance
+        case .organisationSafeHarborSet(let e):
+            safeHarborMessage = e.message
+            for id in queues.keys { queues[id]?.organisationSafeHarborMessage = e.message }
+        case .queueCreated(let e):
+            queues[e.queueId]?.organisationSafeHarborMessage = safeHarborMessage
+        default:
+            break
+        }
+    }
+}
