@@ -21,9 +21,10 @@ public final class EngineHarness {
 
     /// An engine over `store` (default: a SQLite log in `directory`) and `carrier` (default: the simulated
     /// carrier on the harness's clock, `self.carrier`); `placements` notes every call placed.
+    /// `carrierLatencyMs`: how long the simulated carrier's requests take to reach the network.
     public init(seed: UInt64 = 1, store given: (any EventStore)? = nil, directory existing: URL? = nil, startAt: Int64 = 0,
                 carrier makeCarrier: ((VirtualClock) -> any CarrierAdapter)? = nil,
-                placements: PlacementLog? = nil) async throws {
+                placements: PlacementLog? = nil, carrierLatencyMs: Int64 = 0) async throws {
         directory = try existing ?? TemporaryFolder.make()
         if let given {
             store = given
@@ -34,7 +35,7 @@ public final class EngineHarness {
             file = opened
         }
         clock = VirtualClock(startAt: Self.start.adding(milliseconds: startAt))
-        let carrier = SimulatedCarrier(clock: clock, seed: seed)
+        let carrier = SimulatedCarrier(clock: clock, seed: seed, requestLatencyMs: carrierLatencyMs)
         self.carrier = carrier
         let names = GroupNames()
         // Ids are seeded by the start time too: a restarted engine must not repeat the ids of the last run.
@@ -80,9 +81,9 @@ public final class EngineHarness {
     /// Creates queue "q" and starts session "s" on it at time 0.
     public func workQueue(_ contacts: [NewContact], name: String = "Leads", mode: CallingMode = .parallel,
                    profile: ProfileChoice = .auto, settings: SessionSettings = .default, maxAttempts: Int = 3,
-                   retryDelayMs: Int64 = 0) {
+                   retryDelayMs: Int64 = 0, compliance: QueueCompliance = .standard) {
         at(0, .createQueue(queueId: "q", name: name, segment: nil, maxAttempts: maxAttempts, contacts: contacts,
-                           retryDelayMs: retryDelayMs))
+                           retryDelayMs: retryDelayMs, compliance: compliance))
         at(0, .startSession(sessionId: "s", agentId: "agent-1", queueId: "q", mode: mode, profile: profile,
                             settings: settings, callerIds: Self.callerIds))
     }

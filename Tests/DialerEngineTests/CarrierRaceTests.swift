@@ -17,12 +17,15 @@ struct CarrierRaceTests {
                      EngineHarness.contact("c2", answer: "none")])
         // The agent cancels at the very instant c1 picks up; the cancel is recorded first, the carrier
         // still reports the answer (it was on its way), and the engine hangs that call up.
+        // Changed (issue 12): that person was abandoned — recorded, with the cause.
         h.at(700, .cancel)
         try await h.run(until: 5000)
-        #expect(try await h.timeline(types: ["call.answered", "call.connected", "call.terminated", "batch.cancelled"]) == [
+        #expect(try await h.timeline(types: ["call.answered", "call.connected", "call.terminated", "batch.cancelled",
+                                             "call.abandoned"]) == [
             L(ms: 700, type: "call.terminated", detail: "g1-1 cancelled"),
             L(ms: 700, type: "call.terminated", detail: "g1-2 cancelled"),
             L(ms: 700, type: "batch.cancelled", detail: "requested"),
+            L(ms: 700, type: "call.abandoned", detail: "g1-1 human raced-cancel"),
         ])
         #expect(h.carrier.liveCalls().isEmpty)
     }
