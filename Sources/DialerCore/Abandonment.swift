@@ -428,7 +428,14 @@ extension Queue {
 // MARK: - Folding
 
 extension DialerState {
-    mutating func foldCompliance(_ event: DialerEvent, at time: Timestamp) {
+    mutating func foldCompliance(_ event: DialerEvent, position: Int64, at time: Timestamp) {
+        // A batch's events move its position (its ETag), whoever folds them.
+        switch event {
+        case .callAbandoned(let e): groups[e.groupId]?.position = position
+        case .safeHarborStarted(let e): groups[e.groupId]?.position = position
+        case .safeHarborEnded(let e): groups[e.groupId]?.position = position
+        default: break
+        }
         switch event {
         case .callConnected(let e):
             if let queueId = groups[e.groupId]?.queueId { queues[queueId]?.abandonment.count(at: time, abandoned: false) }

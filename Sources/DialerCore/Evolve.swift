@@ -15,7 +15,7 @@ extension DialerState {
         fold(event, position: position, at: time)
         foldAccess(event, at: time)
         foldDoNotCall(event)
-        foldCompliance(event, at: time)
+        foldCompliance(event, position: position, at: time)
         refreshActivity(after: event, at: time)
     }
 

@@ -17,6 +17,13 @@ public struct SimulationScenario: Sendable {
     public var queueName: String
     public var queueSegment: String?
     public var maxAttempts: Int
+    /// The queue's calling hours (absent: 08:00–21:00 local), safe-harbor message and guard thresholds.
+    public var callingHours: CallingWindow?
+    public var compliance: QueueCompliance
+    /// The organisation's safe-harbor message (for a queue without its own).
+    public var organisationSafeHarborMessage: String?
+    /// How long the simulated carrier's requests take to reach the network (a real API round trip).
+    public var carrierLatencyMs: Int64
     public var callerIds: [PhoneNumber]
     public var agentId: AgentID
     public var mode: CallingMode
@@ -29,12 +36,28 @@ public struct SimulationScenario: Sendable {
 
     public init(json: JSONValue) throws(JSONError) {
         let o = try JSONObject(json: json)
-        try o.rejectUnknownKeys(["startAt", "queue", "callerIds", "session", "contacts", "actions", "untilMs"])
+        try o.rejectUnknownKeys(["startAt", "queue", "callerIds", "session", "contacts", "actions", "untilMs", "carrier",
+                                 "organisation"])
         startAt = try o.decodeIfPresent("startAt") ?? Timestamp(rfc3339: "2026-01-05T15:00:00Z") ?? .epoch
         let queue = try o.decodeIfPresent("queue", as: JSONObject.self) ?? [:]
+        try queue.rejectUnknownKeys(["name", "segment", "maxAttempts", "callingHours", "safeHarborMessage",
+                                     "abandonWarnPercent", "abandonCapPercent"])
         queueName = try queue.decodeIfPresent("name") ?? "Simulated queue"
         queueSegment = try queue.decodeIfPresent("segment")
         maxAttempts = try queue.decodeIfPresent("maxAttempts") ?? 3
+        callingHours = try queue.decodeIfPresent("callingHours")
+        compliance = QueueCompliance(
+            safeHarborMessage: try queue.decodeIfPresent("safeHarborMessage"),
+            abandonWarnPercent: try queue.decodeIfPresent("abandonWarnPercent") ?? QueueCompliance.defaultWarn,
+            abandonCapPercent: try queue.decodeIfPresent("abandonCapPercent") ?? QueueCompliance.legalCap)
+        if let problem = compliance.violations.first { throw JSONError("queue.\(problem.field) \(problem.message)") }
+        let organisation = try o.decodeIfPresent("organisation", as: JSONObject.self) ?? [:]
+        try organisation.rejectUnknownKeys(["safeHarborMessage"])
+        organisationSafeHarborMessage = try organisation.decodeIfPresent("safeHarborMessage")
+        let carrier = try o.decodeIfPresent("carrier", as: JSONObject.self) ?? [:]
+        try carrier.rejectUnknownKeys(["latencyMs"])
+        carrierLatencyMs = try carrier.decodeIfPresent("latencyMs") ?? 0
+        guard (0...10_000).contains(carrierLatencyMs) else { throw JSONError("carrier.latencyMs must be from 0 to 10000") }
         callerIds = try o.decode("callerIds")
         let session = try o.decodeIfPresent("session", as: JSONObject.self) ?? [:]
         agentId = try session.decodeIfPresent("agentId") ?? "agent-1"
@@ -46,13 +69,14 @@ public struct SimulationScenario: Sendable {
         var contacts: [NewContact] = []
         for (index, c) in contactList.enumerated() {
             do throws(JSONError) {
-                try c.rejectUnknownKeys(["id", "name", "phone", "segment", "script"])
+                try c.rejectUnknownKeys(["id", "name", "phone", "segment", "script", "timeZone"])
                 if let script = try c.decodeIfPresent("script", as: JSONObject.self), let problem = SimulatedScript.problem(with: script) {
                     throw JSONError("script: \(problem)")
                 }
                 contacts.append(NewContact(contactId: try c.decodeIfPresent("id") ?? ContactID("c\(index + 1)"),
                                            name: try c.decodeIfPresent("name"), phone: try c.decode("phone"),
-                                           segment: try c.decodeIfPresent("segment"), script: try c.decodeIfPresent("script")))
+                                           segment: try c.decodeIfPresent("segment"), script: try c.decodeIfPresent("script"),
+                                           timeZone: try c.decodeIfPresent("timeZone")))
             } catch {
                 throw JSONError("contacts[\(index)]: \(error.message)")
             }
@@ -98,7 +122,7 @@ public enum Simulation {
 
     public static func run(_ scenario: SimulationScenario, seed: UInt64, store: any EventStore) async throws -> Outcome {
         let clock = VirtualClock(startAt: scenario.startAt)
-        let carrier = SimulatedCarrier(clock: clock, seed: seed)
+        let carrier = SimulatedCarrier(clock: clock, seed: seed, requestLatencyMs: scenario.carrierLatencyMs)
         var names = SplitMix64(seed: seed ^ 0x5157_4348_424F_4152)
         func name(_ prefix: String) -> String { prefix + String(names.next() & 0xFFFF_FFFF, radix: 16) }
         let queueId = QueueID(name("q-"))
@@ -111,8 +135,13 @@ public enum Simulation {
         let note: EngineReply = { result in
             if case .failure(let error) = result { refusals.add("\(error)") }
         }
+        if let message = scenario.organisationSafeHarborMessage {
+            clock.schedule(.command(.setOrganisationSafeHarbor(message: message), reply: note), at: scenario.startAt)
+        }
         clock.schedule(.command(.createQueue(queueId: queueId, name: scenario.queueName, segment: scenario.queueSegment,
-                                             maxAttempts: scenario.maxAttempts, contacts: scenario.contacts), reply: note),
+                                             maxAttempts: scenario.maxAttempts, contacts: scenario.contacts,
+                                             callingHours: scenario.callingHours, compliance: scenario.compliance),
+                                reply: note),
                        at: scenario.startAt)
         clock.schedule(.command(.startSession(sessionId: sessionId, agentId: scenario.agentId, queueId: queueId,
                                               mode: scenario.mode, profile: scenario.profile, settings: scenario.settings,

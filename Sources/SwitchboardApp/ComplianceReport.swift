@@ -44,14 +44,26 @@ public struct ComplianceReport: Sendable, Hashable {
     /// UTC days of the given times; the 30-day windows also count the days before `from`).
     public static func build(_ store: some EventStore, queue: QueueID? = nil, from: Timestamp? = nil,
                              to: Timestamp? = nil) async throws -> ComplianceReport {
+        var builder = Builder(queue: queue)
+        for try await recorded in store.events() { try builder.add(recorded) }
+        return builder.report(from: from, to: to)
+    }
+
+    /// Folds events one at a time (a store's, or a simulation's in memory).
+    public struct Builder: Sendable {
+        let queue: QueueID?
         var state = DialerState()
         var counts: [QueueID: [Int64: Day]] = [:]
-        for try await recorded in store.events() {
+
+        public init(queue: QueueID? = nil) { self.queue = queue }
+
+        public mutating func add(_ recorded: RecordedEvent) throws {
             let event = try EventCodec.decode(recorded)
             let day = AbandonmentTally.day(of: recorded.time)
+            let queue = self.queue, state = self.state
             func count(_ queueId: QueueID?, _ change: (inout Day) -> Void) {
                 guard let queueId, queue == nil || queue == queueId else { return }
-                change(&counts[queueId, default: [:]][day, default: Day(queueId: queueId, day: "")])
+                change(&self.counts[queueId, default: [:]][day, default: Day(queueId: queueId, day: "")])
             }
             func queueOf(_ group: GroupID) -> QueueID? { state.groups[group]?.queueId }
             // Read before the event is folded: what it found.
@@ -92,23 +104,26 @@ public struct ComplianceReport: Sendable, Hashable {
             default:
                 break
             }
-            state.apply(event, position: recorded.position, at: recorded.time)
+            self.state.apply(event, position: recorded.position, at: recorded.time)
         }
-        let first = from.map(AbandonmentTally.day(of:)) ?? .min
-        let last = to.map(AbandonmentTally.day(of:)) ?? .max
-        var days: [Day] = []
-        for (queueId, byDay) in counts.sorted(by: { $0.key < $1.key }) {
-            for (day, today) in byDay.sorted(by: { $0.key < $1.key }) where day >= first && day <= last {
-                var row = today
-                row.day = String(Timestamp(millisecondsSinceEpoch: day * 86_400_000).rfc3339.prefix(10))
-                for (earlier, counted) in byDay where earlier > day - Int64(windowDays) && earlier <= day {
-                    row.dialed30 += counted.dialed
-                    row.liveAnswers30 += counted.liveAnswers
-                    row.abandoned30 += counted.abandoned
+
+        public func report(from: Timestamp? = nil, to: Timestamp? = nil) -> ComplianceReport {
+            let first = from.map(AbandonmentTally.day(of:)) ?? .min
+            let last = to.map(AbandonmentTally.day(of:)) ?? .max
+            var days: [Day] = []
+            for (queueId, byDay) in counts.sorted(by: { $0.key < $1.key }) {
+                for (day, today) in byDay.sorted(by: { $0.key < $1.key }) where day >= first && day <= last {
+                    var row = today
+                    row.day = String(Timestamp(millisecondsSinceEpoch: day * 86_400_000).rfc3339.prefix(10))
+                    for (earlier, counted) in byDay where earlier > day - Int64(windowDays) && earlier <= day {
+                        row.dialed30 += counted.dialed
+                        row.liveAnswers30 += counted.liveAnswers
+                        row.abandoned30 += counted.abandoned
+                    }
+                    days.append(row)
                 }
-                days.append(row)
             }
+            return ComplianceReport(days: days)
         }
-        return ComplianceReport(days: days)
     }
 }

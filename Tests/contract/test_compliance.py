@@ -1,11 +1,17 @@
-"""US rules from outside: the do-not-call list through the API and the command line."""
+"""US rules from outside: do-not-call, abandonment and safe harbor, the 3 % guard, calling hours —
+through the API, the simulated carrier and the command line."""
+import json
+import os
 import signal
 import subprocess
 import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from switchboard_client import api, serve_arguments
+from schema_validation import Checker
+from switchboard_client import api, serve_arguments, wait_for
 
 
 @pytest.fixture
@@ -61,3 +67,105 @@ def test_an_import_on_a_free_store(run, tmp_path):
     assert "added 0 numbers" in again.stdout
     events = run("events", "--store", store, check=True).stdout
     assert '"source":"import"' in events
+
+
+MESSAGE = "This is Acme calling about your quote. Call us back at 512 555 0100. Press 9 to stop our calls."
+
+
+def test_queue_compliance_settings_are_set_on_create_and_patch_and_refused_by_field(served):
+    base = served["base"]
+    queue = api.post(base + "/v1/queues", json={"name": "Settings", "safeHarborMessage": MESSAGE,
+                                                "abandonWarnPercent": 2, "abandonCapPercent": 2.75}).json()
+    compliance = queue["compliance"]
+    assert compliance["safeHarborMessage"] == MESSAGE and compliance["safeHarborSource"] == "queue"
+    assert (compliance["abandonWarnPercent"], compliance["abandonCapPercent"]) == (2, 2.75)
+    assert compliance["guard"]["level"] == "normal" and compliance["guard"]["maxLines"] is None
+    assert compliance["abandonment"]["window"]["days"] == 30 and compliance["warnings"] == []
+    qid = queue["queueId"]
+    refused = api.patch(f"{base}/v1/queues/{qid}", json={"abandonCapPercent": 3.5})
+    assert refused.status_code == 422 and refused.json()["error"]["fields"][0]["field"] == "abandonCapPercent"
+    refused = api.patch(f"{base}/v1/queues/{qid}", json={"safeHarborMessage": "hi", "abandonWarnPercent": 1})
+    assert refused.status_code == 422 and [f["field"] for f in refused.json()["error"]["fields"]] == ["safeHarborMessage"]
+    assert api.get(f"{base}/v1/queues/{qid}").json()["compliance"]["abandonWarnPercent"] == 2, "nothing half-applied"
+    cleared = api.patch(f"{base}/v1/queues/{qid}", json={"safeHarborMessage": None}).json()["compliance"]
+    assert cleared["safeHarborMessage"] is None and cleared["warnings"] == ["no-safe-harbor-message"]
+    assert api.post(base + "/v1/queues", json={"name": "Bad", "abandonCapPercent": 4}).status_code == 422
+    assert api.patch(f"{base}/v1/queues/{qid}", json={}).status_code == 400
+
+
+def test_two_people_answering_at_once_one_is_abandoned_hears_the_message_and_the_queue_is_capped(served):
+    """End to end through the API and the simulated carrier: stagger 0, both pick up after 1 s."""
+    base = served["base"]
+    queue = api.post(base + "/v1/queues", json={"name": "Abandon", "safeHarborMessage": MESSAGE, "contacts": [
+        {"id": "first", "phone": "+15125558001", "script": {"ringMs": 1000, "answer": "human", "talkMs": 2000}},
+        {"id": "second", "phone": "+15125558002", "script": {"ringMs": 1000, "answer": "human", "talkMs": 2000}},
+        {"id": "third", "phone": "+15125558003", "script": {"ringMs": 1000, "answer": "human", "talkMs": 2000}},
+    ]}).json()
+    qid = queue["queueId"]
+    session = api.post(base + "/v1/sessions", json={"agentId": "abandoner", "queueId": qid, "mode": "parallel",
+                                                     "settings": {"maxLines": 2, "staggerMs": 0}}).json()
+    group = wait_for(lambda: api.get(f"{base}/v1/sessions/{session['sessionId']}").json()["currentGroupId"])
+
+    def abandoned_call():
+        calls = api.get(f"{base}/v1/calls/parallel/{group}").json()["calls"]
+        return next((c for c in calls if c["abandoned"] and c["abandonment"]["safeHarborEndedAt"]), None)
+    call = wait_for(abandoned_call, timeout=30)
+    # Both answers are due at the same millisecond; on a real clock the second may reach us just after
+    # our hang-up of its call was decided — then it raced the winner. Either way: abandoned, with its cause.
+    assert call["abandonment"]["cause"] in ("after-winner", "raced-winner") and call["abandonment"]["safeHarbor"] == "requested"
+    answered = call["answeredAt"]
+    started = call["abandonment"]["safeHarborStartedAt"]
+    assert started > answered and started < call["abandonment"]["safeHarborEndedAt"]
+    compliance = wait_for(lambda: (q := api.get(f"{base}/v1/queues/{qid}").json())["compliance"]["guard"]["level"] == "capped" and q)["compliance"]
+    assert compliance["guard"]["maxLines"] == 1 and "cap" in compliance["guard"]["why"]
+    window = compliance["abandonment"]["rolling30"]  # the third contact may have connected by now
+    assert window["abandoned"] == 1 and window["liveAnswers"] in (2, 3) and window["rate"] == 1 / window["liveAnswers"]
+    assert "abandonment-capped" in compliance["warnings"]
+    # The next batch dials one line, whatever the session asked for.
+    def next_batch():
+        now = api.get(f"{base}/v1/sessions/{session['sessionId']}").json()
+        return next((g for g in (now["currentGroupId"], now["lastGroupId"]) if g and g != group), None)
+    second = wait_for(next_batch, timeout=30)
+    assert api.get(f"{base}/v1/calls/parallel/{second}").json()["fanout"] == 1
+    overview = api.get(base + "/v1/overview").json()
+    assert next(q for q in overview["queues"] if q["queueId"] == qid)["compliance"]["guard"]["level"] == "capped"
+    report = api.get(base + "/v1/reports/compliance", params={"queue": qid}).json()["days"][0]
+    assert report["abandoned"] == 1 and report["abandonedWithSafeHarborWithin2s"] == 1 and report["abandonedWithoutSafeHarbor"] == 0
+    records = api.get(base + "/v1/audit/export", params={"format": "csv", "queue": qid})
+    assert records.status_code == 200 and f",true,{call['abandonment']['cause']},true," in records.text
+
+
+COMPLIANCE_SCENARIO = os.path.join(os.path.dirname(__file__), "..", "..", "scenarios", "compliance.json")
+# The scenario's numbers and where they ring (checked here with Python's own tz database).
+ZONES = {"212": "America/New_York", "312": "America/Chicago", "310": "America/Los_Angeles", "808": "Pacific/Honolulu"}
+
+
+def test_simulate_shows_calling_hours_skips_and_the_guard_in_its_events_and_summary(run):
+    lines = [json.loads(line) for line in run("simulate", "--scenario", COMPLIANCE_SCENARIO, check=True).stdout.splitlines()]
+    events, summary = lines[:-1], lines[-1]["summary"]
+    checker = Checker()
+    for event in events:
+        assert checker.errors_for(event) == [], event
+    contacts = {c["contactId"]: c for c in events[1]["data"]["contacts"]} if events[1]["type"] == "contacts.added" else \
+        {c["contactId"]: c for e in events if e["type"] == "contacts.added" for c in e["data"]["contacts"]}
+    for dialed in (e for e in events if e["type"] == "call.dialed"):
+        contact = contacts[dialed["data"]["contactId"]]
+        zone = contact.get("timeZone") or ZONES[contact["phone"][2:5]]
+        when = datetime.fromisoformat(dialed["time"].replace("Z", "+00:00")).astimezone(ZoneInfo(zone))
+        assert 8 <= when.hour < 21, f"{contact['contactId']} dialled at {when.isoformat()} local"
+    waits = [e for e in events if e["type"] == "queue.waiting-for-hours"]
+    assert [w["data"]["until"][11:16] for w in waits] == ["13:00", "14:00", "15:00", "16:00", "18:00"]
+    assert [w["until"] for w in summary["compliance"]["callingHours"]["waits"]] == [w["data"]["until"] for w in waits]
+    assert summary["compliance"]["callingHours"]["dialedOutsideHours"] == 0
+    abandoned = [e for e in events if e["type"] == "call.abandoned"]
+    assert [a["data"]["cause"] for a in abandoned] == ["raced-winner"]
+    started = next(e for e in events if e["type"] == "call.safe-harbor-started")
+    gap = datetime.fromisoformat(started["time"].replace("Z", "+00:00")) - datetime.fromisoformat(abandoned[0]["time"].replace("Z", "+00:00"))
+    assert gap.total_seconds() <= 2
+    guard = [e["data"] for e in events if e["type"] == "queue.abandonment-guard-changed"]
+    assert [(g["level"], g["abandoned"], g["liveAnswers"]) for g in guard] == [("capped", 1, 2)]
+    assert summary["compliance"]["guard"][0]["level"] == "capped"
+    after = [e for e in events if e["type"] == "batch.started" and e["position"] > abandoned[0]["position"]]
+    assert after and all(len(b["data"]["calls"]) == 1 for b in after), "one line at a time once capped"
+    assert summary["compliance"]["abandoned"]["byCause"]["raced-winner"] == 1
+    assert summary["queue"]["state"] == "completed"

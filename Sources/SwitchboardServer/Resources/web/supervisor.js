@@ -150,8 +150,16 @@ function clockCell(row) {
 function renderQueues() {
   const body = $('queues').tBodies[0];
   body.replaceChildren(...[...queues.values()].map((q) => {
-    const rate = q.abandonmentRate === null ? null : q.abandonmentRate * 100;
-    const level = rate === null ? '' : rate >= capPercent ? 'red' : rate >= warningPercent ? 'amber' : '';
+    // The rolling 30 days the rule counts, and the server's guard (capped: one line; warning: two).
+    const compliance = q.compliance;
+    const rolling = compliance ? compliance.abandonment.rolling30.rate : q.abandonmentRate;
+    const guard = compliance ? compliance.guard : null;
+    const rate = rolling === null ? null : rolling * 100;
+    const level = guard ? { capped: 'red', warning: 'amber' }[guard.level] ?? ''
+      : rate === null ? '' : rate >= capPercent ? 'red' : rate >= warningPercent ? 'amber' : '';
+    const pacing = `${q.profile.name} · ${profileLines[q.profile.name] ?? '?'} lines`
+      + (guard && guard.maxLines ? ` → at most ${guard.maxLines}` : '');
+    const warnings = compliance ? compliance.warnings.filter((w) => !w.startsWith('abandonment-')) : [];
     const actions = el('td', { class: 'control' },
       q.state === 'paused' ? el('button', { type: 'button', onclick: () => queueAct(q, 'resume') }, '▶ Resume')
         : el('button', { type: 'button', onclick: () => queueAct(q, 'pause'), disabled: !['active', 'idle'].includes(q.state) }, '⏸ Pause'),
@@ -160,9 +168,10 @@ function renderQueues() {
     return el('tr', { 'data-queue': q.queueId, class: filter && q.queueId !== filter ? 'hidden' : null },
       el('th', { scope: 'row' }, q.name), el('td', {}, q.state), el('td', { class: 'num' }, q.pending),
       el('td', { class: 'num' }, percent(q.answerRate)),
-      el('td', { class: `num${level ? ' level-' + level : ''}` },
-        percent(q.abandonmentRate) + (level === 'red' ? ' ▲▲ at cap' : level === 'amber' ? ' ▲ near cap' : '')),
-      el('td', { class: 'optional' }, `${q.profile.name} · ${profileLines[q.profile.name] ?? '?'} lines`), actions);
+      el('td', { class: `num${level ? ' level-' + level : ''}`, title: guard ? guard.why : '' },
+        percent(rolling) + (level === 'red' ? ' ▲▲ capped' : level === 'amber' ? ' ▲ near cap' : '')
+        + (warnings.length ? ' · ' + warnings.map((w) => w.replaceAll('-', ' ')).join(', ') : '')),
+      el('td', { class: 'optional' }, pacing), actions);
   }));
   const select = $('filter');
   const known = new Set([...select.options].map((o) => o.value));
