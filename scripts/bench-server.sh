@@ -8,4 +8,4 @@ command -v wrk >/dev/null 2>&1 || { apt-get install -y -qq wrk >/dev/null 2>&1 |
 swift build -c release --product switchboard
 swift build -c release --product switchboard-bench
 ulimit -n "$(ulimit -Hn)" || true
-python3 scripts/bench_server.py .build/release/switchboard .build/release/switchboard-bench
+python3 scripts/bench_server.py .build/release/switchboard .build/release/switchboard-bench "$@"

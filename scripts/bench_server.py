@@ -2,9 +2,13 @@
 
   poll       GET /v1/calls/parallel/{id} under wrk, beside a minimal libwebsockets hello handler
              (`switchboard-bench hello-server`).
-  fanout     from an event's time (the engine's decision, just before its append) to its receipt,
-             at 1 000 WebSocket subscribers on loopback under steady traffic, beside the same at 10;
-             the subscribers are one compiled lws client process whose CPU use is printed.
+  fanout     from an event's time (the engine's decision, just before its append) to its receipt, on
+             loopback, beside a bare broadcaster (`switchboard-bench broadcaster`: the same lws server
+             with nothing behind it) sending messages of the same sizes and count at the same rate to
+             the same client, in the same run. Shape `all`: 10, 100 and 1 000 subscribers on
+             `topics=all` (walls). Shape `floor`: 1 000 agents dialling, each followed by a subscriber
+             of its own `session:` topic, plus 20 on `topics=all`. The subscribers are one compiled lws
+             client process whose CPU use is printed.
   ws_memory  server RSS growth per idle subscriber.
 """
 import asyncio
@@ -21,6 +25,8 @@ import urllib.request
 
 BIN = sys.argv[1] if len(sys.argv) > 1 else ".build/release/switchboard"
 BENCH = sys.argv[2] if len(sys.argv) > 2 else ".build/release/switchboard-bench"
+# Which figures (comma-separated: poll, fanout, floor, ws_memory); all by default.
+ONLY = set(sys.argv[3].split(",")) if len(sys.argv) > 3 else {"poll", "fanout", "floor", "ws_memory"}
 
 
 # The admin token of the server under test (serve writes it beside its store); every request sends it.
@@ -85,29 +91,103 @@ def steady_traffic(port):
                                 "profile": "balanced", "settings": {"cooldownMs": 0, "staggerMs": 50}})
 
 
-def subscribers(port, count, seconds):
+def subscribers(port, count, seconds, topics=("all",), after=None):
     """The compiled load client (`switchboard-bench --only fanout-client`: lws client connections on
-    one thread) subscribed to everything; its JSON line has the latencies and its own CPU use."""
-    head = get(port, "/healthz")["position"]
+    one thread), connection i on `topics[i % len(topics)]`; its JSON line has the latencies (of the
+    `all` subscribers and of the others apart), what arrived, and its own CPU use."""
+    if after is None:
+        after = get(port, "/healthz")["position"] if TOKEN else 0
+    with tempfile.NamedTemporaryFile("w", suffix=".topics", delete=False) as listing:
+        listing.write("\n".join(topics))
     out = subprocess.run([BENCH, "--only", "fanout-client", "--port", str(port), "--subscribers", str(count),
-                          "--seconds", str(seconds), "--after", str(head), "--topics", "all"],
-                         capture_output=True, text=True, timeout=seconds + 60, env={**os.environ, "SWITCHBOARD_TOKEN": TOKEN}).stdout
+                          "--seconds", str(seconds), "--after", str(after), "--topics-file", listing.name],
+                         capture_output=True, text=True, timeout=seconds + 90,
+                         env={**os.environ, "SWITCHBOARD_TOKEN": TOKEN or ""}).stdout
+    os.unlink(listing.name)
     return json.loads(out.strip().splitlines()[-1])
 
 
-def fanout(port, count, seconds=12, baseline_count=10):
-    """Append-to-receipt latency at `count` subscribers under steady traffic, beside the same
-    measurement at `baseline_count` subscribers (the pipeline's own latency: engine, log, pump)."""
+def bare(result, count, seconds, topics, events_per_s):
+    """The same client against the bare broadcaster sending what `result` received: the same event
+    and state sizes, states per event, and events per second."""
+    shape = ["--rate", str(max(events_per_s, 0.5)), "--event-bytes", str(result["event_bytes_avg"] or 500),
+             "--state-bytes", str(result["state_bytes_avg"] or 1000),
+             "--states-per-event", str(round(result["state_messages"] / max(result["event_messages"], 1), 3))]
+    broadcaster, port = start(["broadcaster", "--port", "0", *shape], binary=BENCH)
+    try:
+        return subscribers(port, count, seconds, topics, after=0)
+    finally:
+        broadcaster.send_signal(signal.SIGTERM)
+        broadcaster.wait(timeout=30)
+
+
+def ratio(ours, baseline):
+    return round(ours / baseline, 2) if baseline else None
+
+
+def fanout_all(port, counts=(10, 100, 1000), seconds=12):
+    """Shape `all`: every subscriber on `topics=all`, under steady traffic, beside the bare broadcaster."""
     steady_traffic(port)
-    baseline = subscribers(port, baseline_count, 8)
-    result = subscribers(port, count, seconds)
-    if not result.get("samples"):
-        return None
-    return {"figure": "fanout", "subscribers": count, "connected": result["connected"], "samples": result["samples"],
-            "p50_ms": result["p50_ms"], "p99_ms": result["p99_ms"], "max_ms": result["max_ms"],
-            "messages_per_s": round(result["messages"] / seconds), "client_cpu_s": result["client_cpu_s"],
-            "seconds": seconds, "baseline_subscribers": baseline_count,
-            "baseline_p50_ms": baseline["p50_ms"], "baseline_p99_ms": baseline["p99_ms"]}
+    time.sleep(2)
+    for count in counts:
+        ours = subscribers(port, count, seconds)
+        if not ours["every"]["samples"]:
+            yield {"figure": "fanout", "shape": "all", "subscribers": count, "error": "no events received"}
+            continue
+        events_per_s = ours["event_messages"] / count / seconds
+        baseline = bare(ours, count, seconds, ["all"], events_per_s)
+        yield {"figure": "fanout", "shape": "all", "subscribers": count, "connected": ours["connected"],
+               "events_per_s": round(events_per_s, 1), "messages_per_s": round(ours["messages"] / seconds),
+               "p50_ms": ours["every"]["p50_ms"], "p99_ms": ours["every"]["p99_ms"], "max_ms": ours["every"]["max_ms"],
+               "bare_p50_ms": baseline["every"]["p50_ms"], "bare_p99_ms": baseline["every"]["p99_ms"],
+               "bare_messages_per_s": round(baseline["messages"] / seconds),
+               "ratio_p99": ratio(ours["every"]["p99_ms"], baseline["every"]["p99_ms"]),
+               "client_cpu_s": ours["client_cpu_s"], "bare_client_cpu_s": baseline["client_cpu_s"], "seconds": seconds}
+
+
+def floor_traffic(port, agents=1000, per_queue=10):
+    """`agents` agents dialling with real ring and talk times (about 300 events/s in all): per batch one
+    person answers after 4-8 s and talks 40 s, the others ring on until cut short. Returns the sessions."""
+    zone = zone_in_calling_hours()
+    sessions = []
+    for q in range(agents // per_queue):
+        contacts = []
+        for i in range(per_queue * 12):
+            number = q * per_queue * 12 + i
+            answers = i % 3 == 0
+            contacts.append({"phone": f"+1{512 + number // 9000}555{1000 + number % 9000}", "timeZone": zone,
+                             "script": {"ringMs": 4000 + (number * 397) % 4000, "answer": "human" if answers else "none",
+                                        "talkMs": 40000}})
+        queue = post(port, "/v1/queues", {"name": f"Floor {q}", "maxAttempts": 1, "contacts": contacts})
+        for a in range(per_queue):
+            session = post(port, "/v1/sessions", {"agentId": f"agent-{q}-{a}", "queueId": queue["queueId"],
+                                                  "mode": "parallel", "profile": "balanced"})
+            sessions.append(session["sessionId"])
+    return sessions
+
+
+def fanout_floor(seconds=15, walls=20):
+    """Shape `floor`: 1 000 agents' subscribers each on its own session, and `walls` on `topics=all`."""
+    directory = tempfile.mkdtemp(prefix="switchboard-floor-")
+    server, port = start(["serve", "--port", "0", "--store", f"{directory}/floor.sqlite", "--log-level", "error"])
+    try:
+        sessions = floor_traffic(port)
+        time.sleep(3)
+        topics = [f"session:{s}" for s in sessions] + ["all"] * walls
+        # Connection i subscribes to topics[i]: the agents, then the walls.
+        ours = subscribers(port, len(topics), seconds, topics)
+        events_per_s = ours["all_topics"]["samples"] / walls / seconds  # every event reaches every wall
+        baseline = bare(ours, len(topics), seconds, topics, events_per_s)
+        return {"figure": "fanout", "shape": "floor", "agents": len(sessions), "walls": walls,
+                "connected": ours["connected"], "events_per_s": round(events_per_s, 1),
+                "messages_per_s": round(ours["messages"] / seconds),
+                "agents_p50_ms": ours["own_topics"]["p50_ms"], "agents_p99_ms": ours["own_topics"]["p99_ms"],
+                "walls_p50_ms": ours["all_topics"]["p50_ms"], "walls_p99_ms": ours["all_topics"]["p99_ms"],
+                "bare_agents_p99_ms": baseline["own_topics"]["p99_ms"], "bare_walls_p99_ms": baseline["all_topics"]["p99_ms"],
+                "client_cpu_s": ours["client_cpu_s"], "bare_client_cpu_s": baseline["client_cpu_s"], "seconds": seconds}
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
 
 
 async def idle_sockets(port, count):
@@ -138,32 +218,38 @@ def main():
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     directory = tempfile.mkdtemp(prefix="switchboard-bench-")
-    server, port = start(["serve", "--port", "0", "--store", f"{directory}/bench.sqlite", "--demo", "--log-level", "error"])
-    hello, hello_port = start(["hello-server", "--port", "0"], binary=BENCH)
-    try:
-        group = None
-        for _ in range(100):
-            group = next((s["currentGroupId"] for s in get(port, "/v1/overview")["sessions"] if s["currentGroupId"]), None)
-            if group:
-                break
-            time.sleep(0.1)
-        poll = wrk(f"http://127.0.0.1:{port}/v1/calls/parallel/{group}", headers=[f"Authorization: Bearer {TOKEN}"])
-        baseline = wrk(f"http://127.0.0.1:{hello_port}/")
-        print(json.dumps({"figure": "poll", "req_per_s": round(poll), "baseline_req_per_s": round(baseline),
-                          "ratio": round(poll / baseline, 2)}), flush=True)
-        result = fanout(port, 1000)
-        print(json.dumps(result or {"figure": "fanout", "error": "no events received"}), flush=True)
-    finally:
-        for process in (server, hello):
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
-    # Memory on a fresh server, so the heap the fan-out run left behind does not hide the growth.
-    server, port = start(["serve", "--port", "0", "--store", f"{directory}/memory.sqlite", "--demo", "--log-level", "error"])
-    try:
-        print(json.dumps(ws_memory(port, server.pid, 5000)), flush=True)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+    if ONLY & {"poll", "fanout"}:
+        server, port = start(["serve", "--port", "0", "--store", f"{directory}/bench.sqlite", "--demo", "--log-level", "error"])
+        hello, hello_port = start(["hello-server", "--port", "0"], binary=BENCH)
+        try:
+            if "poll" in ONLY:
+                group = None
+                for _ in range(100):
+                    group = next((s["currentGroupId"] for s in get(port, "/v1/overview")["sessions"] if s["currentGroupId"]), None)
+                    if group:
+                        break
+                    time.sleep(0.1)
+                poll = wrk(f"http://127.0.0.1:{port}/v1/calls/parallel/{group}", headers=[f"Authorization: Bearer {TOKEN}"])
+                baseline = wrk(f"http://127.0.0.1:{hello_port}/")
+                print(json.dumps({"figure": "poll", "req_per_s": round(poll), "baseline_req_per_s": round(baseline),
+                                  "ratio": round(poll / baseline, 2)}), flush=True)
+            if "fanout" in ONLY:
+                for figure in fanout_all(port):
+                    print(json.dumps(figure), flush=True)
+        finally:
+            for process in (server, hello):
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=30)
+    if "floor" in ONLY:
+        print(json.dumps(fanout_floor()), flush=True)
+    if "ws_memory" in ONLY:
+        # Memory on a fresh server, so the heap the fan-out run left behind does not hide the growth.
+        server, port = start(["serve", "--port", "0", "--store", f"{directory}/memory.sqlite", "--demo", "--log-level", "error"])
+        try:
+            print(json.dumps(ws_memory(port, server.pid, 5000)), flush=True)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -84,6 +84,27 @@ public struct EventSubscription: AsyncSequence, Sendable {
         Iterator(last: after, pageSize: pageSize, read: read, live: live.register().makeAsyncIterator())
     }
 
+    /// The same events, as they come: each element is the consecutive events at hand together — one
+    /// commit when live, a page when catching up — so a reader can handle a commit at once (the feed
+    /// writes a commit to each socket in one go).
+    public var batches: Batches { Batches(subscription: self) }
+
+    public struct Batches: AsyncSequence, Sendable {
+        public typealias Element = [RecordedEvent]
+        let subscription: EventSubscription
+        public func makeAsyncIterator() -> BatchIterator { BatchIterator(events: subscription.makeAsyncIterator()) }
+    }
+
+    public struct BatchIterator: AsyncIteratorProtocol {
+        var events: Iterator
+        public mutating func next() async throws -> [RecordedEvent]? {
+            guard let first = try await events.next() else { return nil }
+            var batch = [first]
+            while let more = events.nextBuffered() { batch.append(more) }
+            return batch
+        }
+    }
+
     public struct Iterator: AsyncIteratorProtocol {
         var last: Int64
         let pageSize: Int
@@ -92,6 +113,22 @@ public struct EventSubscription: AsyncSequence, Sendable {
         var buffered: [RecordedEvent] = []
         var bufferIndex = 0
         var catchingUp = true
+
+        /// The next event if it is already at hand and follows the last one (no waiting, no reading).
+        mutating func nextBuffered() -> RecordedEvent? {
+            while bufferIndex < buffered.count {
+                let event = buffered[bufferIndex]
+                if event.position <= last {
+                    bufferIndex += 1
+                    continue
+                }
+                guard event.position == last + 1 else { return nil }  // a gap: next() reads it from the log
+                bufferIndex += 1
+                last = event.position
+                return event
+            }
+            return nil
+        }
 
         public mutating func next() async throws -> RecordedEvent? {
             while true {

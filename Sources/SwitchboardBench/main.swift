@@ -22,7 +22,12 @@ struct Options {
     var seconds = 10.0
     var after: Int64 = 0
     var topics = "all"
+    /// One subscription per line, used in turn by the connections (overrides `topics`).
+    var topicsFile: String?
     var helloServer = false
+    // broadcaster: the bare baseline of the fan-out figure.
+    var broadcaster = false
+    var shape = Broadcaster.Shape(eventsPerSecond: 10, eventBytes: 700, stateBytes: 1500, statesPerEvent: 2)
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -36,9 +41,15 @@ struct Options {
             case "--seconds": seconds = iterator.next().flatMap(Double.init) ?? seconds
             case "--after": after = iterator.next().flatMap(Int64.init) ?? after
             case "--topics": topics = iterator.next() ?? topics
+            case "--topics-file": topicsFile = iterator.next()
             case "hello-server": helloServer = true
+            case "broadcaster": broadcaster = true
+            case "--rate": shape.eventsPerSecond = iterator.next().flatMap(Double.init) ?? shape.eventsPerSecond
+            case "--event-bytes": shape.eventBytes = iterator.next().flatMap(Int.init) ?? shape.eventBytes
+            case "--state-bytes": shape.stateBytes = iterator.next().flatMap(Int.init) ?? shape.stateBytes
+            case "--states-per-event": shape.statesPerEvent = iterator.next().flatMap(Double.init) ?? shape.statesPerEvent
             default:
-                FileHandle.standardError.write(Data("usage: switchboard-bench hello-server [--port P] | [--events N] [--writers N] [--only append|append_random_ids|replay|engine|answer_to_cancel_us|audit|replay-phases|fanout-client [--port P] [--subscribers N] [--seconds S] [--after POS] [--topics T]; the feed's token in SWITCHBOARD_TOKEN]\n".utf8))
+                FileHandle.standardError.write(Data("usage: switchboard-bench hello-server [--port P] | broadcaster [--port P] [--rate EVENTS_PER_S] [--event-bytes B] [--state-bytes B] [--states-per-event X] | [--events N] [--writers N] [--only append|append_random_ids|replay|engine|answer_to_cancel_us|audit|replay-phases|fanout-client [--port P] [--subscribers N] [--seconds S] [--after POS] [--topics T | --topics-file F]; the feed's token in SWITCHBOARD_TOKEN]\n".utf8))
                 exit(2)
             }
         }
@@ -51,6 +62,10 @@ struct Options {
 let options = Options(CommandLine.arguments)
 if options.helloServer {
     HelloServer.run(port: options.port)
+    exit(0)
+}
+if options.broadcaster {
+    Broadcaster.run(port: options.port, shape: options.shape)
     exit(0)
 }
 let workspace = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-bench-\(getpid())")
@@ -110,17 +125,27 @@ if options.runs("audit") {
 }
 
 if options.runs("fanout-client") {
-    let figures = FanoutClient.run(port: options.port, subscribers: options.subscribers, seconds: options.seconds,
-                                   after: options.after, topics: options.topics,
+    let topics = try options.topicsFile.map { try String(contentsOfFile: $0, encoding: .utf8).split(separator: "\n").map(String.init) }
+        ?? [options.topics]
+    let figures = FanoutClient.run(port: options.port, connections: options.subscribers, seconds: options.seconds,
+                                   after: options.after, topics: topics,
                                    token: ProcessInfo.processInfo.environment["SWITCHBOARD_TOKEN"])
-    let sorted = figures.latenciesMs.sorted()
-    func percentile(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+    func percentiles(_ samples: [Double]) -> JSONValue {
+        let sorted = samples.sorted()
+        func at(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+        return ["samples": .int(Int64(sorted.count)), "p50_ms": round(at(0.5), 2), "p99_ms": round(at(0.99), 2),
+                "max_ms": round(sorted.last ?? 0, 2)]
+    }
+    let all = figures.allTopicsMs + figures.ownTopicsMs
+    func average(_ total: Int, _ count: Int) -> JSONValue { .int(count == 0 ? 0 : Int64(total / count)) }
     emit(["figure": "fanout_client", "subscribers": .int(Int64(options.subscribers)),
           "connected": .int(Int64(figures.report.connected)), "failed": .int(Int64(figures.report.failed)),
           "closed_by_server": .int(Int64(figures.report.closedByServer)), "messages": .int(Int64(figures.report.messages)),
-          "samples": .int(Int64(sorted.count)), "catch_up_samples_skipped": .int(Int64(figures.skippedCatchUp)), "p50_ms": round(percentile(0.5), 2), "p99_ms": round(percentile(0.99), 2),
-          "max_ms": round(sorted.last ?? 0, 2), "client_cpu_s": round(figures.report.cpuSeconds, 2),
-          "seconds": round(options.seconds, 1)])
+          "catch_up_samples_skipped": .int(Int64(figures.skippedCatchUp)),
+          "every": percentiles(all), "all_topics": percentiles(figures.allTopicsMs), "own_topics": percentiles(figures.ownTopicsMs),
+          "event_messages": .int(Int64(figures.eventMessages)), "event_bytes_avg": average(figures.eventBytes, figures.eventMessages),
+          "state_messages": .int(Int64(figures.stateMessages)), "state_bytes_avg": average(figures.stateBytes, figures.stateMessages),
+          "client_cpu_s": round(figures.report.cpuSeconds, 2), "seconds": round(options.seconds, 1)])
 }
 
 if options.runs("replay-phases") {

@@ -34,6 +34,11 @@ struct Topics: Sendable {
 
     init() { all = true }
 
+    /// The index keys this subscription is found under (none for `all`: those are kept apart).
+    var keys: [TopicKey] {
+        groups.map(TopicKey.group) + sessions.map(TopicKey.session) + queues.map(TopicKey.queue) + agents.map(TopicKey.agent)
+    }
+
     /// Whether an event with this subject (completed from the projections) concerns a subscribed topic.
     func matches(_ subject: EventSubject) -> Bool {
         if all { return true }
@@ -42,6 +47,48 @@ struct Topics: Sendable {
         if let id = subject.queueId, queues.contains(id.rawValue) { return true }
         if let id = subject.agentId, agents.contains(id.rawValue) { return true }
         return false
+    }
+}
+
+/// One topic a subscriber follows, as the index files it.
+enum TopicKey: Hashable {
+    case group(String), session(String), queue(String), agent(String)
+
+    /// Every key an event with this subject is found under.
+    static func keys(of subject: EventSubject) -> [TopicKey] {
+        var keys: [TopicKey] = []
+        if let id = subject.groupId { keys.append(.group(id.rawValue)) }
+        if let id = subject.sessionId { keys.append(.session(id.rawValue)) }
+        if let id = subject.queueId { keys.append(.queue(id.rawValue)) }
+        if let id = subject.agentId { keys.append(.agent(id.rawValue)) }
+        return keys
+    }
+}
+
+/// Live subscribers by what they follow, so an event finds its few subscribers without looking at
+/// every socket: walls (`all`) in one set, the others under each topic they named.
+struct TopicIndex {
+    private(set) var all: Set<ConnectionID> = []
+    private var byKey: [TopicKey: Set<ConnectionID>] = [:]
+
+    mutating func add(_ connection: ConnectionID, _ topics: Topics) {
+        if topics.all { all.insert(connection) }
+        for key in topics.keys { byKey[key, default: []].insert(connection) }
+    }
+
+    mutating func remove(_ connection: ConnectionID, _ topics: Topics) {
+        all.remove(connection)
+        for key in topics.keys {
+            byKey[key]?.remove(connection)
+            if byKey[key]?.isEmpty == true { byKey[key] = nil }
+        }
+    }
+
+    /// Subscribers of any of `keys`, besides the walls.
+    func followers(of keys: some Sequence<TopicKey>) -> Set<ConnectionID> {
+        var found: Set<ConnectionID> = []
+        for key in keys { if let connections = byKey[key] { found.formUnion(connections) } }
+        return found.subtracting(all)
     }
 }
 
@@ -91,6 +138,8 @@ final class FeedHub: Sendable {
 
     struct Hub {
         var subscribers: [ConnectionID: Subscriber] = [:]
+        /// The live ones (caught up: the pump's), by topic.
+        var index = TopicIndex()
         /// The last position the pump has handed to live subscribers.
         var delivered: Int64 = 0
     }
@@ -109,7 +158,7 @@ final class FeedHub: Sendable {
         hub.withLock { $0.delivered = head }
         let task = Task { [self] in
             do {
-                for try await event in store.subscribe(after: head) { await deliver(event) }
+                for try await commit in store.subscribe(after: head).batches { await deliver(commit) }
             } catch is CancellationError {
             } catch {
                 logger.error("feed stopped following the log", metadata: ["error": "\(error)"])
@@ -196,7 +245,11 @@ final class FeedHub: Sendable {
         logger.info("websocket closed", metadata: ["connection": "\(connection)"])
         opening.withLock { _ = $0.removeValue(forKey: connection) }
         bearers.withLock { _ = $0.removeValue(forKey: connection) }
-        hub.withLock { $0.subscribers.removeValue(forKey: connection) }?.catchUp?.cancel()
+        hub.withLock { hub -> Subscriber? in
+            guard let gone = hub.subscribers.removeValue(forKey: connection) else { return nil }
+            if gone.live { hub.index.remove(connection, gone.topics) }
+            return gone
+        }?.catchUp?.cancel()
     }
 
     /// Why `principal` may not follow `topics`, if it may not: an agent follows only its own agent,
@@ -249,8 +302,9 @@ final class FeedHub: Sendable {
         var last = after
         while !Task.isCancelled {
             let joined = hub.withLock { hub -> Bool in
-                guard last >= hub.delivered else { return false }
+                guard last >= hub.delivered, hub.subscribers[connection] != nil else { return false }
                 hub.subscribers[connection]?.live = true
+                hub.index.add(connection, topics)
                 hub.subscribers[connection]?.catchUp = nil  // done: no need to keep the task to cancel
                 return true
             }
@@ -278,37 +332,63 @@ final class FeedHub: Sendable {
         }
     }
 
-    /// The pump: one live event, encoded once, to every live subscriber it concerns.
-    private func deliver(_ event: RecordedEvent) async {
-        guard let typed = try? EventCodec.decode(event) else {
-            hub.withLock { $0.delivered = event.position }
-            return
+    /// The pump: one commit at a time, to the live subscribers it concerns. Each message is encoded once;
+    /// a group's or a session's state goes out once per commit (as it is after the commit), after the
+    /// commit's events; and each socket gets all of its share of the commit queued together, so it
+    /// goes out in one write.
+    private func deliver(_ commit: [RecordedEvent]) async {
+        guard let last = commit.last else { return }
+        let typed = commit.map { try? EventCodec.decode($0) }
+        for case .tokenRevoked(let revoked)? in typed {
+            if let server = knownServer.withLock({ $0 }) { closeSockets(of: revoked.tokenId, server: server) }
         }
-        if case .tokenRevoked(let revoked) = typed, let server = knownServer.withLock({ $0 }) {
-            closeSockets(of: revoked.tokenId, server: server)
-        }
-        guard (try? await projections.waitUntil(event.position)) != nil else { return }  // /healthz says why
+        guard (try? await projections.waitUntil(last.position)) != nil else { return }  // /healthz says why
         let state = await projections.state
-        let recipients = hub.withLock { hub -> [(ConnectionID, Subscriber)] in
-            hub.delivered = event.position
-            return hub.subscribers.filter { $0.value.live }.map { ($0.key, $0.value) }
-        }
-        guard !recipients.isEmpty else { return }
-        // Group the recipients by the messages they get, so each message is made and posted once.
-        guard let server = recipients.first?.1.server else { return }
-        let changed = ChangedProjection.all(for: typed, in: state)
-        let subject = state.subject(of: typed)
-        var eventRecipients: [ConnectionID] = []
-        var stateRecipients = Array(repeating: [ConnectionID](), count: changed.count)
-        for (connection, subscriber) in recipients where subscriber.topics.matches(subject) {
-            eventRecipients.append(connection)
-            for (index, projection) in changed.enumerated() where projection.isFollowed(by: subscriber.topics) {
-                stateRecipients[index].append(connection)
+        // What the commit is about: each event's subject, and the projections it changed (each once, in
+        // the order first changed).
+        var subjects: [EventSubject?] = []
+        var changed: [ChangedProjection] = []
+        var changedTopics: Set<String> = []
+        for event in typed {
+            guard let event else {
+                subjects.append(nil)
+                continue
+            }
+            subjects.append(state.subject(of: event))
+            for projection in ChangedProjection.all(for: event, in: state) where changedTopics.insert(projection.topic).inserted {
+                changed.append(projection)
             }
         }
-        server.send(eventRecipients, text: Self.eventMessage(event))
-        for (projection, connections) in zip(changed, stateRecipients) where !connections.isEmpty {
-            server.send(connections, text: Self.stateMessage(projection.topic, projection.snapshot, position: state.position))
+        let keys = Set(subjects.compactMap { $0 }.flatMap(TopicKey.keys(of:)))
+        let (walls, others, server) = hub.withLock { hub -> ([ConnectionID], [(ConnectionID, Topics)], WebServer?) in
+            hub.delivered = last.position
+            let followers = hub.index.followers(of: keys).compactMap { id in hub.subscribers[id].map { (id, $0.topics) } }
+            let any = hub.index.all.first.flatMap { hub.subscribers[$0]?.server } ?? followers.first.flatMap { hub.subscribers[$0.0]?.server }
+            return (Array(hub.index.all), followers, any)
+        }
+        guard let server, !walls.isEmpty || !others.isEmpty else { return }
+        // Messages by index: the commit's events, then the changed states; made only if someone gets them.
+        var messages: [Int: [UInt8]] = [:]
+        func message(_ index: Int) -> [UInt8] {
+            if let made = messages[index] { return made }
+            let made = index < commit.count
+                ? Self.eventMessage(commit[index])
+                : Self.stateMessage(changed[index - commit.count].topic, changed[index - commit.count].snapshot, position: state.position)
+            messages[index] = made
+            return made
+        }
+        let everything = Array(subjects.indices.filter { subjects[$0] != nil }) + Array(commit.count..<(commit.count + changed.count))
+        // Sockets that get the same messages share one send.
+        var byShare: [[Int]: [ConnectionID]] = [:]
+        if !walls.isEmpty { byShare[everything] = walls }
+        for (connection, topics) in others {
+            var share: [Int] = []
+            for (index, subject) in subjects.enumerated() where subject.map(topics.matches) == true { share.append(index) }
+            for (index, projection) in changed.enumerated() where projection.isFollowed(by: topics) { share.append(commit.count + index) }
+            if !share.isEmpty { byShare[share, default: []].append(connection) }
+        }
+        for (share, connections) in byShare.sorted(by: { $0.value.count > $1.value.count }) {
+            server.send(connections, texts: share.map(message))
         }
     }
 

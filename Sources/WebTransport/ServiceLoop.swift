@@ -399,7 +399,8 @@ final class ServiceLoop {
     // MARK: - WebSocket
 
     private func writeSocket(_ wsi: OpaquePointer, _ id: ConnectionID) -> Int32 {
-        guard var socket = sockets[id] else { return 0 }
+        guard var socket = sockets.removeValue(forKey: id) else { return 0 }  // taken out: no copy on change
+        defer { sockets[id] = socket }
         if let code = socket.closeCode, socket.queue.isEmpty || code == CloseCode.slowConsumer {
             var reason = Array(socket.closeReason.utf8.prefix(120))
             reason.withUnsafeMutableBufferPointer { buffer in
@@ -413,7 +414,6 @@ final class ServiceLoop {
         // its state messages) costs one send, not one per message.
         let batch = Self.takeBatch(from: &socket.queue, limit: Self.coalesceLimit)
         socket.queuedBytes -= batch.reduce(0) { $0 + $1.count }
-        sockets[id] = socket
         let written: Int32
         if batch.count == 1 {
             let message = batch[0]
@@ -455,14 +455,19 @@ final class ServiceLoop {
     private func drainInbox() {
         for item in server.takeInbox() {
             switch item {
-            case .send(let ids, let message):
+            case .send(let ids, let messages):
+                let bytes = messages.reduce(0) { $0 + $1.count }
                 for id in ids {
-                    guard var socket = sockets[id], socket.closeCode == nil, let wsi = wsiById[id] else { continue }
+                    guard var socket = sockets.removeValue(forKey: id) else { continue }  // taken out: no copy on append
+                    guard socket.closeCode == nil, let wsi = wsiById[id] else {
+                        sockets[id] = socket
+                        continue
+                    }
                     // A non-empty queue already has a writeable callback coming (the write re-arms
                     // while messages remain): only the first message asks for one.
                     let needsWriteable = socket.queue.isEmpty
-                    socket.queue.append(message)
-                    socket.queuedBytes += message.count
+                    socket.queue.append(contentsOf: messages)
+                    socket.queuedBytes += bytes
                     if socket.queuedBytes > server.limits.maxQueuedBytes {
                         // A slow reader never delays anyone else: it is closed and resumes from its last position.
                         socket.closeCode = CloseCode.slowConsumer

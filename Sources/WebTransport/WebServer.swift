@@ -129,7 +129,8 @@ public final class WebServer: Sendable {
     }
 
     enum Outgoing {
-        case send([ConnectionID], OutgoingMessage)
+        /// Messages for connections, queued together (so each connection writes them in one go).
+        case send([ConnectionID], [OutgoingMessage])
         case close(ConnectionID, UInt16, String)
         case respond(ConnectionID, HTTPResponse)
         /// The next piece of a streamed body (`nil`: the end; a failure closes the connection).
@@ -164,12 +165,19 @@ public final class WebServer: Sendable {
     }
 
     /// Sends a text message on a WebSocket. Thread-safe.
-    public func send(_ connection: ConnectionID, text: [UInt8]) { post(.send([connection], OutgoingMessage(text))) }
+    public func send(_ connection: ConnectionID, text: [UInt8]) { post(.send([connection], [OutgoingMessage(text)])) }
 
     /// Sends one text message to many WebSockets: it is copied once, not once per connection.
     public func send(_ connections: [ConnectionID], text: [UInt8]) {
         guard !connections.isEmpty else { return }
-        post(.send(connections, OutgoingMessage(text)))
+        post(.send(connections, [OutgoingMessage(text)]))
+    }
+
+    /// Sends several text messages, in order, to many WebSockets: each is copied once, and each
+    /// connection gets them queued together, so they go out in one write.
+    public func send(_ connections: [ConnectionID], texts: [[UInt8]]) {
+        guard !connections.isEmpty, !texts.isEmpty else { return }
+        post(.send(connections, texts.map(OutgoingMessage.init)))
     }
 
     /// Closes a WebSocket with a close code. Thread-safe.

@@ -28,7 +28,15 @@ public enum WebSocketLoadClient {
     /// `authorization` is sent as the handshake's `Authorization` header (`Bearer …`).
     public static func run(host: String, port: Int, path: String, connections: Int, seconds: Double,
                            authorization: String? = nil, onMessage: @escaping (Int, [UInt8]) -> Void) -> Report {
-        let loop = ClientLoop(host: host, port: port, path: path, connections: connections, onMessage: onMessage)
+        run(host: host, port: port, paths: [path], connections: connections, seconds: seconds, authorization: authorization,
+            onMessage: onMessage)
+    }
+
+    /// The same with a path per connection: connection `i` opens `paths[i % paths.count]`.
+    public static func run(host: String, port: Int, paths: [String], connections: Int, seconds: Double,
+                           authorization: String? = nil, onMessage: @escaping (Int, [UInt8]) -> Void) -> Report {
+        let loop = ClientLoop(host: host, port: port, paths: paths.isEmpty ? ["/"] : paths, connections: connections,
+                              onMessage: onMessage)
         loop.authorization = authorization.map { Array($0.utf8) }
         return loop.run(seconds: seconds)
     }
@@ -38,7 +46,7 @@ public enum WebSocketLoadClient {
 final class ClientLoop {
     let host: String
     let port: Int
-    let path: String
+    let paths: [String]
     let connections: Int
     let onMessage: (Int, [UInt8]) -> Void
     var authorization: [UInt8]?
@@ -48,10 +56,10 @@ final class ClientLoop {
     private var finishing = false
     private var report = WebSocketLoadClient.Report()
 
-    init(host: String, port: Int, path: String, connections: Int, onMessage: @escaping (Int, [UInt8]) -> Void) {
+    init(host: String, port: Int, paths: [String], connections: Int, onMessage: @escaping (Int, [UInt8]) -> Void) {
         self.host = host
         self.port = port
-        self.path = path
+        self.paths = paths
         self.connections = connections
         self.onMessage = onMessage
     }
@@ -60,11 +68,11 @@ final class ClientLoop {
         cswitchboard_lws_quiet_logs()
         let protocols = ProtocolTable(name: "switchboard-load", callback: clientCallback, receiveBufferBytes: 65536)
         let address = strdup(host)
-        let resource = strdup(path)
+        let resources = paths.map { strdup($0) }
         defer {
             protocols.release()
             free(address)
-            free(resource)
+            for resource in resources { free(resource) }
         }
         var info = lws_context_creation_info()
         info.port = CONTEXT_PORT_NO_LISTEN
@@ -82,7 +90,7 @@ final class ClientLoop {
             connect.context = context
             connect.address = UnsafePointer(address)
             connect.port = Int32(port)
-            connect.path = UnsafePointer(resource)
+            connect.path = UnsafePointer(resources[index % resources.count])
             connect.host = UnsafePointer(address)  // no Origin: this is not a browser
             connect.local_protocol_name = UnsafePointer(protocols.name)
             connect.ietf_version_or_minus_one = -1
