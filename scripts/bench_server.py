@@ -85,8 +85,10 @@ def steady_traffic(port):
     """A queue whose calls fail fast, worked with no cooldown: a steady stream of events to fan out."""
     zone = zone_in_calling_hours()
     contacts = [{"phone": f"+1512555{1000 + i}", "timeZone": zone, "script": {"fail": "congestion", "ringMs": 150}}
-                for i in range(500)]
-    queue = post(port, "/v1/queues", {"name": "Fan-out load", "maxAttempts": 1, "contacts": contacts})
+                for i in range(6000)]
+    queue = post(port, "/v1/queues", {"name": "Fan-out load", "maxAttempts": 1, "contacts": contacts[:400]})
+    for start in range(400, len(contacts), 400):  # enough for every run; a request body is at most 64 KiB
+        post(port, f"/v1/queues/{queue['queueId']}/contacts", {"contacts": contacts[start:start + 400]})
     post(port, "/v1/sessions", {"agentId": "load-agent", "queueId": queue["queueId"], "mode": "parallel",
                                 "profile": "balanced", "settings": {"cooldownMs": 0, "staggerMs": 50}})
 

@@ -416,14 +416,15 @@ final class ServiceLoop {
         socket.queuedBytes -= batch.reduce(0) { $0 + $1.count }
         let written: Int32
         if batch.count == 1 {
+            // One message, or one commit framed once for every socket: written from the shared buffer.
             let message = batch[0]
             let pre = pre
             written = message.bytes.withUnsafeMutableBufferPointer { raw -> Int32 in
                 guard let base = raw.baseAddress else { return -1 }
-                return lws_write(wsi, base + pre, message.count, LWS_WRITE_TEXT)
+                return lws_write(wsi, base + pre, message.count, message.isFramed ? LWS_WRITE_HTTP : LWS_WRITE_TEXT)
             }
         } else {
-            var frames = WebSocketFraming.textFrames(batch.map { $0.bytes[pre..<(pre + $0.count)] }, headroom: pre)
+            var frames = WebSocketFraming.frames(batch.map { ($0.bytes[pre..<(pre + $0.count)], $0.isFramed) }, headroom: pre)
             let count = frames.count - pre
             // LWS_WRITE_RAW sends the bytes as they are (complete frames); lws buffers a short write itself.
             written = frames.withUnsafeMutableBufferPointer { raw -> Int32 in

@@ -173,11 +173,11 @@ public final class WebServer: Sendable {
         post(.send(connections, [OutgoingMessage(text)]))
     }
 
-    /// Sends several text messages, in order, to many WebSockets: each is copied once, and each
-    /// connection gets them queued together, so they go out in one write.
+    /// Sends several text messages, in order, to many WebSockets, in one write each: they are framed
+    /// once, here, into one buffer every connection writes as it is (no copy per connection).
     public func send(_ connections: [ConnectionID], texts: [[UInt8]]) {
         guard !connections.isEmpty, !texts.isEmpty else { return }
-        post(.send(connections, texts.map(OutgoingMessage.init)))
+        post(.send(connections, [texts.count == 1 ? OutgoingMessage(texts[0]) : OutgoingMessage(frames: texts)]))
     }
 
     /// Closes a WebSocket with a close code. Thread-safe.
@@ -228,17 +228,28 @@ public final class WebServer: Sendable {
 }
 
 /// A message with `LWS_PRE` bytes of headroom in front, made once and shared by every connection it
-/// goes to (lws writes the frame header into the headroom right before each write, on one thread).
+/// goes to (lws writes the frame header into the headroom right before each write, on one thread) —
+/// or several messages already framed, written as they are.
 final class OutgoingMessage: @unchecked Sendable {
     // @unchecked: `bytes` is written while building (before the message is shared) and then only
     // by the service thread, in the headroom, one write at a time.
     var bytes: [UInt8]
+    /// Bytes after the headroom.
     let count: Int
+    /// `bytes` holds complete WebSocket frames (several messages), not one message's payload.
+    let isFramed: Bool
 
     init(_ text: [UInt8]) {
         let pre = WebServer.headroom
         bytes = [UInt8](repeating: 0, count: pre + text.count)
         bytes.replaceSubrange(pre..<(pre + text.count), with: text)
         count = text.count
+        isFramed = false
+    }
+
+    init(frames texts: [[UInt8]]) {
+        bytes = WebSocketFraming.textFrames(texts.map { $0[...] }, headroom: WebServer.headroom)
+        count = bytes.count - WebServer.headroom
+        isFramed = true
     }
 }

@@ -14,6 +14,18 @@ enum WebSocketFraming {
         }
     }
 
+    /// Messages (`framed`: already complete frames, copied as they are) as consecutive frames, after
+    /// `headroom` zero bytes.
+    static func frames(_ parts: [(bytes: ArraySlice<UInt8>, framed: Bool)], headroom: Int) -> [UInt8] {
+        var frames = [UInt8](repeating: 0, count: headroom)
+        frames.reserveCapacity(headroom + parts.reduce(0) { $0 + $1.bytes.count + 10 })
+        for part in parts {
+            if !part.framed { frames += textFrameHeader(length: part.bytes.count) }
+            frames += part.bytes
+        }
+        return frames
+    }
+
     /// `payloads` as consecutive text frames, after `headroom` zero bytes (lws's `LWS_PRE`).
     static func textFrames(_ payloads: [ArraySlice<UInt8>], headroom: Int) -> [UInt8] {
         var frames = [UInt8](repeating: 0, count: headroom)

@@ -46,6 +46,18 @@ struct WebSocketFramingTests {
         #expect(frames.allSatisfy { $0.fin && $0.opcode == 0x1 })
     }
 
+    /// A commit framed once for every socket, queued behind a single message: the write frames the
+    /// single one and copies the framed ones as they are, in order.
+    @Test func framedCommitsAndSingleMessagesMixInOrder() throws {
+        let single = OutgoingMessage(Array("solo".utf8))
+        let commit = OutgoingMessage(frames: [Array("one".utf8), Array(repeating: 0x62, count: 200)])
+        #expect(commit.isFramed && !single.isFramed)
+        let pre = WebServer.headroom
+        let buffer = WebSocketFraming.frames([single, commit].map { ($0.bytes[pre..<(pre + $0.count)], $0.isFramed) }, headroom: pre)
+        let frames = try #require(parseFrames(buffer.dropFirst(pre)))
+        #expect(frames.map(\.payload) == [Array("solo".utf8), Array("one".utf8), Array(repeating: 0x62, count: 200)])
+    }
+
     @Test func aWriteTakesQueuedMessagesUpToTheLimitButAlwaysOne() {
         var queue = [3000, 40_000, 30_000, 10].map { OutgoingMessage([UInt8](repeating: 0x61, count: $0)) }
         let first = ServiceLoop.takeBatch(from: &queue, limit: 64 * 1024)
