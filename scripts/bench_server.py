@@ -93,20 +93,69 @@ def steady_traffic(port):
                                 "profile": "balanced", "settings": {"cooldownMs": 0, "staggerMs": 50}})
 
 
+# Subscribers per client process: one lws client thread keeps up with about this many on this machine
+# (its CPU is printed); more are split over several processes, whose histograms are merged.
+PER_CLIENT = 500
+
+
 def subscribers(port, count, seconds, topics=("all",), after=None):
     """The compiled load client (`switchboard-bench --only fanout-client`: lws client connections on
-    one thread), connection i on `topics[i % len(topics)]`; its JSON line has the latencies (of the
-    `all` subscribers and of the others apart), what arrived, and its own CPU use."""
+    one thread per process, `PER_CLIENT` connections a process), connection i on
+    `topics[i % len(topics)]`; latencies of the `all` subscribers and of the others apart (merged from
+    the processes' histograms), what arrived, and the clients' CPU use."""
     if after is None:
         after = get(port, "/healthz")["position"] if TOKEN else 0
-    with tempfile.NamedTemporaryFile("w", suffix=".topics", delete=False) as listing:
-        listing.write("\n".join(topics))
-    out = subprocess.run([BENCH, "--only", "fanout-client", "--port", str(port), "--subscribers", str(count),
-                          "--seconds", str(seconds), "--after", str(after), "--topics-file", listing.name],
-                         capture_output=True, text=True, timeout=seconds + 90,
-                         env={**os.environ, "SWITCHBOARD_TOKEN": TOKEN or ""}).stdout
-    os.unlink(listing.name)
-    return json.loads(out.strip().splitlines()[-1])
+    topics = [topics[i % len(topics)] for i in range(count)]
+    processes = []
+    for start in range(0, count, PER_CLIENT):
+        part = topics[start:start + PER_CLIENT]
+        with tempfile.NamedTemporaryFile("w", suffix=".topics", delete=False) as listing:
+            listing.write("\n".join(part))
+        processes.append((listing.name, subprocess.Popen(
+            [BENCH, "--only", "fanout-client", "--port", str(port), "--subscribers", str(len(part)), "--seconds", str(seconds),
+             "--after", str(after), "--topics-file", listing.name],
+            stdout=subprocess.PIPE, text=True, env={**os.environ, "SWITCHBOARD_TOKEN": TOKEN or ""})))
+    results = []
+    for name, process in processes:
+        out, _ = process.communicate(timeout=seconds + 90)
+        os.unlink(name)
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    merged = {key: sum(r[key] for r in results) for key in
+              ("connected", "failed", "closed_by_server", "messages", "event_messages", "state_messages")}
+    merged["event_bytes_avg"] = round(sum(r["event_bytes_avg"] * r["event_messages"] for r in results) / max(merged["event_messages"], 1))
+    merged["state_bytes_avg"] = round(sum(r["state_bytes_avg"] * r["state_messages"] for r in results) / max(merged["state_messages"], 1))
+    merged["client_cpu_s"] = [r["client_cpu_s"] for r in results]
+    merged["clients"] = len(results)
+    for kind in ("all_topics", "own_topics"):
+        histogram = {}
+        for r in results:
+            for bucket, n in r["histograms"][kind].items():
+                histogram[int(bucket)] = histogram.get(int(bucket), 0) + n
+        merged[kind] = percentiles(histogram)
+    both = {}
+    for kind in ("all_topics", "own_topics"):
+        for r in results:
+            for bucket, n in r["histograms"][kind].items():
+                both[int(bucket)] = both.get(int(bucket), 0) + n
+    merged["every"] = percentiles(both)
+    return merged
+
+
+def percentiles(histogram):
+    """p50/p99/max (ms) of 0.1 ms buckets."""
+    total = sum(histogram.values())
+    figures = {"samples": total, "p50_ms": 0, "p99_ms": 0, "max_ms": 0}
+    if not total:
+        return figures
+    seen = 0
+    for bucket in sorted(histogram):
+        seen += histogram[bucket]
+        if not figures["p50_ms"] and seen >= total * 0.5:
+            figures["p50_ms"] = bucket / 10
+        if not figures["p99_ms"] and seen >= total * 0.99:
+            figures["p99_ms"] = bucket / 10
+    figures["max_ms"] = max(histogram) / 10
+    return figures
 
 
 def bare(result, count, seconds, topics, events_per_s):

@@ -137,6 +137,12 @@ if options.runs("fanout-client") {
                 "max_ms": round(sorted.last ?? 0, 2)]
     }
     let all = figures.allTopicsMs + figures.ownTopicsMs
+    /// Samples per 0.1 ms, so the figures of several client processes can be merged exactly.
+    func histogram(_ samples: [Double]) -> JSONValue {
+        var buckets: [Int: Int] = [:]
+        for sample in samples { buckets[Int((sample * 10).rounded(.down)), default: 0] += 1 }
+        return .object(JSONObject(fields: buckets.sorted { $0.key < $1.key }.map { .init(key: String($0.key), value: .int(Int64($0.value))) }))
+    }
     func average(_ total: Int, _ count: Int) -> JSONValue { .int(count == 0 ? 0 : Int64(total / count)) }
     emit(["figure": "fanout_client", "subscribers": .int(Int64(options.subscribers)),
           "connected": .int(Int64(figures.report.connected)), "failed": .int(Int64(figures.report.failed)),
@@ -145,6 +151,7 @@ if options.runs("fanout-client") {
           "every": percentiles(all), "all_topics": percentiles(figures.allTopicsMs), "own_topics": percentiles(figures.ownTopicsMs),
           "event_messages": .int(Int64(figures.eventMessages)), "event_bytes_avg": average(figures.eventBytes, figures.eventMessages),
           "state_messages": .int(Int64(figures.stateMessages)), "state_bytes_avg": average(figures.stateBytes, figures.stateMessages),
+          "histograms": ["all_topics": histogram(figures.allTopicsMs), "own_topics": histogram(figures.ownTopicsMs)],
           "client_cpu_s": round(figures.report.cpuSeconds, 2), "seconds": round(options.seconds, 1)])
 }
 
