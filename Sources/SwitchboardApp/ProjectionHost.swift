@@ -45,6 +45,12 @@ public actor ProjectionHost {
 
     public var overview: SupervisorOverview { SupervisorOverview(state) }
 
+    /// Reads what `body` takes from the projections, here where they live. Prefer it to `state` on
+    /// hot paths: a copy of the whole state held elsewhere while events keep being folded makes each
+    /// fold copy what it changes (a queue's every contact, for one call's event) — measured as tens of
+    /// milliseconds of feed latency with a 6 000-contact queue.
+    public func read<Value: Sendable>(_ body: (DialerState) throws -> Value) rethrows -> Value { try body(state) }
+
     /// One group, without handing the whole state across the actor boundary.
     public func group(_ id: GroupID) -> Group? { state.groups[id] }
 

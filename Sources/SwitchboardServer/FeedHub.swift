@@ -320,11 +320,17 @@ final class FeedHub: Sendable {
                     refuse(connection, server, CloseCode.internalError, "the projections stopped following the log")
                     return
                 }
-                let state = await projections.state
-                if let typed = try? EventCodec.decode(event), topics.matches(state.subject(of: typed)) {
+                guard let typed = try? EventCodec.decode(event) else {
+                    last = event.position
+                    continue
+                }
+                let (position, subject, changed) = await projections.read { state in
+                    (state.position, state.subject(of: typed), ChangedProjection.all(for: typed, in: state))
+                }
+                if topics.matches(subject) {
                     server.send(connection, text: Self.eventMessage(event))
-                    for changed in ChangedProjection.all(for: typed, in: state) where changed.isFollowed(by: topics) {
-                        server.send(connection, text: Self.stateMessage(changed.topic, changed.snapshot, position: state.position))
+                    for changed in changed where changed.isFollowed(by: topics) {
+                        server.send(connection, text: Self.stateMessage(changed.topic, changed.snapshot, position: position))
                     }
                 }
                 last = event.position
@@ -343,21 +349,23 @@ final class FeedHub: Sendable {
             if let server = knownServer.withLock({ $0 }) { closeSockets(of: revoked.tokenId, server: server) }
         }
         guard (try? await projections.waitUntil(last.position)) != nil else { return }  // /healthz says why
-        let state = await projections.state
         // What the commit is about: each event's subject, and the projections it changed (each once, in
-        // the order first changed).
-        var subjects: [EventSubject?] = []
-        var changed: [ChangedProjection] = []
-        var changedTopics: Set<String> = []
-        for event in typed {
-            guard let event else {
-                subjects.append(nil)
-                continue
+        // the order first changed) — read where the projections live, no copy of them held here.
+        let (position, subjects, changed) = await projections.read { state in
+            var subjects: [EventSubject?] = []
+            var changed: [ChangedProjection] = []
+            var changedTopics: Set<String> = []
+            for event in typed {
+                guard let event else {
+                    subjects.append(nil)
+                    continue
+                }
+                subjects.append(state.subject(of: event))
+                for projection in ChangedProjection.all(for: event, in: state) where changedTopics.insert(projection.topic).inserted {
+                    changed.append(projection)
+                }
             }
-            subjects.append(state.subject(of: event))
-            for projection in ChangedProjection.all(for: event, in: state) where changedTopics.insert(projection.topic).inserted {
-                changed.append(projection)
-            }
+            return (state.position, subjects, changed)
         }
         let keys = Set(subjects.compactMap { $0 }.flatMap(TopicKey.keys(of:)))
         let (walls, others, server) = hub.withLock { hub -> ([ConnectionID], [(ConnectionID, Topics)], WebServer?) in
@@ -373,7 +381,7 @@ final class FeedHub: Sendable {
             if let made = messages[index] { return made }
             let made = index < commit.count
                 ? Self.eventMessage(commit[index])
-                : Self.stateMessage(changed[index - commit.count].topic, changed[index - commit.count].snapshot, position: state.position)
+                : Self.stateMessage(changed[index - commit.count].topic, changed[index - commit.count].snapshot, position: position)
             messages[index] = made
             return made
         }
