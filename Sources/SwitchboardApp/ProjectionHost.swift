@@ -43,8 +43,6 @@ public actor ProjectionHost {
         }
     }
 
-    public var overview: SupervisorOverview { SupervisorOverview(state) }
-
     /// Reads what `body` takes from the projections, here where they live. Prefer it to `state` on
     /// hot paths: a copy of the whole state held elsewhere while events keep being folded makes each
     /// fold copy what it changes (a queue's every contact, for one call's event) — measured as tens of

@@ -355,6 +355,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The SQLite event log.") var store: String = "./switchboard.sqlite"
     @Flag(help: "On an empty store, create demo queues and start an agent on each.") var demo = false
     @Option(help: "Seed of the simulated carrier.") var seed: UInt64 = 2026
+    @Option(help: "How long the simulated carrier's requests take to reach the network (ms): a cancel can then race an answer.")
+    var carrierLatencyMs: Int64 = 0
     @Option(help: "Ping a WebSocket after this many idle seconds.") var pingSeconds: UInt16 = 20
     @Option(help: "Drop a WebSocket that has not answered for this many seconds.") var hangUpSeconds: UInt16 = 60
     @Option(help: "trace, debug, info, notice, warning, error or critical (logs go to stderr).")
@@ -378,7 +380,8 @@ struct Serve: AsyncParsableCommand {
         configuration.storePath = store
         configuration.port = port
         configuration.demo = demo
-        configuration.carrier = .simulated(seed: seed)
+        guard (0...10_000).contains(carrierLatencyMs) else { throw ValidationError("--carrier-latency-ms must be from 0 to 10000") }
+        configuration.carrier = .simulated(seed: seed, latencyMs: carrierLatencyMs)
         configuration.pingSeconds = pingSeconds
         configuration.hangUpSeconds = hangUpSeconds
         configuration.logLevel = level

@@ -9,7 +9,7 @@ public struct Configuration: Sendable {
     /// HTTP and WebSocket port (0 picks a free one).
     public var port = 8080
     /// The telephone network behind the engine.
-    public var carrier = Carrier.simulated(seed: 2026)
+    public var carrier = Carrier.simulated(seed: 2026, latencyMs: 0)
     /// On an empty store, create the demo queues and start an agent on each.
     public var demo = false
     public var logLevel = Logger.Level.info
@@ -41,7 +41,8 @@ public struct Configuration: Sendable {
 
     public enum Carrier: Sendable {
         /// The deterministic simulated carrier (real carriers come later behind the same adapter).
-        case simulated(seed: UInt64)
+        /// `latencyMs`: how long its requests take to reach the network (a real API round trip).
+        case simulated(seed: UInt64, latencyMs: Int64)
     }
 
     public init() {}

@@ -42,7 +42,8 @@ public final class SwitchboardApplication: Sendable {
         }
         let clock = SystemClock()
         let carrier: any CarrierAdapter = switch configuration.carrier {
-        case .simulated(let seed): SimulatedCarrier(clock: clock, seed: seed, distributions: Demo.distributions)
+        case .simulated(let seed, let latencyMs):
+            SimulatedCarrier(clock: clock, seed: seed, distributions: Demo.distributions, requestLatencyMs: latencyMs)
         }
         var notes: [String] = []
         var access = AccessBootstrap(store: store)

@@ -138,7 +138,8 @@ public final class APIServer: WebApplication {
         Route("DELETE", "v1/dnc/{phone}", .admin) { api, request in try await api.removeDoNotCall(request.parameter("phone")) },
         Route("GET", "v1/overview", .readers()) { api, request in
             if let at = try APIServer.point(request.http.query) { return try await api.overview(at: at) }
-            return HTTPResponse.json(200, await api.projections.overview.json(at: api.engine.clock.now))
+            let now = api.engine.clock.now
+            return HTTPResponse.json(200, await api.projections.read { SupervisorOverview($0).json(at: now) })
         },
     ])
 
@@ -227,15 +228,16 @@ public final class APIServer: WebApplication {
     func admits(_ principal: Principal, to access: Access, _ request: RouteRequest) async -> Bool {
         if principal.role == .admin || access.roles.contains(principal.role) { return true }
         guard principal.role == .agent, let agent = principal.agentId, let scope = access.agent else { return false }
-        let state = await projections.state
         switch scope {
         case .ownSession:
-            return state.sessions[SessionID(request.parameter("sessionId"))]?.agentId == agent
+            let id = SessionID(request.parameter("sessionId"))
+            return await projections.read { $0.sessions[id]?.agentId == agent }
         case .ownBatch:
-            return state.groups[GroupID(request.parameter("groupId"))]?.agentId == agent
+            let id = GroupID(request.parameter("groupId"))
+            return await projections.read { $0.groups[id]?.agentId == agent }
         case .workedQueue:
             let queueId = QueueID(request.parameter("queueId"))
-            return state.sessions.values.contains { $0.queueId == queueId && $0.agentId == agent }
+            return await projections.read { $0.sessions.values.contains { $0.queueId == queueId && $0.agentId == agent } }
         case .itself:
             if let named = request.http.query["agent"] { return named == agent.rawValue }
             guard request.http.method != "GET", let body = try? JSONParser.parse(request.http.body) else { return false }
@@ -283,7 +285,7 @@ public final class APIServer: WebApplication {
     func healthz() async -> HTTPResponse {
         var problems = health.problems
         if let failure = await projections.failure { problems["projections"] = failure.reason }
-        let position = JSONValue.int(await projections.state.position)
+        let position = JSONValue.int(await projections.read { $0.position })
         let time = engine.clock.now.json  // the pages correct their clocks by it
         guard problems.isEmpty else {
             let reasons = JSONObject(fields: problems.sorted { $0.key < $1.key }.map { .init(key: $0.key, value: .string($0.value)) })
@@ -295,8 +297,8 @@ public final class APIServer: WebApplication {
     /// Every queue without its contacts, in id order.
     func queues() async -> HTTPResponse {
         let now = engine.clock.now
-        let queues = await projections.state.queues.values.sorted { $0.id < $1.id }
-        return .json(200, ["queues": .array(queues.map { $0.brief(at: now) })])
+        let briefs = await projections.read { state in state.queues.values.sorted { $0.id < $1.id }.map { $0.brief(at: now) } }
+        return .json(200, ["queues": .array(briefs)])
     }
 
     /// Sessions, newest first: of an agent, of a queue, started on a day (UTC), at most `limit`.
@@ -311,17 +313,20 @@ public final class APIServer: WebApplication {
             end = midnight.adding(milliseconds: 86_400_000)
         }
         let agent = query["agent"].map(AgentID.init), queue = query["queue"].map(QueueID.init)
-        let matching = await projections.state.sessions.values.filter { session in
-            (agent.map { session.agentId == $0 } ?? true) && (queue.map { session.queueId == $0 } ?? true)
-                && (start.map { session.startedAt >= $0 } ?? true) && (end.map { session.startedAt < $0 } ?? true)
+        let matching = await projections.read { state in
+            state.sessions.values.filter { session in
+                (agent.map { session.agentId == $0 } ?? true) && (queue.map { session.queueId == $0 } ?? true)
+                    && (start.map { session.startedAt >= $0 } ?? true) && (end.map { session.startedAt < $0 } ?? true)
+            }
         }
         let newestFirst = matching.sorted { ($0.startedAt, $0.id) > ($1.startedAt, $1.id) }.prefix(limit)
         return .json(200, ["sessions": .array(newestFirst.map(\.summary))])
     }
 
     func queue(_ id: QueueID) async throws -> HTTPResponse {
-        guard let queue = await projections.state.queues[id] else { throw DomainError.queueNotFound(id) }
-        return .json(200, queue.summary(at: engine.clock.now))
+        let now = engine.clock.now
+        guard let summary = await projections.read({ $0.queues[id]?.summary(at: now) }) else { throw DomainError.queueNotFound(id) }
+        return .json(200, summary)
     }
 
     /// A supervisor's queue-wide pause, resume or stop; answers with the queue after it.
@@ -332,7 +337,7 @@ public final class APIServer: WebApplication {
     }
 
     func session(_ id: SessionID) async throws -> HTTPResponse {
-        guard let session = await projections.state.sessions[id] else { throw DomainError.sessionNotFound(id) }
+        guard let session = await projections.read({ $0.sessions[id] }) else { throw DomainError.sessionNotFound(id) }
         return .json(200, session.summary)
     }
 
@@ -363,7 +368,7 @@ public final class APIServer: WebApplication {
                                     "safeHarborMessage", "abandonWarnPercent", "abandonCapPercent"])
         let subset: [PhoneNumber]? = try body.decodeIfPresent("callerIds")
         if let subset {  // checked before the queue exists, so a refused subset creates nothing
-            let pool = await projections.state.callerIds
+            let pool = await projections.read { $0.callerIds }
             guard !subset.isEmpty else { throw DomainError.invalidValue(field: "callerIds", message: "must name at least one number") }
             if let outside = subset.first(where: { !pool.contains($0) }) { throw DomainError.callerIdNotInPool(outside) }
         }
@@ -454,7 +459,7 @@ public final class APIServer: WebApplication {
 
     func tokens() async -> HTTPResponse {
         let now = engine.clock.now
-        let tokens = await projections.state.tokens.values.sorted { ($0.issuedAt, $0.id) < ($1.issuedAt, $1.id) }
+        let tokens = await projections.read { state in state.tokens.values.sorted { ($0.issuedAt, $0.id) < ($1.issuedAt, $1.id) } }
         return .json(200, ["tokens": .array(tokens.map { Self.tokenJSON($0, now: now) })])
     }
 
@@ -475,7 +480,7 @@ public final class APIServer: WebApplication {
             let decision = try await engine.decide(command)
             try await projections.waitUntil(decision.position)
         }
-        guard let token = await projections.state.tokens[issued.tokenId],
+        guard let token = await projections.read({ $0.tokens[issued.tokenId] }),
             case .object(var object) = Self.tokenJSON(token, now: engine.clock.now)
         else { throw DomainError.tokenNotFound(issued.tokenId) }
         object["token"] = .string(issued.token)
@@ -485,12 +490,12 @@ public final class APIServer: WebApplication {
     func revokeToken(_ id: TokenID) async throws -> HTTPResponse {
         let decision = try await engine.decide(.revokeToken(tokenId: id))
         try await projections.waitUntil(decision.position)
-        guard let token = await projections.state.tokens[id] else { throw DomainError.tokenNotFound(id) }
+        guard let token = await projections.read({ $0.tokens[id] }) else { throw DomainError.tokenNotFound(id) }
         return .json(200, Self.tokenJSON(token, now: engine.clock.now))
     }
 
     func callerIdList() async -> HTTPResponse {
-        .json(200, ["callerIds": .array(await projections.state.callerIds.map(\.json))])
+        .json(200, ["callerIds": .array(await projections.read { $0.callerIds }.map(\.json))])
     }
 
     func addCallerIds(_ body: JSONObject) async throws -> HTTPResponse {
@@ -516,7 +521,7 @@ public final class APIServer: WebApplication {
 
     /// `?phone=`: whether that number is listed; without it, how many are.
     func doNotCallLookup(_ query: [String: String]) async -> HTTPResponse {
-        let list = await projections.state.doNotCall
+        let list = await projections.read { $0.doNotCall }
         guard let text = query["phone"] else { return .json(200, ["count": .int(Int64(list.count))]) }
         guard let phone = PhoneNumber(text) else {
             return .error(400, code: "invalid-query", message: "phone must be an E.164 number")
@@ -527,10 +532,10 @@ public final class APIServer: WebApplication {
     func addDoNotCall(_ body: JSONObject) async throws -> HTTPResponse {
         try body.rejectUnknownKeys(["phones"])
         let phones: [PhoneNumber] = try body.decode("phones")
-        let before = await projections.state.doNotCall.count
+        let before = await projections.read { $0.doNotCall.count }
         let decision = try await engine.decide(.addDoNotCall(phones, source: .request))
         try await projections.waitUntil(decision.position)
-        let after = await projections.state.doNotCall.count
+        let after = await projections.read { $0.doNotCall.count }
         return .json(200, ["added": .int(Int64(after - before)), "count": .int(Int64(after))])
     }
 
@@ -550,10 +555,10 @@ public final class APIServer: WebApplication {
         guard !body.fields.isEmpty else {
             throw APIError(status: 400, code: "invalid-body", message: "name at least one of callerIds, " + complianceKeys.joined(separator: ", "))
         }
-        guard let current = await projections.state.queues[id] else { throw DomainError.queueNotFound(id) }
+        guard let current = await projections.read({ $0.queues[id]?.compliance }) else { throw DomainError.queueNotFound(id) }
         var compliance: QueueCompliance?
         if complianceKeys.contains(where: { body[$0] != nil }) {
-            let changed = try Self.compliance(body, over: current.compliance)
+            let changed = try Self.compliance(body, over: current)
             let violations = changed.violations
             guard violations.isEmpty else { throw DomainError.invalidSettings(violations) }
             compliance = changed
@@ -561,7 +566,7 @@ public final class APIServer: WebApplication {
         var subset: [PhoneNumber]??
         if body["callerIds"] != nil {
             let list: [PhoneNumber]? = try body.decodeIfPresent("callerIds")
-            let pool = await projections.state.callerIds
+            let pool = await projections.read { $0.callerIds }
             if let list, let outside = list.first(where: { !pool.contains($0) }) { throw DomainError.callerIdNotInPool(outside) }
             subset = .some(list)
         }
@@ -665,10 +670,11 @@ public final class APIServer: WebApplication {
 
     /// Which events a queue's or a session's export keeps: their streams' and their sessions' events.
     private func exportFilter(queue: QueueID?, session: SessionID?) async throws -> @Sendable (RecordedEvent) -> Bool {
-        let state = await projections.state
         var sessions = Set<String>()
         if let session { sessions.insert(session.rawValue) }
-        if let queue { sessions.formUnion(state.sessions.values.filter { $0.queueId == queue }.map(\.id.rawValue)) }
+        if let queue {
+            sessions.formUnion(await projections.read { state in state.sessions.values.filter { $0.queueId == queue }.map(\.id.rawValue) })
+        }
         let queueStream = queue.map { EventSubject.Stream.queue($0).name }
         return { [sessions] event in event.correlationId.map(sessions.contains) ?? false || event.stream == queueStream }
     }
@@ -705,7 +711,7 @@ public final class APIServer: WebApplication {
     func timeline(_ id: SessionID, _ query: [String: String]) async throws -> HTTPResponse {
         let after = try Self.integer(query["after"], name: "after", default: 0, range: 0...Int64.max)
         let limit = Int(try Self.integer(query["limit"], name: "limit", default: 100, range: 1...1000))
-        guard await projections.state.sessions[id] != nil else { throw DomainError.sessionNotFound(id) }
+        guard await projections.read({ $0.sessions[id] != nil }) else { throw DomainError.sessionNotFound(id) }
         let page = try await audit.timeline(of: id, after: after, limit: limit)
         return HTTPResponse(status: 200, body: Self.eventPage(page, after: after))
     }

@@ -98,7 +98,7 @@ final class Authenticator: Sendable {
             tokenId = TokenID(found)
             known.withLock { $0[hash] = TokenID(found) }
         }
-        guard let tokenId, let access = await projections.state.tokens[tokenId], access.isValid(at: clock.now) else { return nil }
+        guard let tokenId, let access = await projections.read({ $0.tokens[tokenId] }), access.isValid(at: clock.now) else { return nil }
         return Principal(tokenId: tokenId, role: access.role, agentId: access.agentId)
     }
 }

@@ -259,15 +259,16 @@ final class FeedHub: Sendable {
         guard let agent = principal.agentId, !topics.all, topics.queues.isEmpty else {
             return "an agent's token follows only its own agent:, session: and group: topics"
         }
-        let state = await projections.state
         if let other = topics.agents.first(where: { $0 != agent.rawValue }) { return "agent:\(other) is not this token's agent" }
-        if let other = topics.sessions.first(where: { state.sessions[SessionID($0)]?.agentId != agent }) {
-            return "session:\(other) is not this agent's"
+        return await projections.read { state in
+            if let other = topics.sessions.first(where: { state.sessions[SessionID($0)]?.agentId != agent }) {
+                return "session:\(other) is not this agent's"
+            }
+            if let other = topics.groups.first(where: { state.groups[GroupID($0)]?.agentId != agent }) {
+                return "group:\(other) is not this agent's"
+            }
+            return nil
         }
-        if let other = topics.groups.first(where: { state.groups[GroupID($0)]?.agentId != agent }) {
-            return "group:\(other) is not this agent's"
-        }
-        return nil
     }
 
     /// Closes every socket opened with `token` (it was revoked).

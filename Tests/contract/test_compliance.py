@@ -16,7 +16,9 @@ from switchboard_client import api, serve_arguments, wait_for
 
 @pytest.fixture
 def served(switchboard, tmp_path):
-    process = subprocess.Popen(serve_arguments(switchboard, tmp_path / "c.sqlite"), stdout=subprocess.PIPE,
+    # Our requests take 200 ms to reach the simulated network, as a real carrier's API does: two people
+    # answering together then always race our hang-up (with none, whichever timer fires first decides).
+    process = subprocess.Popen(serve_arguments(switchboard, tmp_path / "c.sqlite", "--carrier-latency-ms", 200), stdout=subprocess.PIPE,
                                stderr=open(tmp_path / "server.log", "w"), text=True)
     base = "http://127.0.0.1:" + process.stdout.readline().split("127.0.0.1:")[1].split()[0]
     for _ in range(50):
