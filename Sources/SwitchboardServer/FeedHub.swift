@@ -110,7 +110,6 @@ final class FeedHub: Sendable {
     private let opening = Mutex<[ConnectionID: Opening]>([:])
     /// Whose token each open socket came with (a revoked token closes its sockets).
     private let bearers = Mutex<[ConnectionID: TokenID]>([:])
-    private let pump = Mutex<Task<Void, Never>?>(nil)
     /// The server the sockets are on (known from the first socket).
     private let knownServer = Mutex<WebServer?>(nil)
 
@@ -142,6 +141,7 @@ final class FeedHub: Sendable {
         var index = TopicIndex()
         /// The last position the pump has handed to live subscribers.
         var delivered: Int64 = 0
+        var stopped = false
     }
 
     let logger: Logger
@@ -153,21 +153,15 @@ final class FeedHub: Sendable {
         self.logger = logger
     }
 
-    /// Starts the shared pump at the log's current head.
-    func start(after head: Int64) {
-        hub.withLock { $0.delivered = head }
-        let task = Task { [self] in
-            do {
-                for try await commit in store.subscribe(after: head).batches { await deliver(commit) }
-            } catch is CancellationError {
-            } catch {
-                logger.error("feed stopped following the log", metadata: ["error": "\(error)"])
-            }
-        }
-        pump.withLock { $0 = task }
+    /// Joins the projections: every commit they fold from now on is delivered as soon as it is folded
+    /// (no task of its own to wake, no second wait for the projections).
+    func start() async {
+        let after = await projections.onCommit { [self] commit, state in deliver(commit, state) }
+        hub.withLock { $0.delivered = max($0.delivered, after) }
     }
 
-    func stop() { pump.withLock { $0 }?.cancel() }
+    /// Stops delivering (the server is going down: sockets close with 1001).
+    func stop() { hub.withLock { $0.stopped = true } }
 
     /// Closes a socket the feed cannot serve, with a close code and a reason the client can show.
     private func refuse(_ connection: ConnectionID, _ server: WebServer, _ code: UInt16, _ reason: String) {
@@ -339,38 +333,37 @@ final class FeedHub: Sendable {
         }
     }
 
-    /// The pump: one commit at a time, to the live subscribers it concerns. Each message is encoded once;
+    /// The pump: one commit at a time, to the live subscribers it concerns, called by the projections
+    /// right after they fold it (`state` is theirs: read, never kept). Each message is encoded once;
     /// a group's or a session's state goes out once per commit (as it is after the commit), after the
     /// commit's events; and each socket gets all of its share of the commit queued together, so it
     /// goes out in one write.
-    private func deliver(_ commit: [RecordedEvent]) async {
+    private func deliver(_ commit: [RecordedEvent], _ state: DialerState) {
         guard let last = commit.last else { return }
         let typed = commit.map { try? EventCodec.decode($0) }
         for case .tokenRevoked(let revoked)? in typed {
             if let server = knownServer.withLock({ $0 }) { closeSockets(of: revoked.tokenId, server: server) }
         }
-        guard (try? await projections.waitUntil(last.position)) != nil else { return }  // /healthz says why
         // What the commit is about: each event's subject, and the projections it changed (each once, in
-        // the order first changed) — read where the projections live, no copy of them held here.
-        let (position, subjects, changed) = await projections.read { state in
-            var subjects: [EventSubject?] = []
-            var changed: [ChangedProjection] = []
-            var changedTopics: Set<String> = []
-            for event in typed {
-                guard let event else {
-                    subjects.append(nil)
-                    continue
-                }
-                subjects.append(state.subject(of: event))
-                for projection in ChangedProjection.all(for: event, in: state) where changedTopics.insert(projection.topic).inserted {
-                    changed.append(projection)
-                }
+        // the order first changed).
+        let position = state.position
+        var subjects: [EventSubject?] = []
+        var changed: [ChangedProjection] = []
+        var changedTopics: Set<String> = []
+        for event in typed {
+            guard let event else {
+                subjects.append(nil)
+                continue
             }
-            return (state.position, subjects, changed)
+            subjects.append(state.subject(of: event))
+            for projection in ChangedProjection.all(for: event, in: state) where changedTopics.insert(projection.topic).inserted {
+                changed.append(projection)
+            }
         }
         let keys = Set(subjects.compactMap { $0 }.flatMap(TopicKey.keys(of:)))
         let (walls, others, server) = hub.withLock { hub -> ([ConnectionID], [(ConnectionID, Topics)], WebServer?) in
             hub.delivered = last.position
+            guard !hub.stopped else { return ([], [], nil) }
             let followers = hub.index.followers(of: keys).compactMap { id in hub.subscribers[id].map { (id, $0.topics) } }
             let any = hub.index.all.first.flatMap { hub.subscribers[$0]?.server } ?? followers.first.flatMap { hub.subscribers[$0.0]?.server }
             return (Array(hub.index.all), followers, any)
