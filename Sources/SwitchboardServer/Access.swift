@@ -79,9 +79,15 @@ final class Authenticator: Sendable {
     /// `bearer.<token>` (browsers cannot set headers on a WebSocket).
     static func token(in headers: [String: String]) -> String? {
         if let header = headers["authorization"] {
-            let parts = header.split(separator: " ", maxSplits: 1)
-            guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-            return String(parts[1]).trimmingCharacters(in: .whitespaces)
+            // `Bearer <token>`, the scheme in any case (read as bytes: this runs on every request).
+            let bytes = Array(header.utf8)
+            let scheme = Array("bearer ".utf8)
+            guard bytes.count > scheme.count,
+                  zip(bytes, scheme).allSatisfy({ (($0 >= 65 && $0 <= 90) ? $0 | 0x20 : $0) == $1 }) else { return nil }
+            let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x09 }
+            guard let first = bytes[scheme.count...].firstIndex(where: { !isSpace($0) }),
+                  let last = bytes.lastIndex(where: { !isSpace($0) }) else { return nil }
+            return String(decoding: bytes[first...last], as: UTF8.self)
         }
         for offered in (headers["sec-websocket-protocol"] ?? "").split(separator: ",") {
             let name = offered.trimmingCharacters(in: .whitespaces)

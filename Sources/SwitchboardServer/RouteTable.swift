@@ -12,7 +12,10 @@ struct Route: Sendable {
     /// Who may call it (the dispatcher enforces it; `openapi.yaml` lists it as `x-roles`).
     let access: Access
     let handler: Handler
-    private let segments: [Substring]
+    let segments: [Substring]
+    /// How many of the pattern's segments are literal: of two patterns that match a path, the one
+    /// with more literal segments is the one meant (`…/{id}/timeline` over `…/{id}/{action}`).
+    let literalCount: Int
 
     init(_ method: String, _ pattern: String, _ access: Access, _ handler: @escaping Handler) {
         self.method = method
@@ -20,11 +23,14 @@ struct Route: Sendable {
         self.access = access
         self.handler = handler
         segments = pattern.split(separator: "/")
+        literalCount = segments.count { !($0.first == "{" && $0.last == "}") }
     }
 
-    /// How many of the pattern's segments are literal: of two patterns that match a path, the one
-    /// with more literal segments is the one meant (`…/{id}/timeline` over `…/{id}/{action}`).
-    var literalCount: Int { segments.count { !($0.first == "{" && $0.last == "}") } }
+    /// Whether `path` (split into segments, as many as the pattern's) fits the pattern.
+    func fits(_ path: [Substring]) -> Bool {
+        for (want, have) in zip(segments, path) where !(want.first == "{" && want.last == "}") && want != have { return false }
+        return true
+    }
 
     /// The path parameters when `path` (split into segments) matches the pattern.
     func match(_ path: [Substring]) -> [String: String]? {
@@ -55,6 +61,13 @@ struct RouteRequest: Sendable {
 /// The routes, and how a request finds its route.
 struct RouteTable: Sendable {
     let routes: [Route]
+    /// Route indices by the number of segments their pattern has (a path can only fit those).
+    private let bySegmentCount: [Int: [Int]]
+
+    init(routes: [Route]) {
+        self.routes = routes
+        bySegmentCount = Dictionary(grouping: routes.indices, by: { routes[$0].segments.count })
+    }
 
     enum Lookup {
         case found(Route, [String: String])
@@ -65,11 +78,22 @@ struct RouteTable: Sendable {
 
     func lookup(method: String, path: String) -> Lookup {
         let segments = path.split(separator: "/")
-        let matching = routes.compactMap { route in route.match(segments).map { (route, $0) } }
-        // Only the most specific patterns that match the path count, for dispatch and for `Allow`.
-        guard let best = matching.map(\.0.literalCount).max() else { return .notFound }
-        let meant = matching.filter { $0.0.literalCount == best }
-        if let (route, parameters) = meant.first(where: { $0.0.method == method }) { return .found(route, parameters) }
-        return .methodNotAllowed(allowed: meant.map(\.0.method))
+        // Only the most specific patterns that fit the path count, for dispatch and for `Allow`.
+        var best = -1
+        var meant: [Int] = []
+        for index in bySegmentCount[segments.count] ?? [] where routes[index].fits(segments) {
+            let literals = routes[index].literalCount
+            if literals > best {
+                best = literals
+                meant = [index]
+            } else if literals == best {
+                meant.append(index)
+            }
+        }
+        guard !meant.isEmpty else { return .notFound }
+        if let index = meant.first(where: { routes[$0].method == method }), let parameters = routes[index].match(segments) {
+            return .found(routes[index], parameters)
+        }
+        return .methodNotAllowed(allowed: meant.map { routes[$0].method })
     }
 }
