@@ -26,6 +26,12 @@ public struct EventSubject: Hashable, Sendable {
     public var groupId: GroupID?
     public var agentId: AgentID?
 
+    public init(stream: Stream, queueId: QueueID? = nil, sessionId: SessionID? = nil, groupId: GroupID? = nil,
+                agentId: AgentID? = nil) {
+        self.stream = stream; self.queueId = queueId; self.sessionId = sessionId; self.groupId = groupId
+        self.agentId = agentId
+    }
+
     static func queue(_ id: QueueID, session: SessionID? = nil) -> EventSubject {
         EventSubject(stream: .queue(id), queueId: id, sessionId: session)
     }

@@ -10,12 +10,7 @@ public actor ProjectionHost {
     private var waiters: [(position: Int64, continuation: CheckedContinuation<Void, any Error>)] = []
     /// Why the projections stopped following the log; once set, every wait fails at once.
     public private(set) var failure: ProjectionFailure?
-    /// Told of each commit once it is folded, here, with the state after it (the live feed).
-    private var listeners: [CommitListener] = []
 
-    /// A commit's events and the projections after them. Runs inside the projection actor: keep it
-    /// short and do not keep `state` (see `read`).
-    public typealias CommitListener = @Sendable (_ commit: [RecordedEvent], _ state: DialerState) -> Void
 
     public init(store: any EventStore) {
         self.store = store
@@ -32,7 +27,6 @@ public actor ProjectionHost {
         do {
             for try await commit in store.subscribe(after: state.position).batches {
                 for recorded in commit { try state.apply(recorded) }
-                for listener in listeners { listener(commit, state) }
                 resumeWaiters()
             }
         } catch is CancellationError {
@@ -59,12 +53,6 @@ public actor ProjectionHost {
 
     /// One group, without handing the whole state across the actor boundary.
     public func group(_ id: GroupID) -> Group? { state.groups[id] }
-
-    /// Registers `listener` for every commit folded from now on; returns the position it starts after.
-    public func onCommit(_ listener: @escaping CommitListener) -> Int64 {
-        listeners.append(listener)
-        return state.position
-    }
 
     private func resumeWaiters() {
         guard !waiters.isEmpty else { return }

@@ -16,13 +16,16 @@ enum FanoutClient {
         var allTopicsMs: [Double] = []
         var ownTopicsMs: [Double] = []
         var report: WebSocketLoadClient.Report
-        /// Events stamped before every subscriber was connected (delivered by catch-up): not counted.
+        /// Events stamped before every subscriber was connected and caught up (`warmUpMs`): not counted.
         var skippedCatchUp = 0
         /// What arrived, for the baseline to send the same: event and state messages and their bytes.
         var eventMessages = 0, eventBytes = 0, stateMessages = 0, stateBytes = 0
     }
 
     /// `topics`: one subscription per connection, used in turn (`all`, or e.g. `session:s-1`).
+    /// Samples stamped within `warmUpMs` after the last connection are left out (and counted).
+    static let warmUpMs = 2000.0
+
     static func run(port: Int, connections: Int, seconds: Double, after: Int64, topics: [String], token: String?) -> Figures {
         var samples: [(stampMs: Double, latencyMs: Double, all: Bool)] = []
         samples.reserveCapacity(1 << 20)
@@ -49,7 +52,8 @@ enum FanoutClient {
             let stampMs = Double(stamp.millisecondsSinceEpoch)
             samples.append((stampMs, receivedMs - stampMs, isAll[index % isAll.count]))
         }
-        let from = report.allConnectedAtMs ?? .infinity
+        // Steady state only: every subscriber connected, and `warmUpMs` more for their catch-ups to join.
+        let from = (report.allConnectedAtMs ?? .infinity) + warmUpMs
         let live = samples.filter { $0.stampMs > from }
         return Figures(allTopicsMs: live.filter(\.all).map(\.latencyMs), ownTopicsMs: live.filter { !$0.all }.map(\.latencyMs),
                        report: report, skippedCatchUp: samples.count - live.count, eventMessages: counts.events,

@@ -49,7 +49,7 @@ public final class APIServer: WebApplication {
     }
 
     /// Starts the live feed's shared pump at the log's head. Call once, before serving.
-    public func startFeed() async throws { await feed.start() }
+    public func startFeed() async throws { feed.start(after: try await store.headPosition()) }
 
     public func stopFeed() { feed.stop() }
 

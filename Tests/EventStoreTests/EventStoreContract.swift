@@ -245,6 +245,29 @@ struct EventStoreContractTests {
         #expect(received == Array(1...Int64(total)))
     }
 
+    /// The feed writes a commit at once: a subscription's batches are whole commits, in order (or,
+    /// catching up, pages of what is there); never a gap or a repeat.
+    @Test(arguments: StoreKind.allCases)
+    func aSubscriptionHandsOutWholeCommitsAsBatches(kind: StoreKind) async throws {
+        let (store, cleanup) = try kind.makeEmpty()
+        defer { cleanup() }
+        let (batches, delivered) = AsyncStream<[Int64]>.makeStream()
+        let reader = Task {
+            for try await batch in store.subscribe(after: 0).batches { delivered.yield(batch.map(\.position)) }
+        }
+        defer { reader.cancel() }
+        var received = batches.makeAsyncIterator()
+        try await store.append([StreamWrite(stream: "group-g", expectedVersion: .any, events: [event(), event()]),
+                                StreamWrite(stream: "session-s", expectedVersion: .any, events: [event()])])
+        #expect(await received.next() == [1, 2, 3], "one commit of three events across two streams")
+        try await store.append([event()], to: "queue-a", expectedVersion: .any)
+        #expect(await received.next() == [4])
+        for _ in 0..<3 { try await store.append([event()], to: "queue-a", expectedVersion: .any) }
+        var rest: [Int64] = []
+        while rest.count < 3, let batch = await received.next() { rest += batch }
+        #expect(rest == [5, 6, 7])
+    }
+
     @Test(arguments: StoreKind.allCases)
     func aSubscriptionStartsAfterTheGivenPosition(kind: StoreKind) async throws {
         let (store, cleanup) = try kind.makeEmpty()
