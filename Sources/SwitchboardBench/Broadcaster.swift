@@ -1,0 +1,96 @@
+import Foundation
+import Synchronization
+import SwitchboardBasics
+import WebTransport
+
+/// The baseline for the fan-out figure: libwebsockets (through the same `WebServer` the product uses,
+/// with nothing behind it) sending already-encoded messages of the sizes and count the product sent,
+/// at the same rate, to subscribers of the same topics. Nothing is decided, stored or folded: what it
+/// measures is the transport's own limit on this machine.
+///
+/// Every `1/rate` s it takes the next topic in turn among the connected subscribers' (round robin over
+/// their `session:`/`agent:` topics, or `all` when everyone follows everything) and sends an event
+/// message stamped with the current time, then `statesPerEvent` state messages, to that topic's
+/// subscribers and to every `all` subscriber.
+enum Broadcaster {
+    struct Shape: Sendable {
+        var eventsPerSecond: Double
+        var eventBytes: Int
+        var stateBytes: Int
+        var statesPerEvent: Double
+    }
+
+    final class Feed: WebApplication {
+        private let subscribers = Mutex<[ConnectionID: String]>([:])
+
+        func handle(_ request: HTTPRequest) async -> HTTPResponse { HTTPResponse(status: 404, body: []) }
+        func webSocketRefusal(_ upgrade: HTTPRequest) -> HTTPResponse? { nil }
+        func webSocketOpened(_ connection: ConnectionID, upgrade: HTTPRequest, server: WebServer) {
+            subscribers.withLock { $0[connection] = upgrade.query["topics"] ?? "all" }
+        }
+        func webSocketReceived(_ connection: ConnectionID, text: [UInt8], server: WebServer) {}
+        func webSocketClosed(_ connection: ConnectionID) { subscribers.withLock { _ = $0.removeValue(forKey: connection) } }
+
+        /// Every subscriber of `all`, and the subscribers of each other topic.
+        func audience() -> (all: [ConnectionID], byTopic: [(String, [ConnectionID])]) {
+            subscribers.withLock { subscribers in
+                var all: [ConnectionID] = []
+                var byTopic: [String: [ConnectionID]] = [:]
+                for (connection, topic) in subscribers {
+                    if topic == "all" { all.append(connection) } else { byTopic[topic, default: []].append(connection) }
+                }
+                return (all, byTopic.sorted { $0.key < $1.key })
+            }
+        }
+    }
+
+    static func run(port: Int, shape: Shape) {
+        let feed = Feed()
+        let server = WebServer(port: port, application: feed)
+        guard let bound = try? server.start() else {
+            FileHandle.standardError.write(Data("broadcaster: cannot listen on port \(port)\n".utf8))
+            exit(1)
+        }
+        FileHandle.standardOutput.write(Data("broadcaster listening on http://127.0.0.1:\(bound)\n".utf8))
+        let stop = Flag()
+        signal(SIGTERM, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
+        source.setEventHandler { stop.raise() }
+        source.resume()
+        let intervalNs = UInt64(1e9 / max(shape.eventsPerSecond, 0.1))
+        let state = Array(#"{"type":"state","topic":"group:x","position":1,"state":{"pad":""#.utf8)
+        var statePayload = state + [UInt8](repeating: UInt8(ascii: "s"), count: max(0, shape.stateBytes - state.count - 3))
+        statePayload += Array(#""}}"#.utf8)
+        var position: Int64 = 0
+        var states = 0.0
+        var next = DispatchTime.now().uptimeNanoseconds
+        while !stop.isRaised {
+            let now = DispatchTime.now().uptimeNanoseconds
+            if now < next {
+                usleep(UInt32(min(50_000, (next - now) / 1000)))
+                continue
+            }
+            next += intervalNs
+            let (all, byTopic) = feed.audience()
+            var recipients = all
+            if !byTopic.isEmpty { recipients += byTopic[Int(position % Int64(byTopic.count))].1 }
+            position += 1
+            server.send(recipients, text: eventMessage(position: position, bytes: shape.eventBytes))
+            states += shape.statesPerEvent
+            while states >= 1 {
+                server.send(recipients, text: statePayload)
+                states -= 1
+            }
+        }
+        server.shutdown()
+    }
+
+    /// `{"type":"event","position":N,"event":{"position":N,"time":"…","pad":"…"}}`, `bytes` long.
+    static func eventMessage(position: Int64, bytes: Int) -> [UInt8] {
+        let stamp = Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000)).rfc3339
+        var message = Array(#"{"type":"event","position":\#(position),"event":{"position":\#(position),"time":"\#(stamp)","pad":""#.utf8)
+        message += [UInt8](repeating: UInt8(ascii: "e"), count: max(0, bytes - message.count - 3))
+        message += Array(#""}}"#.utf8)
+        return message
+    }
+}
