@@ -330,7 +330,7 @@ final class FeedHub: Sendable {
             let typed = page.map { try? EventCodec.decode($0) }
             let view = await projections.read { CommitView(typed, in: $0, only: topics) }
             let share = view.share(for: topics)
-            if !share.isEmpty { server.send([connection], texts: share.map { view.message($0, of: page) }) }
+            for index in share { server.send(connection, text: view.message(index, of: page)) }
             last = end
         }
     }

@@ -63,6 +63,8 @@ final class ServiceLoop {
         var closeCode: UInt16?
         var closeReason = ""
         var incoming: [UInt8] = []
+        /// The client sent its close frame: nothing more is written, so lws can answer it at once.
+        var peerClosing = false
     }
 
     init(server: WebServer) { self.server = server }
@@ -203,6 +205,16 @@ final class ServiceLoop {
         case LWS_CALLBACK_SERVER_WRITEABLE:
             guard let wsi, let id = idByWsi[wsi] else { return 0 }
             return writeSocket(wsi, id)
+        case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+            // A client that closes (a page left, a reconnect) gets its close answered now, not after
+            // whatever was still queued for it (a catch-up can be long; it once took the client's
+            // whole close timeout).
+            if let wsi, let id = idByWsi[wsi] {
+                sockets[id]?.peerClosing = true
+                sockets[id]?.queue = []
+                sockets[id]?.queuedBytes = 0
+            }
+            return 0
         case LWS_CALLBACK_CLOSED:
             if let wsi, let id = idByWsi[wsi] {
                 sockets[id] = nil
@@ -401,6 +413,7 @@ final class ServiceLoop {
     private func writeSocket(_ wsi: OpaquePointer, _ id: ConnectionID) -> Int32 {
         guard var socket = sockets.removeValue(forKey: id) else { return 0 }  // taken out: no copy on change
         defer { sockets[id] = socket }
+        guard !socket.peerClosing else { return 0 }
         if let code = socket.closeCode, socket.queue.isEmpty || code == CloseCode.slowConsumer {
             var reason = Array(socket.closeReason.utf8.prefix(120))
             reason.withUnsafeMutableBufferPointer { buffer in
@@ -460,7 +473,7 @@ final class ServiceLoop {
                 let bytes = messages.reduce(0) { $0 + $1.count }
                 for id in ids {
                     guard var socket = sockets.removeValue(forKey: id) else { continue }  // taken out: no copy on append
-                    guard socket.closeCode == nil, let wsi = wsiById[id] else {
+                    guard socket.closeCode == nil, !socket.peerClosing, let wsi = wsiById[id] else {
                         sockets[id] = socket
                         continue
                     }
