@@ -215,15 +215,9 @@ public struct CallAbandoned: Hashable, Sendable {
     }
 }
 
-/// The carrier began playing the safe-harbor message (its time is the event's).
-public struct SafeHarborStarted: Hashable, Sendable {
-    public var groupId: GroupID
-    public var callId: CallID
-    public init(groupId: GroupID, callId: CallID) { self.groupId = groupId; self.callId = callId }
-}
-
-/// The message finished and the carrier hung up.
-public struct SafeHarborEnded: Hashable, Sendable {
+/// The abandoned call whose safe-harbor message began to play (`call.safe-harbor-started`), or
+/// finished, after which the carrier hung up (`call.safe-harbor-ended`); the event's time says when.
+public struct SafeHarborPlayback: Hashable, Sendable {
     public var groupId: GroupID
     public var callId: CallID
     public init(groupId: GroupID, callId: CallID) { self.groupId = groupId; self.callId = callId }
@@ -290,19 +284,11 @@ extension CallAbandoned: JSONShaped {
     )
 }
 
-extension SafeHarborStarted: JSONShaped {
+extension SafeHarborPlayback: JSONShaped {
     public static let shape = JSONShape(
-        SafeHarborStarted.init(groupId:callId:),
-        JSONField("groupId", \SafeHarborStarted.groupId),
-        JSONField("callId", \SafeHarborStarted.callId)
-    )
-}
-
-extension SafeHarborEnded: JSONShaped {
-    public static let shape = JSONShape(
-        SafeHarborEnded.init(groupId:callId:),
-        JSONField("groupId", \SafeHarborEnded.groupId),
-        JSONField("callId", \SafeHarborEnded.callId)
+        SafeHarborPlayback.init(groupId:callId:),
+        JSONField("groupId", \SafeHarborPlayback.groupId),
+        JSONField("callId", \SafeHarborPlayback.callId)
     )
 }
 
@@ -429,19 +415,14 @@ extension Queue {
 
 extension DialerState {
     mutating func foldCompliance(_ event: DialerEvent, position: Int64, at time: Timestamp) {
-        // A batch's events move its position (its ETag), whoever folds them.
-        switch event {
-        case .callAbandoned(let e): groups[e.groupId]?.position = position
-        case .safeHarborStarted(let e): groups[e.groupId]?.position = position
-        case .safeHarborEnded(let e): groups[e.groupId]?.position = position
-        default: break
-        }
+        // A batch's events below also move its position (its ETag).
         switch event {
         case .callConnected(let e):
             if let queueId = groups[e.groupId]?.queueId { queues[queueId]?.abandonment.count(at: time, abandoned: false) }
         case .callAbandoned(let e):
             guard let group = groups[e.groupId], let index = group.index(of: e.callId) else { return }
             let contactId = group.calls[index].contactId
+            groups[e.groupId]?.position = position
             groups[e.groupId]?.calls[index].abandoned = true
             groups[e.groupId]?.calls[index].abandonCause = e.cause
             groups[e.groupId]?.calls[index].safeHarbor = e.safeHarbor
@@ -463,8 +444,10 @@ extension DialerState {
             }
             sessions[group.sessionId]?.abandoned += 1
         case .safeHarborStarted(let e):
+            groups[e.groupId]?.position = position
             if let index = groups[e.groupId]?.index(of: e.callId) { groups[e.groupId]?.calls[index].safeHarborStartedAt = time }
         case .safeHarborEnded(let e):
+            groups[e.groupId]?.position = position
             if let index = groups[e.groupId]?.index(of: e.callId) { groups[e.groupId]?.calls[index].safeHarborEndedAt = time }
         case .abandonmentGuardChanged(let e):
             queues[e.queueId]?.guardLevel = e.level
