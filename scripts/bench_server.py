@@ -159,12 +159,46 @@ def percentiles(histogram):
     return figures
 
 
-def bare(result, count, seconds, topics, events_per_s):
+def states_per_event(result):
+    return result["state_messages"] / max(result["event_messages"], 1)
+
+
+def schedule(store, since_ms, until_ms, result):
+    """The product's timing during a run, from its log: events decided in the same millisecond as one
+    send (a burst: a batch ends and the next starts), with their share of state messages. Events the
+    product committed apart but decided together are one send here: the replay is no burstier than
+    the product was. Returns a schedule file for the broadcaster."""
+    import sqlite3
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+        times = [t for (t,) in db.execute("SELECT time FROM events WHERE time >= ? AND time < ? ORDER BY position",
+                                          (since_ms, until_ms))]
+    sends = []
+    for t in times:
+        if sends and sends[-1][0] == t:
+            sends[-1][1] += 1
+        else:
+            sends.append([t, 1])
+    ratio_, owed = states_per_event(result), 0.0
+    lines = []
+    for t, events in sends:
+        owed += events * ratio_
+        states = int(owed)
+        owed -= states
+        lines.append(f"{t - sends[0][0]} {events} {states}")
+    with tempfile.NamedTemporaryFile("w", suffix=".schedule", delete=False) as listing:
+        listing.write("\n".join(lines) + "\n")
+    return listing.name
+
+
+def bare(result, count, seconds, topics, events_per_s, timing=None):
     """The same client against the bare broadcaster sending what `result` received: the same event
-    and state sizes, states per event, and events per second."""
+    and state sizes and states per event, at `events_per_s` evenly, or at the product's own moments
+    (`timing`: a schedule file)."""
     shape = ["--rate", str(max(events_per_s, 0.5)), "--event-bytes", str(result["event_bytes_avg"] or 500),
              "--state-bytes", str(result["state_bytes_avg"] or 1000),
-             "--states-per-event", str(round(result["state_messages"] / max(result["event_messages"], 1), 3))]
+             "--states-per-event", str(round(states_per_event(result), 3))]
+    if timing:
+        shape += ["--schedule", timing]
     broadcaster, port = start(["broadcaster", "--port", "0", *shape], binary=BENCH)
     try:
         return subscribers(port, count, seconds, topics, after=0)
@@ -177,23 +211,29 @@ def ratio(ours, baseline):
     return round(ours / baseline, 2) if baseline else None
 
 
-def fanout_all(port, counts=(10, 100, 1000), seconds=12):
-    """Shape `all`: every subscriber on `topics=all`, under steady traffic, beside the bare broadcaster."""
+def fanout_all(port, store, counts=(10, 100, 1000), seconds=12):
+    """Shape `all`: every subscriber on `topics=all`, under steady traffic, beside the bare broadcaster
+    replaying the run's own timing (and, for reference, sending evenly at the same rate)."""
     steady_traffic(port)
     time.sleep(2)
     for count in counts:
+        started = time.time() * 1000
         ours = subscribers(port, count, seconds)
         if not ours["every"]["samples"]:
             yield {"figure": "fanout", "shape": "all", "subscribers": count, "error": "no events received"}
             continue
         events_per_s = ours["event_messages"] / count / seconds
-        baseline = bare(ours, count, seconds, ["all"], events_per_s)
+        timing = schedule(store, started, time.time() * 1000, ours)
+        baseline = bare(ours, count, seconds, ["all"], events_per_s, timing)
+        even = bare(ours, count, seconds, ["all"], events_per_s)
+        os.unlink(timing)
         yield {"figure": "fanout", "shape": "all", "subscribers": count, "connected": ours["connected"],
                "events_per_s": round(events_per_s, 1), "messages_per_s": round(ours["messages"] / seconds),
                "p50_ms": ours["every"]["p50_ms"], "p99_ms": ours["every"]["p99_ms"], "max_ms": ours["every"]["max_ms"],
                "bare_p50_ms": baseline["every"]["p50_ms"], "bare_p99_ms": baseline["every"]["p99_ms"],
                "bare_messages_per_s": round(baseline["messages"] / seconds),
                "ratio_p99": ratio(ours["every"]["p99_ms"], baseline["every"]["p99_ms"]),
+               "bare_even_p99_ms": even["every"]["p99_ms"], "ratio_p99_even": ratio(ours["every"]["p99_ms"], even["every"]["p99_ms"]),
                "client_cpu_s": ours["client_cpu_s"], "bare_client_cpu_s": baseline["client_cpu_s"], "seconds": seconds}
 
 
@@ -288,7 +328,7 @@ def main():
                 print(json.dumps({"figure": "poll", "req_per_s": round(poll), "baseline_req_per_s": round(baseline),
                                   "ratio": round(poll / baseline, 2)}), flush=True)
             if "fanout" in ONLY:
-                for figure in fanout_all(port):
+                for figure in fanout_all(port, f"{directory}/bench.sqlite"):
                     print(json.dumps(figure), flush=True)
         finally:
             for process in (server, hello):

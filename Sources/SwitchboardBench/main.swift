@@ -48,8 +48,15 @@ struct Options {
             case "--event-bytes": shape.eventBytes = iterator.next().flatMap(Int.init) ?? shape.eventBytes
             case "--state-bytes": shape.stateBytes = iterator.next().flatMap(Int.init) ?? shape.stateBytes
             case "--states-per-event": shape.statesPerEvent = iterator.next().flatMap(Double.init) ?? shape.statesPerEvent
+            case "--schedule":
+                guard let path = iterator.next(), let text = try? String(contentsOfFile: path, encoding: .utf8),
+                      let schedule = Broadcaster.schedule(text) else {
+                    FileHandle.standardError.write(Data("--schedule: a readable file of lines `offsetMs events states`\n".utf8))
+                    exit(2)
+                }
+                shape.schedule = schedule
             default:
-                FileHandle.standardError.write(Data("usage: switchboard-bench hello-server [--port P] | broadcaster [--port P] [--rate EVENTS_PER_S] [--event-bytes B] [--state-bytes B] [--states-per-event X] | [--events N] [--writers N] [--only append|append_random_ids|replay|engine|answer_to_cancel_us|audit|replay-phases|fanout-client [--port P] [--subscribers N] [--seconds S] [--after POS] [--topics T | --topics-file F]; the feed's token in SWITCHBOARD_TOKEN]\n".utf8))
+                FileHandle.standardError.write(Data("usage: switchboard-bench hello-server [--port P] | broadcaster [--port P] [--rate EVENTS_PER_S] [--event-bytes B] [--state-bytes B] [--states-per-event X] [--schedule FILE] | [--events N] [--writers N] [--only append|append_random_ids|replay|engine|answer_to_cancel_us|audit|replay-phases|fanout-client [--port P] [--subscribers N] [--seconds S] [--after POS] [--topics T | --topics-file F]; the feed's token in SWITCHBOARD_TOKEN]\n".utf8))
                 exit(2)
             }
         }
