@@ -270,7 +270,9 @@ def fanout_floor(seconds=15, walls=20):
         before, started = get(port, "/healthz")["position"], time.time()
         ours = subscribers(port, len(topics), seconds, topics)
         events_per_s = (get(port, "/healthz")["position"] - before) / (time.time() - started)
-        baseline = bare(ours, len(topics), seconds, topics, events_per_s)
+        timing = schedule(f"{directory}/floor.sqlite", started * 1000, time.time() * 1000, ours)
+        baseline = bare(ours, len(topics), seconds, topics, events_per_s, timing)
+        os.unlink(timing)
         return {"figure": "fanout", "shape": "floor", "agents": len(sessions), "walls": walls,
                 "connected": ours["connected"], "warm_up_samples_skipped": ours["catch_up_samples_skipped"],
                 "events_per_s": round(events_per_s, 1),

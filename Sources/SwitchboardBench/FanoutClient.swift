@@ -5,7 +5,7 @@ import WebTransport
 import SwitchboardBasics
 
 /// The fan-out figure's subscriber side: `--only fanout-client` opens N feed subscriptions with the
-/// compiled `WebSocketLoadClient` and measures, for every event message, the time from the event's
+/// `FrameReader` and measures, for every event message, the time from the event's
 /// `time` (taken by the server just before the append) to its receipt here. The same client measures
 /// the bare broadcaster (`switchboard-bench broadcaster`), whose messages carry their send time there.
 ///
@@ -15,7 +15,7 @@ enum FanoutClient {
         /// Latencies of connections subscribed to everything, and of the others (one agent's topics).
         var allTopicsMs: [Double] = []
         var ownTopicsMs: [Double] = []
-        var report: WebSocketLoadClient.Report
+        var report: FrameReader.Report
         /// Events stamped before every subscriber was connected and caught up (`warmUpMs`): not counted.
         var skippedCatchUp = 0
         /// What arrived, for the baseline to send the same: event and state messages and their bytes.
@@ -34,10 +34,8 @@ enum FanoutClient {
         let eventPrefix = Array(#"{"type":"event""#.utf8)
         let paths = topics.map { "/v1/stream?after=\(after)&topics=\($0)" }
         let isAll = topics.map { $0 == "all" }
-        let report = WebSocketLoadClient.run(
-            host: "127.0.0.1", port: port, paths: paths, connections: connections, seconds: seconds,
-            authorization: token.map { "Bearer " + $0 }
-        ) { index, message in
+        let report = FrameReader.run(port: port, paths: paths, connections: connections, seconds: seconds,
+                                     authorization: token.map { "Bearer " + $0 }) { index, message in
             let receivedMs = Date().timeIntervalSince1970 * 1000
             guard message.starts(with: eventPrefix) else {
                 counts.states += 1
@@ -61,11 +59,11 @@ enum FanoutClient {
     }
 
     /// The index just past the first occurrence of `needle`.
-    static func firstIndex(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
+    static func firstIndex(of needle: [UInt8], in haystack: UnsafeRawBufferPointer) -> Int? {
         guard haystack.count >= needle.count else { return nil }
         var index = 0
         while index <= haystack.count - needle.count {
-            if haystack[index] == needle[0], haystack[index..<index + needle.count].elementsEqual(needle) {
+            if haystack[index] == needle[0], UnsafeRawBufferPointer(rebasing: haystack[index..<index + needle.count]).elementsEqual(needle) {
                 return index + needle.count
             }
             index += 1

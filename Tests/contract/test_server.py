@@ -485,6 +485,41 @@ def test_a_backlog_sent_in_coalesced_writes_arrives_as_whole_messages_in_order(s
     asyncio.run(run())
 
 
+def test_the_fanout_benchmarks_load_client_reads_what_a_real_client_reads(switchboard, server):
+    # The fan-out figure's client parses frames itself (lws's byte-at-a-time parser made it measure
+    # itself). Against a real client on the same subscription — a queue's events, one of them a
+    # 40 KB frame with a 16-bit length, caught up in coalesced writes — it must count the same messages
+    # of the same sizes.
+    bench = switchboard.parent / "switchboard-bench"
+    if not bench.exists():
+        subprocess.run(["swift", "build", "--product", "switchboard-bench"], cwd=switchboard.parents[2], check=True)
+    queue = api.post(server["base"] + "/v1/queues", json={
+        "name": "Frames", "contacts": [{"id": f"frame-{i}", "phone": f"+1512558{i:04d}"} for i in range(400)]}).json()
+    for i in range(3):
+        assert api.post(f"{server['base']}/v1/queues/{queue['queueId']}/contacts",
+                        json={"contacts": [{"phone": f"+1713558{i:04d}"}]}).status_code == 200
+    topic = f"queue:{queue['queueId']}"
+
+    async def real_client():
+        sizes = []
+        async with connect(server["ws"] + f"?after=0&topics={topic}", max_size=None) as ws:
+            try:
+                while True:
+                    sizes.append(len((await asyncio.wait_for(ws.recv(), 3)).encode()))
+            except asyncio.TimeoutError:
+                return sizes
+    sizes = asyncio.run(real_client())
+    assert len(sizes) == 5 and max(sizes) > 40_000  # created, its 400 contacts, three more added
+
+    result = subprocess.run([str(bench), "--only", "fanout-client", "--port", server["base"].rsplit(":", 1)[1],
+                             "--subscribers", "3", "--seconds", "3", "--after", "0", "--topics", topic],
+                            capture_output=True, text=True, timeout=60, env={**os.environ, "SWITCHBOARD_TOKEN": ADMIN_TOKEN})
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (figures["connected"], figures["failed"], figures["closed_by_server"]) == (3, 0, 0)
+    assert figures["event_messages"] == 3 * len(sizes) and figures["state_messages"] == 0
+    assert figures["event_bytes_avg"] == sum(sizes) // len(sizes)
+
+
 def test_resuming_under_steady_load_loses_and_repeats_nothing(switchboard, tmp_path):
     # Calls that fail fast with no cooldown: tens of events a second while the client drops and returns.
     process = subprocess.Popen([str(switchboard), "serve", "--admin-token-file", ADMIN_TOKEN_FILE, "--port", "0", "--store", str(tmp_path / "load.sqlite")],
