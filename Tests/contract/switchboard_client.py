@@ -53,7 +53,13 @@ def bearer(token):
 
 
 def connect(url, headers=AUTH, **options):
-    """A WebSocket to the feed with the admin token (or `headers`)."""
+    """A WebSocket to the feed with the admin token (or `headers`).
+
+    Messages the test does not read are buffered without limit (`max_queue=None`) unless it asks
+    otherwise: with websockets' default (16) a client that closes after reading part of a catch-up
+    stops reading its socket, never sees the server's close frame behind the backlog, and waits its
+    10 s close timeout (ending 1006) — the server answered the close at once."""
+    options.setdefault("max_queue", None)
     return websockets.connect(url, additional_headers=headers, **options)
 
 
