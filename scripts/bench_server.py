@@ -4,11 +4,12 @@
              (`switchboard-bench hello-server`).
   fanout     from an event's time (the engine's decision, just before its append) to its receipt, on
              loopback, beside a bare broadcaster (`switchboard-bench broadcaster`: the same lws server
-             with nothing behind it) sending messages of the same sizes and count at the same rate to
-             the same client, in the same run. Shape `all`: 10, 100 and 1 000 subscribers on
-             `topics=all` (walls). Shape `floor`: 1 000 agents dialling, each followed by a subscriber
-             of its own `session:` topic, plus 20 on `topics=all`. The subscribers are one compiled lws
-             client process whose CPU use is printed.
+             with nothing behind it) sending messages of the same sizes and number per event to the
+             same client, in the same run: at the moments the product decided them (replayed from the
+             run's log), and evenly at the same rate for reference. Shape `all`: 10, 100 and 1 000
+             subscribers on `topics=all` (walls). Shape `floor`: 1 000 agents dialling, each followed
+             by a subscriber of its own `session:` topic, plus 20 on `topics=all`. The subscribers are
+             compiled `FrameReader` processes of 500 connections; each one's CPU is printed.
   ws_memory  server RSS growth per idle subscriber.
 """
 import asyncio
@@ -93,14 +94,14 @@ def steady_traffic(port):
                                 "profile": "balanced", "settings": {"cooldownMs": 0, "staggerMs": 50}})
 
 
-# Subscribers per client process: one lws client thread keeps up with about this many on this machine
-# (its CPU is printed); more are split over several processes, whose histograms are merged.
+# Subscribers per client process (each one's CPU is printed): 1 000 walls are read by two processes,
+# one a core, so a burst's reads are shared as the server's writes are; their histograms are merged.
 PER_CLIENT = 500
 
 
 def subscribers(port, count, seconds, topics=("all",), after=None):
-    """The compiled load client (`switchboard-bench --only fanout-client`: lws client connections on
-    one thread per process, `PER_CLIENT` connections a process), connection i on
+    """The compiled load client (`switchboard-bench --only fanout-client`: a `FrameReader` thread per
+    process, `PER_CLIENT` connections a process), connection i on
     `topics[i % len(topics)]`; latencies of the `all` subscribers and of the others apart (merged from
     the processes' histograms), what arrived, and the clients' CPU use."""
     if after is None:
