@@ -96,7 +96,16 @@ public final class DialerEngine<Clock: EngineClock> {
         while true {
             try await settle()
             if let (time, input) = await clock.next() {
+                // What is due at this instant is decided before the log is written, so it shares one
+                // commit (a batch ending and the next starting: one fsync, one write to each feed
+                // socket) — up to the first decision that places a call, whose dial must be durable
+                // before anything else is decided.
+                writer.hold()
                 handle(input, at: time)
+                while !inFlight.contains(where: { !$0.placements.isEmpty }), let (time, input) = clock.nextDue() {
+                    handle(input, at: time)
+                }
+                writer.release()
                 continue
             }
             // Nothing left to do: wait for the log. A conflict found now is decided again, which may

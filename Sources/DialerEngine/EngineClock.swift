@@ -52,6 +52,8 @@ public protocol EngineClock: Sendable {
     func schedule(_ input: EngineInput, at time: Timestamp)
     /// The next input and its time; `nil` when there is nothing left (virtual) or the clock was stopped.
     func next() async -> (time: Timestamp, input: EngineInput)?
+    /// The next input if it is already due (at this instant); never waits.
+    func nextDue() -> (time: Timestamp, input: EngineInput)?
 }
 
 extension EngineClock {
@@ -134,6 +136,13 @@ public final class VirtualClock: EngineClock {
             return next
         }
     }
+
+    public func nextDue() -> (time: Timestamp, input: EngineInput)? {
+        state.withLock { state in
+            guard let earliest = state.timeline.earliest, earliest <= state.now else { return nil }
+            return state.timeline.popFirst()
+        }
+    }
 }
 
 /// Real time, for the server. Inputs from outside (carrier webhooks, API requests) arrive with
@@ -164,6 +173,15 @@ public final class SystemClock: EngineClock {
             return state.waiter
         }
         waiter?.resume()
+    }
+
+    public func nextDue() -> (time: Timestamp, input: EngineInput)? {
+        let now = now
+        return state.withLock { state in
+            guard !state.stopped, let earliest = state.timeline.earliest, earliest <= now,
+                  let next = state.timeline.popFirst() else { return nil }
+            return (max(next.time, now), next.input)
+        }
     }
 
     /// Makes `next()` return `nil` (the server is shutting down).

@@ -30,6 +30,8 @@ public final class LogWriter: Sendable {
     private struct State {
         var queued: [Submission] = []
         var appending = false
+        /// Submissions wait for `release()` (their owner is deciding more that belongs with them).
+        var held = false
         var halted: (any Error)?
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
     }
@@ -51,7 +53,7 @@ public final class LogWriter: Sendable {
         let next = state.withLock { state -> Next in
             if let halted = state.halted { return .refuse(halted) }
             state.queued.append(submission)
-            guard !state.appending else { return .wait }
+            guard !state.appending, !state.held else { return .wait }
             state.appending = true
             return .drain
         }
@@ -60,6 +62,21 @@ public final class LogWriter: Sendable {
         case .drain: Task { await drain() }
         case .wait: break
         }
+    }
+
+    /// Holds what is submitted from now on until `release()`, which appends it all together: decisions
+    /// made in one go share a commit. Call both from the one task that submits.
+    public func hold() { state.withLock { $0.held = true } }
+
+    /// Appends what was held (behind anything in flight).
+    public func release() {
+        let start = state.withLock { state -> Bool in
+            state.held = false
+            guard !state.queued.isEmpty, !state.appending else { return false }
+            state.appending = true
+            return true
+        }
+        if start { Task { await drain() } }
     }
 
     /// Submits `writes` and waits until they are durable.
@@ -73,7 +90,7 @@ public final class LogWriter: Sendable {
     public func idle() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let now = state.withLock { state -> Bool in
-                if !state.appending { return true }
+                if !state.appending && state.queued.isEmpty { return true }
                 state.idleWaiters.append(continuation)
                 return false
             }
@@ -94,9 +111,10 @@ public final class LogWriter: Sendable {
         while true {
             enum Step { case append([Submission]), done([CheckedContinuation<Void, Never>]) }
             let step = state.withLock { state -> Step in
-                guard !state.queued.isEmpty else {
-                    // Checked and ended under one lock: a later submission starts a new drain.
+                guard !state.queued.isEmpty, !state.held else {
+                    // Checked and ended under one lock: a later submission (or `release()`) starts a new drain.
                     state.appending = false
+                    guard state.queued.isEmpty else { return .done([]) }  // held: answered after release
                     defer { state.idleWaiters = [] }
                     return .done(state.idleWaiters)
                 }

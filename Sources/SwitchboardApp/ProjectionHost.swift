@@ -10,7 +10,13 @@ public actor ProjectionHost {
     private var waiters: [(position: Int64, continuation: CheckedContinuation<Void, any Error>)] = []
     /// Why the projections stopped following the log; once set, every wait fails at once.
     public private(set) var failure: ProjectionFailure?
+    /// Told of each commit as soon as it is folded (the live feed).
+    private var commitObservers: [CommitObserver] = []
 
+    /// A commit's stored events, the same decoded, and the state right after them. Called inside the
+    /// actor: take what is needed from the state and hand it off (keeping the state would make the
+    /// next fold copy what it changes).
+    public typealias CommitObserver = @Sendable (_ commit: [RecordedEvent], _ events: [DialerEvent], _ state: DialerState) -> Void
 
     public init(store: any EventStore) {
         self.store = store
@@ -26,13 +32,28 @@ public actor ProjectionHost {
     public func follow() async {
         do {
             for try await commit in store.subscribe(after: state.position).batches {
-                for recorded in commit { try state.apply(recorded) }
+                var events: [DialerEvent] = []
+                events.reserveCapacity(commit.count)
+                for recorded in commit {
+                    let event = try EventCodec.decode(recorded)
+                    state.apply(event, position: recorded.position, at: recorded.time)
+                    events.append(event)
+                }
+                for observer in commitObservers { observer(commit, events, state) }
                 resumeWaiters()
             }
         } catch is CancellationError {
         } catch {
             fail(error)
         }
+    }
+
+    /// Calls `observer` with every commit folded from now on, in log order, and returns the position
+    /// it starts after. The live feed hears of a commit here, not from a subscription of its own and a
+    /// wait for the projections to reach it: one hand-over fewer between the log and the sockets.
+    public func observeCommits(_ observer: @escaping CommitObserver) -> Int64 {
+        commitObservers.append(observer)
+        return state.position
     }
 
     /// Returns once the projections include `position` (read-your-writes for the API); throws if

@@ -64,7 +64,7 @@ public final class SwitchboardApplication: Sendable {
         let api = APIServer(engine: gateway, projections: projections, store: store, health: health,
                             callerIds: configuration.callerIds, allowedOrigins: configuration.allowedOrigins,
                             authFailureLimit: configuration.authFailureLimit, logger: logger)
-        try await api.startFeed()
+        await api.startFeed()
         var limits = WebServer.Limits()
         limits.pingSeconds = configuration.pingSeconds
         limits.hangUpSeconds = configuration.hangUpSeconds

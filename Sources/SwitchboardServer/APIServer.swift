@@ -48,8 +48,8 @@ public final class APIServer: WebApplication {
         feed = FeedHub(store: store, projections: projections, authenticator: authenticator, logger: logger)
     }
 
-    /// Starts the live feed's shared pump at the log's head. Call once, before serving.
-    public func startFeed() async throws { feed.start(after: try await store.headPosition()) }
+    /// Starts the live feed's shared pump where the projections are. Call once, before serving.
+    public func startFeed() async { await feed.start() }
 
     public func stopFeed() { feed.stop() }
 

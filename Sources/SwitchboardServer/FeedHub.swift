@@ -108,7 +108,7 @@ final class FeedHub: Sendable {
     /// Sockets not subscribed yet: being authenticated (with the first message, if it came early), or
     /// waiting for their first `{"subscribe": …}` message (no `after`/`topics` in the URL).
     private let opening = Mutex<[ConnectionID: Opening]>([:])
-    private let pump = Mutex<Task<Void, Never>?>(nil)
+    private let pump = Mutex<(task: Task<Void, Never>, commits: AsyncStream<LiveCommit>.Continuation)?>(nil)
     /// Whose token each open socket came with (a revoked token closes its sockets).
     private let bearers = Mutex<[ConnectionID: TokenID]>([:])
     /// The server the sockets are on (known from the first socket).
@@ -154,27 +154,31 @@ final class FeedHub: Sendable {
         self.logger = logger
     }
 
-    /// Starts the shared pump at the log's current head: it follows the log a commit at a time.
+    /// Starts the shared pump where the projections are: from then on, each commit they fold comes
+    /// here with what the feed needs of their state (`CommitView`, made as they fold it), and goes out.
     ///
-    /// (Tried: the projections calling the feed inside their actor as they fold each commit. It saved
-    /// a hand-over in the fan-out figure, within the noise, and made the floor figure — 1 000 agents,
-    /// 260 events/s — seconds late: the feed's work queued behind every read of the projections.)
-    func start(after head: Int64) {
+    /// (Tried: the projections sending to the sockets themselves, inside their actor. It made the
+    /// 1 000-agent floor — 260 events/s — seconds late: the feed's work queued behind every read of
+    /// the projections. Only the view is made there; the rest happens on the pump.)
+    func start() async {
+        // Unbounded: every commit must reach the pump, which only queues writes (never waits on a socket).
+        let (commits, continuation) = AsyncStream<LiveCommit>.makeStream()
+        let head = await projections.observeCommits { commit, events, state in
+            continuation.yield(LiveCommit(commit: commit, events: events, view: CommitView(events.map(Optional.some), in: state)))
+        }
         hub.withLock { $0.delivered = head }
         let task = Task { [self] in
-            do {
-                for try await commit in store.subscribe(after: head).batches { await deliver(commit) }
-            } catch is CancellationError {
-            } catch {
-                logger.error("feed stopped following the log", metadata: ["error": "\(error)"])
-            }
+            for await commit in commits { deliver(commit) }
         }
-        pump.withLock { $0 = task }
+        pump.withLock { $0 = (task, continuation) }
     }
 
     func stop() {
         hub.withLock { $0.stopped = true }
-        pump.withLock { $0 }?.cancel()
+        if let (task, commits) = pump.withLock({ $0 }) {
+            commits.finish()
+            task.cancel()
+        }
     }
 
     /// Closes a socket the feed cannot serve, with a close code and a reason the client can show.
@@ -335,19 +339,23 @@ final class FeedHub: Sendable {
         }
     }
 
-    /// The pump: one commit at a time, to the live subscribers it concerns, once the projections have
-    /// folded it (what it needs is read where they live: no copy of them is kept). Each message is encoded once;
-    /// a group's or a session's state goes out once per commit (as it is after the commit), after the
-    /// commit's events; and each socket gets all of its share of the commit queued together, so it
-    /// goes out in one write.
-    private func deliver(_ commit: [RecordedEvent]) async {
+    /// A commit as the projections folded it, with what the feed needs of their state after it.
+    struct LiveCommit: Sendable {
+        var commit: [RecordedEvent]
+        var events: [DialerEvent]
+        var view: CommitView
+    }
+
+    /// The pump: one commit at a time, to the live subscribers it concerns. Each message is encoded
+    /// once; a group's or a session's state goes out once per commit (as it is after the commit),
+    /// after the commit's events; and each socket gets all of its share of the commit queued
+    /// together, so it goes out in one write.
+    private func deliver(_ live: LiveCommit) {
+        let (commit, view) = (live.commit, live.view)
         guard let last = commit.last else { return }
-        let typed = commit.map { try? EventCodec.decode($0) }
-        for case .tokenRevoked(let revoked)? in typed {
+        for case .tokenRevoked(let revoked) in live.events {
             if let server = knownServer.withLock({ $0 }) { closeSockets(of: revoked.tokenId, server: server) }
         }
-        guard (try? await projections.waitUntil(last.position)) != nil else { return }  // /healthz says why
-        let view = await projections.read { CommitView(typed, in: $0) }
         let keys = Set(view.subjects.compactMap { $0 }.flatMap(TopicKey.keys(of:)))
         let (walls, others, server) = hub.withLock { hub -> ([ConnectionID], [(ConnectionID, Topics)], WebServer?) in
             hub.delivered = last.position

@@ -193,5 +193,30 @@ struct WritePathTests {
         #expect(lines[1].detail == "g1-1 engine-restart")
         #expect(placed.numbers == [Fixture.number(for: "c1")])
     }
+
+    /// What falls due at one instant goes to the log in one commit, up to the first decision that
+    /// places a call: with no cooldown, a failed call's batch ends and the next batch starts with
+    /// its dial in one commit (one fsync, one write to each feed socket) — not one commit each.
+    @Test(.timeLimit(.minutes(1)))
+    func aBatchsEndAndTheNextBatchsStartShareOneCommit() async throws {
+        let folder = try TemporaryFolder()
+        let store = try SQLiteEventStore(path: folder.file("log.sqlite"))
+        defer { store.close() }
+        let h = try await EngineHarness(store: store)
+        h.workQueue((1...10).map { EngineHarness.contact("c\($0)", ringMs: 100, fail: "congestion") }, mode: .single,
+                    settings: SessionSettings(staggerMs: 0, cooldownMs: 0), maxAttempts: 1)
+        try await h.run(until: 60_000)
+        let timeline = try await h.timeline()
+        let started = timeline.filter { $0.type == "batch.started" }
+        #expect(started.count == 10)
+        #expect(timeline.filter { $0.type == "batch.completed" }.count == 10)
+        // Each batch after the first starts in the millisecond the one before it ended.
+        let ended = timeline.filter { $0.type == "batch.completed" }.map(\.ms)
+        #expect(Array(started.dropFirst().map(\.ms)) == Array(ended.dropLast()))
+        // Per batch: its failure, end, the next start and its dial together; plus the queue, the
+        // session and the first dial, and the last end and the queue's completion.
+        #expect(store.commitCount <= 10 + 4, "\(store.commitCount) commits for 10 batches")
+    }
+
 }
 
