@@ -179,10 +179,10 @@ def schedule(store, since_ms, until_ms, result):
             sends[-1][1] += 1
         else:
             sends.append([t, 1])
-    ratio_, owed = states_per_event(result), 0.0
+    per_event, owed = states_per_event(result), 0.0
     lines = []
     for t, events in sends:
-        owed += events * ratio_
+        owed += events * per_event
         states = int(owed)
         owed -= states
         lines.append(f"{t - sends[0][0]} {events} {states}")

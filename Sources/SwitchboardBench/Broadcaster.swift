@@ -56,6 +56,14 @@ enum Broadcaster {
         func webSocketReceived(_ connection: ConnectionID, text: [UInt8], server: WebServer) {}
         func webSocketClosed(_ connection: ConnectionID) { subscribers.withLock { _ = $0.removeValue(forKey: connection) } }
 
+        /// Who gets send number `turn`: every `all` subscriber, and the subscribers of the topic whose
+        /// turn it is (round robin over the other topics).
+        func recipients(turn: Int64) -> [ConnectionID] {
+            let (all, byTopic) = audience()
+            guard !byTopic.isEmpty else { return all }
+            return all + byTopic[Int(turn % Int64(byTopic.count))].1
+        }
+
         /// Every subscriber of `all`, and the subscribers of each other topic.
         func audience() -> (all: [ConnectionID], byTopic: [(String, [ConnectionID])]) {
             subscribers.withLock { subscribers in
@@ -99,9 +107,7 @@ enum Broadcaster {
                 continue
             }
             next += intervalNs
-            let (all, byTopic) = feed.audience()
-            var recipients = all
-            if !byTopic.isEmpty { recipients += byTopic[Int(position % Int64(byTopic.count))].1 }
+            let recipients = feed.recipients(turn: position)
             position += 1
             server.send(recipients, text: eventMessage(position: position, bytes: shape.eventBytes))
             states += shape.statesPerEvent
@@ -129,9 +135,7 @@ enum Broadcaster {
                     usleep(UInt32(min(50_000, (due - now) / 1000)))
                 }
                 if stop.isRaised { return }
-                let (all, byTopic) = feed.audience()
-                var recipients = all
-                if !byTopic.isEmpty { recipients += byTopic[Int(position % Int64(byTopic.count))].1 }
+                let recipients = feed.recipients(turn: position)
                 var texts: [[UInt8]] = []
                 for _ in 0..<send.events {
                     position += 1
