@@ -22,7 +22,6 @@ if [ ${#apt_needed[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${apt_needed[@]}" >/dev/null
 fi
 
-if ! python3 -c 'import jsonschema, referencing, pytest, requests, websockets, schemathesis, selenium' >/dev/null 2>&1; then
-  echo "setup: installing Python test tools"
-  python3 -m pip install -q --disable-pip-version-check -r "$(dirname "$0")/requirements-test.txt"
-fi
+# The pinned versions, every time: pip answers at once (without the network) when they are installed,
+# and a machine with other versions gets exactly the ones the suite passed with.
+python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -r "$(dirname "$0")/requirements-test.txt"
