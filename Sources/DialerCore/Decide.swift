@@ -269,17 +269,9 @@ extension DialerState {
             batchIsVIP = StrategyProfileRegistry.isVIP(head.segment)
             separateVIPs = true
         }
-        var (profile, reason) = StrategyProfileRegistry.select(for: ProfileContext(
-            choice: session.profile, queueName: queue.name, queueSegment: queue.segment, batchIsVIP: batchIsVIP,
-            dialedCalls: queue.fairDials, humanAnswers: queue.humanAnswers))
-        if guardLevel >= .warning, profile.name == .aggressive { (profile, reason) = (.balanced, .abandonmentGuard) }
-        // A session's explicit lines and stagger apply, except that a VIP (conservative) batch never
-        // uses more than the profile's lines (its AMD policy is always the profile's, human-only), and
-        // the guard's limit holds whatever the session asked for.
-        var fanout = session.mode == .single ? 1 : (session.settings.maxLines ?? profile.fanout)
-        if profile.name == .conservative { fanout = min(fanout, profile.fanout) }
-        if let limit = guardLevel.maxLines { fanout = min(fanout, limit) }
-        let staggerMs = session.settings.staggerMs ?? profile.staggerMs
+        let pacing = queue.nextBatchPacing(choice: session.profile, mode: session.mode, settings: session.settings,
+                                           batchIsVIP: batchIsVIP, guardLevel: guardLevel)
+        let (profile, fanout, staggerMs) = (pacing.profile, pacing.lines, pacing.staggerMs)
         guard let pool = CallerIDPool(callerIds(for: queue, session: session)) else {
             throw .invalidValue(field: "callerIds", message: "must name at least one caller ID")
         }
@@ -294,9 +286,10 @@ extension DialerState {
         return (guardChange.map { [.abandonmentGuardChanged($0)] } ?? []) + [
             .batchStarted(.init(groupId: groupId, sessionId: sessionId, queueId: queue.id, agentId: session.agentId,
                                 mode: session.mode, profile: profile.name, fanout: fanout, staggerMs: staggerMs,
-                                amdPolicy: profile.amdPolicy, ringTimeoutMs: session.settings.ringTimeoutMs, calls: calls)),
+                                amdPolicy: profile.amdPolicy, ringTimeoutMs: session.settings.ringTimeoutMs, calls: calls,
+                                linesLimitedBy: pacing.limitedBy)),
             .profileSelected(.init(groupId: groupId, sessionId: sessionId, queueId: queue.id, profile: profile.name,
-                                   reason: reason, dialedCalls: queue.fairDials, humanAnswers: queue.humanAnswers)),
+                                   reason: pacing.reason, dialedCalls: queue.fairDials, humanAnswers: queue.humanAnswers)),
         ]
     }
 

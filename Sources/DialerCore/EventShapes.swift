@@ -157,7 +157,7 @@ extension PlannedCall: JSONShaped {
 
 extension BatchStarted: JSONShaped {
     public static let shape = JSONShape(
-        BatchStarted.init(groupId:sessionId:queueId:agentId:mode:profile:fanout:staggerMs:amdPolicy:ringTimeoutMs:calls:),
+        BatchStarted.init(groupId:sessionId:queueId:agentId:mode:profile:fanout:staggerMs:amdPolicy:ringTimeoutMs:calls:linesLimitedBy:),
         JSONField("groupId", \BatchStarted.groupId),
         JSONField("sessionId", \BatchStarted.sessionId),
         JSONField("queueId", \BatchStarted.queueId),
@@ -168,7 +168,8 @@ extension BatchStarted: JSONShaped {
         JSONField("staggerMs", \BatchStarted.staggerMs),
         JSONField("amdPolicy", \BatchStarted.amdPolicy),
         JSONField("ringTimeoutMs", \BatchStarted.ringTimeoutMs),
-        JSONField("calls", \BatchStarted.calls)
+        JSONField("calls", \BatchStarted.calls),
+        JSONField<BatchStarted, LineLimit?>.omittedWhenAbsent("linesLimitedBy", \BatchStarted.linesLimitedBy)
     )
 }
 

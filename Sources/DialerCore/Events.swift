@@ -104,6 +104,15 @@ public enum EventType: String, Sendable, CaseIterable, JSONConvertible {
 
     /// The current schema version of each type. Older versions would be upcast on read.
     public var version: Int { 1 }
+
+    /// The events that end a call (each leaves it in an ended `CallStatus`); the audit player draws a
+    /// lane's end at them.
+    public var endsACall: Bool {
+        switch self {
+        case .callTerminated, .callVoicemail, .callNoAnswer, .callFailed, .callCompleted: true
+        default: false
+        }
+    }
 }
 
 // MARK: - Queue events
@@ -298,12 +307,15 @@ public struct BatchStarted: Hashable, Sendable {
     public var amdPolicy: AMDPolicy
     public var ringTimeoutMs: Int64
     public var calls: [PlannedCall]
+    /// The rule that held `fanout` below what the session and profile asked for (absent: none did).
+    public var linesLimitedBy: LineLimit?
     public init(groupId: GroupID, sessionId: SessionID, queueId: QueueID, agentId: AgentID, mode: CallingMode,
                 profile: StrategyProfile.Name, fanout: Int, staggerMs: Int64, amdPolicy: AMDPolicy,
-                ringTimeoutMs: Int64, calls: [PlannedCall]) {
+                ringTimeoutMs: Int64, calls: [PlannedCall], linesLimitedBy: LineLimit? = nil) {
         self.groupId = groupId; self.sessionId = sessionId; self.queueId = queueId; self.agentId = agentId
         self.mode = mode; self.profile = profile; self.fanout = fanout; self.staggerMs = staggerMs
         self.amdPolicy = amdPolicy; self.ringTimeoutMs = ringTimeoutMs; self.calls = calls
+        self.linesLimitedBy = linesLimitedBy
     }
 }
 

@@ -297,6 +297,8 @@ public struct Group: Hashable, Sendable {
     public var profile: StrategyProfile.Name
     public var profileReason: ProfileReason?
     public var fanout: Int
+    /// The rule that held `fanout` below what the session and profile asked for.
+    public var linesLimitedBy: LineLimit?
     public var staggerMs: Int64
     public var amdPolicy: AMDPolicy
     public var ringTimeoutMs: Int64
@@ -319,6 +321,7 @@ public struct Group: Hashable, Sendable {
         profile = e.profile
         profileReason = reason
         fanout = e.fanout
+        linesLimitedBy = e.linesLimitedBy
         staggerMs = e.staggerMs
         amdPolicy = e.amdPolicy
         ringTimeoutMs = e.ringTimeoutMs

@@ -125,6 +125,7 @@ public final class APIServer: WebApplication {
         Route("GET", "v1/audit/verify", .readers()) { api, _ in try await api.verify() },
         Route("GET", "v1/audit/export", .readers()) { api, request in try await api.export(request.http.query) },
         Route("GET", "v1/me", .anyone) { api, request in api.me(request.principal) },
+        Route("GET", "v1/meta", .anyone) { _, _ in .json(200, ProductVocabulary.json) },
         Route("GET", "v1/tokens", .admin) { api, _ in await api.tokens() },
         Route("POST", "v1/tokens", .admin) { api, request in try await api.issueToken(try api.body(request.http)) },
         Route("DELETE", "v1/tokens/{tokenId}", .admin) { api, request in

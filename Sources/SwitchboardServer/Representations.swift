@@ -12,7 +12,8 @@ extension Group {
     public var summary: JSONValue {
         var object: JSONObject = [
             "groupId": id.json, "sessionId": sessionId.json, "queueId": queueId.json, "status": status.json,
-            "profile": profile.json, "profileReason": profileReason?.json ?? .null, "fanout": fanout.json, "staggerMs": staggerMs.json, "amdPolicy": amdPolicy.json,
+            "profile": profile.json, "profileReason": profileReason?.json ?? .null, "fanout": fanout.json,
+            "linesLimitedBy": linesLimitedBy?.json ?? .null, "staggerMs": staggerMs.json, "amdPolicy": amdPolicy.json,
         ]
         if let winner, let call = call(winner) {
             object["winner"] = ["callId": winner.json, "contactId": call.contactId.json]
@@ -64,8 +65,8 @@ extension Queue {
     /// The queue without its contacts (`GET /v1/queues`): counts, rates, the profile a new batch would
     /// get and why, and when the next contact waiting for its retry time becomes dialable.
     public func brief(at now: Timestamp) -> JSONValue {
-        let (profile, reason) = StrategyProfileRegistry.select(for: ProfileContext(
-            choice: .auto, queueName: name, queueSegment: segment, dialedCalls: fairDials, humanAnswers: humanAnswers))
+        // What a new parallel session with the profile's own settings would get now: the engine's own decision.
+        let pacing = nextBatchPacing(choice: .auto, mode: .parallel, settings: .default, guardLevel: guardLevel(at: now))
         // Active, but everyone left waits for their calling hours: "waiting" (not completed, not stuck).
         let (openNow, waitingForHours) = callingHoursCounts(at: now)
         let nextHours = state == .active && waitingForHours > 0 ? nextCallingHours(after: now) : nil
@@ -80,7 +81,10 @@ extension Queue {
             "answerRate": answerRate.map(JSONValue.double) ?? .null,
             "abandonmentRate": abandonmentRate.map(JSONValue.double) ?? .null,
             "compliance": complianceSummary(at: now),
-            "profile": ["name": profile.name.json, "reason": reason.json],
+            "profile": [
+                "name": pacing.profile.name.json, "reason": pacing.reason.json, "lines": pacing.lines.json,
+                "linesLimitedBy": pacing.limitedBy?.json ?? .null,
+            ],
             "contactCount": contacts.count.json,
             "callerIds": callerIds.map { .array($0.map(\.json)) } ?? .null,
         ]
@@ -97,15 +101,18 @@ extension Queue {
         }
         let window = abandonment.window(endingAt: now)
         let days = AbandonmentTally.windowDays(endingAt: now)
-        let why: String = switch guardLevel {
-        case .normal: "30-day abandonment under the warning (\(compliance.abandonWarnPercent))"
-        case .warning: "30-day abandonment at or above the warning (\(compliance.abandonWarnPercent)): at most 2 lines, never aggressive"
-        case .capped: "30-day abandonment reached the cap (\(compliance.abandonCapPercent)): one line at a time until under \(compliance.abandonWarnPercent)"
+        let level = guardLevel(at: now)
+        let limit = complianceLineLimit(at: level)
+        let why: String = switch limit {
+        case nil: "30-day abandonment under the warning (\(compliance.abandonWarnPercent))"
+        case .abandonmentWarning?: "30-day abandonment at or above the warning (\(compliance.abandonWarnPercent)): at most 2 lines, never aggressive"
+        case .abandonmentCapped?: "30-day abandonment reached the cap (\(compliance.abandonCapPercent)): one line at a time until under \(compliance.abandonWarnPercent)"
+        case let other?: other.why
         }
         var warnings: [JSONValue] = []
         if compliance.safeHarborMessage == nil && organisationSafeHarborMessage == nil { warnings.append("no-safe-harbor-message") }
         if abandonment.withoutSafeHarbor > 0 { warnings.append("abandoned-without-safe-harbor") }
-        if guardLevel != .normal { warnings.append(.string("abandonment-\(guardLevel.rawValue)")) }
+        if level != .normal { warnings.append(.string("abandonment-\(level.rawValue)")) }
         return [
             "abandonment": [
                 "window": ["days": AbandonmentTally.windowDays.json, "from": .string(days.from), "to": .string(days.to)],
@@ -113,7 +120,7 @@ extension Queue {
                 "withoutSafeHarbor": abandonment.withoutSafeHarbor.json,
             ],
             "guard": [
-                "level": guardLevel.json, "maxLines": guardLevel.maxLines?.json ?? .null, "why": .string(why),
+                "level": level.json, "maxLines": limit?.maxLines.json ?? .null, "limitedBy": limit?.json ?? .null, "why": .string(why),
                 "since": guardChangedAt?.json ?? .null,
             ],
             "abandonWarnPercent": compliance.abandonWarnPercent.json, "abandonCapPercent": compliance.abandonCapPercent.json,
@@ -297,4 +304,20 @@ extension CallDetailRecord {
     public static func csv(_ records: [CallDetailRecord]) -> String {
         ([csvHeader] + records.map(\.csvRow)).joined(separator: "\r\n") + "\r\n"
     }
+}
+
+/// The product's vocabulary as the domain defines it — dispositions in the order the console offers
+/// them, which call statuses are ended, which events end a call, the profiles and the line limits — so
+/// the pages read it from the server instead of keeping copies that drift (`GET /v1/meta`).
+enum ProductVocabulary {
+    static let json: JSONValue = [
+        "dispositions": .array(DispositionOutcome.allCases.map(\.json)),
+        "callStatuses": .array(CallStatus.allCases.map { ["status": $0.json, "ended": .bool($0.isEnded)] }),
+        "callEndingEvents": .array(EventType.allCases.filter(\.endsACall).map(\.json)),
+        "profiles": .array(StrategyProfile.Name.allCases.map(StrategyProfile.named).map { profile in
+            ["name": profile.name.json, "lines": profile.fanout.json, "staggerMs": profile.staggerMs.json,
+             "amdPolicy": profile.amdPolicy.json]
+        }),
+        "lineLimits": .array(LineLimit.allCases.map { ["limitedBy": $0.json, "maxLines": $0.maxLines.json, "why": .string($0.why)] }),
+    ]
 }

@@ -78,10 +78,11 @@ public final class EngineHarness {
         clock.schedule(.request(session, request, reply: nil), at: Self.start.adding(milliseconds: ms))
     }
 
-    /// Creates queue "q" and starts session "s" on it at time 0.
+    /// Creates queue "q" (with the fixtures' safe-harbor message unless `compliance` says otherwise) and
+    /// starts session "s" on it at time 0.
     public func workQueue(_ contacts: [NewContact], name: String = "Leads", mode: CallingMode = .parallel,
                    profile: ProfileChoice = .auto, settings: SessionSettings = .default, maxAttempts: Int = 3,
-                   retryDelayMs: Int64 = 0, compliance: QueueCompliance = .standard) {
+                   retryDelayMs: Int64 = 0, compliance: QueueCompliance = Fixture.compliance) {
         at(0, .createQueue(queueId: "q", name: name, segment: nil, maxAttempts: maxAttempts, contacts: contacts,
                            retryDelayMs: retryDelayMs, compliance: compliance))
         at(0, .startSession(sessionId: "s", agentId: "agent-1", queueId: "q", mode: mode, profile: profile,

@@ -69,10 +69,30 @@ public enum Fixture {
         }
     }
 
-    /// A queue (retried contacts wait `retryDelayMs`: none unless a test says so).
+    /// The safe-harbor message fixtures' queues play: without one a queue dials a line at a time.
+    public static let safeHarborMessage = "Sorry we missed you. This call was from Leads, 512-555-0100."
+    /// A zone where it is well inside the calling hours at `now` (whatever the hour a test on the real
+    /// clock runs): no single US zone is, around 11:00–13:00 UTC, so the list goes round the world.
+    public static func zoneInCallingHours(at now: Timestamp) -> String {
+        let roomy = CallingWindow(start: 9 * 60, end: 18 * 60)
+        let zones = ["America/Chicago", "America/New_York", "America/Los_Angeles", "Pacific/Honolulu", "Pacific/Guam",
+                     "Asia/Tokyo", "Asia/Kolkata", "Europe/Berlin", "Europe/London"]
+        return zones.first { CallingHours.allows([$0], roomy, at: now) } ?? "Asia/Tokyo"
+    }
+
+    /// The standard thresholds with that message.
+    public static let compliance = QueueCompliance(safeHarborMessage: safeHarborMessage,
+                                                   abandonWarnPercent: QueueCompliance.defaultWarn,
+                                                   abandonCapPercent: QueueCompliance.legalCap)
+
+    /// A queue (retried contacts wait `retryDelayMs`: none unless a test says so), with a safe-harbor
+    /// message unless a test passes `nil`.
     public static func queueCreated(_ id: QueueID = "q", name: String = "Leads", segment: String? = nil,
-                             maxAttempts: Int = 3, retryDelayMs: Int64 = 0, contacts: [NewContact]) -> [DialerEvent] {
-        [.queueCreated(.init(queueId: id, name: name, segment: segment, maxAttempts: maxAttempts, retryDelayMs: retryDelayMs)),
+                             maxAttempts: Int = 3, retryDelayMs: Int64 = 0,
+                             safeHarborMessage: String? = Fixture.safeHarborMessage,
+                             contacts: [NewContact]) -> [DialerEvent] {
+        [.queueCreated(.init(queueId: id, name: name, segment: segment, maxAttempts: maxAttempts, retryDelayMs: retryDelayMs,
+                             safeHarborMessage: safeHarborMessage)),
          .contactsAdded(.init(queueId: id, contacts: contacts))]
     }
 
@@ -86,8 +106,10 @@ public enum Fixture {
     /// A queue of `contacts` with one active session on it.
     public static func workingQueue(contacts: [NewContact] = contacts(6), name: String = "Leads", segment: String? = nil,
                              mode: CallingMode = .parallel, profile: ProfileChoice = .auto,
-                             settings: SessionSettings = .default, maxAttempts: Int = 3, retryDelayMs: Int64 = 0) -> Given {
-        Given(queueCreated(name: name, segment: segment, maxAttempts: maxAttempts, retryDelayMs: retryDelayMs, contacts: contacts)
+                             settings: SessionSettings = .default, maxAttempts: Int = 3, retryDelayMs: Int64 = 0,
+                             safeHarborMessage: String? = Fixture.safeHarborMessage) -> Given {
+        Given(queueCreated(name: name, segment: segment, maxAttempts: maxAttempts, retryDelayMs: retryDelayMs,
+                           safeHarborMessage: safeHarborMessage, contacts: contacts)
               + [sessionStarted(mode: mode, profile: profile, settings: settings)])
     }
 

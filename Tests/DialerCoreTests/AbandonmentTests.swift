@@ -9,11 +9,12 @@ import Testing
 struct AbandonmentTests {
     static let message = "This is Acme calling. Call us back at 512 555 0100. Press 9 to stop our calls."
 
-    /// A balanced batch of three placed calls (c1, c2, c3) on a queue with `message`, if any.
-    func dialled(message: String? = nil, organisation: String? = nil, profile: ProfileChoice = .auto) throws -> Given {
-        var given = Fixture.workingQueue(profile: profile)
+    /// A balanced batch of three placed calls (c1, c2, c3) on a queue with its own `message`, the
+    /// `organisation`'s, or none — and with none in force, a batch of one line (c1).
+    func dialled(message: String? = Fixture.safeHarborMessage, organisation: String? = nil,
+                 profile: ProfileChoice = .auto) throws -> Given {
+        var given = Fixture.workingQueue(profile: profile, safeHarborMessage: message)
         if let organisation { try given.when(.setOrganisationSafeHarbor(message: organisation)) }
-        if let message { try given.when(.setQueueCompliance(queueId: "q", compliance: compliance(message: message))) }
         try Fixture.dialAll(&given)
         return given
     }
@@ -65,10 +66,10 @@ struct AbandonmentTests {
         try given.when(how == "cancel" ? .cancelBatch(groupId: "g1") : .stopSession(sessionId: "s"))
         let events = try given.when(.recordAnswer(groupId: "g1", callId: "g1-3", answeredBy: .human))
         #expect(abandonment(in: events)?.cause == .racedCancel)
-        #expect(abandonment(in: events)?.safeHarbor == .noSafeHarbor)
+        #expect(abandonment(in: events)?.safeHarbor == .requested)
         let queue = try #require(given.state.queues["q"])
         #expect(queue.contacts["c3"]?.isSettled == true && queue.contacts["c1"]?.isSettled == false)
-        #expect(queue.abandonedCalls == 1 && queue.abandonment.withoutSafeHarbor == 1)
+        #expect(queue.abandonedCalls == 1 && queue.abandonment.withoutSafeHarbor == 0)
         #expect(given.state.sessions["s"]?.abandoned == 1)
     }
 
@@ -111,12 +112,14 @@ struct AbandonmentTests {
         let ownEvent = abandonment(in: try own.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human)))
         #expect(ownEvent?.safeHarbor == .requested && ownEvent?.message == Self.message)
 
-        var fallback = try dialled(organisation: organisation)
+        var fallback = try dialled(message: nil, organisation: organisation)
         try fallback.when(.cancelBatch(groupId: "g1"))
         let fallbackEvent = abandonment(in: try fallback.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human)))
         #expect(fallbackEvent?.safeHarbor == .requested && fallbackEvent?.message == organisation)
 
-        var none = try dialled()
+        // With no message anywhere the batch is one line; only a raced cancel can abandon it.
+        var none = try dialled(message: nil)
+        #expect(none.state.groups["g1"]?.calls.count == 1)
         try none.when(.cancelBatch(groupId: "g1"))
         let noneEvent = abandonment(in: try none.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human)))
         #expect(noneEvent?.safeHarbor == .noSafeHarbor && noneEvent?.message == nil)
@@ -151,6 +154,26 @@ struct AbandonmentTests {
         #expect(try given.when(.setQueueCompliance(queueId: "q", compliance: compliance(message: Self.message, warn: 200))).isEmpty)
         #expect(given.state.queues["q"]?.compliance.abandonWarnPercent == Percent(basisPoints: 200))
         #expect(given.state.queues["q"]?.safeHarborMessageInForce == Self.message)
+    }
+
+    /// Issue 19: without a message (the queue's or the organisation's) nobody may be abandoned, so each
+    /// batch dials one line and says why; a message set between batches lifts it at the next one.
+    @Test func aQueueWithNoSafeHarborMessageDialsOneLineUntilOneIsSet() throws {
+        var given = Fixture.workingQueue(safeHarborMessage: nil)
+        try Fixture.dialAll(&given, group: "g1")
+        let alone = try #require(given.state.groups["g1"])
+        #expect(alone.calls.count == 1 && alone.fanout == 1 && alone.linesLimitedBy == .noSafeHarborMessage)
+        #expect(alone.profile == .balanced, "the profile stays; only its lines are held")
+        try given.when(.recordNoAnswer(groupId: "g1", callId: "g1-1", cause: .timeout))
+        try given.when(.setOrganisationSafeHarbor(message: Self.message))
+        try Fixture.dialAll(&given, group: "g2")
+        let lifted = try #require(given.state.groups["g2"])
+        #expect(lifted.calls.count == 3 && lifted.linesLimitedBy == nil)
+        // The organisation's message withdrawn: one line again.
+        for call in lifted.calls { try given.when(.recordNoAnswer(groupId: "g2", callId: call.id, cause: .timeout)) }
+        try given.when(.setOrganisationSafeHarbor(message: nil))
+        try Fixture.dialAll(&given, group: "g3")
+        #expect(given.state.groups["g3"]?.calls.count == 1 && given.state.groups["g3"]?.linesLimitedBy == .noSafeHarborMessage)
     }
 
     // MARK: - The rolling 30 days and the guard

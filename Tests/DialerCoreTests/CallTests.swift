@@ -75,14 +75,15 @@ struct CallTests {
     }
 
     // Changed (issue 12): the abandonment is its own event with its cause and the safe-harbor request
-    // (none here: no message is set), and one abandoned call of two live answers caps the queue.
+    // (the fixture queue's message), and one abandoned call of two live answers caps the queue.
     @Test func aSecondHumanAnswerAfterTheWinnerIsRecordedAsAbandoned() throws {
         var given = try dialled()
         try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human))
         let events = try given.when(.recordAnswer(groupId: "g1", callId: "g1-3", answeredBy: .human))
         #expect(events.map(\.type) == [.callAnswered, .callAbandoned, .abandonmentGuardChanged, .callTerminated])
         #expect(events[1] == .callAbandoned(.init(groupId: "g1", callId: "g1-3", contactId: "c3", answeredBy: .human,
-                                                  cause: .afterWinner, safeHarbor: .noSafeHarbor, message: nil)))
+                                                  cause: .afterWinner, safeHarbor: .requested,
+                                                  message: Fixture.safeHarborMessage)))
         #expect(events[3] == .callTerminated(.init(groupId: "g1", callId: "g1-3", reason: .abandoned)))
         let queue = try #require(given.state.queues["q"])
         #expect(queue.abandonedCalls == 1 && queue.humanAnswers == 2)

@@ -9,7 +9,7 @@ struct QueueAndSessionTests {
         var given = Given()
         let contacts = Fixture.contacts(2)
         let events = try given.when(.createQueue(queueId: "q", name: "Leads", segment: nil, maxAttempts: 3, contacts: contacts))
-        #expect(events == Fixture.queueCreated(retryDelayMs: Queue.defaultRetryDelayMs, contacts: contacts))
+        #expect(events == Fixture.queueCreated(retryDelayMs: Queue.defaultRetryDelayMs, safeHarborMessage: nil, contacts: contacts))
         #expect(given.state.queues["q"]?.state == .idle)
         #expect(given.state.queues["q"]?.pendingCount == 2)
     }

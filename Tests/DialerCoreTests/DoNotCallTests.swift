@@ -51,6 +51,15 @@ struct DoNotCallTests {
         #expect(given.state.queues["q"]?.contacts["c3"]?.isDialable(maxAttempts: 3, at: given.time) == true)
     }
 
+    @Test func oneCommandListsAtMostTheLimit() throws {
+        var given = Given()
+        let numbers = (0...DialerState.maxDoNotCallPerCommand).compactMap { PhoneNumber("+1646555\(String(10_000 + $0).dropFirst())") }
+        try #require(numbers.count == DialerState.maxDoNotCallPerCommand + 1)
+        #expect(given.refusal(.addDoNotCall(numbers, source: .request))?.kind == .invalid)
+        #expect(try given.when(.addDoNotCall(Array(numbers.dropLast()), source: .request)).count == 1)
+        #expect(given.state.doNotCall.count == DialerState.maxDoNotCallPerCommand)
+    }
+
     @Test func contactsAddedWithAListedNumberArriveSettled() throws {
         var given = Fixture.workingQueue(contacts: Fixture.contacts(1))
         try given.when(.addDoNotCall([listed], source: .request))

@@ -41,11 +41,12 @@ struct AbandonmentEngineTests {
     }
 
     /// A Cancel whose request is still travelling when c1 picks up: abandoned; with no message set
-    /// anywhere, hung up in silence and recorded as `no-safe-harbor`.
+    /// anywhere (so the batch is one line), hung up in silence and recorded as `no-safe-harbor`.
     @Test func aPersonWhoPicksUpWhileOurCancelTravelsIsHungUpWithoutAMessageWhenThereIsNone() async throws {
         let h = try await H(carrierLatencyMs: 200)
         defer { h.cleanUp() }
-        h.workQueue([H.contact("c1", ringMs: 700, answer: "human", talkMs: 60_000), H.contact("c2", answer: "none")])
+        h.workQueue([H.contact("c1", ringMs: 700, answer: "human", talkMs: 60_000), H.contact("c2", answer: "none")],
+                    compliance: .standard)
         h.at(600, .cancel)
         try await h.run(until: 5000)
         #expect(try await h.timeline(types: ["batch.cancelled", "call.abandoned", "call.safe-harbor-started"]) == [
@@ -103,5 +104,25 @@ struct AbandonmentEngineTests {
         #expect(queue.abandonment.lifetime.abandoned >= 3)
         let capped = state.groups.values.filter { $0.fanout == 1 }
         #expect(!capped.isEmpty && capped.allSatisfy { group in group.calls.allSatisfy { !$0.abandoned } })
+    }
+
+    /// Issue 19, on the engine's clock: a queue with no message anywhere dials its contacts one at a time;
+    /// the organisation's message set at 5 s lifts that at the next batch.
+    @Test func withoutASafeHarborMessageTheEngineDialsOneLineUntilOneIsSet() async throws {
+        let h = try await H()
+        defer { h.cleanUp() }
+        h.workQueue((1...9).map { H.contact("c\($0)", ringMs: 1000, answer: "machine") }, compliance: .standard)
+        h.at(5000, .setOrganisationSafeHarbor(message: Self.message))
+        try await h.run(until: 60_000)
+        var batches: [(ms: Int64, lines: Int, limitedBy: LineLimit?)] = []
+        for try await recorded in h.store.events() {
+            if case .batchStarted(let e) = try EventCodec.decode(recorded) {
+                batches.append((recorded.time.milliseconds(since: H.start), e.calls.count, e.linesLimitedBy))
+            }
+        }
+        let before = batches.filter { $0.ms < 5000 }, after = batches.filter { $0.ms >= 5000 }
+        #expect(!before.isEmpty && before.allSatisfy { $0.lines == 1 && $0.limitedBy == .noSafeHarborMessage })
+        #expect(after.first?.lines == 3 && after.first?.limitedBy == nil)
+        #expect(batches.reduce(0) { $0 + $1.lines } == 9, "every contact dialled once")
     }
 }

@@ -73,7 +73,7 @@ struct EngineTests {
         defer { h.cleanUp() }
         h.workQueue([H.contact("c1", ringMs: 1500, answer: "human", talkMs: 60_000),
                      H.contact("c2", ringMs: 1000, answer: "human"), H.contact("c3", answer: "none")])
-        try await h.run(until: 2000)
+        try await h.run(until: 20_000)  // the abandoned person hears the safe-harbor message, then is hung up
         #expect(try await h.timeline(types: ["call.answered", "call.connected", "call.terminated"]) == [
             L(ms: 1500, type: "call.answered", detail: "g1-1 human"),
             L(ms: 1500, type: "call.connected", detail: "g1-1"),

@@ -29,7 +29,7 @@ struct WritePathTests {
                 }
                 numbered += 1
                 return NewContact(contactId: ContactID("\(prefix)\(index)"), phone: PhoneNumber("+1512555\(numbered)")!,
-                                  script: script)
+                                  script: script, timeZone: Fixture.zoneInCallingHours(at: now))
             }
         }
         for queue in ["qa", "qb"] {

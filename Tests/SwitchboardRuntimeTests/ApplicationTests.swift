@@ -51,6 +51,21 @@ struct RouteTableTests {
         }
     }
 
+    /// Issue 19: the do-not-call limit per request is one constant; the OpenAPI and the event's schema
+    /// (an import writes events of that size) say it, and the server refuses one more.
+    @Test func theDoNotCallLimitIsTheDomainsConstantWhereverItIsWritten() throws {
+        let yaml = String(decoding: OpenAPIDocument.yaml, as: UTF8.self)
+        let section = try #require(yaml.range(of: "\n  /v1/dnc:\n")).upperBound
+        let phones = try #require(yaml[section...].range(of: "phones: {type: array, minItems: 1, maxItems: "))
+        let documented = Int(yaml[phones.upperBound...].prefix { $0.isNumber })
+        #expect(documented == DialerState.maxDoNotCallPerCommand)
+        let schemaFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("EventSchemas/dnc.added.v1.schema.json")
+        let schema = try JSONParser.parse(Array(try Data(contentsOf: schemaFile)))
+        let data = schema["allOf"]?.arrayValue?.last?["properties"]?["data"]
+        #expect(data?["properties"]?["phones"]?["maxItems"]?.intValue == Int64(DialerState.maxDoNotCallPerCommand))
+    }
+
     @Test func aKnownPathWithAnotherMethodIsAnsweredWithItsAllowedMethods() {
         guard case .methodNotAllowed(let allowed) = APIServer.routes.lookup(method: "DELETE", path: "/v1/sessions/s1") else {
             Issue.record("expected 405")

@@ -14,7 +14,7 @@ struct RepresentationTests {
         let group = try #require(await handler.state.groups["g4"])
         let summary = group.summary
         #expect(summary.objectValue?.keys == ["groupId", "sessionId", "queueId", "status", "profile", "profileReason", "fanout",
-                                             "staggerMs", "amdPolicy", "winner", "disposition", "calls", "position"])
+                                             "linesLimitedBy", "staggerMs", "amdPolicy", "winner", "disposition", "calls", "position"])
         #expect(summary["status"] == "completed")
         #expect(summary["winner"] == ["callId": "g4-1", "contactId": "c6"])
         let calls = try #require(summary["calls"]?.arrayValue)
@@ -30,6 +30,53 @@ struct RepresentationTests {
         #expect(noAnswer["calls"]?.arrayValue?.first?["status"] == "completed")
         #expect(noAnswer["calls"]?.arrayValue?.first?["outcome"] == "no-answer")
         #expect(await handler.state.groups["g3"]?.summary["status"] == "cancelled")
+    }
+}
+
+@Suite("The queue brief")
+struct QueueBriefTests {
+    /// Issue 19: the brief's profile and lines are the ones the engine's next batch gets, guard and all —
+    /// before, a capped queue's brief said `aggressive` while the engine dialled `balanced` on one line.
+    @Test func theBriefShowsThePacingOfTheBatchTheEngineStartsNext() throws {
+        var given = Fixture.workingQueue(contacts: Fixture.contacts(60), maxAttempts: 1)
+        func profile() -> JSONValue? { given.state.queues["q"]?.brief(at: given.time)["profile"] }
+        var batch = 0
+        while (given.state.queues["q"]?.dialedCalls ?? 0) < 25 {  // nobody answers: a low answer rate
+            batch += 1
+            let group = GroupID("g\(batch)")
+            try Fixture.dialAll(&given, group: group)
+            for call in given.state.groups[group]?.calls ?? [] {
+                try given.when(.recordNoAnswer(groupId: group, callId: call.id, cause: .timeout))
+            }
+        }
+        #expect(profile() == ["name": "aggressive", "reason": "low-answer-rate", "lines": 5, "linesLimitedBy": .null])
+        try Fixture.dialAll(&given, group: "abandoning")
+        #expect(given.state.groups["abandoning"]?.calls.count == 5)
+        try given.when(.recordAnswer(groupId: "abandoning", callId: "abandoning-1", answeredBy: .human))
+        try given.when(.recordAnswer(groupId: "abandoning", callId: "abandoning-2", answeredBy: .human))
+        try given.when(.endLosingCalls(groupId: "abandoning"))
+        try given.when(.hangUp(sessionId: "s"))
+        #expect(given.state.queues["q"]?.guardLevel == .capped)
+        let promised = profile()
+        #expect(promised == ["name": "balanced", "reason": "abandonment-guard", "lines": 1,
+                             "linesLimitedBy": "abandonment-capped"])
+        try given.when(.startBatch(sessionId: "s", groupId: "next"))
+        let next = try #require(given.state.groups["next"])
+        #expect(promised == ["name": next.profile.json, "reason": next.profileReason?.json ?? .null, "lines": next.calls.count.json,
+                             "linesLimitedBy": next.linesLimitedBy?.json ?? .null])
+    }
+
+    /// Issue 19: with no safe-harbor message anywhere the guard says why the queue dials one line.
+    @Test func theBriefSaysAQueueWithoutASafeHarborMessageDialsOneLine() throws {
+        var given = Fixture.workingQueue(safeHarborMessage: nil)
+        let brief = try #require(given.state.queues["q"]?.brief(at: given.time))
+        #expect(brief["profile"]?["lines"] == 1 && brief["profile"]?["linesLimitedBy"] == "no-safe-harbor-message")
+        #expect(brief["compliance"]?["guard"]?["maxLines"] == 1)
+        #expect(brief["compliance"]?["guard"]?["limitedBy"] == "no-safe-harbor-message")
+        try given.when(.setOrganisationSafeHarbor(message: Fixture.safeHarborMessage))
+        let lifted = try #require(given.state.queues["q"]?.brief(at: given.time))
+        #expect(lifted["profile"]?["lines"] == 3 && lifted["profile"]?["linesLimitedBy"] == .null)
+        #expect(lifted["compliance"]?["guard"]?["maxLines"] == .null)
     }
 }
 

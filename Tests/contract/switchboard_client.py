@@ -32,14 +32,21 @@ def zone_in_calling_hours():
 IN_HOURS = zone_in_calling_hours()
 
 
+SAFE_HARBOR_MESSAGE = "This is Switchboard Tests calling. Call us back at 512 555 0100. Press 9 to stop our calls."
+
+
 class Session(requests.Session):
     """Contacts the tests create are placed, unless a test says otherwise, in a zone whose calling
-    hours are open now (as `serve --demo` does): no test depends on the hour at which CI runs."""
+    hours are open now (as `serve --demo` does): no test depends on the hour at which CI runs. And a
+    queue the tests create has a safe-harbor message, as a real floor's must (without one it dials a
+    line at a time), unless the test sets `safeHarborMessage` itself (`None`: none)."""
 
     def request(self, method, url, *args, json=None, **options):
         if method.upper() == "POST" and "/v1/queues" in url and isinstance(json, dict) and isinstance(json.get("contacts"), list):
             json = {**json, "contacts": [{**c, "timeZone": IN_HOURS} if isinstance(c, dict) and "timeZone" not in c else c
                                          for c in json["contacts"]]}
+        if method.upper() == "POST" and url.split("?")[0].endswith("/v1/queues") and isinstance(json, dict):
+            json = {"safeHarborMessage": SAFE_HARBOR_MESSAGE, **json}
         return super().request(method, url, *args, json=json, **options)
 
 

@@ -4,11 +4,11 @@ import json
 import os
 import signal
 import subprocess
-import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
 from schema_validation import Checker
 from switchboard_client import api, serve_arguments, wait_for
@@ -21,10 +21,7 @@ def served(switchboard, tmp_path):
     process = subprocess.Popen(serve_arguments(switchboard, tmp_path / "c.sqlite", "--carrier-latency-ms", 200), stdout=subprocess.PIPE,
                                stderr=open(tmp_path / "server.log", "w"), text=True)
     base = "http://127.0.0.1:" + process.stdout.readline().split("127.0.0.1:")[1].split()[0]
-    for _ in range(50):
-        if api.get(base + "/healthz").status_code == 200:
-            break
-        time.sleep(0.1)
+    wait_for(lambda: api.get(base + "/healthz").status_code == 200, message="the server never became healthy")
     yield {"base": base, "store": tmp_path / "c.sqlite"}
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=20)
@@ -42,14 +39,24 @@ def test_a_listed_number_is_never_dialled_and_the_contact_says_why(served):
     assert contacts["blocked"]["outcome"] == "do-not-call" and contacts["blocked"]["doNotCall"] is True
     assert queue["pending"] == 1
     session = api.post(base + "/v1/sessions", json={"agentId": "a", "queueId": queue["queueId"], "mode": "parallel"}).json()
-    for _ in range(50):
-        group = api.get(f"{base}/v1/sessions/{session['sessionId']}").json()["currentGroupId"]
-        if group:
-            break
-        time.sleep(0.1)
+    group = wait_for(lambda: api.get(f"{base}/v1/sessions/{session['sessionId']}").json()["currentGroupId"],
+                     message="the session never dialled a batch")
     assert [c["to"] for c in api.get(f"{base}/v1/calls/parallel/{group}").json()["calls"]] == ["+15125557002"]
     assert api.delete(f"{base}/v1/dnc/%2B15125557001").json() == {"phone": listed, "listed": False}
     assert api.delete(f"{base}/v1/dnc/%2B15125557001").status_code == 404
+
+
+def test_one_request_lists_as_many_numbers_as_the_openapi_says_and_no_more(served):
+    """Issue 19: the limit is the one the OpenAPI documents (it once said 3000 while the server took 5000)."""
+    base = served["base"]
+    document = yaml.safe_load(api.get(base + "/openapi.yaml").text)
+    schema = document["paths"]["/v1/dnc"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    limit = schema["properties"]["phones"]["maxItems"]
+    numbers = [f"+1646{2_000_000 + i}" for i in range(limit + 1)]  # exchange 200: a valid US number
+    refused = api.post(base + "/v1/dnc", json={"phones": numbers})
+    assert refused.status_code == 422 and refused.json()["error"]["fields"][0]["field"] == "phones", refused.text
+    assert api.get(base + "/v1/dnc", params={"phone": numbers[0]}).json()["listed"] is False, "nothing half-applied"
+    assert api.post(base + "/v1/dnc", json={"phones": numbers[:limit]}).json() == {"added": limit, "count": limit}
 
 
 def test_an_import_reads_csv_or_a_number_a_line_and_waits_for_the_store_to_be_free(run, served, tmp_path):
@@ -91,8 +98,36 @@ def test_queue_compliance_settings_are_set_on_create_and_patch_and_refused_by_fi
     assert api.get(f"{base}/v1/queues/{qid}").json()["compliance"]["abandonWarnPercent"] == 2, "nothing half-applied"
     cleared = api.patch(f"{base}/v1/queues/{qid}", json={"safeHarborMessage": None}).json()["compliance"]
     assert cleared["safeHarborMessage"] is None and cleared["warnings"] == ["no-safe-harbor-message"]
+    assert cleared["guard"]["maxLines"] == 1 and cleared["guard"]["limitedBy"] == "no-safe-harbor-message"
     assert api.post(base + "/v1/queues", json={"name": "Bad", "abandonCapPercent": 4}).status_code == 422
     assert api.patch(f"{base}/v1/queues/{qid}", json={}).status_code == 400
+
+
+def test_a_queue_without_a_safe_harbor_message_dials_one_line_until_one_is_set(served):
+    """Issue 19: nobody may be abandoned without the message, so without one a batch is one line; the
+    brief, the batch and the polling answer say why; a message set lifts it at the next batch."""
+    base = served["base"]
+    queue = api.post(base + "/v1/queues", json={"name": "Silent", "safeHarborMessage": None, "contacts": [
+        {"id": f"s{i}", "phone": f"+1512555810{i}", "script": {"ringMs": 3000, "answer": "machine"}} for i in range(8)]}).json()
+    qid = queue["queueId"]
+    assert queue["profile"]["lines"] == 1 and queue["profile"]["linesLimitedBy"] == "no-safe-harbor-message"
+    session = api.post(base + "/v1/sessions", json={"agentId": "silent", "queueId": qid, "mode": "parallel",
+                                                     "settings": {"maxLines": 3, "staggerMs": 0, "cooldownMs": 0}}).json()
+    first = wait_for(lambda: api.get(f"{base}/v1/sessions/{session['sessionId']}").json()["currentGroupId"])
+    batch = api.get(f"{base}/v1/calls/parallel/{first}").json()
+    assert len(batch["calls"]) == 1 and batch["fanout"] == 1 and batch["linesLimitedBy"] == "no-safe-harbor-message"
+    set_at = api.patch(f"{base}/v1/queues/{qid}", json={"safeHarborMessage": MESSAGE}).json()
+    assert set_at["profile"]["lines"] == 3 and set_at["profile"]["linesLimitedBy"] is None
+    assert set_at["compliance"]["guard"]["maxLines"] is None
+
+    def batches():
+        events = api.get(base + "/v1/events", params={"limit": 1000}).json()["events"]
+        return [e["data"] for e in events if e["type"] == "batch.started" and e["data"]["queueId"] == qid]
+    # Every batch that started before the message was set dialled one line; the next ones dial three.
+    lifted = wait_for(lambda: next((b for b in batches() if len(b["calls"]) > 1), None), timeout=60)
+    assert len(lifted["calls"]) == 3 and "linesLimitedBy" not in lifted
+    before = batches()[:batches().index(lifted)]
+    assert before and all(len(b["calls"]) == 1 and b["linesLimitedBy"] == "no-safe-harbor-message" for b in before)
 
 
 def test_two_people_answering_at_once_one_is_abandoned_hears_the_message_and_the_queue_is_capped(served):

@@ -3,11 +3,13 @@
 Each test compares what the page shows with what the API answers at the time; a screenshot of each
 page is saved under `screenshots/` (ignored by git).
 """
+import asyncio
 import json
 import math
 import pathlib
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -19,7 +21,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from switchboard_client import ADMIN_TOKEN, api, serve_arguments, wait_for
+from switchboard_client import ADMIN_TOKEN, api, connect, serve_arguments, wait_for
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "screenshots"
@@ -170,7 +172,7 @@ def caught_up(page, wanted):
     return True
 
 
-def page_follows_api(driver, server, session_id, seconds, within=1.0):
+def page_follows_api(driver, server, session_id, seconds, within=3.0):
     """For `seconds`: every state of the session's batch the API answers is on the page within `within` s
     (or a later one is). Answers the call statuses seen."""
     deadline = time.time() + seconds
@@ -300,7 +302,7 @@ def test_a_cut_feed_reconnects_and_resumes_with_no_row_lost_or_repeated(chrome, 
     page_follows_api(chrome, fresh, session_id, seconds=1)
 
     fresh.stop()  # the server closes every socket (1001) and goes away
-    wait_for(lambda: badge() == "reconnecting", timeout=5, interval=0.02)
+    wait_for(lambda: badge() == "reconnecting", timeout=15, interval=0.02)
     fresh.start()
     wait_for(lambda: badge() == "live", timeout=30, message="the page did not come back live")
     page_follows_api(chrome, fresh, session_id, seconds=3)
@@ -308,7 +310,7 @@ def test_a_cut_feed_reconnects_and_resumes_with_no_row_lost_or_repeated(chrome, 
     def rows_are_the_batch():
         ids = chrome.execute_script("return [...document.querySelectorAll('#lines tbody tr')].map(r => r.dataset.callId)")
         return len(ids) == len(set(ids)) and set(ids) == set(api_lines(fresh, session_id))
-    wait_for(rows_are_the_batch, timeout=2, message="rows lost or repeated after the reconnect")
+    wait_for(rows_are_the_batch, timeout=20, message="rows lost or repeated after the reconnect")
 
 
 def test_with_websockets_refused_polling_keeps_the_console_current(fresh):
@@ -356,7 +358,7 @@ def test_the_supervisor_wall_shows_every_active_agent_as_the_log_does(chrome, de
     started = time.time()
     while time.time() - started < 4 or (len(changes) < 2 and time.time() - started < 30):
         changes.add(rows_of_wall(chrome).get("agent-busy", (None,))[0])
-        wait_for(activities_match, timeout=1.0, interval=0.05, message="the wall is behind the log")
+        wait_for(activities_match, timeout=3.0, interval=0.05, message="the wall is behind the log")
         time.sleep(0.2)
     assert len(changes) >= 2, changes
     shot(chrome, "supervisor")
@@ -375,21 +377,74 @@ def test_the_supervisor_wall_shows_every_active_agent_as_the_log_does(chrome, de
     assert page_errors(chrome) == []
 
 
+class FeedCounter:
+    """A second client on the same feed as the page (`all` from `after`), in a thread: what the server
+    sent, message by message, with when it arrived — the page is held to that, not to a constant."""
+
+    def __init__(self, server, after):
+        self.received, self.stop, self.ready, self.error = [], threading.Event(), threading.Event(), None
+        self.thread = threading.Thread(target=lambda: asyncio.run(self.run(server.port, after)), daemon=True)
+        self.thread.start()
+        assert self.ready.wait(30), "the test's feed client did not subscribe"
+
+    async def run(self, port, after):
+        try:
+            async with connect(f"ws://127.0.0.1:{port}/v1/stream", max_size=None) as ws:
+                await ws.send(json.dumps({"subscribe": {"after": after, "topics": "all"}}))
+                self.ready.set()
+                while not self.stop.is_set():
+                    try:
+                        message = json.loads(await asyncio.wait_for(ws.recv(), 0.5))
+                    except asyncio.TimeoutError:
+                        continue
+                    self.received.append((time.monotonic(), message["type"]))
+        except Exception as error:  # reported by `close`
+            self.error = error
+            self.ready.set()
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(30)
+        assert self.error is None, self.error
+
+    def between(self, start, end):
+        return [kind for at, kind in self.received if start <= at <= end]
+
+
 def test_the_wall_with_200_agents_measures_its_update_cost(chrome, fresh):
-    queues = [queue_with(fresh, f"Floor {q}", [
-        {"id": f"f{q}-{i}", "phone": f"+1{212 + q}555{1000 + i:04d}", "script": {"ringMs": 800 + (i * 97) % 2500, "answer": "none"}}
-        for i in range(60)]) for q in range(10)]
+    """200 agents whose calls ring 2–5 s and come back busy, batch after batch (each contact up to ten
+    times): a floor whose traffic lasts through the whole measured window. The page must apply what
+    the server sent in that window — counted by a second client on the same feed — and its cost per
+    message is the figure."""
+    queues = [fresh.post("/v1/queues", {"name": f"Floor {q}", "maxAttempts": 10, "retryDelayMs": 0, "contacts": [
+        {"id": f"f{q}-{i}", "phone": f"+1{212 + q}555{1000 + i:04d}", "script": {"ringMs": 2000 + (i * 97) % 3000, "fail": "busy"}}
+        for i in range(180)]})["queueId"] for q in range(10)]
     for agent in range(200):
         fresh.post("/v1/sessions", {"agentId": f"agent-{agent:03d}", "queueId": queues[agent % 10], "mode": "parallel",
-                                    "settings": {"cooldownMs": 500}})
+                                    "settings": {"cooldownMs": 1500}})
     chrome.get(fresh.base + "/supervisor" + "#token=" + ADMIN_TOKEN)
-    wait_for(lambda: len(chrome.find_elements(By.CSS_SELECTOR, "#agents tbody tr")) == 200, timeout=20)
-    chrome.execute_script("performance.clearMeasures('apply')")
-    time.sleep(8)
-    costs = chrome.execute_script("return performance.getEntriesByName('apply').map(e => e.duration)")
-    assert len(costs) > 500, f"only {len(costs)} feed messages applied with 200 agents dialling"
-    costs.sort()
-    figure = {"figure": "supervisor_apply_ms", "agents": 200, "messages": len(costs),
+    wait_for(lambda: len(chrome.find_elements(By.CSS_SELECTOR, "#agents tbody tr")) == 200, timeout=60)
+    wait_for(lambda: chrome.find_element(By.ID, "badge").get_attribute("data-state") == "live", timeout=30,
+             message="the wall is not live")
+    counter = FeedCounter(fresh, fresh.get("/healthz")["position"])
+    try:
+        chrome.execute_script("performance.clearMeasures('apply')")
+        start = time.monotonic()
+        time.sleep(8)  # the measured window: the floor keeps dialling through it
+        applied = chrome.execute_script("return performance.getEntriesByName('apply').map(e => [e.detail, e.duration])")
+        end = time.monotonic()
+    finally:
+        counter.close()
+    sent = counter.between(start, end)
+    # The window had traffic for its whole length: every second of it carried events.
+    per_second = [sum(1 for at, kind in counter.received if kind == "event" and start + s <= at < start + s + 1) for s in range(8)]
+    assert all(per_second), f"the floor went quiet during the window: events per second {per_second}"
+    for kind in ("event", "state"):
+        on_page, by_server = sum(1 for k, _ in applied if k == kind), sent.count(kind)
+        # The two clients' windows differ by a round trip at each end, a few messages at most.
+        assert abs(on_page - by_server) <= max(20, by_server // 10), f"{kind}: page applied {on_page}, server sent {by_server}"
+    costs = sorted(duration for _, duration in applied)
+    figure = {"figure": "supervisor_apply_ms", "agents": 200, "messages": len(costs), "server_sent": len(sent),
               "p50": round(costs[len(costs) // 2], 3), "p95": round(costs[math.ceil(len(costs) * 0.95) - 1], 3),
               "max": round(costs[-1], 3), "goal_p95": 16}
     print(json.dumps(figure))
@@ -421,7 +476,8 @@ def test_the_audit_player_shows_the_state_the_api_gives_at_each_position(chrome,
             scrubber.send_keys(Keys.ARROW_RIGHT)
         position = positions[steps]
         shown = wait_for(lambda: (pre := chrome.find_element(By.ID, "state-json")).get_attribute("data-position") == str(position)
-                         and json.loads(pre.get_attribute("textContent")))
+                         and json.loads(pre.get_attribute("textContent")), timeout=60,
+                         message=lambda: f"the player did not show position {position}")
         session = demo.get(f"/v1/sessions/{session_id}", params={"at": position})
         assert shown["session"] == session
         group_id = session["currentGroupId"] or session["lastGroupId"]

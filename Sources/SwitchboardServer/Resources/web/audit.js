@@ -1,14 +1,15 @@
 // The audit player: find a session, scrub its events, and see at each position the session and its
 // batch exactly as the API's `?at=` answers them, the calls as swimlanes, and the chain's check.
-import { get, el, whoAmI, callIcons, outcomeIcons, activityIcons, statusLabel, phone, announce, toast, query } from './ui.js';
+import { get, el, whoAmI, vocabulary, callIcons, outcomeIcons, activityIcons, statusLabel, phone, announce, toast, query } from './ui.js';
 import { LiveFeed, ConnectionBadge, ServerClock } from './live.js';
 
 const $ = (id) => document.getElementById(id);
 const clock = new ServerClock();
 const badge = new ConnectionBadge($('badge'));
-const endings = new Set(['call.terminated', 'call.no-answer', 'call.voicemail', 'call.failed', 'call.completed']);
+/** The events that end a call, as the server's domain says (`/v1/meta`); set at start. */
+let endings = new Set();
 
-const player = { sessionId: null, events: [], index: 0, request: 0, playing: null };
+const player = { sessionId: null, events: [], index: 0, wanted: null, shown: null, fetching: false, playing: null };
 
 // MARK: - Finding a session
 
@@ -108,21 +109,34 @@ function renderWhere() {
   $('where').textContent = `position ${event.position} · event ${player.index + 1} / ${player.events.length} · ${event.time}`;
 }
 
-/** The session and its batch as the API says they were at the event's position. */
+/** The session and its batch as the API says they were at the event's position. One fetch at a
+ *  time: scrubbing through twenty positions asks for the one it stops at, not all twenty (the state at
+ *  a position never changes, so the one shown is never asked for again). */
 async function showAt(index) {
-  const event = player.events[index];
   renderWhere();
   for (const row of $('events').querySelectorAll('tr.current')) row.classList.remove('current');
-  const row = $('events').querySelector(`tr[data-index="${index}"]`);
-  row?.classList.add('current');
-  const ticket = ++player.request;
-  const encoded = encodeURIComponent(player.sessionId);
-  const session = await get(`/v1/sessions/${encoded}?at=${event.position}`);
-  const groupId = session.currentGroupId || session.lastGroupId;
-  const group = groupId ? await get(`/v1/calls/parallel/${encodeURIComponent(groupId)}?at=${event.position}`) : null;
-  if (ticket !== player.request) return;  // a later scrub has asked since
-  renderState(event.position, session, group);
-  renderLanes(index, group);
+  $('events').querySelector(`tr[data-index="${index}"]`)?.classList.add('current');
+  player.wanted = index;
+  if (player.fetching) return;  // the fetch under way looks at `wanted` again when it ends
+  player.fetching = true;
+  try {
+    while (player.shown !== player.wanted) {
+      const at = player.wanted;
+      const position = player.events[at].position;
+      const encoded = encodeURIComponent(player.sessionId);
+      const session = await get(`/v1/sessions/${encoded}?at=${position}`);
+      const groupId = session.currentGroupId || session.lastGroupId;
+      const group = groupId ? await get(`/v1/calls/parallel/${encodeURIComponent(groupId)}?at=${position}`) : null;
+      if (at !== player.wanted) continue;  // scrubbed on meanwhile: fetch where it stopped
+      renderState(position, session, group);
+      renderLanes(at, group);
+      player.shown = at;
+    }
+  } catch (error) {
+    toast(error.message);
+  } finally {
+    player.fetching = false;
+  }
 }
 
 function renderState(position, session, group) {
@@ -220,6 +234,7 @@ function wire() {
 async function start() {
   wire();
   await whoAmI();
+  endings = (await vocabulary()).callEndingEvents;
   await setUpFinder();
   const id = query('session');
   if (id) await openSession(id);

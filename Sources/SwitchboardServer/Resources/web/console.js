@@ -1,5 +1,5 @@
 // The agent console: start a session on a queue, watch the batch's lines live, act on them.
-import { api, get, el, ApiError, whoAmI, callIcons, outcomeIcons, activityIcons, statusLabel, duration, percent, phone,
+import { api, get, el, ApiError, whoAmI, vocabulary, callIcons, outcomeIcons, activityIcons, statusLabel, duration, percent, phone,
   announce, toast, query } from './ui.js';
 import { LiveFeed, ConnectionBadge, ServerClock } from './live.js';
 
@@ -7,7 +7,8 @@ const $ = (id) => document.getElementById(id);
 const clock = new ServerClock();
 const badge = new ConnectionBadge($('badge'));
 const modeWords = { single: 'Single', parallel: 'Parallel (power dialer)' };
-const dispositions = ['interested', 'not-interested', 'callback', 'wrong-number', 'do-not-call', 'no-decision-maker', 'other'];
+/** The server's vocabulary (dispositions in order, which call statuses are ended), once a session opens. */
+let words = { dispositions: [], endedStatuses: new Set() };
 
 /** What the page shows: the session, its latest batch and its queue, each as the server last said. */
 const view = { session: null, sessionPosition: 0, group: null, queue: null, feed: null, groupTag: null };
@@ -62,6 +63,7 @@ function queueName(queues, id) { return queues.find((q) => q.queueId === id)?.na
 
 async function openSession(id) {
   await whoAmI();
+  words = await vocabulary();
   $('work').classList.remove('hidden');
   const health = await clock.sync();
   applySession(await get(`/v1/sessions/${encodeURIComponent(id)}`), 0);
@@ -182,7 +184,7 @@ function renderControls() {
   $('open-settings').disabled = ended;
 }
 
-function isEnded(call) { return ['completed', 'failed', 'terminated', 'voicemail'].includes(call.status); }
+function isEnded(call) { return words.endedStatuses.has(call.status); }
 
 function renderLines() {
   const g = view.group;
@@ -240,7 +242,7 @@ function renderDisposition() {
   if (!target) return;
   const buttons = $('dispo-outcomes');
   if (!buttons.children.length) {
-    dispositions.forEach((outcome, index) => buttons.append(el('button', {
+    words.dispositions.forEach((outcome, index) => buttons.append(el('button', {
       type: 'button', 'data-outcome': outcome, 'aria-keyshortcuts': String(index + 1),
       onclick: () => recordDisposition(outcome),
     }, el('span', { class: 'kbd' }, index + 1), ' ', outcome)));
@@ -314,9 +316,10 @@ function wireControls() {
     }
     const target = event.target;
     const typing = target instanceof HTMLInputElement || target instanceof HTMLSelectElement || target instanceof HTMLTextAreaElement;
-    if (!typing && !event.ctrlKey && !event.metaKey && !event.altKey && /^[1-7]$/.test(event.key) && dispositionTarget()) {
+    if (!typing && !event.ctrlKey && !event.metaKey && !event.altKey && /^[1-9]$/.test(event.key)
+      && Number(event.key) <= words.dispositions.length && dispositionTarget()) {
       event.preventDefault();
-      recordDisposition(dispositions[Number(event.key) - 1]);
+      recordDisposition(words.dispositions[Number(event.key) - 1]);
     }
   });
 }

@@ -7,8 +7,6 @@ import { LiveFeed, ConnectionBadge, ServerClock } from './live.js';
 const $ = (id) => document.getElementById(id);
 const clock = new ServerClock();
 const badge = new ConnectionBadge($('badge'));
-const profileLines = { balanced: 3, conservative: 2, aggressive: 5 };
-const capPercent = 3, warningPercent = 2.5;
 /** Time in state (ms) from which a state turns amber, then red. */
 const thresholds = {
   dialling: [10000, 30000], ringing: [20000, 45000], talking: [300000, 600000], 'wrap-up': [60000, 180000],
@@ -150,16 +148,16 @@ function clockCell(row) {
 function renderQueues() {
   const body = $('queues').tBodies[0];
   body.replaceChildren(...[...queues.values()].map((q) => {
-    // The rolling 30 days the rule counts, and the server's guard (capped: one line; warning: two).
+    // The rolling 30 days the rule counts and the server's guard; the next batch's profile and lines
+    // as the engine will dial them (the server decides both: the page keeps no thresholds or fanouts).
     const compliance = q.compliance;
-    const rolling = compliance ? compliance.abandonment.rolling30.rate : q.abandonmentRate;
-    const guard = compliance ? compliance.guard : null;
-    const rate = rolling === null ? null : rolling * 100;
-    const level = guard ? { capped: 'red', warning: 'amber' }[guard.level] ?? ''
-      : rate === null ? '' : rate >= capPercent ? 'red' : rate >= warningPercent ? 'amber' : '';
-    const pacing = `${q.profile.name} · ${profileLines[q.profile.name] ?? '?'} lines`
-      + (guard && guard.maxLines ? ` → at most ${guard.maxLines}` : '');
-    const warnings = compliance ? compliance.warnings.filter((w) => !w.startsWith('abandonment-')) : [];
+    const rolling = compliance.abandonment.rolling30.rate;
+    const guard = compliance.guard;
+    const level = { capped: 'red', warning: 'amber' }[guard.level] ?? '';
+    const lines = q.profile.lines;
+    const pacing = `${q.profile.name} · ${lines} line${lines === 1 ? '' : 's'}`
+      + (q.profile.linesLimitedBy ? ` (${q.profile.linesLimitedBy.replaceAll('-', ' ')})` : '');
+    const warnings = compliance.warnings.filter((w) => !w.startsWith('abandonment-'));
     const actions = el('td', { class: 'control' },
       q.state === 'paused' ? el('button', { type: 'button', onclick: () => queueAct(q, 'resume') }, '▶ Resume')
         : el('button', { type: 'button', onclick: () => queueAct(q, 'pause'), disabled: !['active', 'idle'].includes(q.state) }, '⏸ Pause'),
@@ -168,10 +166,10 @@ function renderQueues() {
     return el('tr', { 'data-queue': q.queueId, class: filter && q.queueId !== filter ? 'hidden' : null },
       el('th', { scope: 'row' }, q.name), el('td', {}, q.state), el('td', { class: 'num' }, q.pending),
       el('td', { class: 'num' }, percent(q.answerRate)),
-      el('td', { class: `num${level ? ' level-' + level : ''}`, title: guard ? guard.why : '' },
+      el('td', { class: `num${level ? ' level-' + level : ''}`, title: guard.why },
         percent(rolling) + (level === 'red' ? ' ▲▲ capped' : level === 'amber' ? ' ▲ near cap' : '')
         + (warnings.length ? ' · ' + warnings.map((w) => w.replaceAll('-', ' ')).join(', ') : '')),
-      el('td', { class: 'optional' }, pacing), actions);
+      el('td', { class: 'optional', title: q.profile.linesLimitedBy ? guard.why : '' }, pacing), actions);
   }));
   const select = $('filter');
   const known = new Set([...select.options].map((o) => o.value));
@@ -231,16 +229,16 @@ function refreshQueuesSoon() {
   }, 1000);
 }
 
-/** One feed message, applied and measured. */
-function measured(apply) {
+/** One feed message of `kind` (event or state), applied and measured. */
+function measured(kind, apply) {
   return (...args) => {
     const started = performance.now();
     apply(...args);
-    performance.measure('apply', { start: started, end: performance.now() });
+    performance.measure('apply', { start: started, end: performance.now(), detail: kind });
   };
 }
 
-const applyState = measured((topic, state) => {
+const applyState = measured('state', (topic, state) => {
   if (topic.startsWith('session:')) {
     const entry = putSession(state);
     renderAgent(entry.session.agentId);
@@ -250,7 +248,7 @@ const applyState = measured((topic, state) => {
   }
 });
 
-const applyEvent = measured((event) => {
+const applyEvent = measured('event', (event) => {
   if (event.type.startsWith('queue.') || event.type === 'contacts.added' || event.type.startsWith('batch.')
     || event.type === 'call.answered' || event.type === 'call.terminated') refreshQueuesSoon();
 });

@@ -83,6 +83,18 @@ export async function api(method, path, body, headers = {}) {
 
 export async function get(path) { return (await api('GET', path)).body; }
 
+let vocabularyRequest = null;
+/** The product's vocabulary as the server's domain defines it (`GET /v1/meta`), asked once a page
+ *  load: the pages keep no copies of dispositions, ended statuses or call-ending events. */
+export function vocabulary() {
+  vocabularyRequest ??= get('/v1/meta').then((meta) => ({
+    ...meta,
+    endedStatuses: new Set(meta.callStatuses.filter((s) => s.ended).map((s) => s.status)),
+    callEndingEvents: new Set(meta.callEndingEvents),
+  })).catch((error) => { vocabularyRequest = null; throw error; });
+  return vocabularyRequest;
+}
+
 /** `el('td', {class: 'num'}, '3')`: attributes, then children (strings become text, never HTML). */
 export function el(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
