@@ -221,3 +221,12 @@ public struct ChainVerification: Sendable, Hashable {
 
     public var isIntact: Bool { firstBadPosition == nil }
 }
+
+/// What a read-only check of a log found (`SQLiteEventStore.inspect`): the chain, and anything else
+/// wrong with the files — SQLite's integrity check, a head record the log is behind.
+public struct StoreInspection: Sendable {
+    /// `nil` when the file could not be read as a log at all.
+    public var chain: ChainVerification?
+    public var problems: [String]
+    public var isSound: Bool { problems.isEmpty && chain?.isIntact == true }
+}

@@ -30,8 +30,9 @@ public final class SQLiteEventStore: EventStore {
         var continuation: CheckedContinuation<AppendResult, any Error>
     }
 
-    /// Opens (or creates) the log at `path`. A file that is not a Switchboard log, or is damaged,
-    /// is refused with `EventStoreError.corrupt`, never treated as an empty log.
+    /// Opens (or creates) the log at `path`. A file that is not a Switchboard log, is damaged, or holds
+    /// less than its head record says was committed is refused with `EventStoreError.corrupt`, never
+    /// treated as an empty or shorter log. A new log is created only where no file exists.
     public convenience init(path: String) throws {
         try self.init(path: path, migrations: Self.migrations)
     }
@@ -39,22 +40,33 @@ public final class SQLiteEventStore: EventStore {
     /// Opens the log with a given schema history (tests check the migration mechanism with an extra step).
     init(path: String, migrations: [String]) throws {
         self.path = path
+        let isNew = try Self.checkPresence(path: path)
+        let checkedHead = try Self.checkHead(path: path, isNew: isNew)
         let writerDB: SQLiteDatabase
-        do {
-            writerDB = try SQLiteDatabase(path: path)
-        } catch {
-            throw EventStoreError.cannotOpen(path: path, reason: error.message)
-        }
-        let state = try Self.prepare(writerDB, path: path, migrations: migrations)
+        let state: LoadedState
+        let headFile: HeadRecordState
         let readerDB: SQLiteDatabase
         do {
-            readerDB = try SQLiteDatabase(path: path)
-            try readerDB.execute("PRAGMA query_only = ON")
+            do {
+                writerDB = try SQLiteDatabase(path: path)
+            } catch {
+                throw EventStoreError.cannotOpen(path: path, reason: error.message)
+            }
+            state = try Self.prepare(writerDB, path: path, migrations: migrations, isNew: isNew)
+            headFile = try Self.recordHead(checkedHead, state, path: path)
+            do {
+                readerDB = try SQLiteDatabase(path: path)
+                try readerDB.execute("PRAGMA query_only = ON")
+            } catch {
+                throw EventStoreError.cannotOpen(path: path, reason: error.description)
+            }
         } catch {
-            throw EventStoreError.cannotOpen(path: path, reason: error.description)
+            // A log that could not be created leaves no head record behind to make it look lost.
+            if isNew { try? FileManager.default.removeItem(atPath: checkedHead.path) }
+            throw error
         }
         core = Core(writer: Writer(db: writerDB, head: state.head, lastHash: state.lastHash, streams: state.streams,
-                                   nextStreamKey: state.nextStreamKey))
+                                   nextStreamKey: state.nextStreamKey, headFile: headFile))
         reader = Mutex(readerDB)
         let thread = Thread { [core] in
             core.writerLoop()
@@ -76,7 +88,10 @@ public final class SQLiteEventStore: EventStore {
         core.wakeUp.signal()
         core.writerExited.wait()
         live.finish()
-        core.writer.withLock { $0.db.close() }
+        core.writer.withLock { writer in
+            writer.db.close()
+            writer.headFile.file.close()
+        }
         reader.withLock { $0.close() }
     }
 
@@ -191,42 +206,129 @@ public final class SQLiteEventStore: EventStore {
     public func verify() async throws -> ChainVerification {
         try reader.withLock { db in
             guard !db.isClosed else { throw EventStoreError.closed }
-            return try Self.mapErrors(path: path) {
-                var previous = EventHashing.genesis
-                var expectedPosition: Int64 = 1
-                var checked: Int64 = 0
-                var after: Int64 = 0
-                let statement = try db.statement(Self.selectAll)
-                while true {
-                    statement.reset()
-                    statement.bind(1, after)
-                    statement.bind(2, 4096)
-                    let page = try Self.rows(statement)
-                    statement.reset()
-                    if page.isEmpty { break }
-                    for event in page {
-                        if event.position != expectedPosition {
-                            return ChainVerification(
-                                eventsChecked: checked, firstBadPosition: expectedPosition,
-                                problem: "position \(expectedPosition) is missing (next stored is \(event.position))",
-                                headHash: EventHashing.hex(previous))
-                        }
-                        let hash = EventHashing.hash(previous: previous, event: event)
-                        if hash != event.hash {
-                            return ChainVerification(
-                                eventsChecked: checked, firstBadPosition: event.position,
-                                problem: "hash mismatch: the event or its predecessor was altered",
-                                headHash: EventHashing.hex(previous))
-                        }
-                        previous = hash
-                        expectedPosition += 1
-                        checked += 1
-                        after = event.position
+            return try Self.mapErrors(path: path) { try Self.walkChain(db, after: 0, previous: EventHashing.genesis) }
+        }
+    }
+
+    /// Checks the chain from the event after `start` (whose hash is `previous`) to the end of the log.
+    static func walkChain(_ db: SQLiteDatabase, after start: Int64, previous: [UInt8]) throws -> ChainVerification {
+        var previous = previous
+        var expectedPosition = start + 1
+        var checked: Int64 = 0
+        var after = start
+        let statement = try db.statement(selectAll)
+        while true {
+            statement.reset()
+            statement.bind(1, after)
+            statement.bind(2, 4096)
+            let page = try rows(statement)
+            statement.reset()
+            if page.isEmpty { break }
+            for event in page {
+                if event.position != expectedPosition {
+                    return ChainVerification(
+                        eventsChecked: checked, firstBadPosition: expectedPosition,
+                        problem: "position \(expectedPosition) is missing (next stored is \(event.position))",
+                        headHash: EventHashing.hex(previous))
+                }
+                let hash = EventHashing.hash(previous: previous, event: event)
+                if hash != event.hash {
+                    return ChainVerification(
+                        eventsChecked: checked, firstBadPosition: event.position,
+                        problem: "hash mismatch: the event or its predecessor was altered",
+                        headHash: EventHashing.hex(previous))
+                }
+                previous = hash
+                expectedPosition += 1
+                checked += 1
+                after = event.position
+            }
+        }
+        return ChainVerification(eventsChecked: checked, firstBadPosition: nil, problem: nil, headHash: EventHashing.hex(previous))
+    }
+
+    /// The stored hash of the event at `position` (the genesis hash at 0), `nil` when there is none.
+    static func storedHash(_ db: SQLiteDatabase, at position: Int64) throws -> [UInt8]? {
+        guard position > 0 else { return EventHashing.genesis }
+        let statement = try db.statement("SELECT hash FROM events WHERE position = ?1")
+        defer { statement.reset() }
+        statement.bind(1, position)
+        return try statement.step() ? statement.blob(0) : nil
+    }
+
+    /// Checks the log at `path` without writing into it: SQLite's own `integrity_check`, the head
+    /// record, and the whole hash chain. What `switchboard verify` runs; safe beside a running server.
+    public static func inspect(path: String) -> StoreInspection {
+        var problems: [String] = []
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
+            return StoreInspection(chain: nil, problems: ["no event store at \(path)"])
+        }
+        guard (attributes[.size] as? NSNumber)?.int64Value != 0 else {
+            return StoreInspection(chain: nil, problems: ["\(path) is empty (0 bytes): not a log"])
+        }
+        do {
+            try checkNotTruncated(path: path)
+            let db = try SQLiteDatabase(path: path, readOnly: true)
+            defer { db.close() }
+            let integrity = try db.scalarText("PRAGMA integrity_check") ?? "no answer"
+            if integrity != "ok" { problems.append("SQLite integrity_check: \(integrity)") }
+            let schema = (try? db.scalarInt("SELECT value FROM switchboard_meta WHERE key = 'schema_version'")) ?? nil
+            guard let schema else {
+                return StoreInspection(chain: nil, problems: problems + ["the file holds no Switchboard schema (a log whose -wal was lost looks like this)"])
+            }
+            let headPath = HeadRecord.path(forLog: path)
+            let chain = try walkChain(db, after: 0, previous: EventHashing.genesis)
+            let head = (try db.scalarInt("SELECT MAX(position) FROM events")) ?? 0
+            switch Result(catching: { try HeadRecordFile(path: headPath, create: false) }) {
+            case .success(let file):
+                defer { file.close() }
+                if let found = file.found {
+                    if head < found.position {
+                        problems.append("the log ends at position \(head), but its head record says \(found.position) events were committed: "
+                                        + "its -wal file was lost or damaged, or it was restored without it")
+                    } else if try storedHash(db, at: found.position) != found.hash {
+                        problems.append("the event at position \(found.position) is not the one committed there (head record)")
                     }
                 }
-                return ChainVerification(eventsChecked: checked, firstBadPosition: nil, problem: nil,
-                                         headHash: EventHashing.hex(previous))
+            case .failure where !FileManager.default.fileExists(atPath: headPath):
+                if schema >= headRecordSchema { problems.append("its head record \(headPath) is missing") }
+            case .failure(let error):
+                problems.append("its head record \(headPath) is damaged (\(error))")
             }
+            return StoreInspection(chain: chain, problems: problems)
+        } catch let error as SQLiteError {
+            return StoreInspection(chain: nil, problems: problems + ["SQLite: \(error.message)"])
+        } catch {
+            return StoreInspection(chain: nil, problems: problems + ["\(error)"])
+        }
+    }
+
+    /// Makes the head record say what the log holds now — the operator's decision, after a loss, to
+    /// go on with the log as it is (what the record said is returned, to be reported). Refused when
+    /// the chain itself is broken: that is not a shorter log but an altered one.
+    public static func acceptHead(path: String) throws -> (before: HeadRecord?, after: HeadRecord) {
+        let inspection = inspect(path: path)
+        guard let chain = inspection.chain, chain.isIntact else {
+            let reason = inspection.chain?.problem.map { "the chain is broken: \($0)" } ?? inspection.problems.joined(separator: "; ")
+            throw EventStoreError.corrupt(path: path, reason: reason)
+        }
+        return try mapErrors(path: path) {
+            let db = try SQLiteDatabase(path: path, readOnly: true)
+            defer { db.close() }
+            let head = (try db.scalarInt("SELECT MAX(position) FROM events")) ?? 0
+            let hash = try storedHash(db, at: head) ?? EventHashing.genesis
+            let headPath = HeadRecord.path(forLog: path)
+            let file: HeadRecordFile
+            do {
+                file = try HeadRecordFile(path: headPath, create: true)
+            } catch HeadRecordFile.Failure.damaged {
+                try? FileManager.default.removeItem(atPath: headPath)
+                file = try HeadRecordFile(path: headPath, create: true)
+            }
+            defer { file.close() }
+            let record = HeadRecord(position: head, hash: hash, verifiedPosition: head, verifiedHash: hash)
+            do { try file.write(record) } catch { throw EventStoreError.storage("cannot write \(headPath): \(error)") }
+            return (file.found, record)
         }
     }
 
@@ -276,7 +378,14 @@ public final class SQLiteEventStore: EventStore {
         """
         CREATE TABLE credentials (token_id TEXT PRIMARY KEY, hash BLOB NOT NULL UNIQUE);
         """,
+        // 4: the log keeps a head record beside it (HeadRecord); from this version on, one must exist.
+        """
+        INSERT INTO switchboard_meta VALUES ('head_record', 1);
+        """,
     ]
+
+    /// The first schema version whose logs always have a head record.
+    static let headRecordSchema: Int64 = 4
 
     static var schemaVersion: Int64 { Int64(migrations.count) }
 
@@ -294,6 +403,8 @@ public final class SQLiteEventStore: EventStore {
         """
 
     struct LoadedState {
+        /// The schema version the file had before this open migrated it.
+        var schemaBefore: Int64
         var head: Int64
         var lastHash: [UInt8]
         var streams: [String: StreamInfo]
@@ -303,6 +414,88 @@ public final class SQLiteEventStore: EventStore {
     struct StreamInfo {
         var key: Int64
         var version: Int64
+    }
+
+    /// Whether the log is to be created (no file at `path`). A zero-length file, or a head record
+    /// without its log, is refused: both are what a lost or wiped log looks like.
+    private static func checkPresence(path: String) throws -> Bool {
+        let headPath = HeadRecord.path(forLog: path)
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
+            if FileManager.default.fileExists(atPath: headPath) {
+                throw EventStoreError.corrupt(path: path, reason: "the file is missing, but its head record \(headPath) says a log was "
+                                              + "there: restore the log, or remove the head record to start a new one")
+            }
+            return true
+        }
+        if (attributes[.size] as? NSNumber)?.int64Value == 0 {
+            throw EventStoreError.corrupt(path: path, reason: "the file is empty (0 bytes): a log is never started in an existing "
+                                          + "file; restore it from a backup, or remove it to start a new log")
+        }
+        return false
+    }
+
+    /// Holds the log to what its head record says was committed, and checks the chain from the last
+    /// point verified at start-up — on a read-only connection, before anything writes: a refused
+    /// log is left exactly as it was found (no migration, no checkpoint of what its WAL still holds).
+    private static func checkHead(path: String, isNew: Bool) throws -> HeadRecordFile {
+        let headPath = HeadRecord.path(forLog: path)
+        func open(create: Bool) throws -> HeadRecordFile {
+            do {
+                return try HeadRecordFile(path: headPath, create: create)
+            } catch .unreadable(let reason) where create {
+                throw EventStoreError.cannotOpen(path: path, reason: reason)
+            } catch {
+                let missing = !FileManager.default.fileExists(atPath: headPath)
+                throw EventStoreError.corrupt(path: path, reason: missing
+                    ? "its head record \(headPath) is missing, so what was committed cannot be checked: restore \(path), "
+                        + "\(path)-wal and \(headPath) together from one backup "
+                        + "(`switchboard accept-head --store \(path)` accepts the log as it is)"
+                    : "its head record \(headPath) is damaged (\(error))")
+            }
+        }
+        if isNew { return try open(create: true) }
+        try checkNotTruncated(path: path)
+        return try mapErrors(path: path) {
+            let db = try SQLiteDatabase(path: path, readOnly: true)
+            defer { db.close() }
+            guard let schema = try? db.scalarInt("SELECT value FROM switchboard_meta WHERE key = 'schema_version'") else {
+                // What a log looks like whose -wal was lost before its first checkpoint: never start it afresh.
+                throw EventStoreError.corrupt(path: path, reason: "the file holds no Switchboard schema (if it is a log whose -wal "
+                                              + "file was lost, restore \(path) and \(path)-wal together; a new log is created only where no file exists)")
+            }
+            // A log from before head records has none yet: it gets one now, checked from the start.
+            let file = try open(create: schema < headRecordSchema)
+            let found = file.found ?? .empty
+            let head = try db.scalarInt("SELECT MAX(position) FROM events") ?? 0
+            guard head >= found.position else {
+                throw EventStoreError.corrupt(path: path, reason: "the log ends at position \(head), but \(found.position) events "
+                    + "were committed (head record \(headPath)): its -wal file was lost or damaged, or it was restored without it. "
+                    + "Restore \(path), \(path)-wal and \(headPath) together from one backup; "
+                    + "`switchboard accept-head --store \(path)` accepts the shorter log, losing the rest")
+            }
+            for (position, hash) in [(found.position, found.hash), (found.verifiedPosition, found.verifiedHash)]
+            where try storedHash(db, at: position) != hash {
+                throw EventStoreError.corrupt(path: path, reason: "the event at position \(position) is not the one committed there "
+                                              + "(head record \(headPath)): the log was altered or replaced")
+            }
+            let check = try walkChain(db, after: found.verifiedPosition, previous: found.verifiedHash)
+            if let bad = check.firstBadPosition {
+                throw EventStoreError.corrupt(path: path, reason: "the hash chain breaks at position \(bad): \(check.problem ?? "altered") "
+                                              + "(switchboard verify --store \(path) reports the whole log)")
+            }
+            return file
+        }
+    }
+
+    /// The head and verified point after a successful open: both where the log now ends.
+    private static func recordHead(_ file: HeadRecordFile, _ state: LoadedState, path: String) throws -> HeadRecordState {
+        let record = HeadRecord(position: state.head, hash: state.lastHash, verifiedPosition: state.head, verifiedHash: state.lastHash)
+        do {
+            try file.write(record)
+        } catch {
+            throw EventStoreError.cannotOpen(path: path, reason: "cannot write its head record \(file.path): \(error)")
+        }
+        return HeadRecordState(file: file, record: record)
     }
 
     /// SQLite believes a file's length over its header, so a log cut short would read as a shorter
@@ -333,10 +526,17 @@ public final class SQLiteEventStore: EventStore {
 
     /// Brings the schema to the last of `migrations`, or refuses a file that is not a Switchboard log
     /// or was written by a newer one.
-    private static func migrate(_ db: SQLiteDatabase, path: String, migrations: [String]) throws {
+    @discardableResult
+    private static func migrate(_ db: SQLiteDatabase, path: String, migrations: [String], isNew: Bool) throws -> Int64 {
         let tables = try db.scalarInt("SELECT count(*) FROM sqlite_master") ?? 0
         let current: Int64
         if tables == 0 {
+            // A file that exists but holds no schema is what a log looks like whose `-wal` was lost
+            // before its first checkpoint: never start it afresh.
+            guard isNew else {
+                throw EventStoreError.corrupt(path: path, reason: "the file holds no Switchboard schema (if it is a log whose -wal "
+                                              + "file was lost, restore \(path) and \(path)-wal together; a new log is created only where no file exists)")
+            }
             current = 0
         } else {
             do {
@@ -351,7 +551,7 @@ public final class SQLiteEventStore: EventStore {
                 path: path, reason: "it was written by a newer Switchboard (schema version \(current); this build knows up to \(known))")
         }
         guard current >= 0 else { throw EventStoreError.corrupt(path: path, reason: "unsupported schema version \(current)") }
-        guard current < known else { return }
+        guard current < known else { return current }
         var script = "BEGIN IMMEDIATE;\n"
         for step in migrations[Int(current)...] { script += step + "\n" }
         script += "UPDATE switchboard_meta SET value = \(known) WHERE key = 'schema_version';\nCOMMIT;"
@@ -361,14 +561,15 @@ public final class SQLiteEventStore: EventStore {
             try? db.execute("ROLLBACK")
             throw error
         }
+        return current
     }
 
-    private static func prepare(_ db: SQLiteDatabase, path: String, migrations: [String]) throws -> LoadedState {
+    private static func prepare(_ db: SQLiteDatabase, path: String, migrations: [String], isNew: Bool) throws -> LoadedState {
         try checkNotTruncated(path: path)
         return try mapErrors(path: path) {
             try db.execute("PRAGMA journal_mode = WAL")
             try db.execute("PRAGMA synchronous = FULL")
-            try migrate(db, path: path, migrations: migrations)
+            let schemaBefore = try migrate(db, path: path, migrations: migrations, isNew: isNew)
             var streams: [String: StreamInfo] = [:]
             var nextStreamKey: Int64 = 1
             let streamRows = try db.statement("""
@@ -384,9 +585,11 @@ public final class SQLiteEventStore: EventStore {
             let last = try db.statement("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1")
             defer { last.reset() }
             if try last.step() {
-                return LoadedState(head: last.int64(0), lastHash: last.blob(1), streams: streams, nextStreamKey: nextStreamKey)
+                return LoadedState(schemaBefore: schemaBefore, head: last.int64(0), lastHash: last.blob(1), streams: streams,
+                                   nextStreamKey: nextStreamKey)
             }
-            return LoadedState(head: 0, lastHash: EventHashing.genesis, streams: streams, nextStreamKey: nextStreamKey)
+            return LoadedState(schemaBefore: schemaBefore, head: 0, lastHash: EventHashing.genesis, streams: streams,
+                               nextStreamKey: nextStreamKey)
         }
     }
 
@@ -428,14 +631,23 @@ extension SQLiteEventStore {
         var lastHash: [UInt8]
         var streams: [String: StreamInfo]
         var nextStreamKey: Int64
+        var headFile: HeadRecordState
 
-        init(db: SQLiteDatabase, head: Int64, lastHash: [UInt8], streams: [String: StreamInfo], nextStreamKey: Int64) {
+        init(db: SQLiteDatabase, head: Int64, lastHash: [UInt8], streams: [String: StreamInfo], nextStreamKey: Int64,
+             headFile: HeadRecordState) {
             self.db = db
             self.head = head
             self.lastHash = lastHash
             self.streams = streams
             self.nextStreamKey = nextStreamKey
+            self.headFile = headFile
         }
+    }
+
+    /// The head record's file and what it holds now.
+    struct HeadRecordState {
+        let file: HeadRecordFile
+        var record: HeadRecord
     }
 
     /// What the store shares with its writer thread.
@@ -614,6 +826,14 @@ extension SQLiteEventStore {
         writer.lastHash = lastHash
         writer.nextStreamKey = nextStreamKey
         for (name, info) in touched { writer.streams[name] = info }
+        // After the commit's sync, never before: the record is never ahead of what is durable. A
+        // failed write leaves it behind, which only narrows what a lost -wal can be told from; the
+        // next commit writes it again.
+        if head != writer.headFile.record.position {
+            writer.headFile.record.position = head
+            writer.headFile.record.hash = lastHash
+            try? writer.headFile.file.write(writer.headFile.record)
+        }
         return Committed(written: written, outcomes: outcomes)
     }
 }

@@ -19,7 +19,7 @@ struct Switchboard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard",
         abstract: "An event-sourced parallel dialer.",
-        subcommands: [Serve.self, Tokens.self, DoNotCall.self, Events.self, Verify.self, Export.self, Replay.self, RecordDemo.self, Simulate.self, EventTypes.self]
+        subcommands: [Serve.self, Tokens.self, DoNotCall.self, Events.self, Verify.self, AcceptHead.self, Export.self, Replay.self, RecordDemo.self, Simulate.self, EventTypes.self]
     )
 }
 
@@ -30,7 +30,9 @@ struct StoreOption: ParsableArguments {
     /// Held by `serve` while it runs: the store has one writing process, so a command that writes
     /// (tokens) refuses a store a server is using and points at the API instead.
     static func claim(_ store: String) throws -> Int32 {
-        let descriptor = Glibc.open(store + ".lock", O_RDWR | O_CREAT, 0o600)
+        // Named after the real file, so a symlink or another spelling of the path finds the same lock.
+        let resolved = URL(fileURLWithPath: store).resolvingSymlinksInPath().path
+        let descriptor = Glibc.open(resolved + ".lock", O_RDWR | O_CREAT, 0o600)
         guard descriptor >= 0, flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             if descriptor >= 0 { close(descriptor) }
             throw ValidationError("\(store) is in use by a running switchboard serve: make this change through its API")
@@ -115,14 +117,34 @@ struct Verify: AsyncParsableCommand {
             print("OK: \(report.eventsChecked) events, the slice matches the chain")
             return
         }
-        let log = try StoreOption.parse(["--store", store ?? "./switchboard.sqlite"]).openExisting()
-        defer { log.close() }
-        let report = try await log.verify()
-        if let bad = report.firstBadPosition {
+        // Read-only: the file is checked as it is, never migrated or written (a server may be running on it).
+        let inspection = SQLiteEventStore.inspect(path: store ?? "./switchboard.sqlite")
+        if let report = inspection.chain, let bad = report.firstBadPosition {
             print("TAMPERED: first bad position \(bad): \(report.problem ?? "hash mismatch") (\(report.eventsChecked) events verified before it)")
-            throw ExitCode(1)
         }
+        for problem in inspection.problems { print("DAMAGED: \(problem)") }
+        guard inspection.isSound, let report = inspection.chain else { throw ExitCode(1) }
         print("OK: \(report.eventsChecked) events, chain intact, head hash \(report.headHash)")
+    }
+}
+
+struct AcceptHead: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "accept-head",
+        abstract: "After a loss, accept the log as it stands: its head record is set to what it holds (the events after it are gone for good).")
+
+    @OptionGroup var options: StoreOption
+
+    func run() async throws {
+        let claim = try StoreOption.claim(options.store)
+        defer { close(claim) }
+        do {
+            let (before, after) = try SQLiteEventStore.acceptHead(path: options.store)
+            let lost = max(0, (before?.position ?? after.position) - after.position)
+            print("accepted: the log ends at position \(after.position)" + (lost > 0 ? "; \(lost) committed events after it are lost" : ""))
+        } catch let error as EventStoreError {
+            throw ValidationError(error.description)
+        }
     }
 }
 

@@ -49,11 +49,11 @@ struct SQLiteEventStoreTests {
         }
         store.close()
         try rawSQL(#"UPDATE events SET data = CAST('{"amount":999}' AS BLOB) WHERE position = 6"#)
-        let reopened = try SQLiteEventStore(path: path)
-        defer { reopened.close() }
-        let report = try await reopened.verify()
+        let report = try #require(SQLiteEventStore.inspect(path: path).chain)
         #expect(report.firstBadPosition == 6)
         #expect(report.eventsChecked == 5)
+        // Nor is it served: opening checks the chain written since the last start-up.
+        #expect { try SQLiteEventStore(path: path) } throws: { "\($0)".contains("the hash chain breaks at position 6") }
     }
 
     @Test func verifyNamesADeletedPosition() async throws {
@@ -61,11 +61,10 @@ struct SQLiteEventStoreTests {
         for _ in 1...5 { try await store.append([event()], to: "queue-a", expectedVersion: .any) }
         store.close()
         try rawSQL("DELETE FROM events WHERE position = 3")
-        let reopened = try SQLiteEventStore(path: path)
-        defer { reopened.close() }
-        let report = try await reopened.verify()
+        let report = try #require(SQLiteEventStore.inspect(path: path).chain)
         #expect(report.firstBadPosition == 3)
         #expect(report.problem?.contains("missing") == true)
+        #expect(throws: EventStoreError.self) { try SQLiteEventStore(path: path) }
     }
 
     @Test func aFileThatIsNotADatabaseIsReportedCorrupt() throws {
@@ -107,11 +106,11 @@ struct SQLiteEventStoreTests {
             try await store.append([event(data: #"{"i":\#(index),"pad":"\#(String(repeating: "y", count: 200))"}"#)],
                                    to: "queue-a", expectedVersion: .any)
         }
-        // Copy the files while the store is open, as a crash would leave them (database + WAL).
+        // Copy the files while the store is open, as a crash would leave them (database, WAL, head record).
         let crashed = folder.file("crashed.sqlite")
         try FileManager.default.copyItem(atPath: path, toPath: crashed)
-        if FileManager.default.fileExists(atPath: path + "-wal") {
-            try FileManager.default.copyItem(atPath: path + "-wal", toPath: crashed + "-wal")
+        for suffix in ["-wal", "-head"] where FileManager.default.fileExists(atPath: path + suffix) {
+            try FileManager.default.copyItem(atPath: path + suffix, toPath: crashed + suffix)
         }
         store.close()
         let reopened = try SQLiteEventStore(path: crashed)

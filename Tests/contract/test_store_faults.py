@@ -1,0 +1,93 @@
+"""The store's files as a crash, a careless backup or a second server leaves them (issue 20: D1, D7,
+D10 of the reliability probe): `serve` refuses a log shorter than what it acknowledged, saying what is
+missing; `verify` fails on it without writing into the file; one store has one server, by any path."""
+import hashlib
+import shutil
+import signal
+import subprocess
+
+from switchboard_client import api, serve_arguments, wait_for
+
+
+def start(switchboard, store, log):
+    process = subprocess.Popen(serve_arguments(switchboard, store), stdout=subprocess.PIPE, stderr=open(log, "a"), text=True)
+    banner = process.stdout.readline()
+    return process, banner
+
+
+def acknowledged_then_killed(switchboard, tmp_path, count=150):
+    """`count` DNC additions, each answered 200 (durable), then `kill -9`; the files as it left them."""
+    store = tmp_path / "s.sqlite"
+    process, banner = start(switchboard, store, tmp_path / "server.log")
+    assert "listening on http://127.0.0.1:" in banner, (tmp_path / "server.log").read_text()
+    base = "http://127.0.0.1:" + banner.split("127.0.0.1:")[1].split()[0]
+    wait_for(lambda: api.get(base + "/healthz").status_code == 200)
+    for index in range(count):
+        assert api.post(base + "/v1/dnc", json={"phones": [f"+1512555{2000 + index}"]}).status_code == 200
+    head = api.get(base + "/healthz").json()["position"]
+    process.kill()
+    process.wait(timeout=10)
+    return store, head
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_log_that_lost_its_wal_is_refused_by_serve_and_failed_by_verify(switchboard, run, tmp_path):
+    store, head = acknowledged_then_killed(switchboard, tmp_path)
+    assert run("verify", "--store", store).returncode == 0  # as the crash left it: whole
+    for damage in ("deleted", "cut"):
+        copy = tmp_path / f"{damage}.sqlite"
+        shutil.copy(store, copy)
+        shutil.copy(f"{store}-head", f"{copy}-head")
+        if damage == "cut":
+            wal = open(f"{store}-wal", "rb").read()
+            open(f"{copy}-wal", "wb").write(wal[:len(wal) // 2])
+        before = digest(copy)
+        checked = run("verify", "--store", copy)
+        assert checked.returncode == 1 and "DAMAGED" in checked.stdout, checked.stdout + checked.stderr
+        assert digest(copy) == before, "verify wrote into the file it checks"
+        process, banner = start(switchboard, copy, tmp_path / f"{damage}.log")
+        assert process.wait(timeout=30) != 0 and "listening" not in banner
+        said = (tmp_path / f"{damage}.log").read_text()
+        assert "-wal" in said and (f"{head} events were committed" in said or "no Switchboard schema" in said), said
+        assert digest(copy) == before, "a refused start changed the file"
+
+
+def test_a_zero_length_store_is_refused_and_left_empty(switchboard, run, tmp_path):
+    store = tmp_path / "empty.sqlite"
+    store.write_bytes(b"")
+    assert run("verify", "--store", store).returncode == 1
+    process, _ = start(switchboard, store, tmp_path / "server.log")
+    assert process.wait(timeout=30) != 0
+    assert "empty (0 bytes)" in (tmp_path / "server.log").read_text()
+    assert store.read_bytes() == b""
+
+
+def test_an_altered_event_is_refused_at_start_with_its_position(switchboard, run, tmp_path):
+    import sqlite3
+    store, _ = acknowledged_then_killed(switchboard, tmp_path, count=20)
+    with sqlite3.connect(store) as db:  # one digit of a listed number, as in the probe
+        position, data = db.execute("SELECT position, data FROM events WHERE type = 'dnc.added' ORDER BY position LIMIT 1 OFFSET 5").fetchone()
+        db.execute("UPDATE events SET data = ? WHERE position = ?", (bytes(data).replace(b"+1512555", b"+1512556"), position))
+    process, _ = start(switchboard, store, tmp_path / "again.log")
+    assert process.wait(timeout=30) != 0
+    assert f"breaks at position {position}" in (tmp_path / "again.log").read_text()
+
+
+def test_one_store_has_one_server_whatever_path_names_it(switchboard, run, tmp_path):
+    store = tmp_path / "one.sqlite"
+    first, banner = start(switchboard, store, tmp_path / "first.log")
+    try:
+        assert "listening" in banner
+        link = tmp_path / "link.sqlite"
+        link.symlink_to(store)
+        second, _ = start(switchboard, link, tmp_path / "second.log")
+        assert second.wait(timeout=30) != 0
+        assert "in use by a running switchboard serve" in (tmp_path / "second.log").read_text()
+        busy = run("tokens", "create", "--store", link, "--role", "auditor")
+        assert busy.returncode != 0 and "in use by a running switchboard serve" in busy.stderr
+    finally:
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=20) == 0
