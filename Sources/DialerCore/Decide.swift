@@ -157,6 +157,15 @@ extension DialerState {
             guard !call.isPlaced else { throw .callAlreadyPlaced(callId) }
             // Nothing is ever placed once a batch has its winner.
             guard group.winner == nil else { throw .invalidTransition("group \(groupId) already has a winner") }
+            // The rules hold when each staggered line is placed, not only when its batch formed: a
+            // batch formed at 20:59:59 dials nobody at 21:00, and a number listed meanwhile is not rung.
+            if let queue = queues[group.queueId], let contact = queue.contacts[call.contactId] {
+                let refusal: TerminationReason? = doNotCall.contains(contact.phone) ? .doNotCall
+                    : CallingHours.allows(CallingHours.zones(of: contact), queue.callingWindow, at: now) ? nil : .outsideCallingHours
+                if let refusal {
+                    return Self.finishing(group, [.callTerminated(.init(groupId: groupId, callId: callId, reason: refusal))])
+                }
+            }
             let attempts = queues[group.queueId]?.contacts[call.contactId]?.attempts ?? 0
             return [.callDialed(.init(groupId: groupId, callId: callId, contactId: call.contactId, to: call.to,
                                       callerId: call.callerId, attempt: attempts + 1))]
@@ -275,10 +284,17 @@ extension DialerState {
         guard let pool = CallerIDPool(callerIds(for: queue, session: session)) else {
             throw .invalidValue(field: "callerIds", message: "must name at least one caller ID")
         }
-        let candidates = queue.dialableContacts(limit: fanout, at: now) { contact in
-            inHours(contact)  // hours and the do-not-call list, checked as each batch forms
-                && (!separateVIPs || StrategyProfileRegistry.isVIP(contact.segment) == batchIsVIP)
+        // Hours and the do-not-call list, checked as each batch forms: every line must still be inside
+        // its person's hours when its stagger places it (the window is one stretch of the local day, so
+        // inside at the first and the last placement is inside throughout). When the window closes
+        // within the stagger, the batch is the one line that can be placed now.
+        let lastPlacement = now.adding(milliseconds: Int64(max(fanout - 1, 0)) * staggerMs)
+        let sameKind = { (contact: Contact) in !separateVIPs || StrategyProfileRegistry.isVIP(contact.segment) == batchIsVIP }
+        let whole = queue.dialableContacts(limit: fanout, at: now) { contact in
+            inHours(contact) && sameKind(contact)
+                && CallingHours.allows(CallingHours.zones(of: contact), queue.callingWindow, at: lastPlacement)
         }
+        let candidates = whole.isEmpty ? queue.dialableContacts(limit: 1, at: now) { inHours($0) && sameKind($0) } : whole
         let calls = candidates.enumerated().map { index, contact in
             PlannedCall(callId: CallID("\(groupId.rawValue)-\(index + 1)"), contactId: contact.id, to: contact.phone,
                         callerId: pool.callerID(for: contact.phone), offsetMs: Int64(index) * staggerMs)

@@ -368,6 +368,10 @@ public enum TerminationReason: String, Sendable, CaseIterable, JSONConvertible {
     case amdPolicy = "amd-policy"
     /// A person answered after the batch already had a winner and was dropped (`call.abandoned` says why).
     case abandoned
+    /// Never placed: its stagger came after the person's calling hours had closed (the batch formed inside them).
+    case outsideCallingHours = "outside-calling-hours"
+    /// Never placed: the number was put on the do-not-call list after the batch formed.
+    case doNotCall = "do-not-call"
 }
 
 public struct CallTerminated: Hashable, Sendable {

@@ -129,6 +129,10 @@ extension DialerState {
                     guard call.outcome != .winner else { return }
                     call.outcome = .terminated
                     if !contact.isSettled { contact.outcome = .pending }
+                case .outsideCallingHours, .doNotCall:
+                    // Never placed: the contact waits for its hours (or stays listed), untried.
+                    call.outcome = .terminated
+                    if !contact.isSettled { contact.outcome = .pending }
                 case .lostRace:
                     // Cut short by the winner: not a fair try, so not an attempt (an answered call,
                     // which ends otherwise, is one).

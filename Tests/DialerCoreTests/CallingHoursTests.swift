@@ -87,4 +87,53 @@ struct CallingHoursTests {
         let waits = try narrow.when(.startBatch(sessionId: "s", groupId: "g1"))
         #expect(waits.first.flatMap { if case .queueWaitingForHours(let e) = $0 { e.until } else { nil } } == time("2026-01-05T17:00:00Z"))
     }
+
+    /// Five New York contacts, five lines 800 ms apart (issue 20, D2: a batch formed at 20:59:59 dialled
+    /// three of its lines after 21:00).
+    func eveningQueue(at time: Timestamp) throws -> Given {
+        var given = Given([], at: time)
+        try given.when(.createQueue(queueId: "q", name: "Evening", segment: nil, maxAttempts: 3, contacts: try (1...5).map {
+            NewContact(contactId: ContactID("ny\($0)"), phone: try #require(PhoneNumber("+1212555100\($0)")))
+        }, compliance: Fixture.compliance))
+        try given.when(.startSession(sessionId: "s", agentId: "a", queueId: "q", mode: .parallel, profile: .auto,
+                                     settings: SessionSettings(maxLines: 5, staggerMs: 800), callerIds: Fixture.callerIds))
+        return given
+    }
+
+    @Test func aBatchFormsOnlyTheLinesItsStaggerPlacesInsideTheWindow() throws {
+        // 20:59:50 in New York (winter, −5): the fifth line, 3.2 s on, is still inside.
+        var early = try eveningQueue(at: time("2026-01-06T01:59:50Z"))
+        try early.when(.startBatch(sessionId: "s", groupId: "g1"))
+        #expect(early.state.groups["g1"]?.calls.count == 5)
+        // 20:59:59: the second line would be placed at 20:59:59.8 but the fifth at 21:00:02.2 — one line, now.
+        var late = try eveningQueue(at: time("2026-01-06T01:59:59Z"))
+        try late.when(.startBatch(sessionId: "s", groupId: "g1"))
+        #expect(late.state.groups["g1"]?.calls.map(\.offsetMs) == [0])
+    }
+
+    @Test func aLineWhoseStaggerComesAfterNineIsNeverPlaced() throws {
+        // Formed inside the window; its fifth line is due at 20:59:58.2 but the engine gets to it at 21:00:00.5.
+        var given = try eveningQueue(at: time("2026-01-06T01:59:55Z"))
+        try given.when(.startBatch(sessionId: "s", groupId: "g1"))
+        try given.when(.placeCall(groupId: "g1", callId: "g1-1"))
+        given.advance(5_500)
+        #expect(try given.when(.placeCall(groupId: "g1", callId: "g1-5"))
+                == [.callTerminated(.init(groupId: "g1", callId: "g1-5", reason: .outsideCallingHours))])
+        let contact = try #require(given.state.queues["q"]?.contacts["ny5"])
+        #expect(contact.outcome == .pending && contact.attempts == 0 && contact.dials == 0, "untried: it waits for the morning")
+        // The placed line rings on; when the unplaced ones are all refused and it ends, the batch ends.
+        for line in 2...4 { try given.when(.placeCall(groupId: "g1", callId: CallID("g1-\(line)"))) }
+        let ended = try given.when(.recordNoAnswer(groupId: "g1", callId: "g1-1", cause: .timeout))
+        #expect(ended.contains { if case .batchCompleted = $0 { true } else { false } })
+    }
+
+    @Test func aNumberListedAfterItsBatchFormedIsNeverRung() throws {
+        var given = try eveningQueue(at: time("2026-01-05T20:00:00Z"))
+        try given.when(.startBatch(sessionId: "s", groupId: "g1"))
+        try given.when(.placeCall(groupId: "g1", callId: "g1-1"))
+        try given.when(.addDoNotCall([try #require(PhoneNumber("+12125551002"))], source: .request))
+        #expect(try given.when(.placeCall(groupId: "g1", callId: "g1-2"))
+                == [.callTerminated(.init(groupId: "g1", callId: "g1-2", reason: .doNotCall))])
+        #expect(given.state.queues["q"]?.contacts["ny2"]?.outcome == .doNotCall)
+    }
 }

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from schema_validation import Checker
-from switchboard_client import api, serve_arguments, wait_for
+from switchboard_client import SAFE_HARBOR_MESSAGE, api, serve_arguments, wait_for
 
 
 @pytest.fixture
@@ -206,3 +206,26 @@ def test_simulate_shows_calling_hours_skips_and_the_guard_in_its_events_and_summ
     assert after and all(len(b["data"]["calls"]) == 1 for b in after), "one line at a time once capped"
     assert summary["compliance"]["abandoned"]["byCause"]["raced-winner"] == 1
     assert summary["queue"]["state"] == "completed"
+
+
+def test_a_batch_formed_a_second_before_nine_dials_nobody_after_nine(run, tmp_path):
+    """Issue 20, D2 as the probe ran it: five New York contacts, five lines 800 ms apart, the session
+    starting at 20:59:59 local (virtual time). Before the fix three lines were dialled after 21:00."""
+    scenario = tmp_path / "evening.json"
+    scenario.write_text(json.dumps({
+        "startAt": "2026-01-06T01:59:59Z",  # 20:59:59 in New York (EST)
+        "queue": {"name": "Evening", "safeHarborMessage": SAFE_HARBOR_MESSAGE},
+        "callerIds": ["+12125550100"],
+        "session": {"agentId": "agent-1", "mode": "parallel", "profile": "auto",
+                    "settings": {"maxLines": 5, "staggerMs": 800, "cooldownMs": 2000}},
+        "contacts": [{"id": f"ny{i}", "phone": f"+1212555{1000 + i}", "timeZone": "America/New_York",
+                      "script": {"answer": "none"}} for i in range(5)],
+    }))
+    lines = [json.loads(line) for line in run("simulate", "--scenario", scenario, check=True).stdout.splitlines()]
+    dialled = [e for e in lines[:-1] if e["type"] == "call.dialed"]
+    assert dialled, "nothing was dialled at all"
+    local = [datetime.fromisoformat(e["time"].replace("Z", "+00:00")).astimezone(ZoneInfo("America/New_York")) for e in dialled]
+    outside = [t.isoformat() for t in local if not 8 <= t.hour < 21]
+    assert outside == [], f"dialled outside 08:00–21:00 in New York: {outside}"
+    assert local[0].hour == 20 and len([t for t in local if t.hour == 20]) == 1  # the one line placeable before nine
+    assert any(t.hour == 8 for t in local)  # the rest waited for the morning
