@@ -42,6 +42,9 @@ public final class DialerEngine<Clock: EngineClock> {
     public var onEvents: (([DialerEvent], Timestamp) -> Void)?
     /// Called as a carrier event is taken up, before anything is decided (for latency measurements).
     public var onCarrierEvent: ((CarrierEvent) -> Void)?
+    /// Called (on the log's thread) each time a decision of this engine is durable, with the position:
+    /// proof that the log can be written (health recovers on it after a failed write).
+    public var onDurable: (@Sendable (Int64) -> Void)?
 
     /// A decision on its way to the log: what to decide again if another writer got in first, and
     /// the calls to place once it is durable.
@@ -197,16 +200,20 @@ public final class DialerEngine<Clock: EngineClock> {
         nextTicket += 1
         inFlight.append(InFlight(ticket: ticket, command: command, attempt: attempt, ids: eventIds, placements: placements,
                                  reply: reply))
-        let shared = self.shared
+        let (shared, clock, onDurable) = (self.shared, self.clock, self.onDurable)
         writer.submit(writes) { written in
             switch written {
             case .success(let recorded):
                 let position = recorded.last?.position ?? 0
                 shared.durablePosition.withLock { $0 = max($0, position) }
                 shared.outcomes.withLock { $0[ticket] = true }
+                onDurable?(position)
                 reply?(.success(Decision(events: events, position: position)))
             case .failure:
                 shared.outcomes.withLock { $0[ticket] = false }  // decided again (and replied) after a re-read
+                // The loop may be waiting for its next input: wake it, so a failed write is answered
+                // now (a conflict decided again, anything else stopping the engine), not at the next input.
+                clock.schedule(.deferred({ nil }), at: clock.now)
             }
         }
         execute(immediate, at: now)

@@ -332,6 +332,14 @@ public final class SQLiteEventStore: EventStore {
         }
     }
 
+    /// A full disk, for tests: commits that need more pages than `pages` (at least the file's size
+    /// now) fail with SQLite's own SQLITE_FULL until it is lifted with `nil`.
+    func limitPages(_ pages: Int64?) throws {
+        try core.writer.withLock { writer in
+            try Self.mapErrors(path: path) { try writer.db.execute("PRAGMA max_page_count = \(pages ?? 1_073_741_823)") }
+        }
+    }
+
     /// The connection settings that make appends durable, as SQLite reports them.
     public func durabilitySettings() throws -> (journalMode: String, synchronous: Int64) {
         try core.writer.withLock { writer in

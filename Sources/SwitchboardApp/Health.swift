@@ -12,6 +12,11 @@ public final class Health: Sendable {
         failures.withLock { $0[component] = reason }
     }
 
+    /// Records that `component` works again.
+    public func recover(_ component: String) {
+        _ = failures.withLock { $0.removeValue(forKey: component) }
+    }
+
     /// Every failed component and its reason.
     public var problems: [String: String] { failures.withLock { $0 } }
 

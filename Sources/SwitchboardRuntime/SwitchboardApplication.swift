@@ -140,8 +140,11 @@ struct ProjectionService: Service {
     }
 }
 
-/// The engine on the real clock. If it stops (its log cannot be written), every waiting and later
-/// request is answered 503 at once, `/healthz` says why, and the process logs it.
+/// The engine on the real clock. If it stops (its log cannot be written: disk full, an I/O error),
+/// every waiting and later request is answered 503 at once, `/healthz` says why, and the process
+/// logs it; then, after a pause that grows while the fault lasts, a new engine folds the log as it is
+/// (nothing of the failed write is in it) and takes over — the service recovers by itself once the
+/// fault clears, as PostgreSQL carries on after a full disk.
 struct EngineService: Service {
     let store: any EventStore
     let clock: SystemClock
@@ -149,27 +152,51 @@ struct EngineService: Service {
     let gateway: EngineGateway
     let health: Health
     let logger: Logger
+    /// The pause before the first restart, doubled after each failure up to `maxPause`.
+    var firstPause: Duration = .milliseconds(500)
+    var maxPause: Duration = .seconds(30)
 
     func run() async throws {
-        do {
-            let engine = DialerEngine(store: store, clock: clock, carrier: carrier)
-            engine.onRefusal = { [logger] refusal in
-                logger.warning("engine gave up a command", metadata: ["reason": "\(refusal)"])
+        var pause = firstPause
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            do {
+                let engine = DialerEngine(store: store, clock: clock, carrier: carrier)
+                engine.onRefusal = { [logger] refusal in
+                    logger.warning("engine gave up a command", metadata: ["reason": "\(refusal)"])
+                }
+                if health.problems["engine"] != nil {
+                    // Requests are let in again (one that still fails is answered 503 at once); health
+                    // turns green only once a write has succeeded, so a lasting fault never looks healed.
+                    engine.onDurable = { [health, logger] _ in
+                        guard health.problems["engine"] != nil else { return }
+                        health.recover("engine")
+                        logger.notice("engine writing again")
+                    }
+                    gateway.engineRunning()
+                }
+                try await engine.start()
+                try await withGracefulShutdownHandler {
+                    try await engine.run()
+                } onGracefulShutdown: {
+                    clock.stop()
+                }
+                return
+            } catch {
+                let reason = "\(error)"
+                logger.critical("engine stopped", metadata: ["reason": "\(reason)", "retryInMs": "\(pause.milliseconds)"])
+                health.fail("engine", reason: reason)
+                gateway.engineStopped(reason: reason)
+                let wait = pause
+                let paused: Void? = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
+                guard paused != nil, !Task.isShuttingDownGracefully else { return }
+                pause = min(pause * 2, maxPause)
             }
-            try await engine.start()
-            try await withGracefulShutdownHandler {
-                try await engine.run()
-            } onGracefulShutdown: {
-                clock.stop()
-            }
-        } catch {
-            let reason = "\(error)"
-            logger.critical("engine stopped", metadata: ["reason": "\(reason)"])
-            health.fail("engine", reason: reason)
-            gateway.engineStopped(reason: reason)
-            try? await gracefulShutdown()
         }
     }
+}
+
+extension Duration {
+    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
 }
 
 /// HTTP and WebSocket: stopped first, so no request arrives at a part that is going away.

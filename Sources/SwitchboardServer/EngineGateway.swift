@@ -6,7 +6,8 @@ import Synchronization
 /// timers, and answered once the engine's decision is durable.
 ///
 /// If the engine stops (its log cannot be written), every request still waiting is answered with
-/// `EngineUnavailable` at once, and so is every later one — nothing is left hanging.
+/// `EngineUnavailable` at once, and so is every later one until an engine runs again — nothing is
+/// left hanging.
 public final class EngineGateway: Sendable {
     private struct State {
         var waiting: [UInt64: CheckedContinuation<Decision, any Error>] = [:]
@@ -38,6 +39,9 @@ public final class EngineGateway: Sendable {
         }
         for continuation in waiting.values { continuation.resume(throwing: EngineUnavailable(reason: reason)) }
     }
+
+    /// The engine runs again (a new one, after the fault that stopped the last one cleared).
+    public func engineRunning() { state.withLock { $0.stopped = nil } }
 
     private func submit(_ input: (@escaping EngineReply) -> EngineInput) async throws -> Decision {
         try await withCheckedThrowingContinuation { continuation in

@@ -1,5 +1,5 @@
 import DialerCore
-import EventStore
+@testable import EventStore
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -172,6 +172,49 @@ struct ApplicationTests {
                                                       body: Array(#"{"name":"Later"}"#.utf8)))
         #expect(create.status == 503)
         #expect(try JSONParser.parse(create.body)["error"]?["code"] == "engine-stopped")
+        await app.shutdown()
+        try await running.value
+    }
+
+    /// Issue 20, D6: the request whose write fails is answered then (before, it waited for the next
+    /// input — for ever on a quiet server), health says why until a write succeeds again, and the
+    /// engine comes back by itself once the disk has room. SQLite's own SQLITE_FULL, on a real file.
+    @Test(.timeLimit(.minutes(1)))
+    func aFullDiskAnswersTheFailingWriteAtOnceAndTheEngineComesBackWhenItClears() async throws {
+        let folder = try TemporaryFolder()
+        let store = try SQLiteEventStore(path: folder.file("log.sqlite"))
+        defer { store.close() }
+        var configuration = configuration(folder)
+        configuration.demo = false
+        let app = try await SwitchboardApplication.build(configuration, logger: Self.logger, store: store)
+        let running = Task { try await app.run() }
+        let headers = try admin(folder)
+        func listing(_ phones: [String]) async -> HTTPResponse {
+            let body = "{\"phones\":[" + phones.map { "\"\($0)\"" }.joined(separator: ",") + "]}"
+            return await app.api.handle(HTTPRequest(method: "POST", path: "/v1/dnc", headers: headers, body: Array(body.utf8)))
+        }
+        #expect(await listing(["+15125557000"]).status == 200)
+        let full = (0..<3000).map { "+1646\(2_000_000 + $0)" }
+
+        try store.limitPages(1)  // no page beyond what the file has (SQLite keeps at least its size): growth fails
+        let refused = await listing(full)
+        #expect(refused.status == 503)
+        #expect(try JSONParser.parse(refused.body)["error"]?["message"]?.stringValue?.contains("full") == true)
+        let sick = await app.api.handle(HTTPRequest(method: "GET", path: "/healthz"))
+        #expect(sick.status == 503)
+
+        try store.limitPages(nil)  // room again: within the restart pause, a write goes through
+        var answer = await listing(full)
+        for _ in 0..<300 where answer.status != 200 {
+            try await Task.sleep(for: .milliseconds(100))
+            answer = await listing(full)
+        }
+        #expect(answer.status == 200)
+        #expect(await app.api.handle(HTTPRequest(method: "GET", path: "/healthz")).status == 200)
+        // Nothing of the failed write was kept or half-kept: the chain is whole and holds the list once.
+        #expect(try await store.verify().isIntact)
+        let check = await app.api.handle(HTTPRequest(method: "GET", path: "/v1/dnc", query: ["phone": "+16462000000"], headers: headers))
+        #expect(try JSONParser.parse(check.body)["listed"] == .bool(true))
         await app.shutdown()
         try await running.value
     }

@@ -91,3 +91,33 @@ def test_one_store_has_one_server_whatever_path_names_it(switchboard, run, tmp_p
     finally:
         first.send_signal(signal.SIGTERM)
         assert first.wait(timeout=20) == 0
+
+
+def test_a_write_the_disk_refuses_is_answered_at_once_and_health_says_why(switchboard, tmp_path):
+    """D6 as the probe ran it: a file-size limit (the process ignores SIGXFSZ, as a server should), so
+    SQLite's write fails with an I/O error. The request that hit it is answered 503 then — before,
+    a quiet server left it waiting for the next input — and /healthz says why."""
+    import resource
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (400_000, 400_000))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    store = tmp_path / "small.sqlite"
+    process = subprocess.Popen(serve_arguments(switchboard, store), stdout=subprocess.PIPE,
+                               stderr=open(tmp_path / "server.log", "w"), text=True, preexec_fn=small_files)
+    try:
+        base = "http://127.0.0.1:" + process.stdout.readline().split("127.0.0.1:")[1].split()[0]
+        wait_for(lambda: api.get(base + "/healthz").status_code == 200)
+        answer = None
+        for index in range(5000):
+            answer = api.post(base + "/v1/dnc", json={"phones": [f"+1512{2_000_000 + index * 7}"]}, timeout=15)
+            if answer.status_code != 200:
+                break
+        assert answer.status_code == 503 and answer.json()["error"]["code"] == "engine-stopped", answer.text
+        health = api.get(base + "/healthz")
+        assert health.status_code == 503 and "engine" in health.json()["problems"]
+        assert api.get(base + "/v1/dnc", params={"phone": "+15122000000"}).json()["listed"] is True  # reads go on
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
