@@ -52,6 +52,9 @@ public final class SQLiteEventStore: EventStore {
             } catch {
                 throw EventStoreError.cannotOpen(path: path, reason: error.message)
             }
+            // A new log is its owner's alone (names and numbers are in it); SQLite gives its -wal and
+            // -shm the same mode, and the head record is made 0600.
+            if isNew { try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path) }
             state = try Self.prepare(writerDB, path: path, migrations: migrations, isNew: isNew)
             headFile = try Self.recordHead(checkedHead, state, path: path)
             do {

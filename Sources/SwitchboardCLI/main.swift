@@ -10,6 +10,7 @@ import SwitchboardApp
 import SwitchboardJSON
 import SwitchboardBasics
 import Logging
+import WebTransport
 import SwitchboardRuntime
 import SwitchboardServer
 
@@ -374,6 +375,8 @@ struct Serve: AsyncParsableCommand {
         abstract: "Run the dialer: engine, projections, and the HTTP + WebSocket server on one port.")
 
     @Option(help: "Port for HTTP and WebSocket (0 picks a free one).") var port: Int = 8080
+    @Option(help: "Address to listen on: 127.0.0.1 (this machine) unless told; 0.0.0.0 or :: for every interface.")
+    var host: String = "127.0.0.1"
     @Option(help: "The SQLite event log.") var store: String = "./switchboard.sqlite"
     @Flag(help: "On an empty store, create demo queues and start an agent on each.") var demo = false
     @Option(help: "Seed of the simulated carrier.") var seed: UInt64 = 2026
@@ -401,6 +404,8 @@ struct Serve: AsyncParsableCommand {
         var configuration = Configuration()
         configuration.storePath = store
         configuration.port = port
+        guard WebServer.isAddressLiteral(host) else { throw ValidationError("--host must be an IPv4 or IPv6 address, e.g. 127.0.0.1 or 0.0.0.0") }
+        configuration.host = host
         configuration.demo = demo
         guard (0...10_000).contains(carrierLatencyMs) else { throw ValidationError("--carrier-latency-ms must be from 0 to 10000") }
         configuration.carrier = .simulated(seed: seed, latencyMs: carrierLatencyMs)
@@ -433,11 +438,14 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError(error.description)
         }
         let scheme = configuration.tls == nil ? "http" : "https"
+        // The address it really listens on; the pages and curl go to this machine's own address.
+        let listening = host.contains(":") ? "[\(host)]" : host
+        let local = ["0.0.0.0": "127.0.0.1", "::": "[::1]"][host] ?? listening
         let banner = """
-            Switchboard listening on \(scheme)://127.0.0.1:\(app.port)  (store: \(store))
+            Switchboard listening on \(scheme)://\(listening):\(app.port)  (store: \(store))
             \(app.notes.map { "  " + $0 }.joined(separator: "\n"))
-              pages: \(scheme)://127.0.0.1:\(app.port)/console  /supervisor  /audit  (sign in with a token)
-              curl -H "Authorization: Bearer $(cat \(configuration.adminTokenFile ?? ""))" \(scheme)://127.0.0.1:\(app.port)/v1/overview
+              pages: \(scheme)://\(local):\(app.port)/console  /supervisor  /audit  (sign in with a token)
+              curl -H "Authorization: Bearer $(cat \(configuration.adminTokenFile ?? ""))" \(scheme)://\(local):\(app.port)/v1/overview
 
             """
         FileHandle.standardOutput.write(Data(banner.utf8))

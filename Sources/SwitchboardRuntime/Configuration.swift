@@ -8,6 +8,8 @@ public struct Configuration: Sendable {
     public var storePath = "./switchboard.sqlite"
     /// HTTP and WebSocket port (0 picks a free one).
     public var port = 8080
+    /// The address to listen on: this machine only unless told (`0.0.0.0` or `::` for every interface).
+    public var host = "127.0.0.1"
     /// The telephone network behind the engine.
     public var carrier = Carrier.simulated(seed: 2026, latencyMs: 0)
     /// On an empty store, create the demo queues and start an agent on each.

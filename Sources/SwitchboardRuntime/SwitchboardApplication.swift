@@ -69,7 +69,7 @@ public final class SwitchboardApplication: Sendable {
         limits.pingSeconds = configuration.pingSeconds
         limits.hangUpSeconds = configuration.hangUpSeconds
         let tls = configuration.tls.map { WebServer.TLS(certificatePath: $0.certificate, privateKeyPath: $0.privateKey) }
-        let server = WebServer(port: configuration.port, application: api, limits: limits, tls: tls)
+        let server = WebServer(port: configuration.port, host: configuration.host, application: api, limits: limits, tls: tls)
         let port = try server.start()
         // The organisation's safe-harbor message: the server's setting, recorded when it changes.
         if let message = configuration.safeHarborMessage ?? (configuration.demo && fresh ? Demo.safeHarborMessage : nil) {

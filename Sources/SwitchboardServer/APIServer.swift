@@ -172,13 +172,28 @@ public final class APIServer: WebApplication {
 
     public func webSocketClosed(_ connection: ConnectionID) { feed.closed(connection) }
 
+    /// A path as the info log keeps it: no person's number (`DELETE /v1/dnc/+12125551234` logs
+    /// `/v1/dnc/{phone}`); ids of queues, sessions and batches stay, they name no one.
+    static func loggable(_ path: String) -> String {
+        func isPhone(_ segment: Substring) -> Bool {
+            var digits = segment
+            for sign in ["+", "%2B", "%2b"] where digits.hasPrefix(sign) {
+                digits = digits.dropFirst(sign.count)
+                break
+            }
+            return digits.count >= 10 && digits.allSatisfy { $0.isASCII && $0.isNumber }
+        }
+        return path.split(separator: "/", omittingEmptySubsequences: false)
+            .map { isPhone($0) ? "{phone}" : String($0) }.joined(separator: "/")
+    }
+
     public func handle(_ request: HTTPRequest) async -> HTTPResponse {
         let started = ContinuousClock.now
         let response = await dispatch(request)
         if logger.logLevel <= .info {
             let elapsed = ContinuousClock.now - started
             let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-            logger.info("http", metadata: ["method": "\(request.method)", "path": "\(request.path)",
+            logger.info("http", metadata: ["method": "\(request.method)", "path": "\(Self.loggable(request.path))",
                                            "status": "\(response.status)", "ms": "\((ms * 100).rounded() / 100)"])
         }
         return response
@@ -196,14 +211,16 @@ public final class APIServer: WebApplication {
         case .found(let route, let parameters):
             var routed = RouteRequest(http: request, parameters: parameters, principal: nil)
             if !route.access.isOpen {
-                // An address that guessed too often is shut out; a request with no token guesses nothing (401 below).
-                if Authenticator.token(in: request.headers) != nil, let wait = failedAuthentications.blockedFor(request.peer) {
-                    var response = HTTPResponse.error(429, code: "too-many-failed-authentications",
-                                                      message: "too many failed authentications from this address; try again in \(wait) s")
-                    response.headers.append(("Retry-After", String(wait)))
-                    return response
-                }
                 guard let principal = await authenticator.principal(for: request.headers) else {
+                    // An address that guessed too often is shut out — its guesses, never a valid token
+                    // (a colleague behind the same NAT, or the operator locked out by a broken script).
+                    // A request with no token guesses nothing (401 below).
+                    if Authenticator.token(in: request.headers) != nil, let wait = failedAuthentications.blockedFor(request.peer) {
+                        var response = HTTPResponse.error(429, code: "too-many-failed-authentications",
+                                                          message: "too many failed authentications from this address; try again in \(wait) s")
+                        response.headers.append(("Retry-After", String(wait)))
+                        return response
+                    }
                     // A token that opens nothing counts against the address; no token at all is not a guess.
                     if Authenticator.token(in: request.headers) != nil { failedAuthentications.recordFailure(request.peer) }
                     var response = HTTPResponse.error(401, code: "unauthorized",

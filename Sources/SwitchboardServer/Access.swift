@@ -53,6 +53,8 @@ struct Principal: Sendable {
     var tokenId: TokenID
     var role: Role
     var agentId: AgentID?
+    /// When the token stops being valid (a feed socket opened with it closes then).
+    var expiresAt: Timestamp? = nil
 }
 
 /// Turns `Authorization: Bearer …` into a principal: the token's hash names a token id (beside the
@@ -105,7 +107,7 @@ final class Authenticator: Sendable {
             known.withLock { $0[hash] = TokenID(found) }
         }
         guard let tokenId, let access = await projections.read({ $0.tokens[tokenId] }), access.isValid(at: clock.now) else { return nil }
-        return Principal(tokenId: tokenId, role: access.role, agentId: access.agentId)
+        return Principal(tokenId: tokenId, role: access.role, agentId: access.agentId, expiresAt: access.expiresAt)
     }
 }
 

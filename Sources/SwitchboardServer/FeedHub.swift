@@ -4,6 +4,7 @@ import EventStore
 import Foundation
 import Synchronization
 import SwitchboardApp
+import SwitchboardBasics
 import SwitchboardJSON
 import Logging
 import WebTransport
@@ -194,14 +195,15 @@ final class FeedHub: Sendable {
         opening.withLock { $0[connection] = .authenticating(early: nil) }
         knownServer.withLock { $0 = $0 ?? server }
         Task { [self] in
-            if failures.blockedFor(upgrade.peer) != nil {
-                return refuseOpening(connection, server, Refusal.tooManyFailures, "too many failed authentications; try again later")
-            }
             guard let principal = await authenticator.principal(for: upgrade.headers) else {
+                if failures.blockedFor(upgrade.peer) != nil {  // its guesses are shut out, never a valid token
+                    return refuseOpening(connection, server, Refusal.tooManyFailures, "too many failed authentications; try again later")
+                }
                 if Authenticator.token(in: upgrade.headers) != nil { failures.recordFailure(upgrade.peer) }
                 return refuseOpening(connection, server, Refusal.unauthorized, "send a valid bearer token")
             }
             bearers.withLock { $0[connection] = principal.tokenId }
+            if let expiresAt = principal.expiresAt { closeAtExpiry(connection, principal.tokenId, expiresAt, server: server) }
             let early = opening.withLock { opening -> [UInt8]?? in
                 guard case .authenticating(let early)? = opening[connection] else { return .none }  // closed meanwhile
                 opening[connection] = .waiting(principal)
@@ -280,6 +282,16 @@ final class FeedHub: Sendable {
                 return "group:\(other) is not this agent's"
             }
             return nil
+        }
+    }
+
+    /// A socket lasts no longer than its token: at `expiresAt` it is closed 4001, as on revocation.
+    private func closeAtExpiry(_ connection: ConnectionID, _ token: TokenID, _ expiresAt: Timestamp, server: WebServer) {
+        let delay = max(0, expiresAt.milliseconds(since: authenticator.clock.now))
+        Task { [self] in
+            try? await Task.sleep(for: .milliseconds(delay))
+            guard bearers.withLock({ $0[connection] == token }) else { return }  // closed before it expired
+            refuse(connection, server, Refusal.unauthorized, "the token expired")
         }
     }
 

@@ -265,11 +265,14 @@ extension ComplianceReport {
     }
 }
 
-/// RFC 4180 fields.
+/// RFC 4180 fields, safe to open in a spreadsheet: a cell that begins with `=`, `+`, `-`, `@`, a tab
+/// or a carriage return would be read as a formula (an agent id `=HYPERLINK(…)`, and every E.164
+/// number), so it starts with `'` — the OWASP advice, shown as text and not as part of the value.
 enum CSV {
     static func field(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        let neutral = text.first.map { "=+-@\t\r".contains($0) } == true ? "'" + text : text
+        guard neutral.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return neutral }
+        return "\"" + neutral.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }
 
@@ -284,7 +287,7 @@ extension CallDetailRecord {
         func time(_ value: Timestamp?) -> String { value?.rfc3339 ?? "" }
         func number(_ value: Int64?) -> String { value.map(String.init) ?? "" }
         return [
-            call.callerId.e164, call.to.e164, CSV.field(agentId.rawValue), CSV.field(queueId.rawValue),
+            CSV.field(call.callerId.e164), CSV.field(call.to.e164), CSV.field(agentId.rawValue), CSV.field(queueId.rawValue),
             CSV.field(sessionId.rawValue), CSV.field(groupId.rawValue), CSV.field(call.id.rawValue), time(call.dialedAt),
             time(call.answeredAt), time(call.endedAt), number(ringMs), number(talkMs), call.answeredBy?.rawValue ?? "",
             call.status.rawValue, call.outcome.rawValue, CSV.field(call.endReason ?? ""), disposition?.rawValue ?? "",

@@ -101,17 +101,22 @@ final class ServiceLoop {
         info.timeout_secs = 30
         info.max_http_header_data = 4096
         let certificate = server.tls.map { strdup($0.certificatePath) }, key = server.tls.map { strdup($0.privateKeyPath) }
+        let host = strdup(server.host)
         defer {
             free(certificate ?? nil)
             free(key ?? nil)
+            free(host)
         }
+        info.iface = UnsafePointer(host)
+        // An IPv4 address binds an IPv4 socket (on a dual-stack socket lws would listen on `::`).
+        if !server.host.contains(":") { info.options |= UInt64(LWS_SERVER_OPTION_DISABLE_IPV6) }
         if server.tls != nil {
             info.options |= UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT)
             info.ssl_cert_filepath = UnsafePointer(certificate ?? nil)
             info.ssl_private_key_filepath = UnsafePointer(key ?? nil)
         }
         guard let context = lws_create_context(&info) else {
-            server.didStart(port: nil, error: "cannot listen on port \(server.requestedPort)", waker: nil)
+            server.didStart(port: nil, error: "cannot listen on \(server.host) port \(server.requestedPort)", waker: nil)
             return
         }
         self.context = context

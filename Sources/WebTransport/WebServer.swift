@@ -115,6 +115,8 @@ public final class WebServer: Sendable {
     let application: any WebApplication
     let limits: Limits
     let requestedPort: Int
+    /// The address the port is bound on (an IPv4 or IPv6 address; `0.0.0.0` for every interface).
+    let host: String
     let shared = Mutex(Shared())
     private let started = DispatchSemaphore(value: 0)
     private let stopped = DispatchSemaphore(value: 0)
@@ -143,11 +145,18 @@ public final class WebServer: Sendable {
 
     let tls: TLS?
 
-    public init(port: Int, application: any WebApplication, limits: Limits = Limits(), tls: TLS? = nil) {
+    public init(port: Int, host: String = "127.0.0.1", application: any WebApplication, limits: Limits = Limits(), tls: TLS? = nil) {
         requestedPort = port
+        self.host = host
         self.tls = tls
         self.application = application
         self.limits = limits
+    }
+
+    /// Whether `text` is a numeric IPv4 or IPv6 address, as `host` must be (lws would look a name up).
+    public static func isAddressLiteral(_ text: String) -> Bool {
+        var v4 = in_addr(), v6 = in6_addr()
+        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
     }
 
     /// Starts the service thread; returns the port it listens on (useful with port 0).

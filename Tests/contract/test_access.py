@@ -49,7 +49,7 @@ class Served:
         self.process = subprocess.Popen(serve_arguments(switchboard, self.store, *more), stdout=subprocess.PIPE,
                                         stderr=open(self.log, "w"), text=True)
         self.banner = self.process.stdout.readline()
-        port = int(self.banner.split("127.0.0.1:")[1].split()[0])
+        port = int(re.search(r"listening on https?://\S+:(\d+)", self.banner).group(1))
         self.base = f"{scheme}://127.0.0.1:{port}"
         self.ws = f"{'wss' if scheme == 'https' else 'ws'}://127.0.0.1:{port}/v1/stream"
         self.port = port
@@ -200,6 +200,25 @@ def test_an_agent_follows_only_its_own_topics_and_a_revoked_token_is_closed_with
     asyncio.run(run())
 
 
+def test_a_feed_socket_is_closed_when_its_token_expires(served):
+    """Issue 20, D9: messages kept flowing past `expiresAt` while HTTP already answered 401."""
+    expiring = new_token(served, "auditor", expiresInSeconds=2)
+    expires_at = datetime.fromisoformat(expiring["expiresAt"].replace("Z", "+00:00")).timestamp()
+    served.admin("POST", "/v1/queues", json={"name": "Traffic", "contacts": [{"phone": "+15125553001"}]})
+
+    async def run():
+        async with connect(f"{served.ws}?after=0&topics=all", headers=bearer(expiring["token"])) as ws:
+            assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "event"
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                async with asyncio.timeout(30):  # generous: a socket that outlives its token fails here
+                    while True:
+                        await ws.recv()
+            return closed.value.rcvd, time.time()
+    received, at = asyncio.run(run())
+    assert received is not None and received.code == 4001 and "expired" in received.reason
+    assert at >= expires_at - 0.05  # not before it expired (this machine's clock is the server's)
+
+
 def test_a_browser_feed_from_a_foreign_origin_is_refused(switchboard, tmp_path):
     server = Served(switchboard, tmp_path, "--allow-origin", "https://wall.example")
     try:
@@ -216,12 +235,19 @@ def test_a_browser_feed_from_a_foreign_origin_is_refused(switchboard, tmp_path):
         server.stop()
 
 
-def test_ten_bad_tokens_from_one_address_shut_it_out_for_a_minute(served):
+def test_ten_bad_tokens_from_one_address_shut_its_guesses_out_for_a_minute_but_never_a_valid_token(served):
     wrong = "0" * 64
     for _ in range(10):
         assert served.call("GET", "/v1/overview", wrong).status_code == 401
-    blocked = served.call("GET", "/v1/overview", ADMIN_TOKEN)
+    blocked = served.call("GET", "/v1/overview", "1" * 64)
     assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 50
+    # Issue 20, D11: the operator's own token from the same address still gets in, over HTTP and the feed.
+    assert served.call("GET", "/v1/overview", ADMIN_TOKEN).status_code == 200
+
+    async def feed():
+        async with connect(f"{served.ws}?after=0&topics=all") as ws:
+            return json.loads(await asyncio.wait_for(ws.recv(), 10))["type"]
+    assert asyncio.run(feed()) == "event"
     assert served.call("GET", "/v1/overview").status_code == 401  # no token: nothing guessed, the usual answer
     assert served.call("GET", "/healthz").status_code == 200  # open routes stay open
 
@@ -311,3 +337,37 @@ def test_caller_id_pools_are_managed_by_an_admin_and_a_queue_calls_from_its_subs
     assert served.admin("PATCH", f"/v1/queues/{queue['queueId']}", json={"callerIds": None})["callerIds"] is None
     assert served.admin("DELETE", "/v1/caller-ids/%2B17135550100")["callerIds"] == ["+15125550100"]
     assert served.call("DELETE", "/v1/caller-ids/%2B17135550100", ADMIN_TOKEN).status_code == 404
+
+
+def listening_addresses(port):
+    """The local addresses a socket listens on at `port`, as the kernel reports them (/proc/net/tcp*)."""
+    found = set()
+    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        for line in open(table).read().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                found.add(address if width == 32 else ".".join(str(int(address[i:i + 2], 16)) for i in (6, 4, 2, 0)))
+    return found
+
+
+def test_the_server_listens_on_this_machine_only_unless_told_and_keeps_its_files_to_itself(switchboard, tmp_path):
+    """Issue 20, D15: it listened on every interface while its banner said 127.0.0.1, and its store was 0644."""
+    server = Served(switchboard, tmp_path, "--demo")
+    try:
+        assert listening_addresses(server.port) == {"127.0.0.1"}
+        assert "listening on http://127.0.0.1:" in server.banner
+        for path in tmp_path.iterdir():
+            if path.name.startswith("access.sqlite") and not path.name.endswith(".lock"):
+                assert path.stat().st_mode & 0o077 == 0, f"{path.name} is {oct(path.stat().st_mode & 0o777)}"
+    finally:
+        server.stop()
+    (tmp_path / "wide").mkdir()
+    wide = Served(switchboard, tmp_path / "wide", "--host", "0.0.0.0")
+    try:
+        assert listening_addresses(wide.port) == {"0.0.0.0"}
+        assert "listening on http://0.0.0.0:" in wide.banner
+    finally:
+        wide.stop()
+    refused = subprocess.run(serve_arguments(switchboard, tmp_path / "x.sqlite", "--host", "localhost"), capture_output=True, text=True)
+    assert refused.returncode != 0 and "--host must be an IPv4 or IPv6 address" in refused.stderr

@@ -611,11 +611,15 @@ def test_the_server_logs_one_line_per_request_and_no_personal_data(server):
     queue = api.post(server["base"] + "/v1/queues", json={
         "name": "Logged", "contacts": [{"name": "Ada Lovelace", "phone": "+15125550199"}]}).json()
     api.get(server["base"] + f"/v1/queues/{queue['queueId']}")
+    # A number in a path (issue 20, D18): removing it from the DNC list or the caller-ID pool.
+    api.post(server["base"] + "/v1/dnc", json={"phones": ["+15125550198"]})
+    api.delete(server["base"] + "/v1/dnc/%2B15125550198")
+    api.delete(server["base"] + "/v1/caller-ids/+15125550197")
 
     def logged():
         text = server["log"].read_text()
-        return text if "status=404" in text and f"path=/v1/queues/{queue['queueId']}" in text else None
-    text = wait_for(logged, timeout=5)
+        return text if "status=404" in text and "path=/v1/caller-ids/{phone}" in text else None
+    text = wait_for(logged, timeout=20)
     lines = [line for line in text.splitlines() if " http" in line and "method=" in line]
     assert any("method=GET" in line and "path=/v1/overview" in line and "status=200" in line and "ms=" in line
                for line in lines)
@@ -623,6 +627,8 @@ def test_the_server_logs_one_line_per_request_and_no_personal_data(server):
     assert any("method=POST" in line and "path=/v1/queues" in line and "status=201" in line for line in lines)
     # Names and numbers stay out of the log at the default level.
     assert "Ada Lovelace" not in text and "+15125550199" not in text and "5125550199" not in text
+    assert "5125550198" not in text and "5125550197" not in text
+    assert any("method=DELETE" in line and "path=/v1/dnc/{phone}" in line for line in lines)
 
 
 def test_two_agents_on_one_queue_terminate_pause_and_stop_only_their_own(server):
