@@ -392,6 +392,8 @@ struct Serve: AsyncParsableCommand {
     var allowOrigin: [String] = []
     @Option(help: "Bad tokens from one address within a minute before it is shut out for a minute.")
     var authFailureLimit: Int = 10
+    @Option(help: "Close a feed socket catching up that takes nothing for this many seconds (4008; it resumes with after=).")
+    var slowConsumerSeconds: Int = 15
     @Option(help: "The organisation's safe-harbor message (who is calling, a callback number, how to opt out), for queues without their own; \"\" removes it. Default: keep the one in force.")
     var safeHarborMessage: String?
     @Option(help: "Serve HTTPS and WSS with this certificate (PEM); needs --tls-key.") var tlsCert: String?
@@ -417,6 +419,8 @@ struct Serve: AsyncParsableCommand {
         configuration.safeHarborMessage = safeHarborMessage
         guard authFailureLimit >= 1 else { throw ValidationError("--auth-failure-limit must be at least 1") }
         configuration.authFailureLimit = authFailureLimit
+        guard (1...3600).contains(slowConsumerSeconds) else { throw ValidationError("--slow-consumer-seconds must be from 1 to 3600") }
+        configuration.slowConsumerSeconds = slowConsumerSeconds
         switch (tlsCert, tlsKey) {
         case (let certificate?, let key?): configuration.tls = .init(certificate: certificate, privateKey: key)
         case (nil, nil): break

@@ -24,6 +24,8 @@ public struct Configuration: Sendable {
     public var adminTokenFile: String?
     /// Bad tokens from one address within a minute before it is shut out for a minute.
     public var authFailureLimit = 10
+    /// A feed socket catching up that takes nothing for this long is closed 4008 (`--slow-consumer-seconds`).
+    public var slowConsumerSeconds = 15
     /// Origins besides the server's own from which browsers may open the feed (`--allow-origin`).
     public var allowedOrigins: [String] = []
     /// The organisation's safe-harbor message, for queues without their own: recorded in the log when

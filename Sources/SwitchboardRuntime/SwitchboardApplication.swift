@@ -63,7 +63,8 @@ public final class SwitchboardApplication: Sendable {
         let gateway = EngineGateway(clock: clock)
         let api = APIServer(engine: gateway, projections: projections, store: store, health: health,
                             callerIds: configuration.callerIds, allowedOrigins: configuration.allowedOrigins,
-                            authFailureLimit: configuration.authFailureLimit, logger: logger)
+                            authFailureLimit: configuration.authFailureLimit,
+                            slowConsumerSeconds: configuration.slowConsumerSeconds, logger: logger)
         await api.startFeed()
         var limits = WebServer.Limits()
         limits.pingSeconds = configuration.pingSeconds

@@ -33,7 +33,7 @@ public final class APIServer: WebApplication {
 
     public init(engine: EngineGateway, projections: ProjectionHost, store: any EventStore & CredentialStore, health: Health,
                 callerIds: [PhoneNumber], allowedOrigins: [String] = [], authFailureLimit: Int = FailedAuthentications.defaultLimit,
-                logger: Logger) {
+                slowConsumerSeconds: Int = 15, logger: Logger) {
         failedAuthentications = FailedAuthentications(limit: authFailureLimit)
         self.engine = engine
         credentials = store
@@ -45,7 +45,8 @@ public final class APIServer: WebApplication {
         audit = Audit(store: store)
         self.callerIds = callerIds
         self.logger = logger
-        feed = FeedHub(store: store, projections: projections, authenticator: authenticator, logger: logger)
+        feed = FeedHub(store: store, projections: projections, authenticator: authenticator,
+                       hopelessAfter: .seconds(slowConsumerSeconds), logger: logger)
     }
 
     /// Starts the live feed's shared pump where the projections are. Call once, before serving.

@@ -112,6 +112,7 @@ final class FeedHub: Sendable {
     private let pump = Mutex<(task: Task<Void, Never>, commits: AsyncStream<LiveCommit>.Continuation)?>(nil)
     /// Whose token each open socket came with (a revoked token closes its sockets).
     private let bearers = Mutex<[ConnectionID: TokenID]>([:])
+    private let pageSlots = PageSlots()
     /// The server the sockets are on (known from the first socket).
     private let knownServer = Mutex<WebServer?>(nil)
 
@@ -148,7 +149,9 @@ final class FeedHub: Sendable {
 
     let logger: Logger
 
-    init(store: any EventStore, projections: ProjectionHost, authenticator: Authenticator, logger: Logger) {
+    init(store: any EventStore, projections: ProjectionHost, authenticator: Authenticator, hopelessAfter: Duration,
+         logger: Logger) {
+        self.hopelessAfter = hopelessAfter
         self.store = store
         self.projections = projections
         self.authenticator = authenticator
@@ -322,8 +325,18 @@ final class FeedHub: Sendable {
         }
     }
 
+    /// What a catching-up socket may have unwritten before its next page is read: about a page.
+    static let catchUpWindowBytes = 64 * 1024
+    /// A catching-up socket that takes nothing for this long is closed 4008 (it resumes with `after`).
+    let hopelessAfter: Duration
+
     /// Reads the log from `after` until the subscriber has everything the pump delivered, then joins it.
+    /// Paced by what the socket takes: the next page is read only once most of the last has gone out,
+    /// so a reader that does not read costs a page, not the log (issue 20, D4); and at most
+    /// `PageSlots.limit` pages are read at once, whatever the number of new subscribers.
     private func catchUp(_ connection: ConnectionID, after: Int64, topics: Topics, server: WebServer) async {
+        server.track(connection)
+        defer { server.untrack(connection) }
         var last = after
         while !Task.isCancelled {
             let joined = hub.withLock { hub -> Bool in
@@ -334,21 +347,42 @@ final class FeedHub: Sendable {
                 return true
             }
             if joined { return }
-            guard let page = try? await store.readAll(after: last, limit: 256), !page.isEmpty else {
-                try? await Task.sleep(for: .milliseconds(5))
-                continue
+            guard await room(for: connection, server) else { return }  // closed, or given up on
+            await pageSlots.acquire()
+            let sent = await sendPage(to: connection, after: last, topics: topics, server: server)
+            await pageSlots.release()
+            switch sent {
+            case .sent(let end): last = end
+            case .nothingYet: try? await Task.sleep(for: .milliseconds(5))
+            case .failed: return
             }
-            // A page at a time, as the pump does a commit: its events, then each state it changed once.
-            guard let end = page.last?.position, (try? await projections.waitUntil(end)) != nil else {
-                refuse(connection, server, CloseCode.internalError, "the projections stopped following the log")
-                return
-            }
-            let typed = page.map { try? EventCodec.decode($0) }
-            let view = await projections.read { CommitView(typed, in: $0, only: topics) }
-            let share = view.share(for: topics)
-            for index in share { server.send(connection, text: view.message(index, of: page)) }
-            last = end
         }
+    }
+
+    enum PageSent { case sent(through: Int64), nothingYet, failed }
+
+    /// One page of the log as the pump sends a commit: its events, then each state it changed once.
+    private func sendPage(to connection: ConnectionID, after last: Int64, topics: Topics, server: WebServer) async -> PageSent {
+        guard let page = try? await store.readAll(after: last, limit: 256), let end = page.last?.position else { return .nothingYet }
+        guard (try? await projections.waitUntil(end)) != nil else {
+            refuse(connection, server, CloseCode.internalError, "the projections stopped following the log")
+            return .failed
+        }
+        let typed = page.map { try? EventCodec.decode($0) }
+        let view = await projections.read { CommitView(typed, in: $0, only: topics) }
+        for index in view.share(for: topics) { server.send(connection, text: view.message(index, of: page)) }
+        return .sent(through: end)
+    }
+
+    /// Waits until the socket has taken most of what it was sent; a socket that takes nothing for
+    /// `hopelessAfter` is closed 4008 (its reader reconnects with `after` when it reads again).
+    private func room(for connection: ConnectionID, _ server: WebServer) async -> Bool {
+        let hopeless = Task {
+            try await Task.sleep(for: hopelessAfter)
+            server.close(connection, code: CloseCode.slowConsumer, reason: "slow consumer: reconnect with after=<last position>")
+        }
+        defer { hopeless.cancel() }
+        return await server.drained(connection, below: Self.catchUpWindowBytes)
     }
 
     /// A commit as the projections folded it, with what the feed needs of their state after it.
@@ -503,5 +537,25 @@ struct ChangedProjection {
         case .session(let session):
             return topics.sessions.contains(session.id.rawValue) || topics.agents.contains(session.agentId.rawValue)
         }
+    }
+}
+
+/// At most `limit` catch-up pages are read and encoded at once: a thousand new subscribers share the
+/// store and the cores with everything else (HTTP, the pump) instead of taking them.
+actor PageSlots {
+    static let limit = 4
+    private var free = PageSlots.limit
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func acquire() async {
+        if free > 0 {
+            free -= 1
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func release() {
+        if waiting.isEmpty { free += 1 } else { waiting.removeFirst().resume() }
     }
 }

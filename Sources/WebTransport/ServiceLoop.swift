@@ -35,6 +35,8 @@ final class ServiceLoop {
     private var idByWsi: [OpaquePointer: ConnectionID] = [:]
     private var http: [ConnectionID: PendingHTTP] = [:]
     private var sockets: [ConnectionID: SocketState] = [:]
+    /// What every socket's queue holds together (held under `Limits.maxTotalQueuedBytes`).
+    private var totalQueued = 0
     private var stopping = false
     private var stoppingSince: UInt64?
     static let headroom = cswitchboard_lws_pre()
@@ -217,13 +219,17 @@ final class ServiceLoop {
             if let wsi, let id = idByWsi[wsi] {
                 sockets[id]?.peerClosing = true
                 sockets[id]?.queue = []
+                totalQueued -= sockets[id]?.queuedBytes ?? 0
                 sockets[id]?.queuedBytes = 0
+                server.settle(id)
             }
             return 0
         case LWS_CALLBACK_CLOSED:
             if let wsi, let id = idByWsi[wsi] {
+                totalQueued -= sockets[id]?.queuedBytes ?? 0
                 sockets[id] = nil
                 forget(wsi)
+                server.settle(id)
                 server.application.webSocketClosed(id)
             }
             return 0
@@ -431,7 +437,10 @@ final class ServiceLoop {
         // frames it in the headroom), several framed here into one buffer, so a burst (an event and
         // its state messages) costs one send, not one per message.
         let batch = Self.takeBatch(from: &socket.queue, limit: Self.coalesceLimit)
-        socket.queuedBytes -= batch.reduce(0) { $0 + $1.count }
+        let batchBytes = batch.reduce(0) { $0 + $1.count }
+        socket.queuedBytes -= batchBytes
+        totalQueued -= batchBytes
+        server.wrote(id, bytes: batchBytes)
         let written: Int32
         if batch.count == 1 {
             // One message, or one commit framed once for every socket: written from the shared buffer.
@@ -487,12 +496,18 @@ final class ServiceLoop {
                     let needsWriteable = socket.queue.isEmpty
                     socket.queue.append(contentsOf: messages)
                     socket.queuedBytes += bytes
-                    if socket.queuedBytes > server.limits.maxQueuedBytes {
-                        // A slow reader never delays anyone else: it is closed and resumes from its last position.
+                    totalQueued += bytes
+                    let overTotal = totalQueued > server.limits.maxTotalQueuedBytes
+                        && socket.queuedBytes > server.limits.maxQueuedBytes / 8
+                    if socket.queuedBytes > server.limits.maxQueuedBytes || overTotal {
+                        // A slow reader never delays anyone else, nor do many of them together: it is
+                        // closed and resumes from its last position.
                         socket.closeCode = CloseCode.slowConsumer
                         socket.closeReason = "slow consumer: reconnect with after=<last position>"
+                        totalQueued -= socket.queuedBytes
                         socket.queue = []
                         socket.queuedBytes = 0
+                        server.settle(id)
                         lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, 5)
                     }
                     sockets[id] = socket
@@ -502,6 +517,15 @@ final class ServiceLoop {
                 guard let wsi = wsiById[id], sockets[id] != nil else { continue }
                 sockets[id]?.closeCode = code
                 sockets[id]?.closeReason = reason
+                server.settle(id)
+                if code == CloseCode.slowConsumer {
+                    // Given up on: what it has not taken is dropped, and a socket that never becomes
+                    // writeable again (its reader stopped) is dropped after the close has had its chance.
+                    totalQueued -= sockets[id]?.queuedBytes ?? 0
+                    sockets[id]?.queue = []
+                    sockets[id]?.queuedBytes = 0
+                    lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, 5)
+                }
                 lws_callback_on_writable(wsi)
             case .respond(let id, let response):
                 guard let wsi = wsiById[id], http[id] != nil else { continue }
@@ -527,6 +551,7 @@ final class ServiceLoop {
                 for (id, wsi) in wsiById where sockets[id] != nil {
                     sockets[id]?.closeCode = CloseCode.goingAway
                     sockets[id]?.closeReason = "server shutting down"
+                    server.settle(id)
                     lws_callback_on_writable(wsi)
                     lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, 2)
                 }

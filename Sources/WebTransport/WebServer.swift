@@ -96,6 +96,10 @@ public final class WebServer: Sendable {
         public var maxMessageBytes = 64 * 1024
         /// Bytes queued for one WebSocket above this close it (4008, "slow consumer").
         public var maxQueuedBytes = 1 << 20
+        /// Bytes queued for all WebSockets together: above this, a socket with more than an eighth of
+        /// `maxQueuedBytes` waiting is closed 4008 as more arrives for it — thousands of slow readers
+        /// cannot take the server's memory between them.
+        public var maxTotalQueuedBytes = 256 << 20
         /// Ping an idle WebSocket after this many seconds; drop it if nothing comes back in `hangUpSeconds`.
         public var pingSeconds: UInt16 = 20
         public var hangUpSeconds: UInt16 = 60
@@ -173,12 +177,74 @@ public final class WebServer: Sendable {
         return port
     }
 
+    /// Bytes handed to `send` and not yet written to the socket, for connections whose sender paces
+    /// itself (`track`): a catch-up sends its next page only once the last has mostly gone out.
+    struct Backlog {
+        var unsent: [ConnectionID: Int] = [:]
+        var waiters: [ConnectionID: (below: Int, continuation: CheckedContinuation<Bool, Never>)] = [:]
+    }
+    let backlog = Mutex(Backlog())
+
+    /// Starts counting what is sent to `connection` and not yet written (see `drained`).
+    public func track(_ connection: ConnectionID) { backlog.withLock { $0.unsent[connection] = $0.unsent[connection] ?? 0 } }
+
+    /// Stops counting (the sender no longer paces itself); a waiter is answered `true`.
+    public func untrack(_ connection: ConnectionID) { settle(connection, answer: true) }
+
+    /// Waits until fewer than `bytes` of what was sent to the tracked `connection` are unwritten:
+    /// `true` then, `false` once the connection is closing or gone (stop sending).
+    public func drained(_ connection: ConnectionID, below bytes: Int) async -> Bool {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let answer = backlog.withLock { backlog -> Bool? in
+                guard let unsent = backlog.unsent[connection] else { return false }
+                guard unsent >= bytes else { return true }
+                let earlier = backlog.waiters.updateValue((bytes, continuation), forKey: connection)
+                earlier?.continuation.resume(returning: false)  // one waiter a connection: the newest
+                return nil
+            }
+            if let answer { continuation.resume(returning: answer) }
+        }
+    }
+
+    /// The service loop wrote `bytes` of `connection`'s messages.
+    func wrote(_ connection: ConnectionID, bytes: Int) {
+        let ready = backlog.withLock { backlog -> CheckedContinuation<Bool, Never>? in
+            guard let unsent = backlog.unsent[connection] else { return nil }
+            let left = max(0, unsent - bytes)
+            backlog.unsent[connection] = left
+            guard let waiter = backlog.waiters[connection], left < waiter.below else { return nil }
+            backlog.waiters[connection] = nil
+            return waiter.continuation
+        }
+        ready?.resume(returning: true)
+    }
+
+    /// `connection` is closing or gone: nothing more is counted, and a waiter is answered `answer`.
+    func settle(_ connection: ConnectionID, answer: Bool = false) {
+        let waiter = backlog.withLock { backlog -> CheckedContinuation<Bool, Never>? in
+            backlog.unsent[connection] = nil
+            return backlog.waiters.removeValue(forKey: connection)?.continuation
+        }
+        waiter?.resume(returning: answer)
+    }
+
+    private func count(_ connections: [ConnectionID], _ bytes: Int) {
+        backlog.withLock { backlog in
+            guard !backlog.unsent.isEmpty else { return }
+            for id in connections { backlog.unsent[id] = backlog.unsent[id].map { $0 + bytes } }
+        }
+    }
+
     /// Sends a text message on a WebSocket. Thread-safe.
-    public func send(_ connection: ConnectionID, text: [UInt8]) { post(.send([connection], [OutgoingMessage(text)])) }
+    public func send(_ connection: ConnectionID, text: [UInt8]) {
+        count([connection], text.count)
+        post(.send([connection], [OutgoingMessage(text)]))
+    }
 
     /// Sends one text message to many WebSockets: it is copied once, not once per connection.
     public func send(_ connections: [ConnectionID], text: [UInt8]) {
         guard !connections.isEmpty else { return }
+        count(connections, text.count)
         post(.send(connections, [OutgoingMessage(text)]))
     }
 
@@ -186,7 +252,9 @@ public final class WebServer: Sendable {
     /// once, here, into one buffer every connection writes as it is (no copy per connection).
     public func send(_ connections: [ConnectionID], texts: [[UInt8]]) {
         guard !connections.isEmpty, !texts.isEmpty else { return }
-        post(.send(connections, [texts.count == 1 ? OutgoingMessage(texts[0]) : OutgoingMessage(frames: texts)]))
+        let message = texts.count == 1 ? OutgoingMessage(texts[0]) : OutgoingMessage(frames: texts)
+        count(connections, message.count)
+        post(.send(connections, [message]))
     }
 
     /// Closes a WebSocket with a close code. Thread-safe.
