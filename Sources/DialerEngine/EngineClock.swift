@@ -62,17 +62,18 @@ extension EngineClock {
     }
 }
 
-/// A priority queue of inputs by (time, order scheduled).
-struct Timeline {
-    private var heap: [(time: Timestamp, sequence: UInt64, input: EngineInput)] = []
+/// A priority queue by (key, order inserted): inputs by time on the virtual clock, by monotonic
+/// deadline on the real one.
+struct Timeline<Key: Comparable, Element> {
+    private var heap: [(key: Key, sequence: UInt64, element: Element)] = []
     private var sequence: UInt64 = 0
 
     var isEmpty: Bool { heap.isEmpty }
-    var earliest: Timestamp? { heap.first?.time }
+    var earliest: Key? { heap.first?.key }
 
-    mutating func insert(_ input: EngineInput, at time: Timestamp) {
+    mutating func insert(_ element: Element, at key: Key) {
         sequence += 1
-        heap.append((time, sequence, input))
+        heap.append((key, sequence, element))
         var child = heap.count - 1
         while child > 0 {
             let parent = (child - 1) / 2
@@ -82,7 +83,7 @@ struct Timeline {
         }
     }
 
-    mutating func popFirst() -> (time: Timestamp, input: EngineInput)? {
+    mutating func popFirst() -> (key: Key, element: Element)? {
         guard !heap.isEmpty else { return nil }
         heap.swapAt(0, heap.count - 1)
         let first = heap.removeLast()
@@ -96,12 +97,12 @@ struct Timeline {
             heap.swapAt(parent, smallest)
             parent = smallest
         }
-        return (first.time, first.input)
+        return (first.key, first.element)
     }
 
-    private static func precedes(_ a: (time: Timestamp, sequence: UInt64, input: EngineInput),
-                                 _ b: (time: Timestamp, sequence: UInt64, input: EngineInput)) -> Bool {
-        a.time < b.time || (a.time == b.time && a.sequence < b.sequence)
+    private static func precedes(_ a: (key: Key, sequence: UInt64, element: Element),
+                                 _ b: (key: Key, sequence: UInt64, element: Element)) -> Bool {
+        a.key < b.key || (a.key == b.key && a.sequence < b.sequence)
     }
 }
 
@@ -110,7 +111,7 @@ struct Timeline {
 public final class VirtualClock: EngineClock {
     private struct State {
         var now: Timestamp
-        var timeline = Timeline()
+        var timeline = Timeline<Timestamp, EngineInput>()
         /// Inputs at or after this time are not delivered (the end of a simulation).
         var horizon: Timestamp?
     }
@@ -132,43 +133,87 @@ public final class VirtualClock: EngineClock {
         state.withLock { state in
             if let horizon = state.horizon, let earliest = state.timeline.earliest, earliest > horizon { return nil }
             guard let next = state.timeline.popFirst() else { return nil }
-            state.now = next.time
-            return next
+            state.now = next.key
+            return (next.key, next.element)
         }
     }
 
     public func nextDue() -> (time: Timestamp, input: EngineInput)? {
         state.withLock { state in
-            guard let earliest = state.timeline.earliest, earliest <= state.now else { return nil }
-            return state.timeline.popFirst()
+            guard let earliest = state.timeline.earliest, earliest <= state.now, let next = state.timeline.popFirst() else { return nil }
+            return (next.key, next.element)
         }
     }
 }
 
 /// Real time, for the server. Inputs from outside (carrier webhooks, API requests) arrive with
-/// `schedule(_:at: now)`; timers wait on the system's continuous clock.
+/// `schedule(_:at: now)`.
+///
+/// Timers wait on the monotonic clock: an input scheduled at `time` is due `time − now` from when it
+/// was scheduled, whatever the wall clock does meanwhile — a step forward (NTP, an operator) does not
+/// fire every pending timer at once, a step back does not hold them for an hour. The wall clock only
+/// stamps: `now` follows it, but never goes back; after a step back it runs on from the last stamp at
+/// the monotonic clock's pace until the wall clock catches up, and `wallClockBehindMs` says by how much.
 public final class SystemClock: EngineClock {
-    private struct State {
-        var timeline = Timeline()
-        var waiter: CheckedContinuation<Void, Never>?
-        var stopped = false
+    /// Where the time comes from: the system's clocks, or a test's (to step the wall clock).
+    public struct Sources: Sendable {
+        /// Milliseconds since the epoch (CLOCK_REALTIME).
+        public var wall: @Sendable () -> Int64
+        public var monotonic: @Sendable () -> ContinuousClock.Instant
+        public init(wall: @escaping @Sendable () -> Int64, monotonic: @escaping @Sendable () -> ContinuousClock.Instant) {
+            self.wall = wall; self.monotonic = monotonic
+        }
+
+        public static let system = Sources(wall: SystemClock.wallMilliseconds, monotonic: { ContinuousClock.now })
     }
 
-    private let state = Mutex(State())
+    private struct State {
+        var timeline = Timeline<ContinuousClock.Instant, (time: Timestamp, input: EngineInput)>()
+        var waiter: CheckedContinuation<Void, Never>?
+        var stopped = false
+        /// The last stamp handed out and the monotonic instant it was read at.
+        var stamp: Int64
+        var stampedAt: ContinuousClock.Instant
+        var behindMs: Int64 = 0
 
-    public init() {}
+        /// The stamp for this instant: the wall clock, unless it is behind the last stamp plus the
+        /// monotonic time since (it stepped back): then that.
+        mutating func stamp(_ sources: Sources) -> (Timestamp, ContinuousClock.Instant) {
+            let mono = sources.monotonic(), wall = sources.wall()
+            let running = stamp + (mono - stampedAt).wholeMilliseconds
+            if wall >= running {
+                (stamp, stampedAt, behindMs) = (wall, mono, 0)
+                return (Timestamp(millisecondsSinceEpoch: wall), mono)
+            }
+            behindMs = running - wall
+            return (Timestamp(millisecondsSinceEpoch: running), mono)
+        }
+    }
 
-    public var now: Timestamp { Self.wallClock() }
+    private let sources: Sources
+    private let state: Mutex<State>
 
-    static func wallClock() -> Timestamp {
+    public init(sources: Sources = .system) {
+        self.sources = sources
+        state = Mutex(State(stamp: sources.wall(), stampedAt: sources.monotonic()))
+    }
+
+    public var now: Timestamp { state.withLock { $0.stamp(sources).0 } }
+
+    /// How far the wall clock is behind the event times (it stepped back); 0 normally.
+    public var wallClockBehindMs: Int64 { state.withLock { $0.behindMs } }
+
+    public static func wallMilliseconds() -> Int64 {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
-        return Timestamp(millisecondsSinceEpoch: Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
     }
 
     public func schedule(_ input: EngineInput, at time: Timestamp) {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.timeline.insert(input, at: time)
+            let (now, mono) = state.stamp(sources)
+            let due = mono + .milliseconds(max(0, time.milliseconds(since: now)))
+            state.timeline.insert((time, input), at: due)
             defer { state.waiter = nil }
             return state.waiter
         }
@@ -176,11 +221,11 @@ public final class SystemClock: EngineClock {
     }
 
     public func nextDue() -> (time: Timestamp, input: EngineInput)? {
-        let now = now
-        return state.withLock { state in
-            guard !state.stopped, let earliest = state.timeline.earliest, earliest <= now,
+        state.withLock { state in
+            let (now, mono) = state.stamp(sources)
+            guard !state.stopped, let earliest = state.timeline.earliest, earliest <= mono,
                   let next = state.timeline.popFirst() else { return nil }
-            return (max(next.time, now), next.input)
+            return (max(next.element.time, now), next.element.input)
         }
     }
 
@@ -196,32 +241,31 @@ public final class SystemClock: EngineClock {
 
     public func next() async -> (time: Timestamp, input: EngineInput)? {
         while true {
-            enum Step { case deliver(Timestamp, EngineInput), wait(Timestamp?), stop }
-            let now = now
+            enum Step { case deliver(Timestamp, EngineInput), wait(ContinuousClock.Instant?, ContinuousClock.Instant), stop }
             let step: Step = state.withLock { state in
                 if state.stopped { return .stop }
-                if let earliest = state.timeline.earliest, earliest <= now, let next = state.timeline.popFirst() {
-                    return .deliver(max(next.time, now), next.input)
+                let (now, mono) = state.stamp(sources)
+                if let earliest = state.timeline.earliest, earliest <= mono, let next = state.timeline.popFirst() {
+                    return .deliver(max(next.element.time, now), next.element.input)
                 }
-                return .wait(state.timeline.earliest)
+                return .wait(state.timeline.earliest, mono)
             }
             switch step {
             case .stop: return nil
             case .deliver(let time, let input): return (time, input)
-            case .wait(let earliest):
+            case .wait(let earliest, let mono):
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                     let resumeNow = state.withLock { state -> Bool in
                         if state.stopped { return true }
-                        if let current = state.timeline.earliest, current != earliest || current <= now { return true }
+                        if let current = state.timeline.earliest, current != earliest || current <= mono { return true }
                         state.waiter = continuation
                         return false
                     }
                     if resumeNow {
                         continuation.resume()
                     } else if let earliest {
-                        let delay = max(0, earliest.milliseconds(since: now))
                         Task { [weak self] in
-                            try? await Task.sleep(for: .milliseconds(delay))
+                            try? await Task.sleep(until: earliest, clock: .continuous)
                             self?.wake()
                         }
                     }
@@ -236,5 +280,13 @@ public final class SystemClock: EngineClock {
             return state.waiter
         }
         waiter?.resume()
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded down.
+    var wholeMilliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 }

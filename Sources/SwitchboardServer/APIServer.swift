@@ -310,6 +310,9 @@ public final class APIServer: WebApplication {
             let reasons = JSONObject(fields: problems.sorted { $0.key < $1.key }.map { .init(key: $0.key, value: .string($0.value)) })
             return .json(503, ["status": "failing", "position": position, "problems": .object(reasons)])
         }
+        // The wall clock stepped back: event times run on from the last stamp until it catches up.
+        let behind = engine.clock.wallClockBehindMs
+        if behind > 1000 { return .json(200, ["status": "ok", "position": position, "time": time, "wallClockBehindMs": .int(behind)]) }
         return .json(200, ["status": "ok", "position": position, "time": time])
     }
 
