@@ -131,6 +131,26 @@ if options.runs("audit") {
           "p99_ms": round(f.timelineP99, 2), "baseline_scan_ms": round(f.timelineBaselineMs, 0)])
 }
 
+if options.runs("json_keys") {
+    // A 64 KiB request body of distinct keys (what the API reads before it can refuse it) against the
+    // same values in an array: the duplicate-key check must not make an object cost more than that.
+    let count = 7766
+    let object = Array(("{" + (0..<count).map { "\"k\($0)\":\($0 % 10)" }.joined(separator: ",") + "}").utf8)
+    let array = Array(("[" + (0..<count).map { "\"k\($0)\",\($0 % 10)" }.joined(separator: ",") + "]").utf8)
+    func microseconds(_ bytes: [UInt8]) throws -> Double {
+        var best = Double.infinity
+        for _ in 0..<20 {
+            let start = now()
+            _ = try JSONParser.parse(bytes)
+            best = min(best, Double(now() - start) / 1000)
+        }
+        return best
+    }
+    let keys = try microseconds(object), values = try microseconds(array)
+    emit(["figure": "json_keys", "keys": .int(Int64(count)), "body_bytes": .int(Int64(object.count)),
+          "object_us": round(keys, 0), "baseline_array_us": round(values, 0), "ratio": round(keys / values, 2)])
+}
+
 if options.runs("fanout-client") {
     let topics = try options.topicsFile.map { try String(contentsOfFile: $0, encoding: .utf8).split(separator: "\n").map(String.init) }
         ?? [options.topics]

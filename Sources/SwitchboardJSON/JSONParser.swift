@@ -50,6 +50,8 @@ public enum JSONParser {
 }
 
 private struct Scanner {
+    /// Keys an object has before duplicates are looked up in a set instead of by scanning.
+    static let scannedKeys = 16
     let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
 
@@ -94,6 +96,9 @@ private struct Scanner {
         guard depth <= JSONParser.maxDepth else { throw error("nesting deeper than \(JSONParser.maxDepth)") }
         index += 1
         var fields: [JSONObject.Field] = []
+        // Duplicate keys are refused: a scan for the few keys objects usually have, a set past that —
+        // 7 766 keys in a 64 KiB body cost 0.3 s of scanning each (issue 20, D12).
+        var keys: Set<String> = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -108,7 +113,12 @@ private struct Scanner {
             index += 1
             skipWhitespace()
             let value = try parseValue(depth: depth)
-            if fields.contains(where: { $0.key == key }) { throw error("duplicate key \"\(key)\"") }
+            if fields.count < Self.scannedKeys {
+                if fields.contains(where: { $0.key == key }) { throw error("duplicate key \"\(key)\"") }
+            } else {
+                if keys.isEmpty { keys = Set(fields.map(\.key)) }
+                guard keys.insert(key).inserted else { throw error("duplicate key \"\(key)\"") }
+            }
             fields.append(.init(key: key, value: value))
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input") }

@@ -143,4 +143,17 @@ import SwitchboardBasics
         #expect(throws: JSONError.self) { try Sample(json: ["id": "a", "count": "three"]) }
         #expect(try Sample(json: ["id": "a", "count": 2]).note == nil)
     }
+
+    /// Duplicates are refused however many keys an object has, and the keys keep their order
+    /// (the lookup switches from a scan to a set past a few keys).
+    @Test(arguments: [2, 15, 16, 17, 7766])
+    func aDuplicateKeyIsRefusedAmongAnyNumberOfKeys(count: Int) throws {
+        let keys = (0..<count).map { "\"k\($0)\":\($0)" }
+        let whole = try JSONParser.parse("{" + keys.joined(separator: ",") + "}")
+        #expect(whole.objectValue?.fields.map(\.key) == (0..<count).map { "k\($0)" })
+        for repeated in [0, count / 2, count - 1] {
+            #expect(throws: JSONError.self) { try JSONParser.parse("{" + keys.joined(separator: ",") + ",\"k\(repeated)\":0}") }
+        }
+    }
 }
+

@@ -1021,3 +1021,16 @@ def test_the_vocabulary_the_pages_read_is_the_one_the_server_works_by(server):
         token = api.post(base + "/v1/tokens", json={"role": role, **({"agentId": "meta-agent"} if role == "agent" else {})}).json()["token"]
         assert requests.get(base + "/v1/meta", headers={"Authorization": f"Bearer {token}"}).json() == meta
     assert requests.get(base + "/v1/meta").status_code == 401
+
+
+def test_an_object_with_thousands_of_keys_costs_what_an_array_of_them_costs(switchboard):
+    """Issue 20, D12: the duplicate-key check scanned every earlier key (0.3 s a 64 KiB body, an agent
+    could send it before its 403). The benchmark reads the body beside an array of the same values in
+    the same run; the ratio, not a time, is held — the same on any machine."""
+    bench = switchboard.parent / "switchboard-bench"
+    if not bench.exists():
+        subprocess.run(["swift", "build", "--product", "switchboard-bench"], cwd=switchboard.parents[2], check=True)
+    result = subprocess.run([str(bench), "--only", "json_keys"], capture_output=True, text=True, timeout=300)
+    figure = json.loads(result.stdout.strip().splitlines()[-1])
+    print(json.dumps(figure))
+    assert figure["keys"] > 7000 and figure["ratio"] < 10, figure
