@@ -5,6 +5,26 @@
 // LWS_PRE is a macro expression Swift cannot import: the headroom lws_write needs before a payload.
 static inline size_t cswitchboard_lws_pre(void) { return LWS_PRE; }
 
-// The lwsl_* logging macros are variadic; the server only needs to set the level.
-static inline void cswitchboard_lws_quiet_logs(void) { lws_set_log_level(LLL_ERR, NULL); }
+#include <stdio.h>
+#include <time.h>
+
+// lws's errors, at most one line a second: when descriptors run out its accept fails thousands of
+// times a second, and each failure logged would fill the disk (the count of those left out follows).
+// Called on the service thread only.
+static inline void cswitchboard_lws_emit(int level, const char *line) {
+    static time_t last = 0;
+    static unsigned long dropped = 0;
+    time_t now = time(NULL);
+    if (now == last) {
+        dropped++;
+        return;
+    }
+    if (dropped > 0) fprintf(stderr, "lws: %lu more errors in the last second\n", dropped);
+    dropped = 0;
+    last = now;
+    fputs(line, stderr);
+}
+
+// The lwsl_* logging macros are variadic; the server only needs to set the level and the emitter.
+static inline void cswitchboard_lws_quiet_logs(void) { lws_set_log_level(LLL_ERR, cswitchboard_lws_emit); }
 #endif

@@ -433,6 +433,9 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "switchboard")
+        // Every client is a descriptor: the soft limit (often 1 024) is raised to the hard one.
+        let files = WebServer.raiseOpenFileLimit()
+        logger.info("open files", metadata: ["limit": "\(files)"])
         let claim = try StoreOption.claim(store)
         defer { close(claim) }
         let app: SwitchboardApplication

@@ -149,6 +149,20 @@ public final class APIServer: WebApplication {
 
     /// Only the feed's path; a browser only from this server's own origin or an allowed one (a page
     /// elsewhere must not ride on a user's token). Clients that send no `Origin` are not browsers.
+    static var unauthorized: HTTPResponse {
+        var response = HTTPResponse.error(401, code: "unauthorized", message: "send a valid bearer token: Authorization: Bearer <token>")
+        response.headers.append(("WWW-Authenticate", #"Bearer realm="switchboard""#))
+        return response
+    }
+
+    /// A body is not read for a route that needs a token when the headers carry none, or a malformed
+    /// one: refused from the headers (issue 20, D3), as the full check would refuse it afterwards.
+    public func bodyRefusal(_ request: HTTPRequest) -> HTTPResponse? {
+        guard case .found(let route, _) = Self.routes.lookup(method: request.method, path: request.path), !route.access.isOpen,
+              !(Authenticator.token(in: request.headers).map(Authenticator.isWellFormed) ?? false) else { return nil }
+        return Self.unauthorized
+    }
+
     public func webSocketRefusal(_ upgrade: HTTPRequest) -> HTTPResponse? {
         guard upgrade.path == "/v1/stream" else { return .error(404, code: "not-found", message: "no WebSocket endpoint at this path") }
         if let origin = upgrade.headers["origin"], !allows(origin: origin, host: upgrade.headers["host"]) {
@@ -224,10 +238,7 @@ public final class APIServer: WebApplication {
                     }
                     // A token that opens nothing counts against the address; no token at all is not a guess.
                     if Authenticator.token(in: request.headers) != nil { failedAuthentications.recordFailure(request.peer) }
-                    var response = HTTPResponse.error(401, code: "unauthorized",
-                                                      message: "send a valid bearer token: Authorization: Bearer <token>")
-                    response.headers.append(("WWW-Authenticate", #"Bearer realm="switchboard""#))
-                    return response
+                    return Self.unauthorized
                 }
                 guard await admits(principal, to: route.access, routed) else {
                     return .error(403, code: "forbidden", message: "a \(principal.role.rawValue) token may not \(request.method) \(request.path)")

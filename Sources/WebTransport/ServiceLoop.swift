@@ -35,6 +35,8 @@ final class ServiceLoop {
     private var idByWsi: [OpaquePointer: ConnectionID] = [:]
     private var http: [ConnectionID: PendingHTTP] = [:]
     private var sockets: [ConnectionID: SocketState] = [:]
+    /// Requests whose bodies are still arriving, by the address they come from.
+    private var unfinishedBodies: [String: Int] = [:]
     /// What every socket's queue holds together (held under `Limits.maxTotalQueuedBytes`).
     private var totalQueued = 0
     private var stopping = false
@@ -44,6 +46,8 @@ final class ServiceLoop {
 
     struct PendingHTTP {
         var request: HTTPRequest
+        /// When its headers were read, while its body is still arriving (counted against its address).
+        var bodySince: UInt64?
         var response: HTTPResponse?
         var closeAfter = false
         /// lws may report the end of an empty body after we already dispatched: handle a request once.
@@ -150,6 +154,10 @@ final class ServiceLoop {
             return beginHTTP(wsi, path: input.map { String(cString: $0.assumingMemoryBound(to: CChar.self)) } ?? "/")
         case LWS_CALLBACK_HTTP_BODY:
             guard let wsi, let id = idByWsi[wsi], let input else { return 0 }
+            if let since = http[id]?.bodySince, Double(DispatchTime.now().uptimeNanoseconds - since) / 1e9 > server.limits.bodySeconds {
+                return reject(wsi, id, status: 408, code: "request-timeout",
+                              message: "the body did not arrive within \(Int(server.limits.bodySeconds)) s")
+            }
             http[id]?.request.body.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length))
             if (http[id]?.request.body.count ?? 0) > server.limits.maxBodyBytes {
                 return reject(wsi, id, status: 413, code: "payload-too-large", message: "the body is over \(server.limits.maxBodyBytes) bytes")
@@ -171,7 +179,10 @@ final class ServiceLoop {
             guard let wsi, let id = idByWsi[wsi] else { return 0 }
             return writeHTTP(wsi, id)
         case LWS_CALLBACK_CLOSED_HTTP:
-            if let wsi { forget(wsi) }
+            if let wsi {
+                if let id = idByWsi[wsi] { bodyEnded(id) }
+                forget(wsi)
+            }
             return 0
         case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
             guard let wsi else { return 1 }
@@ -282,14 +293,42 @@ final class ServiceLoop {
         if bytes > server.limits.maxBodyBytes {
             return reject(wsi, id, status: 413, code: "payload-too-large", message: "the body is over \(server.limits.maxBodyBytes) bytes")
         }
-        if bytes == 0 { dispatch(id) }
+        if bytes == 0 {
+            dispatch(id)
+            return 0
+        }
+        // Refused from its headers (no token where one is needed): the body is never read.
+        if let pending = http[id], let refusal = server.application.bodyRefusal(pending.request) {
+            return reject(wsi, id, status: refusal.status, response: refusal)
+        }
+        let peer = http[id]?.request.peer ?? ""
+        guard unfinishedBodies[peer, default: 0] < server.limits.maxUnfinishedBodiesPerAddress else {
+            return reject(wsi, id, status: 429, code: "too-many-unfinished-requests",
+                          message: "this address has \(server.limits.maxUnfinishedBodiesPerAddress) requests whose bodies are still arriving")
+        }
+        unfinishedBodies[peer, default: 0] += 1
+        http[id]?.bodySince = DispatchTime.now().uptimeNanoseconds
+        // A body that stops arriving is dropped at the deadline (one that trickles gets 408 then).
+        lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, Int32(server.limits.bodySeconds.rounded(.up)))
         return 0
+    }
+
+    /// The request's body has all arrived, or it never will: it no longer counts against its address.
+    private func bodyEnded(_ id: ConnectionID) {
+        guard http[id]?.bodySince != nil, let peer = http[id]?.request.peer else { return }
+        http[id]?.bodySince = nil
+        let left = (unfinishedBodies[peer] ?? 1) - 1
+        unfinishedBodies[peer] = left > 0 ? left : nil
     }
 
     /// Answers at once with an error and closes the connection (the unread body makes it unusable).
     private func reject(_ wsi: OpaquePointer, _ id: ConnectionID, status: Int, code: String, message: String) -> Int32 {
-        http[id, default: PendingHTTP(request: HTTPRequest(method: "?", path: "?"))].response =
-            HTTPResponse.error(status, code: code, message: message)
+        reject(wsi, id, status: status, response: HTTPResponse.error(status, code: code, message: message))
+    }
+
+    private func reject(_ wsi: OpaquePointer, _ id: ConnectionID, status: Int, response: HTTPResponse) -> Int32 {
+        bodyEnded(id)
+        http[id, default: PendingHTTP(request: HTTPRequest(method: "?", path: "?"))].response = response
         http[id]?.closeAfter = true
         lws_callback_on_writable(wsi)
         return 0
@@ -297,6 +336,7 @@ final class ServiceLoop {
 
     private func dispatch(_ id: ConnectionID) {
         guard let pending = http[id], !pending.dispatched else { return }
+        bodyEnded(id)
         http[id]?.dispatched = true
         let request = pending.request
         let server = server

@@ -64,6 +64,14 @@ public protocol WebApplication: Sendable {
     func webSocketOpened(_ connection: ConnectionID, upgrade: HTTPRequest, server: WebServer)
     func webSocketReceived(_ connection: ConnectionID, text: [UInt8], server: WebServer)
     func webSocketClosed(_ connection: ConnectionID)
+    /// Whether a request that carries a body is refused from its headers alone, before the body is
+    /// read (a route that needs a token, and none or a malformed one was sent). Runs on the service
+    /// thread: decide from the request alone, do not wait.
+    func bodyRefusal(_ request: HTTPRequest) -> HTTPResponse?
+}
+
+extension WebApplication {
+    public func bodyRefusal(_ request: HTTPRequest) -> HTTPResponse? { nil }
 }
 
 /// Close codes the server uses.
@@ -100,6 +108,11 @@ public final class WebServer: Sendable {
         /// `maxQueuedBytes` waiting is closed 4008 as more arrives for it — thousands of slow readers
         /// cannot take the server's memory between them.
         public var maxTotalQueuedBytes = 256 << 20
+        /// Requests from one address whose bodies are still arriving: one more is answered 429 at once,
+        /// so a client trickling bodies cannot hold the server's descriptors.
+        public var maxUnfinishedBodiesPerAddress = 16
+        /// A body must have arrived this long after its headers (else 408 and the connection closes).
+        public var bodySeconds: Double = 10
         /// Ping an idle WebSocket after this many seconds; drop it if nothing comes back in `hangUpSeconds`.
         public var pingSeconds: UInt16 = 20
         public var hangUpSeconds: UInt16 = 60
@@ -155,6 +168,21 @@ public final class WebServer: Sendable {
         self.tls = tls
         self.application = application
         self.limits = limits
+    }
+
+    /// Raises this process's open-file limit to its hard limit (many clients, each a descriptor);
+    /// answers the limit in force.
+    @discardableResult
+    public static func raiseOpenFileLimit() -> UInt64 {
+        let files = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        var limit = rlimit()
+        guard getrlimit(files, &limit) == 0 else { return 0 }
+        if limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            _ = setrlimit(files, &limit)
+            _ = getrlimit(files, &limit)
+        }
+        return UInt64(limit.rlim_cur)
     }
 
     /// Whether `text` is a numeric IPv4 or IPv6 address, as `host` must be (lws would look a name up).

@@ -371,3 +371,91 @@ def test_the_server_listens_on_this_machine_only_unless_told_and_keeps_its_files
         wide.stop()
     refused = subprocess.run(serve_arguments(switchboard, tmp_path / "x.sqlite", "--host", "localhost"), capture_output=True, text=True)
     assert refused.returncode != 0 and "--host must be an IPv4 or IPv6 address" in refused.stderr
+
+
+def test_trickled_bodies_from_one_address_cannot_take_the_server(switchboard, tmp_path):
+    """Issue 20, D3 as the probe ran it: the server under `ulimit -n 1024`, 1 100 connections from one
+    address, each a POST with a bad token and a 65 000-byte body that never finishes. Before, they held
+    every descriptor and /healthz timed out for 70 s. Now a body is not read without a token, one
+    address has at most 16 unfinished bodies (429 beyond), and a body must arrive within 10 s (408)."""
+    import resource
+    import socket
+
+    def small_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
+
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < 2500 <= hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] >= 2500, "the test needs 2 500 descriptors of its own"
+    store = tmp_path / "fd.sqlite"
+    process = subprocess.Popen(serve_arguments(switchboard, store), stdout=subprocess.PIPE,
+                               stderr=open(tmp_path / "server.log", "w"), text=True, preexec_fn=small_limit)
+    banner = process.stdout.readline()
+    port = int(re.search(r"listening on https?://\S+:(\d+)", banner).group(1))
+    base = f"http://127.0.0.1:{port}"
+    session = requests.Session()
+
+    def probe():
+        started = time.monotonic()
+        assert session.get(base + "/healthz", timeout=5).status_code == 200
+        return (time.monotonic() - started) * 1000
+
+    def post(token_header, length=65000):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        sock.sendall(f"POST /v1/queues HTTP/1.1\r\nHost: x\r\n{token_header}Content-Type: application/json\r\n"
+                     f"Content-Length: {length}\r\n\r\n{{".encode())
+        return sock
+
+    def answer(sock):
+        try:
+            return sock.recv(4096).split(b"\r\n", 1)[0]
+        except socket.timeout:
+            return b"no answer"
+    held = []
+    try:
+        wait_for(lambda: requests.get(base + "/healthz").status_code == 200)
+        baseline = [probe() for _ in range(50)]
+        # No token: refused from the headers, the body never read.
+        bare = post("")
+        assert answer(bare).startswith(b"HTTP/1.1 401")
+        bare.close()
+        wrong = "Authorization: Bearer " + "ab" * 32 + "\r\n"
+        loaded = []
+        for index in range(1100):
+            held.append(post(wrong))
+            if index % 50 == 0:
+                loaded.append(probe())
+        loaded += [probe() for _ in range(50)]
+        # The 17th and later were answered 429 at once; the first 16 wait for their bodies.
+        held[100].settimeout(10)
+        assert answer(held[100]).startswith(b"HTTP/1.1 429")
+        # ... until the 10 s deadline, trickle as they may (a byte a second reset lws's own timeout).
+        import threading
+        trickling = threading.Event()
+
+        def trickle():
+            while not trickling.wait(1.0):
+                try:
+                    held[0].sendall(b" ")
+                except OSError:
+                    return
+        threading.Thread(target=trickle, daemon=True).start()
+        held[0].settimeout(40)
+        started = time.monotonic()
+        ended = answer(held[0])
+        trickling.set()
+        assert ended.startswith(b"HTTP/1.1 408") or ended == b"", ended
+        assert time.monotonic() - started < 30, "a trickled body was held past its deadline"
+        figure = {"figure": "trickled_bodies", "connections": 1100, "fd_limit": 1024,
+                  "healthz_p50_ms": round(sorted(loaded)[len(loaded) // 2], 1), "healthz_max_ms": round(max(loaded), 1),
+                  "baseline_p50_ms": round(sorted(baseline)[len(baseline) // 2], 1), "baseline_max_ms": round(max(baseline), 1)}
+        print(json.dumps(figure))
+        assert max(loaded) < max(100, 20 * max(baseline)), figure
+        log = (tmp_path / "server.log").read_text()
+        assert log.count("accept") < 200, "lws's errors are kept to a line a second"
+    finally:
+        for sock in held:
+            sock.close()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
