@@ -57,6 +57,14 @@ public struct QueueCallerIdsSet: Hashable, Sendable {
     public init(queueId: QueueID, callerIds: [PhoneNumber]?) { self.queueId = queueId; self.callerIds = callerIds }
 }
 
+/// An agent is assigned to a queue (it may work it and read its contacts), or no longer is.
+/// A supervisor's or an admin's act.
+public struct QueueAgentAssignment: Hashable, Sendable {
+    public var queueId: QueueID
+    public var agentId: AgentID
+    public init(queueId: QueueID, agentId: AgentID) { self.queueId = queueId; self.agentId = agentId }
+}
+
 /// A token as the log knows it.
 public struct AccessToken: Hashable, Sendable {
     public var id: TokenID
@@ -93,6 +101,14 @@ extension CallerIdsAdded: JSONShaped {
 
 extension CallerIdRemoved: JSONShaped {
     public static let shape = JSONShape(CallerIdRemoved.init(phone:), JSONField("phone", \CallerIdRemoved.phone))
+}
+
+extension QueueAgentAssignment: JSONShaped {
+    public static let shape = JSONShape(
+        QueueAgentAssignment.init(queueId:agentId:),
+        JSONField("queueId", \QueueAgentAssignment.queueId),
+        JSONField("agentId", \QueueAgentAssignment.agentId)
+    )
 }
 
 extension QueueCallerIdsSet: JSONShaped {
@@ -147,6 +163,13 @@ extension DialerState {
             }
             return queues[queueId]?.callerIds == subset ? [] : [.queueCallerIdsSet(.init(queueId: queueId, callerIds: subset))]
 
+        case .assignAgent(let queueId, let agentId):
+            guard !agentId.rawValue.isEmpty else { throw .invalidValue(field: "agentId", message: "must not be empty") }
+            return try queue(queueId).agents.contains(agentId) ? [] : [.agentAssigned(.init(queueId: queueId, agentId: agentId))]
+
+        case .unassignAgent(let queueId, let agentId):
+            return try queue(queueId).agents.contains(agentId) ? [.agentUnassigned(.init(queueId: queueId, agentId: agentId))] : []
+
         default:
             return []
         }
@@ -165,6 +188,10 @@ extension DialerState {
             callerIds.removeAll { $0 == e.phone }
         case .queueCallerIdsSet(let e):
             queues[e.queueId]?.callerIds = e.callerIds
+        case .agentAssigned(let e):
+            queues[e.queueId]?.agents.insert(e.agentId)
+        case .agentUnassigned(let e):
+            queues[e.queueId]?.agents.remove(e.agentId)
         default:
             break
         }

@@ -51,6 +51,9 @@ public enum Command: Hashable, Sendable {
     case removeCallerId(PhoneNumber)
     /// A queue's own subset of the organisation's caller IDs (`nil`: the whole pool).
     case setQueueCallerIds(queueId: QueueID, callerIds: [PhoneNumber]?)
+    /// Who may work a queue: agents only work, and read, the queues they are assigned to.
+    case assignAgent(queueId: QueueID, agentId: AgentID)
+    case unassignAgent(queueId: QueueID, agentId: AgentID)
     // The do-not-call list
     case addDoNotCall([PhoneNumber], source: DoNotCallSource)
     case removeDoNotCall(PhoneNumber)

@@ -219,7 +219,7 @@ extension DialerState {
             guard call.status == .inProgress else { throw .callNotAnswered(callId) }
             return Self.finishing(group, [.callCompleted(.init(groupId: groupId, callId: callId, endedBy: endedBy))])
 
-        case .issueToken, .revokeToken, .addCallerIds, .removeCallerId, .setQueueCallerIds:
+        case .issueToken, .revokeToken, .addCallerIds, .removeCallerId, .setQueueCallerIds, .assignAgent, .unassignAgent:
             return try decideAccess(command, at: now)
 
         case .addDoNotCall, .removeDoNotCall:

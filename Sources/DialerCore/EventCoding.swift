@@ -35,6 +35,8 @@ extension DialerEvent {
         case .callerIdsAdded: .callerIdsAdded
         case .callerIdRemoved: .callerIdRemoved
         case .queueCallerIdsSet: .queueCallerIdsSet
+        case .agentAssigned: .agentAssigned
+        case .agentUnassigned: .agentUnassigned
         case .doNotCallAdded: .doNotCallAdded
         case .doNotCallRemoved: .doNotCallRemoved
         case .callAbandoned: .callAbandoned
@@ -82,6 +84,7 @@ extension DialerEvent {
         case .callerIdsAdded(let e): CallerIdsAdded.shape.encode(e)
         case .callerIdRemoved(let e): CallerIdRemoved.shape.encode(e)
         case .queueCallerIdsSet(let e): QueueCallerIdsSet.shape.encode(e)
+        case .agentAssigned(let e), .agentUnassigned(let e): QueueAgentAssignment.shape.encode(e)
         case .doNotCallAdded(let e): DoNotCallAdded.shape.encode(e)
         case .doNotCallRemoved(let e): DoNotCallRemoved.shape.encode(e)
         case .callAbandoned(let e): CallAbandoned.shape.encode(e)
@@ -138,6 +141,8 @@ extension DialerEvent {
         case .callerIdsAdded: self = .callerIdsAdded(try CallerIdsAdded.shape.decode(d))
         case .callerIdRemoved: self = .callerIdRemoved(try CallerIdRemoved.shape.decode(d))
         case .queueCallerIdsSet: self = .queueCallerIdsSet(try QueueCallerIdsSet.shape.decode(d))
+        case .agentAssigned: self = .agentAssigned(try QueueAgentAssignment.shape.decode(d))
+        case .agentUnassigned: self = .agentUnassigned(try QueueAgentAssignment.shape.decode(d))
         case .doNotCallAdded: self = .doNotCallAdded(try DoNotCallAdded.shape.decode(d))
         case .doNotCallRemoved: self = .doNotCallRemoved(try DoNotCallRemoved.shape.decode(d))
         case .callAbandoned: self = .callAbandoned(try CallAbandoned.shape.decode(d))

@@ -87,6 +87,7 @@ extension DialerEvent {
              .organisationSafeHarborSet:
             EventSubject(stream: .organisation)
         case .queueCallerIdsSet(let e): .queue(e.queueId)
+        case .agentAssigned(let e), .agentUnassigned(let e): .queue(e.queueId)
         }
     }
 

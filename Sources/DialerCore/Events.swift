@@ -44,6 +44,8 @@ public enum DialerEvent: Hashable, Sendable {
     case callerIdsAdded(CallerIdsAdded)
     case callerIdRemoved(CallerIdRemoved)
     case queueCallerIdsSet(QueueCallerIdsSet)
+    case agentAssigned(QueueAgentAssignment)
+    case agentUnassigned(QueueAgentAssignment)
     // The do-not-call list (DoNotCall.swift)
     case doNotCallAdded(DoNotCallAdded)
     case doNotCallRemoved(DoNotCallRemoved)
@@ -92,6 +94,8 @@ public enum EventType: String, Sendable, CaseIterable, JSONConvertible {
     case callerIdsAdded = "caller-ids.added"
     case callerIdRemoved = "caller-id.removed"
     case queueCallerIdsSet = "queue.caller-ids-set"
+    case agentAssigned = "queue.agent-assigned"
+    case agentUnassigned = "queue.agent-unassigned"
     case doNotCallAdded = "dnc.added"
     case doNotCallRemoved = "dnc.removed"
     case callAbandoned = "call.abandoned"

@@ -210,7 +210,7 @@ extension DialerState {
                 }
                 refreshState(queueId)
             }
-        case .tokenIssued, .tokenRevoked, .callerIdsAdded, .callerIdRemoved, .queueCallerIdsSet:
+        case .tokenIssued, .tokenRevoked, .callerIdsAdded, .callerIdRemoved, .queueCallerIdsSet, .agentAssigned, .agentUnassigned:
             break  // foldAccess
         case .doNotCallAdded, .doNotCallRemoved:
             break  // foldDoNotCall
@@ -227,7 +227,7 @@ extension DialerState {
     private mutating func refreshActivity(after event: DialerEvent, at time: Timestamp) {
         switch event {
         case .queueCreated, .contactsAdded, .queueCompleted, .queueErrored, .profileSelected, .tokenIssued, .tokenRevoked,
-             .callerIdsAdded, .callerIdRemoved, .queueCallerIdsSet, .doNotCallAdded, .doNotCallRemoved,
+             .callerIdsAdded, .callerIdRemoved, .queueCallerIdsSet, .agentAssigned, .agentUnassigned, .doNotCallAdded, .doNotCallRemoved,
              .callAbandoned, .safeHarborStarted, .safeHarborEnded, .abandonmentGuardChanged, .queueComplianceSet,
              .organisationSafeHarborSet, .queueWaitingForHours,
              // A batch starts dialling (batch.started said so); an answer is followed by its connect or its end.

@@ -94,6 +94,8 @@ public struct Queue: Hashable, Sendable {
     public var errorReason: String?
     /// The queue's own subset of the organisation's caller IDs (`nil`: the whole pool).
     public var callerIds: [PhoneNumber]?
+    /// The agents assigned to work this queue (`queue.agent-assigned`); only they may, as agents.
+    public var agents: Set<AgentID> = []
     /// The queue's calling hours, local to each contact (never wider than the law's).
     public var callingWindow: CallingWindow = .legal
     /// The opening the queue last recorded it waits for (`queue.waiting-for-hours`); cleared by a batch.

@@ -57,6 +57,11 @@ public enum DemoScenario {
         ]))
         try await run(0, .setQueueCallerIds(queueId: "renewals", callerIds: [callerIds[0]]))
         try await run(0, .createQueue(queueId: "broken", name: "Imported list", segment: nil, maxAttempts: 3, contacts: []))
+        // Who works what: each agent is assigned its queue; one assignment made in error is taken back.
+        for (agent, queue) in [("agent-1", "leads"), ("agent-2", "vip"), ("agent-3", "renewals"), ("agent-3", "broken")] {
+            try await run(0, .assignAgent(queueId: QueueID(queue), agentId: AgentID(agent)))
+        }
+        try await run(0, .unassignAgent(queueId: "broken", agentId: "agent-3"))
 
         // Safe-harbor messages: the organisation's, and the leads queue's own.
         try await run(0, .setOrganisationSafeHarbor(message: "This is Demo Co. Call us back at 512 555 0100; press 9 to opt out."))

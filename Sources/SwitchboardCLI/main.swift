@@ -286,6 +286,8 @@ struct Replay: AsyncParsableCommand {
                 + "\(e.windowFrom)…\(e.windowTo), at most \(e.maxLines.map(String.init) ?? "all") lines"
         case .queueComplianceSet, .organisationSafeHarborSet: "compliance settings changed"
         case .queueWaitingForHours(let e): "queue waits until \(e.until): \(e.contacts) contacts outside their calling hours"
+        case .agentAssigned(let e): "\(e.agentId) assigned to the queue"
+        case .agentUnassigned(let e): "\(e.agentId) no longer assigned to the queue"
         case .queueCreated, .queueErrored, .tokenIssued, .tokenRevoked, .callerIdsAdded, .callerIdRemoved, .queueCallerIdsSet,
              .doNotCallAdded, .doNotCallRemoved: ""
         }

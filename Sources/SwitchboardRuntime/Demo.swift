@@ -43,6 +43,10 @@ public enum Demo {
             .createQueue(queueId: "demo-leads", name: "Leads", segment: nil, maxAttempts: 3, contacts: contacts("lead", 300)),
             .createQueue(queueId: "demo-vip", name: "VIP Accounts", segment: nil, maxAttempts: 3, contacts: contacts("vip", 100)),
             .createQueue(queueId: "demo-cold", name: "Cold list", segment: nil, maxAttempts: 2, contacts: contacts("cold", 400)),
+        ] + ["demo-leads", "demo-vip", "demo-cold"].flatMap { queue in
+            // Every demo agent may work every demo queue from its console.
+            agents.map { Command.assignAgent(queueId: QueueID(queue), agentId: $0) }
+        } + [
             .startSession(sessionId: "demo-agent-1", agentId: "agent-1", queueId: "demo-leads", mode: .parallel,
                           profile: .auto, settings: .default, callerIds: callerIds),
             .startSession(sessionId: "demo-agent-2", agentId: "agent-2", queueId: "demo-vip", mode: .parallel,

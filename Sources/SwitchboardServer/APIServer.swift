@@ -79,7 +79,7 @@ public final class APIServer: WebApplication {
         },
         Route("GET", "v1/queues", .anyone) { api, _ in await api.queues() },
         Route("POST", "v1/queues", .staff()) { api, request in try await api.createQueue(try api.body(request.http)) },
-        Route("GET", "v1/queues/{queueId}", .readers(agent: .workedQueue)) { api, request in
+        Route("GET", "v1/queues/{queueId}", .readers(agent: .assignedQueue)) { api, request in
             let id = QueueID(request.parameter("queueId"))
             if let at = try APIServer.point(request.http.query) { return try await api.queue(id, at: at) }
             return try await api.queue(id)
@@ -102,8 +102,16 @@ public final class APIServer: WebApplication {
             let id = QueueID(request.parameter("queueId"))
             return try await api.queueAct(.stopQueue(queueId: id), on: id)
         },
+        Route("PUT", "v1/queues/{queueId}/agents/{agentId}", .staff()) { api, request in
+            let id = QueueID(request.parameter("queueId"))
+            return try await api.queueAct(.assignAgent(queueId: id, agentId: try APIServer.pathAgent(request)), on: id)
+        },
+        Route("DELETE", "v1/queues/{queueId}/agents/{agentId}", .staff()) { api, request in
+            let id = QueueID(request.parameter("queueId"))
+            return try await api.queueAct(.unassignAgent(queueId: id, agentId: try APIServer.pathAgent(request)), on: id)
+        },
         Route("GET", "v1/sessions", .readers(agent: .itself)) { api, request in try await api.sessions(request.http.query) },
-        Route("POST", "v1/sessions", .staff(agent: .itself)) { api, request in try await api.startSession(try api.body(request.http)) },
+        Route("POST", "v1/sessions", .staff(agent: .itselfOnAssignedQueue)) { api, request in try await api.startSession(try api.body(request.http)) },
         Route("GET", "v1/sessions/{sessionId}", .readers(agent: .ownSession)) { api, request in
             let id = SessionID(request.parameter("sessionId"))
             if let at = try APIServer.point(request.http.query) { return try await api.session(id, at: at) }
@@ -149,6 +157,16 @@ public final class APIServer: WebApplication {
 
     /// Only the feed's path; a browser only from this server's own origin or an allowed one (a page
     /// elsewhere must not ride on a user's token). Clients that send no `Origin` are not browsers.
+    /// The `{agentId}` of a path: URL-safe characters, as `openapi.yaml`'s `PathId` says.
+    static func pathAgent(_ request: RouteRequest) throws -> AgentID {
+        let text = request.parameter("agentId")
+        let allowed = { (c: Character) in c.isASCII && (c.isLetter || c.isNumber || "._~:-".contains(c)) }
+        guard (1...200).contains(text.count), text.allSatisfy(allowed) else {
+            throw DomainError.invalidValue(field: "agentId", message: "must be 1 to 200 of A–Z, a–z, 0–9 and . _ ~ : -")
+        }
+        return AgentID(text)
+    }
+
     static var unauthorized: HTTPResponse {
         var response = HTTPResponse.error(401, code: "unauthorized", message: "send a valid bearer token: Authorization: Bearer <token>")
         response.headers.append(("WWW-Authenticate", #"Bearer realm="switchboard""#))
@@ -265,13 +283,17 @@ public final class APIServer: WebApplication {
         case .ownBatch:
             let id = GroupID(request.parameter("groupId"))
             return await projections.read { $0.groups[id]?.agentId == agent }
-        case .workedQueue:
+        case .assignedQueue:
             let queueId = QueueID(request.parameter("queueId"))
-            return await projections.read { $0.sessions.values.contains { $0.queueId == queueId && $0.agentId == agent } }
+            return await projections.read { $0.queues[queueId]?.agents.contains(agent) == true }
         case .itself:
             if let named = request.http.query["agent"] { return named == agent.rawValue }
             guard request.http.method != "GET", let body = try? JSONParser.parse(request.http.body) else { return false }
             return body["agentId"]?.stringValue == agent.rawValue
+        case .itselfOnAssignedQueue:
+            guard let body = try? JSONParser.parse(request.http.body), body["agentId"]?.stringValue == agent.rawValue,
+                  let queueId = body["queueId"]?.stringValue.map(QueueID.init) else { return false }
+            return await projections.read { $0.queues[queueId]?.agents.contains(agent) == true }
         }
     }
 

@@ -42,10 +42,12 @@ enum AgentScope: String, Sendable {
     case ownSession = "own-session"
     /// The batch in `{groupId}` is one of the agent's.
     case ownBatch = "own-batch"
-    /// The agent has (or had) a session on the queue in `{queueId}`.
-    case workedQueue = "worked-queue"
+    /// The agent is assigned to the queue in `{queueId}` (a supervisor's `queue.agent-assigned`).
+    case assignedQueue = "assigned-queue"
     /// The request names the agent itself (`agentId` in the body, `agent` in the query).
     case itself = "self"
+    /// The request names the agent itself and a queue it is assigned to (`agentId` and `queueId` in the body).
+    case itselfOnAssignedQueue = "self-on-assigned-queue"
 }
 
 /// The bearer of a valid token.

@@ -87,6 +87,7 @@ extension Queue {
             ],
             "contactCount": contacts.count.json,
             "callerIds": callerIds.map { .array($0.map(\.json)) } ?? .null,
+            "agents": .array(agents.sorted().map(\.json)),
         ]
     }
 }

@@ -99,6 +99,7 @@ def test_every_route_admits_exactly_the_roles_its_table_names(served):
     other_queue = served.admin("POST", "/v1/queues", json={"name": "Elsewhere"})["queueId"]
     tokens = {role: new_token(served, role)["token"] for role in ("supervisor", "auditor")}
     tokens["agent"] = new_token(served, "agent", "agent-a")["token"]
+    served.admin("PUT", f"/v1/queues/{queue}/agents/agent-a")  # agents work only the queues they are assigned to
     mine = served.call("POST", "/v1/sessions", tokens["agent"], json={"agentId": "agent-a", "queueId": queue, "mode": "parallel"})
     assert mine.status_code == 201, mine.text
     theirs = served.admin("POST", "/v1/sessions", json={"agentId": "agent-b", "queueId": queue, "mode": "parallel"})
@@ -117,7 +118,7 @@ def test_every_route_admits_exactly_the_roles_its_table_names(served):
         """The request `who` makes: ids and bodies of its own (or, with own=False, another agent's)."""
         session, group = (my_session, my_group) if own else (their_session, their_group)
         values = {"groupId": group, "sessionId": session, "queueId": queue if own else other_queue,
-                  "tokenId": "tok-none", "phone": "+19995550100", "version": "0", "file": "live.js", "action": "pause"}
+                  "tokenId": "tok-none", "agentId": "agent-z", "phone": "+19995550100", "version": "0", "file": "live.js", "action": "pause"}
         url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
         agent = "agent-a" if own else "agent-b"
         body = {
@@ -163,6 +164,7 @@ def test_an_agent_follows_only_its_own_topics_and_a_revoked_token_is_closed_with
     queue = served.admin("POST", "/v1/queues", json={"name": "Feed", "contacts": [
         {"phone": f"+1512554{1000 + i}", "script": {"ringMs": 300, "answer": "machine"}} for i in range(40)]})["queueId"]
     agent = new_token(served, "agent", "agent-f")
+    served.admin("PUT", f"/v1/queues/{queue}/agents/agent-f")
     session = served.call("POST", "/v1/sessions", agent["token"], json={"agentId": "agent-f", "queueId": queue}).json()["sessionId"]
     other = served.admin("POST", "/v1/sessions", json={"agentId": "agent-g", "queueId": queue})["sessionId"]
     mine = bearer(agent["token"])
@@ -217,6 +219,31 @@ def test_a_feed_socket_is_closed_when_its_token_expires(served):
     received, at = asyncio.run(run())
     assert received is not None and received.code == 4001 and "expired" in received.reason
     assert at >= expires_at - 0.05  # not before it expired (this machine's clock is the server's)
+
+
+def test_an_agent_works_and_reads_only_the_queues_it_is_assigned_to(served):
+    """Issue 20, D8: an agent started a session on the VIP queue and so read its hundred names and numbers,
+    and kept reading after it stopped. Now a supervisor's assignment (an event) decides."""
+    vip = served.admin("POST", "/v1/queues", json={"name": "VIP", "contacts": [
+        {"name": "Ada Lovelace", "phone": "+15125553101", "script": {"answer": "none"}}]})["queueId"]
+    agent = new_token(served, "agent", "agent-9")["token"]
+    start = {"agentId": "agent-9", "queueId": vip}
+    assert served.call("POST", "/v1/sessions", agent, json=start).status_code == 403
+    assert served.call("GET", f"/v1/queues/{vip}", agent).status_code == 403
+    supervisor = new_token(served, "supervisor")["token"]
+    assigned = served.call("PUT", f"/v1/queues/{vip}/agents/agent-9", supervisor)
+    assert assigned.status_code == 200 and assigned.json()["agents"] == ["agent-9"]
+    assert served.call("PUT", f"/v1/queues/{vip}/agents/agent-9", supervisor).json()["agents"] == ["agent-9"]  # idempotent
+    assert served.call("PUT", f"/v1/queues/{vip}/agents/agent-9", agent).status_code == 403  # not its own to grant
+    session = served.call("POST", "/v1/sessions", agent, json=start)
+    assert session.status_code == 201, session.text
+    assert served.call("GET", f"/v1/queues/{vip}", agent).json()["contacts"][0]["name"] == "Ada Lovelace"
+    assert served.call("DELETE", f"/v1/queues/{vip}/agents/agent-9", supervisor).json()["agents"] == []
+    assert served.call("GET", f"/v1/queues/{vip}", agent).status_code == 403  # access ends with the assignment
+    served.admin("POST", f"/v1/sessions/{session.json()['sessionId']}/stop")
+    assert served.call("POST", "/v1/sessions", agent, json=start).status_code == 403
+    types = [e["type"] for e in served.admin("GET", "/v1/events", params={"limit": 1000})["events"]]
+    assert types.count("queue.agent-assigned") == 1 and types.count("queue.agent-unassigned") == 1
 
 
 def test_a_browser_feed_from_a_foreign_origin_is_refused(switchboard, tmp_path):
