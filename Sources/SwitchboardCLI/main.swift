@@ -44,7 +44,7 @@ struct StoreOption: ParsableArguments {
     /// Opens an existing log; a missing file is an error here, never a silently empty log.
     func openExisting() throws -> SQLiteEventStore {
         guard FileManager.default.fileExists(atPath: store) else {
-            throw ValidationError("no event store at \(store)")
+            throw StoreRefused(description: "no event store at \(store)")
         }
         return try open()
     }
@@ -53,7 +53,7 @@ struct StoreOption: ParsableArguments {
         do {
             return try SQLiteEventStore(path: store)
         } catch let error as EventStoreError {
-            throw ValidationError(error.description)
+            throw StoreRefused(description: error.description)
         }
     }
 }
@@ -144,7 +144,7 @@ struct AcceptHead: AsyncParsableCommand {
             let lost = max(0, (before?.position ?? after.position) - after.position)
             print("accepted: the log ends at position \(after.position)" + (lost > 0 ? "; \(lost) committed events after it are lost" : ""))
         } catch let error as EventStoreError {
-            throw ValidationError(error.description)
+            throw StoreRefused(description: error.description)
         }
     }
 }
@@ -353,7 +353,7 @@ struct Simulate: AsyncParsableCommand {
         do {
             log = try SQLiteEventStore(path: path)
         } catch let error as EventStoreError {
-            throw ValidationError(error.description)
+            throw StoreRefused(description: error.description)
         }
         defer { log.close() }
         guard try await log.headPosition() == 0 else { throw ValidationError("the store \(path) is not empty") }
@@ -444,7 +444,7 @@ struct Serve: AsyncParsableCommand {
         do {
             app = try await SwitchboardApplication.build(configuration, logger: logger)
         } catch let error as EventStoreError {
-            throw ValidationError(error.description)
+            throw StoreRefused(description: error.description)
         }
         let scheme = configuration.tls == nil ? "http" : "https"
         // The address it really listens on; the pages and curl go to this machine's own address.
@@ -587,4 +587,10 @@ struct DoNotCall: AsyncParsableCommand {
             print("added \(after - before) numbers (\(numbers.count - (after - before)) already listed, \(unreadable) lines not a number); \(after) on the list")
         }
     }
+}
+
+/// A store that cannot be used (missing, damaged, behind its head record): said plainly, exit 1 — not
+/// a usage error with the command's help after it.
+struct StoreRefused: Error, CustomStringConvertible {
+    var description: String
 }

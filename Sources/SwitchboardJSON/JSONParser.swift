@@ -1,3 +1,5 @@
+import Foundation
+
 /// Why a byte sequence is not the JSON that was expected.
 public struct JSONError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
@@ -50,6 +52,11 @@ public enum JSONParser {
 }
 
 private struct Scanner {
+    /// Text is read in Unicode's composed form (NFC), once, here at the edge: Swift compares strings by
+    /// canonical equivalence while the log, exports and other systems compare bytes, so "josé" typed
+    /// two ways must become one spelling before it names an agent or a contact (issue 20, D14).
+    static func normalized(_ string: String) -> String { string.precomposedStringWithCanonicalMapping }
+
     /// Keys an object has before duplicates are looked up in a set instead of by scanning.
     static let scannedKeys = 16
     let bytes: UnsafeBufferPointer<UInt8>
@@ -166,7 +173,7 @@ private struct Scanner {
                 guard let string = String(validating: slice, as: UTF8.self) else {
                     throw JSONError("invalid UTF-8 in string", offset: start)
                 }
-                return string
+                return Self.normalized(string)
             }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw error("control character in string") }
@@ -182,7 +189,7 @@ private struct Scanner {
                 guard let string = String(validating: scratch, as: UTF8.self) else {
                     throw JSONError("invalid UTF-8 in string", offset: start)
                 }
-                return string
+                return scratch.contains(where: { $0 >= 0x80 }) ? Self.normalized(string) : string
             case UInt8(ascii: "\\"):
                 index += 1
                 guard index < bytes.count else { throw error("unexpected end of input") }

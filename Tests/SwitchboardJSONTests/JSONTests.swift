@@ -155,5 +155,16 @@ import SwitchboardBasics
             #expect(throws: JSONError.self) { try JSONParser.parse("{" + keys.joined(separator: ",") + ",\"k\(repeated)\":0}") }
         }
     }
+
+    /// One spelling of a name, whichever way it was typed: text is read composed (NFC), so the bytes
+    /// the log keeps are the bytes Swift compared (issue 20, D14).
+    @Test func textIsReadInItsComposedForm() throws {
+        let composed = try JSONParser.parse(Array("\"jos\u{00E9}\"".utf8)).stringValue
+        let decomposed = try JSONParser.parse(Array("\"jose\u{0301}\"".utf8)).stringValue
+        let escaped = try JSONParser.parse(Array(#""jose\u0301""#.utf8)).stringValue
+        #expect(composed.map { Array($0.utf8) } == [0x6A, 0x6F, 0x73, 0xC3, 0xA9])
+        #expect(decomposed.map { Array($0.utf8) } == composed.map { Array($0.utf8) })
+        #expect(escaped.map { Array($0.utf8) } == composed.map { Array($0.utf8) })
+    }
 }
 

@@ -246,6 +246,17 @@ def test_an_agent_works_and_reads_only_the_queues_it_is_assigned_to(served):
     assert types.count("queue.agent-assigned") == 1 and types.count("queue.agent-unassigned") == 1
 
 
+def test_one_name_typed_two_ways_is_one_agent_with_one_spelling(served):
+    """Issue 20, D14: "josé" composed and decomposed were one agent to the server but two in the log."""
+    composed, decomposed = "jos\u00e9", "jose\u0301"
+    first, second = new_token(served, "agent", composed), new_token(served, "agent", decomposed)
+    mine = [served.call("GET", "/v1/me", token["token"]).json()["agentId"] for token in (first, second)]
+    assert mine == [composed, composed]  # the same bytes, composed
+    issued = [e["data"].get("agentId") for e in served.admin("GET", "/v1/events", params={"limit": 1000})["events"]
+              if e["type"] == "token.issued" and (e["data"].get("agentId") or "").startswith("jos")]
+    assert issued == [composed, composed]
+
+
 def test_a_browser_feed_from_a_foreign_origin_is_refused(switchboard, tmp_path):
     server = Served(switchboard, tmp_path, "--allow-origin", "https://wall.example")
     try:

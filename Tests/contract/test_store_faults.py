@@ -2,6 +2,7 @@
 D10 of the reliability probe): `serve` refuses a log shorter than what it acknowledged, saying what is
 missing; `verify` fails on it without writing into the file; one store has one server, by any path."""
 import hashlib
+import os
 import shutil
 import signal
 import subprocess
@@ -88,6 +89,13 @@ def test_one_store_has_one_server_whatever_path_names_it(switchboard, run, tmp_p
         assert "in use by a running switchboard serve" in (tmp_path / "second.log").read_text()
         busy = run("tokens", "create", "--store", link, "--role", "auditor")
         assert busy.returncode != 0 and "in use by a running switchboard serve" in busy.stderr
+        # A hard link is another name for the same file with no head record of its own: refused too.
+        hard = tmp_path / "hard.sqlite"
+        os.link(store, hard)
+        third, _ = start(switchboard, hard, tmp_path / "third.log")
+        assert third.wait(timeout=30) != 0
+        said = (tmp_path / "third.log").read_text()
+        assert "is corrupt or not a Switchboard store" in said and "Usage:" not in said, said
     finally:
         first.send_signal(signal.SIGTERM)
         assert first.wait(timeout=20) == 0
