@@ -390,7 +390,7 @@ struct Serve: AsyncParsableCommand {
     var logLevel: String = "info"
     @Option(help: "Where the admin token is kept (created there, mode 0600, when missing). Default: <store>.admin-token.")
     var adminTokenFile: String?
-    @Option(help: "Also accept browser WebSockets from this origin (scheme://host:port); repeatable.")
+    @Option(help: "Also accept browser WebSockets from this origin (scheme://host:port); repeatable, or a comma-separated list.")
     var allowOrigin: [String] = []
     @Option(help: "Bad tokens from one address within a minute before it is shut out for a minute.")
     var authFailureLimit: Int = 10
@@ -417,7 +417,8 @@ struct Serve: AsyncParsableCommand {
         configuration.hangUpSeconds = hangUpSeconds
         configuration.logLevel = level
         configuration.adminTokenFile = adminTokenFile ?? store + ".admin-token"
-        configuration.allowedOrigins = allowOrigin
+        // Repeatable, or one comma-separated list.
+        configuration.allowedOrigins = allowOrigin.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         configuration.safeHarborMessage = safeHarborMessage
         guard authFailureLimit >= 1 else { throw ValidationError("--auth-failure-limit must be at least 1") }
         configuration.authFailureLimit = authFailureLimit

@@ -251,10 +251,21 @@ final class FeedHub: Sendable {
                 refuse(connection, server, CloseCode.unsupportedData, "expected {\"subscribe\": {\"after\": N, \"topics\": \"…\"}}")
                 return
             }
-            let after = subscribe["after"]?.intValue.map(String.init)
+            // `after` as the URL takes it: absent means 0; anything but a non-negative integer is refused
+            // (`1e30` or `"x"` once replayed the whole log from 0).
+            let after: String
+            switch subscribe["after"] {
+            case nil, .null?: after = "0"
+            case let value?:
+                guard let position = value.intValue else {
+                    refuse(connection, server, CloseCode.policyViolation, "after must be a non-negative integer")
+                    return
+                }
+                after = String(position)
+            }
             let topics: String? = subscribe["topics"]?.stringValue
                 ?? subscribe["topics"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ",")
-            Task { await self.subscribe(connection, principal, after: after ?? "0", topics: topics, server: server) }
+            Task { await self.subscribe(connection, principal, after: after, topics: topics, server: server) }
         }
     }
 

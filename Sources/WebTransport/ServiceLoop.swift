@@ -645,7 +645,8 @@ final class ServiceLoop {
         guard length > 0, length < 8192 else { return nil }
         var buffer = [CChar](repeating: 0, count: Int(length) + 1)
         guard lws_hdr_copy(wsi, &buffer, Int32(buffer.count), token) >= 0 else { return nil }
-        return Self.string(buffer)
+        // All of it: a NUL inside a value stays in it (so `Bearer <token>\0junk` is no token), never ends it.
+        return String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// A NUL-terminated C buffer as a String.

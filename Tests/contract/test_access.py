@@ -258,14 +258,15 @@ def test_one_name_typed_two_ways_is_one_agent_with_one_spelling(served):
 
 
 def test_a_browser_feed_from_a_foreign_origin_is_refused(switchboard, tmp_path):
-    server = Served(switchboard, tmp_path, "--allow-origin", "https://wall.example")
+    # Repeatable, or a list (issue 20, D19).
+    server = Served(switchboard, tmp_path, "--allow-origin", "https://wall.example, https://tv.example")
     try:
         async def run():
             with pytest.raises(websockets.InvalidStatus) as refused:
                 async with connect(server.ws, origin="https://evil.example"):
                     pass
             assert refused.value.response.status_code == 403
-            for origin in (f"http://127.0.0.1:{server.port}", "https://wall.example"):
+            for origin in (f"http://127.0.0.1:{server.port}", "https://wall.example", "https://tv.example"):
                 async with connect(f"{server.ws}?after=0&topics=all", origin=origin) as ws:
                     assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "event"
         asyncio.run(run())
@@ -497,3 +498,12 @@ def test_trickled_bodies_from_one_address_cannot_take_the_server(switchboard, tm
             sock.close()
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
+
+
+def test_a_nul_inside_a_header_is_part_of_it_and_no_token_hides_behind_one(served):
+    """Issue 20, D19: `Authorization: Bearer <token>\\0junk` was accepted (RFC 9110 forbids NUL in a value)."""
+    import socket
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
+        sock.sendall(b"GET /v1/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + ADMIN_TOKEN.encode() + b"\x00junk\r\n\r\n")
+        assert sock.recv(4096).split(b"\r\n", 1)[0] in (b"HTTP/1.1 400 Bad Request", b"HTTP/1.1 401 Unauthorized")
+    assert served.call("GET", "/v1/me", ADMIN_TOKEN).status_code == 200
