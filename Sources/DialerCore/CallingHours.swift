@@ -68,7 +68,14 @@ public enum CallingHours {
         return NANPTimeZones.byAreaCode[area] ?? unknownNANP
     }
 
-    public static func isKnownZone(_ name: String) -> Bool { zone(name) != nil }
+    /// Whether `name` is a place's zone in the tz database (`Area/Location`, or `UTC`): the legacy
+    /// abbreviations and fixed offsets the system also resolves (`EST`, `CET`, `GMT+14`, `Etc/GMT-5`),
+    /// and `Factory` (its "unknown" placeholder), name no place whose calling hours could be known.
+    public static func isKnownZone(_ name: String) -> Bool {
+        guard name == "UTC" || name.contains("/") else { return false }
+        for prefix in ["Etc/", "SystemV/", "posix/", "right/"] where name.hasPrefix(prefix) { return name == "Etc/UTC" }
+        return zone(name) != nil
+    }
 
     private static let cache = Mutex<[String: TimeZone]>([:])
 
@@ -92,16 +99,24 @@ public enum CallingHours {
         zones.allSatisfy { name in minuteOfDay(time, in: name).map(window.contains(minuteOfDay:)) ?? false }
     }
 
-    /// The first time at or after `now` that `allows` holds, looking a week ahead. Windows open and
-    /// close on the hour or half hour of local time, and zones differ by whole half hours, so the
-    /// half-hour marks of UTC are the only times the answer can change.
+    /// The first time at or after `now` that `allows` holds, looking a week ahead. Zones are whole
+    /// minutes off UTC (Kathmandu +05:45, Chatham +12:45) and a queue's window may open at any minute
+    /// (09:07): the answer changes only at whole minutes. Found in quarter hours, then to the minute
+    /// within the quarter that opened (an opening shorter than a quarter hour may be found late,
+    /// never early).
     public static func nextOpening(_ zones: [String], _ window: CallingWindow, after now: Timestamp) -> Timestamp? {
         if allows(zones, window, at: now) { return now }
-        let step: Int64 = 30 * 60_000
-        var time = Timestamp(millisecondsSinceEpoch: (now.millisecondsSinceEpoch / step + 1) * step)
-        for _ in 0..<(7 * 48) {
-            if allows(zones, window, at: time) { return time }
-            time = time.adding(milliseconds: step)
+        let minute: Int64 = 60_000, quarter = 15 * minute
+        var previous = now
+        var time = Timestamp(millisecondsSinceEpoch: (now.millisecondsSinceEpoch / quarter + 1) * quarter)
+        for _ in 0..<(7 * 96) {
+            if allows(zones, window, at: time) {
+                var candidate = Timestamp(millisecondsSinceEpoch: (previous.millisecondsSinceEpoch / minute + 1) * minute)
+                while candidate < time, !allows(zones, window, at: candidate) { candidate = candidate.adding(milliseconds: minute) }
+                return candidate
+            }
+            previous = time
+            time = time.adding(milliseconds: quarter)
         }
         return nil
     }

@@ -167,35 +167,6 @@ public final class APIServer: WebApplication {
         return AgentID(text)
     }
 
-    /// The first string in `value` holding a character no name, id, label or note should: a control
-    /// character (but tab and line breaks), one that reverses the text's direction (U+202E makes an
-    /// agent id read backwards in the wall and in exports), or a noncharacter — with where it is.
-    static func unsafeText(in value: JSONValue, at path: String = "body") -> (String, Unicode.Scalar)? {
-        func unsafe(_ scalar: Unicode.Scalar) -> Bool {
-            switch scalar.value {
-            case 0x09, 0x0A, 0x0D: false
-            case 0x00...0x1F, 0x7F...0x9F: true
-            case 0x202A...0x202E, 0x2066...0x2069: true
-            case 0xFDD0...0xFDEF: true
-            default: scalar.value & 0xFFFE == 0xFFFE
-            }
-        }
-        switch value {
-        case .string(let text): return text.unicodeScalars.first(where: unsafe).map { (path, $0) }
-        case .array(let items):
-            for (index, item) in items.enumerated() {
-                if let found = unsafeText(in: item, at: "\(path)[\(index)]") { return found }
-            }
-        case .object(let object):
-            for field in object.fields {
-                if let scalar = field.key.unicodeScalars.first(where: unsafe) { return ("\(path) key", scalar) }
-                if let found = unsafeText(in: field.value, at: path == "body" ? field.key : "\(path).\(field.key)") { return found }
-            }
-        default: break
-        }
-        return nil
-    }
-
     static var unauthorized: HTTPResponse {
         var response = HTTPResponse.error(401, code: "unauthorized", message: "send a valid bearer token: Authorization: Bearer <token>")
         response.headers.append(("WWW-Authenticate", #"Bearer realm="switchboard""#))
@@ -834,10 +805,6 @@ public final class APIServer: WebApplication {
         }
         guard case .object(let object) = value else {
             throw APIError(status: 400, code: "invalid-body", message: "the body must be a JSON object")
-        }
-        if let (field, scalar) = Self.unsafeText(in: value) {
-            throw APIError(status: 400, code: "invalid-body",
-                           message: "\(field) contains U+\(String(scalar.value, radix: 16, uppercase: true)), which text here may not hold")
         }
         return object
     }

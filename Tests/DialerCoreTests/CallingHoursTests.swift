@@ -136,4 +136,25 @@ struct CallingHoursTests {
                 == [.callTerminated(.init(groupId: "g1", callId: "g1-2", reason: .doNotCall))])
         #expect(given.state.queues["q"]?.contacts["ny2"]?.outcome == .doNotCall)
     }
+
+    /// Issue 20, D16: quarter-hour zones and a window opening at any minute opened up to 15 min late.
+    @Test func zonesOffByQuartersAndWindowsOpeningOffTheHalfHourOpenOnTime() throws {
+        // 08:00 in Kathmandu (+05:45) is 02:15Z; in Chatham (+13:45 in January, DST) 18:15Z the day before.
+        #expect(CallingHours.nextOpening(["Asia/Kathmandu"], .legal, after: time("2026-01-05T00:00:00Z")) == time("2026-01-05T02:15:00Z"))
+        #expect(CallingHours.nextOpening(["Pacific/Chatham"], .legal, after: time("2026-01-05T12:00:00Z")) == time("2026-01-05T18:15:00Z"))
+        // A queue window from 09:07 in New York (−5): 14:07Z.
+        let narrow = try #require(CallingWindow(start: "09:07", end: "20:00"))
+        #expect(CallingHours.nextOpening(["America/New_York"], narrow, after: time("2026-01-05T12:00:00Z")) == time("2026-01-05T14:07:00Z"))
+    }
+
+    @Test func onlyAPlacesZoneIsAZone() {
+        for zone in ["America/New_York", "Asia/Kathmandu", "US/Eastern", "UTC", "Etc/UTC"] {
+            #expect(CallingHours.isKnownZone(zone), "\(zone)")
+        }
+        for zone in ["Factory", "GMT+14", "GMT+0530", "EST", "CET", "EST5EDT", "Etc/GMT-5", "localtime", "posixrules",
+                     "right/UTC", "America/Nowhere", "", "America/New_York "] {
+            #expect(!CallingHours.isKnownZone(zone), "\(zone)")
+        }
+    }
 }
+
