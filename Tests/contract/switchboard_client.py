@@ -86,3 +86,20 @@ def wait_for(predicate, timeout=20.0, interval=0.1, message="timed out"):
             return last
         time.sleep(interval)
     raise AssertionError(f"{message() if callable(message) else message} (last: {last!r})")
+
+
+def healthz_timer(base, timeout=10.0):
+    """A function that asks `base`'s /healthz once and answers how long that took, in ms (a non-200 or
+    no answer within `timeout` fails): load tests measure the server beside a baseline with it."""
+    session = requests.Session()
+
+    def probe():
+        started = time.monotonic()
+        assert session.get(base + "/healthz", timeout=timeout).status_code == 200
+        return (time.monotonic() - started) * 1000
+    return probe
+
+
+def percentile(values, share):
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(len(ordered) * share))], 1)

@@ -12,7 +12,7 @@ import requests
 import websockets
 import yaml
 
-from switchboard_client import ADMIN_TOKEN, ADMIN_TOKEN_FILE, AUTH, SAFE_HARBOR_MESSAGE, api, connect, wait_for
+from switchboard_client import ADMIN_TOKEN, ADMIN_TOKEN_FILE, AUTH, SAFE_HARBOR_MESSAGE, api, connect, healthz_timer, percentile, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -514,17 +514,7 @@ def test_hundreds_of_readers_that_never_read_take_neither_the_memory_nor_healthz
                                 "--slow-consumer-seconds", "3"],
                                stdout=subprocess.PIPE, stderr=open(tmp_path / "server.log", "w"), text=True)
     port = int(process.stdout.readline().split("127.0.0.1:")[1].split()[0])
-    base = f"http://127.0.0.1:{port}"
-    session = requests.Session()
-
-    def probe():
-        started = time.monotonic()
-        assert session.get(base + "/healthz", timeout=10).status_code == 200
-        return (time.monotonic() - started) * 1000
-
-    def percentile(values, share):
-        ordered = sorted(values)
-        return round(ordered[min(len(ordered) - 1, int(len(ordered) * share))], 1)
+    probe = healthz_timer(f"http://127.0.0.1:{port}")
     sockets = []
     try:
         baseline = [probe() for _ in range(50)]
