@@ -426,7 +426,8 @@ def test_trickled_bodies_from_one_address_cannot_take_the_server(switchboard, tm
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < 2500 <= hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] >= 2500, "the test needs 2 500 descriptors of its own"
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < 2500:
+        pytest.skip("this machine lets the test open fewer than 2 500 descriptors of its own (ulimit -Hn)")
     store = tmp_path / "fd.sqlite"
     process = subprocess.Popen(serve_arguments(switchboard, store), stdout=subprocess.PIPE,
                                stderr=open(tmp_path / "server.log", "w"), text=True, preexec_fn=small_limit)
