@@ -285,7 +285,7 @@ public final class SystemClock: EngineClock {
 
 extension Duration {
     /// Whole milliseconds, rounded down.
-    var wholeMilliseconds: Int64 {
+    public var wholeMilliseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }

@@ -55,7 +55,7 @@ public final class SQLiteEventStore: EventStore {
             // A new log is its owner's alone (names and numbers are in it); SQLite gives its -wal and
             // -shm the same mode, and the head record is made 0600.
             if isNew { try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path) }
-            state = try Self.prepare(writerDB, path: path, migrations: migrations, isNew: isNew)
+            state = try Self.prepare(writerDB, path: path, migrations: migrations)
             headFile = try Self.recordHead(checkedHead, state, path: path)
             do {
                 readerDB = try SQLiteDatabase(path: path)
@@ -281,18 +281,10 @@ public final class SQLiteEventStore: EventStore {
             }
             let headPath = HeadRecord.path(forLog: path)
             let chain = try walkChain(db, after: 0, previous: EventHashing.genesis)
-            let head = (try db.scalarInt("SELECT MAX(position) FROM events")) ?? 0
             switch Result(catching: { try HeadRecordFile(path: headPath, create: false) }) {
             case .success(let file):
                 defer { file.close() }
-                if let found = file.found {
-                    if head < found.position {
-                        problems.append("the log ends at position \(head), but its head record says \(found.position) events were committed: "
-                                        + "its -wal file was lost or damaged, or it was restored without it")
-                    } else if try storedHash(db, at: found.position) != found.hash {
-                        problems.append("the event at position \(found.position) is not the one committed there (head record)")
-                    }
-                }
+                if let found = file.found, let problem = try disagreement(db, with: found) { problems.append(problem) }
             case .failure where !FileManager.default.fileExists(atPath: headPath):
                 if schema >= headRecordSchema { problems.append("its head record \(headPath) is missing") }
             case .failure(let error):
@@ -477,17 +469,10 @@ public final class SQLiteEventStore: EventStore {
             // A log from before head records has none yet: it gets one now, checked from the start.
             let file = try open(create: schema < headRecordSchema)
             let found = file.found ?? .empty
-            let head = try db.scalarInt("SELECT MAX(position) FROM events") ?? 0
-            guard head >= found.position else {
-                throw EventStoreError.corrupt(path: path, reason: "the log ends at position \(head), but \(found.position) events "
-                    + "were committed (head record \(headPath)): its -wal file was lost or damaged, or it was restored without it. "
+            if let problem = try disagreement(db, with: found) {
+                throw EventStoreError.corrupt(path: path, reason: problem + " (head record \(headPath)). "
                     + "Restore \(path), \(path)-wal and \(headPath) together from one backup; "
-                    + "`switchboard accept-head --store \(path)` accepts the shorter log, losing the rest")
-            }
-            for (position, hash) in [(found.position, found.hash), (found.verifiedPosition, found.verifiedHash)]
-            where try storedHash(db, at: position) != hash {
-                throw EventStoreError.corrupt(path: path, reason: "the event at position \(position) is not the one committed there "
-                                              + "(head record \(headPath)): the log was altered or replaced")
+                    + "`switchboard accept-head --store \(path)` accepts the log as it is, losing the rest")
             }
             let check = try walkChain(db, after: found.verifiedPosition, previous: found.verifiedHash)
             if let bad = check.firstBadPosition {
@@ -496,6 +481,20 @@ public final class SQLiteEventStore: EventStore {
             }
             return file
         }
+    }
+
+    /// How the log in `db` falls short of what its head record says was committed, if it does.
+    static func disagreement(_ db: SQLiteDatabase, with record: HeadRecord) throws -> String? {
+        let head = try db.scalarInt("SELECT MAX(position) FROM events") ?? 0
+        guard head >= record.position else {
+            return "the log ends at position \(head), but \(record.position) events were committed: "
+                + "its -wal file was lost or damaged, or it was restored without it"
+        }
+        for (position, hash) in [(record.position, record.hash), (record.verifiedPosition, record.verifiedHash)]
+        where try storedHash(db, at: position) != hash {
+            return "the event at position \(position) is not the one committed there: the log was altered or replaced"
+        }
+        return nil
     }
 
     /// The head and verified point after a successful open: both where the log now ends.
@@ -538,17 +537,11 @@ public final class SQLiteEventStore: EventStore {
     /// Brings the schema to the last of `migrations`, or refuses a file that is not a Switchboard log
     /// or was written by a newer one.
     @discardableResult
-    private static func migrate(_ db: SQLiteDatabase, path: String, migrations: [String], isNew: Bool) throws -> Int64 {
+    private static func migrate(_ db: SQLiteDatabase, path: String, migrations: [String]) throws -> Int64 {
         let tables = try db.scalarInt("SELECT count(*) FROM sqlite_master") ?? 0
         let current: Int64
         if tables == 0 {
-            // A file that exists but holds no schema is what a log looks like whose `-wal` was lost
-            // before its first checkpoint: never start it afresh.
-            guard isNew else {
-                throw EventStoreError.corrupt(path: path, reason: "the file holds no Switchboard schema (if it is a log whose -wal "
-                                              + "file was lost, restore \(path) and \(path)-wal together; a new log is created only where no file exists)")
-            }
-            current = 0
+            current = 0  // a new log (an existing file without a schema was refused by `checkHead`)
         } else {
             do {
                 current = try db.scalarInt("SELECT value FROM switchboard_meta WHERE key = 'schema_version'") ?? -1
@@ -575,12 +568,12 @@ public final class SQLiteEventStore: EventStore {
         return current
     }
 
-    private static func prepare(_ db: SQLiteDatabase, path: String, migrations: [String], isNew: Bool) throws -> LoadedState {
-        try checkNotTruncated(path: path)
-        return try mapErrors(path: path) {
+    /// Sets the connection up and migrates. An existing file was checked before (`checkHead`).
+    private static func prepare(_ db: SQLiteDatabase, path: String, migrations: [String]) throws -> LoadedState {
+        try mapErrors(path: path) {
             try db.execute("PRAGMA journal_mode = WAL")
             try db.execute("PRAGMA synchronous = FULL")
-            let schemaBefore = try migrate(db, path: path, migrations: migrations, isNew: isNew)
+            let schemaBefore = try migrate(db, path: path, migrations: migrations)
             var streams: [String: StreamInfo] = [:]
             var nextStreamKey: Int64 = 1
             let streamRows = try db.statement("""

@@ -184,7 +184,7 @@ struct EngineService: Service {
                 return
             } catch {
                 let reason = "\(error)"
-                logger.critical("engine stopped", metadata: ["reason": "\(reason)", "retryInMs": "\(pause.milliseconds)"])
+                logger.critical("engine stopped", metadata: ["reason": "\(reason)", "retryInMs": "\(pause.wholeMilliseconds)"])
                 health.fail("engine", reason: reason)
                 gateway.engineStopped(reason: reason)
                 let wait = pause
@@ -196,9 +196,6 @@ struct EngineService: Service {
     }
 }
 
-extension Duration {
-    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
-}
 
 /// HTTP and WebSocket: stopped first, so no request arrives at a part that is going away.
 struct WebService: Service {

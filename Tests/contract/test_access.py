@@ -16,7 +16,7 @@ import requests
 import websockets
 import yaml
 
-from switchboard_client import ADMIN_TOKEN, Session, bearer, connect, healthz_timer, percentile, plain, serve_arguments, wait_for
+from switchboard_client import ADMIN_TOKEN, Session, bearer, connect, healthz_timer, percentile, plain, serve_arguments, tcp_sockets, wait_for
 
 
 class FromAddress(requests.adapters.HTTPAdapter):  # noqa: E302
@@ -379,15 +379,8 @@ def test_caller_id_pools_are_managed_by_an_admin_and_a_queue_calls_from_its_subs
 
 
 def listening_addresses(port):
-    """The local addresses a socket listens on at `port`, as the kernel reports them (/proc/net/tcp*)."""
-    found = set()
-    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
-        for line in open(table).read().splitlines()[1:]:
-            local, state = line.split()[1], line.split()[3]
-            address, hex_port = local.split(":")
-            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
-                found.add(address if width == 32 else ".".join(str(int(address[i:i + 2], 16)) for i in (6, 4, 2, 0)))
-    return found
+    """The local addresses a socket listens on at `port`, as the kernel reports them."""
+    return {address for address, local, _, state in tcp_sockets() if local == port and state == "0A"}
 
 
 def test_the_server_listens_on_this_machine_only_unless_told_and_keeps_its_files_to_itself(switchboard, tmp_path):

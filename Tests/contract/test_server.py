@@ -12,7 +12,7 @@ import requests
 import websockets
 import yaml
 
-from switchboard_client import ADMIN_TOKEN, ADMIN_TOKEN_FILE, AUTH, SAFE_HARBOR_MESSAGE, api, connect, healthz_timer, percentile, wait_for
+from switchboard_client import ADMIN_TOKEN, ADMIN_TOKEN_FILE, AUTH, SAFE_HARBOR_MESSAGE, api, connect, healthz_timer, percentile, tcp_sockets, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -388,14 +388,9 @@ def test_schemathesis_finds_no_server_errors_and_no_spec_violations(own_server, 
 
 
 def tcp_state(local_port, remote_port):
-    """The kernel's state of the TCP connection local_port → remote_port on this machine (hex, e.g.
-    01 ESTABLISHED, 04 FIN_WAIT1), or None once it is gone."""
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in open(table).read().splitlines()[1:]:
-            fields = line.split()
-            if int(fields[1].split(":")[1], 16) == local_port and int(fields[2].split(":")[1], 16) == remote_port:
-                return fields[3]
-    return None
+    """The kernel's state of the TCP connection local_port → remote_port (hex, e.g. 01 ESTABLISHED,
+    04 FIN_WAIT1), or None once it is gone."""
+    return next((state for _, local, remote, state in tcp_sockets() if (local, remote) == (local_port, remote_port)), None)
 
 
 def silent_subscriber(port, query="after=0&topics=all"):
