@@ -60,12 +60,14 @@ public enum CallingHours {
     static let unknownNANP = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
                               "America/Anchorage", "Pacific/Honolulu"]
 
-    /// The contact's explicit zone, else its area code's (several when the code spans zones); none
-    /// outside the NANP, where these US hours do not apply.
+    /// Every zone the contact's phone may ring in: its area code's (several when the code spans zones;
+    /// none outside the NANP, where these US hours do not apply). An explicit zone narrows them when it
+    /// is one of them (a 907 number known to be in Anchorage, not Adak) and is added to them when it is
+    /// not — a 212 number said to be in Tokyo may still ring in New York, so both must be open.
     public static func zones(of contact: Contact) -> [String] {
-        if let zone = contact.timeZone { return [zone] }
-        guard let area = contact.phone.nanpAreaCode else { return [] }
-        return NANPTimeZones.byAreaCode[area] ?? unknownNANP
+        let byNumber = contact.phone.nanpAreaCode.map { NANPTimeZones.byAreaCode[$0] ?? unknownNANP } ?? []
+        guard let zone = contact.timeZone else { return byNumber }
+        return byNumber.contains(zone) ? [zone] : byNumber + [zone]
     }
 
     /// Whether `name` is a place's zone in the tz database (`Area/Location`, or `UTC`): the legacy
@@ -76,6 +78,16 @@ public enum CallingHours {
         for prefix in ["Etc/", "SystemV/", "posix/", "right/"] where name.hasPrefix(prefix) { return name == "Etc/UTC" }
         return zone(name) != nil
     }
+
+    /// The whole hours (0 first, then the nearest, up to ±12) by which a clock reading `now` must be
+    /// shifted to be inside `window` in every one of `zones` — how the demo and the tests, on the
+    /// simulated carrier, find the US in its calling hours whenever they run. Nil when no shift does.
+    public static func shiftHours(into zones: [String], _ window: CallingWindow, at now: Timestamp) -> Int? {
+        ([0] + (1...12).flatMap { [$0, -$0] }).first { allows(zones, window, at: now.adding(milliseconds: Int64($0) * 3_600_000)) }
+    }
+
+    /// Every zone of the 50 states' area codes (those of a number whose area code is unknown).
+    public static var unitedStates: [String] { unknownNANP }
 
     private static let cache = Mutex<[String: TimeZone]>([:])
 

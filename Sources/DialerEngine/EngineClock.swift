@@ -160,11 +160,23 @@ public final class SystemClock: EngineClock {
         /// Milliseconds since the epoch (CLOCK_REALTIME).
         public var wall: @Sendable () -> Int64
         public var monotonic: @Sendable () -> ContinuousClock.Instant
+        /// How many hours `shifted` moved the wall clock (reported by `/healthz`).
+        public private(set) var shiftHours = 0
         public init(wall: @escaping @Sendable () -> Int64, monotonic: @escaping @Sendable () -> ContinuousClock.Instant) {
             self.wall = wall; self.monotonic = monotonic
         }
 
         public static let system = Sources(wall: SystemClock.wallMilliseconds, monotonic: { ContinuousClock.now })
+
+        /// These clocks with the wall clock `hours` ahead (behind when negative): for the demo and the
+        /// tests, which must find the US inside its calling hours whenever they run. Never where a
+        /// real phone rings (`Configuration.problem` refuses it with a real carrier).
+        public func shifted(byHours hours: Int) -> Sources {
+            let wall = self.wall, offset = Int64(hours) * 3_600_000
+            var shifted = Sources(wall: { wall() + offset }, monotonic: monotonic)
+            shifted.shiftHours = shiftHours + hours
+            return shifted
+        }
     }
 
     private struct State {
@@ -193,12 +205,20 @@ public final class SystemClock: EngineClock {
     private let sources: Sources
     private let state: Mutex<State>
 
-    public init(sources: Sources = .system) {
+    /// `notBefore`: the log's last event time — stamps never go back across a restart either (a clock
+    /// stepped back while the server was down, a store moved from a machine whose clock ran ahead).
+    public init(sources: Sources = .system, notBefore: Timestamp? = nil) {
         self.sources = sources
-        state = Mutex(State(stamp: sources.wall(), stampedAt: sources.monotonic()))
+        let wall = sources.wall()
+        var state = State(stamp: max(wall, notBefore?.millisecondsSinceEpoch ?? wall), stampedAt: sources.monotonic())
+        state.behindMs = state.stamp - wall
+        self.state = Mutex(state)
     }
 
     public var now: Timestamp { state.withLock { $0.stamp(sources).0 } }
+
+    /// Hours the wall clock runs from the system's (the demo's and the tests' shift); 0 normally.
+    public var shiftHours: Int { sources.shiftHours }
 
     /// How far the wall clock is behind the event times (it stepped back); 0 normally.
     public var wallClockBehindMs: Int64 { state.withLock { $0.behindMs } }

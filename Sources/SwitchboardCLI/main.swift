@@ -396,8 +396,12 @@ struct Serve: AsyncParsableCommand {
     var authFailureLimit: Int = 10
     @Option(help: "Close a feed socket catching up that takes nothing for this many seconds (4008; it resumes with after=).")
     var slowConsumerSeconds: Int = 15
+    @Option(help: "Feed sockets (consoles, walls) this server serves at once; one more is refused 503 feed-full with Retry-After.")
+    var maxFeedSockets: Int = 2000
     @Option(help: "The organisation's safe-harbor message (who is calling, a callback number, how to opt out), for queues without their own; \"\" removes it. Default: keep the one in force.")
     var safeHarborMessage: String?
+    @Option(help: "Run the server's clock this many whole hours from the system's (-23 to 23), so that demos and tests find the US inside its calling hours whenever they run; simulated carrier only. Default: 0, or for --demo the shift its contacts need.")
+    var clockOffsetHours: Int?
     @Option(help: "Serve HTTPS and WSS with this certificate (PEM); needs --tls-key.") var tlsCert: String?
     @Option(help: "The private key (PEM) of --tls-cert.") var tlsKey: String?
 
@@ -424,6 +428,8 @@ struct Serve: AsyncParsableCommand {
         configuration.authFailureLimit = authFailureLimit
         guard (1...3600).contains(slowConsumerSeconds) else { throw ValidationError("--slow-consumer-seconds must be from 1 to 3600") }
         configuration.slowConsumerSeconds = slowConsumerSeconds
+        configuration.maxFeedSockets = maxFeedSockets
+        configuration.clockOffsetHours = clockOffsetHours
         switch (tlsCert, tlsKey) {
         case (let certificate?, let key?): configuration.tls = .init(certificate: certificate, privateKey: key)
         case (nil, nil): break

@@ -1,4 +1,5 @@
 import DialerCore
+import DialerEngine
 import EventStore
 import Foundation
 import SwitchboardApp
@@ -10,9 +11,11 @@ import SwitchboardJSON
 /// the projections fold the log, so the server knows these tokens from its first request.
 struct AccessBootstrap {
     let store: any EventStore & CredentialStore
+    /// The server's clock: bootstrap events are stamped on the same timeline as the engine's.
+    let clock: SystemClock
     private var handler: CommandHandler?
 
-    init(store: any EventStore & CredentialStore) { self.store = store }
+    init(store: any EventStore & CredentialStore, clock: SystemClock) { self.store = store; self.clock = clock }
 
     /// What to tell the operator (never a token).
     enum Note: CustomStringConvertible {
@@ -43,7 +46,7 @@ struct AccessBootstrap {
         let handler = try await writer()
         return try await TokenIssuing.issue(role: role, agentId: agent, label: label, expiresAt: nil, token: token,
                                            credentials: store) { command in
-            try await handler.handle(command, at: Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000)))
+            try await handler.handle(command, at: clock.now)
         }.token
     }
 
@@ -68,7 +71,7 @@ struct AccessBootstrap {
     /// and the demo's caller IDs as the organisation's pool.
     mutating func seedDemo(callerIds: [PhoneNumber], tokensFile path: String) async throws -> Note {
         let handler = try await writer()
-        try await handler.handle(.addCallerIds(callerIds), at: Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000)))
+        try await handler.handle(.addCallerIds(callerIds), at: clock.now)
         var tokens: [JSONObject.Field] = []
         for agent in Demo.agents {
             tokens.append(.init(key: agent.rawValue, value: .string(try await issue(.agent, agent: agent, label: "demo \(agent)"))))

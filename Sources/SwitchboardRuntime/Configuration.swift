@@ -26,6 +26,8 @@ public struct Configuration: Sendable {
     public var authFailureLimit = 10
     /// A feed socket catching up that takes nothing for this long is closed 4008 (`--slow-consumer-seconds`).
     public var slowConsumerSeconds = 15
+    /// Feed sockets this node serves at once (`--max-feed-sockets`); one more is refused 503 `feed-full`.
+    public var maxFeedSockets = 2000
     /// Origins besides the server's own from which browsers may open the feed (`--allow-origin`).
     public var allowedOrigins: [String] = []
     /// The organisation's safe-harbor message, for queues without their own: recorded in the log when
@@ -33,6 +35,12 @@ public struct Configuration: Sendable {
     public var safeHarborMessage: String?
     /// Serve HTTPS and WSS with this certificate and key (PEM files).
     public var tls: TLSFiles?
+    /// Run the server's wall clock this many whole hours from the system's (`--clock-offset-hours`):
+    /// for demos and tests, which must find the US inside its calling hours whenever they run. `nil`:
+    /// the system's time — except for the demo, which shifts by the hours that put its contacts
+    /// inside their calling hours when they are not (`Demo.clockOffsetHours`). Only where no real
+    /// phone rings: a real carrier refuses it.
+    public var clockOffsetHours: Int?
 
     public struct TLSFiles: Sendable {
         public var certificate: String
@@ -47,6 +55,13 @@ public struct Configuration: Sendable {
         /// The deterministic simulated carrier (real carriers come later behind the same adapter).
         /// `latencyMs`: how long its requests take to reach the network (a real API round trip).
         case simulated(seed: UInt64, latencyMs: Int64)
+
+        /// Whether its calls ring real phones (then the calling hours must be judged on the real time).
+        public var ringsRealPhones: Bool {
+            switch self {
+            case .simulated: false
+            }
+        }
     }
 
     public init() {}
@@ -56,6 +71,11 @@ public struct Configuration: Sendable {
         guard (0...65_535).contains(port) else { return "the port must be in 0...65535" }
         guard pingSeconds >= 1, hangUpSeconds > pingSeconds else {
             return "--hang-up-seconds must be above --ping-seconds, which must be at least 1"
+        }
+        guard maxFeedSockets >= 1 else { return "--max-feed-sockets must be at least 1" }
+        if let hours = clockOffsetHours, hours != 0 {
+            guard (-23...23).contains(hours) else { return "--clock-offset-hours must be from -23 to 23" }
+            guard !carrier.ringsRealPhones else { return "--clock-offset-hours is for the simulated carrier only: real phones ring on the real time" }
         }
         if let message = safeHarborMessage, !message.isEmpty, let problem = QueueCompliance.problem(withMessage: message) {
             return "--safe-harbor-message " + problem

@@ -20,22 +20,27 @@ public enum Demo {
         "demo-leads": .typical, "demo-vip": .typical, "demo-cold": .poor,
     ]
 
-    /// Zones the demo's people may be in; the demo picks, when it starts, one whose local time is
-    /// well inside the calling hours, so whoever runs it sees live dialling whatever the hour.
-    static let zones = ["America/New_York", "America/Chicago", "America/Los_Angeles", "Pacific/Honolulu", "Pacific/Guam",
-                        "Asia/Tokyo", "Asia/Kolkata", "Europe/Berlin", "Europe/London"]
+    /// The demo's contacts: numbers in Austin, Houston, New York and San Francisco — their calling
+    /// hours are their area codes', as a real list's are.
+    static let areaCodes = [512, 713, 212, 415]
 
-    static func zone(at now: Timestamp) -> String? {
+    /// The whole hours (−12…12, 0 when it already is) by which the demo's clock is shifted so that it is
+    /// well inside the calling hours at every demo number (08:00–19:00 in San Francisco and New York):
+    /// whoever runs the demo, whenever, sees live dialling. The banner and `/healthz` say so; the
+    /// events carry the shifted time.
+    public static func clockOffsetHours(at now: Timestamp) -> Int {
         let roomy = CallingWindow(start: 8 * 60, end: 19 * 60)  // two hours before the window closes
-        return zones.first { CallingHours.allows([$0], roomy, at: now) }
+        let zones = Set(areaCodes.compactMap { PhoneNumber("+1\($0)5551000") }.flatMap { phone in
+            CallingHours.zones(of: Contact(NewContact(contactId: "zone", phone: phone)))
+        }).sorted()
+        return CallingHours.shiftHours(into: zones, roomy, at: now) ?? 0
     }
 
-    static func commands(callerIds: [PhoneNumber], at now: Timestamp) -> [Command] {
-        let zone = zone(at: now)
+    static func commands(callerIds: [PhoneNumber]) -> [Command] {
         func contacts(_ prefix: String, _ count: Int) -> [NewContact] {
             (0..<count).compactMap { index in
-                PhoneNumber("+1\([512, 713, 212, 415][index % 4])555\(1000 + index)").map { phone in
-                    NewContact(contactId: ContactID("\(prefix)-\(index)"), name: "Contact \(index)", phone: phone, timeZone: zone)
+                PhoneNumber("+1\(areaCodes[index % areaCodes.count])555\(1000 + index)").map { phone in
+                    NewContact(contactId: ContactID("\(prefix)-\(index)"), name: "Contact \(index)", phone: phone)
                 }
             }
         }

@@ -40,18 +40,26 @@ public final class SwitchboardApplication: Sendable {
             let file = try SQLiteEventStore(path: configuration.storePath)
             (store, close) = (file, { file.close() })
         }
-        let clock = SystemClock()
+        // One timeline from the log's last event on, shifted only where the configuration says (or the demo needs).
+        let head = try await store.headPosition()
+        let last = head > 0 ? try await store.readAll(after: head - 1, limit: 1).last?.time : nil
+        let offsetHours = configuration.clockOffsetHours
+            ?? (configuration.demo ? Demo.clockOffsetHours(at: SystemClock().now) : 0)
+        let clock = SystemClock(sources: SystemClock.Sources.system.shifted(byHours: offsetHours), notBefore: last)
         let carrier: any CarrierAdapter = switch configuration.carrier {
         case .simulated(let seed, let latencyMs):
             SimulatedCarrier(clock: clock, seed: seed, distributions: Demo.distributions, requestLatencyMs: latencyMs)
         }
         var notes: [String] = []
-        var access = AccessBootstrap(store: store)
+        if offsetHours != 0 {
+            notes.append("clock shifted \(offsetHours > 0 ? "+" : "")\(offsetHours) h from the system's (the simulated carrier only), so the US is inside its calling hours")
+        }
+        var access = AccessBootstrap(store: store, clock: clock)
         if let path = configuration.adminTokenFile { notes.append(try await access.ensureAdminToken(at: path).description) }
         // Fresh: nothing in the log yet but the bootstrap's own access events.
-        let head = try await store.headPosition()
+        let bootstrapped = try await store.headPosition()
         let first = try await store.readAll(after: 0, limit: 16)
-        let fresh = head <= 16 && first.allSatisfy { $0.stream == EventSubject.Stream.organisation.name }
+        let fresh = bootstrapped <= 16 && first.allSatisfy { $0.stream == EventSubject.Stream.organisation.name }
         if configuration.demo, fresh {
             notes.append(try await access.seedDemo(callerIds: configuration.callerIds, tokensFile: configuration.demoTokensFile).description)
         } else if configuration.demo, FileManager.default.fileExists(atPath: configuration.demoTokensFile) {
@@ -69,6 +77,7 @@ public final class SwitchboardApplication: Sendable {
         var limits = WebServer.Limits()
         limits.pingSeconds = configuration.pingSeconds
         limits.hangUpSeconds = configuration.hangUpSeconds
+        limits.maxWebSockets = configuration.maxFeedSockets
         let tls = configuration.tls.map { WebServer.TLS(certificatePath: $0.certificate, privateKeyPath: $0.privateKey) }
         let server = WebServer(port: configuration.port, host: configuration.host, application: api, limits: limits, tls: tls)
         let port = try server.start()
@@ -77,7 +86,7 @@ public final class SwitchboardApplication: Sendable {
             clock.schedule(.command(.setOrganisationSafeHarbor(message: message.isEmpty ? nil : message), reply: nil), at: clock.now)
         }
         if configuration.demo, fresh {
-            for command in Demo.commands(callerIds: configuration.callerIds, at: clock.now) {
+            for command in Demo.commands(callerIds: configuration.callerIds) {
                 clock.schedule(.command(command, reply: nil), at: clock.now)
             }
         }

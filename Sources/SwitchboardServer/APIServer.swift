@@ -24,6 +24,8 @@ public final class APIServer: WebApplication {
     let credentials: any CredentialStore
     let authenticator: Authenticator
     let failedAuthentications: FailedAuthentications
+    /// Reads of the whole log: one at a time per token, a few on the node (429 beyond).
+    let expensiveReads = ExpensiveReads()
     /// Origins (`scheme://host:port`) a browser's WebSocket may come from besides the server's own.
     let allowedOrigins: Set<String>
     let logger: Logger
@@ -79,7 +81,7 @@ public final class APIServer: WebApplication {
         },
         Route("GET", "v1/queues", .anyone) { api, _ in await api.queues() },
         Route("POST", "v1/queues", .staff()) { api, request in try await api.createQueue(try api.body(request.http)) },
-        Route("GET", "v1/queues/{queueId}", .readers(agent: .assignedQueue)) { api, request in
+        Route("GET", "v1/queues/{queueId}", .readers(agent: .assignedQueue), readsWholeLog: pastPoint) { api, request in
             let id = QueueID(request.parameter("queueId"))
             if let at = try APIServer.point(request.http.query) { return try await api.queue(id, at: at) }
             return try await api.queue(id)
@@ -130,9 +132,9 @@ public final class APIServer: WebApplication {
             try await api.sessionAction(SessionID(request.parameter("sessionId")), request.parameter("action"))
         },
         Route("GET", "v1/events", .readers()) { api, request in try await api.events(request.http.query) },
-        Route("GET", "v1/reports/compliance", .readers()) { api, request in try await api.complianceReport(request.http.query) },
-        Route("GET", "v1/audit/verify", .readers()) { api, _ in try await api.verify() },
-        Route("GET", "v1/audit/export", .readers()) { api, request in try await api.export(request.http.query) },
+        Route("GET", "v1/reports/compliance", .readers(), readsWholeLog: always) { api, request in try await api.complianceReport(request.http.query) },
+        Route("GET", "v1/audit/verify", .readers(), readsWholeLog: always) { api, _ in try await api.verify() },
+        Route("GET", "v1/audit/export", .readers(), readsWholeLog: { $0.query["format"] == "csv" }) { api, request in try await api.export(request.http.query) },
         Route("GET", "v1/me", .anyone) { api, request in api.me(request.principal) },
         Route("GET", "v1/meta", .anyone) { _, _ in .json(200, ProductVocabulary.json) },
         Route("GET", "v1/tokens", .admin) { api, _ in await api.tokens() },
@@ -146,12 +148,16 @@ public final class APIServer: WebApplication {
         Route("GET", "v1/dnc", .readers()) { api, request in await api.doNotCallLookup(request.http.query) },
         Route("POST", "v1/dnc", .staff()) { api, request in try await api.addDoNotCall(try api.body(request.http)) },
         Route("DELETE", "v1/dnc/{phone}", .admin) { api, request in try await api.removeDoNotCall(request.parameter("phone")) },
-        Route("GET", "v1/overview", .readers()) { api, request in
+        Route("GET", "v1/overview", .readers(), readsWholeLog: pastPoint) { api, request in
             if let at = try APIServer.point(request.http.query) { return try await api.overview(at: at) }
             let now = api.engine.clock.now
             return HTTPResponse.json(200, await api.projections.read { SupervisorOverview($0).json(at: now) })
         },
     ])
+
+    /// `?at=` a past point: a fold of the log up to it.
+    private static let pastPoint: @Sendable (HTTPRequest) -> Bool = { $0.query["at"] != nil }
+    private static let always: @Sendable (HTTPRequest) -> Bool = { _ in true }
 
     // MARK: - WebApplication
 
@@ -263,11 +269,20 @@ public final class APIServer: WebApplication {
                 }
                 routed.principal = principal
             }
-            do {
-                return try await route.handler(self, routed)
-            } catch {
-                return Self.response(for: error)
+            if let token = routed.principal?.tokenId, route.readsWholeLog(request) {
+                if let refusal = expensiveReads.admit(token) { return refusal.response }
+                defer { expensiveReads.finish(token) }
+                return await run(route, routed)
             }
+            return await run(route, routed)
+        }
+    }
+
+    private func run(_ route: Route, _ request: RouteRequest) async -> HTTPResponse {
+        do {
+            return try await route.handler(self, request)
+        } catch {
+            return Self.response(for: error)
         }
     }
 
@@ -343,10 +358,14 @@ public final class APIServer: WebApplication {
             let reasons = JSONObject(fields: problems.sorted { $0.key < $1.key }.map { .init(key: $0.key, value: .string($0.value)) })
             return .json(503, ["status": "failing", "position": position, "problems": .object(reasons)])
         }
+        var fields: [JSONObject.Field] = [.init(key: "status", value: "ok"), .init(key: "position", value: position),
+                                          .init(key: "time", value: time)]
         // The wall clock stepped back: event times run on from the last stamp until it catches up.
         let behind = engine.clock.wallClockBehindMs
-        if behind > 1000 { return .json(200, ["status": "ok", "position": position, "time": time, "wallClockBehindMs": .int(behind)]) }
-        return .json(200, ["status": "ok", "position": position, "time": time])
+        if behind > 1000 { fields.append(.init(key: "wallClockBehindMs", value: .int(behind))) }
+        // A demo's or a test's clock, shifted so the US is inside its calling hours: say so.
+        if engine.clock.shiftHours != 0 { fields.append(.init(key: "clockShiftHours", value: .int(Int64(engine.clock.shiftHours)))) }
+        return .json(200, .object(JSONObject(fields: fields)))
     }
 
     /// Every queue without its contacts, in id order.
@@ -450,7 +469,14 @@ public final class APIServer: WebApplication {
         let contacts = try parseContacts(try body.decode("contacts", as: [JSONObject].self))
         let decision = try await engine.decide(.addContacts(queueId: queueId, contacts: contacts))
         try await projections.waitUntil(decision.position)
-        return try await queue(queueId)
+        // The queue without its contacts, and how many were added: an upload of a long list in
+        // pieces costs each piece, not the whole queue again (issue 20, D12).
+        let now = engine.clock.now
+        guard case .object(var brief)? = await projections.read({ $0.queues[queueId]?.brief(at: now) }) else {
+            throw DomainError.queueNotFound(queueId)
+        }
+        brief["added"] = .int(Int64(contacts.count))
+        return .json(200, .object(brief))
     }
 
     func parseContacts(_ list: [JSONObject]) throws -> [NewContact] {

@@ -12,15 +12,20 @@ struct Route: Sendable {
     /// Who may call it (the dispatcher enforces it; `openapi.yaml` lists it as `x-roles`).
     let access: Access
     let handler: Handler
+    /// Whether a request reads the whole log (`ExpensiveReads` admits it): a fold of every event, a
+    /// walk of the chain — never an ordinary read of the projections.
+    let readsWholeLog: @Sendable (HTTPRequest) -> Bool
     let segments: [Substring]
     /// How many of the pattern's segments are literal: of two patterns that match a path, the one
     /// with more literal segments is the one meant (`…/{id}/timeline` over `…/{id}/{action}`).
     let literalCount: Int
 
-    init(_ method: String, _ pattern: String, _ access: Access, _ handler: @escaping Handler) {
+    init(_ method: String, _ pattern: String, _ access: Access, readsWholeLog: @escaping @Sendable (HTTPRequest) -> Bool = { _ in false },
+         _ handler: @escaping Handler) {
         self.method = method
         self.pattern = pattern
         self.access = access
+        self.readsWholeLog = readsWholeLog
         self.handler = handler
         segments = pattern.split(separator: "/")
         literalCount = segments.count { !($0.first == "{" && $0.last == "}") }

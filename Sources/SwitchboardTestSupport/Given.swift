@@ -71,13 +71,10 @@ public enum Fixture {
 
     /// The safe-harbor message fixtures' queues play: without one a queue dials a line at a time.
     public static let safeHarborMessage = "Sorry we missed you. This call was from Leads, 512-555-0100."
-    /// A zone where it is well inside the calling hours at `now` (whatever the hour a test on the real
-    /// clock runs): no single US zone is, around 11:00–13:00 UTC, so the list goes round the world.
-    public static func zoneInCallingHours(at now: Timestamp) -> String {
-        let roomy = CallingWindow(start: 9 * 60, end: 18 * 60)
-        let zones = ["America/Chicago", "America/New_York", "America/Los_Angeles", "Pacific/Honolulu", "Pacific/Guam",
-                     "Asia/Tokyo", "Asia/Kolkata", "Europe/Berlin", "Europe/London"]
-        return zones.first { CallingHours.allows([$0], roomy, at: now) } ?? "Asia/Tokyo"
+    /// The whole hours a test on the real clock shifts its clock by (`SystemClock.Sources.shifted`) so
+    /// that it is well inside the calling hours (09:00–18:00) in every US zone, whatever the hour it runs.
+    public static func callingHoursShift(at now: Timestamp) -> Int {
+        CallingHours.shiftHours(into: CallingHours.unitedStates, CallingWindow(start: 9 * 60, end: 18 * 60), at: now) ?? 0
     }
 
     /// The standard thresholds with that message.

@@ -187,12 +187,14 @@ final class ServiceLoop {
         case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
             guard let wsi else { return 1 }
             let refusal = stopping ? HTTPResponse.error(503, code: "shutting-down", message: "the server is shutting down")
-                : server.application.webSocketRefusal(upgradeRequest(wsi))
+                : server.application.webSocketRefusal(upgradeRequest(wsi)) ?? (sockets.count >= server.limits.maxWebSockets ? Self.full : nil)
             guard let refusal else { return 0 }
             // Refuse with a real HTTP/1.1 status (lws's own helpers answer HTTP/1.0, which clients reject).
             let status = "\(refusal.status) \(Self.reasonPhrases[refusal.status] ?? "Refused")"
             let body = refusal.body
-            var response = Array("HTTP/1.1 \(status)\r\ncontent-type: application/json\r\ncontent-length: \(body.count)\r\nconnection: close\r\n\r\n".utf8) + body
+            let headers = refusal.headers.map { "\($0.name): \($0.value)\r\n" }.joined()
+            var response = Array(("HTTP/1.1 \(status)\r\ncontent-type: application/json\r\ncontent-length: \(body.count)\r\n"
+                                  + headers + "connection: close\r\n\r\n").utf8) + body
             let count = response.count
             response.insert(contentsOf: [UInt8](repeating: 0, count: pre), at: 0)
             _ = response.withUnsafeMutableBufferPointer { raw -> Int32 in
@@ -503,6 +505,14 @@ final class ServiceLoop {
         if !socket.queue.isEmpty || socket.closeCode != nil { lws_callback_on_writable(wsi) }
         return 0
     }
+
+    /// The answer to an upgrade past `Limits.maxWebSockets`: the node serves the sockets it has, the
+    /// client retries (a page's reconnect does) or goes to another node.
+    static let full: HTTPResponse = {
+        var response = HTTPResponse.error(503, code: "feed-full", message: "this server has as many feed sockets as it serves; retry later")
+        response.headers.append(("Retry-After", "5"))
+        return response
+    }()
 
     /// Most payload bytes one coalesced write carries.
     static let coalesceLimit = 64 * 1024

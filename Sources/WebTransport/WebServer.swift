@@ -113,6 +113,11 @@ public final class WebServer: Sendable {
         public var maxUnfinishedBodiesPerAddress = 16
         /// A body must have arrived this long after its headers (else 408 and the connection closes).
         public var bodySeconds: Double = 10
+        /// Open WebSockets the node serves: one more upgrade is answered 503 `feed-full` with
+        /// `Retry-After`. Every reading socket costs the one service thread a write per commit, and
+        /// that thread also answers the API and `/healthz`: past what it can write, fan-out would
+        /// starve them (3 000 reading walls put `/healthz` at p99 0.9 s). Sized by `--max-feed-sockets`.
+        public var maxWebSockets = 2000
         /// Ping an idle WebSocket after this many seconds; drop it if nothing comes back in `hangUpSeconds`.
         public var pingSeconds: UInt16 = 20
         public var hangUpSeconds: UInt16 = 60

@@ -47,11 +47,24 @@ struct CallingHoursTests {
         #expect(!CallingHours.allows(tollFree, .legal, at: time("2026-01-06T00:30:00Z")), "21:00 in St. John's")
     }
 
-    @Test func anExplicitZoneWinsAndAQueueMayNarrowTheWindowButNeverWidenIt() throws {
+    @Test func anExplicitZoneNarrowsTheAreaCodesZonesAndNeverReplacesThem() throws {
         var contact = Contact(NewContact(contactId: "c", phone: try #require(PhoneNumber("+12125551234"))))
         #expect(CallingHours.zones(of: contact) == ["America/New_York"])
-        contact.timeZone = "Europe/Berlin"
-        #expect(CallingHours.zones(of: contact) == ["Europe/Berlin"])
+        // The probe's case (D16): a 212 number said to be in Tokyo was dialled at 05:00 New York time.
+        contact.timeZone = "Asia/Tokyo"
+        #expect(CallingHours.zones(of: contact) == ["America/New_York", "Asia/Tokyo"])
+        #expect(!CallingHours.allows(CallingHours.zones(of: contact), .legal, at: time("2026-12-03T10:00:00Z")),
+                "19:00 in Tokyo is 05:00 in New York")
+        var alaska = Contact(NewContact(contactId: "a", phone: try #require(PhoneNumber("+19075551234"))))
+        alaska.timeZone = "America/Anchorage"
+        #expect(CallingHours.zones(of: alaska) == ["America/Anchorage"], "one of the code's zones narrows them")
+        var abroad = Contact(NewContact(contactId: "b", phone: try #require(PhoneNumber("+493012345678"))))
+        #expect(CallingHours.zones(of: abroad) == [])
+        abroad.timeZone = "Europe/Berlin"
+        #expect(CallingHours.zones(of: abroad) == ["Europe/Berlin"])
+    }
+
+    @Test func aQueueMayNarrowTheWindowButNeverWidenIt() throws {
         #expect(CallingWindow(start: "09:00", end: "20:00") == CallingWindow(start: 540, end: 1200))
         #expect(CallingWindow(start: "07:30", end: "20:00") == nil)
         #expect(CallingWindow(start: "09:00", end: "21:30") == nil)

@@ -38,17 +38,18 @@ struct ClockStepTests {
         let store = try SQLiteEventStore(path: folder.file("log.sqlite"))
         defer { store.close() }
         let wall = SteppedWall()
-        let clock = SystemClock(sources: .init(wall: { wall.read() }, monotonic: { ContinuousClock.now }))
+        let real = SystemClock.Sources(wall: { wall.read() }, monotonic: { ContinuousClock.now })
+        // Shifted to where the contacts (Austin) are inside their calling hours, whatever the hour.
+        let clock = SystemClock(sources: real.shifted(byHours: Fixture.callingHoursShift(at: SystemClock(sources: real).now)))
         let engine = DialerEngine(store: store, clock: clock, carrier: SimulatedCarrier(clock: clock, seed: 5))
         let decided = Decided()
         engine.onEvents = { events, _ in decided.record(events) }
         try await engine.start()
         // Calls that ring 100 ms and come back busy, batch after batch, 300 ms apart: every moment
         // has a timer pending (a ring or a cooldown).
-        let zone = Fixture.zoneInCallingHours(at: clock.now)
         let contacts = (0..<40).map { index in
             NewContact(contactId: ContactID("c\(index)"), phone: PhoneNumber("+1512555\(3000 + index)")!,
-                       script: ["ringMs": 100, "fail": "busy"], timeZone: zone)
+                       script: ["ringMs": 100, "fail": "busy"])
         }
         clock.schedule(.command(.createQueue(queueId: "q", name: "Steps", segment: nil, maxAttempts: 10, contacts: contacts,
                                              retryDelayMs: 0, compliance: Fixture.compliance), reply: nil), at: clock.now)
@@ -95,5 +96,24 @@ struct ClockStepTests {
             #expect(event.time >= previous, "position \(event.position) is stamped before its predecessor")
             previous = event.time
         }
+    }
+
+    /// A restart after the clock stepped back (or with a store from a machine whose clock ran ahead)
+    /// stamps on from the log's last event; a shift (the demo's, the tests') moves the wall clock only.
+    @Test func aRestartNeverStampsBeforeTheLogsLastEventAndAShiftMovesTheWallClockByWholeHours() {
+        let wall = SteppedWall()
+        let real = SystemClock.Sources(wall: { wall.read() }, monotonic: { ContinuousClock.now })
+        let before = SystemClock(sources: real).now
+        let shifted = SystemClock(sources: real.shifted(byHours: -5))
+        #expect(shifted.shiftHours == -5)
+        let behind = before.milliseconds(since: shifted.now)
+        #expect(behind > 5 * 3_600_000 - 60_000 && behind <= 5 * 3_600_000, "five hours behind, less the time between the readings")
+        #expect(shifted.wallClockBehindMs == 0, "a shift is not a step: the shifted clock is its own wall clock")
+
+        wall.step(by: -3_600_000)
+        let restarted = SystemClock(sources: real, notBefore: before)
+        #expect(restarted.now >= before)
+        #expect(restarted.wallClockBehindMs > 3_500_000)
+        #expect(SystemClock(sources: real).now < before, "without the log's last time it would stamp an hour back")
     }
 }

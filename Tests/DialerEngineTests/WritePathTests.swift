@@ -17,7 +17,10 @@ struct WritePathTests {
         let store = try SQLiteEventStore(path: folder.file("log.sqlite"))
         defer { store.close() }
         let api = try await CommandHandler(store: store)
-        let now = SystemClock().now
+        // The real clock, shifted to where the contacts (Austin) are inside their calling hours.
+        let shift = Fixture.callingHoursShift(at: SystemClock().now)
+        func shiftedClock() -> SystemClock { SystemClock(sources: SystemClock.Sources.system.shifted(byHours: shift)) }
+        let now = shiftedClock().now
         // People who answer at once and talk briefly, machines, and failures: each contact is dialled once.
         var numbered = 1000  // every contact gets its own number (a queue takes each number once)
         func contacts(_ prefix: String, _ count: Int) -> [NewContact] {
@@ -29,7 +32,7 @@ struct WritePathTests {
                 }
                 numbered += 1
                 return NewContact(contactId: ContactID("\(prefix)\(index)"), phone: PhoneNumber("+1512555\(numbered)")!,
-                                  script: script, timeZone: Fixture.zoneInCallingHours(at: now))
+                                  script: script)
             }
         }
         for queue in ["qa", "qb"] {
@@ -39,7 +42,7 @@ struct WritePathTests {
         let fast = SessionSettings(staggerMs: 0, cooldownMs: 0)
         let placed = PlacementLog()
         func engine(for agent: AgentID) async throws -> DialerEngine<SystemClock> {
-            let clock = SystemClock()
+            let clock = shiftedClock()
             let carrier = RecordingCarrier(SimulatedCarrier(clock: clock, seed: 3), log: placed)
             let engine = DialerEngine(store: store, clock: clock, carrier: carrier, drives: { $0 == agent })
             try await engine.start()
@@ -54,7 +57,7 @@ struct WritePathTests {
                                   reply: nil), at: a.clock.now)
         try await api.handle(.startSession(sessionId: "sb", agentId: "agent-b", queueId: "qb", mode: .parallel,
                                            profile: .auto, settings: fast, callerIds: EngineHarness.callerIds),
-                             at: SystemClock().now)
+                             at: shiftedClock().now)
         let runA = Task { try await a.run() }
         let runB = Task { try await b.run() }
         // Meanwhile the API writes to the same queue streams the engines write to.
@@ -62,12 +65,12 @@ struct WritePathTests {
             try await Task.sleep(for: .milliseconds(30))
             for queue in ["qa", "qb"] {
                 try await api.handle(.addContacts(queueId: QueueID(queue), contacts: contacts("\(queue)-r\(round)-", 3)),
-                                     at: SystemClock().now)
+                                     at: shiftedClock().now)
             }
         }
-        try await api.handle(.pauseQueue(queueId: "qb"), at: SystemClock().now)
+        try await api.handle(.pauseQueue(queueId: "qb"), at: shiftedClock().now)
         try await Task.sleep(for: .milliseconds(50))
-        try await api.handle(.resumeQueue(queueId: "qb"), at: SystemClock().now)
+        try await api.handle(.resumeQueue(queueId: "qb"), at: shiftedClock().now)
 
         // Until both queues are worked through (as the log says), then stop both engines.
         var finished = false

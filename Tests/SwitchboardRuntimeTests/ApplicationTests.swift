@@ -1,4 +1,6 @@
 import DialerCore
+import DialerEngine
+import SwitchboardBasics
 @testable import EventStore
 import Foundation
 #if canImport(FoundationNetworking)
@@ -128,6 +130,92 @@ struct ApplicationTests {
         configuration.port = 0
         configuration.demo = true
         return configuration
+    }
+
+    /// The demo's numbers ring in New York, Austin, Houston and San Francisco: at any hour of a winter
+    /// or a summer day its clock is shifted to where all of them are well inside their calling hours.
+    @Test func theDemoShiftsItsClockToWhereItsContactsAreInsideTheirCallingHours() throws {
+        let zones = ["America/New_York", "America/Chicago", "America/Los_Angeles"]
+        for day in ["2026-12-03T00:00:00Z", "2026-07-01T00:00:00Z", "2026-03-08T00:00:00Z"] {
+            let midnight = try #require(Timestamp(rfc3339: day))
+            for quarter in 0..<96 {
+                let now = midnight.adding(milliseconds: Int64(quarter) * 900_000)
+                let hours = Demo.clockOffsetHours(at: now)
+                let shifted = now.adding(milliseconds: Int64(hours) * 3_600_000)
+                #expect(CallingHours.allows(zones, CallingWindow(start: 8 * 60, end: 19 * 60), at: shifted), "\(now) + \(hours) h")
+                #expect((-12...12).contains(hours))
+                if CallingHours.allows(zones, CallingWindow(start: 8 * 60, end: 19 * 60), at: now) { #expect(hours == 0) }
+            }
+        }
+    }
+
+    @Test func aClockShiftIsWholeHoursWithinADay() {
+        var configuration = Configuration()
+        configuration.clockOffsetHours = 24
+        #expect(configuration.problem?.contains("--clock-offset-hours") == true)
+        configuration.clockOffsetHours = -23
+        #expect(configuration.problem == nil)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aShiftedClockIsReportedByHealthAndStampsTheLog() async throws {
+        let folder = try TemporaryFolder()
+        var shifted = configuration(folder)
+        shifted.demo = false
+        shifted.clockOffsetHours = 7
+        let app = try await SwitchboardApplication.build(shifted, logger: Self.logger)
+        let running = Task { try await app.run() }
+        let health = await app.api.handle(HTTPRequest(method: "GET", path: "/healthz"))
+        #expect(try JSONParser.parse(health.body)["clockShiftHours"]?.intValue == 7)
+        #expect(app.notes.contains { $0.contains("clock shifted +7 h") })
+        // The bootstrap's admin token was issued on the shifted clock too.
+        let first = try #require(try await app.store.readAll(after: 0, limit: 1).first)
+        #expect(first.time.milliseconds(since: Timestamp(millisecondsSinceEpoch: SystemClock.wallMilliseconds())) > 6 * 3_600_000)
+        await app.shutdown()
+        try await running.value
+    }
+
+    /// Issue 20, D12: reads of the whole log (a past `?at=`, verify, the CSV export, the compliance
+    /// report) run one at a time per token and a few on the node; another is 429 at once, never queued.
+    @Test func aWholeLogReadRunsOnceAtATimePerTokenAndAFewOnTheNode() {
+        let reads = ExpensiveReads(nodeLimit: 2)
+        #expect(reads.admit("a") == nil)
+        #expect(reads.admit("a") == .yoursIsRunning)
+        #expect(reads.admit("b") == nil)
+        #expect(reads.admit("c") == .nodeBusy)
+        reads.finish("a")
+        #expect(reads.admit("c") == nil)
+        reads.finish("x")  // never admitted: changes nothing
+        #expect(reads.admit("d") == .nodeBusy)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aTokensSecondWholeLogReadIsRefusedWhileItsFirstRunsAndOrdinaryReadsGoOn() async throws {
+        let folder = try TemporaryFolder()
+        var plain = configuration(folder)
+        plain.demo = false
+        let app = try await SwitchboardApplication.build(plain, logger: Self.logger)
+        let running = Task { try await app.run() }
+        let headers = try admin(folder)
+        let token = try #require(await app.api.authenticator.principal(for: headers)).tokenId
+        func get(_ path: String, _ query: [String: String] = [:]) async -> HTTPResponse {
+            await app.api.handle(HTTPRequest(method: "GET", path: path, query: query, headers: headers))
+        }
+        #expect(app.api.expensiveReads.admit(token) == nil)  // its first, still running
+        for (path, query) in [("/v1/overview", ["at": "1"]), ("/v1/queues/q", ["at": "1"]), ("/v1/audit/verify", [:]),
+                              ("/v1/audit/export", ["format": "csv"]), ("/v1/reports/compliance", [:])] {
+            let refused = await get(path, query)
+            #expect(refused.status == 429, "\(path)")
+            #expect(try JSONParser.parse(refused.body)["error"]?["code"] == "read-in-progress")
+            #expect(refused.headers.contains { $0.0 == "Retry-After" && $0.1 == "1" })
+        }
+        #expect(await get("/v1/overview").status == 200, "reading the projections is not a whole-log read")
+        #expect(await get("/v1/audit/export").status == 200, "the NDJSON export streams a page at a time")
+        app.api.expensiveReads.finish(token)
+        #expect(await get("/v1/overview", ["at": "1"]).status == 200)
+        #expect(await get("/v1/overview", ["at": "1"]).status == 200, "the place is given back when the read ends")
+        await app.shutdown()
+        try await running.value
     }
 
     @Test(.timeLimit(.minutes(1)))

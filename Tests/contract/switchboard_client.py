@@ -1,16 +1,16 @@
 """What every contract test shares to talk to a server: one admin token for every server the tests
 start (`serve --admin-token-file` registers it with each new store), a `requests` session that sends
 it, and a WebSocket connect that sends it in `Authorization`."""
-import datetime
 import os
 import time
 import pathlib
 import secrets
 import tempfile
-import zoneinfo
 
 import requests
 import websockets
+
+from clock_shift import CLOCK_SHIFT, CLOCK_SHIFT_HOURS, server_now  # noqa: F401  (re-exported for the tests)
 
 ADMIN_TOKEN = secrets.token_hex(32)
 ADMIN_TOKEN_FILE = str(pathlib.Path(tempfile.mkdtemp(prefix="switchboard-tests-")) / "admin-token")
@@ -20,31 +20,14 @@ with open(os.open(ADMIN_TOKEN_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
-def zone_in_calling_hours():
-    """A time zone where it is now well inside calling hours (09:00–18:00), whatever the hour CI runs."""
-    for name in ("America/Chicago", "America/New_York", "America/Los_Angeles", "Pacific/Honolulu", "Pacific/Guam",
-                 "Asia/Tokyo", "Asia/Kolkata", "Europe/Berlin", "Europe/London"):
-        if 9 <= datetime.datetime.now(zoneinfo.ZoneInfo(name)).hour < 18:
-            return name
-    raise AssertionError("no zone in calling hours")
-
-
-IN_HOURS = zone_in_calling_hours()
-
-
 SAFE_HARBOR_MESSAGE = "This is Switchboard Tests calling. Call us back at 512 555 0100. Press 9 to stop our calls."
 
 
 class Session(requests.Session):
-    """Contacts the tests create are placed, unless a test says otherwise, in a zone whose calling
-    hours are open now (as `serve --demo` does): no test depends on the hour at which CI runs. And a
-    queue the tests create has a safe-harbor message, as a real floor's must (without one it dials a
+    """A queue the tests create has a safe-harbor message, as a real floor's must (without one it dials a
     line at a time), unless the test sets `safeHarborMessage` itself (`None`: none)."""
 
     def request(self, method, url, *args, json=None, **options):
-        if method.upper() == "POST" and "/v1/queues" in url and isinstance(json, dict) and isinstance(json.get("contacts"), list):
-            json = {**json, "contacts": [{**c, "timeZone": IN_HOURS} if isinstance(c, dict) and "timeZone" not in c else c
-                                         for c in json["contacts"]]}
         if method.upper() == "POST" and url.split("?")[0].endswith("/v1/queues") and isinstance(json, dict):
             json = {"safeHarborMessage": SAFE_HARBOR_MESSAGE, **json}
         return super().request(method, url, *args, json=json, **options)
@@ -72,7 +55,7 @@ def connect(url, headers=AUTH, **options):
 
 def serve_arguments(binary, store, *more, port=0):
     """`switchboard serve` (on a free port unless told) with the tests' admin token."""
-    return [str(binary), "serve", "--port", str(port), "--store", str(store), "--admin-token-file", ADMIN_TOKEN_FILE,
+    return [str(binary), "serve", *CLOCK_SHIFT, "--port", str(port), "--store", str(store), "--admin-token-file", ADMIN_TOKEN_FILE,
             *map(str, more)]
 
 

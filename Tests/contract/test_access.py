@@ -16,7 +16,7 @@ import requests
 import websockets
 import yaml
 
-from switchboard_client import ADMIN_TOKEN, Session, bearer, connect, healthz_timer, percentile, plain, serve_arguments, tcp_sockets, wait_for
+from switchboard_client import ADMIN_TOKEN, Session, bearer, connect, healthz_timer, percentile, plain, serve_arguments, server_now, tcp_sockets, wait_for
 
 
 class FromAddress(requests.adapters.HTTPAdapter):  # noqa: E302
@@ -110,9 +110,9 @@ def test_every_route_admits_exactly_the_roles_its_table_names(served):
     served.admin("DELETE", f"/v1/tokens/{revoked['tokenId']}")
     expiring = new_token(served, "admin", expiresInSeconds=1)
     expired = expiring["token"]
-    # The server's clock is this machine's: wait until it has passed the token's own expiry.
+    # The server's clock is this machine's (shifted by the tests' whole hours): wait until it has passed the token's own expiry.
     expires_at = datetime.fromisoformat(expiring["expiresAt"].replace("Z", "+00:00")).timestamp()
-    wait_for(lambda: time.time() > expires_at + 0.05, message="the token's expiry never came")
+    wait_for(lambda: server_now() > expires_at + 0.05, message="the token's expiry never came")
 
     def request(method, path, who, own=True):
         """The request `who` makes: ids and bodies of its own (or, with own=False, another agent's)."""
@@ -215,10 +215,10 @@ def test_a_feed_socket_is_closed_when_its_token_expires(served):
                 async with asyncio.timeout(30):  # generous: a socket that outlives its token fails here
                     while True:
                         await ws.recv()
-            return closed.value.rcvd, time.time()
+            return closed.value.rcvd, server_now()
     received, at = asyncio.run(run())
     assert received is not None and received.code == 4001 and "expired" in received.reason
-    assert at >= expires_at - 0.05  # not before it expired (this machine's clock is the server's)
+    assert at >= expires_at - 0.05  # not before it expired (the server's clock is this machine's, shifted by whole hours)
 
 
 def test_an_agent_works_and_reads_only_the_queues_it_is_assigned_to(served):

@@ -12,14 +12,14 @@ import requests
 import websockets
 import yaml
 
-from switchboard_client import ADMIN_TOKEN, ADMIN_TOKEN_FILE, AUTH, SAFE_HARBOR_MESSAGE, api, connect, healthz_timer, percentile, tcp_sockets, wait_for
+from switchboard_client import ADMIN_TOKEN, ADMIN_TOKEN_FILE, AUTH, CLOCK_SHIFT, SAFE_HARBOR_MESSAGE, api, server_now, connect, healthz_timer, percentile, tcp_sockets, wait_for
 
 
 @pytest.fixture(scope="module")
 def server(switchboard, tmp_path_factory):
     store = tmp_path_factory.mktemp("serve") / "serve.sqlite"
     log = store.parent / "server.log"
-    process = subprocess.Popen([str(switchboard), "serve", "--admin-token-file", ADMIN_TOKEN_FILE, "--port", "0", "--store", str(store), "--demo"],
+    process = subprocess.Popen([str(switchboard), "serve", *CLOCK_SHIFT, "--admin-token-file", ADMIN_TOKEN_FILE, "--port", "0", "--store", str(store), "--demo"],
                                stdout=subprocess.PIPE, stderr=open(log, "w"), text=True)
     line = process.stdout.readline()
     assert "listening on http://127.0.0.1:" in line, line + log.read_text()
@@ -129,6 +129,8 @@ def test_queues_and_sessions_can_be_created_and_read(server):
     assert api.get(f"{server['base']}/v1/queues/{queue['queueId']}").json()["name"] == "Contract test"
     added = api.post(f"{server['base']}/v1/queues/{queue['queueId']}/contacts", json={"contacts": [{"phone": "+17135550112"}]})
     assert added.status_code == 200 and added.json()["pending"] == 2
+    # Issue 20, D12: an upload in pieces is answered with the queue's brief, never its whole list again.
+    assert added.json()["added"] == 1 and "contacts" not in added.json()
     session = api.post(server["base"] + "/v1/sessions", json={"agentId": "tester", "queueId": queue["queueId"], "mode": "single"})
     assert session.status_code == 201, session.text
     sid = session.json()["sessionId"]
@@ -306,7 +308,7 @@ def test_bytes_after_an_empty_body_do_not_make_the_server_spin(server):
 
 
 def test_sigterm_closes_websockets_with_1001_and_exits_cleanly(switchboard, tmp_path):
-    process = subprocess.Popen([str(switchboard), "serve", "--admin-token-file", ADMIN_TOKEN_FILE, "--port", "0", "--store", str(tmp_path / "s.sqlite"), "--demo"],
+    process = subprocess.Popen([str(switchboard), "serve", *CLOCK_SHIFT, "--admin-token-file", ADMIN_TOKEN_FILE, "--port", "0", "--store", str(tmp_path / "s.sqlite"), "--demo"],
                                stdout=subprocess.PIPE, stderr=open(tmp_path / "server.log", "w"), text=True)
     line = process.stdout.readline()
     port = int(line.split("127.0.0.1:")[1].split()[0])
@@ -335,7 +337,7 @@ def own_server(switchboard, tmp_path):
     store = tmp_path / "own.sqlite"
     # Schemathesis tries wrong tokens on purpose; a high limit keeps it from shutting itself out (429)
     # and leaving the operations behind untested.
-    process = subprocess.Popen([str(switchboard), "serve", "--admin-token-file", ADMIN_TOKEN_FILE, "--port", "0",
+    process = subprocess.Popen([str(switchboard), "serve", *CLOCK_SHIFT, "--admin-token-file", ADMIN_TOKEN_FILE, "--port", "0",
                                 "--store", str(store), "--demo", "--auth-failure-limit", "1000000"], stdout=subprocess.PIPE,
                                stderr=open(tmp_path / "server.log", "w"), text=True)
     port = int(process.stdout.readline().split("127.0.0.1:")[1].split()[0])
@@ -443,7 +445,7 @@ def rss_mib(pid):
 
 def test_a_slow_consumer_is_closed_with_4008_and_others_are_not_held_up(switchboard, big_store, tmp_path):
     store = copy_of(big_store, tmp_path)
-    process = subprocess.Popen([str(switchboard), "serve", "--admin-token-file", ADMIN_TOKEN_FILE, "--port", "0", "--store", str(store),
+    process = subprocess.Popen([str(switchboard), "serve", *CLOCK_SHIFT, "--admin-token-file", ADMIN_TOKEN_FILE, "--port", "0", "--store", str(store),
                                 "--slow-consumer-seconds", "2"],
                                stdout=subprocess.PIPE, stderr=open(tmp_path / "server.log", "w"), text=True)
     port = int(process.stdout.readline().split("127.0.0.1:")[1].split()[0])
@@ -505,7 +507,7 @@ def test_hundreds_of_readers_that_never_read_take_neither_the_memory_nor_healthz
     up on, and the server's memory and /healthz stay the server's. The figure goes beside a baseline
     measured in the same run."""
     store = copy_of(big_store, tmp_path)
-    process = subprocess.Popen([str(switchboard), "serve", "--admin-token-file", ADMIN_TOKEN_FILE, "--port", "0", "--store", str(store),
+    process = subprocess.Popen([str(switchboard), "serve", *CLOCK_SHIFT, "--admin-token-file", ADMIN_TOKEN_FILE, "--port", "0", "--store", str(store),
                                 "--slow-consumer-seconds", "3"],
                                stdout=subprocess.PIPE, stderr=open(tmp_path / "server.log", "w"), text=True)
     port = int(process.stdout.readline().split("127.0.0.1:")[1].split()[0])
@@ -544,7 +546,7 @@ def test_hundreds_of_readers_that_never_read_take_neither_the_memory_nor_healthz
 
 def test_idle_sockets_are_pinged_and_dead_peers_are_dropped(switchboard, tmp_path):
     import socket
-    process = subprocess.Popen([str(switchboard), "serve", "--admin-token-file", ADMIN_TOKEN_FILE, "--port", "0", "--store", str(tmp_path / "k.sqlite"),
+    process = subprocess.Popen([str(switchboard), "serve", *CLOCK_SHIFT, "--admin-token-file", ADMIN_TOKEN_FILE, "--port", "0", "--store", str(tmp_path / "k.sqlite"),
                                 "--ping-seconds", "1", "--hang-up-seconds", "3"],
                                stdout=subprocess.PIPE, stderr=open(tmp_path / "server.log", "w"), text=True)
     port = int(process.stdout.readline().split("127.0.0.1:")[1].split()[0])
@@ -614,7 +616,8 @@ def test_the_fanout_benchmarks_load_client_reads_what_a_real_client_reads(switch
     if not bench.exists():
         subprocess.run(["swift", "build", "--product", "switchboard-bench"], cwd=switchboard.parents[2], check=True)
     queue = api.post(server["base"] + "/v1/queues", json={
-        "name": "Frames", "contacts": [{"id": f"frame-{i}", "phone": f"+1512558{i:04d}"} for i in range(400)]}).json()
+        "name": "Frames", "contacts": [{"id": f"frame-{i}", "phone": f"+1512558{i:04d}", "name": f"Frame contact number {i:04d} in Austin, Texas"}
+                                    for i in range(400)]}).json()
     for i in range(3):
         assert api.post(f"{server['base']}/v1/queues/{queue['queueId']}/contacts",
                         json={"contacts": [{"phone": f"+1713558{i:04d}"}]}).status_code == 200
@@ -642,7 +645,7 @@ def test_the_fanout_benchmarks_load_client_reads_what_a_real_client_reads(switch
 
 def test_resuming_under_steady_load_loses_and_repeats_nothing(switchboard, tmp_path):
     # Calls that fail fast with no cooldown: tens of events a second while the client drops and returns.
-    process = subprocess.Popen([str(switchboard), "serve", "--admin-token-file", ADMIN_TOKEN_FILE, "--port", "0", "--store", str(tmp_path / "load.sqlite")],
+    process = subprocess.Popen([str(switchboard), "serve", *CLOCK_SHIFT, "--admin-token-file", ADMIN_TOKEN_FILE, "--port", "0", "--store", str(tmp_path / "load.sqlite")],
                                stdout=subprocess.PIPE, stderr=open(tmp_path / "server.log", "w"), text=True)
     port = int(process.stdout.readline().split("127.0.0.1:")[1].split()[0])
     base, ws_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/v1/stream"
@@ -671,6 +674,59 @@ def test_resuming_under_steady_load_loses_and_repeats_nothing(switchboard, tmp_p
         assert [position for position, _ in seen] == list(range(1, len(seen) + 1))
         stored = api.get(base + f"/v1/events?after=0&limit={len(seen)}").json()["events"]
         assert [event["id"] for event in stored] == [event_id for _, event_id in seen]
+    try:
+        asyncio.run(run())
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+
+
+def test_a_node_full_of_reading_walls_refuses_the_next_with_503_and_keeps_answering(switchboard, tmp_path):
+    """Issue 20, D13: 3 000 reading walls took both cores and put /healthz at p99 0.9 s — every
+    reading socket costs the one service thread a write per commit. A node serves `--max-feed-sockets`
+    (here 20, reading a steady stream); one more is refused at the handshake, 503 `feed-full` with
+    Retry-After, while those it serves go on receiving and the API answers; a place freed is taken."""
+    process = subprocess.Popen([str(switchboard), "serve", *CLOCK_SHIFT, "--admin-token-file", ADMIN_TOKEN_FILE, "--port", "0",
+                                "--store", str(tmp_path / "walls.sqlite"), "--max-feed-sockets", "20"],
+                               stdout=subprocess.PIPE, stderr=open(tmp_path / "server.log", "w"), text=True)
+    port = int(process.stdout.readline().split("127.0.0.1:")[1].split()[0])
+    base, ws_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/v1/stream?topics=all"
+    contacts = [{"phone": f"+1512556{i:04d}", "script": {"fail": "congestion", "ringMs": 100}} for i in range(400)]
+    queue = api.post(base + "/v1/queues", json={"name": "Wall load", "maxAttempts": 1, "contacts": contacts}).json()
+    assert api.post(base + "/v1/sessions", json={"agentId": "wall-agent", "queueId": queue["queueId"], "mode": "parallel",
+                                                 "settings": {"cooldownMs": 0, "staggerMs": 20}}).status_code == 201
+
+    async def event(ws):
+        while json.loads(await asyncio.wait_for(ws.recv(), 15))["type"] != "event":
+            pass
+
+    async def run():
+        walls = [await connect(ws_url) for _ in range(20)]
+        try:
+            for ws in walls:
+                await event(ws)  # each is served
+            for _ in range(5):
+                with pytest.raises(websockets.InvalidStatus) as refused:
+                    await connect(ws_url)
+                response = refused.value.response
+                assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+                assert json.loads(response.body)["error"]["code"] == "feed-full"
+            assert api.get(base + "/healthz").status_code == 200
+            for ws in walls:
+                await event(ws)  # the refusals took nothing from those served
+            await walls.pop().close()
+
+            deadline = time.monotonic() + 30
+            while len(walls) < 20:  # the server forgets the closed socket a moment after its close
+                assert time.monotonic() < deadline, "the freed place was never given out"
+                try:
+                    walls.append(await connect(ws_url))
+                except websockets.InvalidStatus:
+                    await asyncio.sleep(0.1)
+            await event(walls[-1])
+        finally:
+            for ws in walls:
+                await ws.close()
     try:
         asyncio.run(run())
     finally:
@@ -822,7 +878,7 @@ def test_a_kill_9_mid_batch_then_a_restart_dials_nobody_twice(switchboard, tmp_p
     store = tmp_path / "killed.sqlite"
 
     def start():
-        process = subprocess.Popen([str(switchboard), "serve", "--admin-token-file", ADMIN_TOKEN_FILE, "--port", "0", "--store", str(store)],
+        process = subprocess.Popen([str(switchboard), "serve", *CLOCK_SHIFT, "--admin-token-file", ADMIN_TOKEN_FILE, "--port", "0", "--store", str(store)],
                                    stdout=subprocess.PIPE, stderr=open(tmp_path / "server.log", "a"), text=True)
         port = int(process.stdout.readline().split("127.0.0.1:")[1].split()[0])
         return process, f"http://127.0.0.1:{port}"
@@ -876,7 +932,7 @@ def test_a_disposition_ends_the_wrap_up_and_a_callback_waits_for_its_time(server
     recorded = api.post(f"{base}/v1/sessions/{sid}/disposition",
                              json={"callId": wrap["callId"], "outcome": "callback", "notes": "after the budget", "callbackAt": later})
     assert recorded.status_code == 422  # more than a year ahead
-    soon = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    soon = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(server_now() + 3600))
     recorded = api.post(f"{base}/v1/sessions/{sid}/disposition",
                              json={"callId": wrap["callId"], "outcome": "callback", "callbackAt": soon})
     assert recorded.status_code == 200, recorded.text
