@@ -129,7 +129,7 @@ extension DialerState {
             guard tokens[tokenId] == nil else { throw .invalidTransition("token \(tokenId) already exists") }
             if role == .agent {
                 guard let agentId else { throw .invalidValue(field: "agentId", message: "is required for an agent's token") }
-                try Self.validateText(agentId.rawValue, field: "agentId")
+                try Self.validateAgentId(agentId)
             } else if agentId != nil {
                 throw .invalidValue(field: "agentId", message: "only an agent's token names an agent")
             }

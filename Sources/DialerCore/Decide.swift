@@ -75,7 +75,7 @@ extension DialerState {
 
         case .startSession(let sessionId, let agentId, let queueId, let mode, let profile, let settings, let callerIds):
             guard sessions[sessionId] == nil else { throw .sessionAlreadyExists(sessionId) }
-            try Self.validateText(agentId.rawValue, field: "agentId")
+            try Self.validateAgentId(agentId)
             let queue = try queue(queueId)
             guard [.idle, .active, .paused].contains(queue.state) else { throw .queueNotWorkable(queueId, queue.state) }
             let violations = settings.violations
@@ -460,6 +460,13 @@ extension DialerState {
         guard text.unicodeScalars.count <= maxTextLength else {
             throw .invalidValue(field: field, message: "must be at most \(maxTextLength) characters")
         }
+    }
+
+    /// An agent's id: text, without a comma — the feed's `topics=` list is split on commas, so an
+    /// agent `a,b` could never follow its own `agent:` topic (issue 20, D19).
+    static func validateAgentId(_ agentId: AgentID) throws(DomainError) {
+        try validateText(agentId.rawValue, field: "agentId")
+        guard !agentId.rawValue.contains(",") else { throw .invalidValue(field: "agentId", message: "must not contain a comma") }
     }
 
     /// ECMAScript's `\s` (what a JSON Schema `pattern` means by white space).

@@ -211,6 +211,14 @@ final class ServiceLoop {
             return 0
         case LWS_CALLBACK_RECEIVE:
             guard let wsi, let id = idByWsi[wsi], let input else { return 0 }
+            // The protocol is JSON text; a binary frame is data it cannot take (RFC 6455 §7.4.1: 1003).
+            if lws_frame_is_binary(wsi) != 0 {
+                var reason = Array("binary frames are not part of this protocol: send the subscribe message as text".utf8)
+                reason.withUnsafeMutableBufferPointer { buffer in
+                    lws_close_reason(wsi, lws_close_status(rawValue: UInt32(CloseCode.unsupportedData)), buffer.baseAddress, buffer.count)
+                }
+                return -1
+            }
             sockets[id]?.incoming.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length))
             if (sockets[id]?.incoming.count ?? 0) > server.limits.maxMessageBytes {
                 lws_close_reason(wsi, lws_close_status(rawValue: UInt32(CloseCode.messageTooBig)), nil, 0)
@@ -271,6 +279,10 @@ final class ServiceLoop {
         if let contentLength { headers["content-length"] = contentLength }
         http[id] = PendingHTTP(request: HTTPRequest(method: method, path: path, query: queryArguments(wsi), headers: headers,
                                                     peer: peerAddress(wsi)))
+        // RFC 9112 §3.2: a request without a Host is answered 400 (every HTTP/1.1 client sends one).
+        guard header(wsi, WSI_TOKEN_HOST) != nil else {
+            return reject(wsi, id, status: 400, code: "bad-request", message: "the request has no Host header")
+        }
         // Any method may carry a body: read it (or refuse it) before answering, so the connection stays in step.
         let hasBody = ["POST", "PUT", "PATCH"].contains(method) || (contentLength.flatMap { Int($0) } ?? 0) > 0
             || header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) != nil

@@ -11,6 +11,8 @@ struct AccessTests {
                                           expiresAt: nil))?.code == "invalid-value")
         #expect(given.refusal(.issueToken(tokenId: "t1", role: .auditor, agentId: "agent-1", label: nil, hashPrefix: "0123abcd",
                                           expiresAt: nil))?.code == "invalid-value")
+        #expect(given.refusal(.issueToken(tokenId: "t1", role: .agent, agentId: "agent,1", label: nil, hashPrefix: "0123abcd",
+                                          expiresAt: nil)) == .invalidValue(field: "agentId", message: "must not contain a comma"))
         #expect(given.refusal(.issueToken(tokenId: "t1", role: .admin, agentId: nil, label: nil, hashPrefix: "not-hex!",
                                           expiresAt: nil))?.code == "invalid-value")
         #expect(given.refusal(.issueToken(tokenId: "t1", role: .admin, agentId: nil, label: nil, hashPrefix: "0123abcd",

@@ -79,6 +79,10 @@ struct QueueAndSessionTests {
         {} else { Issue.record("a busy agent must not start a second session") }
         #expect(given.refusal(.startSession(sessionId: "s2", agentId: " ", queueId: "q", mode: .single,
                                             profile: .auto, settings: .default, callerIds: Fixture.callerIds))?.kind == .invalid)
+        // Issue 20, D19: an agent `a,b` could never follow its own `agent:` topic (the list is split on commas).
+        #expect(given.refusal(.startSession(sessionId: "s2", agentId: "agent,2", queueId: "q", mode: .single, profile: .auto,
+                                            settings: .default, callerIds: Fixture.callerIds))
+                == .invalidValue(field: "agentId", message: "must not contain a comma"))
         #expect(given.refusal(.startSession(sessionId: "s2", agentId: "a", queueId: "none", mode: .single,
                                             profile: .auto, settings: .default, callerIds: Fixture.callerIds)) == .queueNotFound("none"))
     }

@@ -496,3 +496,23 @@ def test_a_nul_inside_a_header_is_part_of_it_and_no_token_hides_behind_one(serve
         sock.sendall(b"GET /v1/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + ADMIN_TOKEN.encode() + b"\x00junk\r\n\r\n")
         assert sock.recv(4096).split(b"\r\n", 1)[0] in (b"HTTP/1.1 400 Bad Request", b"HTTP/1.1 401 Unauthorized")
     assert served.call("GET", "/v1/me", ADMIN_TOKEN).status_code == 200
+
+
+def test_a_request_without_host_and_a_binary_frame_are_refused_as_the_rfcs_say(served):
+    """Issue 20, D19: `Host` was never checked (RFC 9112 §3.2: 400), and a binary frame was taken as
+    a subscribe (RFC 6455 §7.4.1: data the endpoint cannot accept closes 1003)."""
+    import socket
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\n\r\n")
+        answer = sock.recv(4096)
+        assert answer.split(b"\r\n", 1)[0] == b"HTTP/1.1 400 Bad Request" and b'"bad-request"' in answer
+
+    async def binary():
+        async with connect(served.ws, headers=bearer(ADMIN_TOKEN)) as ws:
+            await ws.send(json.dumps({"subscribe": {"after": 0, "topics": "all"}}).encode())  # bytes: a binary frame
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 10)
+            return closed.value.rcvd
+    received = asyncio.run(binary())
+    assert received is not None and received.code == 1003 and "binary" in received.reason
+    assert served.call("GET", "/v1/me", ADMIN_TOKEN).status_code == 200
