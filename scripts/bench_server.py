@@ -10,6 +10,8 @@
              subscribers on `topics=all` (walls). Shape `floor`: 1 000 agents dialling, each followed
              by a subscriber of its own `session:` topic, plus 20 on `topics=all`. The subscribers are
              compiled `FrameReader` processes of 500 connections; each one's CPU is printed.
+  walls      /healthz while 3 000 walls read a steady stream, beside /healthz with none, at the default
+             --max-feed-sockets and with the cap lifted.
   ws_memory  server RSS growth per idle subscriber.
 """
 import asyncio
@@ -29,8 +31,8 @@ from clock_shift import CLOCK_SHIFT  # noqa: E402  (the tests' clock shift, one 
 
 BIN = sys.argv[1] if len(sys.argv) > 1 else ".build/release/switchboard"
 BENCH = sys.argv[2] if len(sys.argv) > 2 else ".build/release/switchboard-bench"
-# Which figures (comma-separated: poll, fanout, floor, ws_memory); all by default.
-ONLY = set(sys.argv[3].split(",")) if len(sys.argv) > 3 else {"poll", "fanout", "floor", "ws_memory"}
+# Which figures (comma-separated: poll, fanout, floor, walls, ws_memory); all by default.
+ONLY = set(sys.argv[3].split(",")) if len(sys.argv) > 3 else {"poll", "fanout", "floor", "walls", "ws_memory"}
 
 
 # The admin token of the server under test (serve writes it beside its store); every request sends it.
@@ -281,6 +283,58 @@ def fanout_floor(seconds=15, walls=20):
         server.wait(timeout=30)
 
 
+def healthz_during(port, work):
+    """`/healthz` round trips (ms), one every 50 ms while `work()` runs, and what it returned."""
+    import threading
+    samples, done, result = [], threading.Event(), {}
+
+    def probe():
+        while not done.is_set():
+            started = time.perf_counter()
+            get(port, "/healthz")
+            samples.append((time.perf_counter() - started) * 1000)
+            time.sleep(0.05)
+    prober = threading.Thread(target=probe)
+    prober.start()
+    try:
+        result["value"] = work()
+    finally:
+        done.set()
+        prober.join()
+    return samples, result.get("value")
+
+
+def quantile(samples, q):
+    ordered = sorted(samples)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1) if ordered else None
+
+
+def walls(count=3000, seconds=10):
+    """`count` reading walls (`topics=all`) under steady traffic: `/healthz` while they read, beside
+    `/healthz` under the same traffic with none, at the default `--max-feed-sockets` (the rest are
+    refused 503) and with the cap lifted to `count` (what the cap prevents)."""
+    for cap in (None, count):
+        directory = tempfile.mkdtemp(prefix="switchboard-walls-")
+        args = ["serve", "--port", "0", "--store", f"{directory}/walls.sqlite", "--log-level", "error"]
+        server, port = start(args + (["--max-feed-sockets", str(cap)] if cap else []))
+        try:
+            steady_traffic(port)
+            time.sleep(2)
+            baseline, _ = healthz_during(port, lambda: time.sleep(seconds))
+            before, started = get(port, "/healthz")["position"], time.time()
+            loaded, ours = healthz_during(port, lambda: subscribers(port, count, seconds))
+            events_per_s = (get(port, "/healthz")["position"] - before) / (time.time() - started)
+            yield {"figure": "walls", "walls": count, "max_feed_sockets": cap or "default", "connected": ours["connected"],
+                   "refused": ours["failed"], "events_per_s": round(events_per_s, 1),
+                   "messages_per_s": round(ours["messages"] / seconds),
+                   "healthz_p50_ms": quantile(loaded, 0.5), "healthz_p99_ms": quantile(loaded, 0.99),
+                   "baseline_healthz_p50_ms": quantile(baseline, 0.5), "baseline_healthz_p99_ms": quantile(baseline, 0.99),
+                   "walls_p99_ms": ours["all_topics"]["p99_ms"], "seconds": seconds}
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+
+
 async def idle_sockets(port, count):
     import websockets
     head = get(port, "/healthz")["position"]
@@ -333,9 +387,14 @@ def main():
                 process.wait(timeout=30)
     if "floor" in ONLY:
         print(json.dumps(fanout_floor()), flush=True)
+    if "walls" in ONLY:
+        for figure in walls():
+            print(json.dumps(figure), flush=True)
     if "ws_memory" in ONLY:
-        # Memory on a fresh server, so the heap the fan-out run left behind does not hide the growth.
-        server, port = start(["serve", "--port", "0", "--store", f"{directory}/memory.sqlite", "--demo", "--log-level", "error"])
+        # Memory on a fresh server, so the heap the fan-out run left behind does not hide the growth
+        # (its 5 000 idle sockets are past the default --max-feed-sockets).
+        server, port = start(["serve", "--port", "0", "--store", f"{directory}/memory.sqlite", "--demo", "--log-level", "error",
+                              "--max-feed-sockets", "6000"])
         try:
             print(json.dumps(ws_memory(port, server.pid, 5000)), flush=True)
         finally:

@@ -133,7 +133,7 @@ extension DialerState {
             } else if agentId != nil {
                 throw .invalidValue(field: "agentId", message: "only an agent's token names an agent")
             }
-            if let label { try Self.validateText(label, field: "label") }
+            if let label { try Self.validateName(label, field: "label") }
             guard hashPrefix.utf8.count == 8, hashPrefix.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else {
                 throw .invalidValue(field: "hashPrefix", message: "must be 8 lower-case hex digits")
             }

@@ -107,8 +107,15 @@ public enum CallingHours {
     }
 
     /// Whether `time` is inside `window` in every zone (an unknown zone name never allows).
-    public static func allows(_ zones: [String], _ window: CallingWindow, at time: Timestamp) -> Bool {
-        zones.allSatisfy { name in minuteOfDay(time, in: name).map(window.contains(minuteOfDay:)) ?? false }
+    ///
+    /// `wallClockBehindMs`: after the system clock stepped back, event times run on ahead of it (they
+    /// never go back) — judged on the event time alone, the morning edge would open early by the
+    /// step. While it is behind, the time must be inside the window on the wall clock's reading too.
+    public static func allows(_ zones: [String], _ window: CallingWindow, at time: Timestamp, wallClockBehindMs: Int64 = 0) -> Bool {
+        func inside(_ time: Timestamp) -> Bool {
+            zones.allSatisfy { name in minuteOfDay(time, in: name).map(window.contains(minuteOfDay:)) ?? false }
+        }
+        return inside(time) && (wallClockBehindMs <= 0 || inside(time.adding(milliseconds: -wallClockBehindMs)))
     }
 
     /// The first time at or after `now` that `allows` holds, looking a week ahead. Zones are whole
@@ -116,7 +123,11 @@ public enum CallingHours {
     /// (09:07): the answer changes only at whole minutes. Found in quarter hours, then to the minute
     /// within the quarter that opened (an opening shorter than a quarter hour may be found late,
     /// never early).
-    public static func nextOpening(_ zones: [String], _ window: CallingWindow, after now: Timestamp) -> Timestamp? {
+    public static func nextOpening(_ zones: [String], _ window: CallingWindow, after now: Timestamp,
+                                   wallClockBehindMs behind: Int64 = 0) -> Timestamp? {
+        func allows(_ zones: [String], _ window: CallingWindow, at time: Timestamp) -> Bool {
+            CallingHours.allows(zones, window, at: time, wallClockBehindMs: behind)
+        }
         if allows(zones, window, at: now) { return now }
         let minute: Int64 = 60_000, quarter = 15 * minute
         var previous = now
@@ -136,12 +147,12 @@ public enum CallingHours {
 
 extension Queue {
     /// When the first contact that waits only for its calling hours may be called (nil: none waits for them).
-    public func nextCallingHours(after now: Timestamp) -> Timestamp? {
+    public func nextCallingHours(after now: Timestamp, wallClockBehindMs: Int64 = 0) -> Timestamp? {
         var earliest: Timestamp?
         var seen: [[String]: Timestamp?] = [:]  // one answer per set of zones
         for contact in contacts.values where contact.isDialable(maxAttempts: maxAttempts, at: now) {
             let zones = CallingHours.zones(of: contact)
-            let opening = seen[zones] ?? CallingHours.nextOpening(zones, callingWindow, after: now)
+            let opening = seen[zones] ?? CallingHours.nextOpening(zones, callingWindow, after: now, wallClockBehindMs: wallClockBehindMs)
             seen[zones] = opening
             if let opening, opening > now, earliest.map({ opening < $0 }) ?? true { earliest = opening }
         }
@@ -150,12 +161,12 @@ extension Queue {
 
     /// Contacts that could be dialled now, split by whether their calling hours are open: one pass,
     /// each set of zones looked up once (queue reads ask for this on every overview).
-    public func callingHoursCounts(at now: Timestamp) -> (open: Int, waiting: Int) {
+    public func callingHoursCounts(at now: Timestamp, wallClockBehindMs: Int64 = 0) -> (open: Int, waiting: Int) {
         var open = 0, waiting = 0
         var seen: [[String]: Bool] = [:]
         for contact in contacts.values where contact.isDialable(maxAttempts: maxAttempts, at: now) {
             let zones = CallingHours.zones(of: contact)
-            let allowed = seen[zones] ?? CallingHours.allows(zones, callingWindow, at: now)
+            let allowed = seen[zones] ?? CallingHours.allows(zones, callingWindow, at: now, wallClockBehindMs: wallClockBehindMs)
             seen[zones] = allowed
             if allowed { open += 1 } else { waiting += 1 }
         }

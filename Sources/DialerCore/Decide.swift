@@ -13,13 +13,16 @@ extension DialerState {
     public static let maxTextLength = 200
     public static let maxAttemptsRange = 1...10
 
-    public func decide(_ command: Command, at now: Timestamp) throws(DomainError) -> [DialerEvent] {
+    /// `wallClockBehindMs`: how far the system clock is behind `now` (it stepped back and the event
+    /// times run on from the last one); calling hours must then hold on both readings.
+    public func decide(_ command: Command, at now: Timestamp, wallClockBehindMs: Int64 = 0) throws(DomainError) -> [DialerEvent] {
+        let behind = wallClockBehindMs
         switch command {
         case .createQueue(let queueId, let name, let segment, let maxAttempts, let contacts, let retryDelayMs, let callingHours,
                           let compliance):
             guard queues[queueId] == nil else { throw .queueAlreadyExists(queueId) }
-            try Self.validateText(name, field: "name")
-            if let segment { try Self.validateText(segment, field: "segment") }
+            try Self.validateName(name, field: "name")
+            if let segment { try Self.validateName(segment, field: "segment") }
             guard Self.maxAttemptsRange.contains(maxAttempts) else {
                 throw .invalidValue(field: "maxAttempts", message: "must be between 1 and 10, got \(maxAttempts)")
             }
@@ -124,7 +127,7 @@ extension DialerState {
             return Self.finishing(group, [.callCompleted(.init(groupId: groupId, callId: winner, endedBy: .agent))])
 
         case .startBatch(let sessionId, let groupId):
-            return try startBatch(sessionId: sessionId, groupId: groupId, at: now)
+            return try startBatch(sessionId: sessionId, groupId: groupId, at: now, wallClockBehindMs: behind)
 
         case .cancelBatch(let groupId):
             // Terminate means "end the others": with a connected winner, the other calls end and the
@@ -161,7 +164,8 @@ extension DialerState {
             // batch formed at 20:59:59 dials nobody at 21:00, and a number listed meanwhile is not rung.
             if let queue = queues[group.queueId], let contact = queue.contacts[call.contactId] {
                 let refusal: TerminationReason? = doNotCall.contains(contact.phone) ? .doNotCall
-                    : CallingHours.allows(CallingHours.zones(of: contact), queue.callingWindow, at: now) ? nil : .outsideCallingHours
+                    : CallingHours.allows(CallingHours.zones(of: contact), queue.callingWindow, at: now, wallClockBehindMs: behind)
+                        ? nil : .outsideCallingHours
                 if let refusal {
                     return Self.finishing(group, [.callTerminated(.init(groupId: groupId, callId: callId, reason: refusal))])
                 }
@@ -236,7 +240,8 @@ extension DialerState {
 
     // MARK: - Starting a batch
 
-    private func startBatch(sessionId: SessionID, groupId: GroupID, at now: Timestamp) throws(DomainError) -> [DialerEvent] {
+    private func startBatch(sessionId: SessionID, groupId: GroupID, at now: Timestamp,
+                            wallClockBehindMs behind: Int64) throws(DomainError) -> [DialerEvent] {
         let session = try liveSession(sessionId)
         guard session.state == .active else { throw .sessionPaused(sessionId) }
         if let wrapUp = session.wrapUp, wrapUp.endsAt.map({ now < $0 }) ?? true {
@@ -249,17 +254,18 @@ extension DialerState {
 
         // Only contacts inside their calling hours now, wherever each one is.
         let inHours = { (contact: Contact) in
-            CallingHours.allows(CallingHours.zones(of: contact), queue.callingWindow, at: now) && !doNotCall.contains(contact.phone)
+            CallingHours.allows(CallingHours.zones(of: contact), queue.callingWindow, at: now, wallClockBehindMs: behind)
+                && !doNotCall.contains(contact.phone)
         }
         guard let head = queue.dialableContacts(limit: 1, at: now, where: inHours).first else {
             guard queue.liveGroups.isEmpty else { throw .nothingToDial(queue.id) }
             // Contacts that only wait — for their retry time or their calling hours — keep the queue open.
-            let retry = queue.nextRetryAt(after: now), hours = queue.nextCallingHours(after: now)
+            let retry = queue.nextRetryAt(after: now), hours = queue.nextCallingHours(after: now, wallClockBehindMs: behind)
             if let hours, hours <= (retry ?? hours) {
                 // Recorded once per wait (the first session to find it); the others are told when to look again.
                 guard queue.waitingForHoursUntil != hours else { throw .waitingForCallingHours(queue.id, until: hours) }
                 return [.queueWaitingForHours(.init(queueId: queue.id, sessionId: sessionId, until: hours,
-                                                    contacts: queue.callingHoursCounts(at: now).waiting))]
+                                                    contacts: queue.callingHoursCounts(at: now, wallClockBehindMs: behind).waiting))]
             }
             if let retry { throw .waitingForRetry(queue.id, until: retry) }
             // Nothing left to dial and nothing in flight: the queue is done, and so are its sessions.
@@ -292,7 +298,7 @@ extension DialerState {
         let sameKind = { (contact: Contact) in !separateVIPs || StrategyProfileRegistry.isVIP(contact.segment) == batchIsVIP }
         let whole = queue.dialableContacts(limit: fanout, at: now) { contact in
             inHours(contact) && sameKind(contact)
-                && CallingHours.allows(CallingHours.zones(of: contact), queue.callingWindow, at: lastPlacement)
+                && CallingHours.allows(CallingHours.zones(of: contact), queue.callingWindow, at: lastPlacement, wallClockBehindMs: behind)
         }
         let candidates = whole.isEmpty ? queue.dialableContacts(limit: 1, at: now) { inHours($0) && sameKind($0) } : whole
         let calls = candidates.enumerated().map { index, contact in
@@ -462,10 +468,28 @@ extension DialerState {
         }
     }
 
-    /// An agent's id: text, without a comma — the feed's `topics=` list is split on commas, so an
+    /// What people name and read back (queue names, segments, contact and agent ids, token labels):
+    /// text without control characters (C0, DEL, C1) or bidirectional overrides and isolates — a NUL
+    /// ends the name in C tools, a U+202E shows `evil.exe` as `exe.live` on a wall (issue 20, D19).
+    /// `openapi.yaml`'s `Text` pattern says the same. Carriers' reasons stay as the carrier sent them.
+    static func validateName(_ text: String, field: String) throws(DomainError) {
+        try validateText(text, field: field)
+        guard !text.unicodeScalars.contains(where: isControl) else {
+            throw .invalidValue(field: field, message: "must not contain control characters or bidirectional overrides")
+        }
+    }
+
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x00...0x1F, 0x7F...0x9F, 0x202A...0x202E, 0x2066...0x2069: true
+        default: false
+        }
+    }
+
+    /// An agent's id: a name without a comma — the feed's `topics=` list is split on commas, so an
     /// agent `a,b` could never follow its own `agent:` topic (issue 20, D19).
     static func validateAgentId(_ agentId: AgentID) throws(DomainError) {
-        try validateText(agentId.rawValue, field: "agentId")
+        try validateName(agentId.rawValue, field: "agentId")
         guard !agentId.rawValue.contains(",") else { throw .invalidValue(field: "agentId", message: "must not contain a comma") }
     }
 
@@ -486,7 +510,7 @@ extension DialerState {
                 throw .duplicateContact(contact.contactId)
             }
             guard phones.insert(contact.phone).inserted else { throw .duplicatePhone(contact.phone) }
-            try validateText(contact.contactId.rawValue, field: "contactId")
+            try validateName(contact.contactId.rawValue, field: "contactId")
             if let zone = contact.timeZone, !CallingHours.isKnownZone(zone) {
                 throw .invalidValue(field: "timeZone", message: "\(zone) is not an IANA time zone (e.g. America/Chicago)")
             }

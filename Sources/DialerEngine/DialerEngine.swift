@@ -172,7 +172,8 @@ public final class DialerEngine<Clock: EngineClock> {
     @discardableResult
     private func decide(_ command: Command, at now: Timestamp, attempt: Int = 1,
                         reply: EngineReply? = nil) -> Result<[DialerEvent], DomainError> {
-        let result = Result { () throws(DomainError) in try state.decide(command, at: now) }
+        let behind = clock.wallClockBehindMs
+        let result = Result { () throws(DomainError) in try state.decide(command, at: now, wallClockBehindMs: behind) }
         let events: [DialerEvent]
         switch result {
         case .failure(let error):

@@ -54,9 +54,14 @@ public protocol EngineClock: Sendable {
     func next() async -> (time: Timestamp, input: EngineInput)?
     /// The next input if it is already due (at this instant); never waits.
     func nextDue() -> (time: Timestamp, input: EngineInput)?
+    /// How far the system clock is behind `now` (it stepped back): calling hours hold on both readings.
+    var wallClockBehindMs: Int64 { get }
 }
 
 extension EngineClock {
+    /// Virtual time has no wall clock to fall behind.
+    public var wallClockBehindMs: Int64 { 0 }
+
     public func schedule(_ input: EngineInput, after milliseconds: Int64) {
         schedule(input, at: now.adding(milliseconds: milliseconds))
     }

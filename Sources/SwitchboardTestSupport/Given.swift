@@ -7,6 +7,8 @@ public struct Given {
     public var state = DialerState()
     public var position: Int64 = 0
     public var time = Timestamp(millisecondsSinceEpoch: 1_767_625_200_000)
+    /// How far the system clock is behind `time` (a step back on a real clock); 0 on virtual time.
+    public var wallClockBehindMs: Int64 = 0
 
     public init(_ events: [DialerEvent] = []) { apply(events) }
 
@@ -26,14 +28,14 @@ public struct Given {
     /// Decides `command`, folds the resulting events in, and returns them.
     @discardableResult
     public mutating func when(_ command: Command) throws(DomainError) -> [DialerEvent] {
-        let events = try state.decide(command, at: time)
+        let events = try state.decide(command, at: time, wallClockBehindMs: wallClockBehindMs)
         apply(events)
         return events
     }
 
     public func refusal(_ command: Command) -> DomainError? {
         do {
-            _ = try state.decide(command, at: time)
+            _ = try state.decide(command, at: time, wallClockBehindMs: wallClockBehindMs)
             return nil
         } catch {
             return error

@@ -87,7 +87,7 @@ final class ServiceLoop {
         // A small receive buffer: clients only send a subscribe message (larger ones arrive in
         // fragments and are put together), and lws allocates this buffer for every connection.
         // Sends are not tied to it: a coalesced write or an HTTP answer goes out in one send().
-        let protocols = ProtocolTable(name: "switchboard", callback: serviceCallback, receiveBufferBytes: 512,
+        let protocols = ProtocolTable(name: Self.subprotocol, callback: serviceCallback, receiveBufferBytes: 512,
                                       largestSendBytes: Self.coalesceLimit + 16 * 1024)
         let retry = UnsafeMutablePointer<lws_retry_bo_t>.allocate(capacity: 1)
         retry.initialize(to: lws_retry_bo_t())
@@ -187,7 +187,9 @@ final class ServiceLoop {
         case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
             guard let wsi else { return 1 }
             let refusal = stopping ? HTTPResponse.error(503, code: "shutting-down", message: "the server is shutting down")
-                : server.application.webSocketRefusal(upgradeRequest(wsi)) ?? (sockets.count >= server.limits.maxWebSockets ? Self.full : nil)
+                : Self.subprotocolRefusal(header(wsi, WSI_TOKEN_PROTOCOL))
+                    ?? server.application.webSocketRefusal(upgradeRequest(wsi))
+                    ?? (sockets.count >= server.limits.maxWebSockets ? Self.full : nil)
             guard let refusal else { return 0 }
             // Refuse with a real HTTP/1.1 status (lws's own helpers answer HTTP/1.0, which clients reject).
             let status = "\(refusal.status) \(Self.reasonPhrases[refusal.status] ?? "Refused")"
@@ -279,10 +281,6 @@ final class ServiceLoop {
         if let contentLength { headers["content-length"] = contentLength }
         http[id] = PendingHTTP(request: HTTPRequest(method: method, path: path, query: queryArguments(wsi), headers: headers,
                                                     peer: peerAddress(wsi)))
-        // RFC 9112 §3.2: a request without a Host is answered 400 (every HTTP/1.1 client sends one).
-        guard header(wsi, WSI_TOKEN_HOST) != nil else {
-            return reject(wsi, id, status: 400, code: "bad-request", message: "the request has no Host header")
-        }
         // Any method may carry a body: read it (or refuse it) before answering, so the connection stays in step.
         let hasBody = ["POST", "PUT", "PATCH"].contains(method) || (contentLength.flatMap { Int($0) } ?? 0) > 0
             || header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) != nil
@@ -516,6 +514,24 @@ final class ServiceLoop {
         if written < 0 { return -1 }
         if !socket.queue.isEmpty || socket.closeCode != nil { lws_callback_on_writable(wsi) }
         return 0
+    }
+
+    /// The WebSocket subprotocol served.
+    static let subprotocol = "switchboard"
+
+    /// lws reads `Sec-WebSocket-Protocol` in order, up to the first name it serves, into a 64-byte
+    /// buffer, and drops the handshake without a status at a longer element (`bearer.<64 hex>, switchboard`
+    /// did so — issue 20, D19). Such a list is answered 400, saying the order that works.
+    static func subprotocolRefusal(_ header: String?) -> HTTPResponse? {
+        guard let header else { return nil }
+        for element in header.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            if element == subprotocol { return nil }
+            if element.utf8.count >= 63 {
+                return .error(400, code: "subprotocol-order",
+                              message: "name \(subprotocol) first in Sec-WebSocket-Protocol: \(subprotocol), bearer.<token>")
+            }
+        }
+        return nil
     }
 
     /// The answer to an upgrade past `Limits.maxWebSockets`: the node serves the sockets it has, the

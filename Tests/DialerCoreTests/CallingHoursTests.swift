@@ -140,6 +140,26 @@ struct CallingHoursTests {
         #expect(ended.contains { if case .batchCompleted = $0 { true } else { false } })
     }
 
+    /// Issue 20, D5: after the system clock stepped back, event times run on ahead of it (they never go
+    /// back): judged on them alone, the morning edge opened early by the step. Both readings must be inside.
+    @Test func afterTheClockSteppedBackTheMorningOpensOnTheLaterOfBothReadings() throws {
+        // 08:00:30 in New York by the event time, 07:00:30 by the wall clock an hour behind it.
+        var stepped = try eveningQueue(at: time("2026-01-05T13:00:30Z"))
+        stepped.wallClockBehindMs = 3_600_000
+        #expect(try stepped.when(.startBatch(sessionId: "s", groupId: "g1"))
+                == [.queueWaitingForHours(.init(queueId: "q", sessionId: "s", until: time("2026-01-05T14:00:00Z"), contacts: 5))],
+                "08:00 on the wall clock is 09:00 by the event time")
+        var steady = try eveningQueue(at: time("2026-01-05T13:00:30Z"))
+        try steady.when(.startBatch(sessionId: "s", groupId: "g1"))
+        try steady.when(.placeCall(groupId: "g1", callId: "g1-1"))
+        // The step comes between the batch forming and its second line.
+        steady.wallClockBehindMs = 3_600_000
+        steady.advance(800)
+        #expect(try steady.when(.placeCall(groupId: "g1", callId: "g1-2"))
+                == [.callTerminated(.init(groupId: "g1", callId: "g1-2", reason: .outsideCallingHours))])
+        #expect(CallingHours.allows(["America/New_York"], .legal, at: time("2026-01-05T14:00:00Z"), wallClockBehindMs: 3_600_000))
+    }
+
     @Test func aNumberListedAfterItsBatchFormedIsNeverRung() throws {
         var given = try eveningQueue(at: time("2026-01-05T20:00:00Z"))
         try given.when(.startBatch(sessionId: "s", groupId: "g1"))

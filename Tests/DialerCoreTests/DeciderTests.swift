@@ -25,6 +25,14 @@ struct QueueAndSessionTests {
         #expect(given.refusal(.addContacts(queueId: "q", contacts: [Fixture.contact("c1")])) == .duplicateContact("c1"))
         #expect(given.refusal(.addContacts(queueId: "nope", contacts: [Fixture.contact("x")])) == .queueNotFound("nope"))
         #expect(given.refusal(.addContacts(queueId: "q", contacts: []))?.kind == .invalid)
+        // Issue 20, D19: names people read back carry no control characters or bidirectional overrides.
+        let hidden = DomainError.invalidValue(field: "name", message: "must not contain control characters or bidirectional overrides")
+        for name in ["Leads\u{0}", "Lea\u{202E}sd", "Tab\tbed", "\u{85}Next line"] {
+            #expect(given.refusal(.createQueue(queueId: "q2", name: name, segment: nil, maxAttempts: 3, contacts: [])) == hidden, "\(name)")
+        }
+        #expect(given.refusal(.createQueue(queueId: "q2", name: "Café Ünïcode 東京", segment: nil, maxAttempts: 3, contacts: [])) == nil)
+        #expect(given.refusal(.addContacts(queueId: "q", contacts: [Fixture.contact("c\u{1B}[31m")]))
+                == .invalidValue(field: "contactId", message: "must not contain control characters or bidirectional overrides"))
     }
 
     @Test func sessionDefaultsAreThoseOfTheProduct() {

@@ -70,3 +70,15 @@ struct WebSocketFramingTests {
         #expect(big.count == 1)
     }
 }
+
+/// Issue 20, D19: `bearer.<token>, switchboard` dropped the handshake without a status.
+@Test func aSubprotocolListThatLwsCannotReadIsRefusedWithTheOrderThatWorks() {
+    let token = "bearer." + String(repeating: "a", count: 64)
+    #expect(ServiceLoop.subprotocolRefusal("switchboard, \(token)") == nil)
+    #expect(ServiceLoop.subprotocolRefusal("bearer.short, switchboard") == nil)
+    #expect(ServiceLoop.subprotocolRefusal(nil) == nil)
+    let refused = ServiceLoop.subprotocolRefusal("\(token), switchboard")
+    #expect(refused?.status == 400)
+    let body = String(decoding: refused?.body ?? [], as: UTF8.self)
+    #expect(body.contains("switchboard, bearer.<token>"))
+}

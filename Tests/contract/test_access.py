@@ -498,15 +498,9 @@ def test_a_nul_inside_a_header_is_part_of_it_and_no_token_hides_behind_one(serve
     assert served.call("GET", "/v1/me", ADMIN_TOKEN).status_code == 200
 
 
-def test_a_request_without_host_and_a_binary_frame_are_refused_as_the_rfcs_say(served):
-    """Issue 20, D19: `Host` was never checked (RFC 9112 §3.2: 400), and a binary frame was taken as
-    a subscribe (RFC 6455 §7.4.1: data the endpoint cannot accept closes 1003)."""
-    import socket
-    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
-        sock.sendall(b"GET /healthz HTTP/1.1\r\n\r\n")
-        answer = sock.recv(4096)
-        assert answer.split(b"\r\n", 1)[0] == b"HTTP/1.1 400 Bad Request" and b'"bad-request"' in answer
-
+def test_a_binary_frame_is_refused_as_the_rfc_says(served):
+    """Issue 20, D19: a binary frame was taken as a subscribe (RFC 6455 §7.4.1: data the endpoint
+    cannot accept closes 1003)."""
     async def binary():
         async with connect(served.ws, headers=bearer(ADMIN_TOKEN)) as ws:
             await ws.send(json.dumps({"subscribe": {"after": 0, "topics": "all"}}).encode())  # bytes: a binary frame
@@ -516,3 +510,21 @@ def test_a_request_without_host_and_a_binary_frame_are_refused_as_the_rfcs_say(s
     received = asyncio.run(binary())
     assert received is not None and received.code == 1003 and "binary" in received.reason
     assert served.call("GET", "/v1/me", ADMIN_TOKEN).status_code == 200
+
+
+def test_a_subprotocol_list_with_the_token_first_is_answered_with_the_order_that_works(served):
+    """Issue 20, D19: `Sec-WebSocket-Protocol: bearer.<token>, switchboard` dropped the handshake with
+    no status (lws reads the list in order into a 64-byte name); now a 400 names the order that works."""
+    import socket
+
+    def handshake(protocols):
+        with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
+            sock.sendall(f"GET /v1/stream?topics=all HTTP/1.1\r\nHost: 127.0.0.1:{served.port}\r\nUpgrade: websocket\r\n"
+                         f"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                         f"Sec-WebSocket-Protocol: {protocols}\r\n\r\n".encode())
+            return sock.recv(4096)
+    refused = handshake(f"bearer.{ADMIN_TOKEN}, switchboard")
+    assert refused.split(b"\r\n", 1)[0] == b"HTTP/1.1 400 Bad Request"
+    body = json.loads(refused.split(b"\r\n\r\n", 1)[1])
+    assert body["error"]["code"] == "subprotocol-order" and "switchboard, bearer.<token>" in body["error"]["message"]
+    assert handshake(f"switchboard, bearer.{ADMIN_TOKEN}").split(b"\r\n", 1)[0] == b"HTTP/1.1 101 Switching Protocols"
