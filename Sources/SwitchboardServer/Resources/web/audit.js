@@ -60,7 +60,9 @@ async function openSession(id) {
   new LiveFeed({
     topics: `session:${id}`, after: player.events.at(-1)?.position ?? 0, badge,
     onEvent: (event) => {
-      const following = player.index === player.events.length - 1;
+      // Following the live end only if the scrubber is there: a scrub the debounce has not applied
+      // yet (Home pressed as an event arrived) must not be pulled back to the end.
+      const following = player.index === player.events.length - 1 && Number($('scrub').value) === player.index;
       player.events.push(event);
       $('events').tBodies[0].append(eventRow(event, player.events.length - 1));
       $('scrub').max = String(player.events.length - 1);
