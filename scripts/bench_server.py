@@ -27,7 +27,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "Tests", "contract"))
-from clock_shift import CLOCK_SHIFT  # noqa: E402  (the tests' clock shift, one definition)
+from clock_shift import CLOCK_SHIFT, CLOCK_SHIFT_HOURS  # noqa: E402  (the tests' clock shift, one definition)
 
 BIN = sys.argv[1] if len(sys.argv) > 1 else ".build/release/switchboard"
 BENCH = sys.argv[2] if len(sys.argv) > 2 else ".build/release/switchboard-bench"
@@ -37,6 +37,8 @@ ONLY = set(sys.argv[3].split(",")) if len(sys.argv) > 3 else {"poll", "fanout", 
 
 # The admin token of the server under test (serve writes it beside its store); every request sends it.
 TOKEN = None
+# The ports of servers on the shifted clock: their subscribers take the shift off each event's stamp.
+SHIFTED_PORTS = set()
 
 
 def start(args, binary=None):
@@ -46,6 +48,8 @@ def start(args, binary=None):
     process = subprocess.Popen([binary or BIN, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = process.stdout.readline()
     port = int(re.search(r"127\.0\.0\.1:(\d+)", line).group(1))
+    if args[0] == "serve":
+        SHIFTED_PORTS.add(port)
     if "--store" in args:
         TOKEN = open(args[args.index("--store") + 1] + ".admin-token").read().strip()
     return process, port
@@ -111,7 +115,8 @@ def subscribers(port, count, seconds, topics=("all",), after=None):
             listing.write("\n".join(part))
         processes.append((listing.name, subprocess.Popen(
             [BENCH, "--only", "fanout-client", "--port", str(port), "--subscribers", str(len(part)), "--seconds", str(seconds),
-             "--after", str(after), "--topics-file", listing.name],
+             "--after", str(after), "--topics-file", listing.name,
+             "--clock-offset-hours", str(CLOCK_SHIFT_HOURS if port in SHIFTED_PORTS else 0)],
             stdout=subprocess.PIPE, text=True, env={**os.environ, "SWITCHBOARD_TOKEN": TOKEN or ""})))
     results = []
     for name, process in processes:
@@ -311,9 +316,9 @@ def quantile(samples, q):
 
 def walls(count=3000, seconds=10):
     """`count` reading walls (`topics=all`) under steady traffic: `/healthz` while they read, beside
-    `/healthz` under the same traffic with none, at the default `--max-feed-sockets` (the rest are
-    refused 503) and with the cap lifted to `count` (what the cap prevents)."""
-    for cap in (None, count):
+    `/healthz` under the same traffic with none, at caps of `--max-feed-sockets` below the default, at
+    the default (the rest are refused 503) and with the cap lifted to `count` (what the cap prevents)."""
+    for cap in (500, None, 2000, count):
         directory = tempfile.mkdtemp(prefix="switchboard-walls-")
         args = ["serve", "--port", "0", "--store", f"{directory}/walls.sqlite", "--log-level", "error"]
         server, port = start(args + (["--max-feed-sockets", str(cap)] if cap else []))

@@ -26,7 +26,10 @@ enum FanoutClient {
     /// Samples stamped within `warmUpMs` after the last connection are left out (and counted).
     static let warmUpMs = 2000.0
 
-    static func run(port: Int, connections: Int, seconds: Double, after: Int64, topics: [String], token: String?) -> Figures {
+    /// `clockOffsetMs`: how far the server's clock is shifted (`serve --clock-offset-hours`), taken off
+    /// each event's stamp so a latency compares two readings of one clock.
+    static func run(port: Int, connections: Int, seconds: Double, after: Int64, topics: [String], token: String?,
+                    clockOffsetMs: Double = 0) -> Figures {
         var samples: [(stampMs: Double, latencyMs: Double, all: Bool)] = []
         samples.reserveCapacity(1 << 20)
         var counts = (events: 0, eventBytes: 0, states: 0, stateBytes: 0)
@@ -47,7 +50,7 @@ enum FanoutClient {
             guard let start = firstIndex(of: marker, in: message), start + 24 <= message.count,
                   let stamp = Timestamp(rfc3339: String(decoding: message[start..<start + 24], as: UTF8.self))
             else { return }
-            let stampMs = Double(stamp.millisecondsSinceEpoch)
+            let stampMs = Double(stamp.millisecondsSinceEpoch) - clockOffsetMs
             samples.append((stampMs, receivedMs - stampMs, isAll[index % isAll.count]))
         }
         // Steady state only: every subscriber connected, and `warmUpMs` more for their catch-ups to join.

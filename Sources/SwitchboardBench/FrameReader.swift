@@ -17,8 +17,8 @@ final class FrameReader {
         var messages = 0
         /// User + system CPU this process used while the connections were open.
         var cpuSeconds = 0.0
-        /// Wall-clock time (ms since the epoch) when the last handshake completed: messages before it
-        /// may be catch-up, not fan-out.
+        /// Wall-clock time (ms since the epoch) when the last handshake was settled (answered 101 or
+        /// refused): messages before it may be catch-up, not fan-out.
         var allConnectedAtMs: Double?
     }
 
@@ -40,6 +40,8 @@ final class FrameReader {
     private var report = Report()
     private let onMessage: MessageHandler
     private var live = 0
+    /// The connections asked for, whether or not they connected.
+    private var attempts = 0
 
     private init(onMessage: @escaping MessageHandler) { self.onMessage = onMessage }
 
@@ -54,6 +56,7 @@ final class FrameReader {
 
     private func run(port: Int, paths: [String], count: Int, seconds: Double, authorization: String?) -> Report {
         let started = Self.cpuSeconds()
+        attempts = count
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
         for index in 0..<count {
             let descriptor = Self.connect(port: port)
@@ -106,6 +109,13 @@ final class FrameReader {
         return report
     }
 
+    /// Stamps `allConnectedAtMs` once every handshake has an answer.
+    private func settled() {
+        if report.connected + report.failed == attempts, report.allConnectedAtMs == nil {
+            report.allConnectedAtMs = Date().timeIntervalSince1970 * 1000
+        }
+    }
+
     /// New bytes from a connection: the handshake's response first, then frames.
     private func received(_ bytes: UnsafeRawBufferPointer, on index: Int) {
         guard connections[index].open else {
@@ -114,12 +124,13 @@ final class FrameReader {
             guard let end = Self.headerEnd(response) else { return }
             guard response.starts(with: Array("HTTP/1.1 101".utf8)) else {
                 report.failed += 1
+                settled()
                 return drop(index, closedByServer: false)
             }
             connections[index].open = true
             connections[index].pending = []
             report.connected += 1
-            if report.connected == connections.count { report.allConnectedAtMs = Date().timeIntervalSince1970 * 1000 }
+            settled()
             let rest = Array(response[end...])
             if !rest.isEmpty { rest.withUnsafeBytes { received($0, on: index) } }
             return

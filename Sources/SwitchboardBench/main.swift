@@ -24,6 +24,8 @@ struct Options {
     var topics = "all"
     /// One subscription per line, used in turn by the connections (overrides `topics`).
     var topicsFile: String?
+    /// The server's clock shift (`serve --clock-offset-hours`), so latencies compare one clock.
+    var clockOffsetHours = 0.0
     var helloServer = false
     // broadcaster: the bare baseline of the fan-out figure.
     var broadcaster = false
@@ -42,6 +44,7 @@ struct Options {
             case "--after": after = iterator.next().flatMap(Int64.init) ?? after
             case "--topics": topics = iterator.next() ?? topics
             case "--topics-file": topicsFile = iterator.next()
+            case "--clock-offset-hours": clockOffsetHours = iterator.next().flatMap(Double.init) ?? clockOffsetHours
             case "hello-server": helloServer = true
             case "broadcaster": broadcaster = true
             case "--rate": shape.eventsPerSecond = iterator.next().flatMap(Double.init) ?? shape.eventsPerSecond
@@ -56,7 +59,7 @@ struct Options {
                 }
                 shape.schedule = schedule
             default:
-                FileHandle.standardError.write(Data("usage: switchboard-bench hello-server [--port P] | broadcaster [--port P] [--rate EVENTS_PER_S] [--event-bytes B] [--state-bytes B] [--states-per-event X] [--schedule FILE] | [--events N] [--writers N] [--only append|append_random_ids|replay|engine|answer_to_cancel_us|audit|replay-phases|fanout-client [--port P] [--subscribers N] [--seconds S] [--after POS] [--topics T | --topics-file F]; the feed's token in SWITCHBOARD_TOKEN]\n".utf8))
+                FileHandle.standardError.write(Data("usage: switchboard-bench hello-server [--port P] | broadcaster [--port P] [--rate EVENTS_PER_S] [--event-bytes B] [--state-bytes B] [--states-per-event X] [--schedule FILE] | [--events N] [--writers N] [--only append|append_random_ids|replay|engine|answer_to_cancel_us|audit|replay-phases|fanout-client [--port P] [--subscribers N] [--seconds S] [--after POS] [--topics T | --topics-file F] [--clock-offset-hours H]; the feed's token in SWITCHBOARD_TOKEN]\n".utf8))
                 exit(2)
             }
         }
@@ -156,7 +159,8 @@ if options.runs("fanout-client") {
         ?? [options.topics]
     let figures = FanoutClient.run(port: options.port, connections: options.subscribers, seconds: options.seconds,
                                    after: options.after, topics: topics,
-                                   token: ProcessInfo.processInfo.environment["SWITCHBOARD_TOKEN"])
+                                   token: ProcessInfo.processInfo.environment["SWITCHBOARD_TOKEN"],
+                                   clockOffsetMs: options.clockOffsetHours * 3_600_000)
     func percentiles(_ samples: [Double]) -> JSONValue {
         let sorted = samples.sorted()
         func at(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }

@@ -397,7 +397,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Close a feed socket catching up that takes nothing for this many seconds (4008; it resumes with after=).")
     var slowConsumerSeconds: Int = 15
     @Option(help: "Feed sockets (consoles, walls) this server serves at once; one more is refused 503 feed-full with Retry-After.")
-    var maxFeedSockets: Int = 2000
+    var maxFeedSockets: Int = WebServer.Limits().maxWebSockets
     @Option(help: "The organisation's safe-harbor message (who is calling, a callback number, how to opt out), for queues without their own; \"\" removes it. Default: keep the one in force.")
     var safeHarborMessage: String?
     @Option(help: "Run the server's clock this many whole hours from the system's (-23 to 23), so that demos and tests find the US inside its calling hours whenever they run; simulated carrier only. Default: 0, or for --demo the shift its contacts need.")

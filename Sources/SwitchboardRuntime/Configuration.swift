@@ -1,5 +1,6 @@
 import DialerCore
 import Logging
+import WebTransport
 
 /// Everything that decides how Switchboard runs: one value, built by `serve` from its arguments or by
 /// a test, turned into a running application by `SwitchboardApplication.build`.
@@ -27,7 +28,7 @@ public struct Configuration: Sendable {
     /// A feed socket catching up that takes nothing for this long is closed 4008 (`--slow-consumer-seconds`).
     public var slowConsumerSeconds = 15
     /// Feed sockets this node serves at once (`--max-feed-sockets`); one more is refused 503 `feed-full`.
-    public var maxFeedSockets = 2000
+    public var maxFeedSockets = WebServer.Limits().maxWebSockets
     /// Origins besides the server's own from which browsers may open the feed (`--allow-origin`).
     public var allowedOrigins: [String] = []
     /// The organisation's safe-harbor message, for queues without their own: recorded in the log when

@@ -116,8 +116,10 @@ public final class WebServer: Sendable {
         /// Open WebSockets the node serves: one more upgrade is answered 503 `feed-full` with
         /// `Retry-After`. Every reading socket costs the one service thread a write per commit, and
         /// that thread also answers the API and `/healthz`: past what it can write, fan-out would
-        /// starve them (3 000 reading walls put `/healthz` at p99 0.9 s). Sized by `--max-feed-sockets`.
-        public var maxWebSockets = 2000
+        /// starve them (3 000 reading walls put `/healthz` at p99 0.9 s). The default keeps `/healthz`
+        /// p99 well under 100 ms with every socket a reading wall on a 2-core box (docs/benchmarks.md,
+        /// `walls`: 1 000 → 40–56 ms, 2 000 → 59–168 ms); `--max-feed-sockets` sizes it for a bigger one.
+        public var maxWebSockets = 1000
         /// Ping an idle WebSocket after this many seconds; drop it if nothing comes back in `hangUpSeconds`.
         public var pingSeconds: UInt16 = 20
         public var hangUpSeconds: UInt16 = 60
