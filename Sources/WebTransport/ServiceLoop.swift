@@ -53,6 +53,8 @@ final class ServiceLoop {
         /// lws may report the end of an empty body after we already dispatched: handle a request once.
         var dispatched = false
         var completionSeen = false
+        /// Answered from its head (431, 413, 401 …): a body that still arrives is not read nor handled.
+        var rejected = false
         /// A streamed body: the headers are out, and the next piece (or the end) is awaited or ready.
         var stream: StreamState?
     }
@@ -105,7 +107,7 @@ final class ServiceLoop {
         info.retry_and_idle_policy = UnsafePointer(retry)
         info.options = UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8)
         info.timeout_secs = 30
-        info.max_http_header_data = 4096
+        info.max_http_header_data = UInt16(clamping: server.limits.headerBufferBytes)
         let certificate = server.tls.map { strdup($0.certificatePath) }, key = server.tls.map { strdup($0.privateKeyPath) }
         let host = strdup(server.host)
         defer {
@@ -153,7 +155,7 @@ final class ServiceLoop {
             guard let wsi else { return -1 }
             return beginHTTP(wsi, path: input.map { String(cString: $0.assumingMemoryBound(to: CChar.self)) } ?? "/")
         case LWS_CALLBACK_HTTP_BODY:
-            guard let wsi, let id = idByWsi[wsi], let input else { return 0 }
+            guard let wsi, let id = idByWsi[wsi], let input, http[id]?.rejected != true else { return 0 }
             if let since = http[id]?.bodySince, Double(DispatchTime.now().uptimeNanoseconds - since) / 1e9 > server.limits.bodySeconds {
                 return reject(wsi, id, status: 408, code: "request-timeout",
                               message: "the body did not arrive within \(Int(server.limits.bodySeconds)) s")
@@ -165,6 +167,7 @@ final class ServiceLoop {
             return 0
         case LWS_CALLBACK_HTTP_BODY_COMPLETION:
             guard let wsi, let id = idByWsi[wsi], let pending = http[id] else { return -1 }
+            if pending.rejected { return 0 }
             // lws 4.1 calls this again and again when bytes follow a zero-length body on the same
             // connection (seen under schemathesis: a busy loop). A request completes once; a second
             // completion means the connection is out of step: drop it.
@@ -187,7 +190,7 @@ final class ServiceLoop {
         case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
             guard let wsi else { return 1 }
             let refusal = stopping ? HTTPResponse.error(503, code: "shutting-down", message: "the server is shutting down")
-                : Self.subprotocolRefusal(header(wsi, WSI_TOKEN_PROTOCOL))
+                : headRefusal(wsi) ?? Self.subprotocolRefusal(header(wsi, WSI_TOKEN_PROTOCOL))
                     ?? server.application.webSocketRefusal(upgradeRequest(wsi))
                     ?? (sockets.count >= server.limits.maxWebSockets ? Self.full : nil)
             guard let refusal else { return 0 }
@@ -274,6 +277,7 @@ final class ServiceLoop {
         let methods = ["GET", "POST", "OPTIONS", "PUT", "PATCH", "DELETE", "CONNECT", "HEAD"]
         let method = methodIndex >= 0 && Int(methodIndex) < methods.count ? methods[Int(methodIndex)] : "UNKNOWN"
         var headers: [String: String] = [:]
+        if let refusal = headRefusal(wsi) { return reject(wsi, id, status: refusal.status, response: refusal) }
         if let value = header(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH) { headers["if-none-match"] = value }
         if let value = header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE) { headers["content-type"] = value }
         if let value = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) { headers["authorization"] = value }
@@ -342,6 +346,7 @@ final class ServiceLoop {
         bodyEnded(id)
         http[id, default: PendingHTTP(request: HTTPRequest(method: "?", path: "?"))].response = response
         http[id]?.closeAfter = true
+        http[id]?.rejected = true
         lws_callback_on_writable(wsi)
         return 0
     }
@@ -658,9 +663,29 @@ final class ServiceLoop {
     }
 
     static let reasonPhrases = [400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-                                429: "Too Many Requests", 503: "Service Unavailable"]
+                                414: "URI Too Long", 429: "Too Many Requests", 431: "Request Header Fields Too Large",
+                                503: "Service Unavailable"]
 
     /// A WebSocket handshake as the application sees it: path, query, the headers it reads, the peer.
+    /// 414 for a path and query over `Limits.maxURIBytes`, 431 for headers over `maxHeaderBytes`
+    /// (the headers lws knows by name: it keeps others without a way to list them, so they count only
+    /// against its buffer).
+    private func headRefusal(_ wsi: OpaquePointer) -> HTTPResponse? {
+        func length(_ token: lws_token_indexes) -> Int { max(0, Int(lws_hdr_total_length(wsi, token))) }
+        let uriTokens = [WSI_TOKEN_GET_URI, WSI_TOKEN_POST_URI, WSI_TOKEN_OPTIONS_URI, WSI_TOKEN_PUT_URI,
+                         WSI_TOKEN_PATCH_URI, WSI_TOKEN_DELETE_URI, WSI_TOKEN_CONNECT, WSI_TOKEN_HEAD_URI,
+                         WSI_TOKEN_HTTP_URI_ARGS]
+        let uri = uriTokens.reduce(0) { $0 + length($1) }
+        if uri > server.limits.maxURIBytes {
+            return .error(414, code: "uri-too-long", message: "the path and query are over \(server.limits.maxURIBytes) bytes")
+        }
+        let all = (0..<Int(WSI_TOKEN_COUNT.rawValue)).reduce(0) { $0 + length(lws_token_indexes(rawValue: UInt32($1))) }
+        if all - uri > server.limits.maxHeaderBytes {
+            return .error(431, code: "headers-too-large", message: "the headers are over \(server.limits.maxHeaderBytes) bytes")
+        }
+        return nil
+    }
+
     private func upgradeRequest(_ wsi: OpaquePointer) -> HTTPRequest {
         var headers: [String: String] = [:]
         let wanted: [(String, lws_token_indexes)] = [

@@ -100,6 +100,13 @@ public final class WebServer: Sendable {
     public struct Limits: Sendable {
         /// Request bodies above this get 413.
         public var maxBodyBytes = 64 * 1024
+        /// A request line's path and query above this get 414, its headers together above
+        /// `maxHeaderBytes` 431. lws keeps a request's head in one buffer (`headerBufferBytes`) and
+        /// drops a connection whose head does not fit without a status; the limits sit below it so
+        /// a head too big is told so, and only one past the buffer is dropped.
+        public var maxURIBytes = 4096
+        public var maxHeaderBytes = 8192
+        public var headerBufferBytes = 16384
         /// Messages a client sends above this close the connection (1009).
         public var maxMessageBytes = 64 * 1024
         /// Bytes queued for one WebSocket above this close it (4008, "slow consumer").
