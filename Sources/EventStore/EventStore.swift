@@ -133,6 +133,8 @@ public enum EventStoreError: Error, Sendable, Hashable, CustomStringConvertible 
     case storage(String)
     /// The store is closed.
     case closed
+    /// The store was opened to be read (`SQLiteEventStore.openForReading`): nothing is written.
+    case readOnly(path: String)
 
     public var description: String {
         switch self {
@@ -143,6 +145,7 @@ public enum EventStoreError: Error, Sendable, Hashable, CustomStringConvertible 
         case .invalidAppend(let reason): "invalid append: \(reason)"
         case .storage(let reason): "storage error: \(reason)"
         case .closed: "the event store is closed"
+        case .readOnly(let path): "event store \(path) is open for reading only"
         }
     }
 }

@@ -18,6 +18,8 @@ public final class SQLiteEventStore: EventStore {
 
     private let core: Core
     private let reader: Mutex<SQLiteDatabase>
+    /// Opened by `openForReading`: appends and credentials are refused before they reach SQLite.
+    private let readOnly: Bool
     private var live: LiveFeed { core.live }
 
     struct Inbox {
@@ -37,28 +39,43 @@ public final class SQLiteEventStore: EventStore {
         try self.init(path: path, migrations: Self.migrations)
     }
 
+    /// Opens an existing log to read it (`switchboard events`, `export`, `replay`), beside a running
+    /// server or not: checked as `init(path:)` checks it, but nothing is written — no migration, no
+    /// head record, no pragma; appends are refused with `EventStoreError.readOnly`. A log written by an
+    /// older Switchboard is refused (`serve` upgrades it) rather than read through an old schema.
+    public static func openForReading(path: String) throws -> SQLiteEventStore {
+        try SQLiteEventStore(path: path, migrations: migrations, readOnly: true)
+    }
+
     /// Opens the log with a given schema history (tests check the migration mechanism with an extra step).
-    init(path: String, migrations: [String]) throws {
+    init(path: String, migrations: [String], readOnly: Bool = false) throws {
         self.path = path
+        self.readOnly = readOnly
         let isNew = try Self.checkPresence(path: path)
-        let checkedHead = try Self.checkHead(path: path, isNew: isNew)
+        if readOnly, isNew { throw EventStoreError.cannotOpen(path: path, reason: "no event store there") }
+        let checkedHead = try Self.checkHead(path: path, isNew: isNew, readOnly: readOnly)
         let writerDB: SQLiteDatabase
         let state: LoadedState
         let headFile: HeadRecordState
         let readerDB: SQLiteDatabase
         do {
             do {
-                writerDB = try SQLiteDatabase(path: path)
+                writerDB = try SQLiteDatabase(path: path, readOnly: readOnly)
             } catch {
                 throw EventStoreError.cannotOpen(path: path, reason: error.message)
             }
             // A new log is its owner's alone (names and numbers are in it); SQLite gives its -wal and
             // -shm the same mode, and the head record is made 0600.
             if isNew { try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path) }
-            state = try Self.prepare(writerDB, path: path, migrations: migrations)
-            headFile = try Self.recordHead(checkedHead, state, path: path)
+            if readOnly {
+                state = try Self.load(writerDB, path: path, migrations: migrations)
+                headFile = HeadRecordState(file: checkedHead, record: checkedHead.found ?? .empty)
+            } else {
+                state = try Self.prepare(writerDB, path: path, migrations: migrations)
+                headFile = try Self.recordHead(checkedHead, state, path: path)
+            }
             do {
-                readerDB = try SQLiteDatabase(path: path)
+                readerDB = try SQLiteDatabase(path: path, readOnly: readOnly)
                 try readerDB.execute("PRAGMA query_only = ON")
             } catch {
                 throw EventStoreError.cannotOpen(path: path, reason: error.description)
@@ -102,6 +119,7 @@ public final class SQLiteEventStore: EventStore {
 
     @discardableResult
     public func append(_ writes: [StreamWrite]) async throws -> AppendResult {
+        guard !readOnly else { throw EventStoreError.readOnly(path: path) }
         for write in writes {
             guard !write.stream.isEmpty else { throw EventStoreError.invalidAppend("empty stream name") }
             for event in write.events {
@@ -440,7 +458,7 @@ public final class SQLiteEventStore: EventStore {
     /// Holds the log to what its head record says was committed, and checks the chain from the last
     /// point verified at start-up — on a read-only connection, before anything writes: a refused
     /// log is left exactly as it was found (no migration, no checkpoint of what its WAL still holds).
-    private static func checkHead(path: String, isNew: Bool) throws -> HeadRecordFile {
+    private static func checkHead(path: String, isNew: Bool, readOnly: Bool) throws -> HeadRecordFile {
         let headPath = HeadRecord.path(forLog: path)
         func open(create: Bool) throws -> HeadRecordFile {
             do {
@@ -467,7 +485,7 @@ public final class SQLiteEventStore: EventStore {
                                               + "file was lost, restore \(path) and \(path)-wal together; a new log is created only where no file exists)")
             }
             // A log from before head records has none yet: it gets one now, checked from the start.
-            let file = try open(create: schema < headRecordSchema)
+            let file = try open(create: !readOnly && schema < headRecordSchema)
             let found = file.found ?? .empty
             if let problem = try disagreement(db, with: found) {
                 throw EventStoreError.corrupt(path: path, reason: problem + " (head record \(headPath)). "
@@ -570,10 +588,29 @@ public final class SQLiteEventStore: EventStore {
 
     /// Sets the connection up and migrates. An existing file was checked before (`checkHead`).
     private static func prepare(_ db: SQLiteDatabase, path: String, migrations: [String]) throws -> LoadedState {
-        try mapErrors(path: path) {
+        let schemaBefore = try mapErrors(path: path) {
             try db.execute("PRAGMA journal_mode = WAL")
             try db.execute("PRAGMA synchronous = FULL")
-            let schemaBefore = try migrate(db, path: path, migrations: migrations)
+            return try migrate(db, path: path, migrations: migrations)
+        }
+        return try loadState(db, path: path, schemaBefore: schemaBefore)
+    }
+
+    /// `prepare` for a log opened to be read: its schema must be the current one, and nothing changes.
+    private static func load(_ db: SQLiteDatabase, path: String, migrations: [String]) throws -> LoadedState {
+        let schema = try mapErrors(path: path) {
+            try db.scalarInt("SELECT value FROM switchboard_meta WHERE key = 'schema_version'") ?? 0
+        }
+        guard schema == Int64(migrations.count) else {
+            throw EventStoreError.cannotOpen(path: path, reason: "its schema is version \(schema), this switchboard reads \(migrations.count): "
+                                             + (schema < Int64(migrations.count) ? "`switchboard serve` upgrades it" : "use a newer switchboard"))
+        }
+        return try loadState(db, path: path, schemaBefore: schema)
+    }
+
+    /// The streams and the last event, where the writer continues from.
+    private static func loadState(_ db: SQLiteDatabase, path: String, schemaBefore: Int64) throws -> LoadedState {
+        try mapErrors(path: path) {
             var streams: [String: StreamInfo] = [:]
             var nextStreamKey: Int64 = 1
             let streamRows = try db.statement("""
@@ -844,6 +881,7 @@ extension SQLiteEventStore {
 
 extension SQLiteEventStore: CredentialStore {
     public func saveCredential(tokenId: String, hash: [UInt8]) async throws {
+        guard !readOnly else { throw EventStoreError.readOnly(path: path) }
         try core.writer.withLock { writer in
             guard !writer.db.isClosed else { throw EventStoreError.closed }
             try Self.mapErrors(path: path) {

@@ -56,6 +56,18 @@ struct StoreOption: ParsableArguments {
             throw StoreRefused(description: error.description)
         }
     }
+
+    /// Opens an existing log to read it: nothing is written into its files (safe beside `serve`).
+    func openForReading() throws -> SQLiteEventStore {
+        guard FileManager.default.fileExists(atPath: store) else {
+            throw StoreRefused(description: "no event store at \(store)")
+        }
+        do {
+            return try SQLiteEventStore.openForReading(path: store)
+        } catch let error as EventStoreError {
+            throw StoreRefused(description: error.description)
+        }
+    }
 }
 
 struct Events: AsyncParsableCommand {
@@ -68,7 +80,7 @@ struct Events: AsyncParsableCommand {
     @Option(help: "ndjson (one envelope per line) or table.") var format: Format = .ndjson
 
     func run() async throws {
-        let store = try options.openExisting()
+        let store = try options.openForReading()
         defer { store.close() }
         let output = FileHandle.standardOutput
         if format == .table {
@@ -165,7 +177,7 @@ struct Export: AsyncParsableCommand {
     enum ExportFormat: String, ExpressibleByArgument, CaseIterable { case ndjson, csv }
 
     func run() async throws {
-        let log = try options.openExisting()
+        let log = try options.openForReading()
         defer { log.close() }
         guard from >= 1, to.map({ $0 >= from }) ?? true else { throw ValidationError("--from must be at least 1 and not after --to") }
         let head = try await log.headPosition()
@@ -206,7 +218,7 @@ struct Replay: AsyncParsableCommand {
     @Option(help: "table (a readable timeline) or ndjson (the stored envelopes).") var format: Events.Format = .table
 
     func run() async throws {
-        let log = try options.openExisting()
+        let log = try options.openForReading()
         defer { log.close() }
         let audit = Audit(store: log)
         let id = SessionID(session)
@@ -513,7 +525,7 @@ struct Tokens: AsyncParsableCommand {
         @OptionGroup var options: StoreOption
 
         func run() async throws {
-            let log = try options.openExisting()
+            let log = try options.openForReading()
             defer { log.close() }
             let state = try await DialerState.replay(log)
             let now = Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000))

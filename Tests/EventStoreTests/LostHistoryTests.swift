@@ -90,7 +90,7 @@ struct LostHistoryTests {
 
     @Test func aZeroLengthFileIsRefusedAndLeftAsItIs() throws {
         let path = folder.file("empty.sqlite")
-        FileManager.default.createFile(atPath: path, contents: Data())
+        _ = FileManager.default.createFile(atPath: path, contents: Data())
         #expect(refusal(path)?.contains("empty (0 bytes)") == true)
         #expect(!SQLiteEventStore.inspect(path: path).isSound)
         #expect(fileBytes(path) == Data(), "a check wrote into the file")
@@ -136,6 +136,37 @@ struct LostHistoryTests {
         store.close()
         let record = try #require(try HeadRecordFile(path: image + "-head", create: false).found)
         #expect(record.position == 151 && record.verifiedPosition == 151)
+    }
+
+    /// Issue 20, D19: `events`, `export` and `replay` opened the log read-write (migrating it, rewriting
+    /// its head record beside a running server). Opened for reading, nothing in its files changes.
+    @Test func aLogOpenedForReadingIsReadAndLeftAsItWas() async throws {
+        let image = try await crashImage()
+        let files = ["", "-wal", "-head"].map { image + $0 }
+        let before = files.map(fileBytes)
+        let store = try SQLiteEventStore.openForReading(path: image)
+        #expect(try await store.headPosition() == 151)
+        #expect(try await store.readAll(after: 0, limit: 1000).count == 151)
+        do {
+            try await store.append([event()], to: "organisation", expectedVersion: .any)
+            Issue.record("a log opened for reading took an append")
+        } catch EventStoreError.readOnly(let path) {
+            #expect(path == image)
+        }
+        store.close()
+        #expect(files.map(fileBytes) == before, "reading the log wrote into its files")
+
+        // A log an older Switchboard wrote is refused (serve upgrades it), not migrated by a reader.
+        try rawSQL(image, "UPDATE switchboard_meta SET value = 3 WHERE key = 'schema_version'")
+        // (SQLite's own reader may leave an empty -wal beside a file in WAL mode: it holds nothing.)
+        let older = [image, image + "-head"].map(fileBytes)
+        #expect(throws: EventStoreError.self) { try SQLiteEventStore.openForReading(path: image) }
+        #expect([image, image + "-head"].map(fileBytes) == older)
+        #expect(fileBytes(image + "-wal").map(\.isEmpty) ?? true)
+        // No log there: refused, and none is made.
+        let nowhere = folder.file("nowhere.sqlite")
+        #expect(throws: EventStoreError.self) { try SQLiteEventStore.openForReading(path: nowhere) }
+        #expect(!FileManager.default.fileExists(atPath: nowhere) && !FileManager.default.fileExists(atPath: nowhere + "-head"))
     }
 
     @Test func acceptingTheHeadAfterALossLetsTheShorterLogOpen() async throws {
