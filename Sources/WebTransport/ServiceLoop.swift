@@ -189,6 +189,7 @@ final class ServiceLoop {
             return 0
         case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
             guard let wsi else { return 1 }
+            putServedSubprotocolFirst(wsi)
             let refusal = stopping ? HTTPResponse.error(503, code: "shutting-down", message: "the server is shutting down")
                 : headRefusal(wsi) ?? Self.subprotocolRefusal(header(wsi, WSI_TOKEN_PROTOCOL))
                     ?? server.application.webSocketRefusal(upgradeRequest(wsi))
@@ -533,10 +534,51 @@ final class ServiceLoop {
             if element == subprotocol { return nil }
             if element.utf8.count >= 63 {
                 return .error(400, code: "subprotocol-order",
-                              message: "name \(subprotocol) first in Sec-WebSocket-Protocol: \(subprotocol), bearer.<token>")
+                              message: "send Sec-WebSocket-Protocol as one line naming \(subprotocol) first: \(subprotocol), bearer.<token>")
             }
         }
         return nil
+    }
+
+    /// The list with the served name moved first, padded with spaces to its own length (so it can be
+    /// written over lws's copy in place; lws skips the spaces); nil when it is first already or absent.
+    static func servedFirst(_ list: [UInt8]) -> [UInt8]? {
+        func trimmed(_ part: ArraySlice<UInt8>) -> [UInt8] {
+            let blank: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 }
+            return Array(part.drop(while: blank).reversed().drop(while: blank).reversed())
+        }
+        var elements = list.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false).map(trimmed)
+        let served = Array(subprotocol.utf8)
+        guard let at = elements.firstIndex(of: served), at > 0 else { return nil }
+        elements.remove(at: at)
+        let rewritten = Array(([served] + elements).joined(separator: [UInt8(ascii: ",")]))
+        guard rewritten.count <= list.count else { return nil }
+        return rewritten + [UInt8](repeating: 0x20, count: list.count - rewritten.count)
+    }
+
+    /// Puts the served name first in lws's own copy of `Sec-WebSocket-Protocol` before lws picks a
+    /// protocol from it (it cannot read past a long element: see `subprotocolRefusal`). lws 4.1 lends
+    /// a pointer only to the request's URI, the first piece of the buffer its headers are kept in; the
+    /// list's piece lies after it. It is searched for from there, no further than the bytes the known
+    /// headers hold (all inside the buffer), and rewritten in place at the same length. Not found (a
+    /// list over two header lines, or a custom header first): left as it is.
+    private func putServedSubprotocolFirst(_ wsi: OpaquePointer) {
+        guard let value = header(wsi, WSI_TOKEN_PROTOCOL), let rewritten = Self.servedFirst(Array(value.utf8)) else { return }
+        var uri: UnsafeMutablePointer<CChar>?
+        var uriLength: Int32 = 0
+        guard lws_http_get_uri_and_method(wsi, &uri, &uriLength) >= 0, let uri else { return }
+        let known = (0..<Int(WSI_TOKEN_COUNT.rawValue)).reduce(0) {
+            $0 + max(0, Int(lws_hdr_total_length(wsi, lws_token_indexes(rawValue: UInt32($1))))) + 1
+        }
+        let stored = UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(uri), count: known)
+        let wanted = Array(value.utf8) + [0]
+        guard wanted.count <= stored.count else { return }
+        for start in 0...(stored.count - wanted.count) where stored[start] == wanted[0] {
+            if stored[start..<start + wanted.count].elementsEqual(wanted) {
+                UnsafeMutableRawBufferPointer(rebasing: stored[start..<start + rewritten.count]).copyBytes(from: rewritten)
+                return
+            }
+        }
     }
 
     /// The answer to an upgrade past `Limits.maxWebSockets`: the node serves the sockets it has, the

@@ -71,7 +71,19 @@ struct WebSocketFramingTests {
     }
 }
 
-/// Issue 20, D19: `bearer.<token>, switchboard` dropped the handshake without a status.
+/// Issue 20, D19: the list is put in the order lws can read, at its own length, before lws reads it.
+@Test func theServedSubprotocolIsMovedFirstAtTheListsOwnLength() {
+    func first(_ list: String) -> String? { ServiceLoop.servedFirst(Array(list.utf8)).map { String(decoding: $0, as: UTF8.self) } }
+    #expect(first("bearer.abc, switchboard") == "switchboard,bearer.abc ")
+    #expect(first("a ,\tbearer.x,  switchboard ,b") == "switchboard,a,bearer.x,b" + String(repeating: " ", count: 5))
+    #expect(first("switchboard, bearer.abc") == nil)
+    #expect(first("bearer.abc") == nil)
+    #expect(first("bearer.abc, switchboards") == nil)
+    for list in ["bearer.abc, switchboard", "x,,switchboard"] { #expect(first(list)?.utf8.count == list.utf8.count) }
+}
+
+/// Issue 20, D19: `bearer.<token>, switchboard` dropped the handshake without a status; a list
+/// `servedFirst` cannot rewrite (over two header lines) is answered with the order that works.
 @Test func aSubprotocolListThatLwsCannotReadIsRefusedWithTheOrderThatWorks() {
     let token = "bearer." + String(repeating: "a", count: 64)
     #expect(ServiceLoop.subprotocolRefusal("switchboard, \(token)") == nil)
