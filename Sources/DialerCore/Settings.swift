@@ -17,6 +17,11 @@ public struct SessionSettings: Hashable, Sendable {
 
     public static let defaultCooldownMs: Int64 = 2000
     public static let defaultRingTimeoutMs: Int64 = 30_000
+    /// 15 s after each conversation to record it (a disposition starts the next batch at once): long
+    /// enough for a key and a line of notes, short enough that an agent who skips it loses little.
+    /// With 0 the next batch dialled in the same millisecond the call ended and no disposition was
+    /// ever asked for (issue 21).
+    public static let defaultWrapUpMs: Int64 = 15_000
 
     public var maxLines: Int?
     public var staggerMs: Int64?
@@ -33,7 +38,7 @@ public struct SessionSettings: Hashable, Sendable {
     public init(maxLines: Int? = nil, staggerMs: Int64? = nil,
                 cooldownMs: Int64 = SessionSettings.defaultCooldownMs,
                 ringTimeoutMs: Int64 = SessionSettings.defaultRingTimeoutMs,
-                wrapUpMs: Int64 = 0, requireDisposition: Bool = false) {
+                wrapUpMs: Int64 = SessionSettings.defaultWrapUpMs, requireDisposition: Bool = false) {
         self.maxLines = maxLines
         self.staggerMs = staggerMs
         self.cooldownMs = cooldownMs

@@ -229,6 +229,42 @@ public struct Session: Hashable, Sendable {
     }
 }
 
+/// When a dialling session's next batch is due, and what it waits for — what the engine's timer is
+/// set from and what the console counts down.
+public struct NextBatch: Hashable, Sendable {
+    public enum Reason: String, Sendable, JSONConvertible {
+        /// Nothing to wait for: the first batch, or right after a conversation without a wrap-up.
+        case now
+        /// The agent's time to record the last conversation (`wrapUpMs`); a disposition ends it early.
+        case wrapUp = "wrap-up"
+        /// The agent's disposition, required by `requireDisposition`; no time is set.
+        case disposition
+        /// The pause after a batch nobody answered, or a cancelled one (`cooldownMs`).
+        case cooldown
+    }
+
+    /// The earliest time; `nil` while it waits for the disposition.
+    public var at: Timestamp?
+    public var reason: Reason
+}
+
+extension Session {
+    /// The next batch while the session dials and no batch runs (nil otherwise): at once after a
+    /// conversation, or when its wrap-up ends (never, while a disposition is required); after no
+    /// answer or a cancel once the cooldown has passed since the last batch ended (a pause and resume
+    /// do not skip it).
+    public var nextBatch: NextBatch? {
+        guard state == .active, currentGroup == nil else { return nil }
+        if let wrapUp {
+            guard let endsAt = wrapUp.endsAt else { return NextBatch(at: nil, reason: .disposition) }
+            return NextBatch(at: endsAt, reason: .wrapUp)
+        }
+        guard let ended = lastBatchEndedAt else { return NextBatch(at: startedAt, reason: .now) }
+        if lastBatchResult == .connected { return NextBatch(at: ended, reason: .now) }
+        return NextBatch(at: ended.adding(milliseconds: settings.cooldownMs), reason: .cooldown)
+    }
+}
+
 /// The time after a conversation for the agent to record what happened; the next batch waits.
 public struct WrapUp: Hashable, Sendable {
     public var groupId: GroupID

@@ -164,21 +164,11 @@ public enum EngineCore {
         return actions
     }
 
-    /// The timer for a dialling session's next batch: after a conversation at once (or when its wrap-up
-    /// ends; none while a disposition is required), after no answer or a cancel once the cooldown has
-    /// passed since the last batch ended (a pause and resume do not skip it).
+    /// The timer for a dialling session's next batch, when `Session.nextBatch` says it is due (never
+    /// before now; none while a disposition is awaited).
     public static func nextBatch(of session: Session, now: Timestamp) -> [EngineAction] {
-        guard session.state == .active, session.currentGroup == nil else { return [] }
-        var at = now
-        if let ended = session.lastBatchEndedAt {
-            let delay = session.lastBatchResult == .connected ? 0 : session.settings.cooldownMs
-            at = max(now, ended.adding(milliseconds: delay))
-        }
-        if let wrapUp = session.wrapUp {
-            guard let endsAt = wrapUp.endsAt else { return [] }  // the disposition starts the next batch
-            at = max(at, endsAt)
-        }
-        return [.startTimer(.startBatch(session.id, after: session.lastGroup), at: at)]
+        guard let next = session.nextBatch, let due = next.at else { return [] }
+        return [.startTimer(.startBatch(session.id, after: session.lastGroup), at: max(now, due))]
     }
 
     /// What to do when a `startBatch` is refused because every dialable contact is in someone's batch.

@@ -12,6 +12,9 @@ import SwitchboardBasics
 /// the tests use it as a log that contains everything.
 public enum DemoScenario {
     public static let startAt = Timestamp(rfc3339: "2026-01-05T15:00:00.000Z") ?? .epoch
+    /// The day's agents go from one conversation to the next batch at once (no wrap-up): its story is
+    /// the batches, told at fixed times.
+    static let backToBack = SessionSettings(wrapUpMs: 0)
     public static let callerIds = ["+15125550100", "+17135550100", "+18005550100"].compactMap(PhoneNumber.init)
 
     /// Records the scenario through `handler`. Returns the number of commands that produced events.
@@ -76,7 +79,7 @@ public enum DemoScenario {
 
         // Agent 1 works the leads in parallel.
         try await run(100, .startSession(sessionId: "s1", agentId: "agent-1", queueId: "leads", mode: .parallel,
-                                         profile: .auto, settings: .default, callerIds: callerIds))
+                                         profile: .auto, settings: Self.backToBack, callerIds: callerIds))
         try await run(200, .startBatch(sessionId: "s1", groupId: "g1"))
         try await run(200, .placeCall(groupId: "g1", callId: "g1-1"))
         try await run(700, .placeCall(groupId: "g1", callId: "g1-2"))
@@ -124,7 +127,7 @@ public enum DemoScenario {
 
         // Agent 2 on the VIP queue: conservative, human-only; an unknown answer is not connected.
         try await run(1000, .startSession(sessionId: "s2", agentId: "agent-2", queueId: "vip", mode: .parallel,
-                                          profile: .auto, settings: .default, callerIds: callerIds))
+                                          profile: .auto, settings: Self.backToBack, callerIds: callerIds))
         try await run(81_000, .startBatch(sessionId: "s2", groupId: "g5"))
         try await run(81_000, .placeCall(groupId: "g5", callId: "g5-1"))
         try await run(81_800, .placeCall(groupId: "g5", callId: "g5-2"))
@@ -138,7 +141,7 @@ public enum DemoScenario {
 
         // Agent 3 finishes the renewals queue: a voicemail, then nothing is left.
         try await run(87_000, .startSession(sessionId: "s3", agentId: "agent-3", queueId: "renewals", mode: .single,
-                                            profile: .fixed(.balanced), settings: .default, callerIds: callerIds))
+                                            profile: .fixed(.balanced), settings: Self.backToBack, callerIds: callerIds))
         try await run(87_100, .startBatch(sessionId: "s3", groupId: "g6"))
         try await run(87_100, .placeCall(groupId: "g6", callId: "g6-1"))
         try await run(90_000, .recordAnswer(groupId: "g6", callId: "g6-1", answeredBy: .machine))
@@ -146,7 +149,7 @@ public enum DemoScenario {
 
         // Agent 4 on the Hawaii queue: nobody may be called yet, so the queue waits; the agent stops.
         try await run(92_500, .startSession(sessionId: "s4", agentId: "agent-4", queueId: "overnight", mode: .single,
-                                            profile: .auto, settings: .default, callerIds: callerIds))
+                                            profile: .auto, settings: Self.backToBack, callerIds: callerIds))
         try await run(92_500, .startBatch(sessionId: "s4", groupId: "g8"))
         try await run(92_600, .stopSession(sessionId: "s4"))
 

@@ -39,7 +39,7 @@ enum EngineBenchmark {
             clock.schedule(.command(.createQueue(queueId: queueId, name: "Queue \(agent)", segment: nil, maxAttempts: 2,
                                                  contacts: contacts), reply: nil), at: start)
             clock.schedule(.command(.startSession(sessionId: SessionID("s\(agent)"), agentId: AgentID("a\(agent)"),
-                                                  queueId: queueId, mode: .parallel, profile: .auto, settings: .default,
+                                                  queueId: queueId, mode: .parallel, profile: .auto, settings: SessionSettings(wrapUpMs: 0),
                                                   callerIds: callerIds), reply: nil),
                            at: start.adding(milliseconds: Int64(agent % 1000)))
         }

@@ -113,7 +113,7 @@ enum DialerLogGenerator {
             for agent in 0..<agentsPerQueue {
                 _ = try await record(.startSession(
                     sessionId: SessionID("s-\(queue)-\(agent)"), agentId: AgentID("agent-\(queue)-\(agent)"), queueId: queueId,
-                    mode: agent == 3 ? .single : .parallel, profile: .auto, settings: .default, callerIds: DemoScenario.callerIds))
+                    mode: agent == 3 ? .single : .parallel, profile: .auto, settings: SessionSettings(wrapUpMs: 0), callerIds: DemoScenario.callerIds))
             }
         }
         var shifts: [String: (session: SessionID, batches: Int, number: Int)] = [:]
@@ -128,7 +128,7 @@ enum DialerLogGenerator {
                 shift = (SessionID("s-\(queue)-\(agent)-\(shift.number + 1)"), 0, shift.number + 1)
                 _ = try await record(.startSession(
                     sessionId: shift.session, agentId: AgentID("agent-\(queue)-\(agent)"), queueId: QueueID("queue-\(queue)"),
-                    mode: agent == 3 ? .single : .parallel, profile: .auto, settings: .default, callerIds: DemoScenario.callerIds))
+                    mode: agent == 3 ? .single : .parallel, profile: .auto, settings: SessionSettings(wrapUpMs: 0), callerIds: DemoScenario.callerIds))
             }
             shift.batches += 1
             shifts["\(queue)-\(agent)"] = shift

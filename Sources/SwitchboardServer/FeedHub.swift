@@ -115,6 +115,10 @@ final class FeedHub: Sendable {
     private let pageSlots = PageSlots()
     /// The server the sockets are on (known from the first socket).
     private let knownServer = Mutex<WebServer?>(nil)
+    private let heartbeatTask = Mutex<Task<Void, Never>?>(nil)
+    /// How often a caught-up socket hears from the server when nothing happens: a page tells a quiet
+    /// feed from a dead one by it ("updated N s ago" is the last contact, not the last event).
+    static let heartbeatEvery: Duration = .seconds(5)
 
     enum Opening {
         case authenticating(early: [UInt8]?)
@@ -134,6 +138,9 @@ final class FeedHub: Sendable {
     struct Subscriber {
         var topics: Topics
         var server: WebServer
+        /// Asked for heartbeats (`"heartbeat": true`, or `heartbeat=1` in the URL): a client that
+        /// did not ask gets only events and states, as before.
+        var heartbeat = false
         var catchUp: Task<Void, Never>?
         var live = false
     }
@@ -175,9 +182,29 @@ final class FeedHub: Sendable {
             for await commit in commits { deliver(commit) }
         }
         pump.withLock { $0 = (task, continuation) }
+        let beats = Task { [self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.heartbeatEvery)
+                heartbeat()
+            }
+        }
+        heartbeatTask.withLock { $0 = beats }
+    }
+
+    /// `{"type":"heartbeat","position":N,"everyMs":5000}` to every caught-up socket that asked: the position
+    /// the pump has delivered, and when to expect the next one.
+    private func heartbeat() {
+        let (live, position) = hub.withLock { hub in
+            (hub.stopped ? [] : hub.subscribers.filter { $0.value.live && $0.value.heartbeat }.map { ($0.key, $0.value.server) },
+             hub.delivered)
+        }
+        guard let server = live.first?.1 else { return }
+        let everyMs = Self.heartbeatEvery.components.seconds * 1000
+        server.send(live.map(\.0), texts: [Array(#"{"type":"heartbeat","position":\#(position),"everyMs":\#(everyMs)}"#.utf8)])
     }
 
     func stop() {
+        heartbeatTask.withLock { $0?.cancel() }
         hub.withLock { $0.stopped = true }
         if let (task, commits) = pump.withLock({ $0 }) {
             commits.finish()
@@ -217,7 +244,8 @@ final class FeedHub: Sendable {
                 received(connection, text: message, server: server)
             } else if upgrade.query["after"] != nil || upgrade.query["topics"] != nil {
                 opening.withLock { _ = $0.removeValue(forKey: connection) }
-                await subscribe(connection, principal, after: upgrade.query["after"], topics: upgrade.query["topics"], server: server)
+                await subscribe(connection, principal, after: upgrade.query["after"], topics: upgrade.query["topics"],
+                                heartbeat: upgrade.query["heartbeat"] == "1", server: server)
             }
         }
     }
@@ -265,7 +293,8 @@ final class FeedHub: Sendable {
             }
             let topics: String? = subscribe["topics"]?.stringValue
                 ?? subscribe["topics"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ",")
-            Task { await self.subscribe(connection, principal, after: after, topics: topics, server: server) }
+            let heartbeat = subscribe["heartbeat"]?.boolValue ?? false
+            Task { await self.subscribe(connection, principal, after: after, topics: topics, heartbeat: heartbeat, server: server) }
         }
     }
 
@@ -316,7 +345,7 @@ final class FeedHub: Sendable {
     }
 
     private func subscribe(_ connection: ConnectionID, _ principal: Principal, after: String?, topics: String?,
-                           server: WebServer) async {
+                           heartbeat: Bool = false, server: WebServer) async {
         guard let position = Int64(after ?? "0"), position >= 0 else {
             refuse(connection, server, CloseCode.policyViolation, "after must be a non-negative integer")
             return
@@ -329,7 +358,7 @@ final class FeedHub: Sendable {
             refuse(connection, server, Refusal.forbidden, reason)
             return
         }
-        hub.withLock { $0.subscribers[connection] = Subscriber(topics: topics, server: server) }
+        hub.withLock { $0.subscribers[connection] = Subscriber(topics: topics, server: server, heartbeat: heartbeat) }
         let task = Task { [self] in await catchUp(connection, after: position, topics: topics, server: server) }
         hub.withLock { hub in
             if hub.subscribers[connection]?.live == false { hub.subscribers[connection]?.catchUp = task }

@@ -16,7 +16,7 @@ extension Group {
             "linesLimitedBy": linesLimitedBy?.json ?? .null, "staggerMs": staggerMs.json, "amdPolicy": amdPolicy.json,
         ]
         if let winner, let call = call(winner) {
-            object["winner"] = ["callId": winner.json, "contactId": call.contactId.json]
+            object["winner"] = ["callId": winner.json, "contactId": call.contactId.json, "connectedAt": call.connectedAt?.json ?? .null]
         } else {
             object["winner"] = .null
         }
@@ -141,6 +141,7 @@ extension Session {
             "lastGroupId": lastGroup?.json ?? .null, "activity": activity.json, "activitySince": activitySince.json,
             "startedAt": startedAt.json, "endedAt": endedAt?.json ?? .null,
             "wrapUp": wrapUp.map { ["groupId": $0.groupId.json, "callId": $0.callId.json, "until": $0.endsAt?.json ?? .null] } ?? .null,
+            "nextBatch": nextBatch.map { ["at": $0.at?.json ?? .null, "reason": $0.reason.json] } ?? .null,
             "stats": [
                 "batches": batches.json, "dials": dials.json, "connects": connects.json, "voicemails": voicemails.json,
                 "abandoned": abandoned.json, "talkTimeMs": talkTimeMs.json,

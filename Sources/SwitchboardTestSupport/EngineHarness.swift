@@ -81,7 +81,7 @@ public final class EngineHarness {
     /// Creates queue "q" (with the fixtures' safe-harbor message unless `compliance` says otherwise) and
     /// starts session "s" on it at time 0.
     public func workQueue(_ contacts: [NewContact], name: String = "Leads", mode: CallingMode = .parallel,
-                   profile: ProfileChoice = .auto, settings: SessionSettings = .default, maxAttempts: Int = 3,
+                   profile: ProfileChoice = .auto, settings: SessionSettings = .backToBack, maxAttempts: Int = 3,
                    retryDelayMs: Int64 = 0, compliance: QueueCompliance = Fixture.compliance) {
         at(0, .createQueue(queueId: "q", name: name, segment: nil, maxAttempts: maxAttempts, contacts: contacts,
                            retryDelayMs: retryDelayMs, compliance: compliance))

@@ -97,7 +97,7 @@ public enum Fixture {
 
     public static func sessionStarted(_ id: SessionID = "s", agent: AgentID = "agent-1", queue: QueueID = "q",
                                mode: CallingMode = .parallel, profile: ProfileChoice = .auto,
-                               settings: SessionSettings = .default) -> DialerEvent {
+                               settings: SessionSettings = .backToBack) -> DialerEvent {
         .sessionStarted(.init(sessionId: id, agentId: agent, queueId: queue, mode: mode, profile: profile,
                               settings: settings, callerIds: callerIds))
     }
@@ -105,7 +105,7 @@ public enum Fixture {
     /// A queue of `contacts` with one active session on it.
     public static func workingQueue(contacts: [NewContact] = contacts(6), name: String = "Leads", segment: String? = nil,
                              mode: CallingMode = .parallel, profile: ProfileChoice = .auto,
-                             settings: SessionSettings = .default, maxAttempts: Int = 3, retryDelayMs: Int64 = 0,
+                             settings: SessionSettings = .backToBack, maxAttempts: Int = 3, retryDelayMs: Int64 = 0,
                              safeHarborMessage: String? = Fixture.safeHarborMessage) -> Given {
         Given(queueCreated(name: name, segment: segment, maxAttempts: maxAttempts, retryDelayMs: retryDelayMs,
                            safeHarborMessage: safeHarborMessage, contacts: contacts)

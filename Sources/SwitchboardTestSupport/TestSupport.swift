@@ -163,3 +163,10 @@ extension FaultyStore: CredentialStore {
     public func saveCredential(tokenId: String, hash: [UInt8]) async throws { try await inner.saveCredential(tokenId: tokenId, hash: hash) }
     public func tokenId(forHash hash: [UInt8]) async throws -> String? { try await inner.tokenId(forHash: hash) }
 }
+
+extension SessionSettings {
+    /// The product's defaults without the wrap-up: the fixtures' sessions go from one conversation
+    /// to the next batch at once, so a test's timeline holds what it is about; a test of the
+    /// agent's time after a call gives its own settings.
+    public static let backToBack = SessionSettings(wrapUpMs: 0)
+}

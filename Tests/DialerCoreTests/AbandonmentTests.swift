@@ -209,7 +209,7 @@ struct AbandonmentTests {
     /// The guard holds whatever the session asked for: five lines, `aggressive`, explicitly.
     @Test func aQueueThatAbandonsTooOftenDropsToTwoLinesThenOneAndRecovers() throws {
         var given = Fixture.workingQueue(contacts: Fixture.contacts(400), profile: .fixed(.aggressive),
-                                         settings: SessionSettings.default.applying(SettingsPatch(maxLines: 5)))
+                                         settings: SessionSettings.backToBack.applying(SettingsPatch(maxLines: 5)))
         var number = 0
         for _ in 0..<36 { try batch(&given, &number) }
         #expect(given.state.groups["g36"]?.fanout == 5 && given.state.groups["g36"]?.profile == .aggressive)

@@ -109,7 +109,7 @@ struct CallingHoursTests {
             NewContact(contactId: ContactID("ny\($0)"), phone: try #require(PhoneNumber("+1212555100\($0)")))
         }, compliance: Fixture.compliance))
         try given.when(.startSession(sessionId: "s", agentId: "a", queueId: "q", mode: .parallel, profile: .auto,
-                                     settings: SessionSettings(maxLines: 5, staggerMs: 800), callerIds: Fixture.callerIds))
+                                     settings: SessionSettings(maxLines: 5, staggerMs: 800, wrapUpMs: 0), callerIds: Fixture.callerIds))
         return given
     }
 

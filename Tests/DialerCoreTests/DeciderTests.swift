@@ -36,7 +36,7 @@ struct QueueAndSessionTests {
     }
 
     @Test func sessionDefaultsAreThoseOfTheProduct() {
-        let settings = SessionSettings.default
+        let settings = SessionSettings.backToBack
         #expect(settings.maxLines == nil)  // the profile decides: balanced → 3
         #expect(settings.cooldownMs == 2000)
         #expect(settings.ringTimeoutMs == 30_000)
@@ -46,7 +46,7 @@ struct QueueAndSessionTests {
     @Test func startingASessionActivatesTheQueue() throws {
         var given = Given(Fixture.queueCreated(contacts: Fixture.contacts(1)))
         let start = Command.startSession(sessionId: "s", agentId: "agent-1", queueId: "q", mode: .parallel,
-                                         profile: .auto, settings: .default, callerIds: Fixture.callerIds)
+                                         profile: .auto, settings: .backToBack, callerIds: Fixture.callerIds)
         #expect(try given.when(start) == [Fixture.sessionStarted()])
         #expect(given.state.queues["q"]?.state == .active)
         #expect(given.state.sessions["s"]?.state == .active)
@@ -54,11 +54,11 @@ struct QueueAndSessionTests {
     }
 
     @Test(arguments: [
-        (SessionSettings(maxLines: 7), "maxLines"),
-        (SessionSettings(maxLines: 1), "maxLines"),
-        (SessionSettings(staggerMs: -1), "staggerMs"),
-        (SessionSettings(cooldownMs: -5), "cooldownMs"),
-        (SessionSettings(ringTimeoutMs: 14_999), "ringTimeoutMs"),
+        (SessionSettings(maxLines: 7, wrapUpMs: 0), "maxLines"),
+        (SessionSettings(maxLines: 1, wrapUpMs: 0), "maxLines"),
+        (SessionSettings(staggerMs: -1, wrapUpMs: 0), "staggerMs"),
+        (SessionSettings(cooldownMs: -5, wrapUpMs: 0), "cooldownMs"),
+        (SessionSettings(ringTimeoutMs: 14_999, wrapUpMs: 0), "ringTimeoutMs"),
     ])
     func outOfRangeSettingsAreRefusedByField(settings: SessionSettings, field: String) {
         let given = Given(Fixture.queueCreated(contacts: Fixture.contacts(1)))
@@ -73,26 +73,26 @@ struct QueueAndSessionTests {
     }
 
     @Test func settingsAtTheEdgesAreAccepted() {
-        #expect(SessionSettings(maxLines: 2, staggerMs: 0, cooldownMs: 0, ringTimeoutMs: 15_000).violations.isEmpty)
-        #expect(SessionSettings(maxLines: 5, staggerMs: 10_000, cooldownMs: 600_000, ringTimeoutMs: 120_000).violations.isEmpty)
+        #expect(SessionSettings(maxLines: 2, staggerMs: 0, cooldownMs: 0, ringTimeoutMs: 15_000, wrapUpMs: 0).violations.isEmpty)
+        #expect(SessionSettings(maxLines: 5, staggerMs: 10_000, cooldownMs: 600_000, ringTimeoutMs: 120_000, wrapUpMs: 0).violations.isEmpty)
     }
 
     @Test func aSessionNeedsCallerIDsAndAFreeAgent() {
         let given = Given(Fixture.queueCreated(contacts: Fixture.contacts(1)) + [Fixture.sessionStarted()])
         #expect(given.refusal(.startSession(sessionId: "s2", agentId: "agent-2", queueId: "q", mode: .single,
-                                            profile: .auto, settings: .default, callerIds: []))?.kind == .invalid)
+                                            profile: .auto, settings: .backToBack, callerIds: []))?.kind == .invalid)
         if case .invalidTransition = given.refusal(.startSession(
-            sessionId: "s2", agentId: "agent-1", queueId: "q", mode: .single, profile: .auto, settings: .default,
+            sessionId: "s2", agentId: "agent-1", queueId: "q", mode: .single, profile: .auto, settings: .backToBack,
             callerIds: Fixture.callerIds))
         {} else { Issue.record("a busy agent must not start a second session") }
         #expect(given.refusal(.startSession(sessionId: "s2", agentId: " ", queueId: "q", mode: .single,
-                                            profile: .auto, settings: .default, callerIds: Fixture.callerIds))?.kind == .invalid)
+                                            profile: .auto, settings: .backToBack, callerIds: Fixture.callerIds))?.kind == .invalid)
         // Issue 20, D19: an agent `a,b` could never follow its own `agent:` topic (the list is split on commas).
         #expect(given.refusal(.startSession(sessionId: "s2", agentId: "agent,2", queueId: "q", mode: .single, profile: .auto,
-                                            settings: .default, callerIds: Fixture.callerIds))
+                                            settings: .backToBack, callerIds: Fixture.callerIds))
                 == .invalidValue(field: "agentId", message: "must not contain a comma"))
         #expect(given.refusal(.startSession(sessionId: "s2", agentId: "a", queueId: "none", mode: .single,
-                                            profile: .auto, settings: .default, callerIds: Fixture.callerIds)) == .queueNotFound("none"))
+                                            profile: .auto, settings: .backToBack, callerIds: Fixture.callerIds)) == .queueNotFound("none"))
     }
 
     @Test func modeAndSettingsChangesAreRecordedOnlyWhenTheyChangeSomething() throws {
@@ -101,7 +101,7 @@ struct QueueAndSessionTests {
         #expect(try given.when(.changeMode(sessionId: "s", mode: .single)) == [.sessionModeChanged(.init(sessionId: "s", mode: .single))])
         let patch = SettingsPatch(maxLines: 4, cooldownMs: 5000)
         #expect(try given.when(.changeSettings(sessionId: "s", patch: patch))
-                == [.sessionSettingsChanged(.init(sessionId: "s", settings: SessionSettings(maxLines: 4, cooldownMs: 5000)))])
+                == [.sessionSettingsChanged(.init(sessionId: "s", settings: SessionSettings(maxLines: 4, cooldownMs: 5000, wrapUpMs: 0)))])
         #expect(try given.when(.changeSettings(sessionId: "s", patch: patch)).isEmpty)
         #expect(given.refusal(.changeSettings(sessionId: "s", patch: SettingsPatch(maxLines: 7)))?.kind == .invalid)
         #expect(given.refusal(.changeMode(sessionId: "nobody", mode: .single)) == .sessionNotFound("nobody"))
@@ -147,7 +147,7 @@ struct QueueAndSessionTests {
         #expect(try given.when(.stopQueue(queueId: "q")).isEmpty)
         #expect(given.refusal(.resumeQueue(queueId: "q")) == .queueNotWorkable("q", .stopped))
         #expect(given.refusal(.startSession(sessionId: "s3", agentId: "agent-3", queueId: "q", mode: .parallel, profile: .auto,
-                                            settings: .default, callerIds: Fixture.callerIds)) == .queueNotWorkable("q", .stopped))
+                                            settings: .backToBack, callerIds: Fixture.callerIds)) == .queueNotWorkable("q", .stopped))
     }
 
     // Changed (issue 8): stopping one agent's session stopped the queue for good; now the queue goes
@@ -182,7 +182,7 @@ struct QueueAndSessionTests {
         #expect(given.state.groups["g1"]?.status == .connected)
         // Still on the call: no new session for this agent until it ends.
         let again = Command.startSession(sessionId: "s2", agentId: "agent-1", queueId: "q", mode: .parallel, profile: .auto,
-                                         settings: .default, callerIds: Fixture.callerIds)
+                                         settings: .backToBack, callerIds: Fixture.callerIds)
         #expect(given.refusal(again) == .agentOnCall("agent-1"))
         #expect(try given.when(.hangUp(sessionId: "s")) == [
             .callCompleted(.init(groupId: "g1", callId: "g1-1", endedBy: .agent)),
@@ -281,7 +281,7 @@ struct BatchTests {
     }
 
     @Test func explicitSettingsOverrideTheProfilesFanoutAndStagger() throws {
-        var given = Fixture.workingQueue(settings: SessionSettings(maxLines: 5, staggerMs: 250))
+        var given = Fixture.workingQueue(settings: SessionSettings(maxLines: 5, staggerMs: 250, wrapUpMs: 0))
         try given.when(.startBatch(sessionId: "s", groupId: "g1"))
         let group = try #require(given.state.groups["g1"])
         #expect(group.profile == .balanced)
@@ -388,15 +388,15 @@ struct BatchTests {
         #expect(given.state.sessions["s"]?.mode == .parallel)
         #expect(try given.when(.changeSession(sessionId: "s", mode: .single, patch: SettingsPatch(cooldownMs: 100))) == [
             .sessionModeChanged(.init(sessionId: "s", mode: .single)),
-            .sessionSettingsChanged(.init(sessionId: "s", settings: SessionSettings(cooldownMs: 100))),
+            .sessionSettingsChanged(.init(sessionId: "s", settings: SessionSettings(cooldownMs: 100, wrapUpMs: 0))),
         ])
     }
 
     @Test func explicitLinesApplyButAVIPBatchNeverUsesMoreThanTwo() throws {
-        var ordinary = Fixture.workingQueue(settings: SessionSettings(maxLines: 5, staggerMs: 100))
+        var ordinary = Fixture.workingQueue(settings: SessionSettings(maxLines: 5, staggerMs: 100, wrapUpMs: 0))
         try ordinary.when(.startBatch(sessionId: "s", groupId: "g1"))
         #expect(ordinary.state.groups["g1"]?.calls.map(\.offsetMs) == [0, 100, 200, 300, 400])
-        var vip = Fixture.workingQueue(name: "VIP accounts", settings: SessionSettings(maxLines: 5, staggerMs: 100))
+        var vip = Fixture.workingQueue(name: "VIP accounts", settings: SessionSettings(maxLines: 5, staggerMs: 100, wrapUpMs: 0))
         try vip.when(.startBatch(sessionId: "s", groupId: "g1"))
         #expect(vip.state.groups["g1"]?.calls.map(\.offsetMs) == [0, 100])
         #expect(vip.state.groups["g1"]?.amdPolicy == .humanOnly)

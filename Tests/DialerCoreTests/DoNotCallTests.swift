@@ -21,7 +21,7 @@ struct DoNotCallTests {
     }
 
     @Test func aNumberListedDuringItsCallIsNeverDialledAgainAndSaysWhy() throws {
-        var given = Fixture.workingQueue(contacts: Fixture.contacts(3), settings: SessionSettings(cooldownMs: 0))
+        var given = Fixture.workingQueue(contacts: Fixture.contacts(3), settings: SessionSettings(cooldownMs: 0, wrapUpMs: 0))
         try Fixture.dialAll(&given)
         try given.when(.addDoNotCall([listed], source: .request))
         #expect(given.state.queues["q"]?.contacts["c2"]?.outcome == .pending, "its call is still live")

@@ -75,7 +75,7 @@ struct AbandonmentEngineTests {
                                           answer: "human", talkMs: 1000))
             }
         }
-        h.workQueue(contacts, settings: SessionSettings.default.applying(SettingsPatch(staggerMs: 0)), maxAttempts: 1)
+        h.workQueue(contacts, settings: SessionSettings.backToBack.applying(SettingsPatch(staggerMs: 0)), maxAttempts: 1)
         try await h.run(until: 3_600_000)
         let state = h.engine.state
         // The guard's changes, in order, with the figures each was decided on.

@@ -54,7 +54,7 @@ struct ClockStepTests {
         clock.schedule(.command(.createQueue(queueId: "q", name: "Steps", segment: nil, maxAttempts: 10, contacts: contacts,
                                              retryDelayMs: 0, compliance: Fixture.compliance), reply: nil), at: clock.now)
         clock.schedule(.command(.startSession(sessionId: "s", agentId: "agent-1", queueId: "q", mode: .parallel, profile: .auto,
-                                              settings: SessionSettings(maxLines: 2, staggerMs: 0, cooldownMs: 300),
+                                              settings: SessionSettings(maxLines: 2, staggerMs: 0, cooldownMs: 300, wrapUpMs: 0),
                                               callerIds: Fixture.callerIds), reply: nil), at: clock.now)
         let running = Task { try await engine.run() }
         func batches() -> Int { decided.count(where: Self.isBatchStarted) }

@@ -121,7 +121,7 @@ struct EngineTests {
         defer { h.cleanUp() }
         h.workQueue([H.contact("c1", ringMs: 1000, answer: "human", talkMs: 20_000), H.contact("c2", fail: "busy-signal"),
                      H.contact("c3", fail: "invalid-number"), H.contact("c4", ringMs: 100, fail: "invalid-number")],
-                    mode: .single, settings: SessionSettings(cooldownMs: 3000), maxAttempts: 1)
+                    mode: .single, settings: SessionSettings(cooldownMs: 3000, wrapUpMs: 0), maxAttempts: 1)
         try await h.run(until: 60_000)
         #expect(try await h.timeline(types: ["batch.started", "call.completed", "batch.completed"]) == [
             L(ms: 0, type: "batch.started"),
@@ -267,6 +267,30 @@ struct EngineTests {
         #expect(try await h.timeline(types: ["batch.completed", "batch.started"]).map(\.ms) == [0, 5000, 13_000])
     }
 
+    /// Issue 21: with the product's defaults the next batch dialled in the millisecond the call
+    /// ended, so no disposition was ever asked for. Now each conversation is followed by the default
+    /// wrap-up (15 s); a disposition ends it early; the session says what its next batch waits for.
+    @Test func withTheDefaultsEachConversationGetsAWrapUpThatADispositionEndsEarly() async throws {
+        let h = try await H()
+        defer { h.cleanUp() }
+        h.workQueue([H.contact("c1", ringMs: 1000, answer: "human", talkMs: 4000), H.contact("c2", ringMs: 1000, answer: "human", talkMs: 4000),
+                     H.contact("c3", answer: "none")],
+                    mode: .single, settings: .default)
+        h.at(28_000, .recordDisposition(sessionId: "s", callId: "g2-1", outcome: .interested, notes: nil, callbackAt: nil))
+        try await h.run(until: 7000)
+        let waiting = try #require(h.engine.state.sessions["s"]?.nextBatch)
+        #expect(waiting.reason == .wrapUp && waiting.at == H.start.adding(milliseconds: 20_000))
+        try await h.run(until: 30_000)
+        #expect(try await h.timeline(types: ["batch.completed", "call.dispositioned", "batch.started"]) == [
+            L(ms: 0, type: "batch.started"),
+            L(ms: 5000, type: "batch.completed", detail: "connected"),
+            L(ms: 20_000, type: "batch.started"),  // the wrap-up ran out: 15 s after the call
+            L(ms: 25_000, type: "batch.completed", detail: "connected"),
+            L(ms: 28_000, type: "call.dispositioned", detail: "g2-1"),
+            L(ms: 28_000, type: "batch.started"),  // recorded 3 s in: at once
+        ])
+    }
+
     @Test func modeAndSettingsChangesTakeEffectFromTheNextBatch() async throws {
         let h = try await H()
         defer { h.cleanUp() }
@@ -285,7 +309,7 @@ struct EngineTests {
         let h = try await H()
         defer { h.cleanUp() }
         h.workQueue([H.contact("c1", ringMs: 100, fail: "congestion"), H.contact("c2", ringMs: 100, fail: "congestion")],
-                    settings: SessionSettings(cooldownMs: 1000), maxAttempts: 2)
+                    settings: SessionSettings(cooldownMs: 1000, wrapUpMs: 0), maxAttempts: 2)
         try await h.run()
         #expect(try await h.timeline(types: ["call.dialed", "queue.completed", "session.ended"]) == [
             L(ms: 0, type: "call.dialed", detail: "g1-1"),
@@ -302,7 +326,7 @@ struct EngineTests {
         let h = try await H()
         defer { h.cleanUp() }
         h.workQueue((1...60).map { H.contact("c\($0)", ringMs: 50, fail: "congestion") },
-                    settings: SessionSettings(cooldownMs: 0), maxAttempts: 1)
+                    settings: SessionSettings(cooldownMs: 0, wrapUpMs: 0), maxAttempts: 1)
         try await h.run()
         let groups = h.engine.state.groups.values.sorted { $0.startedAt < $1.startedAt }
         let profiles = groups.map(\.profile)

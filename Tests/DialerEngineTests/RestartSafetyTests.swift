@@ -45,7 +45,7 @@ struct RestartSafetyTests {
         let folder = try TemporaryFolder()
         let first = try await EngineHarness(directory: folder.url)
         first.workQueue((1...6).map { EngineHarness.contact("c\($0)", ringMs: 100, fail: "congestion") }, mode: .single,
-                        settings: SessionSettings(cooldownMs: 5000))
+                        settings: SessionSettings(cooldownMs: 5000, wrapUpMs: 0))
         try await first.run(until: 1000)  // the first batch ended at 100 ms; the next is due at 5 100 ms
         _ = first.crash()
         let second = try await EngineHarness(directory: folder.url, startAt: 2000)

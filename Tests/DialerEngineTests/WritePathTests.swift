@@ -39,7 +39,7 @@ struct WritePathTests {
             try await api.handle(.createQueue(queueId: QueueID(queue), name: queue, segment: nil, maxAttempts: 1,
                                               contacts: contacts("\(queue)-c", 12)), at: now)
         }
-        let fast = SessionSettings(staggerMs: 0, cooldownMs: 0)
+        let fast = SessionSettings(staggerMs: 0, cooldownMs: 0, wrapUpMs: 0)
         let placed = PlacementLog()
         func engine(for agent: AgentID) async throws -> DialerEngine<SystemClock> {
             let clock = shiftedClock()
@@ -207,7 +207,7 @@ struct WritePathTests {
         defer { store.close() }
         let h = try await EngineHarness(store: store)
         h.workQueue((1...10).map { EngineHarness.contact("c\($0)", ringMs: 100, fail: "congestion") }, mode: .single,
-                    settings: SessionSettings(staggerMs: 0, cooldownMs: 0), maxAttempts: 1)
+                    settings: SessionSettings(staggerMs: 0, cooldownMs: 0, wrapUpMs: 0), maxAttempts: 1)
         try await h.run(until: 60_000)
         let timeline = try await h.timeline()
         let started = timeline.filter { $0.type == "batch.started" }

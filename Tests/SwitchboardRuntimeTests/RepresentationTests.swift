@@ -16,7 +16,9 @@ struct RepresentationTests {
         #expect(summary.objectValue?.keys == ["groupId", "sessionId", "queueId", "status", "profile", "profileReason", "fanout",
                                              "linesLimitedBy", "staggerMs", "amdPolicy", "winner", "disposition", "calls", "position"])
         #expect(summary["status"] == "completed")
-        #expect(summary["winner"] == ["callId": "g4-1", "contactId": "c6"])
+        // The winner, and when it was put through (what the console's "after the call" panel keys on).
+        let connectedAt = try #require(group.call("g4-1")?.connectedAt)
+        #expect(summary["winner"] == ["callId": "g4-1", "contactId": "c6", "connectedAt": connectedAt.json])
         let calls = try #require(summary["calls"]?.arrayValue)
         #expect(calls.map { $0["status"]?.stringValue } == ["completed", "terminated", "terminated"])
         #expect(calls.map { $0["outcome"]?.stringValue } == ["winner", "terminated", "terminated"])

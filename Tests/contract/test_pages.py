@@ -260,7 +260,10 @@ def test_the_console_starts_a_parallel_session_and_follows_cancels_and_refuses_l
     assert "Avery Quinn" in names and "+1 512 555 0142" in names and "+1 512 555 0100" in names  # local presence
     shot(chrome, "console")
 
-    # The winner's call ends; the next batch rings: mode toggle, a refused setting, then Cancel.
+    # The winner's call ends; the agent records it (the default wrap-up waits for that or 15 s), and
+    # the next batch rings: mode toggle, a refused setting, then Cancel.
+    wait_for(lambda: chrome.find_element(By.ID, "disposition").is_displayed(), timeout=15, message="no panel after the call")
+    chrome.find_element(By.TAG_NAME, "body").send_keys("1")
     second = wait_for(lambda: (g := session_of(fresh, session_id)["currentGroupId"]) and g != first and g, timeout=15)
     assert "ringing" in page_follows_api(chrome, fresh, session_id, seconds=1.5)
     modifier = Keys.COMMAND if chrome.capabilities.get("platformName", "").lower().startswith("mac") else Keys.CONTROL
@@ -289,6 +292,80 @@ def test_the_console_starts_a_parallel_session_and_follows_cancels_and_refuses_l
     assert page_errors(chrome, allow=["status of 422"]) == []  # the refused setting, shown above
 
 
+def test_every_conversation_gets_the_disposition_panel_with_defaults_an_undo_and_a_countdown(chrome, fresh):
+    """Issue 21, broken 1: with default settings the next batch started in the millisecond the call
+    ended and the "After the call" panel never appeared. Now, with a session started with no settings
+    at all, each conversation brings the panel with a countdown to the next batch (the default 15 s
+    wrap-up); a chosen outcome can be taken back with Esc before it is sent; recording one starts
+    the next batch at once; the settings dialog offers wrap-up and required disposition in seconds,
+    sending only what changed; and when the wrap-up runs out the last conversation's panel stays up
+    while the next batch dials, still recordable."""
+    talk = {"ringMs": 400, "answer": "human", "talkMs": 1200}
+    contacts = [{"id": "w1", "name": "Avery Quinn", "phone": "+15125550142", "script": talk},
+                {"id": "w2", "name": "Blake Romero", "phone": "+15125550143", "script": talk}]
+    contacts += [{"id": f"n{i}", "phone": f"+1512555{1000 + i}", "script": {"ringMs": 60000, "answer": "none"}} for i in range(4)]
+    queue = queue_with(fresh, "Austin leads", contacts)
+    session_id = fresh.post("/v1/sessions", {"agentId": "agent-7", "queueId": queue, "mode": "single"})["sessionId"]
+    assert session_of(fresh, session_id)["settings"]["wrapUpMs"] == 15000
+    outcomes = fresh.get("/v1/meta")["dispositions"]
+    chrome.get(f"{fresh.base}/console?session={session_id}#token={ADMIN_TOKEN}")
+    panel = chrome.find_element(By.ID, "disposition")
+
+    # The first conversation ends: the panel, named for the contact, counting down to the next batch.
+    wait_for(lambda: panel.is_displayed(), timeout=30, message="no disposition panel after the call")
+    first = session_of(fresh, session_id)["wrapUp"]["groupId"]
+    wait_for(lambda: "Avery Quinn" in chrome.find_element(By.ID, "dispo-title").text)
+    wait_for(lambda: "Next batch in" in chrome.find_element(By.ID, "dispo-next").text)
+    shot(chrome, "console-after-the-call")
+
+    # A stray key is taken back: nothing is recorded, the panel stays.
+    chrome.find_element(By.TAG_NAME, "body").send_keys("1")
+    wait_for(lambda: f"Recording “{outcomes[0]}”" in chrome.find_element(By.ID, "dispo-pending").text)
+    ActionChains(chrome).send_keys(Keys.ESCAPE).perform()
+    wait_for(lambda: not chrome.find_element(By.ID, "dispo-pending").is_displayed())
+
+    # Settings: the wrap-up in seconds, only the changed field sent (the profile's lines stay the profile's).
+    chrome.find_element(By.ID, "open-settings").click()
+    assert chrome.find_element(By.ID, "set-wrapUpMs").get_attribute("value") == "15"
+    assert chrome.find_element(By.ID, "set-cooldownMs").get_attribute("value") == "2"
+    assert "nobody answered" in chrome.find_element(By.CSS_SELECTOR, "label[for=set-cooldownMs]").text
+    field = chrome.find_element(By.ID, "set-wrapUpMs")
+    field.clear()
+    field.send_keys("-1")
+    chrome.find_element(By.ID, "save-settings").click()
+    problem = wait_for(lambda: chrome.find_element(By.CSS_SELECTOR, "#settings .problem[data-field=wrapUpMs]").text)
+    assert problem.startswith("Wrap-up after a conversation") and "600 s" in problem, problem
+    assert field.get_attribute("aria-invalid") == "true"
+    field.clear()
+    field.send_keys("1")
+    chrome.find_element(By.ID, "save-settings").click()
+    wait_for(lambda: session_of(fresh, session_id)["settings"]["wrapUpMs"] == 1000, message="the wrap-up was not saved")
+    settings = session_of(fresh, session_id)["settings"]
+    assert settings["maxLines"] is None and settings["staggerMs"] is None and settings["cooldownMs"] == 2000
+    assert fresh.get(f"/v1/calls/parallel/{first}")["disposition"] is None  # the taken-back key sent nothing
+
+    # Recording an outcome starts the next batch at once, long before the 15 s wrap-up would end.
+    chrome.find_element(By.TAG_NAME, "body").send_keys("2")
+    wait_for(lambda: fresh.get(f"/v1/calls/parallel/{first}")["disposition"] == outcomes[1], timeout=15,
+             message="the chosen outcome was not recorded")
+    second = wait_for(lambda: (g := session_of(fresh, session_id)["currentGroupId"]) and g != first and g, timeout=10)
+    assert session_of(fresh, session_id)["wrapUp"] is None
+
+    # The second conversation ends; its 1 s wrap-up runs out and a third batch dials, with the
+    # second conversation's panel still up and recordable.
+    third = wait_for(lambda: (g := session_of(fresh, session_id)["currentGroupId"]) and g not in (first, second) and g,
+                     timeout=30, message="no batch after the second conversation's wrap-up")
+    wait_for(lambda: panel.is_displayed() and "Blake Romero" in chrome.find_element(By.ID, "dispo-title").text)
+    wait_for(lambda: "dialling" in chrome.find_element(By.ID, "dispo-next").text)
+    shot(chrome, "console-recording-while-dialling")
+    key = outcomes.index("wrong-number") + 1  # an outcome that asks nothing more (a callback asks when)
+    chrome.find_element(By.TAG_NAME, "body").send_keys(str(key))
+    wait_for(lambda: fresh.get(f"/v1/calls/parallel/{second}")["disposition"] == "wrong-number", timeout=15)
+    assert session_of(fresh, session_id)["currentGroupId"] == third
+    wait_for(lambda: not panel.is_displayed())
+    assert page_errors(chrome, allow=["status of 422"]) == []
+
+
 def test_a_cut_feed_reconnects_and_resumes_with_no_row_lost_or_repeated(chrome, fresh):
     ring = {"ringMs": 1500, "answer": "machine"}
     queue = queue_with(fresh, "Resume", [{"id": f"r{i}", "name": f"Row {i}", "phone": f"+1512556{1000 + i}", "script": ring}
@@ -302,7 +379,7 @@ def test_a_cut_feed_reconnects_and_resumes_with_no_row_lost_or_repeated(chrome, 
     page_follows_api(chrome, fresh, session_id, seconds=1)
 
     fresh.stop()  # the server closes every socket (1001) and goes away
-    wait_for(lambda: badge() == "reconnecting", timeout=15, interval=0.02)
+    wait_for(lambda: badge() in ("reconnecting", "offline"), timeout=15, interval=0.02)  # the server is gone: offline
     fresh.start()
     wait_for(lambda: badge() == "live", timeout=30, message="the page did not come back live")
     page_follows_api(chrome, fresh, session_id, seconds=3)
@@ -311,6 +388,51 @@ def test_a_cut_feed_reconnects_and_resumes_with_no_row_lost_or_repeated(chrome, 
         ids = chrome.execute_script("return [...document.querySelectorAll('#lines tbody tr')].map(r => r.dataset.callId)")
         return len(ids) == len(set(ids)) and set(ids) == set(api_lines(fresh, session_id))
     wait_for(rows_are_the_batch, timeout=20, message="rows lost or repeated after the reconnect")
+
+
+def test_a_dead_server_is_shown_offline_with_controls_held_and_live_again_when_it_returns(chrome, fresh):
+    """Issue 21, broken 3: with the server gone the badge said "polling", clocks counted at full
+    brightness, buttons stayed live, and recovery took 3-20 s; a quiet live call read "updated 17 s
+    ago". Now a quiet feed hears a heartbeat ("updated" stays within one), a dead server is offline
+    within 5 s (clocks dimmed, controls disabled, the reason said), and the page is live within 5 s
+    of the server answering again."""
+    ring = {"ringMs": 120000, "answer": "none"}
+    contacts = [{"id": f"r{i}", "phone": f"+1512555{2000 + i}", "script": ring} for i in range(6)]
+    queue = queue_with(fresh, "Quiet", contacts)
+    session_id = fresh.post("/v1/sessions", {"agentId": "agent-5", "queueId": queue, "mode": "parallel"})["sessionId"]
+    chrome.get(f"{fresh.base}/console?session={session_id}#token={ADMIN_TOKEN}")
+    badge = lambda: chrome.find_element(By.ID, "badge")  # noqa: E731
+    wait_for(lambda: badge().get_attribute("data-state") == "live", message="the console never went live")
+    wait_for(lambda: lines_on_page(chrome), message="no batch on the page")
+
+    # A quiet feed (every line rings for two minutes): over 12 s, "updated" never says more than a heartbeat's age.
+    ages, started = [], time.monotonic()
+    while time.monotonic() - started < 12:
+        text = badge().text
+        if "updated" in text:
+            ages.append(int(text.split("updated ")[1].split(" s")[0]))
+        time.sleep(0.5)
+    assert ages and max(ages) <= 7, ages
+
+    fresh.process.kill()  # the server dies (kill -9): no close frame, no goodbye
+    fresh.process.wait(timeout=10)
+    died = time.monotonic()
+    wait_for(lambda: badge().get_attribute("data-state") == "offline", timeout=10, message="not shown offline")
+    assert time.monotonic() - died <= 5
+    assert chrome.find_element(By.CSS_SELECTOR, ".offline-note").is_displayed()
+    assert chrome.find_element(By.ID, "pause").get_attribute("disabled") is not None
+    assert chrome.find_element(By.ID, "open-settings").get_attribute("disabled") is not None
+    opacity = chrome.execute_script("return getComputedStyle(document.querySelector('#activity-clock')).opacity")
+    assert float(opacity) < 1
+    shot(chrome, "console-offline")
+
+    fresh.start()  # back on the same port and store
+    back = time.monotonic()
+    wait_for(lambda: badge().get_attribute("data-state") == "live", timeout=10, message="not live again")
+    assert time.monotonic() - back <= 5
+    assert not chrome.find_element(By.CSS_SELECTOR, ".offline-note").is_displayed()
+    wait_for(lambda: chrome.find_element(By.ID, "open-settings").get_attribute("disabled") is None)
+    assert page_errors(chrome, allow=["ERR_CONNECTION_REFUSED", "Failed to fetch", "WebSocket", "healthz"]) == []
 
 
 def test_with_websockets_refused_polling_keeps_the_console_current(fresh):
@@ -486,9 +608,48 @@ def test_the_audit_player_shows_the_state_the_api_gives_at_each_position(chrome,
         if expected:
             lanes = chrome.find_elements(By.CSS_SELECTOR, "#lanes .lane")
             assert {lane.get_attribute("data-call-id") for lane in lanes} == {c["callId"] for c in expected["calls"]}
-    assert chrome.find_element(By.ID, "export-ndjson").get_attribute("href").endswith(f"session={session_id}&format=ndjson")
+    assert chrome.find_element(By.ID, "export-ndjson").is_enabled()  # downloads: test_an_auditor_downloads_…
     shot(chrome, "audit")
     assert page_errors(chrome) == []
+
+
+def test_an_auditor_downloads_the_exports_and_a_refusal_is_shown(chrome, demo, switchboard, tmp_path):
+    """Issue 21, broken 2: Export CSV / NDJSON were plain links without the bearer token: 401, and the
+    page said nothing. Now an auditor's click saves the file (the NDJSON one checks with `switchboard
+    verify --export`), and a refused export says why beside the buttons."""
+    session_id = busy_agent(demo, "agent-exported", 400)
+    wait_for(lambda: len(demo.get(f"/v1/sessions/{session_id}/timeline")["events"]) >= 8, timeout=20)
+    issued = demo.post("/v1/tokens", {"role": "auditor", "label": "export test"})
+    chrome.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    chrome.get(f"{demo.base}/audit?session={session_id}#token={issued['token']}")
+    wait_for(lambda: "verified" in chrome.find_element(By.ID, "chain").text, message="no chain badge")
+    assert chrome.find_element(By.ID, "whoami").text == "auditor"
+
+    def saved(name):
+        path = tmp_path / name
+        return path.exists() and not list(tmp_path.glob("*.crdownload")) and path.stat().st_size > 0 and path
+
+    chrome.find_element(By.ID, "export-csv").click()
+    csv = wait_for(lambda: saved(f"session-{session_id}.csv"), message="no CSV saved").read_text()
+    from_api = api.get(f"{demo.base}/v1/audit/export", params={"session": session_id, "format": "csv"}, timeout=10).text
+    assert csv.splitlines()[0] == from_api.splitlines()[0]
+    rows = csv.splitlines()[1:]
+    assert rows and all(f",{session_id}," in row for row in rows)
+    column = csv.splitlines()[0].split(",").index("call")
+    calls = lambda lines: {line.split(",")[column] for line in lines}  # noqa: E731
+    assert calls(rows) <= calls(from_api.splitlines()[1:])  # the same calls, the API's later ones aside
+    chrome.find_element(By.ID, "export-ndjson").click()
+    ndjson = wait_for(lambda: saved(f"session-{session_id}.ndjson"), message="no NDJSON saved")
+    checked = subprocess.run([str(switchboard), "verify", "--export", str(ndjson)], capture_output=True, text=True)
+    assert checked.returncode == 0 and checked.stdout.startswith("OK"), checked.stdout + checked.stderr
+    assert chrome.find_element(By.ID, "export-problem").text == ""
+
+    # The token revoked: the next export is refused, and the page says so.
+    assert api.delete(f"{demo.base}/v1/tokens/{issued['tokenId']}", timeout=5).status_code == 200
+    chrome.execute_script("document.getElementById('export-csv').click()")  # the sign-in dialog may be up
+    problem = wait_for(lambda: chrome.find_element(By.ID, "export-problem").text)
+    assert problem.startswith("Export refused:"), problem
+    assert page_errors(chrome, allow=["status of 401", "4001"]) == []
 
 
 def test_the_feed_client_applies_each_position_once_in_order_and_backs_off_with_full_jitter(chrome, demo):
@@ -507,6 +668,7 @@ def test_the_feed_client_applies_each_position_once_in_order_and_backs_off_with_
             const delays = [];
             const realTimeout = window.setTimeout, realRandom = Math.random;
             window.setTimeout = (f, ms) => { delays.push(ms); return 0; };
+            feed.startProbing = () => {};  // the /healthz probe while down has its own test (a dead server)
             Math.random = () => 0.999999;
             for (let i = 0; i < 9; i++) feed.failed(true);
             Math.random = () => 0;

@@ -1,6 +1,6 @@
 // The audit player: find a session, scrub its events, and see at each position the session and its
 // batch exactly as the API's `?at=` answers them, the calls as swimlanes, and the chain's check.
-import { get, el, whoAmI, vocabulary, callIcons, outcomeIcons, activityIcons, statusLabel, phone, announce, toast, query } from './ui.js';
+import { get, download, el, whoAmI, vocabulary, callIcons, outcomeIcons, activityIcons, statusLabel, phone, announce, toast, query } from './ui.js';
 import { LiveFeed, ConnectionBadge, ServerClock } from './live.js';
 
 const $ = (id) => document.getElementById(id);
@@ -44,8 +44,9 @@ async function openSession(id) {
   $('player').classList.remove('hidden');
   $('session-title').textContent = `Session ${id}`;
   const encoded = encodeURIComponent(id);
-  $('export-ndjson').href = `/v1/audit/export?session=${encoded}&format=ndjson`;
-  $('export-csv').href = `/v1/audit/export?session=${encoded}&format=csv`;
+  for (const format of ['ndjson', 'csv']) {
+    $(`export-${format}`).onclick = () => exportSession(id, format);
+  }
   await clock.sync();
   let after = 0;
   for (;;) {
@@ -70,6 +71,22 @@ async function openSession(id) {
       else renderWhere();
     },
   }).start();
+}
+
+/** The session's export, fetched with the token and saved; a refusal is said beside the buttons. */
+async function exportSession(id, format) {
+  const button = $(`export-${format}`);
+  $('export-problem').textContent = '';
+  button.disabled = true;
+  try {
+    await download(`/v1/audit/export?session=${encodeURIComponent(id)}&format=${format}`, `session-${id}.${format}`);
+    toast(`Exported ${format.toUpperCase()}`);
+  } catch (error) {
+    $('export-problem').textContent = `Export refused: ${error.message}`;
+    announce(`Export refused: ${error.message}`);
+  } finally {
+    button.disabled = false;
+  }
 }
 
 async function verifyChain() {
@@ -240,7 +257,7 @@ async function start() {
   await setUpFinder();
   const id = query('session');
   if (id) await openSession(id);
-  else badge.set('offline', 'no session open');
+  else badge.set('standby');
 }
 
 start().catch((error) => toast(error.message));

@@ -11,13 +11,15 @@ const modeWords = { single: 'Single', parallel: 'Parallel (power dialer)' };
 let words = { dispositions: [], endedStatuses: new Set() };
 
 /** What the page shows: the session, its latest batch and its queue, each as the server last said. */
-const view = { session: null, sessionPosition: 0, group: null, queue: null, feed: null, groupTag: null };
+const view = { session: null, sessionPosition: 0, group: null, queue: null, feed: null, groupTag: null,
+  /** The last conversation not yet recorded ({ groupId, callId, who }): its panel stays up while the next batch dials. */
+  conversation: null };
 
 // MARK: - Home
 
 async function showHome() {
   $('home').classList.remove('hidden');
-  badge.set('offline', 'no session open');
+  badge.set('standby');  // nothing followed yet: not an outage
   const me = await whoAmI();
   if (me.role === 'agent') {  // an agent's token starts sessions for its own agent only
     $('agent').value = me.agentId;
@@ -70,6 +72,7 @@ async function openSession(id) {
   await loadGroup();
   await loadQueue();
   render();
+  badge.onChange(() => render());
   view.feed = new LiveFeed({
     topics: `session:${id}`, after: health.position, badge,
     onEvent: noticeEvent,
@@ -99,10 +102,27 @@ function applyGroup(group) {
   if (current && current.groupId === group.groupId && group.position < current.position) return;
   if (current && current.groupId !== group.groupId && group.position < current.position) return;
   view.group = group;
+  noticeConversation(group);
+}
+
+/** A batch whose winner talked to the agent is the conversation to record until it has a disposition. */
+function noticeConversation(group) {
+  const winner = group.winner?.connectedAt && group.calls.find((c) => c.callId === group.winner.callId);
+  if (winner && group.disposition === null && group.status === 'completed') {
+    if (view.conversation?.callId !== winner.callId) {
+      view.conversation = { groupId: group.groupId, callId: winner.callId, who: winner.name || phone(winner.to) };
+    }
+  } else if (view.conversation?.groupId === group.groupId && group.disposition !== null) {
+    view.conversation = null;
+  }
 }
 
 async function loadGroup() {
-  const id = view.session.currentGroupId || view.session.lastGroupId;
+  const { currentGroupId, lastGroupId } = view.session;
+  if (currentGroupId && lastGroupId && lastGroupId !== currentGroupId) {  // the conversation before it may want recording
+    noticeConversation(await get(`/v1/calls/parallel/${encodeURIComponent(lastGroupId)}`));
+  }
+  const id = currentGroupId || lastGroupId;
   if (!id) return;
   const { body, etag } = await api('GET', `/v1/calls/parallel/${encodeURIComponent(id)}`);
   applyGroup(body);
@@ -176,6 +196,7 @@ function liveGroup() { return view.group && ['dialing', 'connected'].includes(vi
 function renderControls() {
   const s = view.session, g = liveGroup();
   const ended = s.state === 'ended';
+  if (badge.offline) return;  // held until the server answers (the badge gives them back, then this runs)
   $('cancel').disabled = !g || !g.calls.some((c) => !isEnded(c) && c.outcome !== 'winner');
   $('pause').disabled = s.state !== 'active';
   $('resume').disabled = s.state !== 'paused';
@@ -225,39 +246,87 @@ function tick() {
     cell.textContent = dialed ? duration((until ? Date.parse(until) : clock.now()) - Date.parse(dialed)) : '–';
   }
   if (view.session) $('activity-clock').textContent = duration(clock.since(view.session.activitySince));
+  tickDisposition();
 }
 
 // MARK: - Disposition
 
+/** How long a chosen outcome waits before it is sent: a stray key can be taken back (Esc). */
+const undoWindowMs = 3000;
+/** The outcome chosen and not sent yet: { outcome, due, timer }. */
+let pending = null;
+
 function dispositionTarget() {
-  const s = view.session, g = view.group;
-  if (s?.wrapUp) return { callId: s.wrapUp.callId };
-  if (g && g.winner && g.disposition === null && g.status === 'completed') return { callId: g.winner.callId };
-  return null;
+  const wrapUp = view.session?.wrapUp;
+  if (!wrapUp) return view.conversation;
+  const call = view.group?.groupId === wrapUp.groupId ? view.group.calls.find((c) => c.callId === wrapUp.callId) : null;
+  const who = call ? call.name || phone(call.to) : view.conversation?.callId === wrapUp.callId ? view.conversation.who : null;
+  return { groupId: wrapUp.groupId, callId: wrapUp.callId, who };
 }
 
 function renderDisposition() {
   const target = dispositionTarget();
   $('disposition').classList.toggle('hidden', !target);
-  if (!target) return;
+  if (!target) { takeBack(); return; }
+  $('dispo-title').textContent = target.who ? `After the call with ${target.who}` : 'After the call';
   const buttons = $('dispo-outcomes');
   if (!buttons.children.length) {
     words.dispositions.forEach((outcome, index) => buttons.append(el('button', {
-      type: 'button', 'data-outcome': outcome, 'aria-keyshortcuts': String(index + 1),
-      onclick: () => recordDisposition(outcome),
+      type: 'button', class: 'needs-server', 'data-outcome': outcome, 'aria-keyshortcuts': String(index + 1),
+      onclick: () => choose(outcome),
     }, el('span', { class: 'kbd' }, index + 1), ' ', outcome)));
+  }
+  tickDisposition();
+}
+
+/** What happens next, counted down on the server's clock. */
+function tickDisposition() {
+  if ($('disposition').classList.contains('hidden')) return;
+  const next = view.session?.nextBatch;
+  let text;
+  if (liveGroup()) text = 'The next batch is dialling; this call can still be recorded.';
+  else if (next?.reason === 'disposition') text = 'The next batch waits for your disposition.';
+  else if (next?.reason === 'wrap-up' && next.at) {
+    const seconds = Math.max(0, Math.ceil((Date.parse(next.at) - clock.now()) / 1000));
+    text = `Next batch in ${seconds} s, or as soon as you record this call.`;
+  } else if (view.session?.state === 'paused') text = 'Dialling is paused.';
+  else text = '';
+  $('dispo-next').textContent = text;
+  if (pending) {
+    const left = Math.max(0, Math.ceil((pending.due - Date.now()) / 1000));
+    $('dispo-pending-text').textContent = `Recording “${pending.outcome}” in ${left} s`;
   }
 }
 
-async function recordDisposition(outcome) {
+/** An outcome chosen: sent after the undo window (a callback first asks when). */
+function choose(outcome) {
   const target = dispositionTarget();
-  if (!target) return;
+  if (!target || badge.offline) return;
   const callbackField = $('callback-field');
   if (outcome === 'callback' && callbackField.classList.contains('hidden')) {
     callbackField.classList.remove('hidden');
     $('callback-at').focus();
     return;
   }
+  takeBack();
+  pending = { outcome, due: Date.now() + undoWindowMs, timer: setTimeout(() => send(target, outcome), undoWindowMs) };
+  $('dispo-pending').classList.remove('hidden');
+  announce(`Recording ${outcome} in ${undoWindowMs / 1000} seconds; Escape takes it back`);
+  tickDisposition();
+  $('dispo-undo').focus();
+}
+
+/** The chosen outcome not sent after all. */
+function takeBack() {
+  if (!pending) return false;
+  clearTimeout(pending.timer);
+  pending = null;
+  $('dispo-pending').classList.add('hidden');
+  return true;
+}
+
+async function send(target, outcome) {
+  takeBack();
   const body = { callId: target.callId, outcome };
   if ($('dispo-notes').value.trim()) body.notes = $('dispo-notes').value.trim();
   if (outcome === 'callback') {
@@ -268,13 +337,18 @@ async function recordDisposition(outcome) {
   try {
     const { body: session } = await api('POST', `/v1/sessions/${encodeURIComponent(view.session.sessionId)}/disposition`, body);
     applySession(session, 0);
-    if (view.group) view.group = { ...view.group, disposition: outcome };
+    if (view.group?.groupId === target.groupId) view.group = { ...view.group, disposition: outcome };
+    if (view.conversation?.callId === target.callId) view.conversation = null;
     $('dispo-notes').value = '';
-    callbackField.classList.add('hidden');
+    $('callback-field').classList.add('hidden');
     toast(`Recorded: ${outcome}`);
     render();
+    $('pause').focus();
   } catch (error) {
+    // Too late (a later conversation took its place, or it was recorded elsewhere): say so and let it go.
+    if (error instanceof ApiError && error.status === 409 && view.conversation?.callId === target.callId) view.conversation = null;
     showProblems($('dispo-form'), error, $('dispo-problem'));
+    render();
   }
 }
 
@@ -307,6 +381,7 @@ function wireControls() {
   $('open-settings').addEventListener('click', openSettings);
   $('close-settings').addEventListener('click', (event) => { event.preventDefault(); $('settings').close(); });
   $('settings-form').addEventListener('submit', saveSettings);
+  $('dispo-undo').addEventListener('click', () => { takeBack(); toast('Taken back: nothing recorded'); });
   document.addEventListener('keydown', (event) => {
     // Ctrl+Shift+M (Cmd+Shift+M on a Mac) toggles single / parallel while the queue is active.
     if ((event.ctrlKey || event.metaKey) && event.shiftKey && event.key.toLowerCase() === 'm') {
@@ -319,7 +394,13 @@ function wireControls() {
     if (!typing && !event.ctrlKey && !event.metaKey && !event.altKey && /^[1-9]$/.test(event.key)
       && Number(event.key) <= words.dispositions.length && dispositionTarget()) {
       event.preventDefault();
-      recordDisposition(words.dispositions[Number(event.key) - 1]);
+      choose(words.dispositions[Number(event.key) - 1]);
+    }
+    if (event.key === 'Escape' && pending && !$('settings').open) {
+      event.preventDefault();
+      takeBack();
+      toast('Taken back: nothing recorded');
+      $('dispo-outcomes').querySelector('button')?.focus();
     }
   });
 }
@@ -338,13 +419,26 @@ async function toggleMode() {
   }
 }
 
+/** The dialog's fields: the setting, and how the form shows it (seconds for times). */
+const settingFields = [
+  { name: 'maxLines', scale: 1 }, { name: 'staggerMs', scale: 1000 }, { name: 'wrapUpMs', scale: 1000 },
+  { name: 'cooldownMs', scale: 1000 },
+];
+/** What the dialog showed when it opened: only fields changed from it are sent (the others stay as they are). */
+let shownSettings = {};
+
 function openSettings() {
   const s = view.session;
   showProblems($('settings-form'), null);
   $('set-parallel').checked = s.mode === 'parallel';
-  $('set-maxLines').value = s.settings.maxLines ?? view.group?.fanout ?? '';
-  $('set-cooldownMs').value = s.settings.cooldownMs ?? '';
-  $('set-staggerMs').value = s.settings.staggerMs ?? view.group?.staggerMs ?? '';
+  shownSettings = {};
+  for (const { name, scale } of settingFields) {
+    const value = s.settings[name];
+    const text = value === null || value === undefined ? '' : String(value / scale);
+    $(`set-${name}`).value = text;
+    shownSettings[name] = text;
+  }
+  $('set-requireDisposition').checked = !!s.settings.requireDisposition;
   $('settings').showModal();
 }
 
@@ -352,11 +446,20 @@ async function saveSettings(event) {
   event.preventDefault();
   if (event.submitter?.value === 'cancel') { $('settings').close(); return; }
   const settings = {};
-  for (const name of ['maxLines', 'cooldownMs', 'staggerMs']) {
+  const problems = [];
+  for (const { name, scale } of settingFields) {
     const text = $(`set-${name}`).value.trim();
-    if (text !== '') settings[name] = Number.isFinite(Number(text)) ? Number(text) : text;
+    if (text === shownSettings[name]) continue;
+    if (text === '') { settings[name] = null; continue; }
+    const number = Number(text);
+    if (!Number.isFinite(number)) { problems.push({ field: name, message: 'is not a number' }); continue; }
+    settings[name] = Math.round(number * scale);
   }
-  showProblems($('settings-form'), null);
+  if ($('set-requireDisposition').checked !== !!view.session.settings.requireDisposition) {
+    settings.requireDisposition = $('set-requireDisposition').checked;
+  }
+  showProblems($('settings-form'), problems.length ? new ApiError(422, { error: { message: 'check the fields marked', fields: problems } }) : null, $('settings-problem'));
+  if (problems.length) return;
   try {
     const { body } = await api('PATCH', `/v1/sessions/${encodeURIComponent(view.session.sessionId)}`,
       { mode: $('set-parallel').checked ? 'parallel' : 'single', settings });
@@ -369,15 +472,24 @@ async function saveSettings(event) {
   }
 }
 
-/** The server's refusal beside the fields it names (or in `general`); `null` clears them. */
+/** The server's refusal beside the fields it names, in the form's words and units (the field marked
+ *  `aria-invalid`), or in `general`; `null` clears them. */
 function showProblems(form, error, general) {
   for (const node of form.querySelectorAll('.problem')) node.textContent = '';
+  for (const node of form.querySelectorAll('[aria-invalid]')) node.removeAttribute('aria-invalid');
   if (!error) return;
   const fields = error instanceof ApiError ? error.fields : [];
   let placed = false;
   for (const { field, message } of fields) {
     const slot = form.querySelector(`.problem[data-field="${CSS.escape(field)}"]`);
-    if (slot) { slot.textContent = `${field} ${message}`; placed = true; }
+    if (!slot) continue;
+    const input = slot.closest('.field')?.querySelector('input, select');
+    const label = input && form.querySelector(`label[for="${CSS.escape(input.id)}"]`);
+    const words = input?.dataset.unit === 's'
+      ? message.replace(/-?\d+/g, (ms) => `${Number(ms) / 1000} s`) : message;
+    slot.textContent = `${label ? label.textContent.replace(/\s*\(.*\)$/, '') : field} ${words}`;
+    input?.setAttribute('aria-invalid', 'true');
+    placed = true;
   }
   if (!placed && general) general.textContent = error.message;
   announce(error.message);

@@ -2,7 +2,10 @@ import { token } from './ui.js';
 
 // The one feed client every page uses: one WebSocket per page, resumed from the last applied position,
 // events applied once and in order, a visible connection badge, and 500 ms polling when no WebSocket
-// can be opened at all. Clocks come from server timestamps corrected by the server's clock offset.
+// can be opened while the server answers. The badge is honest: "updated N s ago" is the last contact
+// with the server (heartbeats count), and a server that does not answer is "offline" — clocks dim and
+// pages hold their controls — until it answers again, when the feed reconnects at once.
+// Clocks come from server timestamps corrected by the server's clock offset.
 
 /** The server's clock as this page sees it: `/healthz` `time`, corrected by half the round trip. */
 export class ServerClock {
@@ -25,20 +28,33 @@ export class ServerClock {
 }
 
 const words = {
-  connecting: ['◌', 'connecting'], live: ['●', 'live'], reconnecting: ['↻', 'reconnecting'],
+  standby: ['○', 'no session open'], connecting: ['◌', 'connecting'], live: ['●', 'live'], reconnecting: ['↻', 'reconnecting'],
   polling: ['⇅', 'polling (no WebSocket)'], offline: ['✕', 'offline'],
 };
 
-/** The badge: live / reconnecting / polling / offline and "updated N s ago"; mirrored on `body[data-feed]`. */
+/** The badge: live / reconnecting / polling / offline and "updated N s ago"; mirrored on `body[data-feed]`;
+ *  `onChange(listener)` for pages that hold their controls while offline. */
 export class ConnectionBadge {
   constructor(node) {
     this.node = node;
     this.state = 'connecting';
     this.updatedAt = null;
     this.detail = '';
+    this.listeners = [];
+    // What offline means, said once under the header while it lasts.
+    this.note = document.createElement('p');
+    this.note.className = 'offline-note hidden';
+    this.note.setAttribute('role', 'status');
+    this.note.textContent = 'Offline: the server is not answering. What you see is as of the last update; '
+      + 'actions are held until it answers again.';
+    document.querySelector('header.bar')?.after(this.note);
     setInterval(() => this.render(), 1000);
     this.render();
   }
+
+  onChange(listener) { this.listeners.push(listener); }
+
+  get offline() { return this.state === 'offline'; }
 
   set(state, detail = '') {
     if (state === this.state && detail === this.detail) return;
@@ -50,6 +66,25 @@ export class ConnectionBadge {
     if (changed) {
       const region = document.getElementById('announcer');
       if (region) region.textContent = `Connection ${words[state][1]}${detail ? ': ' + detail : ''}`;
+      // Going offline, the pages re-render first and then everything is held; coming back, the held
+      // controls are given back first and the pages then set each as it should be.
+      if (state !== 'offline') this.holdControls(false);
+      for (const listener of this.listeners) listener(state);
+      if (state === 'offline') this.holdControls(true);
+    }
+  }
+
+  /** Offline, every `button.needs-server` is disabled (and given back when the server answers). */
+  holdControls(hold) {
+    this.note.classList.toggle('hidden', !hold);
+    for (const button of document.querySelectorAll('button.needs-server')) {
+      if (hold && !button.disabled) {
+        button.disabled = true;
+        button.dataset.held = '';
+      } else if (!hold && 'held' in button.dataset) {
+        delete button.dataset.held;
+        button.disabled = false;
+      }
     }
   }
 
@@ -85,6 +120,12 @@ export class LiveFeed {
     this.socket = null;
     this.retryTimer = null;
     this.pollTimer = null;
+    this.probeTimer = null;
+    this.probing = false;
+    this.watchdog = null;
+    /** When the server last said anything on the socket, and how often it promised a heartbeat. */
+    this.heardAt = 0;
+    this.heartbeatMs = null;
     this.stopped = false;
     /** Messages that came in while a gap was being reloaded. */
     this.held = null;
@@ -108,6 +149,8 @@ export class LiveFeed {
     document.removeEventListener('visibilitychange', this.onVisible);
     clearTimeout(this.retryTimer);
     this.stopPolling();
+    this.stopProbing();
+    clearInterval(this.watchdog);
     if (this.socket) this.socket.close(1000, 'page done');
   }
 
@@ -134,13 +177,17 @@ export class LiveFeed {
     this.socket = socket;
     socket.onopen = () => {
       opened = true;
-      socket.send(JSON.stringify({ subscribe: { after: this.last, topics: this.topics } }));
+      socket.send(JSON.stringify({ subscribe: { after: this.last, topics: this.topics, heartbeat: true } }));
       this.failedOpens = 0;
       this.stopPolling();
+      this.stopProbing();
+      this.heard();
       this.badge?.set('live');
+      this.watch(socket);
     };
     socket.onmessage = (message) => {
       this.attempt = 0;  // the backoff starts over once the server has really served this socket
+      this.heard();
       this.receive(message.data);
     };
     socket.onclose = (close) => {
@@ -156,18 +203,72 @@ export class LiveFeed {
       }
       this.failed(opened);
     };
-    if (this.badge && this.badge.state !== 'polling') this.badge.set(this.attempt === 0 ? 'connecting' : 'reconnecting');
+    if (this.badge && !['polling', 'offline'].includes(this.badge.state)) this.badge.set(this.attempt === 0 ? 'connecting' : 'reconnecting');
   }
 
-  /** Full-jitter exponential backoff, 0.5 s → 20 s; polling once opening has failed twice in a row. */
+  heard() {
+    this.heardAt = Date.now();
+    this.badge?.touch();
+  }
+
+  /** A socket that stays open but silent past three promised heartbeats is dead (a lost network, a
+   *  frozen server): it is closed, and the feed reconnects as after any close. */
+  watch(socket) {
+    clearInterval(this.watchdog);
+    this.watchdog = setInterval(() => {
+      if (this.socket !== socket) { clearInterval(this.watchdog); return; }
+      if (this.heartbeatMs && Date.now() - this.heardAt > 3 * this.heartbeatMs) {
+        clearInterval(this.watchdog);
+        this.socket = null;
+        socket.onclose = null;
+        socket.close();
+        this.failed(true);
+      }
+    }, 1000);
+  }
+
+  /** While the socket is down: ask `/healthz` every second. No answer: offline (said at once, not after
+   *  the backoff); an answer: reconnect now instead of waiting out the backoff. */
+  startProbing() {
+    if (this.probing || this.stopped) return;
+    this.probing = true;
+    const probe = async () => {
+      let answered = false;
+      try {
+        const response = await fetch('/healthz', { cache: 'no-store', signal: AbortSignal.timeout(2000) });
+        answered = response.status > 0;
+      } catch {
+        answered = false;
+      }
+      if (!this.probing) return;
+      if (!answered) {
+        this.badge?.set('offline', 'server not answering');
+      } else if (!this.pollTimer) {
+        if (this.badge?.offline) this.badge.set('reconnecting');
+        this.reconnectNow();
+      }
+      this.probeTimer = setTimeout(probe, 1000);
+    };
+    this.probeTimer = setTimeout(probe, 0);
+  }
+
+  stopProbing() {
+    clearTimeout(this.probeTimer);
+    this.probeTimer = null;
+    this.probing = false;
+  }
+
+  /** Full-jitter exponential backoff, 0.5 s → 20 s; polling once opening has failed twice in a row
+   *  while the server answers; `/healthz` probed meanwhile (see `startProbing`). */
   failed(hadOpened) {
     if (this.stopped) return;
+    this.startProbing();
     this.failedOpens = hadOpened ? 0 : this.failedOpens + 1;
     if (!hadOpened && this.failedOpens >= 2 && this.poll) this.startPolling();
     const ceiling = Math.min(20000, 500 * 2 ** this.attempt);
     this.attempt += 1;
     const delay = Math.random() * ceiling;
-    if (!this.pollTimer) {
+    if (!this.pollTimer && !this.badge?.offline) {
       this.badge?.set(navigator.onLine === false ? 'offline' : 'reconnecting', `retry in ${(delay / 1000).toFixed(1)} s`);
     }
     clearTimeout(this.retryTimer);
@@ -187,10 +288,10 @@ export class LiveFeed {
       }
       this.last = position;
       this.onEvent(message.event);
-      this.badge?.touch();
     } else if (message.type === 'state') {
       this.onState(message.topic, message.state, message.position);
-      this.badge?.touch();
+    } else if (message.type === 'heartbeat') {
+      this.heartbeatMs = message.everyMs;
     }
   }
 
@@ -221,7 +322,7 @@ export class LiveFeed {
         this.badge?.set('polling');
         this.badge?.touch();
       } catch {
-        this.badge?.set('polling', 'server not answering');
+        this.badge?.set('offline', 'server not answering');
       }
       if (this.pollTimer) this.pollTimer = setTimeout(tick, this.pollEveryMs);
     };

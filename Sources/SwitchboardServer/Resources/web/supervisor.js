@@ -128,7 +128,7 @@ function renderAgent(agentId) {
   const action = session.state === 'active' ? 'pause' : session.state === 'paused' ? 'resume' : null;
   if (row.dataset.action !== (action ?? '')) {
     row.dataset.action = action ?? '';
-    c.action.replaceChildren(action ? el('button', { type: 'button', onclick: () => sessionAct(session.sessionId, action) },
+    c.action.replaceChildren(action ? el('button', { type: 'button', class: 'needs-server', onclick: () => sessionAct(session.sessionId, action) },
       action === 'pause' ? '⏸ Pause' : '▶ Resume') : '');
   }
   row.classList.toggle('hidden', !!filter && session.queueId !== filter);
@@ -159,9 +159,10 @@ function renderQueues() {
       + (q.profile.linesLimitedBy ? ` (${q.profile.linesLimitedBy.replaceAll('-', ' ')})` : '');
     const warnings = compliance.warnings.filter((w) => !w.startsWith('abandonment-'));
     const actions = el('td', { class: 'control' },
-      q.state === 'paused' ? el('button', { type: 'button', onclick: () => queueAct(q, 'resume') }, '▶ Resume')
-        : el('button', { type: 'button', onclick: () => queueAct(q, 'pause'), disabled: !['active', 'idle'].includes(q.state) }, '⏸ Pause'),
-      ' ', el('button', { type: 'button', class: 'danger', onclick: () => queueAct(q, 'stop'),
+      q.state === 'paused' ? el('button', { type: 'button', class: 'needs-server', onclick: () => queueAct(q, 'resume') }, '▶ Resume')
+        : el('button', { type: 'button', class: 'needs-server', onclick: () => queueAct(q, 'pause'),
+          disabled: !['active', 'idle'].includes(q.state) }, '⏸ Pause'),
+      ' ', el('button', { type: 'button', class: 'needs-server danger', onclick: () => queueAct(q, 'stop'),
         disabled: ['stopped', 'error'].includes(q.state) }, '■ Stop'));
     return el('tr', { 'data-queue': q.queueId, class: filter && q.queueId !== filter ? 'hidden' : null },
       el('th', { scope: 'row' }, q.name), el('td', {}, q.state), el('td', { class: 'num' }, q.pending),
@@ -308,6 +309,7 @@ async function start() {
     resync: loadOverview,
     poll: loadOverview, pollEveryMs: 2000,
   }).start();
+  badge.onChange(() => renderQueues());
 }
 
 start().catch((error) => toast(error.message));

@@ -83,6 +83,25 @@ export async function api(method, path, body, headers = {}) {
 
 export async function get(path) { return (await api('GET', path)).body; }
 
+/** Downloads `path` with this tab's token (a plain link would go without it and get 401): the body
+ *  is saved as `filename`; a refusal throws ApiError, for the page to show. */
+export async function download(path, filename) {
+  const response = await fetch(path, { headers: token() ? { Authorization: `Bearer ${token()}` } : {}, cache: 'no-store' });
+  if (!response.ok) {
+    const text = await response.text();
+    let parsed = null;
+    try { parsed = text ? JSON.parse(text) : null; } catch { parsed = null; }
+    if (response.status === 401) showSignIn('That token does not work here (unknown, expired or revoked).');
+    throw new ApiError(response.status, parsed);
+  }
+  const url = URL.createObjectURL(await response.blob());
+  const link = el('a', { href: url, download: filename, class: 'hidden' });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 let vocabularyRequest = null;
 /** The product's vocabulary as the server's domain defines it (`GET /v1/meta`), asked once a page
  *  load: the pages keep no copies of dispositions, ended statuses or call-ending events. */
