@@ -229,6 +229,21 @@ public struct Session: Hashable, Sendable {
     }
 }
 
+extension Session {
+    /// What the session's state adds to its agent's one activity when the two differ: an agent still on
+    /// a call, its lines or its wrap-up in a session paused or stopped meanwhile goes no further after
+    /// it. Every page shows the activity with this, never the state beside it ("paused" next to
+    /// "talking" read as a contradiction).
+    public var activityNote: String? {
+        guard [.talking, .ringing, .dialling, .wrapUp].contains(activity) else { return nil }
+        switch state {
+        case .active: return nil
+        case .paused: return "paused after this"
+        case .ended: return "stopped after this"
+        }
+    }
+}
+
 /// When a dialling session's next batch is due, and what it waits for — what the engine's timer is
 /// set from and what the console counts down.
 public struct NextBatch: Hashable, Sendable {

@@ -139,6 +139,7 @@ extension Session {
             "mode": mode.json, "profile": profile.json, "settings": settings.json,
             "callerIds": callerIds.json, "currentGroupId": currentGroup?.json ?? .null,
             "lastGroupId": lastGroup?.json ?? .null, "activity": activity.json, "activitySince": activitySince.json,
+            "activityNote": activityNote.map(JSONValue.string) ?? .null,
             "startedAt": startedAt.json, "endedAt": endedAt?.json ?? .null,
             "wrapUp": wrapUp.map { ["groupId": $0.groupId.json, "callId": $0.callId.json, "until": $0.endsAt?.json ?? .null] } ?? .null,
             "nextBatch": nextBatch.map { ["at": $0.at?.json ?? .null, "reason": $0.reason.json] } ?? .null,

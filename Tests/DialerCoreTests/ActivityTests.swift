@@ -7,6 +7,23 @@ import Testing
 /// event that changed it, so every screen's clock agrees and a replay gives the same answer).
 @Suite("The agent's activity")
 struct ActivityTests {
+    /// Issue 21: the pages showed "paused" beside "talking". The one activity stays what the agent is
+    /// doing; the note says what the session's state adds, and goes once the activity is the state's.
+    @Test func aSessionPausedDuringACallKeepsTheActivityWithANote() throws {
+        var given = Fixture.workingQueue(settings: SessionSettings(wrapUpMs: 0))
+        given.advance(100)
+        try Fixture.dialAll(&given)
+        try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human))
+        #expect(given.state.sessions["s"]?.activityNote == nil)
+        try given.when(.pauseSession(sessionId: "s"))
+        #expect(given.state.sessions["s"]?.activity == .talking)
+        #expect(given.state.sessions["s"]?.activityNote == "paused after this")
+        try given.when(.endLosingCalls(groupId: "g1"))
+        try given.when(.hangUp(sessionId: "s"))
+        #expect(given.state.sessions["s"]?.activity == .paused)
+        #expect(given.state.sessions["s"]?.activityNote == nil)
+    }
+
     @Test func anAgentGoesFromDiallingToRingingToTalkingToIdleEachAtItsEventsTime() throws {
         var given = Fixture.workingQueue(settings: SessionSettings(wrapUpMs: 0))
         let started = given.time

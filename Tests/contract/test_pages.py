@@ -435,6 +435,32 @@ def test_a_dead_server_is_shown_offline_with_controls_held_and_live_again_when_i
     assert page_errors(chrome, allow=["ERR_CONNECTION_REFUSED", "Failed to fetch", "WebSocket", "healthz"]) == []
 
 
+def test_an_agent_has_one_activity_and_it_reads_the_same_on_the_console_and_the_wall(chrome, fresh):
+    """Issue 21, broken 4: a paused agent on a call read "paused" beside "talking" on the console, and
+    "wrap-up ▲▲" with Resume on the wall. Now the domain's one activity carries what the session's
+    state adds ("talking (paused after this)"), and both pages show exactly that."""
+    contacts = [{"id": "t", "name": "Long Talk", "phone": "+15125553001", "script": {"ringMs": 300, "answer": "human", "talkMs": 120000}}]
+    contacts += [{"id": f"x{i}", "phone": f"+1512555{3100 + i}", "script": {"ringMs": 60000, "answer": "none"}} for i in range(3)]
+    queue = queue_with(fresh, "One activity", contacts)
+    session_id = fresh.post("/v1/sessions", {"agentId": "agent-9", "queueId": queue, "mode": "single"})["sessionId"]
+    wait_for(lambda: session_of(fresh, session_id)["activity"] == "talking", timeout=20)
+    paused = fresh.post(f"/v1/sessions/{session_id}/pause")
+    assert paused["state"] == "paused" and paused["activity"] == "talking" and paused["activityNote"] == "paused after this"
+
+    chrome.get(f"{fresh.base}/console?session={session_id}#token={ADMIN_TOKEN}")
+    now = wait_for(lambda: chrome.find_element(By.ID, "session-state").text)
+    wait_for(lambda: chrome.find_element(By.ID, "session-state").text.endswith("talking (paused after this)"))
+    stats = chrome.find_element(By.CSS_SELECTOR, "#work .stats").text
+    assert "paused after this" in stats and "Session:" not in stats, stats  # no second, contradicting status
+    console_says = chrome.find_element(By.ID, "session-state").text
+
+    chrome.get(f"{fresh.base}/supervisor#token={ADMIN_TOKEN}")
+    cell = wait_for(lambda: chrome.find_elements(By.CSS_SELECTOR, "#agents tbody tr[data-agent='agent-9'] td"))
+    wait_for(lambda: console_says in chrome.find_element(By.CSS_SELECTOR, "#agents tbody tr[data-agent='agent-9']").text,
+             message=lambda: f"the wall does not say {console_says!r}")
+    assert now and page_errors(chrome) == []
+
+
 def test_with_websockets_refused_polling_keeps_the_console_current(fresh):
     ring = {"ringMs": 1200, "answer": "machine"}
     queue = queue_with(fresh, "Polling", [{"id": f"p{i}", "phone": f"+1512557{1000 + i}", "script": ring} for i in range(30)])

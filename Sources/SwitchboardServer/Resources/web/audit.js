@@ -1,6 +1,6 @@
 // The audit player: find a session, scrub its events, and see at each position the session and its
 // batch exactly as the API's `?at=` answers them, the calls as swimlanes, and the chain's check.
-import { get, download, el, whoAmI, vocabulary, callIcons, outcomeIcons, activityIcons, statusLabel, phone, announce, toast, query } from './ui.js';
+import { get, download, el, whoAmI, vocabulary, callIcons, outcomeIcons, activityLabel, statusLabel, phone, announce, toast, query } from './ui.js';
 import { LiveFeed, ConnectionBadge, ServerClock } from './live.js';
 
 const $ = (id) => document.getElementById(id);
@@ -161,7 +161,7 @@ async function showAt(index) {
 function renderState(position, session, group) {
   $('state-summary').replaceChildren(
     el('span', {}, 'Session ', el('b', {}, session.state)),
-    el('span', {}, 'Agent ', el('b', {}, statusLabel(activityIcons, session.activity))),
+    el('span', {}, 'Agent ', el('b', {}, activityLabel(session))),
     el('span', {}, 'Mode ', el('b', {}, session.mode)),
     el('span', {}, 'Batch ', el('b', {}, group ? `${group.groupId} · ${group.status}` : 'none')),
     el('span', {}, 'Profile ', el('b', {}, group?.profile ?? '–')),

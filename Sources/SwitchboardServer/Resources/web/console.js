@@ -1,5 +1,5 @@
 // The agent console: start a session on a queue, watch the batch's lines live, act on them.
-import { api, get, el, ApiError, whoAmI, vocabulary, callIcons, outcomeIcons, activityIcons, statusLabel, duration, percent, phone,
+import { api, get, el, ApiError, whoAmI, vocabulary, callIcons, outcomeIcons, activityLabel, statusLabel, duration, percent, phone,
   announce, toast, query } from './ui.js';
 import { LiveFeed, ConnectionBadge, ServerClock } from './live.js';
 
@@ -176,9 +176,8 @@ function render() {
   const s = view.session;
   if (!s) return;
   $('agent-title').textContent = `${s.agentId}`;
-  $('session-state').replaceChildren(statusLabel({ active: '▶', paused: '⏸', ended: '■' }, s.state));
+  $('session-state').replaceChildren(activityLabel(s));
   $('session-mode').textContent = modeWords[s.mode];
-  $('activity').replaceChildren(statusLabel(activityIcons, s.activity));
   const g = view.group;
   $('profile-name').textContent = g ? g.profile : view.queue?.profile.name ?? '–';
   $('profile-reason').textContent = g?.profileReason ? `(${g.profileReason})` : view.queue ? `(${view.queue.profile.reason})` : '';

@@ -1,7 +1,7 @@
 // The supervisor wall: a row per agent, a row per queue, floor totals; live over the feed (topics `all`).
 // Applying each feed message is measured (`performance.measure('apply')`): the wall must stay smooth
 // with hundreds of agents.
-import { api, get, el, whoAmI, activityIcons, statusLabel, duration, percent, phone, announce, toast, query } from './ui.js';
+import { api, get, el, whoAmI, activityLabel, statusLabel, duration, percent, phone, announce, toast, query } from './ui.js';
 import { LiveFeed, ConnectionBadge, ServerClock } from './live.js';
 
 const $ = (id) => document.getElementById(id);
@@ -109,10 +109,14 @@ function renderAgent(agentId) {
   const row = agentRow(agentId);
   const c = row.cells_;
   const activity = session.activity;
-  if (row.dataset.activity !== activity) {
-    if (row.dataset.activity) announce(`${agentId} ${activity}`);
+  const shown = `${activity}|${session.activityNote ?? ''}`;
+  if (row.dataset.shown !== shown) {
+    if (row.dataset.shown) announce(`${agentId} ${activity}${session.activityNote ? ', ' + session.activityNote : ''}`);
+    row.dataset.shown = shown;
     row.dataset.activity = activity;
-    c.state.replaceChildren(statusLabel(activityIcons, activity));
+    // A paused agent finishing a wrap-up is on a break, not overstaying it: timed as paused.
+    row.dataset.clockAs = session.activityNote && activity === 'wrap-up' ? 'paused' : activity;
+    c.state.replaceChildren(activityLabel(session));
   }
   row.dataset.session = session.sessionId;
   row.dataset.queue = session.queueId;
@@ -137,7 +141,7 @@ function renderAgent(agentId) {
 
 function clockCell(row) {
   const cell = row.cells_.clock;
-  const activity = row.dataset.activity;
+  const activity = row.dataset.clockAs || row.dataset.activity;
   const ms = clock.since(row.dataset.since);
   const [amber, red] = thresholds[activity] ?? [Infinity, Infinity];
   const level = ms >= red ? 'red' : ms >= amber ? 'amber' : '';

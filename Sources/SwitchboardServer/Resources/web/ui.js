@@ -145,6 +145,12 @@ export function statusLabel(icons, value, extra) {
     value + (extra ? ` (${extra})` : ''));
 }
 
+/** An agent's one activity, with what the session's state adds ("talking (paused after this)"): the
+ *  same words on every page, never the session's state beside it. */
+export function activityLabel(session) {
+  return statusLabel(activityIcons, session.activity, session.activityNote);
+}
+
 /** 0:07, 4:10, 1:02:03. */
 export function duration(ms) {
   if (!Number.isFinite(ms) || ms < 0) ms = 0;
