@@ -461,6 +461,54 @@ def test_an_agent_has_one_activity_and_it_reads_the_same_on_the_console_and_the_
     assert now and page_errors(chrome) == []
 
 
+def test_the_console_works_from_the_keyboard_and_stop_asks_first(chrome, fresh):
+    """Issue 21, keyboard: H hangs up, P pauses and resumes, X cancels the batch's lines; focus lands on
+    the control that makes sense next (never on the page's start); Stop sits apart from Hang up and
+    asks before it ends the session. The batch is named by its number, the talk clock runs in the
+    winner's row and the tab's title says what the agent is doing."""
+    talk = {"ringMs": 300, "answer": "human", "talkMs": 120000}
+    ring = {"ringMs": 60000, "answer": "none"}
+    contacts = [{"id": "t", "name": "Talker", "phone": "+15125554001", "script": talk}]
+    contacts += [{"id": f"r{i}", "phone": f"+1512555{4100 + i}", "script": ring} for i in range(6)]
+    queue = queue_with(fresh, "Keys", contacts)
+    session_id = fresh.post("/v1/sessions", {"agentId": "agent-k", "queueId": queue, "mode": "single",
+                                             "settings": {"wrapUpMs": 0}})["sessionId"]
+    chrome.get(f"{fresh.base}/console?session={session_id}#token={ADMIN_TOKEN}")
+    wait_for(lambda: session_of(fresh, session_id)["activity"] == "talking", timeout=20)
+    wait_for(lambda: chrome.title.startswith("✅ talking"), message=lambda: f"tab title {chrome.title!r}")
+    assert chrome.find_element(By.ID, "batch-title").text.startswith("Batch 1 ·")
+    talk_clock = wait_for(lambda: chrome.find_elements(By.CSS_SELECTOR, "#lines tr.winner span.talk"))[0]
+    first = talk_clock.text
+    wait_for(lambda: talk_clock.text != first, message="the talk clock does not run")
+    body = chrome.find_element(By.TAG_NAME, "body")
+    focused = lambda: chrome.switch_to.active_element.get_attribute("id")  # noqa: E731
+
+    first = session_of(fresh, session_id)["currentGroupId"]
+    body.send_keys("h")  # hang up the conversation
+    wait_for(lambda: fresh.get(f"/v1/calls/parallel/{first}")["status"] == "completed", timeout=10, message="H did not hang up")
+    wait_for(lambda: session_of(fresh, session_id)["currentGroupId"] not in (None, first), timeout=10)  # the next batch rings
+    wait_for(lambda: chrome.find_element(By.ID, "batch-title").text.startswith("Batch 2 ·"))
+    chrome.switch_to.active_element.send_keys("p")
+    wait_for(lambda: session_of(fresh, session_id)["state"] == "paused", message="P did not pause")
+    wait_for(lambda: focused() == "resume", message=lambda: f"focus on {focused()!r} after Pause")
+    chrome.switch_to.active_element.send_keys("p")
+    wait_for(lambda: session_of(fresh, session_id)["state"] == "active", message="P did not resume")
+    wait_for(lambda: not chrome.find_element(By.ID, "cancel").get_attribute("disabled"), timeout=15)
+    chrome.switch_to.active_element.send_keys("x")
+    wait_for(lambda: session_of(fresh, session_id)["state"] == "paused", message="X did not cancel the lines")
+    wait_for(lambda: focused() == "resume")
+
+    buttons = [b.get_attribute("id") for b in chrome.find_elements(By.CSS_SELECTOR, "#work [role=toolbar] button")]
+    assert buttons.index("stop") - buttons.index("hangup") > 1 and buttons[-1] == "stop", buttons
+    chrome.find_element(By.ID, "stop").click()
+    chrome.switch_to.alert.dismiss()  # asked first: not stopped
+    assert session_of(fresh, session_id)["state"] == "paused"
+    chrome.find_element(By.ID, "stop").click()
+    chrome.switch_to.alert.accept()
+    wait_for(lambda: session_of(fresh, session_id)["state"] == "ended", message="Stop did not end the session")
+    assert page_errors(chrome) == []
+
+
 def test_with_websockets_refused_polling_keeps_the_console_current(fresh):
     ring = {"ringMs": 1200, "answer": "machine"}
     queue = queue_with(fresh, "Polling", [{"id": f"p{i}", "phone": f"+1512557{1000 + i}", "script": ring} for i in range(30)])
@@ -557,6 +605,76 @@ class FeedCounter:
 
     def between(self, start, end):
         return [kind for at, kind in self.received if start <= at <= end]
+
+
+def test_the_wall_orders_agents_as_people_read_them_and_sorts_and_filters_by_state(chrome, fresh):
+    """Issue 21, a wall that scales: rows sorted as strings put agent-10 before agent-2; there was no
+    sort or filter by state, and the queues sat below every agent. Now agent ids sort naturally, the
+    wall sorts by state or time in state on demand and filters by state (kept in the URL, so a
+    wallboard opens that way), and the queues come first."""
+    def working(agent, script, first_number):
+        contacts = [{"phone": f"+1512557{first_number + i:04d}", "script": script} for i in range(4)]
+        queue = queue_with(fresh, f"Q {agent}", contacts)
+        return fresh.post("/v1/sessions", {"agentId": agent, "queueId": queue, "mode": "single", "settings": {"wrapUpMs": 0}})["sessionId"]
+    talker = working("agent-10", {"ringMs": 200, "answer": "human", "talkMs": 120000}, 100)
+    working("agent-2", {"ringMs": 120000, "answer": "none"}, 200)
+    resting = working("agent-1", {"ringMs": 120000, "answer": "none"}, 300)
+    fresh.post(f"/v1/sessions/{resting}/pause")
+    wait_for(lambda: session_of(fresh, talker)["activity"] == "talking", timeout=20)
+    chrome.get(f"{fresh.base}/supervisor#token={ADMIN_TOKEN}")
+    order = lambda: chrome.execute_script(  # noqa: E731
+        "return [...document.querySelectorAll('#agents tbody tr:not(.hidden)')].map(r => r.dataset.agent)")
+    wait_for(lambda: order() == ["agent-1", "agent-2", "agent-10"], message=lambda: f"rows {order()}")
+    sections = chrome.execute_script("return [...document.querySelectorAll('main > section h2')].map(h => h.id)")
+    assert sections.index("queues-title") < sections.index("agents-title"), sections
+
+    Select(chrome.find_element(By.ID, "sort")).select_by_value("state")
+    wait_for(lambda: order()[0] == "agent-10", message=lambda: f"by state: {order()}")  # talking first
+    assert "sort=state" in chrome.current_url
+    Select(chrome.find_element(By.ID, "state-filter")).select_by_value("talking")
+    wait_for(lambda: order() == ["agent-10"], message=lambda: f"talking only: {order()}")
+    # The same filter from the address (a wallboard's); agent-1's paused session still rings its line.
+    chrome.get(f"{fresh.base}/supervisor?state=ringing")
+    wait_for(lambda: order() == ["agent-1", "agent-2"], message=lambda: f"ringing only: {order()}")
+    assert page_errors(chrome) == []
+
+
+CONTRAST = """
+    const channel = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    const rgb = (text) => (text.match(/[\\d.]+/g) || []).map(Number);
+    const luminance = ([r, g, b]) => 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+    const ground = (node) => {
+      for (let n = node; n; n = n.parentElement) {
+        const [r, g, b, a = 1] = rgb(getComputedStyle(n).backgroundColor);
+        if (a > 0) return [r, g, b];
+      }
+      return [255, 255, 255];
+    };
+    return [...document.querySelectorAll(arguments[0])].filter((n) => n.offsetParent !== null && n.textContent.trim())
+      .map((n) => {
+        const [fg, bg] = [luminance(rgb(getComputedStyle(n).color)), luminance(ground(n))];
+        return [n.textContent.trim().slice(0, 30), (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05)];
+      });
+"""
+
+
+def test_the_wallboard_reads_at_4_5_to_1_or_better(chrome, demo):
+    """Issue 21, wallboard contrast: it used the light theme's status colours on its dark ground
+    (2.7–3.4:1) and the agent names were the smallest, greyest text. Every status word, level and
+    name on the wallboard, as rendered, reaches WCAG AA (4.5:1)."""
+    busy_agent(demo, "agent-contrast", 600)
+    chrome.set_window_size(1920, 1080)
+    try:
+        chrome.get(f"{demo.base}/supervisor?wallboard=1#token={ADMIN_TOKEN}")
+        wait_for(lambda: len(chrome.find_elements(By.CSS_SELECTOR, "#agents tbody tr")) >= 3)
+        wait_for(lambda: chrome.find_elements(By.CSS_SELECTOR, "#agents .status"))
+        measured = chrome.execute_script(CONTRAST, "#agents .status, #agents tbody th, #queues tbody th, #queues td, .level-amber, .level-red, #floor b, .badge")
+        assert len(measured) >= 6, measured
+        low = [(text, round(ratio, 2)) for text, ratio in measured if ratio < 4.5]
+        assert not low, low
+        shot(chrome, "supervisor-wallboard-1920")
+    finally:
+        chrome.set_window_size(1280, 800)
 
 
 def test_the_wall_with_200_agents_measures_its_update_cost(chrome, fresh):
@@ -712,7 +830,8 @@ def test_the_feed_client_applies_each_position_once_in_order_and_backs_off_with_
 
 def test_pages_ask_for_a_token_and_each_role_sees_what_it_may(chrome, demo):
     """No token: the sign-in form (the fragment `#token=` is taken and dropped from the address). An
-    agent's console starts sessions for its own agent only; an auditor's wall has no controls."""
+    agent's console starts sessions for its own agent only and offers no wall or audit links; an
+    auditor's wall has no controls and its console no Start form (issue 21, roles)."""
     chrome.get(demo.base + "/healthz")  # this origin, with no page script running
     chrome.execute_script("sessionStorage.clear()")
     chrome.get(demo.base + "/supervisor")
@@ -725,11 +844,17 @@ def test_pages_ask_for_a_token_and_each_role_sees_what_it_may(chrome, demo):
     wait_for(lambda: chrome.find_elements(By.CSS_SELECTOR, "#agents tbody tr"))
     assert chrome.find_element(By.ID, "whoami").text == "auditor"
     assert not any(button.is_displayed() for button in chrome.find_elements(By.CSS_SELECTOR, "#agents td.control button, #queues button"))
+    chrome.get(demo.base + "/console")  # the same tab's token: an auditor's console
+    wait_for(lambda: chrome.find_element(By.ID, "whoami").text == "auditor")
+    wait_for(lambda: chrome.find_element(By.CSS_SELECTOR, "#home .for-auditor").is_displayed())
+    assert not chrome.find_element(By.ID, "start-form").is_displayed()
 
     chrome.get(demo.base + "/console#token=" + tokens["agent-2"])
     wait_for(lambda: chrome.find_element(By.ID, "agent").get_attribute("value") == "agent-2")
     assert "token=" not in chrome.current_url  # the token does not stay in the address
     assert chrome.find_element(By.ID, "agent").get_attribute("readonly") is not None
+    links = {a.get_attribute("href").rsplit("/", 1)[1]: a.is_displayed() for a in chrome.find_elements(By.CSS_SELECTOR, "header nav a")}
+    assert links == {"console": True, "supervisor": False, "audit": False}, links
     running = chrome.find_element(By.ID, "running").text
     assert "agent-2" in running and "agent-1" not in running and "agent-3" not in running
     assert page_errors(chrome, allow=["favicon.ico"]) == []  # the browser asks for one when it shows /healthz

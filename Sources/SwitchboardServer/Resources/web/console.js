@@ -1,5 +1,5 @@
 // The agent console: start a session on a queue, watch the batch's lines live, act on them.
-import { api, get, el, ApiError, whoAmI, vocabulary, callIcons, outcomeIcons, activityLabel, statusLabel, duration, percent, phone,
+import { api, get, el, ApiError, whoAmI, vocabulary, callIcons, outcomeIcons, activityLabel, activityIcons, statusLabel, duration, percent, phone,
   announce, toast, query } from './ui.js';
 import { LiveFeed, ConnectionBadge, ServerClock } from './live.js';
 
@@ -177,6 +177,8 @@ function render() {
   if (!s) return;
   $('agent-title').textContent = `${s.agentId}`;
   $('session-state').replaceChildren(activityLabel(s));
+  // The tab says what the agent is doing, for an agent in another tab (the CRM) when someone answers.
+  document.title = `${activityIcons[s.activity] ?? ''} ${s.activity}${s.activityNote ? ' (' + s.activityNote + ')' : ''} · ${s.agentId} · Switchboard`;
   $('session-mode').textContent = modeWords[s.mode];
   const g = view.group;
   $('profile-name').textContent = g ? g.profile : view.queue?.profile.name ?? '–';
@@ -210,7 +212,9 @@ function renderLines() {
   const g = view.group;
   $('no-batch').classList.toggle('hidden', !!g);
   if (!g) { $('lines').tBodies[0].replaceChildren(); return; }
-  $('batch-title').textContent = `Batch ${g.groupId} · ${g.calls.length} line${g.calls.length === 1 ? '' : 's'} · stagger ${g.staggerMs} ms · ${g.status}`;
+  const number = g.groupId === (view.session.currentGroupId || view.session.lastGroupId) ? ` ${view.session.stats.batches}` : '';
+  $('batch-title').textContent = `Batch${number} · ${g.calls.length} line${g.calls.length === 1 ? '' : 's'} · stagger ${g.staggerMs} ms · ${g.status}`;
+  $('batch-title').title = g.groupId;
   const rows = g.calls.map((call, index) => {
     const winner = g.winner?.callId === call.callId;
     return el('tr', { class: winner ? 'winner' : null, 'data-call-id': call.callId, 'data-status': call.status, 'data-outcome': call.outcome },
@@ -218,7 +222,8 @@ function renderLines() {
       el('td', {}, call.name || '(no name)', winner ? el('strong', {}, ' ★ winner') : null),
       el('td', { class: 'tabular' }, phone(call.to)),
       el('td', { class: 'tabular optional' }, phone(call.callerId)),
-      el('td', { class: 'call-status' }, statusLabel(callIcons, call.status, call.endReason && isEnded(call) ? call.endReason : null)),
+      el('td', { class: 'call-status' }, statusLabel(callIcons, call.status, call.endReason && isEnded(call) ? call.endReason : null),
+        winner && g.winner.connectedAt ? el('span', { class: 'clock tabular talk', 'data-from': g.winner.connectedAt, 'data-until': call.endedAt || '' }) : null),
       el('td', { class: 'num clock ring', 'data-dialed': call.dialedAt || '', 'data-until': call.answeredAt || call.endedAt || '' }),
       el('td', { class: 'optional' }, call.answeredBy ?? '–'),
       el('td', { class: 'call-outcome' }, statusLabel(outcomeIcons, call.outcome, call.abandoned ? 'abandoned' : null)));
@@ -243,6 +248,10 @@ function tick() {
   for (const cell of document.querySelectorAll('td.ring')) {
     const dialed = cell.dataset.dialed, until = cell.dataset.until;
     cell.textContent = dialed ? duration((until ? Date.parse(until) : clock.now()) - Date.parse(dialed)) : '–';
+  }
+  for (const cell of document.querySelectorAll('span.talk')) {
+    const until = cell.dataset.until;
+    cell.textContent = ' ' + duration((until ? Date.parse(until) : clock.now()) - Date.parse(cell.dataset.from));
   }
   if (view.session) $('activity-clock').textContent = duration(clock.since(view.session.activitySince));
   tickDisposition();
@@ -353,7 +362,9 @@ async function send(target, outcome) {
 
 // MARK: - Actions
 
-async function act(path, success) {
+/** One of the session's acts; then focus goes to `next` (the control that now makes sense), never to
+ *  the page's start because the pressed button became disabled. */
+async function act(path, success, next) {
   $('action-problem').textContent = '';
   try {
     const { body } = await api('POST', path);
@@ -364,6 +375,9 @@ async function act(path, success) {
   } catch (error) {
     $('action-problem').textContent = error.message;
   }
+  const target = next && $(next);
+  if (target && !target.disabled) target.focus();
+  else if (document.activeElement === document.body || document.activeElement?.disabled) $('open-settings').focus();
 }
 
 function sessionPath(action) { return `/v1/sessions/${encodeURIComponent(view.session.sessionId)}/${action}`; }
@@ -371,12 +385,17 @@ function sessionPath(action) { return `/v1/sessions/${encodeURIComponent(view.se
 function wireControls() {
   $('cancel').addEventListener('click', () => {
     const g = liveGroup();
-    if (g) act(`/v1/calls/parallel/${encodeURIComponent(g.groupId)}/terminate`, 'Batch cancelled');
+    if (g) act(`/v1/calls/parallel/${encodeURIComponent(g.groupId)}/terminate`, 'Batch cancelled; dialling paused', 'resume');
   });
-  $('pause').addEventListener('click', () => act(sessionPath('pause'), 'Paused'));
-  $('resume').addEventListener('click', () => act(sessionPath('resume'), 'Resumed'));
-  $('hangup').addEventListener('click', () => act(sessionPath('hangup'), 'Hung up'));
-  $('stop').addEventListener('click', () => act(sessionPath('stop'), 'Session stopped'));
+  $('pause').addEventListener('click', () => act(sessionPath('pause'), 'Paused', 'resume'));
+  $('resume').addEventListener('click', () => act(sessionPath('resume'), 'Resumed', 'pause'));
+  $('hangup').addEventListener('click', () => act(sessionPath('hangup'), 'Hung up', 'pause'));
+  $('stop').addEventListener('click', () => {
+    const ringing = liveGroup() ? ' Lines still ringing will end; a conversation goes on until it is hung up.' : '';
+    if (confirm(`Stop this session? It cannot be resumed; a new session starts the queue again.${ringing}`)) {
+      act(sessionPath('stop'), 'Session stopped', 'open-settings');
+    }
+  });
   $('open-settings').addEventListener('click', openSettings);
   $('close-settings').addEventListener('click', (event) => { event.preventDefault(); $('settings').close(); });
   $('settings-form').addEventListener('submit', saveSettings);
@@ -394,6 +413,15 @@ function wireControls() {
       && Number(event.key) <= words.dispositions.length && dispositionTarget()) {
       event.preventDefault();
       choose(words.dispositions[Number(event.key) - 1]);
+    }
+    const key = event.key.toLowerCase();
+    if (!typing && !event.ctrlKey && !event.metaKey && !event.altKey && !$('settings').open && ['h', 'p', 'x'].includes(key)) {
+      const button = key === 'h' ? $('hangup') : key === 'x' ? $('cancel') : $('pause').disabled ? $('resume') : $('pause');
+      if (!button.disabled) {
+        event.preventDefault();
+        button.click();
+      }
+      return;
     }
     if (event.key === 'Escape' && pending && !$('settings').open) {
       event.preventDefault();

@@ -18,6 +18,12 @@ const sessions = new Map();
 const queues = new Map();
 const agentRows = new Map();
 let filter = query('queue') || '';
+let stateFilter = query('state') || '';
+let sortBy = query('sort') || 'agent';
+/** agent-7 before agent-10: agent ids compare as people read them. */
+const natural = new Intl.Collator(undefined, { numeric: true }).compare;
+/** By state: who needs a look first. */
+const stateOrder = ['talking', 'ringing', 'dialling', 'wrap-up', 'paused', 'idle', 'ended'];
 
 function today() { return new Date(clock.now()).toISOString().slice(0, 10); }
 
@@ -95,9 +101,9 @@ function agentRow(agentId) {
     cell('contact', { class: 'optional' }), cell('queue', { class: 'optional' }), cell('action', { class: 'control' }));
   row.cells_ = cells;
   agentRows.set(agentId, row);
-  // Keep rows in agent order.
+  // Keep rows in agent order (another order is applied on each tick by `sortRows`).
   const body = $('agents').tBodies[0];
-  const after = [...agentRows.keys()].filter((a) => a > agentId).sort()[0];
+  const after = [...agentRows.keys()].filter((a) => natural(a, agentId) > 0).sort(natural)[0];
   body.insertBefore(row, after ? agentRows.get(after) : null);
   return row;
 }
@@ -135,15 +141,32 @@ function renderAgent(agentId) {
     c.action.replaceChildren(action ? el('button', { type: 'button', class: 'needs-server', onclick: () => sessionAct(session.sessionId, action) },
       action === 'pause' ? '⏸ Pause' : '▶ Resume') : '');
   }
-  row.classList.toggle('hidden', !!filter && session.queueId !== filter);
+  row.classList.toggle('hidden', (!!filter && session.queueId !== filter) || (!!stateFilter && activity !== stateFilter));
   clockCell(row);
+}
+
+/** The rows in the order asked for; moved only when the order changed. */
+function sortRows() {
+  const rows = [...agentRows.entries()];
+  const key = {
+    agent: ([a], [b]) => natural(a, b),
+    state: ([a, x], [b, y]) => stateOrder.indexOf(x.dataset.activity) - stateOrder.indexOf(y.dataset.activity) || natural(a, b),
+    time: ([a, x], [b, y]) => clock.since(y.dataset.since) - clock.since(x.dataset.since) || natural(a, b),
+  }[sortBy] ?? (([a], [b]) => natural(a, b));
+  rows.sort(key);
+  const body = $('agents').tBodies[0];
+  const now = [...body.rows];
+  if (rows.every(([, row], index) => now[index] === row)) return;
+  body.append(...rows.map(([, row]) => row));
 }
 
 function clockCell(row) {
   const cell = row.cells_.clock;
   const activity = row.dataset.clockAs || row.dataset.activity;
   const ms = clock.since(row.dataset.since);
-  const [amber, red] = thresholds[activity] ?? [Infinity, Infinity];
+  // Idle because the queue waits for its contacts' calling hours: nothing to act on, never red.
+  const waiting = activity === 'idle' && queues.get(row.dataset.queue)?.state === 'waiting';
+  const [amber, red] = waiting ? [Infinity, Infinity] : thresholds[activity] ?? [Infinity, Infinity];
   const level = ms >= red ? 'red' : ms >= amber ? 'amber' : '';
   cell.textContent = duration(ms) + (level === 'red' ? ' ▲▲' : level === 'amber' ? ' ▲' : '');
   cell.className = `num clock tabular${level ? ' level-' + level : ''}`;
@@ -287,6 +310,24 @@ function wire() {
     renderQueues();
     renderFloor();
   });
+  $('state-filter').append(...stateOrder.map((state) => el('option', { value: state }, state)));
+  $('state-filter').value = stateFilter;
+  $('sort').value = sortBy;
+  const remember = (name, value, fallback) => {
+    const url = new URL(location.href);
+    if (value && value !== fallback) url.searchParams.set(name, value); else url.searchParams.delete(name);
+    history.replaceState(null, '', url);
+  };
+  $('state-filter').addEventListener('change', () => {
+    stateFilter = $('state-filter').value;
+    remember('state', stateFilter, '');
+    for (const agentId of agentRows.keys()) renderAgent(agentId);
+  });
+  $('sort').addEventListener('change', () => {
+    sortBy = $('sort').value;
+    remember('sort', sortBy, 'agent');
+    sortRows();
+  });
   const wallboard = query('wallboard') === '1';
   document.body.classList.toggle('wallboard', wallboard);
   $('wallboard').addEventListener('click', () => {
@@ -298,6 +339,7 @@ function wire() {
   });
   setInterval(() => {
     for (const row of agentRows.values()) if (row.dataset.since) clockCell(row);
+    sortRows();
     renderFloor();
   }, 1000);
 }

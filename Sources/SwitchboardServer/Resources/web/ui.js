@@ -16,13 +16,17 @@ export class ApiError extends Error {
 
 const tokenKey = 'switchboard.token';
 
-/** A wallboard screen can be opened as `/supervisor#token=…`: the fragment never leaves the browser. */
-(function takeTokenFromFragment() {
+/** A wallboard screen can be opened as `/supervisor#token=…`: the fragment never leaves the browser.
+ *  Opened in a tab already on the page (only the fragment changes), the page starts again with it. */
+function takeTokenFromFragment() {
   const match = /(?:^#|&)token=([0-9a-f]{64})(?:&|$)/.exec(location.hash);
-  if (!match) return;
+  if (!match) return false;
   sessionStorage.setItem(tokenKey, match[1]);
   history.replaceState(null, '', location.pathname + location.search);
-})();
+  return true;
+}
+takeTokenFromFragment();
+addEventListener('hashchange', () => { if (takeTokenFromFragment()) location.reload(); });
 
 export function token() { return sessionStorage.getItem(tokenKey); }
 
