@@ -13,7 +13,8 @@ extension Group {
         var object: JSONObject = [
             "groupId": id.json, "sessionId": sessionId.json, "queueId": queueId.json, "status": status.json,
             "profile": profile.json, "profileReason": profileReason?.json ?? .null, "fanout": fanout.json,
-            "linesLimitedBy": linesLimitedBy?.json ?? .null, "staggerMs": staggerMs.json, "amdPolicy": amdPolicy.json,
+            "linesLimitedBy": linesLimitedBy?.json ?? .null, "linesWhy": linesLimitedBy.map { .string($0.why) } ?? .null,
+            "staggerMs": staggerMs.json, "amdPolicy": amdPolicy.json,
         ]
         if let winner, let call = call(winner) {
             object["winner"] = ["callId": winner.json, "contactId": call.contactId.json, "connectedAt": call.connectedAt?.json ?? .null]

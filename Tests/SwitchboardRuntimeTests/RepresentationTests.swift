@@ -14,7 +14,7 @@ struct RepresentationTests {
         let group = try #require(await handler.state.groups["g4"])
         let summary = group.summary
         #expect(summary.objectValue?.keys == ["groupId", "sessionId", "queueId", "status", "profile", "profileReason", "fanout",
-                                             "linesLimitedBy", "staggerMs", "amdPolicy", "winner", "disposition", "calls", "position"])
+                                             "linesLimitedBy", "linesWhy", "staggerMs", "amdPolicy", "winner", "disposition", "calls", "position"])
         #expect(summary["status"] == "completed")
         // The winner, and when it was put through (what the console's "after the call" panel keys on).
         let connectedAt = try #require(group.call("g4-1")?.connectedAt)

@@ -109,7 +109,7 @@ def test_simulate_is_byte_identical_for_a_seed_and_valid_against_the_schemas(run
     assert groups[0]["status"] == "cancelled"
     assert groups[1]["winner"]["contactId"] == "c1"
     for group in groups:
-        assert set(group) == {"groupId", "sessionId", "queueId", "status", "profile", "profileReason", "fanout", "linesLimitedBy", "staggerMs",
+        assert set(group) == {"groupId", "sessionId", "queueId", "status", "profile", "profileReason", "fanout", "linesLimitedBy", "linesWhy", "staggerMs",
                               "amdPolicy", "winner", "disposition", "calls", "position"}
         for call in group["calls"]:
             assert call["status"] in {"dialing", "ringing", "in-progress", "completed", "failed", "terminated", "voicemail"}

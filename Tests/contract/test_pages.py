@@ -259,6 +259,18 @@ def test_the_console_starts_a_parallel_session_and_follows_cancels_and_refuses_l
     names = chrome.find_element(By.ID, "lines").text
     assert "Avery Quinn" in names and "+1 512 555 0142" in names and "+1 512 555 0100" in names  # local presence
     shot(chrome, "console")
+    # The batch as a picture: a bar per line, the answer, each loser's hang-up, the race window in ms.
+    picture = chrome.find_element(By.ID, "batch-picture")
+    wait_for(lambda: picture.get_attribute("data-race-ms"), message="no race window drawn")
+    group = fresh.get(f"/v1/calls/parallel/{first}")
+    placed = [c for c in group["calls"] if c["dialedAt"]]
+    winner = next(c for c in placed if c["callId"] == group["winner"]["callId"])
+    stamp = lambda text: __import__("datetime").datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000  # noqa: E731
+    losers = [stamp(c["endedAt"]) for c in placed if c["outcome"] == "terminated" and c["endedAt"]]
+    assert int(picture.get_attribute("data-race-ms")) == round(max(losers) - stamp(winner["answeredAt"]))
+    assert len(picture.find_elements(By.CSS_SELECTOR, ".bar")) == len(placed)
+    assert len(picture.find_elements(By.CSS_SELECTOR, ".hangup")) == len(losers)
+    assert "race window" in chrome.find_element(By.ID, "batch-caption").text
 
     # The winner's call ends; the agent records it (the default wrap-up waits for that or 15 s), and
     # the next batch rings: mode toggle, a refused setting, then Cancel.
@@ -491,6 +503,9 @@ def test_the_console_works_from_the_keyboard_and_stop_asks_first(chrome, fresh):
     chrome.switch_to.active_element.send_keys("p")
     wait_for(lambda: session_of(fresh, session_id)["state"] == "paused", message="P did not pause")
     wait_for(lambda: focused() == "resume", message=lambda: f"focus on {focused()!r} after Pause")
+    # The agent is told what comes next, and why the batch has the lines it has.
+    wait_for(lambda: "Paused after this batch: 1 line still ringing" in chrome.find_element(By.ID, "next-step").text)
+    assert chrome.find_element(By.ID, "lines-count").text == "1" and "single mode" in chrome.find_element(By.ID, "lines-why").text
     chrome.switch_to.active_element.send_keys("p")
     wait_for(lambda: session_of(fresh, session_id)["state"] == "active", message="P did not resume")
     wait_for(lambda: not chrome.find_element(By.ID, "cancel").get_attribute("disabled"), timeout=15)

@@ -60,7 +60,7 @@ def test_polling_a_group_answers_304_while_nothing_changed(server):
     first = api.get(f"{server['base']}/v1/calls/parallel/{group}")
     assert first.status_code == 200
     body = first.json()
-    assert set(body) == {"groupId", "sessionId", "queueId", "status", "profile", "profileReason", "fanout", "linesLimitedBy", "staggerMs", "amdPolicy",
+    assert set(body) == {"groupId", "sessionId", "queueId", "status", "profile", "profileReason", "fanout", "linesLimitedBy", "linesWhy", "staggerMs", "amdPolicy",
                          "winner", "disposition", "calls", "position"}
     assert first.headers["etag"] == f'"{body["position"]}"'
     again = api.get(f"{server['base']}/v1/calls/parallel/{group}", headers={"If-None-Match": first.headers["etag"]})

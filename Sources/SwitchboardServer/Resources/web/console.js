@@ -183,6 +183,8 @@ function render() {
   const g = view.group;
   $('profile-name').textContent = g ? g.profile : view.queue?.profile.name ?? '–';
   $('profile-reason').textContent = g?.profileReason ? `(${g.profileReason})` : view.queue ? `(${view.queue.profile.reason})` : '';
+  $('lines-count').textContent = g ? String(g.fanout) : '–';
+  $('lines-why').textContent = g ? `(${g.linesWhy ?? (s.mode === 'single' ? 'single mode' : `the ${g.profile} profile's`)})` : '';
   $('s-dials').textContent = s.stats.dials;
   $('s-connects').textContent = s.stats.connects;
   $('s-talk').textContent = duration(s.stats.talkTimeMs);
@@ -229,6 +231,67 @@ function renderLines() {
       el('td', { class: 'call-outcome' }, statusLabel(outcomeIcons, call.outcome, call.abandoned ? 'abandoned' : null)));
   });
   $('lines').tBodies[0].replaceChildren(...rows);
+  drawBatch(g);
+}
+
+const svgNS = 'http://www.w3.org/2000/svg';
+function svg(tag, attributes = {}, text) {
+  const node = document.createElementNS(svgNS, tag);
+  for (const [name, value] of Object.entries(attributes)) if (value !== null && value !== undefined) node.setAttribute(name, String(value));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** The batch as a picture: one bar per line, offset by the stagger, from its dial to its end (or now);
+ *  the answer as a dot, each loser's hang-up as a stroke, and the race window — from the winner's
+ *  answer to the last loser's hang-up — marked and said in milliseconds. */
+function drawBatch(g) {
+  const placed = g.calls.filter((c) => c.dialedAt);
+  $('batch-figure').classList.toggle('hidden', !placed.length);
+  if (!placed.length) return;
+  const t = (time) => (time ? Date.parse(time) : clock.now());
+  const start = Math.min(...placed.map((c) => t(c.dialedAt)));
+  // The axis covers the race (every dial, answer and loser's end), with room after it; a line still
+  // going (the conversation, a ringing line) runs to the edge.
+  const marks = placed.flatMap((c) => [c.dialedAt, c.answeredAt, c.endedAt].filter(Boolean).map(t));
+  const end = Math.max(start + 1000, start + (Math.max(...marks) - start) * 1.25);
+  const picture = $('batch-picture');
+  const width = Math.max(320, Math.round(picture.clientWidth || 600)), row = 16, left = 24, height = placed.length * row + 18;
+  const x = (time) => left + ((Math.min(t(time), end) - start) / (end - start)) * (width - left - 8);
+  picture.setAttribute('viewBox', `0 0 ${width} ${height}`);
+  const parts = [];
+  const winner = g.winner && placed.find((c) => c.callId === g.winner.callId);
+  placed.forEach((call, index) => {
+    const y = index * row + 3;
+    const kind = call.abandoned ? 'abandoned' : call.callId === winner?.callId ? 'winner' : call.status === 'voicemail' ? 'voicemail'
+      : isEnded(call) ? 'ended' : 'ringing';
+    parts.push(svg('text', { x: 2, y: y + 10 }, String(g.calls.indexOf(call) + 1)));
+    parts.push(svg('rect', { class: `bar ${kind}`, x: x(call.dialedAt), y, height: row - 5,
+      width: Math.max(2, x(call.endedAt) - x(call.dialedAt)), 'data-call-id': call.callId }));
+    const harbor = call.abandonment;
+    if (harbor?.safeHarborStartedAt) {
+      parts.push(svg('rect', { class: 'safe-harbor', x: x(harbor.safeHarborStartedAt), y: y + row - 7, height: 3,
+        width: Math.max(2, x(harbor.safeHarborEndedAt) - x(harbor.safeHarborStartedAt)) }));
+    }
+    if (call.answeredAt) parts.push(svg('circle', { class: 'answer', cx: x(call.answeredAt), cy: y + (row - 5) / 2, r: 3 }));
+    if (call.endedAt && call.outcome === 'terminated') {
+      parts.push(svg('line', { class: 'hangup', x1: x(call.endedAt), x2: x(call.endedAt), y1: y - 1, y2: y + row - 4 }));
+    }
+  });
+  let words = `${placed.length} line${placed.length === 1 ? '' : 's'}, ${g.staggerMs} ms apart`;
+  const losers = placed.filter((c) => c.callId !== winner?.callId && c.endedAt && c.outcome === 'terminated');
+  if (winner?.answeredAt && losers.length) {
+    const last = Math.max(...losers.map((c) => t(c.endedAt)));
+    const race = Math.max(0, last - t(winner.answeredAt));
+    parts.push(svg('rect', { class: 'race', x: x(winner.answeredAt), y: 1, height: height - 16,
+      width: Math.max(2, x(new Date(last).toISOString()) - x(winner.answeredAt)) }));
+    words += `; race window ${race} ms (the answer to the last loser's hang-up)`;
+  }
+  parts.push(svg('text', { x: left, y: height - 3 }, '0 s'));
+  parts.push(svg('text', { x: width - 40, y: height - 3 }, `${((end - start) / 1000).toFixed(1)} s`));
+  picture.replaceChildren(...parts);
+  $('batch-caption').textContent = words;
+  picture.setAttribute('data-race-ms', words.includes('race window') ? words.split('race window ')[1].split(' ')[0] : '');
 }
 
 function renderQueue() {
@@ -254,7 +317,30 @@ function tick() {
     cell.textContent = ' ' + duration((until ? Date.parse(until) : clock.now()) - Date.parse(cell.dataset.from));
   }
   if (view.session) $('activity-clock').textContent = duration(clock.since(view.session.activitySince));
+  $('next-step').textContent = nextStep();
   tickDisposition();
+}
+
+/** What the dialler does next and why, in one line (empty while a batch simply dials). */
+function nextStep() {
+  const s = view.session, g = liveGroup(), q = view.queue;
+  if (!s || s.state === 'ended') return '';
+  const ringing = g ? g.calls.filter((c) => c.dialedAt && !isEnded(c) && c.outcome !== 'winner').length : 0;
+  if (s.state === 'paused') {
+    return ringing ? `Paused after this batch: ${ringing} line${ringing === 1 ? '' : 's'} still ringing, and they can still connect.`
+      : 'Paused: no new batch until you resume.';
+  }
+  if (g) return '';
+  if (q?.state === 'waiting' && q.nextCallingHoursAt) {
+    const at = new Date(q.nextCallingHoursAt);
+    return `Waiting for calling hours: the next contact's window opens in ${duration(Date.parse(q.nextCallingHoursAt) - clock.now())}`
+      + ` (${at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', timeZoneName: 'short' })}).`;
+  }
+  const next = s.nextBatch;
+  if (next?.reason === 'cooldown' && next.at) {
+    return `Next batch in ${Math.max(0, Math.ceil((Date.parse(next.at) - clock.now()) / 1000))} s (the pause after a batch nobody answered).`;
+  }
+  return '';
 }
 
 // MARK: - Disposition
