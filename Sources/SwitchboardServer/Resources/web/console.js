@@ -206,6 +206,7 @@ function renderControls() {
   $('hangup').disabled = !(g && g.winner && g.calls.some((c) => c.callId === g.winner.callId && c.status === 'in-progress'));
   $('stop').disabled = ended;
   $('open-settings').disabled = ended;
+  if (focusNext) keepFocus();
 }
 
 function isEnded(call) { return words.endedStatuses.has(call.status); }
@@ -461,9 +462,27 @@ async function act(path, success, next) {
   } catch (error) {
     $('action-problem').textContent = error.message;
   }
-  const target = next && $(next);
-  if (target && !target.disabled) target.focus();
-  else if (document.activeElement === document.body || document.activeElement?.disabled) $('open-settings').focus();
+  focusNext = next ?? null;
+  keepFocus();
+}
+
+/** The control an act said comes next: focused once it is enabled (a cancel's pause arrives on the
+ *  feed, perhaps after the answer), meanwhile a control that stays usable holds the focus. */
+let focusNext = null;
+function keepFocus() {
+  const active = document.activeElement;
+  // Only while the focus is where the act left it: never taken from a field the agent went to.
+  if (!(active === document.body || active?.disabled || active === $('open-settings') || active?.closest?.('[role=toolbar]'))) {
+    focusNext = null;
+    return;
+  }
+  const target = focusNext && $(focusNext);
+  if (target && !target.disabled) {
+    target.focus();
+    focusNext = null;
+  } else if (active === document.body || active?.disabled) {
+    $('open-settings').focus();
+  }
 }
 
 function sessionPath(action) { return `/v1/sessions/${encodeURIComponent(view.session.sessionId)}/${action}`; }
