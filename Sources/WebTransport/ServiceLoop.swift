@@ -189,9 +189,10 @@ final class ServiceLoop {
             return 0
         case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
             guard let wsi else { return 1 }
-            putServedSubprotocolFirst(wsi)
+            let oversized = headRefusal(wsi)
+            if oversized == nil { putServedSubprotocolFirst(wsi) }
             let refusal = stopping ? HTTPResponse.error(503, code: "shutting-down", message: "the server is shutting down")
-                : headRefusal(wsi) ?? Self.subprotocolRefusal(header(wsi, WSI_TOKEN_PROTOCOL))
+                : oversized ?? Self.subprotocolRefusal(header(wsi, WSI_TOKEN_PROTOCOL))
                     ?? server.application.webSocketRefusal(upgradeRequest(wsi))
                     ?? (sockets.count >= server.limits.maxWebSockets ? Self.full : nil)
             guard let refusal else { return 0 }
@@ -559,17 +560,18 @@ final class ServiceLoop {
     /// Puts the served name first in lws's own copy of `Sec-WebSocket-Protocol` before lws picks a
     /// protocol from it (it cannot read past a long element: see `subprotocolRefusal`). lws 4.1 lends
     /// a pointer only to the request's URI, the first piece of the buffer its headers are kept in; the
-    /// list's piece lies after it. It is searched for from there, no further than the bytes the known
-    /// headers hold (all inside the buffer), and rewritten in place at the same length. Not found (a
-    /// list over two header lines, or a custom header first): left as it is.
+    /// list's piece lies after it. It is searched for from there, about as far as the known headers
+    /// reach and never past the buffer's end, and rewritten in place at the same length. Not found (a
+    /// list over two header lines, long custom headers before it): left as it is, and answered 400.
+    /// Run only on a head `headRefusal` admits.
     private func putServedSubprotocolFirst(_ wsi: OpaquePointer) {
         guard let value = header(wsi, WSI_TOKEN_PROTOCOL), let rewritten = Self.servedFirst(Array(value.utf8)) else { return }
         var uri: UnsafeMutablePointer<CChar>?
         var uriLength: Int32 = 0
         guard lws_http_get_uri_and_method(wsi, &uri, &uriLength) >= 0, let uri else { return }
-        let known = (0..<Int(WSI_TOKEN_COUNT.rawValue)).reduce(0) {
-            $0 + max(0, Int(lws_hdr_total_length(wsi, lws_token_indexes(rawValue: UInt32($1))))) + 1
-        }
+        // As far as the known pieces reach, with a byte for every token besides (lws keeps a little it
+        // does not list), and never past the buffer, which starts at the URI.
+        let known = min(HeadSize(wsi).stored + Int(WSI_TOKEN_COUNT.rawValue), server.limits.headerBufferBytes)
         let stored = UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(uri), count: known)
         let wanted = Array(value.utf8) + [0]
         guard wanted.count <= stored.count else { return }
@@ -713,19 +715,36 @@ final class ServiceLoop {
     /// (the headers lws knows by name: it keeps others without a way to list them, so they count only
     /// against its buffer).
     private func headRefusal(_ wsi: OpaquePointer) -> HTTPResponse? {
-        func length(_ token: lws_token_indexes) -> Int { max(0, Int(lws_hdr_total_length(wsi, token))) }
-        let uriTokens = [WSI_TOKEN_GET_URI, WSI_TOKEN_POST_URI, WSI_TOKEN_OPTIONS_URI, WSI_TOKEN_PUT_URI,
-                         WSI_TOKEN_PATCH_URI, WSI_TOKEN_DELETE_URI, WSI_TOKEN_CONNECT, WSI_TOKEN_HEAD_URI,
-                         WSI_TOKEN_HTTP_URI_ARGS]
-        let uri = uriTokens.reduce(0) { $0 + length($1) }
-        if uri > server.limits.maxURIBytes {
+        let head = HeadSize(wsi)
+        if head.uri > server.limits.maxURIBytes {
             return .error(414, code: "uri-too-long", message: "the path and query are over \(server.limits.maxURIBytes) bytes")
         }
-        let all = (0..<Int(WSI_TOKEN_COUNT.rawValue)).reduce(0) { $0 + length(lws_token_indexes(rawValue: UInt32($1))) }
-        if all - uri > server.limits.maxHeaderBytes {
+        if head.headers > server.limits.maxHeaderBytes {
             return .error(431, code: "headers-too-large", message: "the headers are over \(server.limits.maxHeaderBytes) bytes")
         }
         return nil
+    }
+
+    /// What lws holds of a request's head, for the headers it knows by name.
+    struct HeadSize {
+        /// The path and the query.
+        var uri = 0
+        /// Every other known header.
+        var headers = 0
+        /// Bytes of lws's buffer those pieces take, each with its NUL.
+        var stored = 0
+
+        init(_ wsi: OpaquePointer) {
+            let uriTokens: Set<UInt32> = Set([WSI_TOKEN_GET_URI, WSI_TOKEN_POST_URI, WSI_TOKEN_OPTIONS_URI, WSI_TOKEN_PUT_URI,
+                                              WSI_TOKEN_PATCH_URI, WSI_TOKEN_DELETE_URI, WSI_TOKEN_CONNECT, WSI_TOKEN_HEAD_URI,
+                                              WSI_TOKEN_HTTP_URI_ARGS].map(\.rawValue))
+            for index in 0..<WSI_TOKEN_COUNT.rawValue {
+                let length = Int(lws_hdr_total_length(wsi, lws_token_indexes(rawValue: index)))
+                guard length > 0 else { continue }
+                if uriTokens.contains(index) { uri += length } else { headers += length }
+                stored += length + 1
+            }
+        }
     }
 
     private func upgradeRequest(_ wsi: OpaquePointer) -> HTTPRequest {

@@ -45,8 +45,6 @@ export class ConnectionBadge {
     this.note = document.createElement('p');
     this.note.className = 'offline-note hidden';
     this.note.setAttribute('role', 'status');
-    this.note.textContent = 'Offline: the server is not answering. What you see is as of the last update; '
-      + 'actions are held until it answers again.';
     document.querySelector('header.bar')?.after(this.note);
     setInterval(() => this.render(), 1000);
     this.render();
@@ -61,6 +59,9 @@ export class ConnectionBadge {
     const changed = state !== this.state;
     this.state = state;
     this.detail = detail;
+    // Why, in the words of the cause (the server not answering, no network, a revoked token).
+    this.note.textContent = `Offline${detail ? ': ' + detail : ''}. What you see is as of the last update; `
+      + 'actions are held until the server answers again.';
     document.body.dataset.feed = state;
     this.render();
     if (changed) {
