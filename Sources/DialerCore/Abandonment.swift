@@ -183,12 +183,22 @@ public struct AbandonmentTally: Hashable, Sendable {
 
     public func today(at now: Timestamp) -> Count { byDay[Self.day(of: now)] ?? Count() }
 
+    /// The window's days that had a live answer, oldest first (`YYYY-MM-DD`, UTC): what a wall draws
+    /// as daily bars against the cap; a day without one has nothing to draw.
+    public func days(endingAt now: Timestamp) -> [(day: String, count: Count)] {
+        let today = Self.day(of: now)
+        return ((today - Int64(Self.windowDays) + 1)...today).compactMap { day in
+            byDay[day].map { (Self.text(day), $0) }
+        }
+    }
+
     /// `YYYY-MM-DD` of the window's first and last day.
     public static func windowDays(endingAt now: Timestamp) -> (from: String, to: String) {
         let today = day(of: now)
-        func text(_ day: Int64) -> String { String(Timestamp(millisecondsSinceEpoch: day * dayMs).rfc3339.prefix(10)) }
         return (text(today - Int64(windowDays) + 1), text(today))
     }
+
+    static func text(_ day: Int64) -> String { String(Timestamp(millisecondsSinceEpoch: day * dayMs).rfc3339.prefix(10)) }
 }
 
 public extension AbandonmentTally.Count {

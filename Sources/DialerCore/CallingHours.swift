@@ -64,9 +64,11 @@ public enum CallingHours {
     /// none outside the NANP, where these US hours do not apply). An explicit zone narrows them when it
     /// is one of them (a 907 number known to be in Anchorage, not Adak) and is added to them when it is
     /// not — a 212 number said to be in Tokyo may still ring in New York, so both must be open.
-    public static func zones(of contact: Contact) -> [String] {
-        let byNumber = contact.phone.nanpAreaCode.map { NANPTimeZones.byAreaCode[$0] ?? unknownNANP } ?? []
-        guard let zone = contact.timeZone else { return byNumber }
+    public static func zones(of contact: Contact) -> [String] { zones(of: contact.phone, explicit: contact.timeZone) }
+
+    public static func zones(of phone: PhoneNumber, explicit zone: String?) -> [String] {
+        let byNumber = phone.nanpAreaCode.map { NANPTimeZones.byAreaCode[$0] ?? unknownNANP } ?? []
+        guard let zone else { return byNumber }
         return byNumber.contains(zone) ? [zone] : byNumber + [zone]
     }
 

@@ -78,7 +78,10 @@ extension DialerState {
             var group = Group(e, reason: nil, at: time)
             group.position = position
             for index in group.calls.indices {
-                group.calls[index].contactName = queues[e.queueId]?.contacts[group.calls[index].contactId]?.name
+                guard let contact = queues[e.queueId]?.contacts[group.calls[index].contactId] else { continue }
+                group.calls[index].contactName = contact.name
+                group.calls[index].priorAttempts = contact.attempts
+                group.calls[index].contactTimeZone = contact.timeZone
             }
             groups[e.groupId] = group
             modifyQueue(e.queueId) { queue in

@@ -300,6 +300,10 @@ public struct Call: Hashable, Sendable {
     public var contactId: ContactID
     /// The contact's name when the batch started (for the agent's screen).
     public var contactName: String?
+    /// Calls to the contact that had ended with an attempt used before this batch (the agent's "tried
+    /// twice before"), and its explicit zone, if any: both as the batch started, for the agent's screen.
+    public var priorAttempts = 0
+    public var contactTimeZone: String?
     public var to: PhoneNumber
     public var callerId: PhoneNumber
     /// When the call is to be placed, relative to the batch start (the stagger).

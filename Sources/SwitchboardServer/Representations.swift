@@ -32,6 +32,8 @@ extension Call {
     public var summary: JSONValue {
         [
             "callId": id.json, "contactId": contactId.json, "name": contactName.map(JSONValue.string) ?? .null, "to": to.json, "callerId": callerId.json,
+            "priorAttempts": priorAttempts.json,
+            "timeZones": .array(CallingHours.zones(of: to, explicit: contactTimeZone).map(JSONValue.string)),
             "status": status.json, "outcome": outcome.json, "answeredBy": answeredBy?.json ?? .null,
             "dialedAt": dialedAt?.json ?? .null, "answeredAt": answeredAt?.json ?? .null,
             "endedAt": endedAt?.json ?? .null, "endReason": endReason.map(JSONValue.string) ?? .null,
@@ -120,6 +122,9 @@ extension Queue {
                 "window": ["days": AbandonmentTally.windowDays.json, "from": .string(days.from), "to": .string(days.to)],
                 "rolling30": figures(window), "today": figures(abandonment.today(at: now)), "lifetime": figures(abandonment.lifetime),
                 "withoutSafeHarbor": abandonment.withoutSafeHarbor.json,
+                "byDay": .array(abandonment.days(endingAt: now).map { day, count in
+                    ["day": .string(day), "liveAnswers": count.liveAnswers.json, "abandoned": count.abandoned.json]
+                }),
             ],
             "guard": [
                 "level": level.json, "maxLines": limit?.maxLines.json ?? .null, "limitedBy": limit?.json ?? .null, "why": .string(why),

@@ -23,9 +23,19 @@ struct RepresentationTests {
         #expect(calls.map { $0["status"]?.stringValue } == ["completed", "terminated", "terminated"])
         #expect(calls.map { $0["outcome"]?.stringValue } == ["winner", "terminated", "terminated"])
         #expect(calls.map { $0["abandoned"]?.boolValue } == [false, true, false])
-        #expect(calls.first?.objectValue?.keys == ["callId", "contactId", "name", "to", "callerId", "status", "outcome",
-                                                   "answeredBy", "dialedAt", "answeredAt", "endedAt", "endReason", "abandoned",
-                                                   "abandonment"])
+        #expect(calls.first?.objectValue?.keys == ["callId", "contactId", "name", "to", "callerId", "priorAttempts", "timeZones",
+                                                   "status", "outcome", "answeredBy", "dialedAt", "answeredAt", "endedAt",
+                                                   "endReason", "abandoned", "abandonment"])
+        // The agent's context: a 713 number rings in Houston's zone; the attempts before this batch.
+        let houston = try #require(calls.first { $0["to"] == "+17135550006" })
+        #expect(houston["timeZones"] == ["America/Chicago"])
+        // Every contact's first call had no attempt before it; later ones count up, never down, and the
+        // day (which retries at once) has calls to contacts already tried.
+        let everyCall = await handler.state.groups.values.sorted { $0.position < $1.position }.flatMap(\.calls)
+        let byContact = Dictionary(grouping: everyCall, by: \.contactId)
+        #expect(byContact.values.allSatisfy { $0.first?.priorAttempts == 0 })
+        #expect(byContact.values.allSatisfy { calls in zip(calls, calls.dropFirst()).allSatisfy { $0.priorAttempts <= $1.priorAttempts } })
+        #expect(everyCall.contains { $0.priorAttempts > 0 })
         #expect(calls[1]["abandonment"]?["cause"] == "after-winner" && calls[0]["abandonment"] == .null)
         let noAnswer = try #require(await handler.state.groups["g2"]?.summary)
         #expect(noAnswer["status"] == "no-answer")

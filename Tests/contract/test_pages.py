@@ -30,14 +30,14 @@ SHOTS = ROOT / "screenshots"
 class Server:
     """`switchboard serve` on a fixed port, so a restart comes back where the pages look for it."""
 
-    def __init__(self, binary, folder, demo):
-        self.binary, self.store, self.port = binary, folder / "pages.sqlite", 0
+    def __init__(self, binary, folder, demo, more=()):
+        self.binary, self.store, self.port, self.more = binary, folder / "pages.sqlite", 0, list(more)
         self.log = folder / "server.log"
         self.process = None
         self.start(demo)  # on a port the server picks; a restart comes back on the same one
 
     def start(self, demo=False):
-        arguments = serve_arguments(self.binary, self.store, port=self.port)
+        arguments = serve_arguments(self.binary, self.store, *self.more, port=self.port)
         self.process = subprocess.Popen(arguments + (["--demo"] if demo else []), stdout=subprocess.PIPE,
                                         stderr=open(self.log, "a"), text=True)
         line = self.process.stdout.readline()
@@ -682,12 +682,104 @@ def test_the_wallboard_reads_at_4_5_to_1_or_better(chrome, demo):
     try:
         chrome.get(f"{demo.base}/supervisor?wallboard=1#token={ADMIN_TOKEN}")
         wait_for(lambda: len(chrome.find_elements(By.CSS_SELECTOR, "#agents tbody tr")) >= 3)
-        wait_for(lambda: chrome.find_elements(By.CSS_SELECTOR, "#agents .status"))
-        measured = chrome.execute_script(CONTRAST, "#agents .status, #agents tbody th, #queues tbody th, #queues td, .level-amber, .level-red, #floor b, .badge")
+        wait_for(lambda: chrome.find_elements(By.CSS_SELECTOR, "#mosaic .tile .status"))
+        measured = chrome.execute_script(CONTRAST, "#mosaic .tile .status, #mosaic .tile .who, #mosaic .tile .clock, #mosaic .tile .where, "
+                                         "#queues tbody th, #queues td, .level-amber, .level-red, #floor b, .badge")
         assert len(measured) >= 6, measured
         low = [(text, round(ratio, 2)) for text, ratio in measured if ratio < 4.5]
         assert not low, low
         shot(chrome, "supervisor-wallboard-1920")
+    finally:
+        chrome.set_window_size(1280, 800)
+
+
+SAFE_HARBOR = "This is Acme calling about your quote. Call us back at 512 555 0100. Press 9 to stop our calls."
+
+FITS_THE_SCREEN = """
+    const inside = (node) => { const r = node.getBoundingClientRect();
+      return r.width > 0 && r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight + 0.5 && r.right <= innerWidth + 0.5; };
+    const tiles = [...document.querySelectorAll('#mosaic .tile')];
+    const queues = [...document.querySelectorAll('#queues tbody tr')];
+    return { scrolls: document.documentElement.scrollHeight > innerHeight + 1 || document.documentElement.scrollWidth > innerWidth + 1,
+             tiles: tiles.length, tilesOutside: tiles.filter((t) => !inside(t)).map((t) => t.dataset.agent),
+             queues: queues.length, queuesOutside: queues.filter((q) => !inside(q)).map((q) => q.dataset.queue),
+             tileFontPx: Math.min(...tiles.map((t) => parseFloat(getComputedStyle(t).fontSize))),
+             floorShown: inside(document.getElementById('floor')),
+             page: [document.documentElement.scrollWidth, document.documentElement.scrollHeight, innerWidth, innerHeight] };
+"""
+
+
+def fits_the_screen(chrome, agents, queues):
+    """The wallboard's state when every tile and queue row is on screen without scrolling, else None."""
+    state = chrome.execute_script(FITS_THE_SCREEN)
+    ok = (not state["scrolls"] and state["tiles"] == agents and not state["tilesOutside"] and state["queues"] == queues
+          and not state["queuesOutside"] and state["floorShown"])
+    return state if ok else None
+
+
+@pytest.fixture
+def racy(switchboard, tmp_path):
+    """A server whose carrier takes 200 ms to hear our hang-ups, as a real API round trip can: two people
+    answering 2 ms apart both pick up, and the second is abandoned (raced-winner)."""
+    server = Server(switchboard, tmp_path, demo=False, more=["--carrier-latency-ms", "200"])
+    yield server
+    server.stop()
+
+
+def test_the_wallboard_fits_55_agents_and_the_queues_on_one_screen_and_draws_abandonment_per_day(chrome, racy):
+    """Issue 21, a wall that scales: at 1920×1080 the wallboard showed 21 of 55 agents and no queue, and
+    the page announced every agent's change to screen readers. Now every agent is a tile and every queue
+    a row on one screen with no scrolling, a capped queue comes first, each queue draws its 30 days of
+    abandonment as daily bars against the warning and the cap, and the announcer says trouble only."""
+    trap = racy.post("/v1/queues", {"name": "Zz abandonment trap", "safeHarborMessage": SAFE_HARBOR, "contacts": [
+        {"id": f"trap-{i}", "phone": f"+1512556{i:04d}", "script": {"ringMs": 1000, "answer": "human", "talkMs": 3000}} for i in range(3)]})["queueId"]
+    racy.post("/v1/sessions", {"agentId": "agent-trap", "queueId": trap, "mode": "parallel", "settings": {"maxLines": 2, "staggerMs": 0}})
+    scripts = [{"ringMs": 2500, "fail": "busy"}, {"ringMs": 1500, "answer": "human", "talkMs": 20000}, {"ringMs": 4000, "answer": "machine"}]
+    for q in range(9):
+        queue = racy.post("/v1/queues", {"name": f"Floor {q}", "maxAttempts": 10, "retryDelayMs": 0, "safeHarborMessage": SAFE_HARBOR,
+                                          "contacts": [{"phone": f"+1{213 + q}554{i:04d}", "script": scripts[(i + q) % 3]} for i in range(40)]})["queueId"]
+        for a in range(6):
+            racy.post("/v1/sessions", {"agentId": f"agent-{q * 6 + a + 1}", "queueId": queue, "mode": "parallel",
+                                        "settings": {"wrapUpMs": 0, "cooldownMs": 500}})
+    wait_for(lambda: racy.get(f"/v1/queues/{trap}")["compliance"]["guard"]["level"] == "capped", timeout=30,
+             message="the trap queue was not capped")
+    chrome.set_window_size(1920, 1080)
+    try:
+        chrome.get(f"{racy.base}/supervisor?wallboard=1#token={ADMIN_TOKEN}")
+        # The window size is the window's; the viewport is what the wallboard has to fill.
+        state = wait_for(lambda: fits_the_screen(chrome, 55, 10), timeout=20,
+                         message=lambda: f"not all on one screen: {chrome.execute_script(FITS_THE_SCREEN)}")
+        assert state["tileFontPx"] >= 14, state  # read from across a room
+        first = chrome.execute_script("return document.querySelector('#queues tbody tr').dataset.queue")
+        assert first == trap, "the capped queue is not first"
+
+        # The trap's bars: today's is the API's count, drawn red (over the cap); the lines are at warn and cap.
+        def bars_match():
+            compliance = racy.get(f"/v1/queues/{trap}")["compliance"]
+            today = compliance["abandonment"]["byDay"][-1]
+            drawn = chrome.execute_script("""const svg = document.querySelector(`#queues tr[data-queue="${arguments[0]}"] svg.days`);
+                const bar = svg.querySelector(`rect[data-day="${arguments[1]}"]`);
+                return bar && [bar.dataset.abandoned, bar.dataset.liveAnswers, bar.getAttribute('class'), svg.querySelectorAll('rect').length,
+                  svg.querySelector('.warn-line').dataset.percent, svg.querySelector('.cap-line').dataset.percent];""", trap, today["day"])
+            return drawn == [str(today["abandoned"]), str(today["liveAnswers"]), "red", 30,
+                             str(compliance["abandonWarnPercent"]), str(compliance["abandonCapPercent"])] or drawn
+        assert wait_for(lambda: bars_match() is True, message=lambda: f"bars {bars_match()}")
+        headroom = chrome.execute_script("return [...document.querySelectorAll('#queues .headroom')].map(h => h.textContent)")
+        assert len(headroom) == 9 and all("more abandoned in the next 50 answers" in h for h in headroom), headroom
+
+        # What a screen reader hears over 8 s of a busy floor: at most one summary every 5 s.
+        chrome.execute_script("""window.announced = []; window.applied = 0;
+            new MutationObserver(() => window.announced.push(document.getElementById('announcer').textContent))
+              .observe(document.getElementById('announcer'), { childList: true, characterData: true, subtree: true });
+            new PerformanceObserver((list) => { window.applied += list.getEntries().length; }).observe({ entryTypes: ['measure'] });""")
+        start = time.monotonic()
+        wait_for(lambda: time.monotonic() - start >= 8 and chrome.execute_script("return window.applied") >= 40, timeout=40,
+                 message=lambda: f"the floor went quiet: {chrome.execute_script('return window.applied')} messages")
+        announced = chrome.execute_script("return window.announced")
+        elapsed = time.monotonic() - start
+        assert len(announced) <= elapsed / 5 + 1, announced
+        shot(chrome, "supervisor-wallboard-55")
+        assert page_errors(chrome) == []
     finally:
         chrome.set_window_size(1280, 800)
 
@@ -732,6 +824,15 @@ def test_the_wall_with_200_agents_measures_its_update_cost(chrome, fresh):
     SHOTS.mkdir(exist_ok=True)
     (SHOTS / "supervisor-200.json").write_text(json.dumps(figure) + "\n")
     shot(chrome, "supervisor-200")
+    # The wallboard holds all 200 as tiles on one 1920×1080 screen, with the queues.
+    chrome.set_window_size(1920, 1080)
+    try:
+        chrome.get(fresh.base + "/supervisor?wallboard=1")
+        wait_for(lambda: fits_the_screen(chrome, 200, 10), timeout=30,
+                 message=lambda: f"not all on one screen: {chrome.execute_script(FITS_THE_SCREEN)}")
+        shot(chrome, "supervisor-wallboard-200")
+    finally:
+        chrome.set_window_size(1280, 800)
     # The phone-sized wall fits its width.
     chrome.set_window_size(390, 844)
     try:
