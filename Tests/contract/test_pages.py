@@ -4,6 +4,7 @@ Each test compares what the page shows with what the API answers at the time; a 
 page is saved under `screenshots/` (ignored by git).
 """
 import asyncio
+import datetime
 import json
 import math
 import pathlib
@@ -870,6 +871,88 @@ def test_the_audit_player_shows_the_state_the_api_gives_at_each_position(chrome,
             assert {lane.get_attribute("data-call-id") for lane in lanes} == {c["callId"] for c in expected["calls"]}
     assert chrome.find_element(By.ID, "export-ndjson").is_enabled()  # downloads: test_an_auditor_downloads_…
     shot(chrome, "audit")
+    assert page_errors(chrome) == []
+
+
+def test_the_audit_player_moves_in_time_draws_the_abandoned_call_and_shows_an_events_data(chrome, racy):
+    """Issue 21, the audit player: it moved by event count, its lanes rescaled at every step, an
+    abandoned person read "terminated", the safe-harbor message was not drawn and an event's data could
+    not be seen. Now a wall-clock timeline (a tick per event at its instant, a band per batch, a jump to
+    a time), lanes on the batch's fixed scale, the abandoned call drawn as abandoned with its message and
+    the 2-second check, and an event's stored data on demand."""
+    trap = racy.post("/v1/queues", {"name": "Audited trap", "safeHarborMessage": SAFE_HARBOR, "contacts": [
+        {"id": f"aud-{i}", "phone": f"+1512553{i:04d}", "script": {"ringMs": 1000, "answer": "human", "talkMs": 1500}} for i in range(2)]})["queueId"]
+    session_id = racy.post("/v1/sessions", {"agentId": "agent-audit", "queueId": trap, "mode": "parallel",
+                                            "settings": {"maxLines": 2, "staggerMs": 0, "wrapUpMs": 0}})["sessionId"]
+    timeline = lambda: racy.get(f"/v1/sessions/{session_id}/timeline", params={"limit": 1000})["events"]  # noqa: E731
+    wait_for(lambda: any(e["type"] == "call.safe-harbor-ended" for e in timeline()) and any(e["type"] == "batch.completed" for e in timeline()),
+             timeout=30, message="no abandoned call heard its message")
+    stopped = api.post(f"{racy.base}/v1/sessions/{session_id}/stop", timeout=5)  # it may have ended with its queue
+    assert stopped.status_code in (200, 409), stopped.text
+    events = wait_for(lambda: (t := timeline()) and any(e["type"] == "session.ended" for e in t) and t)
+    chrome.get(f"{racy.base}/audit?session={session_id}#token={ADMIN_TOKEN}")
+    wait_for(lambda: "verified" in chrome.find_element(By.ID, "chain").text, message="no chain badge")
+    wait_for(lambda: len(chrome.find_elements(By.CSS_SELECTOR, "#timeline line.tick")) == len(events))
+
+    # A tick per event at its instant: gaps stay gaps (x is proportional to time, not to the count).
+    xs = chrome.execute_script("return [...document.querySelectorAll('#timeline line.tick')].map(l => Number(l.getAttribute('x1')))")
+    times = [datetime.datetime.fromisoformat(e["time"].replace("Z", "+00:00")).timestamp() for e in events]
+    for x, t in zip(xs, times):
+        expected = xs[0] + (t - times[0]) / (times[-1] - times[0]) * (xs[-1] - xs[0])
+        assert abs(x - expected) < 1.0, (x, expected)
+    chapters = chrome.find_elements(By.CSS_SELECTOR, "#timeline rect.chapter")
+    assert len(chapters) == sum(1 for e in events if e["type"] == "batch.started")
+
+    def shown_position():
+        return chrome.find_element(By.ID, "state-json").get_attribute("data-position")
+
+    # Jump to a time: the last event at or before that second.
+    abandoned = next(e for e in events if e["type"] == "call.abandoned")
+    second = abandoned["time"][11:19]
+    instant = datetime.datetime.fromisoformat(abandoned["time"][:19] + "+00:00").timestamp()
+    wanted = [e for e, t in zip(events, times) if t <= instant][-1]["position"]
+    field = chrome.find_element(By.ID, "jump")
+    chrome.execute_script("arguments[0].value = arguments[1]", field, second)
+    chrome.find_element(By.CSS_SELECTOR, "#jump-form button[type=submit]").click()
+    wait_for(lambda: shown_position() == str(wanted), message=lambda: f"at {shown_position()}, not {wanted}")
+    head = chrome.find_element(By.ID, "playhead").get_attribute("data-time")
+    assert head == next(e["time"] for e in events if e["position"] == wanted)
+
+    # The lanes keep one scale while stepping through the batch (J / L step; the ruler does not move).
+    group = abandoned["data"]["groupId"]
+    scale = lambda: chrome.execute_script("return [...document.querySelectorAll('#lanes .ruler span')].map(s => s.textContent).join('|')")  # noqa: E731
+    at_jump = scale()
+    body = chrome.find_element(By.TAG_NAME, "body")
+    index = next(i for i, e in enumerate(events) if e["position"] == wanted)
+    body.send_keys("j")
+    wait_for(lambda: shown_position() == str(events[index - 1]["position"]))
+    if events[index - 1]["data"].get("groupId") == group:
+        assert scale() == at_jump
+    body.send_keys("l")
+    wait_for(lambda: shown_position() == str(wanted))
+
+    # At the batch's end: the abandoned person drawn as abandoned, with the message and the 2 s check.
+    last_of_batch = [e for e in events if e["data"].get("groupId") == group][-1]
+    chrome.execute_script("arguments[0].value = arguments[1]", field, "")
+    chrome.execute_script(f"document.querySelector('#events tr[data-position=\"{last_of_batch['position']}\"] a').click()")
+    wait_for(lambda: shown_position() == str(last_of_batch["position"]))
+    assert scale() == at_jump
+    call_id = abandoned["data"]["callId"]
+    lane = wait_for(lambda: chrome.find_element(By.CSS_SELECTOR, f'#lanes .lane[data-call-id="{call_id}"]'))
+    assert "abandoned" in lane.get_attribute("class")
+    words = lane.text
+    assert f"abandoned ({abandoned['data']['cause']})" in words and "safe-harbor message" in words and "within 2 s" in words, words
+    assert chrome.find_elements(By.CSS_SELECTOR, f'#batch-picture rect.safe-harbor[data-call-id="{call_id}"]')
+    assert chrome.find_elements(By.CSS_SELECTOR, f'#batch-picture rect.bar.abandoned[data-call-id="{call_id}"]')
+    outcome = chrome.find_element(By.CSS_SELECTOR, f'#batch-calls tr[data-call-id="{call_id}"]').text
+    assert "abandoned" in outcome, outcome
+
+    # An event's stored data on demand: what the API serves for it.
+    chrome.execute_script(f"document.querySelector('#events tr[data-position=\"{abandoned['position']}\"] button').click()")
+    shown = wait_for(lambda: (pre := chrome.find_element(By.ID, "event-json")).get_attribute("data-position") == str(abandoned["position"])
+                     and json.loads(pre.get_attribute("textContent")))
+    assert shown == abandoned
+    shot(chrome, "audit-abandoned")
     assert page_errors(chrome) == []
 
 

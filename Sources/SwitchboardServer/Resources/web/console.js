@@ -1,6 +1,7 @@
 // The agent console: start a session on a queue, watch the batch's lines live, act on them.
 import { api, get, el, ApiError, whoAmI, vocabulary, callIcons, outcomeIcons, activityLabel, activityIcons, statusLabel, duration, percent, phone,
   announce, toast, query } from './ui.js';
+import { drawBatch as drawBatchPicture } from './batch-picture.js';
 import { LiveFeed, ConnectionBadge, ServerClock } from './live.js';
 
 const $ = (id) => document.getElementById(id);
@@ -235,64 +236,12 @@ function renderLines() {
   drawBatch(g);
 }
 
-const svgNS = 'http://www.w3.org/2000/svg';
-function svg(tag, attributes = {}, text) {
-  const node = document.createElementNS(svgNS, tag);
-  for (const [name, value] of Object.entries(attributes)) if (value !== null && value !== undefined) node.setAttribute(name, String(value));
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-/** The batch as a picture: one bar per line, offset by the stagger, from its dial to its end (or now);
- *  the answer as a dot, each loser's hang-up as a stroke, and the race window — from the winner's
- *  answer to the last loser's hang-up — marked and said in milliseconds. */
+/** The batch as a picture (batch-picture.js), live: a line still going runs to the server's now. */
 function drawBatch(g) {
   const placed = g.calls.filter((c) => c.dialedAt);
   $('batch-figure').classList.toggle('hidden', !placed.length);
   if (!placed.length) return;
-  const t = (time) => (time ? Date.parse(time) : clock.now());
-  const start = Math.min(...placed.map((c) => t(c.dialedAt)));
-  // The axis covers the race (every dial, answer and loser's end), with room after it; a line still
-  // going (the conversation, a ringing line) runs to the edge.
-  const marks = placed.flatMap((c) => [c.dialedAt, c.answeredAt, c.endedAt].filter(Boolean).map(t));
-  const end = Math.max(start + 1000, start + (Math.max(...marks) - start) * 1.25);
-  const picture = $('batch-picture');
-  const width = Math.max(320, Math.round(picture.clientWidth || 600)), row = 16, left = 24, height = placed.length * row + 18;
-  const x = (time) => left + ((Math.min(t(time), end) - start) / (end - start)) * (width - left - 8);
-  picture.setAttribute('viewBox', `0 0 ${width} ${height}`);
-  const parts = [];
-  const winner = g.winner && placed.find((c) => c.callId === g.winner.callId);
-  placed.forEach((call, index) => {
-    const y = index * row + 3;
-    const kind = call.abandoned ? 'abandoned' : call.callId === winner?.callId ? 'winner' : call.status === 'voicemail' ? 'voicemail'
-      : isEnded(call) ? 'ended' : 'ringing';
-    parts.push(svg('text', { x: 2, y: y + 10 }, String(g.calls.indexOf(call) + 1)));
-    parts.push(svg('rect', { class: `bar ${kind}`, x: x(call.dialedAt), y, height: row - 5,
-      width: Math.max(2, x(call.endedAt) - x(call.dialedAt)), 'data-call-id': call.callId }));
-    const harbor = call.abandonment;
-    if (harbor?.safeHarborStartedAt) {
-      parts.push(svg('rect', { class: 'safe-harbor', x: x(harbor.safeHarborStartedAt), y: y + row - 7, height: 3,
-        width: Math.max(2, x(harbor.safeHarborEndedAt) - x(harbor.safeHarborStartedAt)) }));
-    }
-    if (call.answeredAt) parts.push(svg('circle', { class: 'answer', cx: x(call.answeredAt), cy: y + (row - 5) / 2, r: 3 }));
-    if (call.endedAt && call.outcome === 'terminated') {
-      parts.push(svg('line', { class: 'hangup', x1: x(call.endedAt), x2: x(call.endedAt), y1: y - 1, y2: y + row - 4 }));
-    }
-  });
-  let words = `${placed.length} line${placed.length === 1 ? '' : 's'}, ${g.staggerMs} ms apart`;
-  const losers = placed.filter((c) => c.callId !== winner?.callId && c.endedAt && c.outcome === 'terminated');
-  if (winner?.answeredAt && losers.length) {
-    const last = Math.max(...losers.map((c) => t(c.endedAt)));
-    const race = Math.max(0, last - t(winner.answeredAt));
-    parts.push(svg('rect', { class: 'race', x: x(winner.answeredAt), y: 1, height: height - 16,
-      width: Math.max(2, x(new Date(last).toISOString()) - x(winner.answeredAt)) }));
-    words += `; race window ${race} ms (the answer to the last loser's hang-up)`;
-  }
-  parts.push(svg('text', { x: left, y: height - 3 }, '0 s'));
-  parts.push(svg('text', { x: width - 40, y: height - 3 }, `${((end - start) / 1000).toFixed(1)} s`));
-  picture.replaceChildren(...parts);
-  $('batch-caption').textContent = words;
-  picture.setAttribute('data-race-ms', words.includes('race window') ? words.split('race window ')[1].split(' ')[0] : '');
+  drawBatchPicture(g, { picture: $('batch-picture'), caption: $('batch-caption'), now: clock.now(), ended: isEnded });
 }
 
 function renderQueue() {
