@@ -255,6 +255,14 @@ def test_the_console_starts_a_parallel_session_and_follows_cancels_and_refuses_l
     # The first batch: live statuses within 1 s of the API; the winner stands out, the others lose.
     first = current_group(fresh, session_id)
     wait_for(lambda: any(winner for _, _, winner in lines_on_page(chrome).values()), message="no winner shown")
+    # Each line says the person's local time and how often they were tried (issue 21: the agent is told).
+    group = fresh.get(f"/v1/calls/parallel/{first}")
+    context = chrome.execute_script("return Object.fromEntries([...document.querySelectorAll('#lines tbody tr')].map(r => { const c = r.querySelector('.contact-context'); return [r.dataset.callId, [c.dataset.zones, Number(c.dataset.priorAttempts), c.textContent]]; }))")
+    assert set(context) == {call["callId"] for call in group["calls"]}, context
+    for call in group["calls"]:
+        zones, prior, text = context[call["callId"]]
+        assert zones == " ".join(call["timeZones"]) and prior == call["priorAttempts"], (context, call)
+        assert ("first try" if prior == 0 else "before") in text and ":" in text, text
     seen = page_follows_api(chrome, fresh, session_id, seconds=1)
     assert "in-progress" in seen or "completed" in seen
     names = chrome.find_element(By.ID, "lines").text

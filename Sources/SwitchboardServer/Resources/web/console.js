@@ -212,6 +212,18 @@ function renderControls() {
 
 function isEnded(call) { return words.endedStatuses.has(call.status); }
 
+/** "14:05 CST · tried twice before": the person's own clock (every zone the number may ring in) and
+ *  how often they were called, before the agent says hello. */
+function contactContext(call) {
+  const now = new Date(clock.now());
+  const local = call.timeZones.map((zone) => {
+    try { return now.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', timeZone: zone, timeZoneName: 'short' }); } catch { return null; }
+  }).filter(Boolean);
+  const where = [...new Set(local)].join(' / ') || 'local time unknown';
+  const tries = call.priorAttempts === 0 ? 'first try' : call.priorAttempts === 1 ? 'tried once before' : `tried ${call.priorAttempts} times before`;
+  return `${where} · ${tries}`;
+}
+
 function renderLines() {
   const g = view.group;
   $('no-batch').classList.toggle('hidden', !!g);
@@ -223,7 +235,8 @@ function renderLines() {
     const winner = g.winner?.callId === call.callId;
     return el('tr', { class: winner ? 'winner' : null, 'data-call-id': call.callId, 'data-status': call.status, 'data-outcome': call.outcome },
       el('td', { class: 'num' }, index + 1),
-      el('td', {}, call.name || '(no name)', winner ? el('strong', {}, ' ★ winner') : null),
+      el('td', {}, call.name || '(no name)', winner ? el('strong', {}, ' ★ winner') : null,
+        el('div', { class: 'muted contact-context', 'data-prior-attempts': call.priorAttempts, 'data-zones': call.timeZones.join(' ') }, contactContext(call))),
       el('td', { class: 'tabular' }, phone(call.to)),
       el('td', { class: 'tabular optional' }, phone(call.callerId)),
       el('td', { class: 'call-status' }, statusLabel(callIcons, call.status, call.endReason && isEnded(call) ? call.endReason : null),
