@@ -1003,6 +1003,29 @@ def test_an_auditor_downloads_the_exports_and_a_refusal_is_shown(chrome, demo, s
     assert page_errors(chrome, allow=["status of 401", "4001"]) == []
 
 
+def test_the_three_pages_fit_a_phone(chrome, demo):
+    """Issue 21, phone (390×844): each page fits its width (tables scroll inside their panel, never the
+    page), and a console's lines keep a number on one line. Screenshots for docs/."""
+    session_id = wait_for(lambda: demo.get("/v1/sessions")["sessions"])[0]["sessionId"]
+    wait_for(lambda: session_of(demo, session_id)["lastGroupId"] or session_of(demo, session_id)["currentGroupId"])
+    chrome.set_window_size(390, 844)
+    try:
+        for page, ready in ((f"/console?session={session_id}", "#lines tbody tr"), ("/supervisor", "#agents tbody tr"),
+                            (f"/audit?session={session_id}", "#events tbody tr")):
+            chrome.get(f"{demo.base}{page}#token={ADMIN_TOKEN}")
+            wait_for(lambda: chrome.find_elements(By.CSS_SELECTOR, ready), message=f"{page} did not load")
+            assert chrome.execute_script("return document.documentElement.scrollWidth <= innerWidth + 1"), page
+            shot(chrome, f"phone-{page[1:].split('?')[0]}")
+        chrome.get(f"{demo.base}/console?session={session_id}#token={ADMIN_TOKEN}")
+        wait_for(lambda: chrome.find_elements(By.CSS_SELECTOR, "#lines tbody tr"))
+        lines = chrome.execute_script("""return [...document.querySelectorAll('#lines tbody td.tabular')].filter(td => td.offsetParent)
+            .map(td => { const r = document.createRange(); r.selectNodeContents(td); return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; })""")
+        assert lines and max(lines) == 1, lines  # each number on one line
+        assert page_errors(chrome) == []
+    finally:
+        chrome.set_window_size(1280, 800)
+
+
 def test_the_feed_client_applies_each_position_once_in_order_and_backs_off_with_full_jitter(chrome, demo):
     """`live.js` itself, in the browser: duplicates dropped, a gap reloads, the backoff's ceiling doubles
     from 0.5 s to 20 s and each delay is drawn below it."""
