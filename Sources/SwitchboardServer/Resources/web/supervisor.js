@@ -3,6 +3,7 @@
 // the queues fit the screen without scrolling. Applying each feed message is measured
 // (`performance.measure('apply')`): the wall must stay smooth with hundreds of agents.
 import { api, get, el, whoAmI, activityLabel, duration, percent, phone, announce, toast, query } from './ui.js';
+import { svg } from './batch-picture.js';
 import { LiveFeed, ConnectionBadge, ServerClock } from './live.js';
 
 const $ = (id) => document.getElementById(id);
@@ -279,13 +280,6 @@ function needsAttention(text) {
 /** Thirty daily bars of abandoned ÷ live answers, oldest left, on a scale to twice the cap, with the
  *  warning and cap lines drawn through them: the slope toward the cap, not one number. */
 function abandonmentBars(q) {
-  const ns = 'http://www.w3.org/2000/svg';
-  const svg = (tag, attributes = {}, ...children) => {
-    const node = document.createElementNS(ns, tag);
-    for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
-    node.append(...children);
-    return node;
-  };
   const { abandonment, abandonWarnPercent: warn, abandonCapPercent: cap } = q.compliance;
   const byDay = new Map(abandonment.byDay.map((d) => [d.day, d]));
   const last = Date.parse(abandonment.window.to + 'T00:00:00Z');
@@ -303,16 +297,18 @@ function abandonmentBars(q) {
     if (rate >= cap) over += 1;
     if (!worst || rate > worst.rate) worst = { day, rate };
     const level = rate >= cap ? 'red' : rate >= warn ? 'amber' : 'ok';
-    bars.push(svg('rect', { class: level, x, y: Math.min(y(rate), height - 1.5), width: bar - 1, height: Math.max(1.5, height - y(rate)),
-      'data-day': day, 'data-abandoned': count.abandoned, 'data-live-answers': count.liveAnswers },
-    svg('title', {}, `${day}: ${count.abandoned} abandoned of ${count.liveAnswers} live answers (${rate.toFixed(1)} %)`)));
+    const rect = svg('rect', { class: level, x, y: Math.min(y(rate), height - 1.5), width: bar - 1, height: Math.max(1.5, height - y(rate)),
+      'data-day': day, 'data-abandoned': count.abandoned, 'data-live-answers': count.liveAnswers });
+    rect.append(svg('title', {}, `${day}: ${count.abandoned} abandoned of ${count.liveAnswers} live answers (${rate.toFixed(1)} %)`));
+    bars.push(rect);
   }
   const label = `Abandonment each day over 30 days against the ${cap} % cap: `
     + (worst ? `highest ${worst.rate.toFixed(1)} % on ${worst.day}; ${over} day${over === 1 ? '' : 's'} at or over the cap` : 'no live answers');
-  return svg('svg', { class: 'days', viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': label },
-    svg('title', {}, label), ...bars,
+  const picture = svg('svg', { class: 'days', viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': label });
+  picture.append(svg('title', {}, label), ...bars,
     svg('line', { class: 'warn-line', x1: 0, x2: width, y1: y(warn), y2: y(warn), 'data-percent': warn }),
     svg('line', { class: 'cap-line', x1: 0, x2: width, y1: y(cap), y2: y(cap), 'data-percent': cap }));
+  return picture;
 }
 
 /** How many more abandoned calls in the next 50 live answers would reach the cap (null when capped). */
