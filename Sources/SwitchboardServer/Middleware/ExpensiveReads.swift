@@ -49,3 +49,13 @@ final class ExpensiveReads: Sendable {
         }
     }
 }
+
+extension ExpensiveReads: Middleware {
+    /// A route that reads the whole log, for a caller with a token: admitted or answered 429.
+    func handle(_ request: RouteRequest, next: (RouteRequest) async -> HTTPResponse) async -> HTTPResponse {
+        guard let token = request.principal?.tokenId, request.route.readsWholeLog(request.http) else { return await next(request) }
+        if let refusal = admit(token) { return refusal.response }
+        defer { finish(token) }
+        return await next(request)
+    }
+}

@@ -52,10 +52,11 @@ struct Route: Sendable {
     }
 }
 
-/// What a handler gets: the request, the path parameters its pattern named, and who asks (`nil` on
-/// an open route).
+/// What the middleware and a handler get: the request, the route it found, the path parameters its
+/// pattern named, and who asks (`nil` on an open route, and until `Authentication` has run).
 struct RouteRequest: Sendable {
     var http: HTTPRequest
+    var route: Route
     var parameters: [String: String]
     var principal: Principal?
 
@@ -100,5 +101,29 @@ struct RouteTable: Sendable {
             return .found(routes[index], parameters)
         }
         return .methodNotAllowed(allowed: meant.map { routes[$0].method })
+    }
+
+    /// The route for a request, always: a path that exists with no such method, or no path at all,
+    /// gets a route whose handler says so (405 with `Allow`, 404), so that the middleware (the request
+    /// log first) sees every request the same way. `HEAD` is answered as `GET`.
+    func route(_ request: HTTPRequest) -> RouteRequest {
+        let method = request.method == "HEAD" ? "GET" : request.method
+        switch lookup(method: method, path: request.path) {
+        case .found(let route, let parameters):
+            return RouteRequest(http: request, route: route, parameters: parameters)
+        case .methodNotAllowed(let allowed):
+            let refusal = Route(request.method, "(method not allowed)", .open) { _, request in
+                var response = HTTPResponse.error(405, code: "method-not-allowed", message: "\(request.http.method) is not allowed on \(request.http.path)")
+                response.headers.append(("Allow", allowed.joined(separator: ", ")))
+                return response
+            }
+            return RouteRequest(http: request, route: refusal, parameters: [:])
+        case .notFound:
+            return RouteRequest(http: request, route: Self.unmatched, parameters: [:])
+        }
+    }
+
+    private static let unmatched = Route("GET", "(unmatched)", .open) { _, request in
+        .error(404, code: "not-found", message: "no such path \(request.http.path)")
     }
 }
