@@ -89,8 +89,7 @@ extension APIServer {
             callingHours: try body.decodeIfPresent("callingHours"),
             compliance: try Self.compliance(body, over: .standard)))
         if let subset {
-            let set = try await engine.decide(.setQueueCallerIds(queueId: queueId, callerIds: subset))
-            try await projections.waitUntil(set.position)
+            try await write(.setQueueCallerIds(queueId: queueId, callerIds: subset))
         }
         var response = try await queue(queueId)
         response.status = 201
@@ -154,10 +153,8 @@ extension APIServer {
             if let list, let outside = list.first(where: { !pool.contains($0) }) { throw DomainError.callerIdNotInPool(outside) }
             subset = .some(list)
         }
-        var position: Int64?
-        if let subset { position = try await engine.decide(.setQueueCallerIds(queueId: id, callerIds: subset)).position }
-        if let compliance { position = try await engine.decide(.setQueueCompliance(queueId: id, compliance: compliance)).position }
-        if let position { try await projections.waitUntil(position) }
+        if let subset { try await write(.setQueueCallerIds(queueId: id, callerIds: subset)) }
+        if let compliance { try await write(.setQueueCompliance(queueId: id, compliance: compliance)) }
         return try await queue(id)
     }
 
