@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The system SQLite (Debian's libsqlite3-dev). Only `EventStore` and the benchmark's
@@ -44,16 +46,22 @@ let package = Package(
             dependencies: ["CSQLite", "SwitchboardJSON", "SwitchboardBasics", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Wiring: the one write path (LogWriter, CommandHandler), projections kept live from a subscription.
-        .target(name: "SwitchboardApp", dependencies: ["DialerCore", "EventStore", "SwitchboardJSON", "SwitchboardBasics"]),
+        .target(
+            name: "SwitchboardApp",
+            dependencies: ["DialerCore", "EventStore", "SwitchboardJSON", "SwitchboardBasics", .product(name: "CoreMetrics", package: "swift-metrics")]
+        ),
         // The engine that works queues: a pure process manager, its service shell, the carrier
         // adapter protocol and the deterministic simulated carrier.
-        .target(name: "DialerEngine", dependencies: ["DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON", "SwitchboardBasics"]),
+        .target(
+            name: "DialerEngine",
+            dependencies: ["DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON", "SwitchboardBasics", .product(name: "CoreMetrics", package: "swift-metrics")]
+        ),
         // The HTTP API and the live feed over WebTransport, wired to the engine and the projections.
         .target(
             name: "SwitchboardServer",
             dependencies: [
                 "WebTransport", "DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON", "SwitchboardBasics",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             resources: [.copy("Resources/openapi.yaml"), .copy("Resources/web")]
         ),
@@ -66,6 +74,7 @@ let package = Package(
                 "SwitchboardJSON", "SwitchboardBasics",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(

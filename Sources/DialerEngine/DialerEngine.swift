@@ -1,6 +1,7 @@
 import DialerCore
 import EventStore
 import Foundation
+import CoreMetrics
 import Synchronization
 import SwitchboardApp
 import SwitchboardJSON
@@ -42,6 +43,11 @@ public final class DialerEngine<Clock: EngineClock> {
     public var onEvents: (([DialerEvent], Timestamp) -> Void)?
     /// Called as a carrier event is taken up, before anything is decided (for latency measurements).
     public var onCarrierEvent: ((CarrierEvent) -> Void)?
+    /// When each batch's answer was taken up, until its losing calls are cancelled (a batch whose
+    /// answer has no sibling to cancel is forgotten with the next cancel, or when the table fills).
+    private var answeredAt: [GroupID: ContinuousClock.Instant] = [:]
+    private let answerToLastCancel: CoreMetrics.Timer
+    private let writeConflicts: Counter
     /// Called (on the log's thread) each time a decision of this engine is durable, with the position:
     /// proof that the log can be written (health recovers on it after a failed write).
     public var onDurable: (@Sendable (Int64) -> Void)?
@@ -61,14 +67,16 @@ public final class DialerEngine<Clock: EngineClock> {
     public init(store: any EventStore, clock: Clock, carrier: any CarrierAdapter,
                 ids: any EventIDGenerator = TimeOrderedEventIDs(),
                 groupIds: @escaping @Sendable () -> GroupID = { GroupID(TimeOrderedEventIDs().next().lowercasedString) },
-                drives: (@Sendable (AgentID) -> Bool)? = nil) {
+                drives: (@Sendable (AgentID) -> Bool)? = nil, measurements: Measurements = .none) {
         self.store = store
         self.clock = clock
         self.carrier = carrier
         self.ids = ids
         self.groupIds = groupIds
         self.drives = drives
-        writer = LogWriter(store: store)
+        writer = LogWriter(store: store, measurements: measurements)
+        answerToLastCancel = measurements.timer(Measurements.Name.answerToLastCancelSeconds)
+        writeConflicts = measurements.counter(Measurements.Name.writeConflicts)
     }
 
     deinit { follower?.cancel() }
@@ -127,6 +135,10 @@ public final class DialerEngine<Clock: EngineClock> {
         switch input {
         case .carrier(let event):
             onCarrierEvent?(event)
+            if case .answered(let reference, _) = event {
+                if answeredAt.count >= 1024 { answeredAt.removeAll(keepingCapacity: true) }
+                answeredAt[reference.groupId] = answeredAt[reference.groupId] ?? .now
+            }
             guard let command = EngineCore.command(for: event, in: state) else { return }
             decide(command, at: now)
         case .timer(let timer):
@@ -251,6 +263,7 @@ public final class DialerEngine<Clock: EngineClock> {
     /// Another writer moved a stream under decisions still in flight: fold the log as it is and decide
     /// them again, in their order. A command that keeps losing is given up with `writeConflict`.
     private func decideAgain(_ entries: [InFlight], at now: Timestamp) async throws {
+        writeConflicts.increment()
         await writer.idle()
         inFlight = []
         shared.outcomes.withLock { $0.removeAll() }
@@ -297,11 +310,20 @@ public final class DialerEngine<Clock: EngineClock> {
     }
 
     private func execute(_ actions: [EngineAction], at now: Timestamp) {
+        var cancelled: GroupID?
+        defer {
+            // A batch's losing calls are cancelled together, in one reaction: the last one is sent now.
+            if let cancelled, let answered = answeredAt.removeValue(forKey: cancelled) {
+                answerToLastCancel.recordElapsed(since: answered)
+            }
+        }
         for action in actions {
             switch action {
             case .decide(let command): clock.schedule(.command(command, reply: nil), at: now)
             case .placeCall(let request): carrier.placeCall(request)
-            case .cancelCall(let reference): carrier.cancel(reference)
+            case .cancelCall(let reference):
+                carrier.cancel(reference)
+                cancelled = reference.groupId
             case .hangUpCall(let reference): carrier.hangUp(reference)
             case .bridge(let reference, let agent): carrier.bridge(reference, to: agent)
             case .playSafeHarbor(let reference, let message): carrier.playSafeHarbor(reference, message: message)

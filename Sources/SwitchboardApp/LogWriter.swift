@@ -1,3 +1,4 @@
+import CoreMetrics
 import EventStore
 import Synchronization
 
@@ -38,8 +39,15 @@ public final class LogWriter: Sendable {
 
     public let store: any EventStore
     private let state = Mutex(State())
+    /// How long each append takes to be durable, and how many events it carries (group commit at work).
+    private let appendLatency: Timer
+    private let commitSize: Recorder
 
-    public init(store: any EventStore) { self.store = store }
+    public init(store: any EventStore, measurements: Measurements = .none) {
+        self.store = store
+        appendLatency = measurements.timer(Measurements.Name.appendSeconds)
+        commitSize = measurements.histogram(Measurements.Name.commitEvents)
+    }
 
     /// Why the writer is halted, if it is.
     public var haltedBy: (any Error)? { state.withLock { $0.halted } }
@@ -127,8 +135,11 @@ public final class LogWriter: Sendable {
                 return
             case .append(let batch):
                 do {
-                    let result = try await store.append(batch.flatMap(\.writes))
                     let submitted = batch.reduce(0) { $0 + $1.eventCount }
+                    let started = ContinuousClock.now
+                    let result = try await store.append(batch.flatMap(\.writes))
+                    appendLatency.recordElapsed(since: started)
+                    commitSize.record(submitted)
                     guard result.recorded.count == submitted else {
                         // The store skips ids it already has (a retried append). Nobody here retries an
                         // append with the same ids, so a skipped event means a reused id: stop, never lose it.

@@ -69,10 +69,12 @@ public final class SwitchboardApplication: Sendable {
         let projections = ProjectionHost(store: store)
         try await projections.start()
         let gateway = EngineGateway(clock: clock)
+        let metrics = MetricsExposition()
         let api = APIServer(engine: gateway, projections: projections, store: store, health: health,
                             callerIds: configuration.callerIds, allowedOrigins: configuration.allowedOrigins,
                             authFailureLimit: configuration.authFailureLimit,
-                            slowConsumerSeconds: configuration.slowConsumerSeconds, logger: logger)
+                            slowConsumerSeconds: configuration.slowConsumerSeconds, measurements: metrics.measurements,
+                            metricsText: { metrics.render() }, logger: logger)
         await api.startFeed()
         var limits = WebServer.Limits()
         limits.pingSeconds = configuration.pingSeconds
@@ -80,6 +82,7 @@ public final class SwitchboardApplication: Sendable {
         limits.maxWebSockets = configuration.maxFeedSockets
         let tls = configuration.tls.map { WebServer.TLS(certificatePath: $0.certificate, privateKeyPath: $0.privateKey) }
         let server = WebServer(port: configuration.port, host: configuration.host, application: api, limits: limits, tls: tls)
+        metrics.attach(server.statistics)
         let port = try server.start()
         // The organisation's safe-harbor message: the server's setting, recorded when it changes.
         if let message = configuration.safeHarborMessage ?? (configuration.demo && fresh ? Demo.safeHarborMessage : nil) {
@@ -93,7 +96,8 @@ public final class SwitchboardApplication: Sendable {
         let services: [any Service] = [
             LogService(close: close),
             ProjectionService(projections: projections, logger: logger),
-            EngineService(store: store, clock: clock, carrier: carrier, gateway: gateway, health: health, logger: logger),
+            EngineService(store: store, clock: clock, carrier: carrier, gateway: gateway, health: health,
+                          measurements: metrics.measurements, logger: logger),
             WebService(server: server, api: api),
         ]
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
@@ -161,6 +165,7 @@ struct EngineService: Service {
     let carrier: any CarrierAdapter
     let gateway: EngineGateway
     let health: Health
+    let measurements: Measurements
     let logger: Logger
     /// The pause before the first restart, doubled after each failure up to `maxPause`.
     var firstPause: Duration = .milliseconds(500)
@@ -170,7 +175,7 @@ struct EngineService: Service {
         var pause = firstPause
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
             do {
-                let engine = DialerEngine(store: store, clock: clock, carrier: carrier)
+                let engine = DialerEngine(store: store, clock: clock, carrier: carrier, measurements: measurements)
                 engine.onRefusal = { [logger] refusal in
                     logger.warning("engine gave up a command", metadata: ["reason": "\(refusal)"])
                 }

@@ -32,6 +32,10 @@ public final class APIServer: WebApplication {
     let allowedOrigins: Set<String>
     let logger: Logger
     let ids = TimeOrderedEventIDs()
+    let measurements: Measurements
+    /// `GET /metrics`' body (Prometheus' text format), when the composition root measures.
+    let metricsText: (@Sendable () -> [UInt8])?
+    let callCounters: CallCounters
     /// What every routed request passes through, in order, before its handler.
     let middleware: MiddlewareChain
     /// 500 ms pollers ask for the same group again and again: encode each version of it once.
@@ -39,8 +43,12 @@ public final class APIServer: WebApplication {
 
     public init(engine: EngineGateway, projections: ProjectionHost, store: any EventStore & CredentialStore, health: Health,
                 callerIds: [PhoneNumber], allowedOrigins: [String] = [], authFailureLimit: Int = FailedAuthentications.defaultLimit,
-                slowConsumerSeconds: Int = 15, logger: Logger) {
-        failedAuthentications = FailedAuthentications(limit: authFailureLimit)
+                slowConsumerSeconds: Int = 15, measurements: Measurements = .none,
+                metricsText: (@Sendable () -> [UInt8])? = nil, logger: Logger) {
+        failedAuthentications = FailedAuthentications(limit: authFailureLimit, measurements: measurements)
+        self.measurements = measurements
+        self.metricsText = metricsText
+        callCounters = CallCounters(measurements: measurements)
         self.engine = engine
         credentials = store
         authenticator = Authenticator(credentials: store, projections: projections, clock: engine.clock)
@@ -52,15 +60,19 @@ public final class APIServer: WebApplication {
         self.callerIds = callerIds
         self.logger = logger
         middleware = MiddlewareChain(middleware: [
-            RequestLog(logger: logger), failedAuthentications, Authentication(authenticator: authenticator),
+            RequestLog(logger: logger, measurements: measurements), failedAuthentications, Authentication(authenticator: authenticator),
             Authorization(projections: projections), expensiveReads,
         ])
         feed = FeedHub(store: store, projections: projections, authenticator: authenticator,
-                       hopelessAfter: .seconds(slowConsumerSeconds), logger: logger)
+                       hopelessAfter: .seconds(slowConsumerSeconds), measurements: measurements, logger: logger)
     }
 
-    /// Starts the live feed's shared pump where the projections are. Call once, before serving.
-    public func startFeed() async { await feed.start() }
+    /// Starts following the projections — the live feed's shared pump and the call counters — where
+    /// they are. Call once, before serving.
+    public func startFeed() async {
+        await callCounters.start(following: projections)
+        await feed.start()
+    }
 
     public func stopFeed() { feed.stop() }
 

@@ -134,6 +134,8 @@ final class ServiceLoop {
         server.didStart(port: port, error: nil, waker: waker)
 
         while lws_service(context, 0) >= 0 {
+            server.statistics.openWebSocketCount.store(sockets.count, ordering: .relaxed)
+            server.statistics.queuedByteCount.store(totalQueued, ordering: .relaxed)
             guard let since = stoppingSince else { continue }
             // Every socket got its 1001; leave once they are gone, or after a grace period regardless.
             if sockets.isEmpty || DispatchTime.now().uptimeNanoseconds - since > 3_000_000_000 { break }
@@ -631,6 +633,7 @@ final class ServiceLoop {
                         // closed and resumes from its last position.
                         socket.closeCode = CloseCode.slowConsumer
                         socket.closeReason = "slow consumer: reconnect with after=<last position>"
+                        server.statistics.slowConsumerCloseCount.add(1, ordering: .relaxed)
                         totalQueued -= socket.queuedBytes
                         socket.queue = []
                         socket.queuedBytes = 0
@@ -646,6 +649,7 @@ final class ServiceLoop {
                 sockets[id]?.closeReason = reason
                 server.settle(id)
                 if code == CloseCode.slowConsumer {
+                    server.statistics.slowConsumerCloseCount.add(1, ordering: .relaxed)
                     // Given up on: what it has not taken is dropped, and a socket that never becomes
                     // writeable again (its reader stopped) is dropped after the close has had its chance.
                     totalQueued -= sockets[id]?.queuedBytes ?? 0

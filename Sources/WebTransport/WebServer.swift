@@ -145,6 +145,8 @@ public final class WebServer: Sendable {
 
     let application: any WebApplication
     let limits: Limits
+    /// What the service thread says about its sockets, read at any time (by `/metrics`).
+    public let statistics = TransportStatistics()
     let requestedPort: Int
     /// The address the port is bound on (an IPv4 or IPv6 address; `0.0.0.0` for every interface).
     let host: String
@@ -371,4 +373,18 @@ final class OutgoingMessage: @unchecked Sendable {
         count = bytes.count - WebServer.headroom
         isFramed = true
     }
+}
+
+/// The transport's sockets as the service thread last saw them: stored by that thread after each turn
+/// of its loop (relaxed atomics: a scrape needs a recent value, not a consistent snapshot).
+public final class TransportStatistics: Sendable {
+    let openWebSocketCount = Atomic<Int>(0)
+    let queuedByteCount = Atomic<Int>(0)
+    let slowConsumerCloseCount = Atomic<Int>(0)
+
+    public var openWebSockets: Int { openWebSocketCount.load(ordering: .relaxed) }
+    /// Bytes queued for WebSockets and not yet written.
+    public var queuedBytes: Int { queuedByteCount.load(ordering: .relaxed) }
+    /// WebSockets closed 4008 since the server started (too much queued, or a catch-up that took nothing).
+    public var slowConsumerCloses: Int { slowConsumerCloseCount.load(ordering: .relaxed) }
 }

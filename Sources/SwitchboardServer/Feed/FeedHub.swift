@@ -1,3 +1,4 @@
+import CoreMetrics
 import DialerCore
 import DialerEngine
 import EventStore
@@ -156,9 +157,13 @@ final class FeedHub: Sendable {
 
     let logger: Logger
 
+    /// From a commit folded by the projections to its messages handed to the transport.
+    let deliveryLag: CoreMetrics.Timer
+
     init(store: any EventStore, projections: ProjectionHost, authenticator: Authenticator, hopelessAfter: Duration,
-         logger: Logger) {
+         measurements: Measurements = .none, logger: Logger) {
         self.hopelessAfter = hopelessAfter
+        deliveryLag = measurements.timer(Measurements.Name.feedDeliveryLagSeconds)
         self.store = store
         self.projections = projections
         self.authenticator = authenticator
@@ -175,7 +180,8 @@ final class FeedHub: Sendable {
         // Unbounded: every commit must reach the pump, which only queues writes (never waits on a socket).
         let (commits, continuation) = AsyncStream<LiveCommit>.makeStream()
         let head = await projections.observeCommits { commit, events, state in
-            continuation.yield(LiveCommit(commit: commit, events: events, view: CommitView(events.map(Optional.some), in: state)))
+            continuation.yield(LiveCommit(commit: commit, events: events, view: CommitView(events.map(Optional.some), in: state),
+                                          folded: .now))
         }
         hub.withLock { $0.delivered = head }
         let task = Task { [self] in
@@ -430,6 +436,7 @@ final class FeedHub: Sendable {
         var commit: [RecordedEvent]
         var events: [DialerEvent]
         var view: CommitView
+        var folded: ContinuousClock.Instant
     }
 
     /// The pump: one commit at a time, to the live subscribers it concerns. Each message is encoded
@@ -469,6 +476,7 @@ final class FeedHub: Sendable {
         for (share, connections) in byShare.sorted(by: { $0.value.count > $1.value.count }) {
             server.send(connections, texts: share.map(message))
         }
+        deliveryLag.recordElapsed(since: live.folded)
     }
 
     static func eventMessage(_ event: RecordedEvent) -> [UInt8] {

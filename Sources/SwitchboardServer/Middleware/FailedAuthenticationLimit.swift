@@ -1,4 +1,6 @@
+import CoreMetrics
 import Foundation
+import SwitchboardApp
 import Synchronization
 import WebTransport
 
@@ -8,8 +10,13 @@ public final class FailedAuthentications: Sendable {
     public static let defaultLimit = 10
     static let windowSeconds: Double = 60
     let limit: Int
+    /// Every failed authentication, HTTP and feed alike (a rising rate is someone guessing).
+    private let failures: Counter
 
-    init(limit: Int = FailedAuthentications.defaultLimit) { self.limit = max(1, limit) }
+    init(limit: Int = FailedAuthentications.defaultLimit, measurements: Measurements = .none) {
+        self.limit = max(1, limit)
+        failures = measurements.counter(Measurements.Name.failedAuthentications)
+    }
 
     private struct Record {
         var failures: [Double] = []
@@ -30,6 +37,7 @@ public final class FailedAuthentications: Sendable {
     }
 
     func recordFailure(_ address: String) {
+        failures.increment()
         let now = Self.now()
         records.withLock { records in
             var record = records[address] ?? Record()

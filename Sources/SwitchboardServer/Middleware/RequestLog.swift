@@ -1,14 +1,21 @@
 import Logging
+import SwitchboardApp
 import WebTransport
 
-/// Every request at `info`: method, path (no person's number), status and milliseconds.
+/// Every request timed by its route's pattern (`switchboard_http_request_seconds{method, route, status}`:
+/// no id, no number, so the label set stays small) and, at `info`, logged: method, path (no person's
+/// number), status and milliseconds.
 struct RequestLog: Middleware {
     let logger: Logger
+    let measurements: Measurements
 
     func handle(_ request: RouteRequest, next: (RouteRequest) async -> HTTPResponse) async -> HTTPResponse {
-        guard logger.logLevel <= .info else { return await next(request) }
         let started = ContinuousClock.now
         let response = await next(request)
+        measurements.timer(Measurements.Name.httpRequestSeconds, [
+            ("method", request.route.method), ("route", "/" + request.route.pattern), ("status", String(response.status)),
+        ]).recordElapsed(since: started)
+        guard logger.logLevel <= .info else { return response }
         let elapsed = ContinuousClock.now - started
         let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         logger.info("http", metadata: ["method": "\(request.http.method)", "path": "\(Self.loggable(request.http.path))",

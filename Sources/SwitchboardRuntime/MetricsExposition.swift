@@ -1,0 +1,50 @@
+import CoreMetrics
+import Prometheus
+import Synchronization
+import SwitchboardApp
+import WebTransport
+
+/// The application's own Prometheus registry (never the process-wide default: two applications in
+/// one process keep their own), the `Measurements` made into it, and the text `GET /metrics` answers —
+/// with the transport's sockets read at the moment of the scrape.
+final class MetricsExposition: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    let measurements: Measurements
+    private let openSockets: CoreMetrics.Gauge
+    private let queuedBytes: CoreMetrics.Gauge
+    private let slowConsumerCloses: CoreMetrics.Counter
+    /// The transport, once it exists (it is built after the API it serves), and the slow-consumer
+    /// closes already counted from it (its count is cumulative; the counter moves by the difference).
+    private let transport = Mutex<(statistics: TransportStatistics?, counted: Int)>((nil, 0))
+
+    init() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // Sub-millisecond work gets buckets that can tell 50 µs from 5 ms.
+        let fine: [Duration] = [.microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+                                .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+                                .milliseconds(100), .milliseconds(250), .seconds(1)]
+        for name in [Measurements.Name.answerToLastCancelSeconds, Measurements.Name.appendSeconds,
+                     Measurements.Name.httpRequestSeconds, Measurements.Name.feedDeliveryLagSeconds] {
+            factory.durationHistogramBuckets[name] = fine
+        }
+        factory.valueHistogramBuckets[Measurements.Name.commitEvents] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
+        measurements = Measurements(factory: factory)
+        openSockets = measurements.gauge(Measurements.Name.openSockets)
+        queuedBytes = measurements.gauge(Measurements.Name.queuedBytes)
+        slowConsumerCloses = measurements.counter(Measurements.Name.slowConsumerCloses)
+    }
+
+    func attach(_ statistics: TransportStatistics) { transport.withLock { $0.statistics = statistics } }
+
+    func render() -> [UInt8] {
+        transport.withLock { transport in
+            guard let statistics = transport.statistics else { return }
+            openSockets.record(statistics.openWebSockets)
+            queuedBytes.record(statistics.queuedBytes)
+            let closes = statistics.slowConsumerCloses
+            if closes > transport.counted { slowConsumerCloses.increment(by: Int64(closes - transport.counted)) }
+            transport.counted = max(transport.counted, closes)
+        }
+        return registry.emitToBuffer()
+    }
+}
