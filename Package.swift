@@ -63,7 +63,7 @@ let package = Package(
                 "WebTransport", "DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON", "SwitchboardBasics",
                 .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
-            resources: [.copy("Resources/openapi.yaml"), .copy("Resources/web")]
+            resources: [.copy("Resources/openapi.yaml"), .copy("Resources/asyncapi.yaml"), .copy("Resources/web")]
         ),
         // The composition root: builds the whole running application from a `Configuration` and runs its
         // long-lived parts as services (used by `serve`, the tests and the benchmark).

@@ -22,7 +22,7 @@ struct RouteTableTests {
         var operations: [String: [String]] = [:]
         var path: String?
         var operation: String?
-        for line in String(decoding: OpenAPIDocument.yaml, as: UTF8.self).split(separator: "\n") {
+        for line in String(decoding: APIDescriptions.openAPI, as: UTF8.self).split(separator: "\n") {
             if line.hasPrefix("  /"), line.hasSuffix(":") {
                 path = String(line.dropFirst(2).dropLast())
             } else if line.hasPrefix("  "), !line.hasPrefix("   "), !line.hasPrefix("  /") {
@@ -56,7 +56,7 @@ struct RouteTableTests {
     /// Issue 19: the do-not-call limit per request is one constant; the OpenAPI and the event's schema
     /// (an import writes events of that size) say it, and the server refuses one more.
     @Test func theDoNotCallLimitIsTheDomainsConstantWhereverItIsWritten() throws {
-        let yaml = String(decoding: OpenAPIDocument.yaml, as: UTF8.self)
+        let yaml = String(decoding: APIDescriptions.openAPI, as: UTF8.self)
         let section = try #require(yaml.range(of: "\n  /v1/dnc:\n")).upperBound
         let phones = try #require(yaml[section...].range(of: "phones: {type: array, minItems: 1, maxItems: "))
         let documented = Int(yaml[phones.upperBound...].prefix { $0.isNumber })

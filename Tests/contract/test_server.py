@@ -1083,3 +1083,15 @@ def test_an_object_with_thousands_of_keys_costs_what_an_array_of_them_costs(swit
     figure = json.loads(result.stdout.strip().splitlines()[-1])
     print(json.dumps(figure))
     assert figure["keys"] > 7000 and figure["ratio"] < 10, figure
+
+
+def test_both_api_descriptions_are_served_from_where_they_live_together(server):
+    """Issue 22: the HTTP description and the feed's are kept side by side and both served as they are."""
+    resources = pathlib.Path(__file__).resolve().parents[2] / "Sources/SwitchboardServer/Resources"
+    for name, key in [("openapi.yaml", "openapi"), ("asyncapi.yaml", "asyncapi")]:
+        served = requests.get(server["base"] + "/" + name, timeout=10)
+        assert served.status_code == 200 and served.headers["Content-Type"] == "application/yaml"
+        assert served.content == (resources / name).read_bytes()
+        assert key in yaml.safe_load(served.text)
+    feed = yaml.safe_load((resources / "asyncapi.yaml").read_text())
+    assert any("/v1/stream" in str(channel) for channel in feed["channels"].values())

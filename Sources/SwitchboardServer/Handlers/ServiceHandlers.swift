@@ -6,12 +6,15 @@ import SwitchboardBasics
 import SwitchboardJSON
 import WebTransport
 
-/// The service itself: whether it is healthy, and its API description.
+/// The service itself: whether it is healthy, and its two API descriptions.
 extension APIServer {
     static let serviceRoutes: [Route] = [
         Route("GET", "healthz", .open) { api, _ in await api.healthz() },
         Route("GET", "openapi.yaml", .open) { _, _ in
-            HTTPResponse(status: 200, contentType: "application/yaml", body: OpenAPIDocument.yaml)
+            HTTPResponse(status: 200, contentType: "application/yaml", body: APIDescriptions.openAPI)
+        },
+        Route("GET", "asyncapi.yaml", .open) { _, _ in
+            HTTPResponse(status: 200, contentType: "application/yaml", body: APIDescriptions.asyncAPI)
         },
     ]
 
