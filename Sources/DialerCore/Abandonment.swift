@@ -225,12 +225,36 @@ public struct CallAbandoned: Hashable, Sendable {
     }
 }
 
-/// The abandoned call whose safe-harbor message began to play (`call.safe-harbor-started`), or
-/// finished, after which the carrier hung up (`call.safe-harbor-ended`); the event's time says when.
-public struct SafeHarborPlayback: Hashable, Sendable {
+extension CallAbandoned: DialerEventPayload {
+    public static let type = EventType("call.abandoned")
+    public var subject: EventSubject { .group(groupId) }
+    public var summary: String { "\(callId) ABANDONED (\(cause.rawValue), \(answeredBy.rawValue)): safe harbor \(safeHarbor.rawValue)" }
+}
+
+/// The abandoned call whose safe-harbor message began to play; the event's time says when.
+public struct SafeHarborStarted: Hashable, Sendable {
     public var groupId: GroupID
     public var callId: CallID
     public init(groupId: GroupID, callId: CallID) { self.groupId = groupId; self.callId = callId }
+}
+
+extension SafeHarborStarted: DialerEventPayload {
+    public static let type = EventType("call.safe-harbor-started")
+    public var subject: EventSubject { .group(groupId) }
+    public var summary: String { "\(callId) safe-harbor message playing" }
+}
+
+/// The abandoned call whose safe-harbor message finished, after which the carrier hung up.
+public struct SafeHarborEnded: Hashable, Sendable {
+    public var groupId: GroupID
+    public var callId: CallID
+    public init(groupId: GroupID, callId: CallID) { self.groupId = groupId; self.callId = callId }
+}
+
+extension SafeHarborEnded: DialerEventPayload {
+    public static let type = EventType("call.safe-harbor-ended")
+    public var subject: EventSubject { .group(groupId) }
+    public var summary: String { "\(callId) safe-harbor message played, hung up" }
 }
 
 /// The guard moved: the level, the lines it allows, and the figures it was decided on.
@@ -258,6 +282,15 @@ public struct AbandonmentGuardChanged: Hashable, Sendable {
     public var ratePercent: Percent { Percent(abandoned, of: liveAnswers) }
 }
 
+extension AbandonmentGuardChanged: DialerEventPayload {
+    public static let type = EventType("queue.abandonment-guard-changed")
+    public var subject: EventSubject { .queue(queueId) }
+    public var summary: String {
+        "guard \(previous.rawValue) → \(level.rawValue): \(abandoned)/\(liveAnswers) abandoned (\(ratePercent)) over "
+        + "\(windowFrom)…\(windowTo), at most \(maxLines.map(String.init) ?? "all") lines"
+    }
+}
+
 /// A queue's compliance settings changed (`PATCH /v1/queues/{id}`): all of them, as they now are.
 public struct QueueComplianceSet: Hashable, Sendable {
     public var queueId: QueueID
@@ -274,11 +307,23 @@ public struct QueueComplianceSet: Hashable, Sendable {
     }
 }
 
+extension QueueComplianceSet: DialerEventPayload {
+    public static let type = EventType("queue.compliance-set")
+    public var subject: EventSubject { .queue(queueId) }
+    public var summary: String { "compliance settings changed" }
+}
+
 /// The organisation's safe-harbor message (the server's setting), recorded when it changes so that
 /// replay knows which message applied when.
 public struct OrganisationSafeHarborSet: Hashable, Sendable {
     public var message: String?
     public init(message: String?) { self.message = message }
+}
+
+extension OrganisationSafeHarborSet: DialerEventPayload {
+    public static let type = EventType("organisation.safe-harbor-set")
+    public var subject: EventSubject { EventSubject(stream: .organisation) }
+    public var summary: String { "compliance settings changed" }
 }
 
 extension CallAbandoned: JSONShaped {
@@ -294,11 +339,19 @@ extension CallAbandoned: JSONShaped {
     )
 }
 
-extension SafeHarborPlayback: JSONShaped {
+extension SafeHarborStarted: JSONShaped {
     public static let shape = JSONShape(
-        SafeHarborPlayback.init(groupId:callId:),
-        JSONField("groupId", \SafeHarborPlayback.groupId),
-        JSONField("callId", \SafeHarborPlayback.callId)
+        SafeHarborStarted.init(groupId:callId:),
+        JSONField("groupId", \SafeHarborStarted.groupId),
+        JSONField("callId", \SafeHarborStarted.callId)
+    )
+}
+
+extension SafeHarborEnded: JSONShaped {
+    public static let shape = JSONShape(
+        SafeHarborEnded.init(groupId:callId:),
+        JSONField("groupId", \SafeHarborEnded.groupId),
+        JSONField("callId", \SafeHarborEnded.callId)
     )
 }
 

@@ -34,9 +34,19 @@ public struct TokenIssued: Hashable, Sendable {
     }
 }
 
+extension TokenIssued: DialerEventPayload {
+    public static let type = EventType("token.issued")
+    public var subject: EventSubject { EventSubject(stream: .organisation) }
+}
+
 public struct TokenRevoked: Hashable, Sendable {
     public var tokenId: TokenID
     public init(tokenId: TokenID) { self.tokenId = tokenId }
+}
+
+extension TokenRevoked: DialerEventPayload {
+    public static let type = EventType("token.revoked")
+    public var subject: EventSubject { EventSubject(stream: .organisation) }
 }
 
 /// Numbers the organisation may call from (local presence picks among them).
@@ -45,9 +55,19 @@ public struct CallerIdsAdded: Hashable, Sendable {
     public init(phones: [PhoneNumber]) { self.phones = phones }
 }
 
+extension CallerIdsAdded: DialerEventPayload {
+    public static let type = EventType("caller-ids.added")
+    public var subject: EventSubject { EventSubject(stream: .organisation) }
+}
+
 public struct CallerIdRemoved: Hashable, Sendable {
     public var phone: PhoneNumber
     public init(phone: PhoneNumber) { self.phone = phone }
+}
+
+extension CallerIdRemoved: DialerEventPayload {
+    public static let type = EventType("caller-id.removed")
+    public var subject: EventSubject { EventSubject(stream: .organisation) }
 }
 
 /// A queue's own subset of the organisation's caller IDs (`nil`: the whole pool).
@@ -57,12 +77,35 @@ public struct QueueCallerIdsSet: Hashable, Sendable {
     public init(queueId: QueueID, callerIds: [PhoneNumber]?) { self.queueId = queueId; self.callerIds = callerIds }
 }
 
-/// An agent is assigned to a queue (it may work it and read its contacts), or no longer is.
-/// A supervisor's or an admin's act.
-public struct QueueAgentAssignment: Hashable, Sendable {
+extension QueueCallerIdsSet: DialerEventPayload {
+    public static let type = EventType("queue.caller-ids-set")
+    public var subject: EventSubject { .queue(queueId) }
+}
+
+/// An agent is assigned to a queue: it may work it and read its contacts. A supervisor's or an admin's act.
+public struct QueueAgentAssigned: Hashable, Sendable {
     public var queueId: QueueID
     public var agentId: AgentID
     public init(queueId: QueueID, agentId: AgentID) { self.queueId = queueId; self.agentId = agentId }
+}
+
+extension QueueAgentAssigned: DialerEventPayload {
+    public static let type = EventType("queue.agent-assigned")
+    public var subject: EventSubject { .queue(queueId) }
+    public var summary: String { "\(agentId) assigned to the queue" }
+}
+
+/// An agent is no longer assigned to a queue (its token's access to it ends).
+public struct QueueAgentUnassigned: Hashable, Sendable {
+    public var queueId: QueueID
+    public var agentId: AgentID
+    public init(queueId: QueueID, agentId: AgentID) { self.queueId = queueId; self.agentId = agentId }
+}
+
+extension QueueAgentUnassigned: DialerEventPayload {
+    public static let type = EventType("queue.agent-unassigned")
+    public var subject: EventSubject { .queue(queueId) }
+    public var summary: String { "\(agentId) no longer assigned to the queue" }
 }
 
 /// A token as the log knows it.
@@ -103,11 +146,19 @@ extension CallerIdRemoved: JSONShaped {
     public static let shape = JSONShape(CallerIdRemoved.init(phone:), JSONField("phone", \CallerIdRemoved.phone))
 }
 
-extension QueueAgentAssignment: JSONShaped {
+extension QueueAgentAssigned: JSONShaped {
     public static let shape = JSONShape(
-        QueueAgentAssignment.init(queueId:agentId:),
-        JSONField("queueId", \QueueAgentAssignment.queueId),
-        JSONField("agentId", \QueueAgentAssignment.agentId)
+        QueueAgentAssigned.init(queueId:agentId:),
+        JSONField("queueId", \QueueAgentAssigned.queueId),
+        JSONField("agentId", \QueueAgentAssigned.agentId)
+    )
+}
+
+extension QueueAgentUnassigned: JSONShaped {
+    public static let shape = JSONShape(
+        QueueAgentUnassigned.init(queueId:agentId:),
+        JSONField("queueId", \QueueAgentUnassigned.queueId),
+        JSONField("agentId", \QueueAgentUnassigned.agentId)
     )
 }
 

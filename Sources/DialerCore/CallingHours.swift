@@ -189,6 +189,12 @@ public struct QueueWaitingForHours: Hashable, Sendable {
     }
 }
 
+extension QueueWaitingForHours: DialerEventPayload {
+    public static let type = EventType("queue.waiting-for-hours")
+    public var subject: EventSubject { .queue(queueId, session: sessionId) }
+    public var summary: String { "queue waits until \(until): \(contacts) contacts outside their calling hours" }
+}
+
 extension QueueWaitingForHours: JSONShaped {
     public static let shape = JSONShape(
         QueueWaitingForHours.init(queueId:sessionId:until:contacts:),

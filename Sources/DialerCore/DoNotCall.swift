@@ -21,9 +21,19 @@ public struct DoNotCallAdded: Hashable, Sendable {
     public init(phones: [PhoneNumber], source: DoNotCallSource) { self.phones = phones; self.source = source }
 }
 
+extension DoNotCallAdded: DialerEventPayload {
+    public static let type = EventType("dnc.added")
+    public var subject: EventSubject { EventSubject(stream: .organisation) }
+}
+
 public struct DoNotCallRemoved: Hashable, Sendable {
     public var phone: PhoneNumber
     public init(phone: PhoneNumber) { self.phone = phone }
+}
+
+extension DoNotCallRemoved: DialerEventPayload {
+    public static let type = EventType("dnc.removed")
+    public var subject: EventSubject { EventSubject(stream: .organisation) }
 }
 
 extension DoNotCallAdded: JSONShaped {

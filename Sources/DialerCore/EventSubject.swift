@@ -45,56 +45,6 @@ public struct EventSubject: Hashable, Sendable {
     }
 }
 
-extension DialerEvent {
-    /// What the event names itself (a call event names only its batch; `DialerState.subject(of:)`
-    /// completes it from the projections).
-    public var subject: EventSubject {
-        switch self {
-        case .queueCreated(let e): .queue(e.queueId)
-        case .contactsAdded(let e): .queue(e.queueId)
-        case .queuePaused(let e): .queue(e.queueId, session: e.sessionId)
-        case .queueResumed(let e): .queue(e.queueId, session: e.sessionId)
-        case .queueCompleted(let e): .queue(e.queueId)
-        case .queueStopped(let e): .queue(e.queueId, session: e.sessionId)
-        case .queueErrored(let e): .queue(e.queueId)
-        case .sessionStarted(let e): .session(e.sessionId, queue: e.queueId, agent: e.agentId)
-        case .sessionModeChanged(let e): .session(e.sessionId)
-        case .sessionSettingsChanged(let e): .session(e.sessionId)
-        case .sessionEnded(let e): .session(e.sessionId)
-        case .sessionPaused(let e): .session(e.sessionId)
-        case .sessionResumed(let e): .session(e.sessionId)
-        case .profileSelected(let e): .group(e.groupId, session: e.sessionId, queue: e.queueId)
-        case .batchStarted(let e): .group(e.groupId, session: e.sessionId, queue: e.queueId, agent: e.agentId)
-        case .callDialed(let e): .group(e.groupId)
-        case .callRinging(let e): .group(e.groupId)
-        case .callAnswered(let e): .group(e.groupId)
-        case .callConnected(let e): .group(e.groupId, agent: e.agentId)
-        case .callTerminated(let e): .group(e.groupId)
-        case .callVoicemail(let e): .group(e.groupId)
-        case .callNoAnswer(let e): .group(e.groupId)
-        case .callFailed(let e): .group(e.groupId)
-        case .callCompleted(let e): .group(e.groupId)
-        case .batchCompleted(let e): .group(e.groupId)
-        case .batchCancelled(let e): .group(e.groupId)
-        case .callDispositioned(let e): .group(e.groupId, session: e.sessionId)
-        case .callAbandoned(let e): .group(e.groupId)
-        case .safeHarborStarted(let e): .group(e.groupId)
-        case .safeHarborEnded(let e): .group(e.groupId)
-        case .abandonmentGuardChanged(let e): .queue(e.queueId)
-        case .queueComplianceSet(let e): .queue(e.queueId)
-        case .queueWaitingForHours(let e): .queue(e.queueId, session: e.sessionId)
-        case .tokenIssued, .tokenRevoked, .callerIdsAdded, .callerIdRemoved, .doNotCallAdded, .doNotCallRemoved,
-             .organisationSafeHarborSet:
-            EventSubject(stream: .organisation)
-        case .queueCallerIdsSet(let e): .queue(e.queueId)
-        case .agentAssigned(let e), .agentUnassigned(let e): .queue(e.queueId)
-        }
-    }
-
-    /// The name of the stream the event is stored in.
-    public var stream: String { subject.stream.name }
-}
-
 extension DialerState {
     /// Everything `event` concerns: what it names, completed from the projections (a batch knows its
     /// session, queue and agent; a session its queue and agent).

@@ -71,7 +71,7 @@ public struct Audit: Sendable {
             for event in page {
                 if bounds == nil, case .sessionStarted(let e) = try EventCodec.decode(event) {
                     bounds = (e.queueId, event.position, try await store.headPosition())
-                } else if event.type == EventType.sessionEnded.rawValue {
+                } else if event.type == SessionEnded.type.rawValue {
                     bounds?.end = event.position
                 }
             }

@@ -32,8 +32,8 @@ enum AuditBenchmark {
         var lives: [SessionID: (start: Int64, end: Int64)] = [:]
         for try await event in store.events() where event.stream.hasPrefix("session-") {
             let id = SessionID(String(event.stream.dropFirst("session-".count)))
-            if event.type == EventType.sessionStarted.rawValue { lives[id] = (event.position, head) }
-            if event.type == EventType.sessionEnded.rawValue { lives[id]?.end = event.position }
+            if event.type == SessionStarted.type.rawValue { lives[id] = (event.position, head) }
+            if event.type == SessionEnded.type.rawValue { lives[id]?.end = event.position }
         }
         let sessions = lives.keys.sorted()
         var rng = SplitMix64(seed: 11)

@@ -242,7 +242,7 @@ struct Replay: AsyncParsableCommand {
                     let origin = start ?? recorded.time
                     start = origin
                     let line = Self.clock(recorded.time.milliseconds(since: origin)) + "  " + Self.pad(String(recorded.position), 8)
-                        + Self.pad(recorded.type, 26) + ((try? Self.story(EventCodec.decode(recorded))) ?? "")
+                        + Self.pad(recorded.type, 26) + ((try? EventCodec.decode(recorded).payload.summary) ?? "")
                     print(line)
                 }
             }
@@ -259,50 +259,6 @@ struct Replay: AsyncParsableCommand {
 
     static func pad(_ text: String, _ width: Int) -> String {
         text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
-    }
-
-    /// What an event says, in a few words.
-    static func story(_ event: DialerEvent) -> String {
-        switch event {
-        case .sessionStarted(let e): "agent \(e.agentId) on queue \(e.queueId), \(e.mode.rawValue)"
-        case .batchStarted(let e): "batch \(e.groupId): \(e.calls.count) lines, \(e.profile.rawValue), stagger \(e.staggerMs) ms"
-        case .profileSelected(let e): "profile \(e.profile.rawValue) (\(e.reason.rawValue))"
-        case .callDialed(let e): "\(e.callId) dials contact \(e.contactId) from \(e.callerId) (attempt \(e.attempt))"
-        case .callRinging(let e): "\(e.callId) rings"
-        case .callAnswered(let e): "\(e.callId) answered by \(e.answeredBy.rawValue)"
-        case .callConnected(let e): "\(e.callId) WINS: contact \(e.contactId) connected to \(e.agentId)"
-        case .callTerminated(let e): "\(e.callId) ended: \(e.reason.rawValue)"
-        case .callVoicemail(let e): "\(e.callId) ended: voicemail"
-        case .callNoAnswer(let e): "\(e.callId) ended: no answer (\(e.cause.rawValue))"
-        case .callFailed(let e): "\(e.callId) ended: failed (\(e.reason))"
-        case .callCompleted(let e): "\(e.callId) ended: hung up by \(e.endedBy.rawValue)"
-        case .batchCompleted(let e): "batch \(e.groupId) done: \(e.result.rawValue)"
-        case .batchCancelled(let e): "batch \(e.groupId) cancelled (\(e.reason.rawValue))"
-        case .callDispositioned(let e): "\(e.callId) disposition: \(e.outcome.rawValue)"
-        case .sessionPaused(let e): "paused (\(e.reason.rawValue))"
-        case .sessionResumed: "resumed"
-        case .sessionEnded(let e): "ended (\(e.reason.rawValue))"
-        case .sessionModeChanged(let e): "mode \(e.mode.rawValue)"
-        case .sessionSettingsChanged: "settings changed"
-        case .queuePaused(let e): e.sessionId == nil ? "queue paused by a supervisor" : "queue paused"
-        case .queueResumed: "queue resumed"
-        case .queueStopped: "queue stopped"
-        case .queueCompleted: "queue completed"
-        case .contactsAdded(let e): "\(e.contacts.count) contacts added to the queue"
-        case .callAbandoned(let e):
-            "\(e.callId) ABANDONED (\(e.cause.rawValue), \(e.answeredBy.rawValue)): safe harbor \(e.safeHarbor.rawValue)"
-        case .safeHarborStarted(let e): "\(e.callId) safe-harbor message playing"
-        case .safeHarborEnded(let e): "\(e.callId) safe-harbor message played, hung up"
-        case .abandonmentGuardChanged(let e):
-            "guard \(e.previous.rawValue) → \(e.level.rawValue): \(e.abandoned)/\(e.liveAnswers) abandoned (\(e.ratePercent)) over "
-                + "\(e.windowFrom)…\(e.windowTo), at most \(e.maxLines.map(String.init) ?? "all") lines"
-        case .queueComplianceSet, .organisationSafeHarborSet: "compliance settings changed"
-        case .queueWaitingForHours(let e): "queue waits until \(e.until): \(e.contacts) contacts outside their calling hours"
-        case .agentAssigned(let e): "\(e.agentId) assigned to the queue"
-        case .agentUnassigned(let e): "\(e.agentId) no longer assigned to the queue"
-        case .queueCreated, .queueErrored, .tokenIssued, .tokenRevoked, .callerIdsAdded, .callerIdRemoved, .queueCallerIdsSet,
-             .doNotCallAdded, .doNotCallRemoved: ""
-        }
     }
 }
 

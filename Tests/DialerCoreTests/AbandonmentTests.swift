@@ -48,7 +48,7 @@ struct AbandonmentTests {
         try given.when(.endLosingCalls(groupId: "g1"))
         given.advance(150)
         let events = try given.when(.recordAnswer(groupId: "g1", callId: "g1-2", answeredBy: .human))
-        #expect(events.map(\.type) == [.callAbandoned, .abandonmentGuardChanged])
+        #expect(events.map(\.type) == [CallAbandoned.type, AbandonmentGuardChanged.type])
         #expect(abandonment(in: events)?.cause == .racedWinner)
         let call = try #require(given.state.groups["g1"]?.call("g1-2"))
         #expect(call.abandoned && call.answeredBy == .human && call.answeredAt == given.time && call.status == .terminated)
@@ -79,7 +79,7 @@ struct AbandonmentTests {
         var given = try dialled()
         try given.when(.pauseSession(sessionId: "s"))
         let events = try given.when(.recordAnswer(groupId: "g1", callId: "g1-2", answeredBy: .human))
-        #expect(events.map(\.type) == [.callAnswered, .callConnected])
+        #expect(events.map(\.type) == [CallAnswered.type, CallConnected.type])
         #expect(given.state.queues["q"]?.abandonedCalls == 0)
     }
 
@@ -88,7 +88,7 @@ struct AbandonmentTests {
         try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human))
         // A machine after the winner is voicemail.
         #expect(try given.when(.recordAnswer(groupId: "g1", callId: "g1-2", answeredBy: .machine)).map(\.type)
-                == [.callAnswered, .callVoicemail])
+                == [CallAnswered.type, CallVoicemail.type])
         try given.when(.endLosingCalls(groupId: "g1"))
         // A machine that races our hang-up is refused (the engine hangs it up).
         #expect(given.refusal(.recordAnswer(groupId: "g1", callId: "g1-3", answeredBy: .machine)) == .callEnded("g1-3", .terminated))
@@ -248,7 +248,7 @@ struct AbandonmentTests {
         #expect(later.state.groups["g2"]?.fanout == 1)
         given.advance(30 * 86_400_000)  // now it is not
         let events = try given.when(.startBatch(sessionId: "s", groupId: "g2"))
-        #expect(events.first?.type == .abandonmentGuardChanged)
+        #expect(events.first?.type == AbandonmentGuardChanged.type)
         #expect(given.state.groups["g2"]?.fanout == 3)
         let queue = try #require(given.state.queues["q"])
         #expect(queue.abandonment.window(endingAt: given.time) == .init(liveAnswers: 0, abandoned: 0))

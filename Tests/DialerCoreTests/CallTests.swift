@@ -80,7 +80,7 @@ struct CallTests {
         var given = try dialled()
         try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human))
         let events = try given.when(.recordAnswer(groupId: "g1", callId: "g1-3", answeredBy: .human))
-        #expect(events.map(\.type) == [.callAnswered, .callAbandoned, .abandonmentGuardChanged, .callTerminated])
+        #expect(events.map(\.type) == [CallAnswered.type, CallAbandoned.type, AbandonmentGuardChanged.type, CallTerminated.type])
         #expect(events[1] == .callAbandoned(.init(groupId: "g1", callId: "g1-3", contactId: "c3", answeredBy: .human,
                                                   cause: .afterWinner, safeHarbor: .requested,
                                                   message: Fixture.safeHarborMessage)))
