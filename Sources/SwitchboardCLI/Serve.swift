@@ -1,0 +1,114 @@
+import ArgumentParser
+import DialerEngine
+import DialerCore
+import EventStore
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import SwitchboardApp
+import SwitchboardJSON
+import SwitchboardBasics
+import Logging
+import WebTransport
+import SwitchboardRuntime
+import SwitchboardServer
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the dialer: engine, projections, and the HTTP + WebSocket server on one port.")
+
+    @Option(help: "Port for HTTP and WebSocket (0 picks a free one).") var port: Int = 8080
+    @Option(help: "Address to listen on: 127.0.0.1 (this machine) unless told; 0.0.0.0 or :: for every interface.")
+    var host: String = "127.0.0.1"
+    @Option(help: "The SQLite event log.") var store: String = "./switchboard.sqlite"
+    @Flag(help: "On an empty store, create demo queues and start an agent on each.") var demo = false
+    @Option(help: "Seed of the simulated carrier.") var seed: UInt64 = 2026
+    @Option(help: "How long the simulated carrier's requests take to reach the network (ms): a cancel can then race an answer.")
+    var carrierLatencyMs: Int64 = 0
+    @Option(help: "Ping a WebSocket after this many idle seconds.") var pingSeconds: UInt16 = 20
+    @Option(help: "Drop a WebSocket that has not answered for this many seconds.") var hangUpSeconds: UInt16 = 60
+    @Option(help: "trace, debug, info, notice, warning, error or critical (logs go to stderr).")
+    var logLevel: String = "info"
+    @Option(help: "Where the admin token is kept (created there, mode 0600, when missing). Default: <store>.admin-token.")
+    var adminTokenFile: String?
+    @Option(help: "Also accept browser WebSockets from this origin (scheme://host:port); repeatable, or a comma-separated list.")
+    var allowOrigin: [String] = []
+    @Option(help: "Bad tokens from one address within a minute before it is shut out for a minute.")
+    var authFailureLimit: Int = 10
+    @Option(help: "Close a feed socket catching up that takes nothing for this many seconds (4008; it resumes with after=).")
+    var slowConsumerSeconds: Int = 15
+    @Option(help: "Feed sockets (consoles, walls) this server serves at once; one more is refused 503 feed-full with Retry-After.")
+    var maxFeedSockets: Int = WebServer.Limits().maxWebSockets
+    @Option(help: "The organisation's safe-harbor message (who is calling, a callback number, how to opt out), for queues without their own; \"\" removes it. Default: keep the one in force.")
+    var safeHarborMessage: String?
+    @Option(help: "Run the server's clock this many whole hours from the system's (-23 to 23), so that demos and tests find the US inside its calling hours whenever they run; simulated carrier only. Default: 0, or for --demo the shift its contacts need.")
+    var clockOffsetHours: Int?
+    @Option(help: "Serve HTTPS and WSS with this certificate (PEM); needs --tls-key.") var tlsCert: String?
+    @Option(help: "The private key (PEM) of --tls-cert.") var tlsKey: String?
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var configuration = Configuration()
+        configuration.storePath = store
+        configuration.port = port
+        guard WebServer.isAddressLiteral(host) else { throw ValidationError("--host must be an IPv4 or IPv6 address, e.g. 127.0.0.1 or 0.0.0.0") }
+        configuration.host = host
+        configuration.demo = demo
+        guard (0...10_000).contains(carrierLatencyMs) else { throw ValidationError("--carrier-latency-ms must be from 0 to 10000") }
+        configuration.carrier = .simulated(seed: seed, latencyMs: carrierLatencyMs)
+        configuration.pingSeconds = pingSeconds
+        configuration.hangUpSeconds = hangUpSeconds
+        configuration.logLevel = level
+        configuration.adminTokenFile = adminTokenFile ?? store + ".admin-token"
+        // Repeatable, or one comma-separated list.
+        configuration.allowedOrigins = allowOrigin.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        configuration.safeHarborMessage = safeHarborMessage
+        guard authFailureLimit >= 1 else { throw ValidationError("--auth-failure-limit must be at least 1") }
+        configuration.authFailureLimit = authFailureLimit
+        guard (1...3600).contains(slowConsumerSeconds) else { throw ValidationError("--slow-consumer-seconds must be from 1 to 3600") }
+        configuration.slowConsumerSeconds = slowConsumerSeconds
+        configuration.maxFeedSockets = maxFeedSockets
+        configuration.clockOffsetHours = clockOffsetHours
+        switch (tlsCert, tlsKey) {
+        case (let certificate?, let key?): configuration.tls = .init(certificate: certificate, privateKey: key)
+        case (nil, nil): break
+        default: throw ValidationError("--tls-cert and --tls-key go together")
+        }
+        if let problem = configuration.problem { throw ValidationError(problem) }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "switchboard")
+        // Every client is a descriptor: the soft limit (often 1 024) is raised to the hard one.
+        let files = WebServer.raiseOpenFileLimit()
+        logger.info("open files", metadata: ["limit": "\(files)"])
+        let claim = try StoreOption.claim(store)
+        defer { close(claim) }
+        let app: SwitchboardApplication
+        do {
+            app = try await SwitchboardApplication.build(configuration, logger: logger)
+        } catch let error as EventStoreError {
+            throw StoreRefused(description: error.description)
+        }
+        let scheme = configuration.tls == nil ? "http" : "https"
+        // The address it really listens on; the pages and curl go to this machine's own address.
+        let listening = host.contains(":") ? "[\(host)]" : host
+        let local = ["0.0.0.0": "127.0.0.1", "::": "[::1]"][host] ?? listening
+        let banner = """
+            Switchboard listening on \(scheme)://\(listening):\(app.port)  (store: \(store))
+            \(app.notes.map { "  " + $0 }.joined(separator: "\n"))
+              pages: \(scheme)://\(local):\(app.port)/console  /supervisor  /audit  (sign in with a token)
+              curl -H "Authorization: Bearer $(cat \(configuration.adminTokenFile ?? ""))" \(scheme)://\(local):\(app.port)/v1/overview
+
+            """
+        FileHandle.standardOutput.write(Data(banner.utf8))
+        try await app.run()
+        FileHandle.standardError.write(Data("switchboard: stopped\n".utf8))
+        if !app.health.isHealthy { throw ExitCode(1) }
+    }
+}
