@@ -26,35 +26,35 @@ import SwitchboardBasics
 public final class DialerEngine<Clock: EngineClock> {
     public let clock: Clock
     public let carrier: any CarrierAdapter
-    public private(set) var state = DialerState()
-    private let store: any EventStore
-    private let writer: LogWriter
-    private let ids: any EventIDGenerator
-    private let groupIds: @Sendable () -> GroupID
+    public internal(set) var state = DialerState()
+    let store: any EventStore
+    let writer: LogWriter
+    let ids: any EventIDGenerator
+    let groupIds: @Sendable () -> GroupID
     /// Which agents' sessions this engine works (every agent unless told otherwise).
-    private let drives: (@Sendable (AgentID) -> Bool)?
-    private var streamVersions: [String: Int64] = [:]
+    let drives: (@Sendable (AgentID) -> Bool)?
+    var streamVersions: [String: Int64] = [:]
     /// Decisions handed to the writer and not yet known to be durable, in the order they were made.
-    private var inFlight: [InFlight] = []
-    private var nextTicket = 0
-    private let shared = WriteTracking()
-    private var follower: Task<Void, Never>?
+    var inFlight: [InFlight] = []
+    var nextTicket = 0
+    let shared = WriteTracking()
+    var follower: Task<Void, Never>?
     /// Every decided batch of events, in order (for observers such as tests and the live feed).
     public var onEvents: (([DialerEvent], Timestamp) -> Void)?
     /// Called as a carrier event is taken up, before anything is decided (for latency measurements).
     public var onCarrierEvent: ((CarrierEvent) -> Void)?
     /// When each batch's answer was taken up, until its losing calls are cancelled (a batch whose
     /// answer has no sibling to cancel is forgotten with the next cancel, or when the table fills).
-    private var answeredAt: [GroupID: ContinuousClock.Instant] = [:]
-    private let answerToLastCancel: CoreMetrics.Timer
-    private let writeConflicts: Counter
+    var answeredAt: [GroupID: ContinuousClock.Instant] = [:]
+    let answerToLastCancel: CoreMetrics.Timer
+    let writeConflicts: Counter
     /// Called (on the log's thread) each time a decision of this engine is durable, with the position:
     /// proof that the log can be written (health recovers on it after a failed write).
     public var onDurable: (@Sendable (Int64) -> Void)?
 
     /// A decision on its way to the log: what to decide again if another writer got in first, and
     /// the calls to place once it is durable.
-    private struct InFlight {
+    struct InFlight {
         var ticket: Int
         var command: Command
         var attempt: Int
@@ -131,7 +131,7 @@ public final class DialerEngine<Clock: EngineClock> {
 
     // MARK: - Inputs
 
-    private func handle(_ input: EngineInput, at now: Timestamp) {
+    func handle(_ input: EngineInput, at now: Timestamp) {
         switch input {
         case .carrier(let event):
             onCarrierEvent?(event)
@@ -182,7 +182,7 @@ public final class DialerEngine<Clock: EngineClock> {
     /// Decides `command`, folds its events and hands them to the log, and carries out their reactions:
     /// harm-reducing ones at once, placing calls once the log has them. `reply` gets the durable position.
     @discardableResult
-    private func decide(_ command: Command, at now: Timestamp, attempt: Int = 1,
+    func decide(_ command: Command, at now: Timestamp, attempt: Int = 1,
                         reply: EngineReply? = nil) -> Result<[DialerEvent], DomainError> {
         let behind = clock.wallClockBehindMs
         let result = Result { () throws(DomainError) in try state.decide(command, at: now, wallClockBehindMs: behind) }
@@ -233,83 +233,10 @@ public final class DialerEngine<Clock: EngineClock> {
         return result
     }
 
-    /// Carries the log's answers back into the loop: places the calls whose `call.dialed` is durable,
-    /// and when another writer got in first, re-reads the log and decides the refused commands again.
-    private func settle() async throws {
-        guard !inFlight.isEmpty else { return }
-        if inFlight.contains(where: { !$0.placements.isEmpty }) || writer.haltedBy != nil { await writer.idle() }
-        let known = shared.outcomes.withLock { known in
-            let taken = known
-            known = [:]
-            return taken
-        }
-        var refused: [InFlight] = []
-        var remaining: [InFlight] = []
-        for entry in inFlight {
-            switch known[entry.ticket] {
-            case true?: for request in entry.placements { carrier.placeCall(request) }
-            case false?: refused.append(entry)
-            case nil: remaining.append(entry)
-            }
-        }
-        inFlight = remaining
-        guard !refused.isEmpty else { return }
-        guard let halted = writer.haltedBy, halted.isWriteConflict else {
-            throw writer.haltedBy ?? EventStoreError.invalidAppend("a write was refused")
-        }
-        try await decideAgain(refused + remaining, at: clock.now)
-    }
-
-    /// Another writer moved a stream under decisions still in flight: fold the log as it is and decide
-    /// them again, in their order. A command that keeps losing is given up with `writeConflict`.
-    private func decideAgain(_ entries: [InFlight], at now: Timestamp) async throws {
-        writeConflicts.increment()
-        await writer.idle()
-        inFlight = []
-        shared.outcomes.withLock { $0.removeAll() }
-        shared.ownIds.withLock { ids in for entry in entries { ids.subtract(entry.ids) } }
-        try await reread()
-        writer.resume()
-        for entry in entries {
-            guard entry.attempt < LogWriter.maxAttempts else {
-                let conflict = DomainError.writeConflict(stream: "\(entry.command)", attempts: entry.attempt)
-                onRefusal?(conflict)
-                entry.reply?(.failure(conflict))
-                continue
-            }
-            decide(entry.command, at: now, attempt: entry.attempt + 1, reply: entry.reply)
-        }
-    }
-
     /// Called when a command is given up after losing to other writers `LogWriter.maxAttempts` times.
     public var onRefusal: ((DomainError) -> Void)?
 
-    /// Folds the whole log into a fresh state (start-up, and after a conflict).
-    private func reread() async throws {
-        var fresh = DialerState()
-        var versions: [String: Int64] = [:]
-        for try await recorded in store.events() {
-            try fresh.apply(recorded)
-            versions[recorded.stream] = recorded.streamVersion
-        }
-        state = fresh
-        streamVersions = versions
-    }
-
-    /// An event another writer logged: fold it (unless a re-read already did) and react for the
-    /// sessions this engine works.
-    private func fold(foreign recorded: RecordedEvent, at now: Timestamp) {
-        guard (streamVersions[recorded.stream] ?? 0) < recorded.streamVersion,
-            let event = try? EventCodec.decode(recorded)
-        else { return }
-        streamVersions[recorded.stream] = recorded.streamVersion
-        state.apply(event, position: max(state.position, recorded.position), at: recorded.time)
-        let reactions = EngineCore.reactions(to: [event], in: state, now: now).filter(isMine)
-        // A call placed by another engine is never placed again here, even when the session is ours.
-        execute(reactions.filter { if case .placeCall = $0 { false } else { true } }, at: now)
-    }
-
-    private func execute(_ actions: [EngineAction], at now: Timestamp) {
+    func execute(_ actions: [EngineAction], at now: Timestamp) {
         var cancelled: GroupID?
         defer {
             // A batch's losing calls are cancelled together, in one reaction: the last one is sent now.
@@ -331,76 +258,11 @@ public final class DialerEngine<Clock: EngineClock> {
             }
         }
     }
-
-    // MARK: - Whose work
-
-    /// Whether `action` concerns a session this engine works.
-    private func isMine(_ action: EngineAction) -> Bool {
-        guard let drives else { return true }
-        let session: SessionID? = switch action {
-        case .decide(let command): command.groupId.flatMap { state.groups[$0]?.sessionId } ?? command.sessionId
-        case .placeCall(let request): state.groups[request.reference.groupId]?.sessionId
-        case .cancelCall(let r), .hangUpCall(let r), .bridge(let r, _), .playSafeHarbor(let r, _): state.groups[r.groupId]?.sessionId
-        case .startTimer(.startBatch(let sessionId, _), _): sessionId
-        case .startTimer(.placeCall(let r), _), .startTimer(.ringGuard(let r), _): state.groups[r.groupId]?.sessionId
-        }
-        guard let agent = session.flatMap({ state.sessions[$0]?.agentId }) else { return false }
-        return drives(agent)
-    }
-
-    private func isMine(session id: SessionID) -> Bool {
-        guard let drives else { return true }
-        return state.sessions[id].map { drives($0.agentId) } ?? false
-    }
-
-    // MARK: - Restart
-
-    /// What was live when the engine stopped, set right: carrier calls the log does not know are hung
-    /// up; placed calls the carrier no longer has end as failed (`engine-restart`); calls it still has
-    /// go on, with their ring guards armed again; planned calls of a batch without a winner are placed
-    /// as planned; sessions go on (or stay paused) as the log says, keeping their cooldown. Nothing is
-    /// dialled twice: a call is placed only after its `call.dialed` is durable.
-    private func reconcile() {
-        let now = clock.now
-        let live = carrier.liveCalls()
-        var known: Set<CallReference> = []
-        // Sessions that were between batches; those with a live batch go on when it ends (below).
-        let idle = state.sessions.values.filter { $0.state == .active && $0.currentGroup == nil && isMine(session: $0.id) }
-            .sorted { $0.id < $1.id }
-        for group in state.groups.values.sorted(by: { $0.id < $1.id }) where !group.isEnded {
-            for call in group.calls where call.isLive && call.isPlaced {
-                known.insert(CallReference(groupId: group.id, callId: call.id))
-            }
-            guard isMine(session: group.sessionId) else { continue }
-            for call in group.calls where call.isLive {
-                let reference = CallReference(groupId: group.id, callId: call.id)
-                if let dialedAt = call.dialedAt {
-                    if !live.contains(reference) {
-                        decide(.recordFailure(groupId: group.id, callId: call.id, reason: "engine-restart"), at: now)
-                    } else if call.status != .inProgress {
-                        let guardAt = dialedAt.adding(milliseconds: group.ringTimeoutMs + EngineCore.ringGuardMs)
-                        clock.schedule(.timer(.ringGuard(reference)), at: max(now, guardAt))
-                    }
-                } else if group.winner == nil {
-                    clock.schedule(.timer(.placeCall(reference)),
-                                   at: max(now, group.startedAt.adding(milliseconds: call.offsetMs)))
-                }
-            }
-            if group.winner != nil, state.groups[group.id]?.isEnded == false {
-                decide(.endLosingCalls(groupId: group.id), at: now)
-            }
-        }
-        // A call the log does not know as live (it never recorded it, or recorded its end): hang up.
-        for reference in live.subtracting(known).sorted(by: { $0.description < $1.description }) {
-            guard state.groups[reference.groupId].map({ isMine(session: $0.sessionId) }) ?? true else { continue }
-            carrier.hangUp(reference)
-        }
-        for session in idle { execute(EngineCore.nextBatch(of: session, now: now), at: now) }
-    }
 }
 
+
 /// What the engine's loop and the writer's completions share.
-private final class WriteTracking: Sendable {
+final class WriteTracking: Sendable {
     /// Whether each in-flight decision (by ticket) was written (`true`) or refused (`false`).
     let outcomes = Mutex<[Int: Bool]>([:])
     /// Ids of events this engine submitted, so the log follower can tell them from other writers'.
