@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // The system SQLite (Debian's libsqlite3-dev). Only `EventStore` and the benchmark's
@@ -33,7 +36,10 @@ let package = Package(
             providers: [.apt(["libwebsockets-dev"])]
         ),
         // HTTP and WebSocket on one port through libwebsockets: every lws pointer and callback lives here.
-        .target(name: "WebTransport", dependencies: ["CLibWebSockets", "SwitchboardJSON"]),
+        .target(
+            name: "WebTransport",
+            dependencies: ["CLibWebSockets", "SwitchboardJSON", .product(name: "DequeModule", package: "swift-collections")]
+        ),
         // Time as the domain sees it (RFC 3339, never a clock) and the one seeded generator.
         .target(name: "SwitchboardBasics"),
         // A small, allocation-light JSON reader/writer: replay speed is bounded by decoding.
@@ -43,7 +49,10 @@ let package = Package(
         // The durable event log: a protocol and its embedded SQLite implementation.
         .target(
             name: "EventStore",
-            dependencies: ["CSQLite", "SwitchboardJSON", "SwitchboardBasics", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "CSQLite", "SwitchboardJSON", "SwitchboardBasics", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
         ),
         // Wiring: the one write path (LogWriter, CommandHandler), projections kept live from a subscription.
         .target(
@@ -54,7 +63,10 @@ let package = Package(
         // adapter protocol and the deterministic simulated carrier.
         .target(
             name: "DialerEngine",
-            dependencies: ["DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON", "SwitchboardBasics", .product(name: "CoreMetrics", package: "swift-metrics")]
+            dependencies: [
+                "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON", "SwitchboardBasics",
+                .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "HeapModule", package: "swift-collections"),
+            ]
         ),
         // The HTTP API and the live feed over WebTransport, wired to the engine and the projections.
         .target(
@@ -62,6 +74,7 @@ let package = Package(
             dependencies: [
                 "WebTransport", "DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON", "SwitchboardBasics",
                 .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "DequeModule", package: "swift-collections"),
             ],
             resources: [.copy("Resources/openapi.yaml"), .copy("Resources/asyncapi.yaml"), .copy("Resources/web")]
         ),
@@ -82,7 +95,7 @@ let package = Package(
             dependencies: [
                 "SwitchboardRuntime", "SwitchboardServer", "DialerEngine", "SwitchboardApp", "EventStore", "DialerCore", "SwitchboardJSON", "SwitchboardBasics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "CSV", package: "CSV.swift"),
             ]
         ),
         .executableTarget(
@@ -95,7 +108,7 @@ let package = Package(
             dependencies: ["DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON", "SwitchboardBasics"]
         ),
         .testTarget(name: "SwitchboardJSONTests", dependencies: ["SwitchboardJSON", "SwitchboardBasics"]),
-        .testTarget(name: "WebTransportTests", dependencies: ["WebTransport"]),
+        .testTarget(name: "WebTransportTests", dependencies: ["WebTransport", .product(name: "DequeModule", package: "swift-collections")]),
         .testTarget(name: "DialerCoreTests", dependencies: ["DialerCore", "SwitchboardJSON", "SwitchboardBasics", "SwitchboardTestSupport"]),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "CSQLite", "SwitchboardJSON", "SwitchboardBasics", "SwitchboardTestSupport"]),
         .testTarget(
@@ -110,8 +123,18 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "SwitchboardServerTests",
+            dependencies: [
+                "SwitchboardServer", "SwitchboardApp", "WebTransport", "DialerEngine", "EventStore", "DialerCore", "SwitchboardJSON",
+                "SwitchboardBasics", "SwitchboardTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"), .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
+        .testTarget(
             name: "SwitchboardAppTests",
-            dependencies: ["SwitchboardApp", "DialerCore", "EventStore", "SwitchboardJSON", "SwitchboardBasics", "SwitchboardTestSupport"]
+            dependencies: [
+                "SwitchboardApp", "DialerCore", "EventStore", "SwitchboardJSON", "SwitchboardBasics", "SwitchboardTestSupport",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

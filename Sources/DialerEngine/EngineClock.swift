@@ -1,5 +1,6 @@
 import DialerCore
 import Foundation
+import HeapModule
 import Synchronization
 import EventStore
 import SwitchboardJSON
@@ -68,46 +69,30 @@ extension EngineClock {
 }
 
 /// A priority queue by (key, order inserted): inputs by time on the virtual clock, by monotonic
-/// deadline on the real one.
+/// deadline on the real one. Two inputs at one key come out in the order they went in.
 struct Timeline<Key: Comparable, Element> {
-    private var heap: [(key: Key, sequence: UInt64, element: Element)] = []
+    private struct Entry: Comparable {
+        let key: Key
+        let sequence: UInt64
+        let element: Element
+
+        static func < (a: Entry, b: Entry) -> Bool { a.key < b.key || (a.key == b.key && a.sequence < b.sequence) }
+        static func == (a: Entry, b: Entry) -> Bool { a.key == b.key && a.sequence == b.sequence }
+    }
+
+    private var heap = Heap<Entry>()
     private var sequence: UInt64 = 0
 
     var isEmpty: Bool { heap.isEmpty }
-    var earliest: Key? { heap.first?.key }
+    var earliest: Key? { heap.min?.key }
 
     mutating func insert(_ element: Element, at key: Key) {
         sequence += 1
-        heap.append((key, sequence, element))
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard Self.precedes(heap[child], heap[parent]) else { break }
-            heap.swapAt(child, parent)
-            child = parent
-        }
+        heap.insert(Entry(key: key, sequence: sequence, element: element))
     }
 
     mutating func popFirst() -> (key: Key, element: Element)? {
-        guard !heap.isEmpty else { return nil }
-        heap.swapAt(0, heap.count - 1)
-        let first = heap.removeLast()
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1, right = left + 1
-            var smallest = parent
-            if left < heap.count, Self.precedes(heap[left], heap[smallest]) { smallest = left }
-            if right < heap.count, Self.precedes(heap[right], heap[smallest]) { smallest = right }
-            if smallest == parent { break }
-            heap.swapAt(parent, smallest)
-            parent = smallest
-        }
-        return (first.key, first.element)
-    }
-
-    private static func precedes(_ a: (key: Key, sequence: UInt64, element: Element),
-                                 _ b: (key: Key, sequence: UInt64, element: Element)) -> Bool {
-        a.key < b.key || (a.key == b.key && a.sequence < b.sequence)
+        heap.popMin().map { ($0.key, $0.element) }
     }
 }
 

@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import SwitchboardJSON
 import SwitchboardBasics
+import DequeModule
 
 /// The embedded event log: one SQLite file in WAL mode with `synchronous=FULL`.
 ///
@@ -23,7 +24,7 @@ public final class SQLiteEventStore: EventStore {
     var live: LiveFeed { core.live }
 
     struct Inbox {
-        var pending: [PendingAppend] = []
+        var pending: Deque<PendingAppend> = []
         var closed = false
     }
 

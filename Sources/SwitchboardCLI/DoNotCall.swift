@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSV
 import DialerEngine
 import DialerCore
 import EventStore
@@ -35,14 +36,27 @@ struct DoNotCall: AsyncParsableCommand {
             return nil
         }
 
+        /// The numbers in a file's first column, read as CSV (RFC 4180: a quoted field may hold commas,
+        /// quotes and line breaks), and how many non-empty rows held no number (a header is one).
+        static func numbers(in text: String) throws -> (numbers: [PhoneNumber], unreadable: Int) {
+            let reader: CSVReader
+            do {
+                reader = try CSVReader(string: text, trimFields: true)
+            } catch {
+                throw ValidationError("the file is not CSV: \(error)")
+            }
+            var numbers: [PhoneNumber] = [], unreadable = 0
+            while let row = reader.next() {
+                guard let first = row.first, !first.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
+                if let number = Self.number(Substring(first)) { numbers.append(number) } else { unreadable += 1 }
+            }
+            if let error = reader.error { throw ValidationError("the file is not CSV: \(error)") }
+            return (numbers, unreadable)
+        }
+
         func run() async throws {
             guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
-            var numbers: [PhoneNumber] = [], unreadable = 0
-            for line in String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline) {
-                guard let first = line.split(separator: ",", omittingEmptySubsequences: false).first,
-                    !first.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
-                if let number = Self.number(first) { numbers.append(number) } else { unreadable += 1 }
-            }
+            let (numbers, unreadable) = try Self.numbers(in: String(decoding: data, as: UTF8.self))
             let claim = try StoreOption.claim(options.store)
             defer { close(claim) }
             let log = try options.open()

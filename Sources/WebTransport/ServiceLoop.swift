@@ -1,6 +1,7 @@
 import CLibWebSockets
 import Foundation
 import Synchronization
+import DequeModule
 
 /// Wakes the service loop from another thread. `lws_cancel_service` is the one lws call that is safe
 /// off the service thread, and only while the context exists: the lock makes "exists" and "call"
@@ -66,7 +67,7 @@ final class ServiceLoop {
     }
 
     struct SocketState {
-        var queue: [OutgoingMessage] = []
+        var queue: Deque<OutgoingMessage> = []
         var queuedBytes = 0
         var closeCode: UInt16?
         var closeReason = ""

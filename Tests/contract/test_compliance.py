@@ -78,6 +78,23 @@ def test_an_import_on_a_free_store(run, tmp_path):
     assert '"source":"import"' in events
 
 
+
+def test_an_import_reads_quoted_fields_as_csv_does(run, tmp_path):
+    """Issue 22: a CRM export quotes a note that holds commas and line breaks. Its second line is not a row:
+    a number inside the note is never listed, and a quoted first field is read whole."""
+    listing = tmp_path / "crm.csv"
+    listing.write_text('phone,note\r\n'
+                       '+15125557201,"her cell, after 5pm:\n5125557299"\r\n'
+                       '"(512) 555-7202","quoted, with a comma"\r\n'
+                       '"512, 555 7203",a first field with a comma is no number\r\n')
+    store = tmp_path / "crm.sqlite"
+    result = run("dnc", "import", "--store", store, listing, check=True)
+    assert "added 2 numbers (0 already listed, 2 lines not a number); 2 on the list" in result.stdout, result.stdout
+    events = run("events", "--store", store, "--format", "ndjson", check=True).stdout
+    assert "+15125557201" in events and "+15125557202" in events
+    assert "+15125557299" not in events and "+15125557203" not in events
+
+
 MESSAGE = "This is Acme calling about your quote. Call us back at 512 555 0100. Press 9 to stop our calls."
 
 

@@ -1,3 +1,4 @@
+import DequeModule
 import CoreMetrics
 import DialerCore
 import DialerEngine
@@ -15,7 +16,7 @@ import WebTransport
 actor PageSlots {
     static let limit = 4
     private var free = PageSlots.limit
-    private var waiting: [CheckedContinuation<Void, Never>] = []
+    private var waiting: Deque<CheckedContinuation<Void, Never>> = []
 
     func acquire() async {
         if free > 0 {
