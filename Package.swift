@@ -60,13 +60,19 @@ let package = Package(
             dependencies: ["DialerCore", "EventStore", "SwitchboardJSON", "SwitchboardBasics", .product(name: "CoreMetrics", package: "swift-metrics")]
         ),
         // The engine that works queues: a pure process manager, its service shell, the carrier
-        // adapter protocol and the deterministic simulated carrier.
+        // adapter protocol.
         .target(
             name: "DialerEngine",
             dependencies: [
                 "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON", "SwitchboardBasics",
                 .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "HeapModule", package: "swift-collections"),
             ]
+        ),
+        // The simulated telephone network and what runs on it: the deterministic simulated carrier and its
+        // contact scripts, scenario files and `simulate`, the scripted demo day and `serve --demo`'s queues.
+        .target(
+            name: "DialerSimulation",
+            dependencies: ["DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON", "SwitchboardBasics"]
         ),
         // The HTTP API and the live feed over WebTransport, wired to the engine and the projections.
         .target(
@@ -83,7 +89,7 @@ let package = Package(
         .target(
             name: "SwitchboardRuntime",
             dependencies: [
-                "SwitchboardServer", "WebTransport", "DialerEngine", "DialerCore", "EventStore", "SwitchboardApp",
+                "DialerSimulation", "SwitchboardServer", "WebTransport", "DialerEngine", "DialerCore", "EventStore", "SwitchboardApp",
                 "SwitchboardJSON", "SwitchboardBasics",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -93,19 +99,19 @@ let package = Package(
         .executableTarget(
             name: "SwitchboardCLI",
             dependencies: [
-                "SwitchboardRuntime", "SwitchboardServer", "DialerEngine", "SwitchboardApp", "EventStore", "DialerCore", "SwitchboardJSON", "SwitchboardBasics",
+                "DialerSimulation", "SwitchboardRuntime", "SwitchboardServer", "DialerEngine", "SwitchboardApp", "EventStore", "DialerCore", "SwitchboardJSON", "SwitchboardBasics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "CSV", package: "CSV.swift"),
             ]
         ),
         .executableTarget(
             name: "SwitchboardBench",
-            dependencies: ["DialerEngine", "SwitchboardApp", "EventStore", "DialerCore", "CSQLite", "WebTransport", "SwitchboardJSON", "SwitchboardBasics"]
+            dependencies: ["DialerSimulation", "DialerEngine", "SwitchboardApp", "EventStore", "DialerCore", "CSQLite", "WebTransport", "SwitchboardJSON", "SwitchboardBasics"]
         ),
         // What the test targets share: temporary stores, fault-injecting stores, recording carriers, fixtures.
         .target(
             name: "SwitchboardTestSupport",
-            dependencies: ["DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON", "SwitchboardBasics"]
+            dependencies: ["DialerSimulation", "DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON", "SwitchboardBasics"]
         ),
         .testTarget(name: "SwitchboardJSONTests", dependencies: ["SwitchboardJSON", "SwitchboardBasics"]),
         .testTarget(name: "WebTransportTests", dependencies: ["WebTransport", .product(name: "DequeModule", package: "swift-collections")]),
@@ -113,26 +119,26 @@ let package = Package(
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "CSQLite", "SwitchboardJSON", "SwitchboardBasics", "SwitchboardTestSupport"]),
         .testTarget(
             name: "DialerEngineTests",
-            dependencies: ["DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON", "SwitchboardBasics", "SwitchboardTestSupport"]
+            dependencies: ["DialerSimulation", "DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON", "SwitchboardBasics", "SwitchboardTestSupport"]
         ),
         .testTarget(
             name: "SwitchboardRuntimeTests",
             dependencies: [
-                "SwitchboardRuntime", "SwitchboardServer", "SwitchboardApp", "WebTransport", "EventStore", "DialerCore",
+                "DialerSimulation", "SwitchboardRuntime", "SwitchboardServer", "SwitchboardApp", "WebTransport", "EventStore", "DialerCore",
                 "SwitchboardJSON", "SwitchboardBasics", "SwitchboardTestSupport", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "SwitchboardServerTests",
             dependencies: [
-                "SwitchboardServer", "SwitchboardApp", "WebTransport", "DialerEngine", "EventStore", "DialerCore", "SwitchboardJSON",
+                "DialerSimulation", "SwitchboardServer", "SwitchboardApp", "WebTransport", "DialerEngine", "EventStore", "DialerCore", "SwitchboardJSON",
                 "SwitchboardBasics", "SwitchboardTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"), .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
         .testTarget(
             name: "SwitchboardAppTests",
             dependencies: [
-                "SwitchboardApp", "DialerCore", "EventStore", "SwitchboardJSON", "SwitchboardBasics", "SwitchboardTestSupport",
+                "DialerSimulation", "SwitchboardApp", "DialerCore", "EventStore", "SwitchboardJSON", "SwitchboardBasics", "SwitchboardTestSupport",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),

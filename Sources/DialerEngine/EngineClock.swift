@@ -57,11 +57,15 @@ public protocol EngineClock: Sendable {
     func nextDue() -> (time: Timestamp, input: EngineInput)?
     /// How far the system clock is behind `now` (it stepped back): calling hours hold on both readings.
     var wallClockBehindMs: Int64 { get }
+    /// Whole hours by which this clock runs from the system's (a demo's or a test's; said in `/healthz`).
+    var shiftHours: Int { get }
 }
 
 extension EngineClock {
     /// Virtual time has no wall clock to fall behind.
     public var wallClockBehindMs: Int64 { 0 }
+    /// Virtual time is no shifted system time.
+    public var shiftHours: Int { 0 }
 
     public func schedule(_ input: EngineInput, after milliseconds: Int64) {
         schedule(input, at: now.adding(milliseconds: milliseconds))

@@ -6,6 +6,7 @@ import Synchronization
 import SwitchboardApp
 import SwitchboardJSON
 import SwitchboardBasics
+import DialerSimulation
 
 enum EngineBenchmark {
     struct Figures {

@@ -5,6 +5,7 @@ import Foundation
 import SwitchboardApp
 import SwitchboardJSON
 import SwitchboardBasics
+import DialerSimulation
 
 enum ReplayBenchmark {
     struct Result {

@@ -13,6 +13,7 @@ import Logging
 import WebTransport
 import SwitchboardRuntime
 import SwitchboardServer
+import DialerSimulation
 
 struct RecordDemo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -80,5 +81,60 @@ struct Simulate: AsyncParsableCommand {
         for refusal in outcome.refusals {
             FileHandle.standardError.write(Data("refused: \(refusal)\n".utf8))
         }
+    }
+}
+
+/// `simulate`'s last line: the queue, the session and every batch exactly as the API shows them (the
+/// server's representations), and what the run did under the rules.
+enum SimulationSummary {
+    public static func json(_ outcome: Simulation.Outcome) -> JSONValue {
+        let state = outcome.state
+        let groups = state.groups.values.sorted { ($0.startedAt, $0.position) < ($1.startedAt, $1.position) }
+        return [
+            "queue": state.queues[outcome.queueId]?.summary(at: outcome.endedAt) ?? .null,
+            "session": state.sessions[outcome.sessionId]?.summary ?? .null,
+            "groups": .array(groups.map(\.summary)),
+            "compliance": compliance(outcome),
+        ]
+    }
+
+    /// What the run did under the rules: each move of the 3 % guard, every abandoned call by cause and
+    /// what it heard, the queue's waits for calling hours, and the day rows of the compliance report.
+    static func compliance(_ outcome: Simulation.Outcome) -> JSONValue {
+        var guardChanges: [JSONValue] = []
+        var waits: [JSONValue] = []
+        var byCause: [AbandonCause: Int] = [:]
+        var builder = ComplianceReport.Builder(queue: outcome.queueId)
+        for recorded in outcome.events {
+            try? builder.add(recorded)
+            switch try? EventCodec.decode(recorded) {
+            case .abandonmentGuardChanged(let e)?:
+                guardChanges.append([
+                    "at": recorded.time.json, "position": recorded.position.json, "level": e.level.json,
+                    "previous": e.previous.json, "maxLines": e.maxLines?.json ?? .null, "abandoned": e.abandoned.json,
+                    "liveAnswers": e.liveAnswers.json, "ratePercent": e.ratePercent.json,
+                ])
+            case .queueWaitingForHours(let e)?:
+                waits.append(["at": recorded.time.json, "until": e.until.json, "contacts": e.contacts.json])
+            case .callAbandoned(let e)?:
+                byCause[e.cause, default: 0] += 1
+            default:
+                break
+            }
+        }
+        let report = builder.report()
+        let days = report.days
+        func total(_ field: (ComplianceReport.Day) -> Int) -> JSONValue { days.reduce(0) { $0 + field($1) }.json }
+        return [
+            "guard": .array(guardChanges),
+            "abandoned": [
+                "total": total(\.abandoned), "liveAnswers": total(\.liveAnswers),
+                "byCause": .object(JSONObject(fields: AbandonCause.allCases.map { .init(key: $0.rawValue, value: (byCause[$0] ?? 0).json) })),
+                "safeHarborWithin2s": total(\.abandonedWithSafeHarborWithin2s),
+                "withoutSafeHarbor": total(\.abandonedWithoutSafeHarbor),
+            ],
+            "callingHours": ["waits": .array(waits), "dialedOutsideHours": total(\.callsOutsideCallingHours)],
+            "days": report.json["days"] ?? .null,
+        ]
     }
 }

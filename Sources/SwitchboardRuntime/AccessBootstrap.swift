@@ -5,6 +5,7 @@ import Foundation
 import SwitchboardApp
 import SwitchboardBasics
 import SwitchboardJSON
+import DialerSimulation
 
 /// The first ways in: the admin token kept in a file (made there, mode 0600, when the file does not
 /// exist), and on a fresh demo store tokens for its agents, a supervisor and an auditor. Runs before

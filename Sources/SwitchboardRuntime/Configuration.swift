@@ -1,6 +1,7 @@
 import DialerCore
 import Logging
 import WebTransport
+import DialerSimulation
 
 /// Everything that decides how Switchboard runs: one value, built by `serve` from its arguments or by
 /// a test, turned into a running application by `SwitchboardApplication.build`.

@@ -5,8 +5,10 @@ import EventStore
 import Logging
 import ServiceLifecycle
 import SwitchboardApp
+import SwitchboardJSON
 import SwitchboardServer
 import WebTransport
+import DialerSimulation
 
 /// The whole running application, built from one `Configuration`: the log, the projections, the
 /// engine on the simulated carrier, and the HTTP + WebSocket server — the composition root that
@@ -50,6 +52,9 @@ public final class SwitchboardApplication: Sendable {
         case .simulated(let seed, let latencyMs):
             SimulatedCarrier(clock: clock, seed: seed, distributions: Demo.distributions, requestLatencyMs: latencyMs)
         }
+        let scriptCheck: @Sendable (JSONObject) -> String? = switch configuration.carrier {
+        case .simulated: SimulatedScript.problem(with:)
+        }
         var notes: [String] = []
         if offsetHours != 0 {
             notes.append("clock shifted \(offsetHours > 0 ? "+" : "")\(offsetHours) h from the system's (the simulated carrier only), so the US is inside its calling hours")
@@ -74,7 +79,7 @@ public final class SwitchboardApplication: Sendable {
                             callerIds: configuration.callerIds, allowedOrigins: configuration.allowedOrigins,
                             authFailureLimit: configuration.authFailureLimit,
                             slowConsumerSeconds: configuration.slowConsumerSeconds, measurements: metrics.measurements,
-                            metricsText: { metrics.render() }, logger: logger)
+                            metricsText: { metrics.render() }, contactScriptProblem: scriptCheck, logger: logger)
         await api.startFeed()
         var limits = WebServer.Limits()
         limits.pingSeconds = configuration.pingSeconds

@@ -33,6 +33,11 @@ public final class APIServer: WebApplication {
     let logger: Logger
     let ids = TimeOrderedEventIDs()
     let measurements: Measurements
+    /// Why a contact's `script` cannot be followed, if it cannot: the carrier's own check, handed over
+    /// by the composition root (only the simulated carrier follows scripts; the API does not know them).
+    let contactScriptProblem: @Sendable (JSONObject) -> String?
+    /// A carrier that follows no script refuses every one.
+    public static let noScripts: @Sendable (JSONObject) -> String? = { _ in "this server's carrier does not follow contact scripts" }
     /// `GET /metrics`' body (Prometheus' text format), when the composition root measures.
     let metricsText: (@Sendable () -> [UInt8])?
     let callCounters: CallCounters
@@ -44,7 +49,9 @@ public final class APIServer: WebApplication {
     public init(engine: EngineGateway, projections: ProjectionHost, store: any EventStore & CredentialStore, health: Health,
                 callerIds: [PhoneNumber], allowedOrigins: [String] = [], authFailureLimit: Int = FailedAuthentications.defaultLimit,
                 slowConsumerSeconds: Int = 15, measurements: Measurements = .none,
-                metricsText: (@Sendable () -> [UInt8])? = nil, logger: Logger) {
+                metricsText: (@Sendable () -> [UInt8])? = nil,
+                contactScriptProblem: @escaping @Sendable (JSONObject) -> String? = APIServer.noScripts, logger: Logger) {
+        self.contactScriptProblem = contactScriptProblem
         failedAuthentications = FailedAuthentications(limit: authFailureLimit, measurements: measurements)
         self.measurements = measurements
         self.metricsText = metricsText

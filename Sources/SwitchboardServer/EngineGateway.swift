@@ -15,10 +15,11 @@ public final class EngineGateway: Sendable {
         var stopped: String?
     }
 
-    let clock: SystemClock
+    /// The engine's clock: real in a server, virtual in a test (the API then runs on exact time too).
+    let clock: any EngineClock
     private let state = Mutex(State())
 
-    public init(clock: SystemClock) { self.clock = clock }
+    public init(clock: any EngineClock) { self.clock = clock }
 
     /// Hands `command` to the engine and waits for its decision.
     func decide(_ command: Command) async throws -> Decision {

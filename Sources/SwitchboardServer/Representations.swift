@@ -6,7 +6,7 @@ import SwitchboardJSON
 import SwitchboardBasics
 
 /// The JSON shapes clients read — `GET /v1/calls/parallel/{groupId}`, queue and session reads, the
-/// supervisor overview, the feed's state messages and `switchboard simulate`'s summary. They belong
+/// supervisor overview, and the feed's state messages (`switchboard simulate`'s summary uses them too). They belong
 /// to the server, not to the domain: the projections are plain values; this is how the API shows them.
 extension Group {
     public var summary: JSONValue {
@@ -180,59 +180,6 @@ extension SupervisorOverview {
 
 /// `switchboard simulate`'s last line: the queue, the session and every group in start order, each
 /// with exactly the shape the API returns for it.
-public enum SimulationSummary {
-    public static func json(_ outcome: Simulation.Outcome) -> JSONValue {
-        let state = outcome.state
-        let groups = state.groups.values.sorted { ($0.startedAt, $0.position) < ($1.startedAt, $1.position) }
-        return [
-            "queue": state.queues[outcome.queueId]?.summary(at: outcome.endedAt) ?? .null,
-            "session": state.sessions[outcome.sessionId]?.summary ?? .null,
-            "groups": .array(groups.map(\.summary)),
-            "compliance": compliance(outcome),
-        ]
-    }
-
-    /// What the run did under the rules: each move of the 3 % guard, every abandoned call by cause and
-    /// what it heard, the queue's waits for calling hours, and the day rows of the compliance report.
-    static func compliance(_ outcome: Simulation.Outcome) -> JSONValue {
-        var guardChanges: [JSONValue] = []
-        var waits: [JSONValue] = []
-        var byCause: [AbandonCause: Int] = [:]
-        var builder = ComplianceReport.Builder(queue: outcome.queueId)
-        for recorded in outcome.events {
-            try? builder.add(recorded)
-            switch try? EventCodec.decode(recorded) {
-            case .abandonmentGuardChanged(let e)?:
-                guardChanges.append([
-                    "at": recorded.time.json, "position": recorded.position.json, "level": e.level.json,
-                    "previous": e.previous.json, "maxLines": e.maxLines?.json ?? .null, "abandoned": e.abandoned.json,
-                    "liveAnswers": e.liveAnswers.json, "ratePercent": e.ratePercent.json,
-                ])
-            case .queueWaitingForHours(let e)?:
-                waits.append(["at": recorded.time.json, "until": e.until.json, "contacts": e.contacts.json])
-            case .callAbandoned(let e)?:
-                byCause[e.cause, default: 0] += 1
-            default:
-                break
-            }
-        }
-        let report = builder.report()
-        let days = report.days
-        func total(_ field: (ComplianceReport.Day) -> Int) -> JSONValue { days.reduce(0) { $0 + field($1) }.json }
-        return [
-            "guard": .array(guardChanges),
-            "abandoned": [
-                "total": total(\.abandoned), "liveAnswers": total(\.liveAnswers),
-                "byCause": .object(JSONObject(fields: AbandonCause.allCases.map { .init(key: $0.rawValue, value: (byCause[$0] ?? 0).json) })),
-                "safeHarborWithin2s": total(\.abandonedWithSafeHarborWithin2s),
-                "withoutSafeHarbor": total(\.abandonedWithoutSafeHarbor),
-            ],
-            "callingHours": ["waits": .array(waits), "dialedOutsideHours": total(\.callsOutsideCallingHours)],
-            "days": report.json["days"] ?? .null,
-        ]
-    }
-}
-
 extension ComplianceReport {
     public var json: JSONValue {
         [

@@ -5,6 +5,7 @@ import Foundation
 import SwitchboardApp
 import SwitchboardJSON
 import SwitchboardBasics
+import DialerSimulation
 
 /// An engine on virtual time over a real SQLite log and the simulated carrier, with helpers to say
 /// what happened and when (milliseconds after the start).

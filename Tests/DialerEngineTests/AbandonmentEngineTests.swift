@@ -4,6 +4,7 @@ import SwitchboardApp
 import SwitchboardJSON
 import SwitchboardTestSupport
 import Testing
+import DialerSimulation
 
 /// Abandonment, safe harbor and the 3 % guard through the real engine, store and simulated carrier,
 /// on virtual time.

@@ -6,6 +6,7 @@ import Synchronization
 import SwitchboardBasics
 import SwitchboardTestSupport
 import Testing
+import DialerSimulation
 
 /// The real clock when the wall clock steps (issue 20, D5 of the reliability probe): a step back of an
 /// hour froze dialling for good, a step forward fired every pending timer at once (four abandoned

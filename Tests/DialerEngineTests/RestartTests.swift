@@ -7,6 +7,7 @@ import SwitchboardBasics
 import SwitchboardJSON
 import SwitchboardTestSupport
 import Testing
+import DialerSimulation
 
 @Suite("Engine restart", .serialized, .timeLimit(.minutes(1)))
 struct RestartTests {

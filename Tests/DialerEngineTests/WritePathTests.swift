@@ -7,6 +7,7 @@ import SwitchboardApp
 import SwitchboardJSON
 import SwitchboardTestSupport
 import Testing
+import DialerSimulation
 
 /// One write path: other writers are normal, and a call is placed only once its `call.dialed` is durable.
 @Suite("One write path", .serialized, .timeLimit(.minutes(1)))

@@ -6,6 +6,7 @@ import SwitchboardJSON
 import SwitchboardTestSupport
 import Testing
 import SwitchboardBasics
+import DialerSimulation
 
 /// Drives random but valid traffic through a `CommandHandler`, as the engine will.
 enum Traffic {

@@ -4,6 +4,7 @@ import Foundation
 import SwitchboardApp
 import SwitchboardTestSupport
 import Testing
+import DialerSimulation
 
 /// Every event the scenarios emit, validated by a real JSON Schema validator (Python `jsonschema`,
 /// installed by scripts/setup.sh) against EventSchemas/; and every event type has exactly one schema.

@@ -14,6 +14,7 @@ import SwitchboardRuntime
 import SwitchboardTestSupport
 import Testing
 import WebTransport
+import DialerSimulation
 
 @Suite("The composition root", .serialized)
 struct ApplicationTests {

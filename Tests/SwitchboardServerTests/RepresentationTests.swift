@@ -4,6 +4,7 @@ import SwitchboardJSON
 @testable import SwitchboardServer
 import SwitchboardTestSupport
 import Testing
+import DialerSimulation
 
 @Suite("What the API shows")
 struct RepresentationTests {

@@ -122,7 +122,7 @@ extension APIServer {
             } catch {
                 throw APIError(status: 400, code: "invalid-body", message: "contacts[\(index)]: \(error.message)")
             }
-            if let script = parsed.script, let problem = SimulatedScript.problem(with: script) {
+            if let script = parsed.script, let problem = contactScriptProblem(script) {
                 throw DomainError.invalidValue(field: "contacts[\(index)].script", message: problem)
             }
             return parsed

@@ -12,11 +12,12 @@ import WebTransport
 final class Authenticator: Sendable {
     let credentials: any CredentialStore
     let projections: ProjectionHost
-    let clock: SystemClock
+    /// Expiry is judged on the engine's clock, the one the tokens' times were written on.
+    let clock: any EngineClock
     /// Hash → token id, once looked up (a token id never changes its hash).
     private let known = Mutex<[[UInt8]: TokenID]>([:])
 
-    init(credentials: any CredentialStore, projections: ProjectionHost, clock: SystemClock) {
+    init(credentials: any CredentialStore, projections: ProjectionHost, clock: any EngineClock) {
         self.credentials = credentials
         self.projections = projections
         self.clock = clock

@@ -1,6 +1,9 @@
 import DialerCore
 import DialerEngine
 import SwitchboardBasics
+import EventStore
+import SwitchboardApp
+import SwitchboardJSON
 
 /// The demo `serve --demo` starts on an empty store: three queues whose contacts follow the simulated
 /// carrier (one VIP, one poor list), an agent working each.
@@ -13,16 +16,16 @@ public enum Demo {
         + "Please call us back at 512 555 0100. To stop our calls, press 9 now or say stop at that number."
 
     /// The demo's agents (one session each).
-    static let agents: [AgentID] = ["agent-1", "agent-2", "agent-3"]
+    public static let agents: [AgentID] = ["agent-1", "agent-2", "agent-3"]
 
     /// How the simulated carrier answers each demo queue.
-    static let distributions: [QueueID: CallDistribution] = [
+    public static let distributions: [QueueID: CallDistribution] = [
         "demo-leads": .typical, "demo-vip": .typical, "demo-cold": .poor,
     ]
 
     /// The demo's contacts: numbers in Austin, Houston, New York and San Francisco — their calling
     /// hours are their area codes', as a real list's are.
-    static let areaCodes = [512, 713, 212, 415]
+    public static let areaCodes = [512, 713, 212, 415]
 
     /// The whole hours (−12…12, 0 when it already is) by which the demo's clock is shifted so that it is
     /// well inside the calling hours at every demo number (08:00–19:00 in San Francisco and New York):
@@ -36,7 +39,7 @@ public enum Demo {
         return CallingHours.shiftHours(into: zones, roomy, at: now) ?? 0
     }
 
-    static func commands(callerIds: [PhoneNumber]) -> [Command] {
+    public static func commands(callerIds: [PhoneNumber]) -> [Command] {
         func contacts(_ prefix: String, _ count: Int) -> [NewContact] {
             (0..<count).compactMap { index in
                 PhoneNumber("+1\(areaCodes[index % areaCodes.count])555\(1000 + index)").map { phone in

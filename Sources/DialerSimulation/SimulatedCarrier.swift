@@ -2,6 +2,9 @@ import DialerCore
 import Synchronization
 import SwitchboardJSON
 import SwitchboardBasics
+import DialerEngine
+import EventStore
+import SwitchboardApp
 
 /// How the contacts of a queue behave when they have no script: the odds of each outcome and how
 /// long phones ring and people talk.

@@ -2,6 +2,8 @@ import DialerCore
 import EventStore
 import SwitchboardJSON
 import SwitchboardBasics
+import DialerEngine
+import SwitchboardApp
 
 /// A scripted day in a contact centre, on a virtual timeline, that exercises every event type:
 /// winners and losers, voicemail, abandonment, AMD policy, no-answer, failure, cancel and resume,

@@ -4,6 +4,7 @@ import Foundation
 import SwitchboardApp
 import SwitchboardJSON
 import SwitchboardBasics
+import DialerEngine
 
 /// A scenario for `switchboard simulate`: one queue, one agent session, scripted contacts and
 /// timed requests, run end to end on virtual time through the real engine, store and simulated carrier.
