@@ -211,11 +211,11 @@ public extension AbandonmentTally.Count {
 extension DialerState {
     /// A person answered `call` and will not be connected: the abandonment, then — if it moves the
     /// guard — the guard's change, counted with this call.
-    func abandoning(_ call: Call, of group: Group, answeredBy: AnsweredBy, cause: AbandonCause, at now: Timestamp) -> [DialerEvent] {
+    func abandoning(_ call: Call, of group: Batch, answeredBy: AnsweredBy, cause: AbandonCause, at now: Timestamp) -> [DialerEvent] {
         guard let queue = queues[group.queueId] else { return [] }
         let message = queue.safeHarborMessageInForce
         var events: [DialerEvent] = [.callAbandoned(.init(
-            groupId: group.id, callId: call.id, contactId: call.contactId, answeredBy: answeredBy, cause: cause,
+            batchId: group.id, callId: call.id, contactId: call.contactId, answeredBy: answeredBy, cause: cause,
             safeHarbor: message == nil ? .noSafeHarbor : .requested, message: message))]
         if let change = queue.guardChange(at: now, adding: .init(liveAnswers: 1, abandoned: 1)) {
             events.append(.abandonmentGuardChanged(change))
@@ -225,7 +225,7 @@ extension DialerState {
 
     /// An answer that reached us after we had ended its call: a person who answered a call we had
     /// already let go of (winner or cancel) is abandoned; anything else is refused as before.
-    func answerAfterEnd(_ call: Call, of group: Group, answeredBy: AnsweredBy, at now: Timestamp) throws(DomainError) -> [DialerEvent] {
+    func answerAfterEnd(_ call: Call, of group: Batch, answeredBy: AnsweredBy, at now: Timestamp) throws(DomainError) -> [DialerEvent] {
         let cause: AbandonCause? = switch call.endReason {
         case TerminationReason.lostRace.rawValue?: .racedWinner
         case TerminationReason.cancelled.rawValue?: .racedCancel
@@ -251,18 +251,18 @@ extension DialerState {
                 throw .invalidValue(field: "safeHarborMessage", message: problem)
             }
             return message == safeHarborMessage ? [] : [.organisationSafeHarborSet(.init(message: message))]
-        case .recordSafeHarborStarted(let groupId, let callId), .recordSafeHarborEnded(let groupId, let callId):
-            let group = try group(groupId)
-            guard let call = group.call(callId) else { throw .callNotFound(groupId, callId) }
+        case .recordSafeHarborStarted(let batchId, let callId), .recordSafeHarborEnded(let batchId, let callId):
+            let group = try group(batchId)
+            guard let call = group.call(callId) else { throw .callNotFound(batchId, callId) }
             guard call.abandoned, call.safeHarbor == .requested else {
                 throw .invalidTransition("call \(callId) was not asked to play a safe-harbor message")
             }
             if case .recordSafeHarborStarted = command {
                 guard call.safeHarborStartedAt == nil else { return [] }
-                return [.safeHarborStarted(.init(groupId: groupId, callId: callId))]
+                return [.safeHarborStarted(.init(batchId: batchId, callId: callId))]
             }
             guard call.safeHarborEndedAt == nil else { return [] }
-            return [.safeHarborEnded(.init(groupId: groupId, callId: callId))]
+            return [.safeHarborEnded(.init(batchId: batchId, callId: callId))]
         default:
             return []
         }
@@ -294,17 +294,17 @@ extension DialerState {
         // A batch's events below also move its position (its ETag).
         switch event {
         case .callConnected(let e):
-            if let queueId = groups[e.groupId]?.queueId { queues[queueId]?.abandonment.count(at: time, abandoned: false) }
+            if let queueId = batches[e.batchId]?.queueId { queues[queueId]?.abandonment.count(at: time, abandoned: false) }
         case .callAbandoned(let e):
-            guard let group = groups[e.groupId], let index = group.index(of: e.callId) else { return }
+            guard let group = batches[e.batchId], let index = group.index(of: e.callId) else { return }
             let contactId = group.calls[index].contactId
-            groups[e.groupId]?.position = position
-            groups[e.groupId]?.calls[index].abandoned = true
-            groups[e.groupId]?.calls[index].abandonCause = e.cause
-            groups[e.groupId]?.calls[index].safeHarbor = e.safeHarbor
-            if groups[e.groupId]?.calls[index].answeredBy == nil {  // raced our cancel: no call.answered came first
-                groups[e.groupId]?.calls[index].answeredBy = e.answeredBy
-                groups[e.groupId]?.calls[index].answeredAt = time
+            batches[e.batchId]?.position = position
+            batches[e.batchId]?.calls[index].abandoned = true
+            batches[e.batchId]?.calls[index].abandonCause = e.cause
+            batches[e.batchId]?.calls[index].safeHarbor = e.safeHarbor
+            if batches[e.batchId]?.calls[index].answeredBy == nil {  // raced our cancel: no call.answered came first
+                batches[e.batchId]?.calls[index].answeredBy = e.answeredBy
+                batches[e.batchId]?.calls[index].answeredAt = time
             }
             modifyQueue(group.queueId) { queue in
                 queue.abandonment.count(at: time, abandoned: true)
@@ -320,11 +320,11 @@ extension DialerState {
             }
             sessions[group.sessionId]?.abandoned += 1
         case .safeHarborStarted(let e):
-            groups[e.groupId]?.position = position
-            if let index = groups[e.groupId]?.index(of: e.callId) { groups[e.groupId]?.calls[index].safeHarborStartedAt = time }
+            batches[e.batchId]?.position = position
+            if let index = batches[e.batchId]?.index(of: e.callId) { batches[e.batchId]?.calls[index].safeHarborStartedAt = time }
         case .safeHarborEnded(let e):
-            groups[e.groupId]?.position = position
-            if let index = groups[e.groupId]?.index(of: e.callId) { groups[e.groupId]?.calls[index].safeHarborEndedAt = time }
+            batches[e.batchId]?.position = position
+            if let index = batches[e.batchId]?.index(of: e.callId) { batches[e.batchId]?.calls[index].safeHarborEndedAt = time }
         case .abandonmentGuardChanged(let e):
             queues[e.queueId]?.guardLevel = e.level
             queues[e.queueId]?.guardChangedBy = e

@@ -28,18 +28,18 @@ public enum Command: Hashable, Sendable {
     /// The agent hangs up the connected call.
     case hangUp(sessionId: SessionID)
     // Batches
-    case startBatch(sessionId: SessionID, groupId: GroupID)
-    case cancelBatch(groupId: GroupID)
+    case startBatch(sessionId: SessionID, batchId: BatchID)
+    case cancelBatch(batchId: BatchID)
     /// Winner-take-all: end every call of the group other than the winner.
-    case endLosingCalls(groupId: GroupID)
+    case endLosingCalls(batchId: BatchID)
     // What the carrier reports
-    case placeCall(groupId: GroupID, callId: CallID)
-    case recordRinging(groupId: GroupID, callId: CallID)
-    case recordAnswer(groupId: GroupID, callId: CallID, answeredBy: AnsweredBy)
-    case recordNoAnswer(groupId: GroupID, callId: CallID, cause: NoAnswerCause)
-    case recordFailure(groupId: GroupID, callId: CallID, reason: String)
+    case placeCall(batchId: BatchID, callId: CallID)
+    case recordRinging(batchId: BatchID, callId: CallID)
+    case recordAnswer(batchId: BatchID, callId: CallID, answeredBy: AnsweredBy)
+    case recordNoAnswer(batchId: BatchID, callId: CallID, cause: NoAnswerCause)
+    case recordFailure(batchId: BatchID, callId: CallID, reason: String)
     /// A connected call ended on the contact's side (or the carrier's: the network dropped it).
-    case recordHangup(groupId: GroupID, callId: CallID, endedBy: HangupSide = .contact)
+    case recordHangup(batchId: BatchID, callId: CallID, endedBy: HangupSide = .contact)
     // After the conversation
     /// The agent records what came of a conversation of the session's.
     case recordDisposition(sessionId: SessionID, callId: CallID, outcome: DispositionOutcome, notes: String?,
@@ -63,8 +63,8 @@ public enum Command: Hashable, Sendable {
     /// The organisation's message (the server's setting; `nil`: none).
     case setOrganisationSafeHarbor(message: String?)
     /// The carrier began playing, or finished playing, an abandoned call's safe-harbor message.
-    case recordSafeHarborStarted(groupId: GroupID, callId: CallID)
-    case recordSafeHarborEnded(groupId: GroupID, callId: CallID)
+    case recordSafeHarborStarted(batchId: BatchID, callId: CallID)
+    case recordSafeHarborEnded(batchId: BatchID, callId: CallID)
 }
 
 extension Command {
@@ -81,8 +81,8 @@ extension Command {
 public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
     case queueNotFound(QueueID)
     case sessionNotFound(SessionID)
-    case groupNotFound(GroupID)
-    case callNotFound(GroupID, CallID)
+    case groupNotFound(BatchID)
+    case callNotFound(BatchID, CallID)
     case tokenNotFound(TokenID)
     case callerIdNotFound(PhoneNumber)
     /// A queue may only call from numbers in the organisation's pool.
@@ -90,7 +90,7 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
     case notOnDoNotCallList(PhoneNumber)
     case queueAlreadyExists(QueueID)
     case sessionAlreadyExists(SessionID)
-    case groupAlreadyExists(GroupID)
+    case groupAlreadyExists(BatchID)
     case duplicateContact(ContactID)
     /// The queue already has a contact with this number (a retried upload must not ring one person twice).
     case duplicatePhone(PhoneNumber)
@@ -103,7 +103,7 @@ public enum DomainError: Error, Hashable, Sendable, CustomStringConvertible {
     case agentOnCall(AgentID)
     /// The agent is recording the last conversation's disposition (until `until`, or until it arrives).
     case inWrapUp(SessionID, until: Timestamp?)
-    case batchInProgress(SessionID, GroupID)
+    case batchInProgress(SessionID, BatchID)
     case nothingToDial(QueueID)
     /// Every contact left waits for its retry time: look again at `until`.
     case waitingForRetry(QueueID, until: Timestamp)

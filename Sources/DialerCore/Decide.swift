@@ -121,45 +121,45 @@ extension DialerState {
         case .hangUp(let sessionId):
             // A session stopped during a conversation still hangs up its call.
             guard let session = sessions[sessionId] else { throw .sessionNotFound(sessionId) }
-            guard let groupId = session.currentGroup, let group = groups[groupId], let winner = group.winner,
+            guard let batchId = session.currentBatch, let group = batches[batchId], let winner = group.winner,
                 group.call(winner)?.status == .inProgress
             else { throw .noConnectedCall(sessionId) }
-            return Self.finishing(group, [.callCompleted(.init(groupId: groupId, callId: winner, endedBy: .agent))])
+            return Self.finishing(group, [.callCompleted(.init(batchId: batchId, callId: winner, endedBy: .agent))])
 
-        case .startBatch(let sessionId, let groupId):
-            return try startBatch(sessionId: sessionId, groupId: groupId, at: now, wallClockBehindMs: behind)
+        case .startBatch(let sessionId, let batchId):
+            return try startBatch(sessionId: sessionId, batchId: batchId, at: now, wallClockBehindMs: behind)
 
-        case .cancelBatch(let groupId):
+        case .cancelBatch(let batchId):
             // Terminate means "end the others": with a connected winner, the other calls end and the
             // conversation goes on; without one, every call ends and the agent's dialling pauses.
-            let group = try group(groupId)
+            let group = try group(batchId)
             guard !group.isEnded else { return [] }
             if let winner = group.winner, group.call(winner)?.status == .inProgress {
                 let losers = group.liveCalls.filter { $0.id != winner }
-                return Self.finishing(group, losers.map { .callTerminated(.init(groupId: groupId, callId: $0.id, reason: .lostRace)) })
+                return Self.finishing(group, losers.map { .callTerminated(.init(batchId: batchId, callId: $0.id, reason: .lostRace)) })
             }
             let live = group.liveCalls
-            var events: [DialerEvent] = live.map { .callTerminated(.init(groupId: groupId, callId: $0.id, reason: .cancelled)) }
-            events.append(.batchCancelled(.init(groupId: groupId, reason: .requested, releasedContactIds: live.map(\.contactId))))
+            var events: [DialerEvent] = live.map { .callTerminated(.init(batchId: batchId, callId: $0.id, reason: .cancelled)) }
+            events.append(.batchCancelled(.init(batchId: batchId, reason: .requested, releasedContactIds: live.map(\.contactId))))
             if sessions[group.sessionId]?.state == .active {
                 events.append(.sessionPaused(.init(sessionId: group.sessionId, reason: .batchCancelled)))
             }
             return events
 
-        case .endLosingCalls(let groupId):
-            let group = try group(groupId)
-            guard let winner = group.winner else { throw .invalidTransition("group \(groupId) has no winner yet") }
+        case .endLosingCalls(let batchId):
+            let group = try group(batchId)
+            guard let winner = group.winner else { throw .invalidTransition("group \(batchId) has no winner yet") }
             let losers = group.liveCalls.filter { $0.id != winner }
             guard !losers.isEmpty else { return [] }
             return Self.finishing(group, losers.map {
-                .callTerminated(.init(groupId: groupId, callId: $0.id, reason: .lostRace))
+                .callTerminated(.init(batchId: batchId, callId: $0.id, reason: .lostRace))
             })
 
-        case .placeCall(let groupId, let callId):
-            let (group, call) = try liveCall(groupId, callId)
+        case .placeCall(let batchId, let callId):
+            let (group, call) = try liveCall(batchId, callId)
             guard !call.isPlaced else { throw .callAlreadyPlaced(callId) }
             // Nothing is ever placed once a batch has its winner.
-            guard group.winner == nil else { throw .invalidTransition("group \(groupId) already has a winner") }
+            guard group.winner == nil else { throw .invalidTransition("group \(batchId) already has a winner") }
             // The rules hold when each staggered line is placed, not only when its batch formed: a
             // batch formed at 20:59:59 dials nobody at 21:00, and a number listed meanwhile is not rung.
             if let queue = queues[group.queueId], let contact = queue.contacts[call.contactId] {
@@ -167,61 +167,61 @@ extension DialerState {
                     : CallingHours.allows(CallingHours.zones(of: contact), queue.callingWindow, at: now, wallClockBehindMs: behind)
                         ? nil : .outsideCallingHours
                 if let refusal {
-                    return Self.finishing(group, [.callTerminated(.init(groupId: groupId, callId: callId, reason: refusal))])
+                    return Self.finishing(group, [.callTerminated(.init(batchId: batchId, callId: callId, reason: refusal))])
                 }
             }
             let attempts = queues[group.queueId]?.contacts[call.contactId]?.attempts ?? 0
-            return [.callDialed(.init(groupId: groupId, callId: callId, contactId: call.contactId, to: call.to,
+            return [.callDialed(.init(batchId: batchId, callId: callId, contactId: call.contactId, to: call.to,
                                       callerId: call.callerId, attempt: attempts + 1))]
 
-        case .recordRinging(let groupId, let callId):
-            let (_, call) = try placedCall(groupId, callId)
+        case .recordRinging(let batchId, let callId):
+            let (_, call) = try placedCall(batchId, callId)
             switch call.status {
-            case .dialing: return [.callRinging(.init(groupId: groupId, callId: callId))]
+            case .dialing: return [.callRinging(.init(batchId: batchId, callId: callId))]
             case .ringing: return []
             default: throw .invalidTransition("call \(callId) is \(call.status.rawValue), it cannot start ringing")
             }
 
-        case .recordAnswer(let groupId, let callId, let answeredBy):
-            let group = try group(groupId)
-            guard let call = group.call(callId) else { throw .callNotFound(groupId, callId) }
+        case .recordAnswer(let batchId, let callId, let answeredBy):
+            let group = try group(batchId)
+            guard let call = group.call(callId) else { throw .callNotFound(batchId, callId) }
             // The answer crossed our cancel or hang-up on its way to the carrier.
             guard call.isLive else { return try answerAfterEnd(call, of: group, answeredBy: answeredBy, at: now) }
             guard call.isPlaced else { throw .callNotPlaced(callId) }
             guard call.status != .inProgress else { throw .invalidTransition("call \(callId) was already answered") }
-            let answered = DialerEvent.callAnswered(.init(groupId: groupId, callId: callId, answeredBy: answeredBy))
+            let answered = DialerEvent.callAnswered(.init(batchId: batchId, callId: callId, answeredBy: answeredBy))
             if answeredBy == .machine {
-                return Self.finishing(group, [answered, .callVoicemail(.init(groupId: groupId, callId: callId))])
+                return Self.finishing(group, [answered, .callVoicemail(.init(batchId: batchId, callId: callId))])
             }
             if group.winner != nil {
                 // At most one winner: a person who answers after that (or an `unknown` the policy would
                 // have connected) is dropped — abandoned, and recorded with its cause.
                 guard group.amdPolicy.accepts(answeredBy) else {
-                    return Self.finishing(group, [answered, .callTerminated(.init(groupId: groupId, callId: callId, reason: .lostRace))])
+                    return Self.finishing(group, [answered, .callTerminated(.init(batchId: batchId, callId: callId, reason: .lostRace))])
                 }
                 return Self.finishing(group, [answered] + abandoning(call, of: group, answeredBy: answeredBy, cause: .afterWinner, at: now)
-                    + [.callTerminated(.init(groupId: groupId, callId: callId, reason: .abandoned))])
+                    + [.callTerminated(.init(batchId: batchId, callId: callId, reason: .abandoned))])
             }
             if group.amdPolicy.accepts(answeredBy) {
-                return [answered, .callConnected(.init(groupId: groupId, callId: callId, contactId: call.contactId,
+                return [answered, .callConnected(.init(batchId: batchId, callId: callId, contactId: call.contactId,
                                                        agentId: group.agentId))]
             }
-            return Self.finishing(group, [answered, .callTerminated(.init(groupId: groupId, callId: callId, reason: .amdPolicy))])
+            return Self.finishing(group, [answered, .callTerminated(.init(batchId: batchId, callId: callId, reason: .amdPolicy))])
 
-        case .recordNoAnswer(let groupId, let callId, let cause):
-            let (group, call) = try placedCall(groupId, callId)
+        case .recordNoAnswer(let batchId, let callId, let cause):
+            let (group, call) = try placedCall(batchId, callId)
             guard call.status != .inProgress else { throw .invalidTransition("call \(callId) is connected") }
-            return Self.finishing(group, [.callNoAnswer(.init(groupId: groupId, callId: callId, cause: cause))])
+            return Self.finishing(group, [.callNoAnswer(.init(batchId: batchId, callId: callId, cause: cause))])
 
-        case .recordFailure(let groupId, let callId, let reason):
-            let (group, _) = try liveCall(groupId, callId)
+        case .recordFailure(let batchId, let callId, let reason):
+            let (group, _) = try liveCall(batchId, callId)
             try Self.validateText(reason, field: "reason")
-            return Self.finishing(group, [.callFailed(.init(groupId: groupId, callId: callId, reason: reason))])
+            return Self.finishing(group, [.callFailed(.init(batchId: batchId, callId: callId, reason: reason))])
 
-        case .recordHangup(let groupId, let callId, let endedBy):
-            let (group, call) = try placedCall(groupId, callId)
+        case .recordHangup(let batchId, let callId, let endedBy):
+            let (group, call) = try placedCall(batchId, callId)
             guard call.status == .inProgress else { throw .callNotAnswered(callId) }
-            return Self.finishing(group, [.callCompleted(.init(groupId: groupId, callId: callId, endedBy: endedBy))])
+            return Self.finishing(group, [.callCompleted(.init(batchId: batchId, callId: callId, endedBy: endedBy))])
 
         case .issueToken, .revokeToken, .addCallerIds, .removeCallerId, .setQueueCallerIds, .assignAgent, .unassignAgent:
             return try decideAccess(command, at: now)

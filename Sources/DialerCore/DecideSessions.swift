@@ -13,7 +13,7 @@ extension DialerState {
                              callbackAt: Timestamp?, at now: Timestamp) throws(DomainError) -> [DialerEvent] {
         guard let session = sessions[sessionId] else { throw .sessionNotFound(sessionId) }
         // The call is one of the session's last batches' (the current one, or the one just ended).
-        let candidates = [session.currentGroup, session.lastGroup].compactMap { $0 }.compactMap { groups[$0] }
+        let candidates = [session.currentBatch, session.lastGroup].compactMap { $0 }.compactMap { batches[$0] }
         guard let group = candidates.first(where: { $0.call(callId) != nil }), let call = group.call(callId) else {
             throw .invalidTransition("call \(callId) is not the winner of session \(sessionId)'s current or last batch")
         }
@@ -36,7 +36,7 @@ extension DialerState {
         case (_, nil):
             break
         }
-        let recorded: DialerEvent = .callDispositioned(.init(groupId: group.id, callId: callId, contactId: call.contactId,
+        let recorded: DialerEvent = .callDispositioned(.init(batchId: group.id, callId: callId, contactId: call.contactId,
                                                              sessionId: sessionId, outcome: outcome, notes: notes,
                                                              callbackAt: callbackAt))
         // "Do not call me": the number goes on the organisation's list at once.
@@ -50,14 +50,14 @@ extension DialerState {
     /// finishes; hanging up still works), then the session ends. The queue goes on for the others.
     func stopping(_ session: Session, reason: SessionEndReason, cancelReason: CancelReason) -> [DialerEvent] {
         var events: [DialerEvent] = []
-        if let groupId = session.currentGroup, let group = groups[groupId], !group.isEnded {
+        if let batchId = session.currentBatch, let group = batches[batchId], !group.isEnded {
             if isTalking(session) {
                 for call in group.liveCalls where call.id != group.winner {
-                    events.append(.callTerminated(.init(groupId: groupId, callId: call.id, reason: .cancelled)))
+                    events.append(.callTerminated(.init(batchId: batchId, callId: call.id, reason: .cancelled)))
                 }
             } else {
-                events += group.liveCalls.map { .callTerminated(.init(groupId: groupId, callId: $0.id, reason: .cancelled)) }
-                events.append(.batchCancelled(.init(groupId: groupId, reason: cancelReason,
+                events += group.liveCalls.map { .callTerminated(.init(batchId: batchId, callId: $0.id, reason: .cancelled)) }
+                events.append(.batchCancelled(.init(batchId: batchId, reason: cancelReason,
                                                     releasedContactIds: group.liveCalls.map(\.contactId))))
             }
         }
@@ -67,26 +67,26 @@ extension DialerState {
     /// A pause stops the current batch from placing its remaining staggered calls (placed ones ring on;
     /// when none was placed, the batch is cancelled and its contacts go back to the queue).
     func placingNothingMore(_ session: Session) -> [DialerEvent] {
-        guard let groupId = session.currentGroup, let group = groups[groupId], !group.isEnded, group.winner == nil
+        guard let batchId = session.currentBatch, let group = batches[batchId], !group.isEnded, group.winner == nil
         else { return [] }
         let unplaced = group.liveCalls.filter { !$0.isPlaced }
         guard !unplaced.isEmpty else { return [] }
-        let ends: [DialerEvent] = unplaced.map { .callTerminated(.init(groupId: groupId, callId: $0.id, reason: .cancelled)) }
+        let ends: [DialerEvent] = unplaced.map { .callTerminated(.init(batchId: batchId, callId: $0.id, reason: .cancelled)) }
         guard unplaced.count == group.liveCalls.count else { return ends }
-        return ends + [.batchCancelled(.init(groupId: groupId, reason: .requested, releasedContactIds: unplaced.map(\.contactId)))]
+        return ends + [.batchCancelled(.init(batchId: batchId, reason: .requested, releasedContactIds: unplaced.map(\.contactId)))]
     }
 
     /// Whether the session's agent is connected to a contact right now.
     func isTalking(_ session: Session) -> Bool {
-        guard let groupId = session.currentGroup, let group = groups[groupId], let winner = group.winner else { return false }
+        guard let batchId = session.currentBatch, let group = batches[batchId], let winner = group.winner else { return false }
         return group.call(winner)?.status == .inProgress
     }
 
-    // MARK: - Group completion
+    // MARK: - Batch completion
 
     /// `events` plus `batch.completed` when they end the group's last live call: a group ends when
     /// every call has ended.
-    static func finishing(_ group: Group, _ events: [DialerEvent]) -> [DialerEvent] {
+    static func finishing(_ group: Batch, _ events: [DialerEvent]) -> [DialerEvent] {
         var live = Set(group.liveCalls.map(\.id))
         var winner = group.winner
         for event in events {
@@ -101,7 +101,7 @@ extension DialerState {
             }
         }
         guard live.isEmpty, !group.isEnded else { return events }
-        return events + [.batchCompleted(.init(groupId: group.id, result: winner == nil ? .noAnswer : .connected,
+        return events + [.batchCompleted(.init(batchId: group.id, result: winner == nil ? .noAnswer : .connected,
                                                winnerCallId: winner))]
     }
 }

@@ -133,8 +133,8 @@ extension SessionResumed: JSONShaped {
 
 extension ProfileSelected: JSONShaped {
     public static let shape = JSONShape(
-        ProfileSelected.init(groupId:sessionId:queueId:profile:reason:dialedCalls:humanAnswers:),
-        JSONField("groupId", \ProfileSelected.groupId),
+        ProfileSelected.init(batchId:sessionId:queueId:profile:reason:dialedCalls:humanAnswers:),
+        JSONField("groupId", \ProfileSelected.batchId),
         JSONField("sessionId", \ProfileSelected.sessionId),
         JSONField("queueId", \ProfileSelected.queueId),
         JSONField("profile", \ProfileSelected.profile),
@@ -157,8 +157,8 @@ extension PlannedCall: JSONShaped {
 
 extension BatchStarted: JSONShaped {
     public static let shape = JSONShape(
-        BatchStarted.init(groupId:sessionId:queueId:agentId:mode:profile:fanout:staggerMs:amdPolicy:ringTimeoutMs:calls:linesLimitedBy:),
-        JSONField("groupId", \BatchStarted.groupId),
+        BatchStarted.init(batchId:sessionId:queueId:agentId:mode:profile:fanout:staggerMs:amdPolicy:ringTimeoutMs:calls:linesLimitedBy:),
+        JSONField("groupId", \BatchStarted.batchId),
         JSONField("sessionId", \BatchStarted.sessionId),
         JSONField("queueId", \BatchStarted.queueId),
         JSONField("agentId", \BatchStarted.agentId),
@@ -175,8 +175,8 @@ extension BatchStarted: JSONShaped {
 
 extension CallDialed: JSONShaped {
     public static let shape = JSONShape(
-        CallDialed.init(groupId:callId:contactId:to:callerId:attempt:),
-        JSONField("groupId", \CallDialed.groupId),
+        CallDialed.init(batchId:callId:contactId:to:callerId:attempt:),
+        JSONField("groupId", \CallDialed.batchId),
         JSONField("callId", \CallDialed.callId),
         JSONField("contactId", \CallDialed.contactId),
         JSONField("to", \CallDialed.to),
@@ -187,16 +187,16 @@ extension CallDialed: JSONShaped {
 
 extension CallRinging: JSONShaped {
     public static let shape = JSONShape(
-        CallRinging.init(groupId:callId:),
-        JSONField("groupId", \CallRinging.groupId),
+        CallRinging.init(batchId:callId:),
+        JSONField("groupId", \CallRinging.batchId),
         JSONField("callId", \CallRinging.callId)
     )
 }
 
 extension CallAnswered: JSONShaped {
     public static let shape = JSONShape(
-        CallAnswered.init(groupId:callId:answeredBy:),
-        JSONField("groupId", \CallAnswered.groupId),
+        CallAnswered.init(batchId:callId:answeredBy:),
+        JSONField("groupId", \CallAnswered.batchId),
         JSONField("callId", \CallAnswered.callId),
         JSONField("answeredBy", \CallAnswered.answeredBy)
     )
@@ -204,8 +204,8 @@ extension CallAnswered: JSONShaped {
 
 extension CallConnected: JSONShaped {
     public static let shape = JSONShape(
-        CallConnected.init(groupId:callId:contactId:agentId:),
-        JSONField("groupId", \CallConnected.groupId),
+        CallConnected.init(batchId:callId:contactId:agentId:),
+        JSONField("groupId", \CallConnected.batchId),
         JSONField("callId", \CallConnected.callId),
         JSONField("contactId", \CallConnected.contactId),
         JSONField("agentId", \CallConnected.agentId)
@@ -214,8 +214,8 @@ extension CallConnected: JSONShaped {
 
 extension CallTerminated: JSONShaped {
     public static let shape = JSONShape(
-        CallTerminated.init(groupId:callId:reason:),
-        JSONField("groupId", \CallTerminated.groupId),
+        CallTerminated.init(batchId:callId:reason:),
+        JSONField("groupId", \CallTerminated.batchId),
         JSONField("callId", \CallTerminated.callId),
         JSONField("reason", \CallTerminated.reason)
     )
@@ -223,16 +223,16 @@ extension CallTerminated: JSONShaped {
 
 extension CallVoicemail: JSONShaped {
     public static let shape = JSONShape(
-        CallVoicemail.init(groupId:callId:),
-        JSONField("groupId", \CallVoicemail.groupId),
+        CallVoicemail.init(batchId:callId:),
+        JSONField("groupId", \CallVoicemail.batchId),
         JSONField("callId", \CallVoicemail.callId)
     )
 }
 
 extension CallNoAnswer: JSONShaped {
     public static let shape = JSONShape(
-        CallNoAnswer.init(groupId:callId:cause:),
-        JSONField("groupId", \CallNoAnswer.groupId),
+        CallNoAnswer.init(batchId:callId:cause:),
+        JSONField("groupId", \CallNoAnswer.batchId),
         JSONField("callId", \CallNoAnswer.callId),
         JSONField("cause", \CallNoAnswer.cause)
     )
@@ -240,8 +240,8 @@ extension CallNoAnswer: JSONShaped {
 
 extension CallFailed: JSONShaped {
     public static let shape = JSONShape(
-        CallFailed.init(groupId:callId:reason:),
-        JSONField("groupId", \CallFailed.groupId),
+        CallFailed.init(batchId:callId:reason:),
+        JSONField("groupId", \CallFailed.batchId),
         JSONField("callId", \CallFailed.callId),
         JSONField("reason", \CallFailed.reason)
     )
@@ -249,8 +249,8 @@ extension CallFailed: JSONShaped {
 
 extension CallCompleted: JSONShaped {
     public static let shape = JSONShape(
-        CallCompleted.init(groupId:callId:endedBy:),
-        JSONField("groupId", \CallCompleted.groupId),
+        CallCompleted.init(batchId:callId:endedBy:),
+        JSONField("groupId", \CallCompleted.batchId),
         JSONField("callId", \CallCompleted.callId),
         JSONField("endedBy", \CallCompleted.endedBy)
     )
@@ -258,8 +258,8 @@ extension CallCompleted: JSONShaped {
 
 extension BatchCompleted: JSONShaped {
     public static let shape = JSONShape(
-        BatchCompleted.init(groupId:result:winnerCallId:),
-        JSONField("groupId", \BatchCompleted.groupId),
+        BatchCompleted.init(batchId:result:winnerCallId:),
+        JSONField("groupId", \BatchCompleted.batchId),
         JSONField("result", \BatchCompleted.result),
         JSONField("winnerCallId", \BatchCompleted.winnerCallId)
     )
@@ -267,8 +267,8 @@ extension BatchCompleted: JSONShaped {
 
 extension BatchCancelled: JSONShaped {
     public static let shape = JSONShape(
-        BatchCancelled.init(groupId:reason:releasedContactIds:),
-        JSONField("groupId", \BatchCancelled.groupId),
+        BatchCancelled.init(batchId:reason:releasedContactIds:),
+        JSONField("groupId", \BatchCancelled.batchId),
         JSONField("reason", \BatchCancelled.reason),
         JSONField("releasedContactIds", \BatchCancelled.releasedContactIds)
     )
@@ -276,8 +276,8 @@ extension BatchCancelled: JSONShaped {
 
 extension CallDispositioned: JSONShaped {
     public static let shape = JSONShape(
-        CallDispositioned.init(groupId:callId:contactId:sessionId:outcome:notes:callbackAt:),
-        JSONField("groupId", \CallDispositioned.groupId),
+        CallDispositioned.init(batchId:callId:contactId:sessionId:outcome:notes:callbackAt:),
+        JSONField("groupId", \CallDispositioned.batchId),
         JSONField("callId", \CallDispositioned.callId),
         JSONField("contactId", \CallDispositioned.contactId),
         JSONField("sessionId", \CallDispositioned.sessionId),

@@ -6,7 +6,7 @@ public struct EventSubject: Hashable, Sendable {
     public enum Stream: Hashable, Sendable {
         case queue(QueueID)
         case session(SessionID)
-        case group(GroupID)
+        case group(BatchID)
         /// Who has access and which numbers the organisation calls from.
         case organisation
 
@@ -23,12 +23,12 @@ public struct EventSubject: Hashable, Sendable {
     public var stream: Stream
     public var queueId: QueueID?
     public var sessionId: SessionID?
-    public var groupId: GroupID?
+    public var batchId: BatchID?
     public var agentId: AgentID?
 
-    public init(stream: Stream, queueId: QueueID? = nil, sessionId: SessionID? = nil, groupId: GroupID? = nil,
+    public init(stream: Stream, queueId: QueueID? = nil, sessionId: SessionID? = nil, batchId: BatchID? = nil,
                 agentId: AgentID? = nil) {
-        self.stream = stream; self.queueId = queueId; self.sessionId = sessionId; self.groupId = groupId
+        self.stream = stream; self.queueId = queueId; self.sessionId = sessionId; self.batchId = batchId
         self.agentId = agentId
     }
 
@@ -40,8 +40,8 @@ public struct EventSubject: Hashable, Sendable {
         EventSubject(stream: .session(id), queueId: queue, sessionId: id, agentId: agent)
     }
 
-    static func group(_ id: GroupID, session: SessionID? = nil, queue: QueueID? = nil, agent: AgentID? = nil) -> EventSubject {
-        EventSubject(stream: .group(id), queueId: queue, sessionId: session, groupId: id, agentId: agent)
+    static func group(_ id: BatchID, session: SessionID? = nil, queue: QueueID? = nil, agent: AgentID? = nil) -> EventSubject {
+        EventSubject(stream: .group(id), queueId: queue, sessionId: session, batchId: id, agentId: agent)
     }
 }
 
@@ -50,7 +50,7 @@ extension DialerState {
     /// session, queue and agent; a session its queue and agent).
     public func subject(of event: DialerEvent) -> EventSubject {
         var subject = event.subject
-        if let groupId = subject.groupId, let group = groups[groupId] {
+        if let batchId = subject.batchId, let group = batches[batchId] {
             subject.sessionId = subject.sessionId ?? group.sessionId
             subject.queueId = subject.queueId ?? group.queueId
             subject.agentId = subject.agentId ?? group.agentId

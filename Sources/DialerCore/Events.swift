@@ -21,7 +21,7 @@ public enum DialerEvent: Hashable, Sendable {
     case sessionEnded(SessionEnded)
     case sessionPaused(SessionPaused)
     case sessionResumed(SessionResumed)
-    // Parallel groups and their calls
+    // Parallel batches and their calls
     case profileSelected(ProfileSelected)
     case batchStarted(BatchStarted)
     case callDialed(CallDialed)

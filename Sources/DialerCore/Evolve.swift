@@ -75,7 +75,7 @@ extension DialerState {
             sessions[e.sessionId]?.state = .active
             refreshState(queueId)
         case .batchStarted(let e):
-            var group = Group(e, reason: nil, at: time)
+            var group = Batch(e, reason: nil, at: time)
             group.position = position
             for index in group.calls.indices {
                 guard let contact = queues[e.queueId]?.contacts[group.calls[index].contactId] else { continue }
@@ -83,30 +83,30 @@ extension DialerState {
                 group.calls[index].priorAttempts = contact.attempts
                 group.calls[index].contactTimeZone = contact.timeZone
             }
-            groups[e.groupId] = group
+            batches[e.batchId] = group
             modifyQueue(e.queueId) { queue in
-                queue.liveGroups.insert(e.groupId)
+                queue.liveGroups.insert(e.batchId)
                 queue.waitingForHoursUntil = nil
                 for call in e.calls { queue.contacts[call.contactId]?.liveCall = call.callId }
             }
-            sessions[e.sessionId]?.currentGroup = e.groupId
+            sessions[e.sessionId]?.currentBatch = e.batchId
             sessions[e.sessionId]?.batches += 1
             sessions[e.sessionId]?.wrapUp = nil  // a wrap-up that ran out
         case .profileSelected(let e):
-            groups[e.groupId]?.profileReason = e.reason
-            groups[e.groupId]?.position = position
+            batches[e.batchId]?.profileReason = e.reason
+            batches[e.batchId]?.position = position
         case .callDialed(let e):
-            modifyCall(e.groupId, e.callId, position: position) { call, _ in call.dialedAt = time }
-            if let queueId = groups[e.groupId]?.queueId { queues[queueId]?.dialedCalls += 1 }
-            if let sessionId = groups[e.groupId]?.sessionId { sessions[sessionId]?.dials += 1 }
+            modifyCall(e.batchId, e.callId, position: position) { call, _ in call.dialedAt = time }
+            if let queueId = batches[e.batchId]?.queueId { queues[queueId]?.dialedCalls += 1 }
+            if let sessionId = batches[e.batchId]?.sessionId { sessions[sessionId]?.dials += 1 }
         case .callRinging(let e):
-            modifyCall(e.groupId, e.callId, position: position) { call, _ in call.status = .ringing }
+            modifyCall(e.batchId, e.callId, position: position) { call, _ in call.status = .ringing }
         case .callAnswered(let e):
-            modifyCall(e.groupId, e.callId, position: position) { call, _ in
+            modifyCall(e.batchId, e.callId, position: position) { call, _ in
                 call.answeredBy = e.answeredBy
                 call.answeredAt = time
             }
-            if let queueId = groups[e.groupId]?.queueId {
+            if let queueId = batches[e.batchId]?.queueId {
                 queues[queueId]?.fairDials += 1
                 switch e.answeredBy {
                 case .human: queues[queueId]?.humanAnswers += 1
@@ -115,17 +115,17 @@ extension DialerState {
                 }
             }
         case .callConnected(let e):
-            groups[e.groupId]?.winner = e.callId
-            modifyCall(e.groupId, e.callId, position: position) { call, contact in
+            batches[e.batchId]?.winner = e.callId
+            modifyCall(e.batchId, e.callId, position: position) { call, contact in
                 call.status = .inProgress
                 call.outcome = .winner
                 call.connectedAt = time
                 contact.outcome = .winner
                 contact.isSettled = true
             }
-            if let sessionId = groups[e.groupId]?.sessionId { sessions[sessionId]?.connects += 1 }
+            if let sessionId = batches[e.batchId]?.sessionId { sessions[sessionId]?.connects += 1 }
         case .callTerminated(let e):
-            endCall(e.groupId, e.callId, status: .terminated, reason: e.reason.rawValue, position: position, at: time) {
+            endCall(e.batchId, e.callId, status: .terminated, reason: e.reason.rawValue, position: position, at: time) {
                 call, contact in
                 switch e.reason {
                 case .cancelled:
@@ -150,29 +150,29 @@ extension DialerState {
                 }
             }
         case .callVoicemail(let e):
-            endCall(e.groupId, e.callId, status: .voicemail, reason: "voicemail", position: position, at: time) {
+            endCall(e.batchId, e.callId, status: .voicemail, reason: "voicemail", position: position, at: time) {
                 call, contact in
                 call.outcome = .voicemail
                 contact.attempts += 1
                 contact.outcome = .voicemail
                 contact.isSettled = true
             }
-            if let sessionId = groups[e.groupId]?.sessionId { sessions[sessionId]?.voicemails += 1 }
+            if let sessionId = batches[e.batchId]?.sessionId { sessions[sessionId]?.voicemails += 1 }
         case .callNoAnswer(let e):
-            let delay = retryDelay(of: e.groupId)
-            endCall(e.groupId, e.callId, status: .completed, reason: e.cause.rawValue, position: position, at: time) {
+            let delay = retryDelay(of: e.batchId)
+            endCall(e.batchId, e.callId, status: .completed, reason: e.cause.rawValue, position: position, at: time) {
                 call, contact in
                 call.outcome = .noAnswer
                 contact.attempts += 1
                 contact.outcome = .noAnswer
                 contact.retryAt = time.adding(milliseconds: delay)
             }
-            countFairDial(e.groupId)
+            countFairDial(e.batchId)
         case .callFailed(let e):
             // A call the engine closed after a restart was not a fair try: no attempt, no retry delay.
             let fair = e.reason != "engine-restart"
-            let delay = retryDelay(of: e.groupId)
-            endCall(e.groupId, e.callId, status: .failed, reason: e.reason, position: position, at: time) {
+            let delay = retryDelay(of: e.batchId)
+            endCall(e.batchId, e.callId, status: .failed, reason: e.reason, position: position, at: time) {
                 call, contact in
                 call.outcome = .failed
                 contact.outcome = .failed
@@ -180,29 +180,29 @@ extension DialerState {
                 contact.attempts += 1
                 contact.retryAt = time.adding(milliseconds: delay)
             }
-            if fair { countFairDial(e.groupId) }
+            if fair { countFairDial(e.batchId) }
         case .callCompleted(let e):
-            endCall(e.groupId, e.callId, status: .completed, reason: e.endedBy.rawValue, position: position, at: time) {
+            endCall(e.batchId, e.callId, status: .completed, reason: e.endedBy.rawValue, position: position, at: time) {
                 _, contact in
                 contact.attempts += 1
             }
         case .batchCompleted(let e):
-            endGroup(e.groupId, position: position, at: time, result: e.result)
+            endGroup(e.batchId, position: position, at: time, result: e.result)
             // After a conversation, a session with a wrap-up gives its agent time to record what happened.
-            if e.result == .connected, let winner = e.winnerCallId, let group = groups[e.groupId],
+            if e.result == .connected, let winner = e.winnerCallId, let group = batches[e.batchId],
                 group.disposition == nil, let settings = sessions[group.sessionId]?.settings, settings.hasWrapUp
             {
                 let endsAt = settings.requireDisposition ? nil : time.adding(milliseconds: settings.wrapUpMs)
-                sessions[group.sessionId]?.wrapUp = WrapUp(groupId: e.groupId, callId: winner, endsAt: endsAt)
+                sessions[group.sessionId]?.wrapUp = WrapUp(batchId: e.batchId, callId: winner, endsAt: endsAt)
             }
         case .batchCancelled(let e):
-            groups[e.groupId]?.cancelled = true
-            endGroup(e.groupId, position: position, at: time, result: nil)
+            batches[e.batchId]?.cancelled = true
+            endGroup(e.batchId, position: position, at: time, result: nil)
         case .callDispositioned(let e):
-            groups[e.groupId]?.disposition = e.outcome
-            groups[e.groupId]?.position = position
+            batches[e.batchId]?.disposition = e.outcome
+            batches[e.batchId]?.position = position
             if sessions[e.sessionId]?.wrapUp?.callId == e.callId { sessions[e.sessionId]?.wrapUp = nil }
-            if e.outcome == .callback, let callbackAt = e.callbackAt, let queueId = groups[e.groupId]?.queueId {
+            if e.outcome == .callback, let callbackAt = e.callbackAt, let queueId = batches[e.batchId]?.queueId {
                 // A callback: the contact is dialable again at the time asked for, not before.
                 modifyQueue(queueId) { queue in
                     queue.contacts[e.contactId]?.isSettled = false

@@ -18,7 +18,7 @@ extension DialerState {
             break
         }
         let named = event.subject
-        if let sessionId = named.sessionId ?? named.groupId.flatMap({ groups[$0]?.sessionId }) {
+        if let sessionId = named.sessionId ?? named.batchId.flatMap({ batches[$0]?.sessionId }) {
             refreshActivity(of: sessionId, at: time)
         } else if let queueId = named.queueId, let sessions = queues[queueId]?.activeSessions {
             for sessionId in sessions { refreshActivity(of: sessionId, at: time) }
@@ -36,7 +36,7 @@ extension DialerState {
     /// Talking beats everything (a stopped or paused agent still finishes the conversation); then the
     /// wrap-up; then lines ringing or being placed; then the session's own state.
     func activity(of session: Session) -> AgentActivity {
-        let group = session.currentGroup.flatMap { groups[$0] }
+        let group = session.currentBatch.flatMap { batches[$0] }
         if let group, let winner = group.winner, group.call(winner)?.status == .inProgress { return .talking }
         if session.wrapUp != nil { return .wrapUp }
         if let group, !group.isEnded {
@@ -51,12 +51,12 @@ extension DialerState {
         }
     }
 
-    func retryDelay(of groupId: GroupID) -> Int64 {
-        groups[groupId].flatMap { queues[$0.queueId]?.retryDelayMs } ?? Queue.defaultRetryDelayMs
+    func retryDelay(of batchId: BatchID) -> Int64 {
+        batches[batchId].flatMap { queues[$0.queueId]?.retryDelayMs } ?? Queue.defaultRetryDelayMs
     }
 
-    mutating func countFairDial(_ groupId: GroupID) {
-        if let queueId = groups[groupId]?.queueId { queues[queueId]?.fairDials += 1 }
+    mutating func countFairDial(_ batchId: BatchID) {
+        if let queueId = batches[batchId]?.queueId { queues[queueId]?.fairDials += 1 }
     }
 
     /// A queue's state from its flags and its sessions: stopped and errored are final; then completed;
@@ -86,10 +86,10 @@ extension DialerState {
     }
 
     /// Changes one call and its contact together; unknown ids are ignored (decide never emits them).
-    mutating func modifyCall(_ groupId: GroupID, _ callId: CallID, position: Int64,
+    mutating func modifyCall(_ batchId: BatchID, _ callId: CallID, position: Int64,
                                      _ change: (inout Call, inout Contact) -> Void) {
-        guard var group = groups.removeValue(forKey: groupId) else { return }
-        defer { groups[groupId] = group }
+        guard var group = batches.removeValue(forKey: batchId) else { return }
+        defer { batches[batchId] = group }
         group.position = position
         guard let index = group.index(of: callId) else { return }
         let contactId = group.calls[index].contactId
@@ -99,10 +99,10 @@ extension DialerState {
         queues[group.queueId]?.contacts[contactId] = contact
     }
 
-    mutating func endCall(_ groupId: GroupID, _ callId: CallID, status: CallStatus, reason: String,
+    mutating func endCall(_ batchId: BatchID, _ callId: CallID, status: CallStatus, reason: String,
                                   position: Int64, at time: Timestamp, _ change: (inout Call, inout Contact) -> Void) {
         var talkTime: Int64 = 0
-        modifyCall(groupId, callId, position: position) { call, contact in
+        modifyCall(batchId, callId, position: position) { call, contact in
             call.status = status
             call.endedAt = time
             call.endReason = reason
@@ -114,17 +114,17 @@ extension DialerState {
             change(&call, &contact)
             if contact.isDoNotCall { contact.outcome = .doNotCall }  // listed while this call was live
         }
-        if talkTime > 0, let sessionId = groups[groupId]?.sessionId { sessions[sessionId]?.talkTimeMs += talkTime }
+        if talkTime > 0, let sessionId = batches[batchId]?.sessionId { sessions[sessionId]?.talkTimeMs += talkTime }
     }
 
-    mutating func endGroup(_ groupId: GroupID, position: Int64, at time: Timestamp, result: BatchResult?) {
-        guard let group = groups[groupId] else { return }
-        groups[groupId]?.endedAt = time
-        groups[groupId]?.position = position
-        queues[group.queueId]?.liveGroups.remove(groupId)
+    mutating func endGroup(_ batchId: BatchID, position: Int64, at time: Timestamp, result: BatchResult?) {
+        guard let group = batches[batchId] else { return }
+        batches[batchId]?.endedAt = time
+        batches[batchId]?.position = position
+        queues[group.queueId]?.liveGroups.remove(batchId)
         if var session = sessions.removeValue(forKey: group.sessionId) {
-            if session.currentGroup == groupId { session.currentGroup = nil }
-            session.lastGroup = groupId
+            if session.currentBatch == batchId { session.currentBatch = nil }
+            session.lastGroup = batchId
             session.lastBatchEndedAt = time
             session.lastBatchResult = result
             sessions[group.sessionId] = session

@@ -20,6 +20,6 @@ public struct QueueID: Identifier { public let rawValue: String; public init(raw
 public struct ContactID: Identifier { public let rawValue: String; public init(rawValue: String) { self.rawValue = rawValue } }
 public struct SessionID: Identifier { public let rawValue: String; public init(rawValue: String) { self.rawValue = rawValue } }
 public struct AgentID: Identifier { public let rawValue: String; public init(rawValue: String) { self.rawValue = rawValue } }
-/// A parallel group: one batch of calls dialled together for one agent.
-public struct GroupID: Identifier { public let rawValue: String; public init(rawValue: String) { self.rawValue = rawValue } }
+/// A batch: the calls dialled together for one agent (the API calls it a parallel group, `groupId`).
+public struct BatchID: Identifier { public let rawValue: String; public init(rawValue: String) { self.rawValue = rawValue } }
 public struct CallID: Identifier { public let rawValue: String; public init(rawValue: String) { self.rawValue = rawValue } }

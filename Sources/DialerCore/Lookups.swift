@@ -23,21 +23,21 @@ extension DialerState {
         return queue
     }
 
-    func group(_ id: GroupID) throws(DomainError) -> Group {
-        guard let group = groups[id] else { throw .groupNotFound(id) }
+    func group(_ id: BatchID) throws(DomainError) -> Batch {
+        guard let group = batches[id] else { throw .groupNotFound(id) }
         return group
     }
 
     /// A call that has not ended: no transition out of an ended call.
-    func liveCall(_ groupId: GroupID, _ callId: CallID) throws(DomainError) -> (Group, Call) {
-        let group = try group(groupId)
-        guard let call = group.call(callId) else { throw .callNotFound(groupId, callId) }
+    func liveCall(_ batchId: BatchID, _ callId: CallID) throws(DomainError) -> (Batch, Call) {
+        let group = try group(batchId)
+        guard let call = group.call(callId) else { throw .callNotFound(batchId, callId) }
         guard call.isLive else { throw .callEnded(callId, call.status) }
         return (group, call)
     }
 
-    func placedCall(_ groupId: GroupID, _ callId: CallID) throws(DomainError) -> (Group, Call) {
-        let (group, call) = try liveCall(groupId, callId)
+    func placedCall(_ batchId: BatchID, _ callId: CallID) throws(DomainError) -> (Batch, Call) {
+        let (group, call) = try liveCall(batchId, callId)
         guard call.isPlaced else { throw .callNotPlaced(callId) }
         return (group, call)
     }

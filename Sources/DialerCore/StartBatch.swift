@@ -4,15 +4,15 @@ import SwitchboardBasics
 /// A batch starting: who is dialled, on how many lines, from which numbers, under which profile.
 extension DialerState {
 
-    func startBatch(sessionId: SessionID, groupId: GroupID, at now: Timestamp,
+    func startBatch(sessionId: SessionID, batchId: BatchID, at now: Timestamp,
                             wallClockBehindMs behind: Int64) throws(DomainError) -> [DialerEvent] {
         let session = try liveSession(sessionId)
         guard session.state == .active else { throw .sessionPaused(sessionId) }
         if let wrapUp = session.wrapUp, wrapUp.endsAt.map({ now < $0 }) ?? true {
             throw .inWrapUp(sessionId, until: wrapUp.endsAt)
         }
-        guard groups[groupId] == nil else { throw .groupAlreadyExists(groupId) }
-        if let current = session.currentGroup { throw .batchInProgress(sessionId, current) }
+        guard batches[batchId] == nil else { throw .groupAlreadyExists(batchId) }
+        if let current = session.currentBatch { throw .batchInProgress(sessionId, current) }
         let queue = try queue(session.queueId)
         guard queue.state == .active else { throw .queueNotWorkable(queue.id, queue.state) }
 
@@ -66,15 +66,15 @@ extension DialerState {
         }
         let candidates = whole.isEmpty ? queue.dialableContacts(limit: 1, at: now) { inHours($0) && sameKind($0) } : whole
         let calls = candidates.enumerated().map { index, contact in
-            PlannedCall(callId: CallID("\(groupId.rawValue)-\(index + 1)"), contactId: contact.id, to: contact.phone,
+            PlannedCall(callId: CallID("\(batchId.rawValue)-\(index + 1)"), contactId: contact.id, to: contact.phone,
                         callerId: pool.callerID(for: contact.phone), offsetMs: Int64(index) * staggerMs)
         }
         return (guardChange.map { [.abandonmentGuardChanged($0)] } ?? []) + [
-            .batchStarted(.init(groupId: groupId, sessionId: sessionId, queueId: queue.id, agentId: session.agentId,
+            .batchStarted(.init(batchId: batchId, sessionId: sessionId, queueId: queue.id, agentId: session.agentId,
                                 mode: session.mode, profile: profile.name, fanout: fanout, staggerMs: staggerMs,
                                 amdPolicy: profile.amdPolicy, ringTimeoutMs: session.settings.ringTimeoutMs, calls: calls,
                                 linesLimitedBy: pacing.limitedBy)),
-            .profileSelected(.init(groupId: groupId, sessionId: sessionId, queueId: queue.id, profile: profile.name,
+            .profileSelected(.init(batchId: batchId, sessionId: sessionId, queueId: queue.id, profile: profile.name,
                                    reason: pacing.reason, dialedCalls: queue.fairDials, humanAnswers: queue.humanAnswers)),
         ]
     }

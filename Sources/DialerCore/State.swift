@@ -13,7 +13,7 @@ public struct DialerState: Hashable, Sendable {
     public var doNotCall: Set<PhoneNumber> = []
     /// The organisation's safe-harbor message (queues without their own play it).
     public var safeHarborMessage: String?
-    public var groups: [GroupID: Group] = [:]
+    public var batches: [BatchID: Batch] = [:]
     /// Position of the last event folded in.
     public var position: Int64 = 0
 

@@ -6,7 +6,7 @@ public struct SupervisorOverview: Hashable, Sendable {
     public struct Row: Hashable, Sendable {
         public var session: Session
         /// The batch being dialled or talked on now.
-        public var group: Group?
+        public var group: Batch?
         public var queueState: QueueState
 
         public var sessionId: SessionID { session.id }
@@ -14,8 +14,8 @@ public struct SupervisorOverview: Hashable, Sendable {
         public var queueId: QueueID { session.queueId }
         public var sessionState: SessionState { session.state }
         public var mode: CallingMode { session.mode }
-        public var currentGroup: GroupID? { session.currentGroup }
-        public var currentGroupStatus: GroupStatus? { group?.status }
+        public var currentBatch: BatchID? { session.currentBatch }
+        public var currentGroupStatus: BatchStatus? { group?.status }
         public var batches: Int { session.batches }
         public var connects: Int { session.connects }
         public var abandoned: Int { session.abandoned }
@@ -27,7 +27,7 @@ public struct SupervisorOverview: Hashable, Sendable {
 
     public init(_ state: DialerState) {
         rows = state.sessions.values.sorted { $0.id < $1.id }.map { session in
-            Row(session: session, group: session.currentGroup.flatMap { state.groups[$0] },
+            Row(session: session, group: session.currentBatch.flatMap { state.batches[$0] },
                 queueState: state.queues[session.queueId]?.state ?? .error)
         }
         queues = state.queues.values.sorted { $0.id < $1.id }

@@ -4,13 +4,13 @@ import SwitchboardJSON
 /// Our name for a call, handed to the carrier when the call is placed and echoed in every event the
 /// carrier reports (Telnyx calls this `client_state`; for Twilio it travels in the status callback URL).
 public struct CallReference: Hashable, Sendable, CustomStringConvertible {
-    public var groupId: GroupID
+    public var batchId: BatchID
     public var callId: CallID
-    public init(groupId: GroupID, callId: CallID) {
-        self.groupId = groupId
+    public init(batchId: BatchID, callId: CallID) {
+        self.batchId = batchId
         self.callId = callId
     }
-    public var description: String { "\(groupId)/\(callId)" }
+    public var description: String { "\(batchId)/\(callId)" }
 }
 
 /// What the engine asks a carrier to dial.

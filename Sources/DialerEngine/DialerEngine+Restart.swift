@@ -15,11 +15,11 @@ extension DialerEngine {
     func isMine(_ action: EngineAction) -> Bool {
         guard let drives else { return true }
         let session: SessionID? = switch action {
-        case .decide(let command): command.groupId.flatMap { state.groups[$0]?.sessionId } ?? command.sessionId
-        case .placeCall(let request): state.groups[request.reference.groupId]?.sessionId
-        case .cancelCall(let r), .hangUpCall(let r), .bridge(let r, _), .playSafeHarbor(let r, _): state.groups[r.groupId]?.sessionId
+        case .decide(let command): command.batchId.flatMap { state.batches[$0]?.sessionId } ?? command.sessionId
+        case .placeCall(let request): state.batches[request.reference.batchId]?.sessionId
+        case .cancelCall(let r), .hangUpCall(let r), .bridge(let r, _), .playSafeHarbor(let r, _): state.batches[r.batchId]?.sessionId
         case .startTimer(.startBatch(let sessionId, _), _): sessionId
-        case .startTimer(.placeCall(let r), _), .startTimer(.ringGuard(let r), _): state.groups[r.groupId]?.sessionId
+        case .startTimer(.placeCall(let r), _), .startTimer(.ringGuard(let r), _): state.batches[r.batchId]?.sessionId
         }
         guard let agent = session.flatMap({ state.sessions[$0]?.agentId }) else { return false }
         return drives(agent)
@@ -42,18 +42,18 @@ extension DialerEngine {
         let live = carrier.liveCalls()
         var known: Set<CallReference> = []
         // Sessions that were between batches; those with a live batch go on when it ends (below).
-        let idle = state.sessions.values.filter { $0.state == .active && $0.currentGroup == nil && isMine(session: $0.id) }
+        let idle = state.sessions.values.filter { $0.state == .active && $0.currentBatch == nil && isMine(session: $0.id) }
             .sorted { $0.id < $1.id }
-        for group in state.groups.values.sorted(by: { $0.id < $1.id }) where !group.isEnded {
+        for group in state.batches.values.sorted(by: { $0.id < $1.id }) where !group.isEnded {
             for call in group.calls where call.isLive && call.isPlaced {
-                known.insert(CallReference(groupId: group.id, callId: call.id))
+                known.insert(CallReference(batchId: group.id, callId: call.id))
             }
             guard isMine(session: group.sessionId) else { continue }
             for call in group.calls where call.isLive {
-                let reference = CallReference(groupId: group.id, callId: call.id)
+                let reference = CallReference(batchId: group.id, callId: call.id)
                 if let dialedAt = call.dialedAt {
                     if !live.contains(reference) {
-                        decide(.recordFailure(groupId: group.id, callId: call.id, reason: "engine-restart"), at: now)
+                        decide(.recordFailure(batchId: group.id, callId: call.id, reason: "engine-restart"), at: now)
                     } else if call.status != .inProgress {
                         let guardAt = dialedAt.adding(milliseconds: group.ringTimeoutMs + EngineCore.ringGuardMs)
                         clock.schedule(.timer(.ringGuard(reference)), at: max(now, guardAt))
@@ -63,13 +63,13 @@ extension DialerEngine {
                                    at: max(now, group.startedAt.adding(milliseconds: call.offsetMs)))
                 }
             }
-            if group.winner != nil, state.groups[group.id]?.isEnded == false {
-                decide(.endLosingCalls(groupId: group.id), at: now)
+            if group.winner != nil, state.batches[group.id]?.isEnded == false {
+                decide(.endLosingCalls(batchId: group.id), at: now)
             }
         }
         // A call the log does not know as live (it never recorded it, or recorded its end): hang up.
         for reference in live.subtracting(known).sorted(by: { $0.description < $1.description }) {
-            guard state.groups[reference.groupId].map({ isMine(session: $0.sessionId) }) ?? true else { continue }
+            guard state.batches[reference.batchId].map({ isMine(session: $0.sessionId) }) ?? true else { continue }
             carrier.hangUp(reference)
         }
         for session in idle { execute(EngineCore.nextBatch(of: session, now: now), at: now) }

@@ -30,7 +30,7 @@ public final class DialerEngine<Clock: EngineClock> {
     let store: any EventStore
     let writer: LogWriter
     let ids: any EventIDGenerator
-    let groupIds: @Sendable () -> GroupID
+    let batchIds: @Sendable () -> BatchID
     /// Which agents' sessions this engine works (every agent unless told otherwise).
     let drives: (@Sendable (AgentID) -> Bool)?
     var streamVersions: [String: Int64] = [:]
@@ -45,7 +45,7 @@ public final class DialerEngine<Clock: EngineClock> {
     public var onCarrierEvent: ((CarrierEvent) -> Void)?
     /// When each batch's answer was taken up, until its losing calls are cancelled (a batch whose
     /// answer has no sibling to cancel is forgotten with the next cancel, or when the table fills).
-    var answeredAt: [GroupID: ContinuousClock.Instant] = [:]
+    var answeredAt: [BatchID: ContinuousClock.Instant] = [:]
     let answerToLastCancel: CoreMetrics.Timer
     let writeConflicts: Counter
     /// Called (on the log's thread) each time a decision of this engine is durable, with the position:
@@ -66,13 +66,13 @@ public final class DialerEngine<Clock: EngineClock> {
 
     public init(store: any EventStore, clock: Clock, carrier: any CarrierAdapter,
                 ids: any EventIDGenerator = TimeOrderedEventIDs(),
-                groupIds: @escaping @Sendable () -> GroupID = { GroupID(TimeOrderedEventIDs().next().lowercasedString) },
+                batchIds: @escaping @Sendable () -> BatchID = { BatchID(TimeOrderedEventIDs().next().lowercasedString) },
                 drives: (@Sendable (AgentID) -> Bool)? = nil, measurements: Measurements = .none) {
         self.store = store
         self.clock = clock
         self.carrier = carrier
         self.ids = ids
-        self.groupIds = groupIds
+        self.batchIds = batchIds
         self.drives = drives
         writer = LogWriter(store: store, measurements: measurements)
         answerToLastCancel = measurements.timer(Measurements.Name.answerToLastCancelSeconds)
@@ -137,12 +137,12 @@ public final class DialerEngine<Clock: EngineClock> {
             onCarrierEvent?(event)
             if case .answered(let reference, _) = event {
                 if answeredAt.count >= 1024 { answeredAt.removeAll(keepingCapacity: true) }
-                answeredAt[reference.groupId] = answeredAt[reference.groupId] ?? .now
+                answeredAt[reference.batchId] = answeredAt[reference.batchId] ?? .now
             }
             guard let command = EngineCore.command(for: event, in: state) else { return }
             decide(command, at: now)
         case .timer(let timer):
-            let actions = EngineCore.actions(for: timer, in: state, newGroupId: groupIds)
+            let actions = EngineCore.actions(for: timer, in: state, newGroupId: batchIds)
             for action in actions {
                 if case .decide(let command) = action {
                     var result = decide(command, at: now)
@@ -150,7 +150,7 @@ public final class DialerEngine<Clock: EngineClock> {
                     for _ in 0..<5 {
                         guard case .failure(.groupAlreadyExists) = result, case .startBatch(let sessionId, _) = command
                         else { break }
-                        result = decide(.startBatch(sessionId: sessionId, groupId: groupIds()), at: now)
+                        result = decide(.startBatch(sessionId: sessionId, batchId: batchIds()), at: now)
                     }
                     if case .failure(.nothingToDial) = result, case .startBatch(let sessionId, _) = timer {
                         execute(EngineCore.retryAfterStarved(sessionId, in: state, now: now), at: now)
@@ -237,7 +237,7 @@ public final class DialerEngine<Clock: EngineClock> {
     public var onRefusal: ((DomainError) -> Void)?
 
     func execute(_ actions: [EngineAction], at now: Timestamp) {
-        var cancelled: GroupID?
+        var cancelled: BatchID?
         defer {
             // A batch's losing calls are cancelled together, in one reaction: the last one is sent now.
             if let cancelled, let answered = answeredAt.removeValue(forKey: cancelled) {
@@ -250,7 +250,7 @@ public final class DialerEngine<Clock: EngineClock> {
             case .placeCall(let request): carrier.placeCall(request)
             case .cancelCall(let reference):
                 carrier.cancel(reference)
-                cancelled = reference.groupId
+                cancelled = reference.batchId
             case .hangUpCall(let reference): carrier.hangUp(reference)
             case .bridge(let reference, let agent): carrier.bridge(reference, to: agent)
             case .playSafeHarbor(let reference, let message): carrier.playSafeHarbor(reference, message: message)
@@ -279,7 +279,7 @@ struct ClockSink<Clock: EngineClock>: CarrierEventSink {
 
 extension Command {
     /// The batch a command is about, if any (to tell whose work it is).
-    var groupId: GroupID? {
+    var batchId: BatchID? {
         switch self {
         case .cancelBatch(let g), .endLosingCalls(let g): g
         case .placeCall(let g, _), .recordRinging(let g, _), .recordAnswer(let g, _, _), .recordNoAnswer(let g, _, _),

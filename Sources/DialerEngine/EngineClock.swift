@@ -37,7 +37,7 @@ public enum EngineTimer: Hashable, Sendable {
     case placeCall(CallReference)
     /// Start the session's next batch (at once after a conversation, after the cooldown otherwise).
     /// It carries the batch it follows (`nil` for the first): set for another moment, it does nothing.
-    case startBatch(SessionID, after: GroupID?)
+    case startBatch(SessionID, after: BatchID?)
     /// A safety net in case the carrier never reports the end of an unanswered call.
     case ringGuard(CallReference)
 }

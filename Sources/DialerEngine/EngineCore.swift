@@ -38,17 +38,17 @@ public enum EngineCore {
     public static func command(for event: CarrierEvent, in state: DialerState) -> Command? {
         let r = event.reference
         switch event {
-        case .ringing: return .recordRinging(groupId: r.groupId, callId: r.callId)
-        case .answered(_, let answeredBy): return .recordAnswer(groupId: r.groupId, callId: r.callId, answeredBy: answeredBy)
-        case .noAnswer: return .recordNoAnswer(groupId: r.groupId, callId: r.callId, cause: .timeout)
-        case .busy: return .recordNoAnswer(groupId: r.groupId, callId: r.callId, cause: .busy)
-        case .failed(_, let reason): return .recordFailure(groupId: r.groupId, callId: r.callId, reason: reason)
-        case .safeHarborStarted: return .recordSafeHarborStarted(groupId: r.groupId, callId: r.callId)
-        case .safeHarborEnded: return .recordSafeHarborEnded(groupId: r.groupId, callId: r.callId)
+        case .ringing: return .recordRinging(batchId: r.batchId, callId: r.callId)
+        case .answered(_, let answeredBy): return .recordAnswer(batchId: r.batchId, callId: r.callId, answeredBy: answeredBy)
+        case .noAnswer: return .recordNoAnswer(batchId: r.batchId, callId: r.callId, cause: .timeout)
+        case .busy: return .recordNoAnswer(batchId: r.batchId, callId: r.callId, cause: .busy)
+        case .failed(_, let reason): return .recordFailure(batchId: r.batchId, callId: r.callId, reason: reason)
+        case .safeHarborStarted: return .recordSafeHarborStarted(batchId: r.batchId, callId: r.callId)
+        case .safeHarborEnded: return .recordSafeHarborEnded(batchId: r.batchId, callId: r.callId)
         case .completed(_, let endedBy):
             // Only a connected call completes; a call we ended ourselves is already recorded.
-            guard state.groups[r.groupId]?.call(r.callId)?.status == .inProgress else { return nil }
-            return .recordHangup(groupId: r.groupId, callId: r.callId, endedBy: endedBy)
+            guard state.batches[r.batchId]?.call(r.callId)?.status == .inProgress else { return nil }
+            return .recordHangup(batchId: r.batchId, callId: r.callId, endedBy: endedBy)
         }
     }
 
@@ -56,26 +56,26 @@ public enum EngineCore {
     public static func actionsForRefused(_ command: Command, error: DomainError) -> [EngineAction] {
         // A call we had already ended was answered by a machine (or an answer our policy would not
         // connect): hang up. (A person is abandoned instead: `call.abandoned` says what they hear.)
-        if case .recordAnswer(let groupId, let callId, _) = command, case .callEnded = error {
-            return [.hangUpCall(CallReference(groupId: groupId, callId: callId))]
+        if case .recordAnswer(let batchId, let callId, _) = command, case .callEnded = error {
+            return [.hangUpCall(CallReference(batchId: batchId, callId: callId))]
         }
         return []
     }
 
     /// What a timer asks for. `newGroupId` names the batch a `startBatch` timer would start.
-    public static func actions(for timer: EngineTimer, in state: DialerState, newGroupId: () -> GroupID) -> [EngineAction] {
+    public static func actions(for timer: EngineTimer, in state: DialerState, newGroupId: () -> BatchID) -> [EngineAction] {
         switch timer {
         case .placeCall(let r):
-            guard let call = state.groups[r.groupId]?.call(r.callId), call.isLive, !call.isPlaced else { return [] }
-            return [.decide(.placeCall(groupId: r.groupId, callId: r.callId))]
+            guard let call = state.batches[r.batchId]?.call(r.callId), call.isLive, !call.isPlaced else { return [] }
+            return [.decide(.placeCall(batchId: r.batchId, callId: r.callId))]
         case .startBatch(let sessionId, let after):
-            guard let session = state.sessions[sessionId], session.state == .active, session.currentGroup == nil,
+            guard let session = state.sessions[sessionId], session.state == .active, session.currentBatch == nil,
                 session.lastGroup == after, state.queues[session.queueId]?.state == .active
             else { return [] }
-            return [.decide(.startBatch(sessionId: sessionId, groupId: newGroupId()))]
+            return [.decide(.startBatch(sessionId: sessionId, batchId: newGroupId()))]
         case .ringGuard(let r):
-            guard let call = state.groups[r.groupId]?.call(r.callId), call.isLive, call.status != .inProgress else { return [] }
-            return [.cancelCall(r), .decide(.recordNoAnswer(groupId: r.groupId, callId: r.callId, cause: .timeout))]
+            guard let call = state.batches[r.batchId]?.call(r.callId), call.isLive, call.status != .inProgress else { return [] }
+            return [.cancelCall(r), .decide(.recordNoAnswer(batchId: r.batchId, callId: r.callId, cause: .timeout))]
         }
     }
 
@@ -86,10 +86,10 @@ public enum EngineCore {
         guard let session = state.sessions[sessionId] else { return .failure(.sessionNotFound(sessionId)) }
         switch request {
         case .cancel:
-            guard let group = session.currentGroup else {
+            guard let group = session.currentBatch else {
                 return .failure(.invalidTransition("session \(sessionId) has no batch in progress"))
             }
-            return .success(.cancelBatch(groupId: group))
+            return .success(.cancelBatch(batchId: group))
         case .pause: return .success(.pauseSession(sessionId: sessionId))
         case .resume: return .success(.resumeSession(sessionId: sessionId))
         case .stop: return .success(.stopSession(sessionId: sessionId))
@@ -116,12 +116,12 @@ public enum EngineCore {
                 }
             case .batchStarted(let e):
                 for call in e.calls {
-                    actions.append(.startTimer(.placeCall(CallReference(groupId: e.groupId, callId: call.callId)),
+                    actions.append(.startTimer(.placeCall(CallReference(batchId: e.batchId, callId: call.callId)),
                                                at: now.adding(milliseconds: call.offsetMs)))
                 }
             case .callDialed(let e):
-                let reference = CallReference(groupId: e.groupId, callId: e.callId)
-                guard let group = state.groups[e.groupId] else { continue }
+                let reference = CallReference(batchId: e.batchId, callId: e.callId)
+                guard let group = state.batches[e.batchId] else { continue }
                 let script = state.queues[group.queueId]?.contacts[e.contactId]?.script
                 actions.append(.placeCall(PlaceCallRequest(reference: reference, queueId: group.queueId, to: e.to,
                                                            from: e.callerId, ringTimeoutMs: group.ringTimeoutMs,
@@ -129,16 +129,16 @@ public enum EngineCore {
                 actions.append(.startTimer(.ringGuard(reference),
                                            at: now.adding(milliseconds: group.ringTimeoutMs + ringGuardMs)))
             case .callConnected(let e):
-                actions.append(.bridge(CallReference(groupId: e.groupId, callId: e.callId), e.agentId))
-                actions.append(.decide(.endLosingCalls(groupId: e.groupId)))
+                actions.append(.bridge(CallReference(batchId: e.batchId, callId: e.callId), e.agentId))
+                actions.append(.decide(.endLosingCalls(batchId: e.batchId)))
             case .queueWaitingForHours(let e):
                 // Everyone left waits for their hours: the session looks again at the earliest opening.
-                if let session = state.sessions[e.sessionId], session.currentGroup == nil {
+                if let session = state.sessions[e.sessionId], session.currentBatch == nil {
                     actions.append(.startTimer(.startBatch(e.sessionId, after: session.lastGroup), at: e.until))
                 }
             case .callAbandoned(let e):
                 // The person hears the safe-harbor message and is hung up on; without one, just hung up.
-                let reference = CallReference(groupId: e.groupId, callId: e.callId)
+                let reference = CallReference(batchId: e.batchId, callId: e.callId)
                 if e.safeHarbor == .requested, let message = e.message {
                     actions.append(.playSafeHarbor(reference, message: message))
                 } else {
@@ -146,16 +146,16 @@ public enum EngineCore {
                 }
             case .callTerminated(let e):
                 guard e.reason != .abandoned else { continue }  // call.abandoned, just before, said what to do
-                guard let call = state.groups[e.groupId]?.call(e.callId), call.isPlaced else { continue }
-                let reference = CallReference(groupId: e.groupId, callId: e.callId)
+                guard let call = state.batches[e.batchId]?.call(e.callId), call.isPlaced else { continue }
+                let reference = CallReference(batchId: e.batchId, callId: e.callId)
                 // A ringing call is cancelled; an answered one is hung up.
                 actions.append(call.answeredBy == nil ? .cancelCall(reference) : .hangUpCall(reference))
             case .callVoicemail(let e):
-                actions.append(.hangUpCall(CallReference(groupId: e.groupId, callId: e.callId)))
+                actions.append(.hangUpCall(CallReference(batchId: e.batchId, callId: e.callId)))
             case .callCompleted(let e) where e.endedBy == .agent:
-                actions.append(.hangUpCall(CallReference(groupId: e.groupId, callId: e.callId)))
+                actions.append(.hangUpCall(CallReference(batchId: e.batchId, callId: e.callId)))
             case .batchCompleted(let e):
-                guard let group = state.groups[e.groupId], let session = state.sessions[group.sessionId] else { continue }
+                guard let group = state.batches[e.batchId], let session = state.sessions[group.sessionId] else { continue }
                 actions += nextBatch(of: session, now: now)
             default:
                 break

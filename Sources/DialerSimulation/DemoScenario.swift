@@ -82,47 +82,47 @@ public enum DemoScenario {
         // Agent 1 works the leads in parallel.
         try await run(100, .startSession(sessionId: "s1", agentId: "agent-1", queueId: "leads", mode: .parallel,
                                          profile: .auto, settings: Self.backToBack, callerIds: callerIds))
-        try await run(200, .startBatch(sessionId: "s1", groupId: "g1"))
-        try await run(200, .placeCall(groupId: "g1", callId: "g1-1"))
-        try await run(700, .placeCall(groupId: "g1", callId: "g1-2"))
-        try await run(900, .recordRinging(groupId: "g1", callId: "g1-1"))
-        try await run(1200, .placeCall(groupId: "g1", callId: "g1-3"))
-        try await run(1300, .recordRinging(groupId: "g1", callId: "g1-2"))
-        try await run(1500, .recordRinging(groupId: "g1", callId: "g1-3"))
-        try await run(1600, .recordAnswer(groupId: "g1", callId: "g1-2", answeredBy: .machine))
-        try await run(2400, .recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human))
-        try await run(2400, .endLosingCalls(groupId: "g1"))
+        try await run(200, .startBatch(sessionId: "s1", batchId: "g1"))
+        try await run(200, .placeCall(batchId: "g1", callId: "g1-1"))
+        try await run(700, .placeCall(batchId: "g1", callId: "g1-2"))
+        try await run(900, .recordRinging(batchId: "g1", callId: "g1-1"))
+        try await run(1200, .placeCall(batchId: "g1", callId: "g1-3"))
+        try await run(1300, .recordRinging(batchId: "g1", callId: "g1-2"))
+        try await run(1500, .recordRinging(batchId: "g1", callId: "g1-3"))
+        try await run(1600, .recordAnswer(batchId: "g1", callId: "g1-2", answeredBy: .machine))
+        try await run(2400, .recordAnswer(batchId: "g1", callId: "g1-1", answeredBy: .human))
+        try await run(2400, .endLosingCalls(batchId: "g1"))
         try await run(9000, .hangUp(sessionId: "s1"))
 
         // Switch to single mode for one call, then back, with a longer cooldown.
         try await run(9100, .changeMode(sessionId: "s1", mode: .single))
         try await run(9100, .changeSettings(sessionId: "s1", patch: SettingsPatch(cooldownMs: 3000)))
-        try await run(9200, .startBatch(sessionId: "s1", groupId: "g2"))
-        try await run(9200, .placeCall(groupId: "g2", callId: "g2-1"))
-        try await run(9800, .recordRinging(groupId: "g2", callId: "g2-1"))
-        try await run(39_200, .recordNoAnswer(groupId: "g2", callId: "g2-1", cause: .timeout))
+        try await run(9200, .startBatch(sessionId: "s1", batchId: "g2"))
+        try await run(9200, .placeCall(batchId: "g2", callId: "g2-1"))
+        try await run(9800, .recordRinging(batchId: "g2", callId: "g2-1"))
+        try await run(39_200, .recordNoAnswer(batchId: "g2", callId: "g2-1", cause: .timeout))
         try await run(39_300, .changeMode(sessionId: "s1", mode: .parallel))
 
         // A batch with a failure, then cancelled by the agent: the agent's dialling pauses, then resumes.
-        try await run(42_300, .startBatch(sessionId: "s1", groupId: "g3"))
-        try await run(42_300, .placeCall(groupId: "g3", callId: "g3-1"))
-        try await run(42_400, .recordFailure(groupId: "g3", callId: "g3-1", reason: "invalid-number"))
-        try await run(42_800, .placeCall(groupId: "g3", callId: "g3-2"))
-        try await run(43_000, .cancelBatch(groupId: "g3"))
+        try await run(42_300, .startBatch(sessionId: "s1", batchId: "g3"))
+        try await run(42_300, .placeCall(batchId: "g3", callId: "g3-1"))
+        try await run(42_400, .recordFailure(batchId: "g3", callId: "g3-1", reason: "invalid-number"))
+        try await run(42_800, .placeCall(batchId: "g3", callId: "g3-2"))
+        try await run(43_000, .cancelBatch(batchId: "g3"))
         try await run(45_000, .resumeSession(sessionId: "s1"))
 
         // Two people answer at the same instant: one winner, one abandoned.
-        try await run(45_100, .startBatch(sessionId: "s1", groupId: "g4"))
-        try await run(45_100, .placeCall(groupId: "g4", callId: "g4-1"))
-        try await run(45_600, .placeCall(groupId: "g4", callId: "g4-2"))
-        try await run(46_100, .placeCall(groupId: "g4", callId: "g4-3"))
-        try await run(47_000, .recordAnswer(groupId: "g4", callId: "g4-1", answeredBy: .human))
-        try await run(47_000, .recordAnswer(groupId: "g4", callId: "g4-2", answeredBy: .human))
-        try await run(47_000, .endLosingCalls(groupId: "g4"))
+        try await run(45_100, .startBatch(sessionId: "s1", batchId: "g4"))
+        try await run(45_100, .placeCall(batchId: "g4", callId: "g4-1"))
+        try await run(45_600, .placeCall(batchId: "g4", callId: "g4-2"))
+        try await run(46_100, .placeCall(batchId: "g4", callId: "g4-3"))
+        try await run(47_000, .recordAnswer(batchId: "g4", callId: "g4-1", answeredBy: .human))
+        try await run(47_000, .recordAnswer(batchId: "g4", callId: "g4-2", answeredBy: .human))
+        try await run(47_000, .endLosingCalls(batchId: "g4"))
         // The abandoned person hears the queue's message (the queue is now capped at one line: 1 of 3).
-        try await run(47_400, .recordSafeHarborStarted(groupId: "g4", callId: "g4-2"))
-        try await run(53_400, .recordSafeHarborEnded(groupId: "g4", callId: "g4-2"))
-        try await run(80_000, .recordHangup(groupId: "g4", callId: "g4-1"))
+        try await run(47_400, .recordSafeHarborStarted(batchId: "g4", callId: "g4-2"))
+        try await run(53_400, .recordSafeHarborEnded(batchId: "g4", callId: "g4-2"))
+        try await run(80_000, .recordHangup(batchId: "g4", callId: "g4-1"))
         try await run(80_050, .recordDisposition(sessionId: "s1", callId: "g4-1", outcome: .interested,
                                                  notes: "send the price list", callbackAt: nil))
         try await run(80_100, .addContacts(queueId: "leads", contacts: [contact("c7", "+15125550007")]))
@@ -130,11 +130,11 @@ public enum DemoScenario {
         // Agent 2 on the VIP queue: conservative, human-only; an unknown answer is not connected.
         try await run(1000, .startSession(sessionId: "s2", agentId: "agent-2", queueId: "vip", mode: .parallel,
                                           profile: .auto, settings: Self.backToBack, callerIds: callerIds))
-        try await run(81_000, .startBatch(sessionId: "s2", groupId: "g5"))
-        try await run(81_000, .placeCall(groupId: "g5", callId: "g5-1"))
-        try await run(81_800, .placeCall(groupId: "g5", callId: "g5-2"))
-        try await run(83_000, .recordAnswer(groupId: "g5", callId: "g5-1", answeredBy: .unknown))
-        try await run(84_000, .recordNoAnswer(groupId: "g5", callId: "g5-2", cause: .busy))
+        try await run(81_000, .startBatch(sessionId: "s2", batchId: "g5"))
+        try await run(81_000, .placeCall(batchId: "g5", callId: "g5-1"))
+        try await run(81_800, .placeCall(batchId: "g5", callId: "g5-2"))
+        try await run(83_000, .recordAnswer(batchId: "g5", callId: "g5-1", answeredBy: .unknown))
+        try await run(84_000, .recordNoAnswer(batchId: "g5", callId: "g5-2", cause: .busy))
         // A supervisor pauses and resumes the whole VIP queue; the agent stops; the supervisor stops the queue.
         try await run(85_000, .pauseQueue(queueId: "vip"))
         try await run(85_500, .resumeQueue(queueId: "vip"))
@@ -144,15 +144,15 @@ public enum DemoScenario {
         // Agent 3 finishes the renewals queue: a voicemail, then nothing is left.
         try await run(87_000, .startSession(sessionId: "s3", agentId: "agent-3", queueId: "renewals", mode: .single,
                                             profile: .fixed(.balanced), settings: Self.backToBack, callerIds: callerIds))
-        try await run(87_100, .startBatch(sessionId: "s3", groupId: "g6"))
-        try await run(87_100, .placeCall(groupId: "g6", callId: "g6-1"))
-        try await run(90_000, .recordAnswer(groupId: "g6", callId: "g6-1", answeredBy: .machine))
-        try await run(92_000, .startBatch(sessionId: "s3", groupId: "g7"))
+        try await run(87_100, .startBatch(sessionId: "s3", batchId: "g6"))
+        try await run(87_100, .placeCall(batchId: "g6", callId: "g6-1"))
+        try await run(90_000, .recordAnswer(batchId: "g6", callId: "g6-1", answeredBy: .machine))
+        try await run(92_000, .startBatch(sessionId: "s3", batchId: "g7"))
 
         // Agent 4 on the Hawaii queue: nobody may be called yet, so the queue waits; the agent stops.
         try await run(92_500, .startSession(sessionId: "s4", agentId: "agent-4", queueId: "overnight", mode: .single,
                                             profile: .auto, settings: Self.backToBack, callerIds: callerIds))
-        try await run(92_500, .startBatch(sessionId: "s4", groupId: "g8"))
+        try await run(92_500, .startBatch(sessionId: "s4", batchId: "g8"))
         try await run(92_600, .stopSession(sessionId: "s4"))
 
         // An imported list the carrier rejects as a whole.

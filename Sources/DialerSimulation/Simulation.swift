@@ -130,7 +130,7 @@ public enum Simulation {
         let sessionId = SessionID(name("s-"))
         let groupNames = SeededNames(seed: names.next(), prefix: "g-")
         let engine = DialerEngine(store: store, clock: clock, carrier: carrier, ids: SeededEventIDs(seed: seed),
-                                  groupIds: { GroupID(groupNames.next()) })
+                                  batchIds: { BatchID(groupNames.next()) })
         try await engine.start()
         let refusals = RefusalLog()
         let note: EngineReply = { result in

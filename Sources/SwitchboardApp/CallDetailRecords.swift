@@ -8,7 +8,7 @@ public struct CallDetailRecord: Sendable, Hashable {
     public var queueId: QueueID
     public var sessionId: SessionID
     public var agentId: AgentID
-    public var groupId: GroupID
+    public var batchId: BatchID
     public var call: Call
     /// The disposition the agent recorded, for the batch's winner.
     public var disposition: DispositionOutcome?
@@ -43,15 +43,15 @@ public struct CallDetailRecord: Sendable, Hashable {
         for try await recorded in store.events() {
             guard recorded.position <= to else { break }
             let event = try EventCodec.decode(recorded)
-            if case .callDialed(let e) = event { dialedAt["\(e.groupId)/\(e.callId)"] = recorded.position }
+            if case .callDialed(let e) = event { dialedAt["\(e.batchId)/\(e.callId)"] = recorded.position }
             state.apply(event, position: recorded.position, at: recorded.time)
         }
         var records: [CallDetailRecord] = []
-        for group in state.groups.values where (queue == nil || group.queueId == queue) && (session == nil || group.sessionId == session) {
+        for group in state.batches.values where (queue == nil || group.queueId == queue) && (session == nil || group.sessionId == session) {
             for call in group.calls {
                 guard let position = dialedAt["\(group.id)/\(call.id)"], position >= from else { continue }
                 records.append(CallDetailRecord(queueId: group.queueId, sessionId: group.sessionId, agentId: group.agentId,
-                                                groupId: group.id, call: call,
+                                                batchId: group.id, call: call,
                                                 disposition: group.winner == call.id ? group.disposition : nil,
                                                 dialedPosition: position))
             }

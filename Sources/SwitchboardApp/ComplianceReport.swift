@@ -65,13 +65,13 @@ public struct ComplianceReport: Sendable, Hashable {
                 guard let queueId, queue == nil || queue == queueId else { return }
                 change(&self.counts[queueId, default: [:]][day, default: Day(queueId: queueId, day: "")])
             }
-            func queueOf(_ group: GroupID) -> QueueID? { state.groups[group]?.queueId }
+            func queueOf(_ group: BatchID) -> QueueID? { state.batches[group]?.queueId }
             // Read before the event is folded: what it found.
             switch event {
             case .callDialed(let e):
-                count(queueOf(e.groupId)) { row in
+                count(queueOf(e.batchId)) { row in
                     row.dialed += 1
-                    if let group = state.groups[e.groupId], let queue = state.queues[group.queueId],
+                    if let group = state.batches[e.batchId], let queue = state.queues[group.queueId],
                         let contact = queue.contacts[e.contactId],
                         !CallingHours.allows(CallingHours.zones(of: contact), queue.callingWindow, at: recorded.time)
                     {
@@ -79,18 +79,18 @@ public struct ComplianceReport: Sendable, Hashable {
                     }
                 }
             case .callConnected(let e):
-                count(queueOf(e.groupId)) { $0.liveAnswers += 1 }
+                count(queueOf(e.batchId)) { $0.liveAnswers += 1 }
             case .callAbandoned(let e):
-                count(queueOf(e.groupId)) { row in
+                count(queueOf(e.batchId)) { row in
                     row.liveAnswers += 1
                     row.abandoned += 1
                     if e.safeHarbor == .noSafeHarbor { row.abandonedWithoutSafeHarbor += 1 }
                 }
             case .safeHarborStarted(let e):
-                if let call = state.groups[e.groupId]?.call(e.callId), let answeredAt = call.answeredAt,
+                if let call = state.batches[e.batchId]?.call(e.callId), let answeredAt = call.answeredAt,
                     recorded.time.milliseconds(since: answeredAt) <= safeHarborWithinMs
                 {
-                    count(queueOf(e.groupId)) { $0.abandonedWithSafeHarborWithin2s += 1 }
+                    count(queueOf(e.batchId)) { $0.abandonedWithSafeHarborWithin2s += 1 }
                 }
             case .doNotCallAdded(let e):
                 let listed = Set(e.phones)

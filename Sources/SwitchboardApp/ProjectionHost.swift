@@ -73,7 +73,7 @@ public actor ProjectionHost {
     public func read<Value: Sendable>(_ body: (DialerState) throws -> Value) rethrows -> Value { try body(state) }
 
     /// One group, without handing the whole state across the actor boundary.
-    public func group(_ id: GroupID) -> Group? { state.groups[id] }
+    public func group(_ id: BatchID) -> Batch? { state.batches[id] }
 
     private func resumeWaiters() {
         guard !waiters.isEmpty else { return }

@@ -27,7 +27,7 @@ enum EngineBenchmark {
         let carrier = SimulatedCarrier(clock: clock, seed: 42)
         let counter = LockedCounter(7)
         let engine = DialerEngine(store: store, clock: clock, carrier: carrier, ids: TimeOrderedEventIDs(),
-                                  groupIds: { GroupID("g" + String(counter.nextRandom(), radix: 36)) })
+                                  batchIds: { BatchID("g" + String(counter.nextRandom(), radix: 36)) })
         try await engine.start()
         let callerIds = ["+15125550100", "+17135550100", "+18005550100", "+12125550100"].compactMap(PhoneNumber.init)
         for agent in 0..<agents {
@@ -49,7 +49,7 @@ enum EngineBenchmark {
         try await engine.flush()
         let seconds = Double(now() - began) / 1e9
         let events = Int(try await store.headPosition())
-        return Figures(agents: agents, batches: engine.state.groups.count, events: events,
+        return Figures(agents: agents, batches: engine.state.batches.count, events: events,
                        eventsPerSecond: Double(events) / seconds,
                        virtualHours: Double(clock.now.milliseconds(since: start)) / 3_600_000)
     }
@@ -109,7 +109,7 @@ enum EngineBenchmark {
         let answers = answeredAt.withLock { $0 }
         var samples: [Double] = []
         for (group, lastCancel) in carrier.lastCancelByGroup {
-            guard let answer = answers.first(where: { $0.key.groupId == group })?.value, lastCancel >= answer else { continue }
+            guard let answer = answers.first(where: { $0.key.batchId == group })?.value, lastCancel >= answer else { continue }
             samples.append(Double(lastCancel - answer) / 1000)
         }
         samples.sort()
@@ -121,15 +121,15 @@ enum EngineBenchmark {
 /// Passes every request to the simulated carrier and notes when each batch's last cancel arrived.
 final class TimingCarrier<Clock: EngineClock>: CarrierAdapter {
     let inner: SimulatedCarrier<Clock>
-    private let cancels = Mutex<[GroupID: UInt64]>([:])
+    private let cancels = Mutex<[BatchID: UInt64]>([:])
     init(_ inner: SimulatedCarrier<Clock>) { self.inner = inner }
-    var lastCancelByGroup: [GroupID: UInt64] { cancels.withLock { $0 } }
+    var lastCancelByGroup: [BatchID: UInt64] { cancels.withLock { $0 } }
     func connect(_ sink: any CarrierEventSink) { inner.connect(sink) }
     func placeCall(_ request: PlaceCallRequest) { inner.placeCall(request) }
     func cancel(_ reference: CallReference) {
         inner.cancel(reference)
         let time = now()
-        cancels.withLock { $0[reference.groupId] = time }
+        cancels.withLock { $0[reference.batchId] = time }
     }
     func hangUp(_ reference: CallReference) { inner.hangUp(reference) }
     func bridge(_ reference: CallReference, to agent: AgentID) { inner.bridge(reference, to: agent) }

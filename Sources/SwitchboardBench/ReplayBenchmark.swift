@@ -12,7 +12,7 @@ enum ReplayBenchmark {
         var events: Int
         var foldPerSecond: Double
         var scanPerSecond: Double
-        var groups: Int
+        var batches: Int
         var sessions: Int
     }
 
@@ -37,7 +37,7 @@ enum ReplayBenchmark {
         }
         let scan = try bareScan(path: path, expected: total)
         return Result(events: total, foldPerSecond: Double(total) / best, scanPerSecond: scan,
-                      groups: state.groups.count, sessions: state.sessions.count)
+                      batches: state.batches.count, sessions: state.sessions.count)
     }
 
     /// Steps over the same rows and columns the store reads, touching every value, decoding nothing.
@@ -134,31 +134,31 @@ enum DialerLogGenerator {
             shift.batches += 1
             shifts["\(queue)-\(agent)"] = shift
             let session = shift.session
-            let groupId = GroupID("g\(batch)")
+            let batchId = BatchID("g\(batch)")
             time = time.adding(milliseconds: 700)
             // Overnight every contact waits for its calling hours: wake when they open, as the engine does.
             do throws(DomainError) {
-                _ = try state.decide(.startBatch(sessionId: session, groupId: groupId), at: time)
+                _ = try state.decide(.startBatch(sessionId: session, batchId: batchId), at: time)
             } catch {
                 if let until = error.waitsUntil { time = until }
             }
-            guard try await !record(.startBatch(sessionId: session, groupId: groupId)).isEmpty,
-                let group = state.groups[groupId]
+            guard try await !record(.startBatch(sessionId: session, batchId: batchId)).isEmpty,
+                let group = state.batches[batchId]
             else { continue }
             for call in group.calls {
-                _ = try await record(.placeCall(groupId: groupId, callId: call.id))
-                _ = try await record(.recordRinging(groupId: groupId, callId: call.id))
+                _ = try await record(.placeCall(batchId: batchId, callId: call.id))
+                _ = try await record(.recordRinging(batchId: batchId, callId: call.id))
             }
             for call in group.calls {
                 time = time.adding(milliseconds: 400)
                 let roll = rng.next() % 100
                 let events: [DialerEvent]
                 switch roll {
-                case 0..<22: events = try await record(.recordAnswer(groupId: groupId, callId: call.id, answeredBy: .human))
-                case 22..<40: events = try await record(.recordAnswer(groupId: groupId, callId: call.id, answeredBy: .machine))
-                case 40..<45: events = try await record(.recordAnswer(groupId: groupId, callId: call.id, answeredBy: .unknown))
-                case 45..<90: events = try await record(.recordNoAnswer(groupId: groupId, callId: call.id, cause: roll < 85 ? .timeout : .busy))
-                default: events = try await record(.recordFailure(groupId: groupId, callId: call.id, reason: "network"))
+                case 0..<22: events = try await record(.recordAnswer(batchId: batchId, callId: call.id, answeredBy: .human))
+                case 22..<40: events = try await record(.recordAnswer(batchId: batchId, callId: call.id, answeredBy: .machine))
+                case 40..<45: events = try await record(.recordAnswer(batchId: batchId, callId: call.id, answeredBy: .unknown))
+                case 45..<90: events = try await record(.recordNoAnswer(batchId: batchId, callId: call.id, cause: roll < 85 ? .timeout : .busy))
+                default: events = try await record(.recordFailure(batchId: batchId, callId: call.id, reason: "network"))
                 }
                 for followUp in DialerPolicy.followUps(after: events) { _ = try await record(followUp) }
             }

@@ -108,7 +108,7 @@ if options.runs("replay") {
     let result = try await ReplayBenchmark.run(events: options.events, in: workspace)
     emit(["figure": "replay", "events": .int(Int64(result.events)), "events_per_s": round(result.foldPerSecond, 0),
           "baseline_scan_events_per_s": round(result.scanPerSecond, 0),
-          "groups": .int(Int64(result.groups)), "sessions": .int(Int64(result.sessions))])
+          "groups": .int(Int64(result.batches)), "sessions": .int(Int64(result.sessions))])
 }
 
 if options.runs("engine") {

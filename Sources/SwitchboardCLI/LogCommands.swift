@@ -170,7 +170,7 @@ struct Replay: AsyncParsableCommand {
             let state = try await audit.sessionState(id, at: at)
             guard let found = state.sessions[id] else { throw ValidationError("session \(session) did not exist at position \(at)") }
             var output: JSONObject = ["position": .int(at), "session": found.summary]
-            output["batch"] = (found.currentGroup ?? found.lastGroup).flatMap { state.groups[$0] }?.summary ?? .null
+            output["batch"] = (found.currentBatch ?? found.lastGroup).flatMap { state.batches[$0] }?.summary ?? .null
             print(String(decoding: JSONWriter.encode(.object(output)), as: UTF8.self))
             return
         }

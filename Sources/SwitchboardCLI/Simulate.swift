@@ -89,11 +89,11 @@ struct Simulate: AsyncParsableCommand {
 enum SimulationSummary {
     public static func json(_ outcome: Simulation.Outcome) -> JSONValue {
         let state = outcome.state
-        let groups = state.groups.values.sorted { ($0.startedAt, $0.position) < ($1.startedAt, $1.position) }
+        let batches = state.batches.values.sorted { ($0.startedAt, $0.position) < ($1.startedAt, $1.position) }
         return [
             "queue": state.queues[outcome.queueId]?.summary(at: outcome.endedAt) ?? .null,
             "session": state.sessions[outcome.sessionId]?.summary ?? .null,
-            "groups": .array(groups.map(\.summary)),
+            "groups": .array(batches.map(\.summary)),
             "compliance": compliance(outcome),
         ]
     }

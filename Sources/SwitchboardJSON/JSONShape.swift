@@ -56,7 +56,7 @@ extension JSONField {
 /// The one description of a value's JSON object: its fields in order and how to build the value from
 /// them. Encoding and decoding both run from it, so each key is written once.
 ///
-///     static let shape = JSONShape(CallRinging.init, .init("groupId", \.groupId), .init("callId", \.callId))
+///     static let shape = JSONShape(CallRinging.init, .init("groupId", \.batchId), .init("callId", \.callId))
 public struct JSONShape<Root, each Value>: Sendable {
     @usableFromInline let fields: (repeat JSONField<Root, each Value>)
     @usableFromInline let make: @Sendable (repeat each Value) -> Root

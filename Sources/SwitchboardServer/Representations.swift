@@ -8,7 +8,7 @@ import SwitchboardBasics
 /// The JSON shapes clients read — `GET /v1/calls/parallel/{groupId}`, queue and session reads, the
 /// supervisor overview, and the feed's state messages (`switchboard simulate`'s summary uses them too). They belong
 /// to the server, not to the domain: the projections are plain values; this is how the API shows them.
-extension Group {
+extension Batch {
     public var summary: JSONValue {
         var object: JSONObject = [
             "groupId": id.json, "sessionId": sessionId.json, "queueId": queueId.json, "status": status.json,
@@ -143,11 +143,11 @@ extension Session {
         [
             "sessionId": id.json, "agentId": agentId.json, "queueId": queueId.json, "state": state.json,
             "mode": mode.json, "profile": profile.json, "settings": settings.json,
-            "callerIds": callerIds.json, "currentGroupId": currentGroup?.json ?? .null,
+            "callerIds": callerIds.json, "currentGroupId": currentBatch?.json ?? .null,
             "lastGroupId": lastGroup?.json ?? .null, "activity": activity.json, "activitySince": activitySince.json,
             "activityNote": activityNote.map(JSONValue.string) ?? .null,
             "startedAt": startedAt.json, "endedAt": endedAt?.json ?? .null,
-            "wrapUp": wrapUp.map { ["groupId": $0.groupId.json, "callId": $0.callId.json, "until": $0.endsAt?.json ?? .null] } ?? .null,
+            "wrapUp": wrapUp.map { ["groupId": $0.batchId.json, "callId": $0.callId.json, "until": $0.endsAt?.json ?? .null] } ?? .null,
             "nextBatch": nextBatch.map { ["at": $0.at?.json ?? .null, "reason": $0.reason.json] } ?? .null,
             "stats": [
                 "batches": batches.json, "dials": dials.json, "connects": connects.json, "voicemails": voicemails.json,
@@ -167,7 +167,7 @@ extension SupervisorOverview {
                 [
                     "sessionId": row.sessionId.json, "agentId": row.agentId.json, "queueId": row.queueId.json,
                     "queueState": row.queueState.json, "sessionState": row.sessionState.json, "mode": row.mode.json,
-                    "currentGroupId": row.currentGroup?.json ?? .null,
+                    "currentGroupId": row.currentBatch?.json ?? .null,
                     "currentGroupStatus": row.currentGroupStatus?.json ?? .null,
                     "batches": row.batches.json, "connects": row.connects.json, "abandoned": row.abandoned.json,
                     "session": row.session.summary, "group": row.group?.summary ?? .null,
@@ -244,7 +244,7 @@ extension CallDetailRecord {
         func number(_ value: Int64?) -> String { value.map(String.init) ?? "" }
         return [
             CSV.field(call.callerId.e164), CSV.field(call.to.e164), CSV.field(agentId.rawValue), CSV.field(queueId.rawValue),
-            CSV.field(sessionId.rawValue), CSV.field(groupId.rawValue), CSV.field(call.id.rawValue), time(call.dialedAt),
+            CSV.field(sessionId.rawValue), CSV.field(batchId.rawValue), CSV.field(call.id.rawValue), time(call.dialedAt),
             time(call.answeredAt), time(call.endedAt), number(ringMs), number(talkMs), call.answeredBy?.rawValue ?? "",
             call.status.rawValue, call.outcome.rawValue, CSV.field(call.endReason ?? ""), disposition?.rawValue ?? "",
             call.abandoned ? "true" : "false", call.abandonCause?.rawValue ?? "", safeHarborPlayed,

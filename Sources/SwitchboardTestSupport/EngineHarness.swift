@@ -44,7 +44,7 @@ public final class EngineHarness {
         engine = DialerEngine(store: store, clock: clock,
                               carrier: placements.map { RecordingCarrier(chosen, log: $0) } ?? chosen,
                               ids: SeededEventIDs(seed: seed &+ UInt64(bitPattern: startAt) &* 31),
-                              groupIds: { names.next() })
+                              batchIds: { names.next() })
         try await engine.start()
     }
 
@@ -128,10 +128,10 @@ public final class GroupNames: Sendable {
     public init() {}
     private let count = Mutex(0)
 
-    public func next() -> GroupID {
+    public func next() -> BatchID {
         count.withLock { count in
             count += 1
-            return GroupID("g\(count)")
+            return BatchID("g\(count)")
         }
     }
 }

@@ -113,10 +113,10 @@ public enum Fixture {
     }
 
     /// Starts batch `group` and places all of its calls.
-    public static func dialAll(_ given: inout Given, group: GroupID = "g1", session: SessionID = "s") throws(DomainError) {
-        try given.when(.startBatch(sessionId: session, groupId: group))
-        for call in given.state.groups[group]?.calls ?? [] {
-            try given.when(.placeCall(groupId: group, callId: call.id))
+    public static func dialAll(_ given: inout Given, group: BatchID = "g1", session: SessionID = "s") throws(DomainError) {
+        try given.when(.startBatch(sessionId: session, batchId: group))
+        for call in given.state.batches[group]?.calls ?? [] {
+            try given.when(.placeCall(batchId: group, callId: call.id))
         }
     }
 }

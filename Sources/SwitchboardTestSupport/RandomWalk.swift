@@ -9,7 +9,7 @@ public enum RandomWalk {
     public static func command(in state: DialerState, queue: QueueID = "q", sessions: [SessionID],
                                using rng: inout SplitMix64) -> Command {
         let session = sessions.randomElement(using: &rng) ?? "s"
-        let liveGroups = state.groups.values.filter { !$0.isEnded && $0.queueId == queue }.sorted { $0.id < $1.id }
+        let liveGroups = state.batches.values.filter { !$0.isEnded && $0.queueId == queue }.sorted { $0.id < $1.id }
         guard let group = liveGroups.randomElement(using: &rng), Int.random(in: 0..<10, using: &rng) > 0,
             let call = group.calls.randomElement(using: &rng)
         else {
@@ -20,21 +20,21 @@ public enum RandomWalk {
             case 4: return .pauseSession(sessionId: session)
             case 5: return Bool.random(using: &rng) ? .pauseQueue(queueId: queue) : .resumeQueue(queueId: queue)
             default:
-                return .startBatch(sessionId: session, groupId: GroupID("\(queue)-g\(state.groups.count + 1)-\(rng.next() % 1000)"))
+                return .startBatch(sessionId: session, batchId: BatchID("\(queue)-g\(state.batches.count + 1)-\(rng.next() % 1000)"))
             }
         }
         let answeredBy = AnsweredBy.allCases.randomElement(using: &rng) ?? .human
         switch Int.random(in: 0..<20, using: &rng) {
-        case 0...3: return .placeCall(groupId: group.id, callId: call.id)
-        case 4...5: return .recordRinging(groupId: group.id, callId: call.id)
-        case 6...10: return .recordAnswer(groupId: group.id, callId: call.id, answeredBy: answeredBy)
-        case 11...12: return .recordNoAnswer(groupId: group.id, callId: call.id, cause: .timeout)
-        case 13: return .recordFailure(groupId: group.id, callId: call.id, reason: "network")
-        case 14: return .recordHangup(groupId: group.id, callId: call.id)
+        case 0...3: return .placeCall(batchId: group.id, callId: call.id)
+        case 4...5: return .recordRinging(batchId: group.id, callId: call.id)
+        case 6...10: return .recordAnswer(batchId: group.id, callId: call.id, answeredBy: answeredBy)
+        case 11...12: return .recordNoAnswer(batchId: group.id, callId: call.id, cause: .timeout)
+        case 13: return .recordFailure(batchId: group.id, callId: call.id, reason: "network")
+        case 14: return .recordHangup(batchId: group.id, callId: call.id)
         case 15: return .hangUp(sessionId: group.sessionId)
-        case 16: return .endLosingCalls(groupId: group.id)
-        case 17: return .cancelBatch(groupId: group.id)
-        default: return .recordAnswer(groupId: group.id, callId: call.id, answeredBy: .human)
+        case 16: return .endLosingCalls(batchId: group.id)
+        case 17: return .cancelBatch(batchId: group.id)
+        default: return .recordAnswer(batchId: group.id, callId: call.id, answeredBy: .human)
         }
     }
 

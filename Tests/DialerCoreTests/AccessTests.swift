@@ -44,14 +44,14 @@ struct AccessTests {
         // No pool yet: the numbers the session started with (the server's configured ones).
         var given = Fixture.workingQueue(contacts: [Fixture.contact("c1", "+13125551234"), Fixture.contact("c2", "+17135551234")])
         try Fixture.dialAll(&given)
-        #expect(given.state.groups["g1"]?.calls.map(\.callerId) == [Fixture.callerIds[0], Fixture.callerIds[1]])
+        #expect(given.state.batches["g1"]?.calls.map(\.callerId) == [Fixture.callerIds[0], Fixture.callerIds[1]])
 
         // The organisation's pool: local presence picks from it (Chicago for 312, the first otherwise).
         var pooled = Fixture.workingQueue(contacts: [Fixture.contact("c1", "+13125551234"), Fixture.contact("c2", "+17135551234")])
         try pooled.when(.addCallerIds([chicago, austin, chicago]))
         #expect(pooled.state.callerIds == [chicago, austin])
         try Fixture.dialAll(&pooled)
-        #expect(pooled.state.groups["g1"]?.calls.map(\.callerId) == [chicago, chicago])
+        #expect(pooled.state.batches["g1"]?.calls.map(\.callerId) == [chicago, chicago])
 
         // The queue's own subset of it; a number outside the pool is refused.
         var subset = Fixture.workingQueue(contacts: [Fixture.contact("c1", "+13125551234"), Fixture.contact("c2", "+17135551234")])
@@ -60,7 +60,7 @@ struct AccessTests {
         #expect(subset.refusal(.setQueueCallerIds(queueId: "q", callerIds: [elsewhere])) == .callerIdNotInPool(elsewhere))
         try subset.when(.setQueueCallerIds(queueId: "q", callerIds: [houston, austin]))
         try Fixture.dialAll(&subset)
-        #expect(subset.state.groups["g1"]?.calls.map(\.callerId) == [houston, houston])
+        #expect(subset.state.batches["g1"]?.calls.map(\.callerId) == [houston, houston])
 
         // A number taken out of the pool is no longer used, even by a queue that named it.
         try subset.when(.removeCallerId(houston))

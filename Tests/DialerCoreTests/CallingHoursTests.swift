@@ -81,14 +81,14 @@ struct CallingHoursTests {
         ]))
         try given.when(.startSession(sessionId: "s", agentId: "a", queueId: "q", mode: .parallel, profile: .auto,
                                      settings: .default, callerIds: Fixture.callerIds))
-        try given.when(.startBatch(sessionId: "s", groupId: "g1"))
-        #expect(given.state.groups["g1"]?.calls.map(\.contactId) == ["ny"])
-        try given.when(.placeCall(groupId: "g1", callId: "g1-1"))
-        try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .machine))
+        try given.when(.startBatch(sessionId: "s", batchId: "g1"))
+        #expect(given.state.batches["g1"]?.calls.map(\.contactId) == ["ny"])
+        try given.when(.placeCall(batchId: "g1", callId: "g1-1"))
+        try given.when(.recordAnswer(batchId: "g1", callId: "g1-1", answeredBy: .machine))
         // Changed (issue 12): the wait is recorded (once; the skip shows in the log), then refused until it opens.
-        #expect(try given.when(.startBatch(sessionId: "s", groupId: "g2")) == [.queueWaitingForHours(.init(
+        #expect(try given.when(.startBatch(sessionId: "s", batchId: "g2")) == [.queueWaitingForHours(.init(
             queueId: "q", sessionId: "s", until: time("2026-01-05T16:00:00Z"), contacts: 1))])
-        #expect(given.refusal(.startBatch(sessionId: "s", groupId: "g2")) == .waitingForCallingHours("q", until: time("2026-01-05T16:00:00Z")))
+        #expect(given.refusal(.startBatch(sessionId: "s", batchId: "g2")) == .waitingForCallingHours("q", until: time("2026-01-05T16:00:00Z")))
         #expect(given.state.queues["q"]?.contacts["la"]?.outcome == .pending && given.state.queues["q"]?.contacts["la"]?.attempts == 0)
         // Narrower hours: the same queue with 09:00–20:00 waits until 17:00Z for Los Angeles.
         var narrow = Given([], at: time("2026-01-05T13:30:00Z"))
@@ -97,7 +97,7 @@ struct CallingHoursTests {
                                      callingHours: CallingWindow(start: "09:00", end: "20:00")))
         try narrow.when(.startSession(sessionId: "s", agentId: "a", queueId: "q", mode: .parallel, profile: .auto,
                                       settings: .default, callerIds: Fixture.callerIds))
-        let waits = try narrow.when(.startBatch(sessionId: "s", groupId: "g1"))
+        let waits = try narrow.when(.startBatch(sessionId: "s", batchId: "g1"))
         #expect(waits.first.flatMap { if case .queueWaitingForHours(let e) = $0 { e.until } else { nil } } == time("2026-01-05T17:00:00Z"))
     }
 
@@ -116,27 +116,27 @@ struct CallingHoursTests {
     @Test func aBatchFormsOnlyTheLinesItsStaggerPlacesInsideTheWindow() throws {
         // 20:59:50 in New York (winter, −5): the fifth line, 3.2 s on, is still inside.
         var early = try eveningQueue(at: time("2026-01-06T01:59:50Z"))
-        try early.when(.startBatch(sessionId: "s", groupId: "g1"))
-        #expect(early.state.groups["g1"]?.calls.count == 5)
+        try early.when(.startBatch(sessionId: "s", batchId: "g1"))
+        #expect(early.state.batches["g1"]?.calls.count == 5)
         // 20:59:59: the second line would be placed at 20:59:59.8 but the fifth at 21:00:02.2 — one line, now.
         var late = try eveningQueue(at: time("2026-01-06T01:59:59Z"))
-        try late.when(.startBatch(sessionId: "s", groupId: "g1"))
-        #expect(late.state.groups["g1"]?.calls.map(\.offsetMs) == [0])
+        try late.when(.startBatch(sessionId: "s", batchId: "g1"))
+        #expect(late.state.batches["g1"]?.calls.map(\.offsetMs) == [0])
     }
 
     @Test func aLineWhoseStaggerComesAfterNineIsNeverPlaced() throws {
         // Formed inside the window; its fifth line is due at 20:59:58.2 but the engine gets to it at 21:00:00.5.
         var given = try eveningQueue(at: time("2026-01-06T01:59:55Z"))
-        try given.when(.startBatch(sessionId: "s", groupId: "g1"))
-        try given.when(.placeCall(groupId: "g1", callId: "g1-1"))
+        try given.when(.startBatch(sessionId: "s", batchId: "g1"))
+        try given.when(.placeCall(batchId: "g1", callId: "g1-1"))
         given.advance(5_500)
-        #expect(try given.when(.placeCall(groupId: "g1", callId: "g1-5"))
-                == [.callTerminated(.init(groupId: "g1", callId: "g1-5", reason: .outsideCallingHours))])
+        #expect(try given.when(.placeCall(batchId: "g1", callId: "g1-5"))
+                == [.callTerminated(.init(batchId: "g1", callId: "g1-5", reason: .outsideCallingHours))])
         let contact = try #require(given.state.queues["q"]?.contacts["ny5"])
         #expect(contact.outcome == .pending && contact.attempts == 0 && contact.dials == 0, "untried: it waits for the morning")
         // The placed line rings on; when the unplaced ones are all refused and it ends, the batch ends.
-        for line in 2...4 { try given.when(.placeCall(groupId: "g1", callId: CallID("g1-\(line)"))) }
-        let ended = try given.when(.recordNoAnswer(groupId: "g1", callId: "g1-1", cause: .timeout))
+        for line in 2...4 { try given.when(.placeCall(batchId: "g1", callId: CallID("g1-\(line)"))) }
+        let ended = try given.when(.recordNoAnswer(batchId: "g1", callId: "g1-1", cause: .timeout))
         #expect(ended.contains { if case .batchCompleted = $0 { true } else { false } })
     }
 
@@ -146,27 +146,27 @@ struct CallingHoursTests {
         // 08:00:30 in New York by the event time, 07:00:30 by the wall clock an hour behind it.
         var stepped = try eveningQueue(at: time("2026-01-05T13:00:30Z"))
         stepped.wallClockBehindMs = 3_600_000
-        #expect(try stepped.when(.startBatch(sessionId: "s", groupId: "g1"))
+        #expect(try stepped.when(.startBatch(sessionId: "s", batchId: "g1"))
                 == [.queueWaitingForHours(.init(queueId: "q", sessionId: "s", until: time("2026-01-05T14:00:00Z"), contacts: 5))],
                 "08:00 on the wall clock is 09:00 by the event time")
         var steady = try eveningQueue(at: time("2026-01-05T13:00:30Z"))
-        try steady.when(.startBatch(sessionId: "s", groupId: "g1"))
-        try steady.when(.placeCall(groupId: "g1", callId: "g1-1"))
+        try steady.when(.startBatch(sessionId: "s", batchId: "g1"))
+        try steady.when(.placeCall(batchId: "g1", callId: "g1-1"))
         // The step comes between the batch forming and its second line.
         steady.wallClockBehindMs = 3_600_000
         steady.advance(800)
-        #expect(try steady.when(.placeCall(groupId: "g1", callId: "g1-2"))
-                == [.callTerminated(.init(groupId: "g1", callId: "g1-2", reason: .outsideCallingHours))])
+        #expect(try steady.when(.placeCall(batchId: "g1", callId: "g1-2"))
+                == [.callTerminated(.init(batchId: "g1", callId: "g1-2", reason: .outsideCallingHours))])
         #expect(CallingHours.allows(["America/New_York"], .legal, at: time("2026-01-05T14:00:00Z"), wallClockBehindMs: 3_600_000))
     }
 
     @Test func aNumberListedAfterItsBatchFormedIsNeverRung() throws {
         var given = try eveningQueue(at: time("2026-01-05T20:00:00Z"))
-        try given.when(.startBatch(sessionId: "s", groupId: "g1"))
-        try given.when(.placeCall(groupId: "g1", callId: "g1-1"))
+        try given.when(.startBatch(sessionId: "s", batchId: "g1"))
+        try given.when(.placeCall(batchId: "g1", callId: "g1-1"))
         try given.when(.addDoNotCall([try #require(PhoneNumber("+12125551002"))], source: .request))
-        #expect(try given.when(.placeCall(groupId: "g1", callId: "g1-2"))
-                == [.callTerminated(.init(groupId: "g1", callId: "g1-2", reason: .doNotCall))])
+        #expect(try given.when(.placeCall(batchId: "g1", callId: "g1-2"))
+                == [.callTerminated(.init(batchId: "g1", callId: "g1-2", reason: .doNotCall))])
         #expect(given.state.queues["q"]?.contacts["ny2"]?.outcome == .doNotCall)
     }
 

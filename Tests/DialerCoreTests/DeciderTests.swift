@@ -113,7 +113,7 @@ struct QueueAndSessionTests {
         var given = Fixture.workingQueue()
         #expect(try given.when(.pauseSession(sessionId: "s")) == [.sessionPaused(.init(sessionId: "s", reason: .requested))])
         #expect(try given.when(.pauseSession(sessionId: "s")).isEmpty)
-        #expect(given.refusal(.startBatch(sessionId: "s", groupId: "g1")) == .sessionPaused("s"))
+        #expect(given.refusal(.startBatch(sessionId: "s", batchId: "g1")) == .sessionPaused("s"))
         #expect(given.state.queues["q"]?.state == .paused, "its only session is paused")
         #expect(try given.when(.resumeSession(sessionId: "s")) == [.sessionResumed(.init(sessionId: "s"))])
         #expect(try given.when(.resumeSession(sessionId: "s")).isEmpty)
@@ -127,7 +127,7 @@ struct QueueAndSessionTests {
         #expect(try given.when(.pauseQueue(queueId: "q")) == [.queuePaused(.init(queueId: "q", reason: .requested, sessionId: nil))])
         #expect(try given.when(.pauseQueue(queueId: "q")).isEmpty)
         #expect(given.state.queues["q"]?.state == .paused)
-        #expect(given.refusal(.startBatch(sessionId: "s2", groupId: "g1")) == .queueNotWorkable("q", .paused))
+        #expect(given.refusal(.startBatch(sessionId: "s2", batchId: "g1")) == .queueNotWorkable("q", .paused))
         // A session's own resume does not lift the queue-wide pause.
         #expect(try given.when(.resumeSession(sessionId: "s")).isEmpty)
         #expect(given.state.queues["q"]?.state == .paused)
@@ -142,7 +142,7 @@ struct QueueAndSessionTests {
             .sessionEnded(.init(sessionId: "s2", reason: .queueStopped)),
             .queueStopped(.init(queueId: "q", sessionId: nil)),
         ])
-        #expect(events.contains(.batchCancelled(.init(groupId: "g1", reason: .queueStopped, releasedContactIds: ["c1", "c2", "c3"]))))
+        #expect(events.contains(.batchCancelled(.init(batchId: "g1", reason: .queueStopped, releasedContactIds: ["c1", "c2", "c3"]))))
         #expect(given.state.queues["q"]?.state == .stopped)
         #expect(try given.when(.stopQueue(queueId: "q")).isEmpty)
         #expect(given.refusal(.resumeQueue(queueId: "q")) == .queueNotWorkable("q", .stopped))
@@ -158,37 +158,37 @@ struct QueueAndSessionTests {
         try Fixture.dialAll(&given)
         let events = try given.when(.stopSession(sessionId: "s"))
         #expect(events == [
-            .callTerminated(.init(groupId: "g1", callId: "g1-1", reason: .cancelled)),
-            .callTerminated(.init(groupId: "g1", callId: "g1-2", reason: .cancelled)),
-            .callTerminated(.init(groupId: "g1", callId: "g1-3", reason: .cancelled)),
-            .batchCancelled(.init(groupId: "g1", reason: .sessionStopped, releasedContactIds: ["c1", "c2", "c3"])),
+            .callTerminated(.init(batchId: "g1", callId: "g1-1", reason: .cancelled)),
+            .callTerminated(.init(batchId: "g1", callId: "g1-2", reason: .cancelled)),
+            .callTerminated(.init(batchId: "g1", callId: "g1-3", reason: .cancelled)),
+            .batchCancelled(.init(batchId: "g1", reason: .sessionStopped, releasedContactIds: ["c1", "c2", "c3"])),
             .sessionEnded(.init(sessionId: "s", reason: .stopped)),
         ])
         #expect(given.state.queues["q"]?.state == .active)
         #expect(given.refusal(.stopSession(sessionId: "s")) == .sessionEnded("s"))
         // The other agent dials the released contacts (still fresh: a cancelled call is not an attempt).
-        try given.when(.startBatch(sessionId: "s2", groupId: "g2"))
-        #expect(given.state.groups["g2"]?.calls.map(\.contactId) == ["c1", "c2", "c3"])
+        try given.when(.startBatch(sessionId: "s2", batchId: "g2"))
+        #expect(given.state.batches["g2"]?.calls.map(\.contactId) == ["c1", "c2", "c3"])
     }
 
     // Changed (issue 8): the stop no longer stops the queue, and the agent can still hang up.
     @Test func stoppingDuringAConversationLetsTheAgentFinish() throws {
         var given = Fixture.workingQueue()
         try Fixture.dialAll(&given)
-        try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human))
-        try given.when(.endLosingCalls(groupId: "g1"))
+        try given.when(.recordAnswer(batchId: "g1", callId: "g1-1", answeredBy: .human))
+        try given.when(.endLosingCalls(batchId: "g1"))
         let events = try given.when(.stopSession(sessionId: "s"))
         #expect(events == [.sessionEnded(.init(sessionId: "s", reason: .stopped))])
-        #expect(given.state.groups["g1"]?.status == .connected)
+        #expect(given.state.batches["g1"]?.status == .connected)
         // Still on the call: no new session for this agent until it ends.
         let again = Command.startSession(sessionId: "s2", agentId: "agent-1", queueId: "q", mode: .parallel, profile: .auto,
                                          settings: .backToBack, callerIds: Fixture.callerIds)
         #expect(given.refusal(again) == .agentOnCall("agent-1"))
         #expect(try given.when(.hangUp(sessionId: "s")) == [
-            .callCompleted(.init(groupId: "g1", callId: "g1-1", endedBy: .agent)),
-            .batchCompleted(.init(groupId: "g1", result: .connected, winnerCallId: "g1-1")),
+            .callCompleted(.init(batchId: "g1", callId: "g1-1", endedBy: .agent)),
+            .batchCompleted(.init(batchId: "g1", result: .connected, winnerCallId: "g1-1")),
         ])
-        #expect(given.state.groups["g1"]?.status == .completed)
+        #expect(given.state.batches["g1"]?.status == .completed)
         #expect(try given.when(again).count == 1)
     }
 
@@ -198,12 +198,12 @@ struct QueueAndSessionTests {
         try Fixture.dialAll(&given, group: "g1", session: "s")
         try Fixture.dialAll(&given, group: "g2", session: "s2")
         // Agent 1 terminates a batch nobody answered: agent 1's dialling pauses, agent 2's does not.
-        let events = try given.when(.cancelBatch(groupId: "g1"))
+        let events = try given.when(.cancelBatch(batchId: "g1"))
         #expect(events.last == .sessionPaused(.init(sessionId: "s", reason: .batchCancelled)))
         #expect(given.state.sessions["s"]?.state == .paused)
         #expect(given.state.sessions["s2"]?.state == .active)
         #expect(given.state.queues["q"]?.state == .active, "agent 2 still dials it")
-        #expect(given.state.groups["g2"]?.status == .dialing)
+        #expect(given.state.batches["g2"]?.status == .dialing)
         try given.when(.pauseSession(sessionId: "s2"))
         #expect(given.state.queues["q"]?.state == .paused, "every session on it is paused")
         try given.when(.resumeSession(sessionId: "s"))
@@ -212,33 +212,33 @@ struct QueueAndSessionTests {
 
     @Test func aPauseStopsTheBatchFromPlacingItsRemainingCalls() throws {
         var given = Fixture.workingQueue()
-        try given.when(.startBatch(sessionId: "s", groupId: "g1"))
-        try given.when(.placeCall(groupId: "g1", callId: "g1-1"))
+        try given.when(.startBatch(sessionId: "s", batchId: "g1"))
+        try given.when(.placeCall(batchId: "g1", callId: "g1-1"))
         #expect(try given.when(.pauseSession(sessionId: "s")) == [
             .sessionPaused(.init(sessionId: "s", reason: .requested)),
-            .callTerminated(.init(groupId: "g1", callId: "g1-2", reason: .cancelled)),
-            .callTerminated(.init(groupId: "g1", callId: "g1-3", reason: .cancelled)),
+            .callTerminated(.init(batchId: "g1", callId: "g1-2", reason: .cancelled)),
+            .callTerminated(.init(batchId: "g1", callId: "g1-3", reason: .cancelled)),
         ])
         // The placed call rings on; the unplaced ones are never placed, and their contacts wait.
-        #expect(given.state.groups["g1"]?.call("g1-1")?.status == .dialing)
-        #expect(given.refusal(.placeCall(groupId: "g1", callId: "g1-2")) == .callEnded("g1-2", .terminated))
+        #expect(given.state.batches["g1"]?.call("g1-1")?.status == .dialing)
+        #expect(given.refusal(.placeCall(batchId: "g1", callId: "g1-2")) == .callEnded("g1-2", .terminated))
         #expect(given.state.queues["q"]?.contacts["c2"]?.attempts == 0)
         #expect(given.state.queues["q"]?.contacts["c2"]?.isDialable(maxAttempts: 3, at: given.time) == true)
         // A pause before any call was placed cancels the batch.
         var early = Fixture.workingQueue()
-        try early.when(.startBatch(sessionId: "s", groupId: "g1"))
+        try early.when(.startBatch(sessionId: "s", batchId: "g1"))
         let events = try early.when(.pauseSession(sessionId: "s"))
-        #expect(events.last == .batchCancelled(.init(groupId: "g1", reason: .requested, releasedContactIds: ["c1", "c2", "c3"])))
-        #expect(early.state.sessions["s"]?.currentGroup == nil)
+        #expect(events.last == .batchCancelled(.init(batchId: "g1", reason: .requested, releasedContactIds: ["c1", "c2", "c3"])))
+        #expect(early.state.sessions["s"]?.currentBatch == nil)
     }
 
     @Test func nothingIsPlacedOnceTheBatchHasAWinner() throws {
         var given = Fixture.workingQueue()
-        try given.when(.startBatch(sessionId: "s", groupId: "g1"))
-        try given.when(.placeCall(groupId: "g1", callId: "g1-1"))
-        try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human))
+        try given.when(.startBatch(sessionId: "s", batchId: "g1"))
+        try given.when(.placeCall(batchId: "g1", callId: "g1-1"))
+        try given.when(.recordAnswer(batchId: "g1", callId: "g1-1", answeredBy: .human))
         // The stagger timer of the second call fires before the losers are ended.
-        #expect(given.refusal(.placeCall(groupId: "g1", callId: "g1-2")) == .invalidTransition("group g1 already has a winner"))
+        #expect(given.refusal(.placeCall(batchId: "g1", callId: "g1-2")) == .invalidTransition("group g1 already has a winner"))
     }
 
     @Test func aQueueCanBeMarkedInError() throws {
@@ -256,34 +256,34 @@ struct BatchTests {
             Fixture.contact("c1", "+15125550001"), Fixture.contact("c2", "+17135550002"),
             Fixture.contact("c3", "+12125550003"), Fixture.contact("c4", "+12125550004"),
         ])
-        let events = try given.when(.startBatch(sessionId: "s", groupId: "g1"))
+        let events = try given.when(.startBatch(sessionId: "s", batchId: "g1"))
         #expect(events == [
-            .batchStarted(.init(groupId: "g1", sessionId: "s", queueId: "q", agentId: "agent-1", mode: .parallel,
+            .batchStarted(.init(batchId: "g1", sessionId: "s", queueId: "q", agentId: "agent-1", mode: .parallel,
                                 profile: .balanced, fanout: 3, staggerMs: 500, amdPolicy: .humanOrUnknown,
                                 ringTimeoutMs: 30_000, calls: [
                 PlannedCall(callId: "g1-1", contactId: "c1", to: PhoneNumber("+15125550001")!, callerId: Fixture.callerIds[0], offsetMs: 0),
                 PlannedCall(callId: "g1-2", contactId: "c2", to: PhoneNumber("+17135550002")!, callerId: Fixture.callerIds[1], offsetMs: 500),
                 PlannedCall(callId: "g1-3", contactId: "c3", to: PhoneNumber("+12125550003")!, callerId: Fixture.callerIds[0], offsetMs: 1000),
             ])),
-            .profileSelected(.init(groupId: "g1", sessionId: "s", queueId: "q", profile: .balanced, reason: .default,
+            .profileSelected(.init(batchId: "g1", sessionId: "s", queueId: "q", profile: .balanced, reason: .default,
                                    dialedCalls: 0, humanAnswers: 0)),
         ])
-        #expect(given.state.sessions["s"]?.currentGroup == "g1")
-        #expect(given.refusal(.startBatch(sessionId: "s", groupId: "g2")) == .batchInProgress("s", "g1"))
-        #expect(given.refusal(.startBatch(sessionId: "s", groupId: "g1")) == .groupAlreadyExists("g1"))
+        #expect(given.state.sessions["s"]?.currentBatch == "g1")
+        #expect(given.refusal(.startBatch(sessionId: "s", batchId: "g2")) == .batchInProgress("s", "g1"))
+        #expect(given.refusal(.startBatch(sessionId: "s", batchId: "g1")) == .groupAlreadyExists("g1"))
     }
 
     @Test func singleModeDialsOneContact() throws {
         var given = Fixture.workingQueue(mode: .single)
-        try given.when(.startBatch(sessionId: "s", groupId: "g1"))
-        #expect(given.state.groups["g1"]?.calls.map(\.contactId) == ["c1"])
-        #expect(given.state.groups["g1"]?.fanout == 1)
+        try given.when(.startBatch(sessionId: "s", batchId: "g1"))
+        #expect(given.state.batches["g1"]?.calls.map(\.contactId) == ["c1"])
+        #expect(given.state.batches["g1"]?.fanout == 1)
     }
 
     @Test func explicitSettingsOverrideTheProfilesFanoutAndStagger() throws {
         var given = Fixture.workingQueue(settings: SessionSettings(maxLines: 5, staggerMs: 250, wrapUpMs: 0))
-        try given.when(.startBatch(sessionId: "s", groupId: "g1"))
-        let group = try #require(given.state.groups["g1"])
+        try given.when(.startBatch(sessionId: "s", batchId: "g1"))
+        let group = try #require(given.state.batches["g1"])
         #expect(group.profile == .balanced)
         #expect(group.calls.map(\.offsetMs) == [0, 250, 500, 750, 1000])
         #expect(group.amdPolicy == .humanOrUnknown)
@@ -291,18 +291,18 @@ struct BatchTests {
 
     @Test func aQueueNamedVIPIsWorkedConservatively() throws {
         var given = Fixture.workingQueue(name: "Gold vIp accounts")
-        let events = try given.when(.startBatch(sessionId: "s", groupId: "g1"))
-        let group = try #require(given.state.groups["g1"])
+        let events = try given.when(.startBatch(sessionId: "s", batchId: "g1"))
+        let group = try #require(given.state.batches["g1"])
         #expect(group.profile == .conservative && group.fanout == 2 && group.staggerMs == 800 && group.amdPolicy == .humanOnly)
-        #expect(events.last == .profileSelected(.init(groupId: "g1", sessionId: "s", queueId: "q", profile: .conservative,
+        #expect(events.last == .profileSelected(.init(batchId: "g1", sessionId: "s", queueId: "q", profile: .conservative,
                                                       reason: .vipQueueName, dialedCalls: 0, humanAnswers: 0)))
     }
 
     @Test func aVIPSegmentQueueIsWorkedConservatively() throws {
         var given = Fixture.workingQueue(segment: "VIP")
-        try given.when(.startBatch(sessionId: "s", groupId: "g1"))
-        #expect(given.state.groups["g1"]?.profileReason == .vipSegment)
-        #expect(given.state.groups["g1"]?.calls.count == 2)
+        try given.when(.startBatch(sessionId: "s", batchId: "g1"))
+        #expect(given.state.batches["g1"]?.profileReason == .vipSegment)
+        #expect(given.state.batches["g1"]?.calls.count == 2)
     }
 
     @Test func vipContactsInAnOrdinaryQueueGetBatchesOfTheirOwn() throws {
@@ -310,22 +310,22 @@ struct BatchTests {
             Fixture.contact("v1", segment: "vip"), Fixture.contact("c1"), Fixture.contact("v2", segment: "VIP"),
             Fixture.contact("c2"), Fixture.contact("v3", segment: "vip"),
         ])
-        try given.when(.startBatch(sessionId: "s", groupId: "g1"))
-        #expect(given.state.groups["g1"]?.calls.map(\.contactId) == ["v1", "v2"])
-        #expect(given.state.groups["g1"]?.profile == .conservative)
-        try given.when(.cancelBatch(groupId: "g1"))
+        try given.when(.startBatch(sessionId: "s", batchId: "g1"))
+        #expect(given.state.batches["g1"]?.calls.map(\.contactId) == ["v1", "v2"])
+        #expect(given.state.batches["g1"]?.profile == .conservative)
+        try given.when(.cancelBatch(batchId: "g1"))
         try given.when(.resumeSession(sessionId: "s"))
         // The cancelled VIPs are pending again and come first again.
-        try given.when(.startBatch(sessionId: "s", groupId: "g2"))
-        #expect(given.state.groups["g2"]?.calls.map(\.contactId) == ["v1", "v2"])
+        try given.when(.startBatch(sessionId: "s", batchId: "g2"))
+        #expect(given.state.batches["g2"]?.calls.map(\.contactId) == ["v1", "v2"])
     }
 
     @Test func anExplicitProfileWinsOverContext() throws {
         var given = Fixture.workingQueue(name: "VIP", profile: .fixed(.aggressive))
-        try given.when(.startBatch(sessionId: "s", groupId: "g1"))
-        #expect(given.state.groups["g1"]?.profile == .aggressive)
-        #expect(given.state.groups["g1"]?.profileReason == .explicit)
-        #expect(given.state.groups["g1"]?.calls.map(\.offsetMs) == [0, 300, 600, 900, 1200])
+        try given.when(.startBatch(sessionId: "s", batchId: "g1"))
+        #expect(given.state.batches["g1"]?.profile == .aggressive)
+        #expect(given.state.batches["g1"]?.profileReason == .explicit)
+        #expect(given.state.batches["g1"]?.calls.map(\.offsetMs) == [0, 300, 600, 900, 1200])
     }
 
     @Test(arguments: [
@@ -348,17 +348,17 @@ struct BatchTests {
         // Work batches that nobody answers until the queue has 25 dialled calls.
         while (given.state.queues["q"]?.dialedCalls ?? 0) < 25 {
             batch += 1
-            let group = GroupID("g\(batch)")
+            let group = BatchID("g\(batch)")
             try Fixture.dialAll(&given, group: group)
-            #expect(given.state.groups[group]?.profile == .balanced)
-            for call in given.state.groups[group]?.calls ?? [] {
-                try given.when(.recordNoAnswer(groupId: group, callId: call.id, cause: .timeout))
+            #expect(given.state.batches[group]?.profile == .balanced)
+            for call in given.state.batches[group]?.calls ?? [] {
+                try given.when(.recordNoAnswer(batchId: group, callId: call.id, cause: .timeout))
             }
         }
-        try given.when(.startBatch(sessionId: "s", groupId: "next"))
-        #expect(given.state.groups["next"]?.profile == .aggressive)
-        #expect(given.state.groups["next"]?.profileReason == .lowAnswerRate)
-        #expect(given.state.groups["next"]?.calls.count == 5)
+        try given.when(.startBatch(sessionId: "s", batchId: "next"))
+        #expect(given.state.batches["next"]?.profile == .aggressive)
+        #expect(given.state.batches["next"]?.profileReason == .lowAnswerRate)
+        #expect(given.state.batches["next"]?.calls.count == 5)
     }
 
     @Test func localPresencePicksACallerIDFromTheRecipientsAreaCode() {
@@ -394,12 +394,12 @@ struct BatchTests {
 
     @Test func explicitLinesApplyButAVIPBatchNeverUsesMoreThanTwo() throws {
         var ordinary = Fixture.workingQueue(settings: SessionSettings(maxLines: 5, staggerMs: 100, wrapUpMs: 0))
-        try ordinary.when(.startBatch(sessionId: "s", groupId: "g1"))
-        #expect(ordinary.state.groups["g1"]?.calls.map(\.offsetMs) == [0, 100, 200, 300, 400])
+        try ordinary.when(.startBatch(sessionId: "s", batchId: "g1"))
+        #expect(ordinary.state.batches["g1"]?.calls.map(\.offsetMs) == [0, 100, 200, 300, 400])
         var vip = Fixture.workingQueue(name: "VIP accounts", settings: SessionSettings(maxLines: 5, staggerMs: 100, wrapUpMs: 0))
-        try vip.when(.startBatch(sessionId: "s", groupId: "g1"))
-        #expect(vip.state.groups["g1"]?.calls.map(\.offsetMs) == [0, 100])
-        #expect(vip.state.groups["g1"]?.amdPolicy == .humanOnly)
+        try vip.when(.startBatch(sessionId: "s", batchId: "g1"))
+        #expect(vip.state.batches["g1"]?.calls.map(\.offsetMs) == [0, 100])
+        #expect(vip.state.batches["g1"]?.amdPolicy == .humanOnly)
     }
 
     @Test func phoneNumbersMustBeE164() {
@@ -415,24 +415,24 @@ struct BatchTests {
     @Test func aContactInAnotherSessionsLiveBatchIsNeverDialledTwice() throws {
         var given = Fixture.workingQueue(contacts: Fixture.contacts(4))
         given.apply([Fixture.sessionStarted("s2", agent: "agent-2")])
-        try given.when(.startBatch(sessionId: "s", groupId: "g1"))
-        try given.when(.startBatch(sessionId: "s2", groupId: "g2"))
-        #expect(given.state.groups["g1"]?.calls.map(\.contactId) == ["c1", "c2", "c3"])
-        #expect(given.state.groups["g2"]?.calls.map(\.contactId) == ["c4"])
+        try given.when(.startBatch(sessionId: "s", batchId: "g1"))
+        try given.when(.startBatch(sessionId: "s2", batchId: "g2"))
+        #expect(given.state.batches["g1"]?.calls.map(\.contactId) == ["c1", "c2", "c3"])
+        #expect(given.state.batches["g2"]?.calls.map(\.contactId) == ["c4"])
         // Nothing left that is not already in flight: the third session must wait, not re-dial.
         given.apply([Fixture.sessionStarted("s3", agent: "agent-3")])
-        #expect(given.refusal(.startBatch(sessionId: "s3", groupId: "g3")) == .nothingToDial("q"))
+        #expect(given.refusal(.startBatch(sessionId: "s3", batchId: "g3")) == .nothingToDial("q"))
     }
 
     @Test func modeChangesApplyFromTheNextBatch() throws {
         var given = Fixture.workingQueue()
         try Fixture.dialAll(&given)
         try given.when(.changeMode(sessionId: "s", mode: .single))
-        #expect(given.state.groups["g1"]?.calls.count == 3)
-        try given.when(.cancelBatch(groupId: "g1"))
+        #expect(given.state.batches["g1"]?.calls.count == 3)
+        try given.when(.cancelBatch(batchId: "g1"))
         try given.when(.resumeSession(sessionId: "s"))
-        try given.when(.startBatch(sessionId: "s", groupId: "g2"))
-        #expect(given.state.groups["g2"]?.calls.count == 1)
-        #expect(given.state.groups["g2"]?.mode == .single)
+        try given.when(.startBatch(sessionId: "s", batchId: "g2"))
+        #expect(given.state.batches["g2"]?.calls.count == 1)
+        #expect(given.state.batches["g2"]?.mode == .single)
     }
 }

@@ -9,8 +9,8 @@ struct DispositionTests {
     func talkedAndHungUp(settings: SessionSettings = .default) throws -> Given {
         var given = Fixture.workingQueue(settings: settings)
         try Fixture.dialAll(&given)
-        try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human))
-        try given.when(.endLosingCalls(groupId: "g1"))
+        try given.when(.recordAnswer(batchId: "g1", callId: "g1-1", answeredBy: .human))
+        try given.when(.endLosingCalls(batchId: "g1"))
         given.advance(30_000)
         try given.when(.hangUp(sessionId: "s"))
         return given
@@ -20,10 +20,10 @@ struct DispositionTests {
         var given = try talkedAndHungUp()
         #expect(try given.when(.recordDisposition(sessionId: "s", callId: "g1-1", outcome: .interested, notes: "wants a demo",
                                                   callbackAt: nil)) == [
-            .callDispositioned(.init(groupId: "g1", callId: "g1-1", contactId: "c1", sessionId: "s", outcome: .interested,
+            .callDispositioned(.init(batchId: "g1", callId: "g1-1", contactId: "c1", sessionId: "s", outcome: .interested,
                                      notes: "wants a demo", callbackAt: nil)),
         ])
-        #expect(given.state.groups["g1"]?.disposition == .interested)
+        #expect(given.state.batches["g1"]?.disposition == .interested)
         #expect(given.refusal(.recordDisposition(sessionId: "s", callId: "g1-1", outcome: .other, notes: nil, callbackAt: nil))
                 == .invalidTransition("call g1-1 already has a disposition"))
         // Only the winner's conversation has one.
@@ -53,27 +53,27 @@ struct DispositionTests {
     @Test func aWrapUpHoldsTheNextBatchUntilTheDispositionOrItsTime() throws {
         var timed = try talkedAndHungUp(settings: SessionSettings(wrapUpMs: 20_000))
         let endsAt = timed.time.adding(milliseconds: 20_000)
-        #expect(timed.state.sessions["s"]?.wrapUp == WrapUp(groupId: "g1", callId: "g1-1", endsAt: endsAt))
-        #expect(timed.refusal(.startBatch(sessionId: "s", groupId: "g2")) == .inWrapUp("s", until: endsAt))
+        #expect(timed.state.sessions["s"]?.wrapUp == WrapUp(batchId: "g1", callId: "g1-1", endsAt: endsAt))
+        #expect(timed.refusal(.startBatch(sessionId: "s", batchId: "g2")) == .inWrapUp("s", until: endsAt))
         timed.advance(20_000)
-        try timed.when(.startBatch(sessionId: "s", groupId: "g2"))  // the time ran out
+        try timed.when(.startBatch(sessionId: "s", batchId: "g2"))  // the time ran out
         #expect(timed.state.sessions["s"]?.wrapUp == nil)
 
         var required = try talkedAndHungUp(settings: SessionSettings(requireDisposition: true))
         required.advance(600_000)
-        #expect(required.refusal(.startBatch(sessionId: "s", groupId: "g2")) == .inWrapUp("s", until: nil))
+        #expect(required.refusal(.startBatch(sessionId: "s", batchId: "g2")) == .inWrapUp("s", until: nil))
         try required.when(.recordDisposition(sessionId: "s", callId: "g1-1", outcome: .notInterested, notes: nil,
                                              callbackAt: nil))
         #expect(required.state.sessions["s"]?.wrapUp == nil)
-        try required.when(.startBatch(sessionId: "s", groupId: "g2"))
+        try required.when(.startBatch(sessionId: "s", batchId: "g2"))
     }
 
     @Test func whoHungUpIsRecorded() throws {
         var given = Fixture.workingQueue()
         try Fixture.dialAll(&given)
-        try given.when(.recordAnswer(groupId: "g1", callId: "g1-1", answeredBy: .human))
-        #expect(try given.when(.recordHangup(groupId: "g1", callId: "g1-1", endedBy: .carrier)).first
-                == .callCompleted(.init(groupId: "g1", callId: "g1-1", endedBy: .carrier)))
-        #expect(given.state.groups["g1"]?.call("g1-1")?.endReason == "carrier")
+        try given.when(.recordAnswer(batchId: "g1", callId: "g1-1", answeredBy: .human))
+        #expect(try given.when(.recordHangup(batchId: "g1", callId: "g1-1", endedBy: .carrier)).first
+                == .callCompleted(.init(batchId: "g1", callId: "g1-1", endedBy: .carrier)))
+        #expect(given.state.batches["g1"]?.call("g1-1")?.endReason == "carrier")
     }
 }

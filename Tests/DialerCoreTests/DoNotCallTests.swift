@@ -16,7 +16,7 @@ struct DoNotCallTests {
         #expect(given.state.queues["other"]?.contacts["o1"]?.outcome == .doNotCall)
         #expect(given.state.queues["q"]?.pendingCount == 3)
         try Fixture.dialAll(&given)
-        #expect(given.state.groups["g1"]?.calls.map(\.contactId) == ["c1", "c3", "c4"])
+        #expect(given.state.batches["g1"]?.calls.map(\.contactId) == ["c1", "c3", "c4"])
         #expect(try given.when(.addDoNotCall([listed], source: .import)).isEmpty, "listing twice records nothing")
     }
 
@@ -25,19 +25,19 @@ struct DoNotCallTests {
         try Fixture.dialAll(&given)
         try given.when(.addDoNotCall([listed], source: .request))
         #expect(given.state.queues["q"]?.contacts["c2"]?.outcome == .pending, "its call is still live")
-        try given.when(.recordNoAnswer(groupId: "g1", callId: "g1-2", cause: .timeout))
+        try given.when(.recordNoAnswer(batchId: "g1", callId: "g1-2", cause: .timeout))
         #expect(given.state.queues["q"]?.contacts["c2"]?.outcome == .doNotCall)
-        try given.when(.recordNoAnswer(groupId: "g1", callId: "g1-1", cause: .timeout))
-        try given.when(.recordNoAnswer(groupId: "g1", callId: "g1-3", cause: .timeout))
-        try given.when(.startBatch(sessionId: "s", groupId: "g2"))
-        #expect(given.state.groups["g2"]?.calls.map(\.contactId).contains("c2") == false)
+        try given.when(.recordNoAnswer(batchId: "g1", callId: "g1-1", cause: .timeout))
+        try given.when(.recordNoAnswer(batchId: "g1", callId: "g1-3", cause: .timeout))
+        try given.when(.startBatch(sessionId: "s", batchId: "g2"))
+        #expect(given.state.batches["g2"]?.calls.map(\.contactId).contains("c2") == false)
     }
 
     @Test func theAgentsDoNotCallDispositionListsTheNumberAndRemovalReleasesIt() throws {
         var given = Fixture.workingQueue(contacts: Fixture.contacts(3))
         try Fixture.dialAll(&given)
-        try given.when(.recordAnswer(groupId: "g1", callId: "g1-2", answeredBy: .human))
-        try given.when(.endLosingCalls(groupId: "g1"))
+        try given.when(.recordAnswer(batchId: "g1", callId: "g1-2", answeredBy: .human))
+        try given.when(.endLosingCalls(batchId: "g1"))
         try given.when(.hangUp(sessionId: "s"))
         let events = try given.when(.recordDisposition(sessionId: "s", callId: "g1-2", outcome: .doNotCall, notes: nil, callbackAt: nil))
         #expect(events.last == .doNotCallAdded(.init(phones: [listed], source: .disposition)))

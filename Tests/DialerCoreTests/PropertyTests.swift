@@ -9,11 +9,11 @@ struct PropertyTests {
     @Test(arguments: 0..<60)
     func randomInterleavingsNeverYieldTwoWinners(seed: Int) {
         let (state, log) = RandomWalk.run(seed: UInt64(seed), steps: 400)
-        var winners: [GroupID: [CallID]] = [:]
+        var winners: [BatchID: [CallID]] = [:]
         var ended: Set<CallID> = []
         for (event, _) in log {
             switch event {
-            case .callConnected(let e): winners[e.groupId, default: []].append(e.callId)
+            case .callConnected(let e): winners[e.batchId, default: []].append(e.callId)
             case .callTerminated(let e): #expect(ended.insert(e.callId).inserted, "call \(e.callId) ended twice")
             case .callVoicemail(let e): #expect(ended.insert(e.callId).inserted, "call \(e.callId) ended twice")
             case .callNoAnswer(let e): #expect(ended.insert(e.callId).inserted, "call \(e.callId) ended twice")
@@ -23,14 +23,14 @@ struct PropertyTests {
             }
         }
         for (group, calls) in winners { #expect(calls.count == 1, "group \(group) had winners \(calls) (seed \(seed))") }
-        for group in state.groups.values {
+        for group in state.batches.values {
             #expect(group.calls.count { $0.outcome == .winner } <= 1)
             // A group has ended exactly when every call has ended.
             #expect(group.isEnded == group.calls.allSatisfy { !$0.isLive }, "group \(group.id), seed \(seed)")
             #expect(group.calls.count >= 1 && group.calls.count <= 5)
         }
         // A contact is never in two live calls at once.
-        let liveContacts = state.groups.values.flatMap { $0.liveCalls.map(\.contactId) }
+        let liveContacts = state.batches.values.flatMap { $0.liveCalls.map(\.contactId) }
         #expect(Set(liveContacts).count == liveContacts.count)
         #expect(!log.isEmpty)
     }
@@ -55,12 +55,12 @@ struct PropertyTests {
     @Test(arguments: 0..<20)
     func decidingAgainAfterACancelOrWinnerTakeAllChangesNothing(seed: Int) {
         let (state, _) = RandomWalk.run(seed: UInt64(seed) &+ 5000, steps: 200)
-        for group in state.groups.values {
+        for group in state.batches.values {
             if group.isEnded {
-                #expect((try? state.decide(.cancelBatch(groupId: group.id), at: .epoch)) == [])
+                #expect((try? state.decide(.cancelBatch(batchId: group.id), at: .epoch)) == [])
             }
             if group.winner != nil, group.liveCalls.allSatisfy({ $0.id == group.winner }) {
-                #expect((try? state.decide(.endLosingCalls(groupId: group.id), at: .epoch)) == [])
+                #expect((try? state.decide(.endLosingCalls(batchId: group.id), at: .epoch)) == [])
             }
         }
     }

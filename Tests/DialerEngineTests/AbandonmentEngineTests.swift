@@ -35,9 +35,9 @@ struct AbandonmentEngineTests {
             L(ms: 1400, type: "call.safe-harbor-started", detail: "g1-2"),
             L(ms: 1400 + speaking, type: "call.safe-harbor-ended", detail: "g1-2"),
         ])
-        let call = try #require(h.engine.state.groups["g1"]?.call("g1-2"))
+        let call = try #require(h.engine.state.batches["g1"]?.call("g1-2"))
         #expect(call.safeHarbor == .requested && call.abandonCause == .racedWinner)
-        #expect(h.carrier.liveCalls() == [CallReference(groupId: "g1", callId: "g1-1")], "only the winner is still up")
+        #expect(h.carrier.liveCalls() == [CallReference(batchId: "g1", callId: "g1-1")], "only the winner is still up")
         #expect(h.engine.state.queues["q"]?.guardLevel == .capped, "1 abandoned of 2 live answers")
     }
 
@@ -54,7 +54,7 @@ struct AbandonmentEngineTests {
             L(ms: 600, type: "batch.cancelled", detail: "requested"),
             L(ms: 700, type: "call.abandoned", detail: "g1-1 human raced-cancel"),
         ])
-        #expect(h.engine.state.groups["g1"]?.call("g1-1")?.safeHarbor == .noSafeHarbor)
+        #expect(h.engine.state.batches["g1"]?.call("g1-1")?.safeHarbor == .noSafeHarbor)
         #expect(h.engine.state.queues["q"]?.abandonment.withoutSafeHarbor == 1)
         #expect(h.carrier.liveCalls().isEmpty)
         #expect(h.engine.state.queues["q"]?.contacts["c1"]?.isSettled == true, "never rung again")
@@ -103,7 +103,7 @@ struct AbandonmentEngineTests {
         // Under the cap no one could be abandoned: every abandonment happened at two or three lines.
         let queue = try #require(state.queues["q"])
         #expect(queue.abandonment.lifetime.abandoned >= 3)
-        let capped = state.groups.values.filter { $0.fanout == 1 }
+        let capped = state.batches.values.filter { $0.fanout == 1 }
         #expect(!capped.isEmpty && capped.allSatisfy { group in group.calls.allSatisfy { !$0.abandoned } })
     }
 

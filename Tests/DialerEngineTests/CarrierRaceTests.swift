@@ -37,11 +37,11 @@ struct CarrierRaceTests {
         h.workQueue([NewContact(contactId: "c1", phone: PhoneNumber("+15125550001")!)], mode: .single, maxAttempts: 1)
         try await h.run(until: 60_000)
         let engine = h.engine
-        let call = try #require(engine.state.groups["g1"]?.call("g1-1"))
+        let call = try #require(engine.state.batches["g1"]?.call("g1-1"))
         // Ring timeout (30 s) plus the engine's guard (5 s): recorded as no-answer, and the carrier told to cancel.
         #expect(call.status == .completed && call.outcome == .noAnswer)
         #expect(call.endedAt == EngineHarness.start.adding(milliseconds: 35_000))
-        #expect(carrier.cancelled == [CallReference(groupId: "g1", callId: "g1-1")])
+        #expect(carrier.cancelled == [CallReference(batchId: "g1", callId: "g1-1")])
     }
 }
 

@@ -86,7 +86,7 @@ struct ClockStepTests {
                 if let start = dialed[e.callId] { #expect(at - start >= .milliseconds(95), "\(e.callId) rang \(at - start)") }
             case .batchCompleted: lastEnd = at
             case .batchStarted(let e):
-                if let end = lastEnd { #expect(at - end >= .milliseconds(295), "\(e.groupId) after \(at - end)") }
+                if let end = lastEnd { #expect(at - end >= .milliseconds(295), "\(e.batchId) after \(at - end)") }
             default: break
             }
         }

@@ -31,7 +31,7 @@ struct EngineTests {
             // After the cooldown the next batch finds nobody left: the queue is done.
             L(ms: 33_000, type: "queue.completed"),
         ])
-        let callerIds = h.engine.state.groups["g1"]?.calls.map(\.callerId.e164)
+        let callerIds = h.engine.state.batches["g1"]?.calls.map(\.callerId.e164)
         #expect(callerIds == ["+15125550100", "+17135550100", "+15125550100"])
     }
 
@@ -51,7 +51,7 @@ struct EngineTests {
             L(ms: 1200, type: "call.terminated", detail: "g1-3 lost-race"),
         ])
         // The carrier was told: only the winner is still up.
-        #expect(h.carrier.liveCalls() == [CallReference(groupId: "g1", callId: "g1-1")])
+        #expect(h.carrier.liveCalls() == [CallReference(batchId: "g1", callId: "g1-1")])
     }
 
     @Test func callsNotYetPlacedWhenSomeoneAnswersAreNeverPlaced() async throws {
@@ -82,7 +82,7 @@ struct EngineTests {
             L(ms: 1500, type: "call.terminated", detail: "g1-3 lost-race"),
         ])
         #expect(h.engine.state.queues["q"]?.abandonedCalls == 1)
-        #expect(h.carrier.liveCalls() == [CallReference(groupId: "g1", callId: "g1-1")])
+        #expect(h.carrier.liveCalls() == [CallReference(batchId: "g1", callId: "g1-1")])
     }
 
     @Test func machinesEndAsVoicemailFailuresAsFailedAndUnansweredCallsAsNoAnswer() async throws {
@@ -150,7 +150,7 @@ struct EngineTests {
             L(ms: 5000, type: "batch.completed", detail: "connected"),
             L(ms: 5000, type: "call.dialed", detail: "g2-1"),
         ])
-        #expect(!h.carrier.liveCalls().contains(CallReference(groupId: "g1", callId: "g1-1")))
+        #expect(!h.carrier.liveCalls().contains(CallReference(batchId: "g1", callId: "g1-1")))
     }
 
     // Changed (issue 8): the cancel paused the queue; it now pauses the agent's session.
@@ -178,8 +178,8 @@ struct EngineTests {
             L(ms: 10_500, type: "call.dialed", detail: "g2-2"),
         ])
         // The cancelled contacts went back to pending and are the ones dialled again; nothing rang on.
-        #expect(h.engine.state.groups["g2"]?.calls.map(\.contactId) == ["c1", "c2", "c3"])
-        #expect(h.carrier.liveCalls().allSatisfy { $0.groupId == "g2" })
+        #expect(h.engine.state.batches["g2"]?.calls.map(\.contactId) == ["c1", "c2", "c3"])
+        #expect(h.carrier.liveCalls().allSatisfy { $0.batchId == "g2" })
     }
 
     @Test func aPauseAndResumeDuringTheCooldownDoNotSkipItAndStaleTimersDoNothing() async throws {
@@ -299,8 +299,8 @@ struct EngineTests {
         h.at(60, .setSettings(SettingsPatch(cooldownMs: 1000)))
         try await h.run(until: 3000)
         let state = h.engine.state
-        #expect(state.groups["g1"]?.calls.count == 3)  // already started in parallel
-        #expect(state.groups["g2"]?.calls.count == 1)
+        #expect(state.batches["g1"]?.calls.count == 3)  // already started in parallel
+        #expect(state.batches["g2"]?.calls.count == 1)
         // Batch 1 ends at 1 100 (last failure); the new 1 s cooldown applies: batch 2 at 2 100, batch 3 at 3 200.
         #expect(try await h.timeline(types: ["batch.started"]).map(\.ms) == [0, 2100])
     }
@@ -328,12 +328,12 @@ struct EngineTests {
         h.workQueue((1...60).map { H.contact("c\($0)", ringMs: 50, fail: "congestion") },
                     settings: SessionSettings(cooldownMs: 0, wrapUpMs: 0), maxAttempts: 1)
         try await h.run()
-        let groups = h.engine.state.groups.values.sorted { $0.startedAt < $1.startedAt }
-        let profiles = groups.map(\.profile)
+        let batches = h.engine.state.batches.values.sorted { $0.startedAt < $1.startedAt }
+        let profiles = batches.map(\.profile)
         // Nobody answers: once 25 calls were dialled the queue is judged poor and worked aggressively.
         #expect(profiles.prefix(9).allSatisfy { $0 == .balanced })
         #expect(profiles.dropFirst(9).allSatisfy { $0 == .aggressive })
-        #expect(groups.dropFirst(9).first?.calls.count == 5)
+        #expect(batches.dropFirst(9).first?.calls.count == 5)
         #expect(h.engine.state.queues["q"]?.state == .completed)
     }
 
@@ -346,7 +346,7 @@ struct EngineTests {
         try await h.run()
         let dialed = try await h.timeline(types: ["call.dialed"])
         #expect(dialed.count == 7)
-        let contacts = h.engine.state.groups.values.flatMap { $0.calls.filter(\.isPlaced).map(\.contactId) }
+        let contacts = h.engine.state.batches.values.flatMap { $0.calls.filter(\.isPlaced).map(\.contactId) }
         #expect(Set(contacts).count == 7)
         #expect(h.engine.state.queues["q"]?.state == .completed)
     }

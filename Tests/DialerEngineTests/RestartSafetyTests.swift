@@ -20,7 +20,7 @@ struct RestartSafetyTests {
                          EngineHarness.contact("c4")])
         try await first.run(until: 1200)
         _ = first.crash()
-        let ghost = CallReference(groupId: "ghost", callId: "ghost-1")
+        let ghost = CallReference(batchId: "ghost", callId: "ghost-1")
         carrier.adopt(ghost)
 
         let second = try await EngineHarness(directory: folder.url, startAt: 10_000, carrier: { _ in carrier })
@@ -37,8 +37,8 @@ struct RestartSafetyTests {
             L(ms: 38_000, type: "batch.started"),  // after the cooldown
         ])
         // The guards cancelled the calls the carrier still had.
-        #expect(carrier.hungUp == [ghost, CallReference(groupId: "g1", callId: "g1-1"),
-                                   CallReference(groupId: "g1", callId: "g1-2"), CallReference(groupId: "g1", callId: "g1-3")])
+        #expect(carrier.hungUp == [ghost, CallReference(batchId: "g1", callId: "g1-1"),
+                                   CallReference(batchId: "g1", callId: "g1-2"), CallReference(batchId: "g1", callId: "g1-3")])
     }
 
     @Test func aSessionBetweenBatchesKeepsItsCooldownAcrossARestart() async throws {
@@ -84,19 +84,19 @@ struct RestartSafetyTests {
         // Every call id was placed at most once, and only after its dial was in the log.
         let placed = placements.references
         #expect(Set(placed).count == placed.count)
-        let logged = Set(state.groups.values.flatMap { group in
-            group.calls.filter(\.isPlaced).map { CallReference(groupId: group.id, callId: $0.id).description }
+        let logged = Set(state.batches.values.flatMap { group in
+            group.calls.filter(\.isPlaced).map { CallReference(batchId: group.id, callId: $0.id).description }
         })
         #expect(Set(placed).isSubset(of: logged))
         // A contact was never in two calls at once, and every batch has ended.
-        let calls = state.groups.values.flatMap { group in group.calls.filter(\.isPlaced) }
+        let calls = state.batches.values.flatMap { group in group.calls.filter(\.isPlaced) }
         for (_, byContact) in Dictionary(grouping: calls, by: \.contactId) {
             let ordered = byContact.sorted { ($0.dialedAt ?? .epoch) < ($1.dialedAt ?? .epoch) }
             for (earlier, later) in zip(ordered, ordered.dropFirst()) {
                 #expect((earlier.endedAt ?? .epoch) <= (later.dialedAt ?? .epoch), "\(earlier.id) overlaps \(later.id)")
             }
         }
-        #expect(state.groups.values.allSatisfy { $0.isEnded })
+        #expect(state.batches.values.allSatisfy { $0.isEnded })
         #expect(state.queues["q"]?.contacts["c1"]?.outcome == .winner || state.queues["q"]?.contacts["c5"]?.outcome == .winner)
     }
 }

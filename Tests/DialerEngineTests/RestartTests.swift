@@ -43,7 +43,7 @@ struct RestartTests {
         #expect(Set(dialed).count == dialed.count)
         // c4 (fresh) comes first in the next batch; the interrupted contacts follow. (Since issue 8 a call
         // the engine closed after a restart is not a fair try: no attempt is used.)
-        #expect(second.engine.state.groups["g2"]?.calls.map(\.contactId) == ["c4", "c1", "c2"])
+        #expect(second.engine.state.batches["g2"]?.calls.map(\.contactId) == ["c4", "c1", "c2"])
         #expect(second.engine.state.queues["q"]?.contacts["c1"]?.attempts == 0)
     }
 
@@ -98,16 +98,16 @@ struct SimulationTests {
 
     @Test func theExampleScenarioPlaysOutAsScripted() async throws {
         let outcome = try await run(seed: 7)
-        let groups = outcome.state.groups.values.sorted { ($0.startedAt, $0.position) < ($1.startedAt, $1.position) }
+        let batches = outcome.state.batches.values.sorted { ($0.startedAt, $0.position) < ($1.startedAt, $1.position) }
         // Cancelled at 700 ms, resumed at 900 ms; c1 (human at 1 200 ms) wins the second batch while
         // c2 (a machine at 800 ms) and c3 lose; the agent hangs up at 9 s; single mode from then on.
-        #expect(groups.first?.status == .cancelled)
-        let second = try #require(groups.dropFirst().first)
+        #expect(batches.first?.status == .cancelled)
+        let second = try #require(batches.dropFirst().first)
         #expect(second.status == .completed)
         #expect(second.winner.flatMap { second.call($0)?.contactId } == "c1")
         #expect(second.calls.map(\.status) == [.completed, .terminated, .terminated])
         #expect(second.calls.first?.endedAt == Timestamp(rfc3339: "2026-01-05T15:00:09.000Z"))
-        #expect(groups.dropFirst(2).allSatisfy { $0.fanout == 1 })
+        #expect(batches.dropFirst(2).allSatisfy { $0.fanout == 1 })
         #expect(outcome.state.queues[outcome.queueId]?.state == .completed)
         #expect(outcome.refusals.isEmpty)
     }

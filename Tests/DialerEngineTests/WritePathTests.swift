@@ -107,7 +107,7 @@ struct WritePathTests {
         #expect(Set(dialed.map(\.contactId)).count == 48)
         for (contactId, calls) in Dictionary(grouping: dialed, by: \.contactId) where calls.count > 1 {
             for call in calls.dropLast() {
-                let group = try #require(state.groups.values.first { $0.call(CallID(call.callId)) != nil })
+                let group = try #require(state.batches.values.first { $0.call(CallID(call.callId)) != nil })
                 #expect(group.call(CallID(call.callId))?.endReason == "lost-race", "\(contactId) was dialled again")
             }
         }

@@ -61,10 +61,10 @@ struct CommandHandlerTests {
             try await handler.handle(.changeSettings(sessionId: "s1", patch: SettingsPatch(maxLines: 7)), at: DemoScenario.startAt)
         }
         await #expect(throws: DomainError.groupNotFound("nope")) {
-            try await handler.handle(.cancelBatch(groupId: "nope"), at: DemoScenario.startAt)
+            try await handler.handle(.cancelBatch(batchId: "nope"), at: DemoScenario.startAt)
         }
         // Terminating an ended group again is harmless: no new events.
-        #expect(try await handler.handle(.cancelBatch(groupId: "g3"), at: DemoScenario.startAt).isEmpty)
+        #expect(try await handler.handle(.cancelBatch(batchId: "g3"), at: DemoScenario.startAt).isEmpty)
         #expect(try await temp.store.headPosition() == head)
     }
 

@@ -32,8 +32,8 @@ struct AuditTests {
             for session in sessions where event.position % 7 == 0 || event.correlationId == session.rawValue {
                 let past = try await audit.sessionState(session, at: event.position)
                 #expect(past.sessions[session] == prefix.sessions[session], "session \(session) at \(event.position)")
-                for group in prefix.groups.values where group.sessionId == session {
-                    #expect(past.groups[group.id]?.calls == group.calls && past.groups[group.id]?.winner == group.winner,
+                for group in prefix.batches.values where group.sessionId == session {
+                    #expect(past.batches[group.id]?.calls == group.calls && past.batches[group.id]?.winner == group.winner,
                             "group \(group.id) at \(event.position)")
                 }
             }
@@ -81,13 +81,13 @@ struct ComplianceReportTests {
         try await handler.handle(.startSession(sessionId: "s", agentId: "a", queueId: "q", mode: .parallel, profile: .auto,
                                                settings: .default, callerIds: Fixture.callerIds), at: dayOne)
         /// A batch of `lines` in which `humans` people answer at once: one wins, the others are abandoned.
-        func batch(_ group: GroupID, lines: Int, humans: Int, at time: Timestamp) async throws {
-            try await handler.handle(.startBatch(sessionId: "s", groupId: group), at: time)
-            for index in 1...lines { try await handler.handle(.placeCall(groupId: group, callId: CallID("\(group)-\(index)")), at: time) }
+        func batch(_ group: BatchID, lines: Int, humans: Int, at time: Timestamp) async throws {
+            try await handler.handle(.startBatch(sessionId: "s", batchId: group), at: time)
+            for index in 1...lines { try await handler.handle(.placeCall(batchId: group, callId: CallID("\(group)-\(index)")), at: time) }
             for index in 1...humans {
-                try await handler.handle(.recordAnswer(groupId: group, callId: CallID("\(group)-\(index)"), answeredBy: .human), at: time)
+                try await handler.handle(.recordAnswer(batchId: group, callId: CallID("\(group)-\(index)"), answeredBy: .human), at: time)
             }
-            try await handler.handle(.endLosingCalls(groupId: group), at: time)
+            try await handler.handle(.endLosingCalls(batchId: group), at: time)
             try await handler.handle(.hangUp(sessionId: "s"), at: time.adding(milliseconds: 60_000))
         }
         // Changed (issue 12): day one's abandonment caps the queue (1 of 2), so day two dials one line;

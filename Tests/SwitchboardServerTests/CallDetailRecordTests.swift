@@ -15,10 +15,10 @@ struct CallDetailRecordTests {
         let head = try await temp.store.headPosition()
         let records = try await CallDetailRecord.records(temp.store, from: 1, to: head)
         let state = await handler.state
-        let placed = state.groups.values.flatMap { group in group.calls.filter(\.isPlaced).map { (group, $0) } }
+        let placed = state.batches.values.flatMap { group in group.calls.filter(\.isPlaced).map { (group, $0) } }
         #expect(records.count == placed.count)
         for (group, call) in placed {
-            let record = try #require(records.first { $0.groupId == group.id && $0.call.id == call.id })
+            let record = try #require(records.first { $0.batchId == group.id && $0.call.id == call.id })
             #expect(record.call == call && record.agentId == group.agentId && record.queueId == group.queueId)
         }
         let csv = CallDetailRecord.csv(records).split(separator: "\r\n", omittingEmptySubsequences: true)
@@ -29,7 +29,7 @@ struct CallDetailRecordTests {
         #expect(row[header.firstIndex(of: "disposition")!] == "interested")
         #expect(row[header.firstIndex(of: "calling_number")!] == Substring("'" + winner.call.callerId.e164), "a number is text, not a formula")
         let abandoned = try #require(records.first { $0.call.abandoned })
-        let abandonedRow = try #require(csv.first { $0.contains(",\(abandoned.groupId.rawValue),\(abandoned.call.id.rawValue),") })
+        let abandonedRow = try #require(csv.first { $0.contains(",\(abandoned.batchId.rawValue),\(abandoned.call.id.rawValue),") })
         #expect(abandonedRow.contains(",true,after-winner,true,"), "abandoned, why, and its safe-harbor message played")
         // A window of positions keeps only the calls placed in it.
         let late = try await CallDetailRecord.records(temp.store, from: head / 2, to: head)

@@ -14,7 +14,7 @@ struct FeedRoutingTests {
         index.add(3, try topics("session:s-2,agent:a-9"))
         index.add(4, try topics("group:g-1"))
         index.add(5, try topics("queue:q-1"))
-        let subject = EventSubject(stream: .group("g-1"), queueId: "q-1", sessionId: "s-1", groupId: "g-1", agentId: "a-1")
+        let subject = EventSubject(stream: .group("g-1"), queueId: "q-1", sessionId: "s-1", batchId: "g-1", agentId: "a-1")
         #expect(index.all == [1])
         #expect(index.followers(of: TopicKey.keys(of: subject)) == [2, 4, 5], "walls are kept apart")
         let other = EventSubject(stream: .session("s-2"), sessionId: "s-2", agentId: "a-9")

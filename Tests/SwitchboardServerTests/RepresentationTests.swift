@@ -12,7 +12,7 @@ struct RepresentationTests {
         let temp = try TemporaryStore()
         let handler = try await CommandHandler(store: temp.store)
         try await DemoScenario.run(handler)
-        let group = try #require(await handler.state.groups["g4"])
+        let group = try #require(await handler.state.batches["g4"])
         let summary = group.summary
         #expect(summary.objectValue?.keys == ["groupId", "sessionId", "queueId", "status", "profile", "profileReason", "fanout",
                                              "linesLimitedBy", "linesWhy", "staggerMs", "amdPolicy", "winner", "disposition", "calls", "position"])
@@ -32,17 +32,17 @@ struct RepresentationTests {
         #expect(houston["timeZones"] == ["America/Chicago"])
         // Every contact's first call had no attempt before it; later ones count up, never down, and the
         // day (which retries at once) has calls to contacts already tried.
-        let everyCall = await handler.state.groups.values.sorted { $0.position < $1.position }.flatMap(\.calls)
+        let everyCall = await handler.state.batches.values.sorted { $0.position < $1.position }.flatMap(\.calls)
         let byContact = Dictionary(grouping: everyCall, by: \.contactId)
         #expect(byContact.values.allSatisfy { $0.first?.priorAttempts == 0 })
         #expect(byContact.values.allSatisfy { calls in zip(calls, calls.dropFirst()).allSatisfy { $0.priorAttempts <= $1.priorAttempts } })
         #expect(everyCall.contains { $0.priorAttempts > 0 })
         #expect(calls[1]["abandonment"]?["cause"] == "after-winner" && calls[0]["abandonment"] == .null)
-        let noAnswer = try #require(await handler.state.groups["g2"]?.summary)
+        let noAnswer = try #require(await handler.state.batches["g2"]?.summary)
         #expect(noAnswer["status"] == "no-answer")
         #expect(noAnswer["calls"]?.arrayValue?.first?["status"] == "completed")
         #expect(noAnswer["calls"]?.arrayValue?.first?["outcome"] == "no-answer")
-        #expect(await handler.state.groups["g3"]?.summary["status"] == "cancelled")
+        #expect(await handler.state.batches["g3"]?.summary["status"] == "cancelled")
     }
 }
 
@@ -56,25 +56,25 @@ struct QueueBriefTests {
         var batch = 0
         while (given.state.queues["q"]?.dialedCalls ?? 0) < 25 {  // nobody answers: a low answer rate
             batch += 1
-            let group = GroupID("g\(batch)")
+            let group = BatchID("g\(batch)")
             try Fixture.dialAll(&given, group: group)
-            for call in given.state.groups[group]?.calls ?? [] {
-                try given.when(.recordNoAnswer(groupId: group, callId: call.id, cause: .timeout))
+            for call in given.state.batches[group]?.calls ?? [] {
+                try given.when(.recordNoAnswer(batchId: group, callId: call.id, cause: .timeout))
             }
         }
         #expect(profile() == ["name": "aggressive", "reason": "low-answer-rate", "lines": 5, "linesLimitedBy": .null])
         try Fixture.dialAll(&given, group: "abandoning")
-        #expect(given.state.groups["abandoning"]?.calls.count == 5)
-        try given.when(.recordAnswer(groupId: "abandoning", callId: "abandoning-1", answeredBy: .human))
-        try given.when(.recordAnswer(groupId: "abandoning", callId: "abandoning-2", answeredBy: .human))
-        try given.when(.endLosingCalls(groupId: "abandoning"))
+        #expect(given.state.batches["abandoning"]?.calls.count == 5)
+        try given.when(.recordAnswer(batchId: "abandoning", callId: "abandoning-1", answeredBy: .human))
+        try given.when(.recordAnswer(batchId: "abandoning", callId: "abandoning-2", answeredBy: .human))
+        try given.when(.endLosingCalls(batchId: "abandoning"))
         try given.when(.hangUp(sessionId: "s"))
         #expect(given.state.queues["q"]?.guardLevel == .capped)
         let promised = profile()
         #expect(promised == ["name": "balanced", "reason": "abandonment-guard", "lines": 1,
                              "linesLimitedBy": "abandonment-capped"])
-        try given.when(.startBatch(sessionId: "s", groupId: "next"))
-        let next = try #require(given.state.groups["next"])
+        try given.when(.startBatch(sessionId: "s", batchId: "next"))
+        let next = try #require(given.state.batches["next"])
         #expect(promised == ["name": next.profile.json, "reason": next.profileReason?.json ?? .null, "lines": next.calls.count.json,
                              "linesLimitedBy": next.linesLimitedBy?.json ?? .null])
     }

@@ -1,10 +1,10 @@
 import SwitchboardJSON
 import SwitchboardBasics
 
-// MARK: - Group (batch) and call events
+// MARK: - Batch (batch) and call events
 
 public struct ProfileSelected: Hashable, Sendable {
-    public var groupId: GroupID
+    public var batchId: BatchID
     public var sessionId: SessionID
     public var queueId: QueueID
     public var profile: StrategyProfile.Name
@@ -12,16 +12,16 @@ public struct ProfileSelected: Hashable, Sendable {
     /// The queue's counts the choice was based on.
     public var dialedCalls: Int
     public var humanAnswers: Int
-    public init(groupId: GroupID, sessionId: SessionID, queueId: QueueID, profile: StrategyProfile.Name,
+    public init(batchId: BatchID, sessionId: SessionID, queueId: QueueID, profile: StrategyProfile.Name,
                 reason: ProfileReason, dialedCalls: Int, humanAnswers: Int) {
-        self.groupId = groupId; self.sessionId = sessionId; self.queueId = queueId; self.profile = profile
+        self.batchId = batchId; self.sessionId = sessionId; self.queueId = queueId; self.profile = profile
         self.reason = reason; self.dialedCalls = dialedCalls; self.humanAnswers = humanAnswers
     }
 }
 
 extension ProfileSelected: DialerEventPayload {
     public static let type = EventType("profile.selected")
-    public var subject: EventSubject { .group(groupId, session: sessionId, queue: queueId) }
+    public var subject: EventSubject { .group(batchId, session: sessionId, queue: queueId) }
     public var summary: String { "profile \(profile.rawValue) (\(reason.rawValue))" }
 }
 
@@ -38,7 +38,7 @@ public struct PlannedCall: Hashable, Sendable {
 }
 
 public struct BatchStarted: Hashable, Sendable {
-    public var groupId: GroupID
+    public var batchId: BatchID
     public var sessionId: SessionID
     public var queueId: QueueID
     public var agentId: AgentID
@@ -51,10 +51,10 @@ public struct BatchStarted: Hashable, Sendable {
     public var calls: [PlannedCall]
     /// The rule that held `fanout` below what the session and profile asked for (absent: none did).
     public var linesLimitedBy: LineLimit?
-    public init(groupId: GroupID, sessionId: SessionID, queueId: QueueID, agentId: AgentID, mode: CallingMode,
+    public init(batchId: BatchID, sessionId: SessionID, queueId: QueueID, agentId: AgentID, mode: CallingMode,
                 profile: StrategyProfile.Name, fanout: Int, staggerMs: Int64, amdPolicy: AMDPolicy,
                 ringTimeoutMs: Int64, calls: [PlannedCall], linesLimitedBy: LineLimit? = nil) {
-        self.groupId = groupId; self.sessionId = sessionId; self.queueId = queueId; self.agentId = agentId
+        self.batchId = batchId; self.sessionId = sessionId; self.queueId = queueId; self.agentId = agentId
         self.mode = mode; self.profile = profile; self.fanout = fanout; self.staggerMs = staggerMs
         self.amdPolicy = amdPolicy; self.ringTimeoutMs = ringTimeoutMs; self.calls = calls
         self.linesLimitedBy = linesLimitedBy
@@ -63,8 +63,8 @@ public struct BatchStarted: Hashable, Sendable {
 
 extension BatchStarted: DialerEventPayload {
     public static let type = EventType("batch.started")
-    public var subject: EventSubject { .group(groupId, session: sessionId, queue: queueId, agent: agentId) }
-    public var summary: String { "batch \(groupId): \(calls.count) lines, \(profile.rawValue), stagger \(staggerMs) ms" }
+    public var subject: EventSubject { .group(batchId, session: sessionId, queue: queueId, agent: agentId) }
+    public var summary: String { "batch \(batchId): \(calls.count) lines, \(profile.rawValue), stagger \(staggerMs) ms" }
 }
 
 public enum BatchResult: String, Sendable, CaseIterable, JSONConvertible {
@@ -73,18 +73,18 @@ public enum BatchResult: String, Sendable, CaseIterable, JSONConvertible {
 }
 
 public struct BatchCompleted: Hashable, Sendable {
-    public var groupId: GroupID
+    public var batchId: BatchID
     public var result: BatchResult
     public var winnerCallId: CallID?
-    public init(groupId: GroupID, result: BatchResult, winnerCallId: CallID?) {
-        self.groupId = groupId; self.result = result; self.winnerCallId = winnerCallId
+    public init(batchId: BatchID, result: BatchResult, winnerCallId: CallID?) {
+        self.batchId = batchId; self.result = result; self.winnerCallId = winnerCallId
     }
 }
 
 extension BatchCompleted: DialerEventPayload {
     public static let type = EventType("batch.completed")
-    public var subject: EventSubject { .group(groupId) }
-    public var summary: String { "batch \(groupId) done: \(result.rawValue)" }
+    public var subject: EventSubject { .group(batchId) }
+    public var summary: String { "batch \(batchId) done: \(result.rawValue)" }
 }
 
 public enum CancelReason: String, Sendable, CaseIterable, JSONConvertible {
@@ -97,17 +97,17 @@ public enum CancelReason: String, Sendable, CaseIterable, JSONConvertible {
 }
 
 public struct BatchCancelled: Hashable, Sendable {
-    public var groupId: GroupID
+    public var batchId: BatchID
     public var reason: CancelReason
     /// Contacts that go back to pending (their calls were cancelled or never placed).
     public var releasedContactIds: [ContactID]
-    public init(groupId: GroupID, reason: CancelReason, releasedContactIds: [ContactID]) {
-        self.groupId = groupId; self.reason = reason; self.releasedContactIds = releasedContactIds
+    public init(batchId: BatchID, reason: CancelReason, releasedContactIds: [ContactID]) {
+        self.batchId = batchId; self.reason = reason; self.releasedContactIds = releasedContactIds
     }
 }
 
 extension BatchCancelled: DialerEventPayload {
     public static let type = EventType("batch.cancelled")
-    public var subject: EventSubject { .group(groupId) }
-    public var summary: String { "batch \(groupId) cancelled (\(reason.rawValue))" }
+    public var subject: EventSubject { .group(batchId) }
+    public var summary: String { "batch \(batchId) cancelled (\(reason.rawValue))" }
 }

@@ -4,66 +4,66 @@ import SwitchboardBasics
 // MARK: - Call events
 
 public struct CallDialed: Hashable, Sendable {
-    public var groupId: GroupID
+    public var batchId: BatchID
     public var callId: CallID
     public var contactId: ContactID
     public var to: PhoneNumber
     public var callerId: PhoneNumber
     /// 1 for the contact's first call, 2 for the first retry, …
     public var attempt: Int
-    public init(groupId: GroupID, callId: CallID, contactId: ContactID, to: PhoneNumber, callerId: PhoneNumber, attempt: Int) {
-        self.groupId = groupId; self.callId = callId; self.contactId = contactId; self.to = to
+    public init(batchId: BatchID, callId: CallID, contactId: ContactID, to: PhoneNumber, callerId: PhoneNumber, attempt: Int) {
+        self.batchId = batchId; self.callId = callId; self.contactId = contactId; self.to = to
         self.callerId = callerId; self.attempt = attempt
     }
 }
 
 extension CallDialed: DialerEventPayload {
     public static let type = EventType("call.dialed")
-    public var subject: EventSubject { .group(groupId) }
+    public var subject: EventSubject { .group(batchId) }
     public var summary: String { "\(callId) dials contact \(contactId) from \(callerId) (attempt \(attempt))" }
 }
 
 public struct CallRinging: Hashable, Sendable {
-    public var groupId: GroupID
+    public var batchId: BatchID
     public var callId: CallID
-    public init(groupId: GroupID, callId: CallID) { self.groupId = groupId; self.callId = callId }
+    public init(batchId: BatchID, callId: CallID) { self.batchId = batchId; self.callId = callId }
 }
 
 extension CallRinging: DialerEventPayload {
     public static let type = EventType("call.ringing")
-    public var subject: EventSubject { .group(groupId) }
+    public var subject: EventSubject { .group(batchId) }
     public var summary: String { "\(callId) rings" }
 }
 
 public struct CallAnswered: Hashable, Sendable {
-    public var groupId: GroupID
+    public var batchId: BatchID
     public var callId: CallID
     public var answeredBy: AnsweredBy
-    public init(groupId: GroupID, callId: CallID, answeredBy: AnsweredBy) {
-        self.groupId = groupId; self.callId = callId; self.answeredBy = answeredBy
+    public init(batchId: BatchID, callId: CallID, answeredBy: AnsweredBy) {
+        self.batchId = batchId; self.callId = callId; self.answeredBy = answeredBy
     }
 }
 
 extension CallAnswered: DialerEventPayload {
     public static let type = EventType("call.answered")
-    public var subject: EventSubject { .group(groupId) }
+    public var subject: EventSubject { .group(batchId) }
     public var summary: String { "\(callId) answered by \(answeredBy.rawValue)" }
 }
 
 /// The winner: this call is bridged to the agent.
 public struct CallConnected: Hashable, Sendable {
-    public var groupId: GroupID
+    public var batchId: BatchID
     public var callId: CallID
     public var contactId: ContactID
     public var agentId: AgentID
-    public init(groupId: GroupID, callId: CallID, contactId: ContactID, agentId: AgentID) {
-        self.groupId = groupId; self.callId = callId; self.contactId = contactId; self.agentId = agentId
+    public init(batchId: BatchID, callId: CallID, contactId: ContactID, agentId: AgentID) {
+        self.batchId = batchId; self.callId = callId; self.contactId = contactId; self.agentId = agentId
     }
 }
 
 extension CallConnected: DialerEventPayload {
     public static let type = EventType("call.connected")
-    public var subject: EventSubject { .group(groupId, agent: agentId) }
+    public var subject: EventSubject { .group(batchId, agent: agentId) }
     public var summary: String { "\(callId) WINS: contact \(contactId) connected to \(agentId)" }
 }
 
@@ -83,29 +83,29 @@ public enum TerminationReason: String, Sendable, CaseIterable, JSONConvertible {
 }
 
 public struct CallTerminated: Hashable, Sendable {
-    public var groupId: GroupID
+    public var batchId: BatchID
     public var callId: CallID
     public var reason: TerminationReason
-    public init(groupId: GroupID, callId: CallID, reason: TerminationReason) {
-        self.groupId = groupId; self.callId = callId; self.reason = reason
+    public init(batchId: BatchID, callId: CallID, reason: TerminationReason) {
+        self.batchId = batchId; self.callId = callId; self.reason = reason
     }
 }
 
 extension CallTerminated: DialerEventPayload {
     public static let type = EventType("call.terminated")
-    public var subject: EventSubject { .group(groupId) }
+    public var subject: EventSubject { .group(batchId) }
     public var summary: String { "\(callId) ended: \(reason.rawValue)" }
 }
 
 public struct CallVoicemail: Hashable, Sendable {
-    public var groupId: GroupID
+    public var batchId: BatchID
     public var callId: CallID
-    public init(groupId: GroupID, callId: CallID) { self.groupId = groupId; self.callId = callId }
+    public init(batchId: BatchID, callId: CallID) { self.batchId = batchId; self.callId = callId }
 }
 
 extension CallVoicemail: DialerEventPayload {
     public static let type = EventType("call.voicemail")
-    public var subject: EventSubject { .group(groupId) }
+    public var subject: EventSubject { .group(batchId) }
     public var summary: String { "\(callId) ended: voicemail" }
 }
 
@@ -117,33 +117,33 @@ public enum NoAnswerCause: String, Sendable, CaseIterable, JSONConvertible {
 }
 
 public struct CallNoAnswer: Hashable, Sendable {
-    public var groupId: GroupID
+    public var batchId: BatchID
     public var callId: CallID
     public var cause: NoAnswerCause
-    public init(groupId: GroupID, callId: CallID, cause: NoAnswerCause) {
-        self.groupId = groupId; self.callId = callId; self.cause = cause
+    public init(batchId: BatchID, callId: CallID, cause: NoAnswerCause) {
+        self.batchId = batchId; self.callId = callId; self.cause = cause
     }
 }
 
 extension CallNoAnswer: DialerEventPayload {
     public static let type = EventType("call.no-answer")
-    public var subject: EventSubject { .group(groupId) }
+    public var subject: EventSubject { .group(batchId) }
     public var summary: String { "\(callId) ended: no answer (\(cause.rawValue))" }
 }
 
 public struct CallFailed: Hashable, Sendable {
-    public var groupId: GroupID
+    public var batchId: BatchID
     public var callId: CallID
     /// The carrier's reason, e.g. `invalid-number`, or `engine-restart`.
     public var reason: String
-    public init(groupId: GroupID, callId: CallID, reason: String) {
-        self.groupId = groupId; self.callId = callId; self.reason = reason
+    public init(batchId: BatchID, callId: CallID, reason: String) {
+        self.batchId = batchId; self.callId = callId; self.reason = reason
     }
 }
 
 extension CallFailed: DialerEventPayload {
     public static let type = EventType("call.failed")
-    public var subject: EventSubject { .group(groupId) }
+    public var subject: EventSubject { .group(batchId) }
     public var summary: String { "\(callId) ended: failed (\(reason))" }
 }
 
@@ -153,17 +153,17 @@ public enum HangupSide: String, Sendable, CaseIterable, JSONConvertible {
 }
 
 public struct CallCompleted: Hashable, Sendable {
-    public var groupId: GroupID
+    public var batchId: BatchID
     public var callId: CallID
     public var endedBy: HangupSide
-    public init(groupId: GroupID, callId: CallID, endedBy: HangupSide) {
-        self.groupId = groupId; self.callId = callId; self.endedBy = endedBy
+    public init(batchId: BatchID, callId: CallID, endedBy: HangupSide) {
+        self.batchId = batchId; self.callId = callId; self.endedBy = endedBy
     }
 }
 
 extension CallCompleted: DialerEventPayload {
     public static let type = EventType("call.completed")
-    public var subject: EventSubject { .group(groupId) }
+    public var subject: EventSubject { .group(batchId) }
     public var summary: String { "\(callId) ended: hung up by \(endedBy.rawValue)" }
 }
 
@@ -182,22 +182,22 @@ public enum DispositionOutcome: String, Sendable, CaseIterable, JSONConvertible 
 }
 
 public struct CallDispositioned: Hashable, Sendable {
-    public var groupId: GroupID
+    public var batchId: BatchID
     public var callId: CallID
     public var contactId: ContactID
     public var sessionId: SessionID
     public var outcome: DispositionOutcome
     public var notes: String?
     public var callbackAt: Timestamp?
-    public init(groupId: GroupID, callId: CallID, contactId: ContactID, sessionId: SessionID, outcome: DispositionOutcome,
+    public init(batchId: BatchID, callId: CallID, contactId: ContactID, sessionId: SessionID, outcome: DispositionOutcome,
                 notes: String?, callbackAt: Timestamp?) {
-        self.groupId = groupId; self.callId = callId; self.contactId = contactId; self.sessionId = sessionId
+        self.batchId = batchId; self.callId = callId; self.contactId = contactId; self.sessionId = sessionId
         self.outcome = outcome; self.notes = notes; self.callbackAt = callbackAt
     }
 }
 
 extension CallDispositioned: DialerEventPayload {
     public static let type = EventType("call.dispositioned")
-    public var subject: EventSubject { .group(groupId, session: sessionId) }
+    public var subject: EventSubject { .group(batchId, session: sessionId) }
     public var summary: String { "\(callId) disposition: \(outcome.rawValue)" }
 }

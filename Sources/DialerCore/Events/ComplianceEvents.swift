@@ -5,7 +5,7 @@ import SwitchboardBasics
 
 /// A person answered and was not connected: why, and whether they heard the safe-harbor message.
 public struct CallAbandoned: Hashable, Sendable {
-    public var groupId: GroupID
+    public var batchId: BatchID
     public var callId: CallID
     public var contactId: ContactID
     public var answeredBy: AnsweredBy
@@ -13,42 +13,42 @@ public struct CallAbandoned: Hashable, Sendable {
     public var safeHarbor: SafeHarborRequest
     /// The message the carrier was asked to play (absent with `no-safe-harbor`).
     public var message: String?
-    public init(groupId: GroupID, callId: CallID, contactId: ContactID, answeredBy: AnsweredBy, cause: AbandonCause,
+    public init(batchId: BatchID, callId: CallID, contactId: ContactID, answeredBy: AnsweredBy, cause: AbandonCause,
                 safeHarbor: SafeHarborRequest, message: String?) {
-        self.groupId = groupId; self.callId = callId; self.contactId = contactId; self.answeredBy = answeredBy
+        self.batchId = batchId; self.callId = callId; self.contactId = contactId; self.answeredBy = answeredBy
         self.cause = cause; self.safeHarbor = safeHarbor; self.message = message
     }
 }
 
 extension CallAbandoned: DialerEventPayload {
     public static let type = EventType("call.abandoned")
-    public var subject: EventSubject { .group(groupId) }
+    public var subject: EventSubject { .group(batchId) }
     public var summary: String { "\(callId) ABANDONED (\(cause.rawValue), \(answeredBy.rawValue)): safe harbor \(safeHarbor.rawValue)" }
 }
 
 /// The abandoned call whose safe-harbor message began to play; the event's time says when.
 public struct SafeHarborStarted: Hashable, Sendable {
-    public var groupId: GroupID
+    public var batchId: BatchID
     public var callId: CallID
-    public init(groupId: GroupID, callId: CallID) { self.groupId = groupId; self.callId = callId }
+    public init(batchId: BatchID, callId: CallID) { self.batchId = batchId; self.callId = callId }
 }
 
 extension SafeHarborStarted: DialerEventPayload {
     public static let type = EventType("call.safe-harbor-started")
-    public var subject: EventSubject { .group(groupId) }
+    public var subject: EventSubject { .group(batchId) }
     public var summary: String { "\(callId) safe-harbor message playing" }
 }
 
 /// The abandoned call whose safe-harbor message finished, after which the carrier hung up.
 public struct SafeHarborEnded: Hashable, Sendable {
-    public var groupId: GroupID
+    public var batchId: BatchID
     public var callId: CallID
-    public init(groupId: GroupID, callId: CallID) { self.groupId = groupId; self.callId = callId }
+    public init(batchId: BatchID, callId: CallID) { self.batchId = batchId; self.callId = callId }
 }
 
 extension SafeHarborEnded: DialerEventPayload {
     public static let type = EventType("call.safe-harbor-ended")
-    public var subject: EventSubject { .group(groupId) }
+    public var subject: EventSubject { .group(batchId) }
     public var summary: String { "\(callId) safe-harbor message played, hung up" }
 }
 
@@ -123,8 +123,8 @@ extension OrganisationSafeHarborSet: DialerEventPayload {
 
 extension CallAbandoned: JSONShaped {
     public static let shape = JSONShape(
-        CallAbandoned.init(groupId:callId:contactId:answeredBy:cause:safeHarbor:message:),
-        JSONField("groupId", \CallAbandoned.groupId),
+        CallAbandoned.init(batchId:callId:contactId:answeredBy:cause:safeHarbor:message:),
+        JSONField("groupId", \CallAbandoned.batchId),
         JSONField("callId", \CallAbandoned.callId),
         JSONField("contactId", \CallAbandoned.contactId),
         JSONField("answeredBy", \CallAbandoned.answeredBy),
@@ -136,16 +136,16 @@ extension CallAbandoned: JSONShaped {
 
 extension SafeHarborStarted: JSONShaped {
     public static let shape = JSONShape(
-        SafeHarborStarted.init(groupId:callId:),
-        JSONField("groupId", \SafeHarborStarted.groupId),
+        SafeHarborStarted.init(batchId:callId:),
+        JSONField("groupId", \SafeHarborStarted.batchId),
         JSONField("callId", \SafeHarborStarted.callId)
     )
 }
 
 extension SafeHarborEnded: JSONShaped {
     public static let shape = JSONShape(
-        SafeHarborEnded.init(groupId:callId:),
-        JSONField("groupId", \SafeHarborEnded.groupId),
+        SafeHarborEnded.init(batchId:callId:),
+        JSONField("groupId", \SafeHarborEnded.batchId),
         JSONField("callId", \SafeHarborEnded.callId)
     )
 }

@@ -45,15 +45,15 @@ public struct Call: Hashable, Sendable {
 }
 
 /// The status of a whole group, as the polling endpoint reports it.
-public enum GroupStatus: String, Sendable, CaseIterable, JSONConvertible {
+public enum BatchStatus: String, Sendable, CaseIterable, JSONConvertible {
     case dialing, connected, completed
     case noAnswer = "no-answer"
     case cancelled
 }
 
-/// The parallel group (batch) projection.
-public struct Group: Hashable, Sendable {
-    public var id: GroupID
+/// A batch as the projections know it (a *parallel group* in the API: `GET /v1/calls/parallel/{groupId}`).
+public struct Batch: Hashable, Sendable {
+    public var id: BatchID
     public var sessionId: SessionID
     public var queueId: QueueID
     public var agentId: AgentID
@@ -77,7 +77,7 @@ public struct Group: Hashable, Sendable {
     public var position: Int64 = 0
 
     public init(_ e: BatchStarted, reason: ProfileReason?, at time: Timestamp) {
-        id = e.groupId
+        id = e.batchId
         sessionId = e.sessionId
         queueId = e.queueId
         agentId = e.agentId
@@ -96,7 +96,7 @@ public struct Group: Hashable, Sendable {
     public var isEnded: Bool { endedAt != nil }
     public var liveCalls: [Call] { calls.filter(\.isLive) }
 
-    public var status: GroupStatus {
+    public var status: BatchStatus {
         if cancelled { return .cancelled }
         if isEnded { return winner == nil ? .noAnswer : .completed }
         return winner == nil ? .dialing : .connected

@@ -91,7 +91,7 @@ public struct Queue: Hashable, Sendable {
     public var contacts: [ContactID: Contact] = [:]
     /// Sessions working the queue, paused or not (not ended).
     public var activeSessions: Set<SessionID> = []
-    public var liveGroups: Set<GroupID> = []
+    public var liveGroups: Set<BatchID> = []
     public var errorReason: String?
     /// The queue's own subset of the organisation's caller IDs (`nil`: the whole pool).
     public var callerIds: [PhoneNumber]?

@@ -28,8 +28,8 @@ public struct Session: Hashable, Sendable {
     public var startedAt: Timestamp
     public var endedAt: Timestamp?
     /// The batch being dialled or talked on now.
-    public var currentGroup: GroupID?
-    public var lastGroup: GroupID?
+    public var currentBatch: BatchID?
+    public var lastGroup: BatchID?
     public var lastBatchEndedAt: Timestamp?
     public var lastBatchResult: BatchResult?
     /// After a conversation, while the agent records its disposition.
@@ -99,7 +99,7 @@ extension Session {
     /// answer or a cancel once the cooldown has passed since the last batch ended (a pause and resume
     /// do not skip it).
     public var nextBatch: NextBatch? {
-        guard state == .active, currentGroup == nil else { return nil }
+        guard state == .active, currentBatch == nil else { return nil }
         if let wrapUp {
             guard let endsAt = wrapUp.endsAt else { return NextBatch(at: nil, reason: .disposition) }
             return NextBatch(at: endsAt, reason: .wrapUp)
@@ -112,13 +112,13 @@ extension Session {
 
 /// The time after a conversation for the agent to record what happened; the next batch waits.
 public struct WrapUp: Hashable, Sendable {
-    public var groupId: GroupID
+    public var batchId: BatchID
     public var callId: CallID
     /// When the next batch may start anyway; `nil` while a disposition is required.
     public var endsAt: Timestamp?
 
-    public init(groupId: GroupID, callId: CallID, endsAt: Timestamp?) {
-        self.groupId = groupId
+    public init(batchId: BatchID, callId: CallID, endsAt: Timestamp?) {
+        self.batchId = batchId
         self.callId = callId
         self.endsAt = endsAt
     }

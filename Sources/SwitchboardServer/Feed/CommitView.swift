@@ -11,7 +11,7 @@ import Logging
 import WebTransport
 
 /// What a commit (or a catch-up page) is about, read from the projections after it: each event's
-/// subject, and the groups and sessions it changed, each once, in the order first changed. Messages
+/// subject, and the batches and sessions it changed, each once, in the order first changed. Messages
 /// are numbered: the events first, then the states.
 struct CommitView: Sendable {
     var position: Int64
@@ -60,7 +60,7 @@ struct CommitView: Sendable {
 /// A group or session projection an event changed, and who follows it.
 struct ChangedProjection {
     enum Projection {
-        case group(Group)
+        case group(Batch)
         case session(Session)
     }
 
@@ -71,7 +71,7 @@ struct ChangedProjection {
     static func all(for event: DialerEvent, in state: DialerState) -> [ChangedProjection] {
         var result: [ChangedProjection] = []
         let named = state.subject(of: event)
-        if let groupId = named.groupId, let group = state.groups[groupId] {
+        if let batchId = named.batchId, let group = state.batches[batchId] {
             result.append(ChangedProjection(projection: .group(group)))
         }
         if let sessionId = named.sessionId, let session = state.sessions[sessionId] {
@@ -99,7 +99,7 @@ struct ChangedProjection {
         if topics.all { return true }
         switch projection {
         case .group(let group):
-            return topics.groups.contains(group.id.rawValue) || topics.sessions.contains(group.sessionId.rawValue)
+            return topics.batches.contains(group.id.rawValue) || topics.sessions.contains(group.sessionId.rawValue)
                 || topics.queues.contains(group.queueId.rawValue) || topics.agents.contains(group.agentId.rawValue)
         case .session(let session):
             return topics.sessions.contains(session.id.rawValue) || topics.agents.contains(session.agentId.rawValue)

@@ -245,7 +245,7 @@ final class FeedHub: Sendable {
             if let other = topics.sessions.first(where: { state.sessions[SessionID($0)]?.agentId != agent }) {
                 return "session:\(other) is not this agent's"
             }
-            if let other = topics.groups.first(where: { state.groups[GroupID($0)]?.agentId != agent }) {
+            if let other = topics.batches.first(where: { state.batches[BatchID($0)]?.agentId != agent }) {
                 return "group:\(other) is not this agent's"
             }
             return nil

@@ -15,7 +15,7 @@ struct Topics: Sendable {
     var all = false
     var queues: Set<String> = []
     var sessions: Set<String> = []
-    var groups: Set<String> = []
+    var batches: Set<String> = []
     var agents: Set<String> = []
 
     /// Parses `all,queue:<id>,session:<id>,group:<id>,agent:<id>`.
@@ -27,7 +27,7 @@ struct Topics: Sendable {
             switch parts[0] {
             case "queue": queues.insert(parts[1])
             case "session": sessions.insert(parts[1])
-            case "group": groups.insert(parts[1])
+            case "group": batches.insert(parts[1])
             case "agent": agents.insert(parts[1])
             default: return nil
             }
@@ -38,13 +38,13 @@ struct Topics: Sendable {
 
     /// The index keys this subscription is found under (none for `all`: those are kept apart).
     var keys: [TopicKey] {
-        groups.map(TopicKey.group) + sessions.map(TopicKey.session) + queues.map(TopicKey.queue) + agents.map(TopicKey.agent)
+        batches.map(TopicKey.group) + sessions.map(TopicKey.session) + queues.map(TopicKey.queue) + agents.map(TopicKey.agent)
     }
 
     /// Whether an event with this subject (completed from the projections) concerns a subscribed topic.
     func matches(_ subject: EventSubject) -> Bool {
         if all { return true }
-        if let id = subject.groupId, groups.contains(id.rawValue) { return true }
+        if let id = subject.batchId, batches.contains(id.rawValue) { return true }
         if let id = subject.sessionId, sessions.contains(id.rawValue) { return true }
         if let id = subject.queueId, queues.contains(id.rawValue) { return true }
         if let id = subject.agentId, agents.contains(id.rawValue) { return true }
@@ -59,7 +59,7 @@ enum TopicKey: Hashable {
     /// Every key an event with this subject is found under.
     static func keys(of subject: EventSubject) -> [TopicKey] {
         var keys: [TopicKey] = []
-        if let id = subject.groupId { keys.append(.group(id.rawValue)) }
+        if let id = subject.batchId { keys.append(.group(id.rawValue)) }
         if let id = subject.sessionId { keys.append(.session(id.rawValue)) }
         if let id = subject.queueId { keys.append(.queue(id.rawValue)) }
         if let id = subject.agentId { keys.append(.agent(id.rawValue)) }

@@ -16,17 +16,17 @@ final class CallCounters: Sendable {
         _ = await projections.observeCommits { [self] _, events, state in
             for event in events {
                 switch event {
-                case .callDialed(let dialed): count(Measurements.Name.callsDialed, dialed.groupId, in: state)
-                case .callConnected(let connected): count(Measurements.Name.callsConnected, connected.groupId, in: state)
-                case .callAbandoned(let abandoned): count(Measurements.Name.callsAbandoned, abandoned.groupId, in: state)
+                case .callDialed(let dialed): count(Measurements.Name.callsDialed, dialed.batchId, in: state)
+                case .callConnected(let connected): count(Measurements.Name.callsConnected, connected.batchId, in: state)
+                case .callAbandoned(let abandoned): count(Measurements.Name.callsAbandoned, abandoned.batchId, in: state)
                 default: continue
                 }
             }
         }
     }
 
-    private func count(_ name: String, _ group: GroupID, in state: DialerState) {
-        let queue = state.groups[group]?.queueId.rawValue ?? "unknown"
+    private func count(_ name: String, _ group: BatchID, in state: DialerState) {
+        let queue = state.batches[group]?.queueId.rawValue ?? "unknown"
         let key = name + " " + queue
         // One handle per (name, queue): the registry is asked once, the counter is an atomic after that.
         let counter = counters.withLock { counters in

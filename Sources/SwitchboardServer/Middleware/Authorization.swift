@@ -24,8 +24,8 @@ struct Authorization: Middleware {
             let id = SessionID(request.parameter("sessionId"))
             return await projections.read { $0.sessions[id]?.agentId == agent }
         case .ownBatch:
-            let id = GroupID(request.parameter("groupId"))
-            return await projections.read { $0.groups[id]?.agentId == agent }
+            let id = BatchID(request.parameter("groupId"))
+            return await projections.read { $0.batches[id]?.agentId == agent }
         case .assignedQueue:
             let queueId = QueueID(request.parameter("queueId"))
             return await projections.read { $0.queues[queueId]?.agents.contains(agent) == true }
