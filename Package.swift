@@ -54,17 +54,21 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
-        // Wiring: the one write path (LogWriter, CommandHandler), projections kept live from a subscription.
+        // The one write path: `LogWriter` (ordered group appends with per-stream expected versions),
+        // `CommandHandler`, the event codec and ids, token issuing, health and the product's measurements.
         .target(
-            name: "SwitchboardApp",
+            name: "WritePath",
             dependencies: ["DialerCore", "EventStore", "SwitchboardJSON", "SwitchboardBasics", .product(name: "CoreMetrics", package: "swift-metrics")]
         ),
+        // The read side: projections kept live from the log (`ProjectionHost`), the audit's folds of the past,
+        // the compliance report and the call-detail records.
+        .target(name: "ReadModels", dependencies: ["WritePath", "DialerCore", "EventStore", "SwitchboardJSON", "SwitchboardBasics"]),
         // The engine that works queues: a pure process manager, its service shell, the carrier
         // adapter protocol.
         .target(
             name: "DialerEngine",
             dependencies: [
-                "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON", "SwitchboardBasics",
+                "DialerCore", "EventStore", "WritePath", "SwitchboardJSON", "SwitchboardBasics",
                 .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "HeapModule", package: "swift-collections"),
             ]
         ),
@@ -72,13 +76,13 @@ let package = Package(
         // contact scripts, scenario files and `simulate`, the scripted demo day and `serve --demo`'s queues.
         .target(
             name: "DialerSimulation",
-            dependencies: ["DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON", "SwitchboardBasics"]
+            dependencies: ["DialerEngine", "DialerCore", "EventStore", "WritePath", "SwitchboardJSON", "SwitchboardBasics"]
         ),
         // The HTTP API and the live feed over WebTransport, wired to the engine and the projections.
         .target(
             name: "SwitchboardServer",
             dependencies: [
-                "WebTransport", "DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON", "SwitchboardBasics",
+                "WebTransport", "DialerEngine", "DialerCore", "EventStore", "WritePath", "ReadModels", "SwitchboardJSON", "SwitchboardBasics",
                 .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
@@ -89,7 +93,7 @@ let package = Package(
         .target(
             name: "SwitchboardRuntime",
             dependencies: [
-                "DialerSimulation", "SwitchboardServer", "WebTransport", "DialerEngine", "DialerCore", "EventStore", "SwitchboardApp",
+                "DialerSimulation", "SwitchboardServer", "WebTransport", "DialerEngine", "DialerCore", "EventStore", "WritePath", "ReadModels",
                 "SwitchboardJSON", "SwitchboardBasics",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -99,19 +103,19 @@ let package = Package(
         .executableTarget(
             name: "SwitchboardCLI",
             dependencies: [
-                "DialerSimulation", "SwitchboardRuntime", "SwitchboardServer", "DialerEngine", "SwitchboardApp", "EventStore", "DialerCore", "SwitchboardJSON", "SwitchboardBasics",
+                "DialerSimulation", "SwitchboardRuntime", "SwitchboardServer", "DialerEngine", "WritePath", "ReadModels", "EventStore", "DialerCore", "SwitchboardJSON", "SwitchboardBasics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "CSV", package: "CSV.swift"),
             ]
         ),
         .executableTarget(
             name: "SwitchboardBench",
-            dependencies: ["DialerSimulation", "DialerEngine", "SwitchboardApp", "EventStore", "DialerCore", "CSQLite", "WebTransport", "SwitchboardJSON", "SwitchboardBasics"]
+            dependencies: ["DialerSimulation", "DialerEngine", "WritePath", "ReadModels", "EventStore", "DialerCore", "CSQLite", "WebTransport", "SwitchboardJSON", "SwitchboardBasics"]
         ),
         // What the test targets share: temporary stores, fault-injecting stores, recording carriers, fixtures.
         .target(
             name: "SwitchboardTestSupport",
-            dependencies: ["DialerSimulation", "DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON", "SwitchboardBasics"]
+            dependencies: ["DialerSimulation", "DialerEngine", "DialerCore", "EventStore", "WritePath", "ReadModels", "SwitchboardJSON", "SwitchboardBasics"]
         ),
         .testTarget(name: "SwitchboardJSONTests", dependencies: ["SwitchboardJSON", "SwitchboardBasics"]),
         .testTarget(name: "WebTransportTests", dependencies: ["WebTransport", .product(name: "DequeModule", package: "swift-collections")]),
@@ -119,27 +123,34 @@ let package = Package(
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "CSQLite", "SwitchboardJSON", "SwitchboardBasics", "SwitchboardTestSupport"]),
         .testTarget(
             name: "DialerEngineTests",
-            dependencies: ["DialerSimulation", "DialerEngine", "DialerCore", "EventStore", "SwitchboardApp", "SwitchboardJSON", "SwitchboardBasics", "SwitchboardTestSupport"]
+            dependencies: ["DialerSimulation", "DialerEngine", "DialerCore", "EventStore", "WritePath", "ReadModels", "SwitchboardJSON", "SwitchboardBasics", "SwitchboardTestSupport"]
         ),
         .testTarget(
             name: "SwitchboardRuntimeTests",
             dependencies: [
-                "DialerSimulation", "SwitchboardRuntime", "SwitchboardServer", "SwitchboardApp", "WebTransport", "EventStore", "DialerCore",
+                "DialerSimulation", "SwitchboardRuntime", "SwitchboardServer", "WritePath", "ReadModels", "WebTransport", "EventStore", "DialerCore",
                 "SwitchboardJSON", "SwitchboardBasics", "SwitchboardTestSupport", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "SwitchboardServerTests",
             dependencies: [
-                "DialerSimulation", "SwitchboardServer", "SwitchboardApp", "WebTransport", "DialerEngine", "EventStore", "DialerCore", "SwitchboardJSON",
+                "DialerSimulation", "SwitchboardServer", "WritePath", "ReadModels", "WebTransport", "DialerEngine", "EventStore", "DialerCore", "SwitchboardJSON",
                 "SwitchboardBasics", "SwitchboardTestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"), .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
         .testTarget(
-            name: "SwitchboardAppTests",
+            name: "WritePathTests",
             dependencies: [
-                "DialerSimulation", "SwitchboardApp", "DialerCore", "EventStore", "SwitchboardJSON", "SwitchboardBasics", "SwitchboardTestSupport",
+                "DialerSimulation", "WritePath", "ReadModels", "DialerCore", "EventStore", "SwitchboardJSON", "SwitchboardBasics", "SwitchboardTestSupport",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
+        .testTarget(
+            name: "ReadModelsTests",
+            dependencies: [
+                "ReadModels", "WritePath", "DialerSimulation", "DialerCore", "EventStore", "SwitchboardJSON", "SwitchboardBasics",
+                "SwitchboardTestSupport",
             ]
         ),
     ],

@@ -3,7 +3,8 @@ import EventStore
 import Foundation
 import CoreMetrics
 import Synchronization
-import SwitchboardApp
+import ReadModels
+import WritePath
 import SwitchboardJSON
 import SwitchboardBasics
 

@@ -2,7 +2,8 @@ import DialerCore
 import DialerEngine
 import SwitchboardBasics
 import EventStore
-import SwitchboardApp
+import ReadModels
+import WritePath
 import SwitchboardJSON
 
 /// The demo `serve --demo` starts on an empty store: three queues whose contacts follow the simulated

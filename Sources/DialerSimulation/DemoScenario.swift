@@ -3,7 +3,8 @@ import EventStore
 import SwitchboardJSON
 import SwitchboardBasics
 import DialerEngine
-import SwitchboardApp
+import ReadModels
+import WritePath
 
 /// A scripted day in a contact centre, on a virtual timeline, that exercises every event type:
 /// winners and losers, voicemail, abandonment, AMD policy, no-answer, failure, cancel and resume,

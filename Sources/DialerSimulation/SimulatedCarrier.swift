@@ -4,7 +4,8 @@ import SwitchboardJSON
 import SwitchboardBasics
 import DialerEngine
 import EventStore
-import SwitchboardApp
+import ReadModels
+import WritePath
 
 /// How the contacts of a queue behave when they have no script: the odds of each outcome and how
 /// long phones ring and people talk.

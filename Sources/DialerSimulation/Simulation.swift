@@ -1,7 +1,8 @@
 import DialerCore
 import EventStore
 import Foundation
-import SwitchboardApp
+import ReadModels
+import WritePath
 import SwitchboardJSON
 import SwitchboardBasics
 import DialerEngine

@@ -1,7 +1,8 @@
 import CSQLite
 import EventStore
 import Foundation
-import SwitchboardApp
+import ReadModels
+import WritePath
 import Synchronization
 import SwitchboardJSON
 import SwitchboardBasics

@@ -1,7 +1,8 @@
 import DialerCore
 import EventStore
 import Foundation
-import SwitchboardApp
+import ReadModels
+import WritePath
 import SwitchboardBasics
 
 /// The auditor's reads on a big log: a session's state at random positions (folded from the

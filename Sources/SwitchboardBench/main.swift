@@ -2,7 +2,8 @@ import CSQLite
 import DialerCore
 import EventStore
 import Foundation
-import SwitchboardApp
+import ReadModels
+import WritePath
 import SwitchboardJSON
 
 /// `switchboard-bench`: prints one JSON line per figure, each beside a baseline from the same run.

@@ -6,7 +6,8 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import SwitchboardApp
+import ReadModels
+import WritePath
 import SwitchboardJSON
 import SwitchboardBasics
 import Logging

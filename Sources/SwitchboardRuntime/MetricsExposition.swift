@@ -1,7 +1,8 @@
 import CoreMetrics
 import Prometheus
 import Synchronization
-import SwitchboardApp
+import ReadModels
+import WritePath
 import WebTransport
 
 /// The application's own Prometheus registry (never the process-wide default: two applications in

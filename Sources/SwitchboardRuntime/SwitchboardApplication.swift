@@ -4,7 +4,8 @@ import DialerEngine
 import EventStore
 import Logging
 import ServiceLifecycle
-import SwitchboardApp
+import ReadModels
+import WritePath
 import SwitchboardJSON
 import SwitchboardServer
 import WebTransport

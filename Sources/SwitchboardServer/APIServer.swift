@@ -3,7 +3,8 @@ import DialerEngine
 import EventStore
 import Foundation
 import Synchronization
-import SwitchboardApp
+import ReadModels
+import WritePath
 import SwitchboardJSON
 import SwitchboardBasics
 import Logging

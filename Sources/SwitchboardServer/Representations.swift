@@ -1,7 +1,8 @@
 import Foundation
 import DialerCore
 import DialerEngine
-import SwitchboardApp
+import ReadModels
+import WritePath
 import SwitchboardJSON
 import SwitchboardBasics
 

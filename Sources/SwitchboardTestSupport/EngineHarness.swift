@@ -2,7 +2,8 @@ import DialerCore
 import DialerEngine
 import EventStore
 import Foundation
-import SwitchboardApp
+import ReadModels
+import WritePath
 import SwitchboardJSON
 import SwitchboardBasics
 import DialerSimulation

@@ -7,7 +7,8 @@ import Foundation
 import FoundationNetworking
 #endif
 import Logging
-import SwitchboardApp
+import ReadModels
+import WritePath
 import SwitchboardJSON
 import SwitchboardRuntime
 @testable import SwitchboardServer

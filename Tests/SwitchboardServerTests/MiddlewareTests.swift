@@ -1,6 +1,7 @@
 import DialerEngine
 import MetricsTestKit
-import SwitchboardApp
+import ReadModels
+import WritePath
 @testable import SwitchboardServer
 import Synchronization
 import SwitchboardTestSupport

@@ -1,6 +1,7 @@
 import DialerCore
 import DialerEngine
-import SwitchboardApp
+import ReadModels
+import WritePath
 import SwitchboardJSON
 import WebTransport
 

@@ -4,7 +4,8 @@ import DialerEngine
 import EventStore
 import Foundation
 import Synchronization
-import SwitchboardApp
+import ReadModels
+import WritePath
 import SwitchboardBasics
 import SwitchboardJSON
 import Logging

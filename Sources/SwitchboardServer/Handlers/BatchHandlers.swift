@@ -1,6 +1,7 @@
 import DialerCore
 import Synchronization
-import SwitchboardApp
+import ReadModels
+import WritePath
 import SwitchboardJSON
 import WebTransport
 

@@ -1,7 +1,8 @@
 import DialerCore
 import DialerEngine
 import EventStore
-import SwitchboardApp
+import ReadModels
+import WritePath
 import SwitchboardBasics
 import SwitchboardJSON
 import WebTransport

@@ -1,7 +1,8 @@
 import CoreMetrics
 import DialerCore
 import Synchronization
-import SwitchboardApp
+import ReadModels
+import WritePath
 
 /// Calls dialled, connected to an agent and abandoned, by queue, counted from the log as the
 /// projections fold it — the same facts the compliance report counts, so the two cannot disagree.

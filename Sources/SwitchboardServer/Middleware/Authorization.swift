@@ -1,5 +1,6 @@
 import DialerCore
-import SwitchboardApp
+import ReadModels
+import WritePath
 import SwitchboardJSON
 import WebTransport
 

@@ -1,6 +1,7 @@
 import CoreMetrics
 import Foundation
-import SwitchboardApp
+import ReadModels
+import WritePath
 import Synchronization
 import WebTransport
 

@@ -1,5 +1,6 @@
 import Logging
-import SwitchboardApp
+import ReadModels
+import WritePath
 import WebTransport
 
 /// Every request timed by its route's pattern (`switchboard_http_request_seconds{method, route, status}`:

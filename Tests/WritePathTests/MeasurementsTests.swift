@@ -2,7 +2,8 @@ import CoreMetrics
 import EventStore
 import Foundation
 import MetricsTestKit
-import SwitchboardApp
+import ReadModels
+import WritePath
 import SwitchboardBasics
 import SwitchboardTestSupport
 import Testing

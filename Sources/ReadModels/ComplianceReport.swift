@@ -1,5 +1,6 @@
 import DialerCore
 import EventStore
+import WritePath
 import SwitchboardBasics
 
 /// What a compliance officer is asked for, per queue (the rule's campaign) and per day (UTC): calls

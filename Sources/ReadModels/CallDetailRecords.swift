@@ -1,5 +1,6 @@
 import DialerCore
 import EventStore
+import WritePath
 import SwitchboardBasics
 
 /// The call-detail records a telemarketing regulator asks for (kept five years under the TSR): one

@@ -1,5 +1,6 @@
 import DialerCore
 import EventStore
+import WritePath
 import SwitchboardJSON
 
 /// The read side: every projection, rebuilt by folding the log at start-up and then kept current

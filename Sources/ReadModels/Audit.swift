@@ -1,5 +1,6 @@
 import DialerCore
 import EventStore
+import WritePath
 import SwitchboardBasics
 
 /// What an auditor reads: a session's story and any projection as it was at a past position — all
