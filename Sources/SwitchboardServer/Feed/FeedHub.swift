@@ -26,7 +26,7 @@ final class FeedHub: Sendable {
     let hub = Mutex(Hub())
     /// Sockets not subscribed yet: being authenticated (with the first message, if it came early), or
     /// waiting for their first `{"subscribe": …}` message (no `after`/`topics` in the URL).
-    let opening = Mutex<[ConnectionID: Opening]>([:])
+    let opening = Mutex(FeedOpening())
     let pump = Mutex<(task: Task<Void, Never>, commits: AsyncStream<LiveCommit>.Continuation)?>(nil)
     /// Whose token each open socket came with (a revoked token closes its sockets).
     let bearers = Mutex<[ConnectionID: TokenID]>([:])
@@ -37,11 +37,6 @@ final class FeedHub: Sendable {
     /// How often a caught-up socket hears from the server when nothing happens: a page tells a quiet
     /// feed from a dead one by it ("updated N s ago" is the last contact, not the last event).
     static let heartbeatEvery: Duration = .seconds(5)
-
-    enum Opening {
-        case authenticating(early: [UInt8]?)
-        case waiting(Principal)
-    }
 
     /// Close codes of the feed's own refusals.
     enum Refusal {
@@ -147,59 +142,42 @@ final class FeedHub: Sendable {
     /// `Sec-WebSocket-Protocol`), then subscribed from the URL or from its first message.
     func open(_ connection: ConnectionID, upgrade: HTTPRequest, failures: FailedAuthentications, server: WebServer) {
         logger.info("websocket open", metadata: ["connection": "\(connection)", "topics": "\(upgrade.query["topics"] ?? "-")"])
-        opening.withLock { $0[connection] = .authenticating(early: nil) }
+        opening.withLock { $0.opened(connection) }
         knownServer.withLock { $0 = $0 ?? server }
         Task { [self] in
             guard let principal = await authenticator.principal(for: upgrade.headers) else {
+                opening.withLock { $0.refused(connection) }
                 if failures.blockedFor(upgrade.peer) != nil {  // its guesses are shut out, never a valid token
-                    return refuseOpening(connection, server, Refusal.tooManyFailures, "too many failed authentications; try again later")
+                    return refuse(connection, server, Refusal.tooManyFailures, "too many failed authentications; try again later")
                 }
                 if Authenticator.token(in: upgrade.headers) != nil { failures.recordFailure(upgrade.peer) }
-                return refuseOpening(connection, server, Refusal.unauthorized, "send a valid bearer token")
+                return refuse(connection, server, Refusal.unauthorized, "send a valid bearer token")
             }
             bearers.withLock { $0[connection] = principal.tokenId }
             if let expiresAt = principal.expiresAt { closeAtExpiry(connection, principal.tokenId, expiresAt, server: server) }
-            let early = opening.withLock { opening -> [UInt8]?? in
-                guard case .authenticating(let early)? = opening[connection] else { return .none }  // closed meanwhile
-                opening[connection] = .waiting(principal)
-                return .some(early)
-            }
-            guard case .some(let message) = early else { return }
-            if let message {
-                received(connection, text: message, server: server)
-            } else if upgrade.query["after"] != nil || upgrade.query["topics"] != nil {
-                opening.withLock { _ = $0.removeValue(forKey: connection) }
+            let urlSubscribes = upgrade.query["after"] != nil || upgrade.query["topics"] != nil
+            let action = opening.withLock { $0.authenticated(connection, as: principal, urlSubscribes: urlSubscribes) }
+            if case .subscribeFromURL(let principal) = action {
                 await subscribe(connection, principal, after: upgrade.query["after"], topics: upgrade.query["topics"],
                                 heartbeat: upgrade.query["heartbeat"] == "1", server: server)
+            } else {
+                carryOut(action, connection, server)
             }
         }
-    }
-
-    func refuseOpening(_ connection: ConnectionID, _ server: WebServer, _ code: UInt16, _ reason: String) {
-        opening.withLock { _ = $0.removeValue(forKey: connection) }
-        refuse(connection, server, code, reason)
     }
 
     func received(_ connection: ConnectionID, text: [UInt8], server: WebServer) {
-        enum Next { case hold, refuse, subscribe(Principal) }
-        let next = opening.withLock { opening -> Next in
-            switch opening[connection] {
-            case .authenticating(early: nil)?:
-                opening[connection] = .authenticating(early: text)
-                return .hold
-            case .waiting(let principal)?:
-                opening.removeValue(forKey: connection)
-                return .subscribe(principal)
-            default:
-                return .refuse
-            }
-        }
-        switch next {
-        case .hold:
+        carryOut(opening.withLock { $0.received(connection, text: text) }, connection, server)
+    }
+
+    /// What `FeedOpening` decided (a subscription from the URL is carried out where the URL is).
+    private func carryOut(_ action: FeedOpening.Action, _ connection: ConnectionID, _ server: WebServer) {
+        switch action {
+        case .none, .hold, .subscribeFromURL:
             return
-        case .refuse:
-            refuse(connection, server, CloseCode.policyViolation, "already subscribed")
-        case .subscribe(let principal):
+        case .refuse(let code, let reason):
+            refuse(connection, server, code, reason)
+        case .subscribe(let principal, let text):
             guard let message = try? JSONParser.parse(text), let subscribe = message["subscribe"]?.objectValue else {
                 refuse(connection, server, CloseCode.unsupportedData, "expected {\"subscribe\": {\"after\": N, \"topics\": \"…\"}}")
                 return
@@ -225,7 +203,7 @@ final class FeedHub: Sendable {
 
     func closed(_ connection: ConnectionID) {
         logger.info("websocket closed", metadata: ["connection": "\(connection)"])
-        opening.withLock { _ = $0.removeValue(forKey: connection) }
+        opening.withLock { $0.closed(connection) }
         bearers.withLock { _ = $0.removeValue(forKey: connection) }
         hub.withLock { hub -> Subscriber? in
             guard let gone = hub.subscribers.removeValue(forKey: connection) else { return nil }

@@ -45,7 +45,7 @@ enum AgentScope: String, Sendable {
 }
 
 /// The bearer of a valid token.
-struct Principal: Sendable {
+struct Principal: Sendable, Equatable {
     var tokenId: TokenID
     var role: Role
     var agentId: AgentID?
