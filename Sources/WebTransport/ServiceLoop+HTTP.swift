@@ -20,35 +20,21 @@ extension ServiceLoop {
         if let value = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) { headers["authorization"] = value }
         let contentLength = header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH)
         if let contentLength { headers["content-length"] = contentLength }
-        http[id] = PendingHTTP(request: HTTPRequest(method: method, path: path, query: queryArguments(wsi), headers: headers,
+        http[id] = HTTPExchange(request: HTTPRequest(method: method, path: path, query: queryArguments(wsi), headers: headers,
                                                     peer: peerAddress(wsi)))
-        // Any method may carry a body: read it (or refuse it) before answering, so the connection stays in step.
-        let hasBody = ["POST", "PUT", "PATCH"].contains(method) || (contentLength.flatMap { Int($0) } ?? 0) > 0
-            || header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) != nil
-        guard hasBody else {
+        switch HTTPExchange.bodyPlan(method: method, contentLength: contentLength, chunked: header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) != nil,
+                                     maxBodyBytes: server.limits.maxBodyBytes) {
+        case .none:
             dispatch(id)
             return 0
-        }
-        // lws 4.1 waits forever for a body without Content-Length, and does not decode chunked bodies:
-        // a chunked body is refused; no length at all means no body (`curl -X POST`), and the
-        // connection closes after the answer so lws does not wait for one.
-        if header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) != nil {
-            return reject(wsi, id, status: 411, code: "length-required", message: "send the body with a Content-Length, not chunked")
-        }
-        guard let contentLength else {
+        case .noneThenClose:
             http[id]?.closeAfter = true
             dispatch(id)
             return 0
-        }
-        guard let bytes = Int(contentLength), bytes >= 0 else {
-            return reject(wsi, id, status: 400, code: "bad-request", message: "invalid Content-Length")
-        }
-        if bytes > server.limits.maxBodyBytes {
-            return reject(wsi, id, status: 413, code: "payload-too-large", message: "the body is over \(server.limits.maxBodyBytes) bytes")
-        }
-        if bytes == 0 {
-            dispatch(id)
-            return 0
+        case .refuse(let status, let code, let message):
+            return reject(wsi, id, status: status, code: code, message: message)
+        case .read:
+            break
         }
         // Refused from its headers (no token where one is needed): the body is never read.
         if let pending = http[id], let refusal = server.application.bodyRefusal(pending.request) {
@@ -81,7 +67,7 @@ extension ServiceLoop {
 
     func reject(_ wsi: OpaquePointer, _ id: ConnectionID, status: Int, response: HTTPResponse) -> Int32 {
         bodyEnded(id)
-        http[id, default: PendingHTTP(request: HTTPRequest(method: "?", path: "?"))].response = response
+        http[id, default: HTTPExchange(request: HTTPRequest(method: "?", path: "?"))].response = response
         http[id]?.closeAfter = true
         http[id]?.rejected = true
         lws_callback_on_writable(wsi)
@@ -143,7 +129,7 @@ extension ServiceLoop {
 
     /// A streamed body, one step per writeable callback: the headers (chunked), then each piece as it
     /// arrives, then the last chunk. The next piece is asked for only after the previous is written.
-    func writeStreamed(_ wsi: OpaquePointer, _ id: ConnectionID, _ pending: PendingHTTP,
+    func writeStreamed(_ wsi: OpaquePointer, _ id: ConnectionID, _ pending: HTTPExchange,
                                _ response: HTTPResponse) -> Int32 {
         guard let next = response.bodyStream else { return -1 }
         let isHead = pending.request.method == "HEAD"
@@ -162,7 +148,7 @@ extension ServiceLoop {
                 return lws_write(wsi, start, cursor - start, LWS_WRITE_HTTP_HEADERS) < 0 ? -1 : 0
             }
             if result != 0 || isHead { return -1 }
-            http[id]?.stream = StreamState(awaiting: true)
+            http[id]?.stream = HTTPExchange.StreamState(awaiting: true)
             fetch(id, next)
             return 0
         }

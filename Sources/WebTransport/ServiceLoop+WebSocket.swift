@@ -140,46 +140,31 @@ extension ServiceLoop {
             case .send(let ids, let messages):
                 let bytes = messages.reduce(0) { $0 + $1.count }
                 for id in ids {
-                    guard var socket = sockets.removeValue(forKey: id) else { continue }  // taken out: no copy on append
-                    guard socket.closeCode == nil, !socket.peerClosing, let wsi = wsiById[id] else {
-                        sockets[id] = socket
-                        continue
-                    }
-                    // A non-empty queue already has a writeable callback coming (the write re-arms
-                    // while messages remain): only the first message asks for one.
-                    let needsWriteable = socket.queue.isEmpty
-                    socket.queue.append(contentsOf: messages)
-                    socket.queuedBytes += bytes
-                    totalQueued += bytes
-                    let overTotal = totalQueued > server.limits.maxTotalQueuedBytes
-                        && socket.queuedBytes > server.limits.maxQueuedBytes / 8
-                    if socket.queuedBytes > server.limits.maxQueuedBytes || overTotal {
-                        // A slow reader never delays anyone else, nor do many of them together: it is
-                        // closed and resumes from its last position.
-                        socket.closeCode = CloseCode.slowConsumer
-                        socket.closeReason = "slow consumer: reconnect with after=<last position>"
+                    guard let wsi = wsiById[id], var socket = sockets.removeValue(forKey: id) else { continue }  // taken out: no copy on append
+                    let enqueued = socket.enqueue(messages, bytes: bytes, totalQueued: totalQueued + bytes, limits: server.limits)
+                    sockets[id] = socket
+                    switch enqueued {
+                    case .dropped: continue
+                    case .queued: totalQueued += bytes
+                    case .askWritable:
+                        totalQueued += bytes
+                        lws_callback_on_writable(wsi)
+                    case .slowConsumer(let freed):
+                        totalQueued += bytes - freed
                         server.statistics.slowConsumerCloseCount.add(1, ordering: .relaxed)
-                        totalQueued -= socket.queuedBytes
-                        socket.queue = []
-                        socket.queuedBytes = 0
                         server.settle(id)
                         lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, 5)
+                        lws_callback_on_writable(wsi)
                     }
-                    sockets[id] = socket
-                    if needsWriteable || socket.closeCode != nil { lws_callback_on_writable(wsi) }
                 }
             case .close(let id, let code, let reason):
                 guard let wsi = wsiById[id], sockets[id] != nil else { continue }
-                sockets[id]?.closeCode = code
-                sockets[id]?.closeReason = reason
+                totalQueued -= sockets[id]?.close(code, reason: reason) ?? 0
                 server.settle(id)
                 if code == CloseCode.slowConsumer {
-                    server.statistics.slowConsumerCloseCount.add(1, ordering: .relaxed)
-                    // Given up on: what it has not taken is dropped, and a socket that never becomes
+                    // Given up on: what it had not taken is dropped, and a socket that never becomes
                     // writeable again (its reader stopped) is dropped after the close has had its chance.
-                    totalQueued -= sockets[id]?.queuedBytes ?? 0
-                    sockets[id]?.queue = []
-                    sockets[id]?.queuedBytes = 0
+                    server.statistics.slowConsumerCloseCount.add(1, ordering: .relaxed)
                     lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, 5)
                 }
                 lws_callback_on_writable(wsi)

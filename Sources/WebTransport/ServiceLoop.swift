@@ -34,8 +34,8 @@ final class ServiceLoop {
     /// Live connections by id (HTTP or WebSocket), and the reverse map from lws's pointer.
     var wsiById: [ConnectionID: OpaquePointer] = [:]
     var idByWsi: [OpaquePointer: ConnectionID] = [:]
-    var http: [ConnectionID: PendingHTTP] = [:]
-    var sockets: [ConnectionID: SocketState] = [:]
+    var http: [ConnectionID: HTTPExchange] = [:]
+    var sockets: [ConnectionID: WebSocketConnection] = [:]
     /// Requests whose bodies are still arriving, by the address they come from.
     var unfinishedBodies: [String: Int] = [:]
     /// What every socket's queue holds together (held under `Limits.maxTotalQueuedBytes`).
@@ -44,37 +44,6 @@ final class ServiceLoop {
     var stoppingSince: UInt64?
     static let headroom = cswitchboard_lws_pre()
     let pre = cswitchboard_lws_pre()
-
-    struct PendingHTTP {
-        var request: HTTPRequest
-        /// When its headers were read, while its body is still arriving (counted against its address).
-        var bodySince: UInt64?
-        var response: HTTPResponse?
-        var closeAfter = false
-        /// lws may report the end of an empty body after we already dispatched: handle a request once.
-        var dispatched = false
-        var completionSeen = false
-        /// Answered from its head (431, 413, 401 …): a body that still arrives is not read nor handled.
-        var rejected = false
-        /// A streamed body: the headers are out, and the next piece (or the end) is awaited or ready.
-        var stream: StreamState?
-    }
-
-    struct StreamState {
-        var piece: [UInt8]?
-        var ended = false
-        var awaiting = false
-    }
-
-    struct SocketState {
-        var queue: Deque<OutgoingMessage> = []
-        var queuedBytes = 0
-        var closeCode: UInt16?
-        var closeReason = ""
-        var incoming: [UInt8] = []
-        /// The client sent its close frame: nothing more is written, so lws can answer it at once.
-        var peerClosing = false
-    }
 
     init(server: WebServer) { self.server = server }
 
@@ -169,18 +138,14 @@ final class ServiceLoop {
             }
             return 0
         case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-            guard let wsi, let id = idByWsi[wsi], let pending = http[id] else { return -1 }
-            if pending.rejected { return 0 }
-            // lws 4.1 calls this again and again when bytes follow a zero-length body on the same
-            // connection (seen under schemathesis: a busy loop). A request completes once; a second
-            // completion means the connection is out of step: drop it.
-            guard !pending.dispatched || pending.request.body.isEmpty && !pending.completionSeen else { return -1 }
-            if pending.dispatched {
-                http[id]?.completionSeen = true
+            guard let wsi, let id = idByWsi[wsi] else { return -1 }
+            switch http[id]?.bodyCompleted() {
+            case .dispatch?:
+                dispatch(id)
                 return 0
+            case .ignore?: return 0
+            case .drop?, nil: return -1
             }
-            dispatch(id)
-            return 0
         case LWS_CALLBACK_HTTP_WRITEABLE:
             guard let wsi, let id = idByWsi[wsi] else { return 0 }
             return writeHTTP(wsi, id)
@@ -216,7 +181,7 @@ final class ServiceLoop {
             guard let wsi else { return -1 }
             if let old = idByWsi[wsi] { http[old] = nil }
             let id = register(wsi)
-            sockets[id] = SocketState()
+            sockets[id] = WebSocketConnection()
             server.application.webSocketOpened(id, upgrade: upgradeRequest(wsi), server: server)
             return 0
         case LWS_CALLBACK_RECEIVE:
@@ -229,15 +194,15 @@ final class ServiceLoop {
                 }
                 return -1
             }
-            sockets[id]?.incoming.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length))
-            if (sockets[id]?.incoming.count ?? 0) > server.limits.maxMessageBytes {
+            let last = lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0
+            switch sockets[id]?.received(UnsafeRawBufferPointer(start: input, count: length), last: last, limit: server.limits.maxMessageBytes) {
+            case .tooBig?:
                 lws_close_reason(wsi, lws_close_status(rawValue: UInt32(CloseCode.messageTooBig)), nil, 0)
                 return -1
-            }
-            if lws_is_final_fragment(wsi) != 0, lws_remaining_packet_payload(wsi) == 0 {
-                let text = sockets[id]?.incoming ?? []
-                sockets[id]?.incoming = []
+            case .message(let text)?:
                 server.application.webSocketReceived(id, text: text, server: server)
+            case .partial?, nil:
+                break
             }
             return 0
         case LWS_CALLBACK_SERVER_WRITEABLE:
@@ -248,10 +213,7 @@ final class ServiceLoop {
             // whatever was still queued for it (a catch-up can be long; it once took the client's
             // whole close timeout).
             if let wsi, let id = idByWsi[wsi] {
-                sockets[id]?.peerClosing = true
-                sockets[id]?.queue = []
-                totalQueued -= sockets[id]?.queuedBytes ?? 0
-                sockets[id]?.queuedBytes = 0
+                totalQueued -= sockets[id]?.peerClosed() ?? 0
                 server.settle(id)
             }
             return 0

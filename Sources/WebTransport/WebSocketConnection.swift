@@ -1,0 +1,80 @@
+import DequeModule
+
+/// One WebSocket on the service thread, as a value: messages queued for it, what it has sent us, and
+/// how it closes. Its transitions say what to do; the loop does it (`Tests/WebTransportTests/WebSocketConnectionTests.swift`).
+struct WebSocketConnection {
+    var queue: Deque<OutgoingMessage> = []
+    var queuedBytes = 0
+    var closeCode: UInt16?
+    var closeReason = ""
+    var incoming: [UInt8] = []
+    /// The client sent its close frame: nothing more is written, so lws can answer it at once.
+    var peerClosing = false
+
+    enum Enqueued: Equatable {
+        /// Queued; ask for a writeable callback (the queue was empty: none is coming).
+        case askWritable
+        /// Queued behind others: the write in flight re-arms while messages remain.
+        case queued
+        /// Over its own limit, or its share when all queues together are over theirs: closed 4008,
+        /// its queue dropped (these bytes freed); it resumes from its last position.
+        case slowConsumer(freed: Int)
+        /// Closing already, or the peer is: nothing is queued.
+        case dropped
+    }
+
+    /// Queues `messages` (`bytes` in all) when the queues of all sockets hold `totalQueued` bytes with
+    /// these included. A slow reader never delays anyone else, nor do many of them together.
+    mutating func enqueue(_ messages: [OutgoingMessage], bytes: Int, totalQueued: Int, limits: WebServer.Limits) -> Enqueued {
+        guard closeCode == nil, !peerClosing else { return .dropped }
+        let wasEmpty = queue.isEmpty
+        queue.append(contentsOf: messages)
+        queuedBytes += bytes
+        let overTotal = totalQueued > limits.maxTotalQueuedBytes && queuedBytes > limits.maxQueuedBytes / 8
+        if queuedBytes > limits.maxQueuedBytes || overTotal {
+            return .slowConsumer(freed: close(CloseCode.slowConsumer, reason: "slow consumer: reconnect with after=<last position>"))
+        }
+        return wasEmpty ? .askWritable : .queued
+    }
+
+    /// Closes with `code`; a slow consumer's queue is dropped at once. Returns the bytes freed.
+    mutating func close(_ code: UInt16, reason: String) -> Int {
+        closeCode = code
+        closeReason = reason
+        guard code == CloseCode.slowConsumer else { return 0 }
+        return dropQueue()
+    }
+
+    /// The client closes (a page left, a reconnect): its close is answered now, not after whatever was
+    /// queued for it. Returns the bytes freed.
+    mutating func peerClosed() -> Int {
+        peerClosing = true
+        return dropQueue()
+    }
+
+    private mutating func dropQueue() -> Int {
+        defer {
+            queue = []
+            queuedBytes = 0
+        }
+        return queuedBytes
+    }
+
+    enum Received: Equatable {
+        /// More fragments to come.
+        case partial
+        /// A whole message.
+        case message([UInt8])
+        /// Over the limit: close 1009.
+        case tooBig
+    }
+
+    /// A fragment of a client's message; `last` when it ends the message.
+    mutating func received(_ fragment: UnsafeRawBufferPointer, last: Bool, limit: Int) -> Received {
+        incoming.append(contentsOf: fragment)
+        guard incoming.count <= limit else { return .tooBig }
+        guard last else { return .partial }
+        defer { incoming = [] }
+        return .message(incoming)
+    }
+}
