@@ -85,6 +85,7 @@ let package = Package(
                 "WebTransport", "DialerEngine", "DialerCore", "EventStore", "WritePath", "ReadModels", "SwitchboardJSON", "SwitchboardBasics",
                 .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Resources/openapi.yaml"), .copy("Resources/asyncapi.yaml"), .copy("Resources/web")]
         ),

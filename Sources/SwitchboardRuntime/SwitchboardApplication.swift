@@ -16,7 +16,7 @@ import DialerSimulation
 /// `serve`, the tests and the benchmark share.
 ///
 /// Its long-lived parts run as services of one `ServiceGroup`, started in order (log, projections,
-/// engine, web) and, on SIGINT/SIGTERM or `shutdown()`, stopped in reverse: WebSockets close with
+/// engine, the feed's pump, web) and, on SIGINT/SIGTERM or `shutdown()`, stopped in reverse: WebSockets close with
 /// 1001, the engine finishes its log writes, the projections stop following, the log closes.
 public final class SwitchboardApplication: Sendable {
     public let configuration: Configuration
@@ -81,7 +81,7 @@ public final class SwitchboardApplication: Sendable {
                             authFailureLimit: configuration.authFailureLimit,
                             slowConsumerSeconds: configuration.slowConsumerSeconds, measurements: metrics.measurements,
                             metricsText: { metrics.render() }, contactScriptProblem: scriptCheck, logger: logger)
-        await api.startFeed()
+        await api.followProjections()
         var limits = WebServer.Limits()
         limits.pingSeconds = configuration.pingSeconds
         limits.hangUpSeconds = configuration.hangUpSeconds
@@ -104,7 +104,8 @@ public final class SwitchboardApplication: Sendable {
             ProjectionService(projections: projections, logger: logger),
             EngineService(store: store, clock: clock, carrier: carrier, gateway: gateway, health: health,
                           measurements: metrics.measurements, logger: logger),
-            WebService(server: server, api: api),
+            api.feedPump,
+            WebService(server: server),
         ]
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -217,14 +218,13 @@ struct EngineService: Service {
 }
 
 
-/// HTTP and WebSocket: stopped first, so no request arrives at a part that is going away.
+/// HTTP and WebSocket: stopped first, so no request arrives at a part that is going away (the feed's
+/// pump, started before it, stops after it).
 struct WebService: Service {
     let server: WebServer
-    let api: APIServer
 
     func run() async throws {
         try? await gracefulShutdown()
         server.shutdown()
-        api.stopFeed()
     }
 }

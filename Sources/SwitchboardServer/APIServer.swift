@@ -8,6 +8,7 @@ import WritePath
 import SwitchboardJSON
 import SwitchboardBasics
 import Logging
+import ServiceLifecycle
 import WebTransport
 
 /// The HTTP API and the live feed, on top of a running engine.
@@ -75,14 +76,15 @@ public final class APIServer: WebApplication {
                        hopelessAfter: .seconds(slowConsumerSeconds), measurements: measurements, logger: logger)
     }
 
-    /// Starts following the projections — the live feed's shared pump and the call counters — where
-    /// they are. Call once, before serving.
-    public func startFeed() async {
+    /// Starts following the projections — the call counters and the live feed — where they are.
+    /// Call once, before the server accepts connections; then run `feedPump`.
+    public func followProjections() async {
         await callCounters.start(following: projections)
-        await feed.start()
+        await feed.follow()
     }
 
-    public func stopFeed() { feed.stop() }
+    /// The live feed's pump and heartbeat, as a service of the application's group.
+    public var feedPump: any Service { feed }
 
     // MARK: - Requests
 

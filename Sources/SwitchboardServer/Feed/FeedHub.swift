@@ -9,6 +9,7 @@ import WritePath
 import SwitchboardBasics
 import SwitchboardJSON
 import Logging
+import ServiceLifecycle
 import WebTransport
 
 /// The live feed: each WebSocket gets the stored events after its `after` position that match its
@@ -19,7 +20,7 @@ import WebTransport
 /// last delivered, it joins the pump, which encodes each live event (and each state) once and hands
 /// the same bytes to every matching subscriber. The hand-over happens under one lock, so nothing is
 /// skipped or sent twice.
-final class FeedHub: Sendable {
+final class FeedHub: Service {
     let store: any EventStore
     let projections: ProjectionHost
     let authenticator: Authenticator
@@ -27,13 +28,13 @@ final class FeedHub: Sendable {
     /// Sockets not subscribed yet: being authenticated (with the first message, if it came early), or
     /// waiting for their first `{"subscribe": …}` message (no `after`/`topics` in the URL).
     let opening = Mutex(FeedOpening())
-    let pump = Mutex<(task: Task<Void, Never>, commits: AsyncStream<LiveCommit>.Continuation)?>(nil)
+    /// The commits the projections hand over, until the pump takes them.
+    let pending = Mutex<AsyncStream<LiveCommit>?>(nil)
     /// Whose token each open socket came with (a revoked token closes its sockets).
     let bearers = Mutex<[ConnectionID: TokenID]>([:])
     let pageSlots = PageSlots()
     /// The server the sockets are on (known from the first socket).
     let knownServer = Mutex<WebServer?>(nil)
-    let heartbeatTask = Mutex<Task<Void, Never>?>(nil)
     /// How often a caught-up socket hears from the server when nothing happens: a page tells a quiet
     /// feed from a dead one by it ("updated N s ago" is the last contact, not the last event).
     static let heartbeatEvery: Duration = .seconds(5)
@@ -84,13 +85,15 @@ final class FeedHub: Sendable {
         self.logger = logger
     }
 
-    /// Starts the shared pump where the projections are: from then on, each commit they fold comes
-    /// here with what the feed needs of their state (`CommitView`, made as they fold it), and goes out.
+    /// Follows the projections from where they are: from then on, each commit they fold comes here
+    /// with what the feed needs of their state (`CommitView`, made as they fold it), and waits for the
+    /// pump (`run`). Called before the server accepts a socket, so no subscriber can join the pump
+    /// before the pump knows where it starts.
     ///
     /// (Tried: the projections sending to the sockets themselves, inside their actor. It made the
     /// 1 000-agent floor — 260 events/s — seconds late: the feed's work queued behind every read of
     /// the projections. Only the view is made there; the rest happens on the pump.)
-    func start() async {
+    func follow() async {
         // Unbounded: every commit must reach the pump, which only queues writes (never waits on a socket).
         let (commits, continuation) = AsyncStream<LiveCommit>.makeStream()
         let head = await projections.observeCommits { commit, events, state in
@@ -98,17 +101,26 @@ final class FeedHub: Sendable {
                                           folded: .now))
         }
         hub.withLock { $0.delivered = head }
-        let task = Task { [self] in
-            for await commit in commits { deliver(commit) }
-        }
-        pump.withLock { $0 = (task, continuation) }
-        let beats = Task { [self] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: Self.heartbeatEvery)
-                heartbeat()
+        pending.withLock { $0 = commits }
+    }
+
+    /// The pump and the heartbeat, until the service is cancelled (after the web server stopped).
+    func run() async throws {
+        guard let commits = pending.withLock({ $0.take() }) else { return }
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { [self] in
+                    for await commit in commits { deliver(commit) }
+                }
+                group.addTask { [self] in
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: Self.heartbeatEvery)
+                        heartbeat()
+                    }
+                }
             }
         }
-        heartbeatTask.withLock { $0 = beats }
+        hub.withLock { $0.stopped = true }
     }
 
     /// `{"type":"heartbeat","position":N,"everyMs":5000}` to every caught-up socket that asked: the position
@@ -121,15 +133,6 @@ final class FeedHub: Sendable {
         guard let server = live.first?.1 else { return }
         let everyMs = Self.heartbeatEvery.components.seconds * 1000
         server.send(live.map(\.0), texts: [Array(#"{"type":"heartbeat","position":\#(position),"everyMs":\#(everyMs)}"#.utf8)])
-    }
-
-    func stop() {
-        heartbeatTask.withLock { $0?.cancel() }
-        hub.withLock { $0.stopped = true }
-        if let (task, commits) = pump.withLock({ $0 }) {
-            commits.finish()
-            task.cancel()
-        }
     }
 
     /// Closes a socket the feed cannot serve, with a close code and a reason the client can show.
