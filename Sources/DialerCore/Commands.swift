@@ -68,6 +68,18 @@ public enum Command: Hashable, Sendable {
 }
 
 extension Command {
+    /// Decided on the organisation alone — who has access, the numbers it calls from, who must never be
+    /// called — so it is written even while the engine is stopped: revoking a token never waits for
+    /// dialling to recover.
+    public var isOrganisational: Bool {
+        switch self {
+        case .issueToken, .revokeToken, .addCallerIds, .removeCallerId, .addDoNotCall, .removeDoNotCall: true
+        default: false
+        }
+    }
+}
+
+extension Command {
     public static func changeMode(sessionId: SessionID, mode: CallingMode) -> Command {
         .changeSession(sessionId: sessionId, mode: mode, patch: nil)
     }

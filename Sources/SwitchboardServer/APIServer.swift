@@ -43,6 +43,8 @@ public final class APIServer: WebApplication {
     /// `GET /metrics`' body (Prometheus' text format), when the composition root measures.
     let metricsText: (@Sendable () -> [UInt8])?
     let callCounters: CallCounters
+    /// Organisation commands while the engine is stopped.
+    let organisation: OrganisationWriter
     /// What every routed request passes through, in order, before its handler.
     let middleware: MiddlewareChain
     /// 500 ms pollers ask for the same group again and again: encode each version of it once.
@@ -58,6 +60,7 @@ public final class APIServer: WebApplication {
         self.measurements = measurements
         self.metricsText = metricsText
         callCounters = CallCounters(measurements: measurements)
+        organisation = OrganisationWriter(store: store)
         self.engine = engine
         credentials = store
         authenticator = Authenticator(credentials: store, projections: projections, clock: engine.clock)
@@ -99,20 +102,23 @@ public final class APIServer: WebApplication {
     }
 
     /// The write round trip every write endpoint makes: the engine decides, the decision is durable,
-    /// and the projections have folded it — so the read that answers the request sees the write.
-    @discardableResult
-    func write(_ command: Command) async throws -> Decision {
-        let decision = try await engine.decide(command)
-        try await projections.waitUntil(decision.position)
-        return decision
+    /// and the projections have folded it — so the read that answers the request sees the write. An
+    /// organisation's command (tokens, caller IDs, do-not-call) is written without the engine while it
+    /// is stopped.
+    func write(_ command: Command) async throws {
+        let position: Int64?
+        do {
+            position = try await engine.decide(command).position
+        } catch is EngineUnavailable where command.isOrganisational {
+            position = try await organisation.handle(command, at: engine.clock.now)
+        }
+        if let position { try await projections.waitUntil(position) }
     }
 
     /// The same round trip for a request an agent's session makes (pause, hang up, change settings…).
-    @discardableResult
-    func write(_ request: SessionRequest, session: SessionID) async throws -> Decision {
+    func write(_ request: SessionRequest, session: SessionID) async throws {
         let decision = try await engine.request(request, session: session)
         try await projections.waitUntil(decision.position)
-        return decision
     }
 
     // MARK: - WebApplication

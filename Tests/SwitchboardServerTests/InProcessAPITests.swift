@@ -1,8 +1,8 @@
 import DialerCore
 import DialerEngine
-import EventStore
 import ReadModels
 import WritePath
+import EventStore
 import SwitchboardBasics
 import SwitchboardJSON
 @testable import SwitchboardServer
@@ -65,5 +65,47 @@ struct InProcessAPITests {
                                                  body: Array(#"{"name":"x"}"#.utf8)))
         #expect(write.status == 403)
         #expect(try JSONParser.parse(write.body)["error"]?["code"] == "forbidden")
+    }
+}
+
+/// Issue 22: the organisation's commands do not wait for dialling. With the engine stopped, an admin
+/// still issues and revokes tokens and lists a number do-not-call; anything that dials is refused 503.
+@Suite("The organisation while the engine is stopped")
+struct OrganisationWithoutEngineTests {
+    @Test func tokensAndTheDoNotCallListAreWrittenWhileTheEngineIsStopped() async throws {
+        let temp = try TemporaryStore()
+        let bootstrap = try await CommandHandler(store: temp.store)
+        let now = InProcessAPITests.start
+        let admin = try await TokenIssuing.issue(role: .admin, agentId: nil, label: "admin", expiresAt: nil, credentials: temp.store) { command in
+            _ = try await bootstrap.handle(command, at: now)
+        }
+        let projections = ProjectionHost(store: temp.store)
+        try await projections.start()
+        let following = Task { await projections.follow() }
+        defer { following.cancel() }
+        let gateway = EngineGateway(clock: VirtualClock(startAt: now))
+        gateway.engineStopped(reason: "injected for the test")
+        let api = APIServer(engine: gateway, projections: projections, store: temp.store, health: Health(), callerIds: [],
+                            logger: .init(label: "test"))
+        func call(_ method: String, _ path: String, _ body: String = "", token: String = admin.token) async -> HTTPResponse {
+            await api.handle(HTTPRequest(method: method, path: path, headers: ["authorization": "Bearer " + token], body: Array(body.utf8)))
+        }
+
+        let issued = await call("POST", "/v1/tokens", #"{"role":"auditor","label":"while stopped"}"#)
+        #expect(issued.status == 201)
+        let auditor = try JSONParser.parse(issued.body)
+        let token = try #require(auditor["token"]?.stringValue), tokenId = try #require(auditor["tokenId"]?.stringValue)
+        #expect(await call("GET", "/v1/me", token: token).status == 200)
+        #expect(await call("DELETE", "/v1/tokens/\(tokenId)").status == 200)
+        #expect(await call("GET", "/v1/me", token: token).status == 401, "revoked while the engine is stopped")
+
+        let listed = await call("POST", "/v1/dnc", #"{"phones":["+15125557301"]}"#)
+        #expect(listed.status == 200)
+        #expect(try JSONParser.parse(listed.body)["added"]?.intValue == 1)
+        #expect(await call("POST", "/v1/caller-ids", #"{"phones":["+15125550100"]}"#).status == 200)
+
+        let dialling = await call("POST", "/v1/queues", #"{"name":"Needs the engine"}"#)
+        #expect(dialling.status == 503)
+        #expect(try JSONParser.parse(dialling.body)["error"]?["code"] == "engine-stopped")
     }
 }
