@@ -1,5 +1,6 @@
 import DialerCore
 import DialerEngine
+import EventStore
 import ReadModels
 import WritePath
 import SwitchboardJSON
@@ -30,6 +31,14 @@ extension APIServer {
                                             "fields": .array(fields)]])
         case let failure as EngineUnavailable: return .error(503, code: "engine-stopped", message: failure.description)
         case let failure as ProjectionFailure: return .error(503, code: "projections-stopped", message: failure.description)
+        // The log cannot be written (a full disk, an I/O error, a closed store): a part has stopped.
+        case let failure as EventStoreError:
+            switch failure {
+            case .storage, .closed, .readOnly, .cannotOpen, .corrupt:
+                return .error(503, code: "store-unavailable", message: failure.description)
+            case .wrongExpectedVersion, .invalidAppend:
+                return .error(500, code: "internal", message: failure.description)
+            }
         default: return .error(500, code: "internal", message: "\(error)")
         }
     }
