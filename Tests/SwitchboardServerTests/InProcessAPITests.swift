@@ -109,3 +109,32 @@ struct OrganisationWithoutEngineTests {
         #expect(try JSONParser.parse(dialling.body)["error"]?["code"] == "engine-stopped")
     }
 }
+
+
+/// The same requests over both transports get the same answers: what the route table, the middleware
+/// and the handlers decide does not depend on the socket (and the socket adds nothing they did not say).
+@Suite("One API over both transports")
+struct BothTransportsTests {
+    @Test(arguments: TestClient.Transport.allCases)
+    func theAnswersAreTheSameInProcessAndOverARealPort(_ transport: TestClient.Transport) async throws {
+        let (api, _, token, temp) = try await InProcessAPITests.api()
+        _ = temp
+        let client = try TestClient(transport, api: api)
+        defer { client.close() }
+        let missing = try await client.call("GET", "/v1/nothing")
+        #expect(missing.status == 404)
+        #expect(try JSONParser.parse(missing.body)["error"]?["code"] == "not-found")
+        let wrongMethod = try await client.call("DELETE", "/v1/sessions/s-1", token: token)
+        #expect(wrongMethod.status == 405)
+        #expect(Set((wrongMethod.headers["allow"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) == ["GET", "PATCH"])
+        let anonymous = try await client.call("GET", "/v1/queues")
+        #expect(anonymous.status == 401 && anonymous.headers["www-authenticate"] == #"Bearer realm="switchboard""#)
+        let me = try await client.call("GET", "/v1/me", token: token)
+        #expect(me.status == 200)
+        #expect(try JSONParser.parse(me.body)["role"] == "auditor")
+        let forbidden = try await client.call("POST", "/v1/queues", token: token, body: #"{"name":"x"}"#)
+        #expect(forbidden.status == 403)
+        let health = try await client.call("GET", "/healthz")
+        #expect(try JSONParser.parse(health.body)["time"]?.stringValue == InProcessAPITests.start.rfc3339)
+    }
+}
