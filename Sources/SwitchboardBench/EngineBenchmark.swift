@@ -60,7 +60,10 @@ enum EngineBenchmark {
     static func answerToCancel(batches: Int, in directory: URL) async throws -> (p50: Double, p99: Double, samples: Int) {
         let store = try SQLiteEventStore(path: directory.appendingPathComponent("latency.sqlite").path)
         defer { store.close() }
-        let clock = SystemClock()
+        // Shifted so the contacts (Austin numbers) are at midday, inside their calling hours, whenever it runs.
+        let utcHour = Int(SystemClock().now.millisecondsSinceEpoch / 3_600_000 % 24)
+        let shift = (18 - utcHour + 36) % 24 - 12  // 18:00 UTC is 12:00 or 13:00 in Austin; within −12…11
+        let clock = SystemClock(sources: SystemClock.Sources.system.shifted(byHours: shift))
         let simulated = SimulatedCarrier(clock: clock, seed: 5)
         let carrier = TimingCarrier(simulated)
         let engine = DialerEngine(store: store, clock: clock, carrier: carrier)
@@ -72,7 +75,7 @@ enum EngineBenchmark {
                 answeredAt.withLock { $0[reference] = time }
             }
         }
-        // Five lines, no stagger: one contact answers after 20 ms and talks 5 ms; four keep ringing.
+        // Five lines, no stagger, no wrap-up: one contact answers after 20 ms and talks 5 ms; four keep ringing.
         var contacts: [NewContact] = []
         for batch in 0..<batches {
             for line in 0..<5 {
@@ -101,10 +104,14 @@ enum EngineBenchmark {
                 clock.stop()
             }
         }
+        // With no safe-harbor message a queue dials one line at a time (nobody may be abandoned without
+        // it): this figure is about five lines, so the organisation has one.
+        let message = "This is the Switchboard benchmark calling. Call us back at 512 555 0100. Press 9 to stop our calls."
+        clock.schedule(.command(.setOrganisationSafeHarbor(message: message), reply: refused), at: clock.now)
         clock.schedule(.command(.createQueue(queueId: "latency", name: "Latency", segment: nil, maxAttempts: 1,
                                              contacts: contacts), reply: refused), at: clock.now)
         clock.schedule(.command(.startSession(sessionId: "s", agentId: "a", queueId: "latency", mode: .parallel,
-                                              profile: .fixed(.aggressive), settings: SessionSettings(staggerMs: 0, cooldownMs: 0),
+                                              profile: .fixed(.aggressive), settings: SessionSettings(staggerMs: 0, cooldownMs: 0, wrapUpMs: 0),
                                               callerIds: DemoScenario.callerIds), reply: refused), at: clock.now)
         try await engine.run()
         let answers = answeredAt.withLock { $0 }
