@@ -36,10 +36,7 @@ let package = Package(
             providers: [.apt(["libwebsockets-dev"])]
         ),
         // HTTP and WebSocket on one port through libwebsockets: every lws pointer and callback lives here.
-        .target(
-            name: "WebTransport",
-            dependencies: ["CLibWebSockets", "SwitchboardJSON", .product(name: "DequeModule", package: "swift-collections")]
-        ),
+        .target(name: "WebTransport", dependencies: ["CLibWebSockets", "SwitchboardJSON"]),
         // Time as the domain sees it (RFC 3339, never a clock) and the one seeded generator.
         .target(name: "SwitchboardBasics"),
         // A small, allocation-light JSON reader/writer: replay speed is bounded by decoding.
@@ -119,7 +116,7 @@ let package = Package(
             dependencies: ["DialerSimulation", "DialerEngine", "DialerCore", "EventStore", "WritePath", "ReadModels", "SwitchboardJSON", "SwitchboardBasics"]
         ),
         .testTarget(name: "SwitchboardJSONTests", dependencies: ["SwitchboardJSON", "SwitchboardBasics"]),
-        .testTarget(name: "WebTransportTests", dependencies: ["WebTransport", .product(name: "DequeModule", package: "swift-collections")]),
+        .testTarget(name: "WebTransportTests", dependencies: ["WebTransport"]),
         .testTarget(name: "DialerCoreTests", dependencies: ["DialerCore", "SwitchboardJSON", "SwitchboardBasics", "SwitchboardTestSupport"]),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "CSQLite", "SwitchboardJSON", "SwitchboardBasics", "SwitchboardTestSupport"]),
         .testTarget(

@@ -1,7 +1,6 @@
 import CLibWebSockets
 import Foundation
 import Synchronization
-import DequeModule
 
 /// WebSockets on the service thread: subprotocols, queued messages written a batch per writeable
 /// callback, and the inbox the other threads fill.
@@ -122,14 +121,14 @@ extension ServiceLoop {
     static let coalesceLimit = 64 * 1024
 
     /// The queued messages one write takes: at least one, then more while they fit in `limit` bytes.
-    static func takeBatch(from queue: inout Deque<OutgoingMessage>, limit: Int) -> [OutgoingMessage] {
+    static func takeBatch(from queue: inout [OutgoingMessage], limit: Int) -> [OutgoingMessage] {
         var taken = 0
         var bytes = 0
         while taken < queue.count, taken == 0 || bytes + queue[taken].count <= limit {
             bytes += queue[taken].count
             taken += 1
         }
-        let batch = Array(queue.prefix(taken))
+        let batch = Array(queue[..<taken])
         queue.removeFirst(taken)
         return batch
     }

@@ -1,7 +1,6 @@
 import CLibWebSockets
 import Foundation
 import Synchronization
-import DequeModule
 
 /// Wakes the service loop from another thread. `lws_cancel_service` is the one lws call that is safe
 /// off the service thread, and only while the context exists: the lock makes "exists" and "call"

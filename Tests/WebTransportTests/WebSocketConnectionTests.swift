@@ -1,4 +1,3 @@
-import DequeModule
 import Testing
 @testable import WebTransport
 

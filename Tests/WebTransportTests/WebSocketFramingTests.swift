@@ -1,5 +1,4 @@
 import Testing
-import DequeModule
 @testable import WebTransport
 
 /// Reads server-to-client frames back the way RFC 6455 §5.2 says a client must.
@@ -60,13 +59,13 @@ struct WebSocketFramingTests {
     }
 
     @Test func aWriteTakesQueuedMessagesUpToTheLimitButAlwaysOne() {
-        var queue = Deque([3000, 40_000, 30_000, 10].map { OutgoingMessage([UInt8](repeating: 0x61, count: $0)) })
+        var queue = [3000, 40_000, 30_000, 10].map { OutgoingMessage([UInt8](repeating: 0x61, count: $0)) }
         let first = ServiceLoop.takeBatch(from: &queue, limit: 64 * 1024)
         #expect(first.map(\.count) == [3000, 40_000])
         let second = ServiceLoop.takeBatch(from: &queue, limit: 64 * 1024)
         #expect(second.map(\.count) == [30_000, 10])
         #expect(queue.isEmpty)
-        var big: Deque = [OutgoingMessage([UInt8](repeating: 0x61, count: 100_000)), OutgoingMessage([1])]
+        var big = [OutgoingMessage([UInt8](repeating: 0x61, count: 100_000)), OutgoingMessage([1])]
         #expect(ServiceLoop.takeBatch(from: &big, limit: 64 * 1024).map(\.count) == [100_000])
         #expect(big.count == 1)
     }
