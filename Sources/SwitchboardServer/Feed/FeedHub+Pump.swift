@@ -29,7 +29,7 @@ extension FeedHub {
         let (commit, view) = (live.commit, live.view)
         guard let last = commit.last else { return }
         for case .tokenRevoked(let revoked) in live.events {
-            if let server = knownServer.withLock({ $0 }) { closeSockets(of: revoked.tokenId, server: server) }
+            if let server = hub.withLock({ $0.server }) { closeSockets(of: revoked.tokenId, server: server) }
         }
         let keys = Set(view.subjects.compactMap { $0 }.flatMap(TopicKey.keys(of:)))
         let (walls, others, server) = hub.withLock { hub -> ([ConnectionID], [(ConnectionID, Topics)], WebServer?) in

@@ -25,16 +25,9 @@ final class FeedHub: Service {
     let projections: ProjectionHost
     let authenticator: Authenticator
     let hub = Mutex(Hub())
-    /// Sockets not subscribed yet: being authenticated (with the first message, if it came early), or
-    /// waiting for their first `{"subscribe": …}` message (no `after`/`topics` in the URL).
-    let opening = Mutex(FeedOpening())
     /// The commits the projections hand over, until the pump takes them.
     let pending = Mutex<AsyncStream<LiveCommit>?>(nil)
-    /// Whose token each open socket came with (a revoked token closes its sockets).
-    let bearers = Mutex<[ConnectionID: TokenID]>([:])
     let pageSlots = PageSlots()
-    /// The server the sockets are on (known from the first socket).
-    let knownServer = Mutex<WebServer?>(nil)
     /// How often a caught-up socket hears from the server when nothing happens: a page tells a quiet
     /// feed from a dead one by it ("updated N s ago" is the last contact, not the last event).
     static let heartbeatEvery: Duration = .seconds(5)
@@ -59,7 +52,15 @@ final class FeedHub: Service {
         var live = false
     }
 
+    /// Every socket's state, under one lock: from its opening to its subscription, live or catching up.
     struct Hub {
+        /// Sockets not subscribed yet: being authenticated (with the first message, if it came early),
+        /// or waiting for their first `{"subscribe": …}` message (no `after`/`topics` in the URL).
+        var opening = FeedOpening()
+        /// Whose token each open socket came with (a revoked or expired token closes its sockets).
+        var bearers: [ConnectionID: TokenID] = [:]
+        /// The server the sockets are on (known from the first socket).
+        var server: WebServer?
         var subscribers: [ConnectionID: Subscriber] = [:]
         /// The live ones (caught up: the pump's), by topic.
         var index = TopicIndex()
@@ -145,21 +146,23 @@ final class FeedHub: Service {
     /// `Sec-WebSocket-Protocol`), then subscribed from the URL or from its first message.
     func open(_ connection: ConnectionID, upgrade: HTTPRequest, failures: FailedAuthentications, server: WebServer) {
         logger.info("websocket open", metadata: ["connection": "\(connection)", "topics": "\(upgrade.query["topics"] ?? "-")"])
-        opening.withLock { $0.opened(connection) }
-        knownServer.withLock { $0 = $0 ?? server }
+        hub.withLock { hub in
+            hub.opening.opened(connection)
+            hub.server = hub.server ?? server
+        }
         Task { [self] in
             guard let principal = await authenticator.principal(for: upgrade.headers) else {
-                opening.withLock { $0.refused(connection) }
+                hub.withLock { $0.opening.refused(connection) }
                 if failures.blockedFor(upgrade.peer) != nil {  // its guesses are shut out, never a valid token
                     return refuse(connection, server, Refusal.tooManyFailures, "too many failed authentications; try again later")
                 }
                 if Authenticator.token(in: upgrade.headers) != nil { failures.recordFailure(upgrade.peer) }
                 return refuse(connection, server, Refusal.unauthorized, "send a valid bearer token")
             }
-            bearers.withLock { $0[connection] = principal.tokenId }
+            hub.withLock { $0.bearers[connection] = principal.tokenId }
             if let expiresAt = principal.expiresAt { closeAtExpiry(connection, principal.tokenId, expiresAt, server: server) }
             let urlSubscribes = upgrade.query["after"] != nil || upgrade.query["topics"] != nil
-            let action = opening.withLock { $0.authenticated(connection, as: principal, urlSubscribes: urlSubscribes) }
+            let action = hub.withLock { $0.opening.authenticated(connection, as: principal, urlSubscribes: urlSubscribes) }
             if case .subscribeFromURL(let principal) = action {
                 await subscribe(connection, principal, after: upgrade.query["after"], topics: upgrade.query["topics"],
                                 heartbeat: upgrade.query["heartbeat"] == "1", server: server)
@@ -170,7 +173,7 @@ final class FeedHub: Service {
     }
 
     func received(_ connection: ConnectionID, text: [UInt8], server: WebServer) {
-        carryOut(opening.withLock { $0.received(connection, text: text) }, connection, server)
+        carryOut(hub.withLock { $0.opening.received(connection, text: text) }, connection, server)
     }
 
     /// What `FeedOpening` decided (a subscription from the URL is carried out where the URL is).
@@ -206,9 +209,9 @@ final class FeedHub: Service {
 
     func closed(_ connection: ConnectionID) {
         logger.info("websocket closed", metadata: ["connection": "\(connection)"])
-        opening.withLock { $0.closed(connection) }
-        bearers.withLock { _ = $0.removeValue(forKey: connection) }
         hub.withLock { hub -> Subscriber? in
+            hub.opening.closed(connection)
+            hub.bearers[connection] = nil
             guard let gone = hub.subscribers.removeValue(forKey: connection) else { return nil }
             if gone.live { hub.index.remove(connection, gone.topics) }
             return gone
@@ -239,14 +242,14 @@ final class FeedHub: Service {
         let delay = max(0, expiresAt.milliseconds(since: authenticator.clock.now))
         Task { [self] in
             try? await Task.sleep(for: .milliseconds(delay))
-            guard bearers.withLock({ $0[connection] == token }) else { return }  // closed before it expired
+            guard hub.withLock({ $0.bearers[connection] == token }) else { return }  // closed before it expired
             refuse(connection, server, Refusal.unauthorized, "the token expired")
         }
     }
 
     /// Closes every socket opened with `token` (it was revoked).
     func closeSockets(of token: TokenID, server: WebServer) {
-        let connections = bearers.withLock { bearers in bearers.filter { $0.value == token }.map(\.key) }
+        let connections = hub.withLock { hub in hub.bearers.filter { $0.value == token }.map(\.key) }
         for connection in connections { refuse(connection, server, Refusal.unauthorized, "the token was revoked") }
     }
 }
