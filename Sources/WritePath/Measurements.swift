@@ -55,8 +55,11 @@ extension Measurements {
 
 extension Timer {
     /// Records the monotonic time since `start`.
-    public func recordElapsed(since start: ContinuousClock.Instant) {
-        let (seconds, attoseconds) = (ContinuousClock.now - start).components
+    public func recordElapsed(since start: ContinuousClock.Instant) { record(ContinuousClock.now - start) }
+
+    /// Records a duration (nanosecond precision).
+    public func record(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
         recordNanoseconds(seconds &* 1_000_000_000 &+ attoseconds / 1_000_000_000)
     }
 }

@@ -153,10 +153,10 @@ final class FeedHub: Service {
         Task { [self] in
             guard let principal = await authenticator.principal(for: upgrade.headers) else {
                 hub.withLock { $0.opening.refused(connection) }
-                if failures.blockedFor(upgrade.peer) != nil {  // its guesses are shut out, never a valid token
+                // Its guesses are shut out, never a valid token.
+                if failures.failedAuthentication(from: upgrade.peer, guessed: Authenticator.token(in: upgrade.headers) != nil) != nil {
                     return refuse(connection, server, Refusal.tooManyFailures, "too many failed authentications; try again later")
                 }
-                if Authenticator.token(in: upgrade.headers) != nil { failures.recordFailure(upgrade.peer) }
                 return refuse(connection, server, Refusal.unauthorized, "send a valid bearer token")
             }
             hub.withLock { $0.bearers[connection] = principal.tokenId }

@@ -9,7 +9,12 @@ import WritePath
 /// Counted from the moment the server starts, as Prometheus counters are.
 final class CallCounters: Sendable {
     let measurements: Measurements
-    private let counters = Mutex<[String: Counter]>([:])
+    private struct Key: Hashable {
+        var name: String
+        var queue: QueueID?
+    }
+
+    private let counters = Mutex<[Key: Counter]>([:])
 
     init(measurements: Measurements) { self.measurements = measurements }
 
@@ -26,13 +31,13 @@ final class CallCounters: Sendable {
         }
     }
 
-    private func count(_ name: String, _ group: BatchID, in state: DialerState) {
-        let queue = state.batches[group]?.queueId.rawValue ?? "unknown"
-        let key = name + " " + queue
+    private func count(_ name: String, _ batch: BatchID, in state: DialerState) {
+        let queue = state.batches[batch]?.queueId
+        let key = Key(name: name, queue: queue)
         // One handle per (name, queue): the registry is asked once, the counter is an atomic after that.
         let counter = counters.withLock { counters in
             if let counter = counters[key] { return counter }
-            let counter = measurements.counter(name, [("queue", queue)])
+            let counter = measurements.counter(name, [("queue", queue?.rawValue ?? "unknown")])
             counters[key] = counter
             return counter
         }

@@ -28,8 +28,17 @@ public final class FailedAuthentications: Sendable {
 
     private static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
+    /// A request (or a socket) whose token opened nothing, from `address`: the seconds until the
+    /// address may try again if it is shut out; otherwise its guess is counted, if it made one (`guessed`:
+    /// it sent a token). The one rule for HTTP and the feed.
+    func failedAuthentication(from address: String, guessed: Bool) -> Int? {
+        if let wait = blockedFor(address) { return wait }
+        if guessed { recordFailure(address) }
+        return nil
+    }
+
     /// Seconds until the address may try again, if it is shut out.
-    func blockedFor(_ address: String) -> Int? {
+    private func blockedFor(_ address: String) -> Int? {
         let now = Self.now()
         return records.withLock { records in
             guard let until = records[address]?.blockedUntil, until > now else { return nil }
@@ -37,7 +46,7 @@ public final class FailedAuthentications: Sendable {
         }
     }
 
-    func recordFailure(_ address: String) {
+    private func recordFailure(_ address: String) {
         failures.increment()
         let now = Self.now()
         records.withLock { records in
@@ -60,14 +69,11 @@ extension FailedAuthentications: Middleware {
     /// no token guesses nothing (401 as it is).
     func handle(_ request: RouteRequest, next: (RouteRequest) async -> HTTPResponse) async -> HTTPResponse {
         let response = await next(request)
-        guard response.status == 401, Authenticator.token(in: request.http.headers) != nil else { return response }
-        if let wait = blockedFor(request.http.peer) {
-            var refusal = HTTPResponse.error(429, code: "too-many-failed-authentications",
-                                             message: "too many failed authentications from this address; try again in \(wait) s")
-            refusal.headers.append(("Retry-After", String(wait)))
-            return refusal
-        }
-        recordFailure(request.http.peer)
-        return response
+        guard response.status == 401, Authenticator.token(in: request.http.headers) != nil,
+              let wait = failedAuthentication(from: request.http.peer, guessed: true) else { return response }
+        var refusal = HTTPResponse.error(429, code: "too-many-failed-authentications",
+                                         message: "too many failed authentications from this address; try again in \(wait) s")
+        refusal.headers.append(("Retry-After", String(wait)))
+        return refusal
     }
 }

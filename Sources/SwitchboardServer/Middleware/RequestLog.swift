@@ -23,13 +23,13 @@ struct RequestLog: Middleware {
     func handle(_ request: RouteRequest, next: (RouteRequest) async -> HTTPResponse) async -> HTTPResponse {
         let started = ContinuousClock.now
         let response = await next(request)
+        let elapsed = ContinuousClock.now - started
         timers.timer(method: request.route.method, pattern: request.route.pattern, status: response.status) {
             measurements.timer(Measurements.Name.httpRequestSeconds, [
                 ("method", request.route.method), ("route", "/" + request.route.pattern), ("status", String(response.status)),
             ])
-        }.recordElapsed(since: started)
+        }.record(elapsed)
         guard logger.logLevel <= .info else { return response }
-        let elapsed = ContinuousClock.now - started
         let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         logger.info("http", metadata: ["method": "\(request.http.method)", "path": "\(Self.loggable(request.http.path))",
                                        "status": "\(response.status)", "ms": "\((ms * 100).rounded() / 100)"])
