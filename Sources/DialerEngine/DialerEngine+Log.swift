@@ -3,7 +3,6 @@ import EventStore
 import Foundation
 import CoreMetrics
 import Synchronization
-import ReadModels
 import WritePath
 import SwitchboardJSON
 import SwitchboardBasics

@@ -2,7 +2,6 @@ import DialerCore
 import DialerEngine
 import SwitchboardBasics
 import EventStore
-import ReadModels
 import WritePath
 import SwitchboardJSON
 

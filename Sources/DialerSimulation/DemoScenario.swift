@@ -3,7 +3,6 @@ import EventStore
 import SwitchboardJSON
 import SwitchboardBasics
 import DialerEngine
-import ReadModels
 import WritePath
 
 /// A scripted day in a contact centre, on a virtual timeline, that exercises every event type:

@@ -4,7 +4,6 @@ import SwitchboardJSON
 import SwitchboardBasics
 import DialerEngine
 import EventStore
-import ReadModels
 import WritePath
 
 /// How the contacts of a queue behave when they have no script: the odds of each outcome and how

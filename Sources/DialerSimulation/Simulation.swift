@@ -1,7 +1,6 @@
 import DialerCore
 import EventStore
 import Foundation
-import ReadModels
 import WritePath
 import SwitchboardJSON
 import SwitchboardBasics
