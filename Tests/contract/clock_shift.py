@@ -21,7 +21,8 @@ def calling_hours_shift():
 
 
 CLOCK_SHIFT_HOURS = calling_hours_shift()
-CLOCK_SHIFT = ["--clock-offset-hours", str(CLOCK_SHIFT_HOURS)]
+# One argument with "=": a negative shift passed apart ("-1") would be read as an option.
+CLOCK_SHIFT = [f"--clock-offset-hours={CLOCK_SHIFT_HOURS}"]
 
 
 def server_now():
