@@ -69,6 +69,15 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "HeapModule", package: "swift-collections"),
             ]
         ),
+        // Real carriers behind `CarrierAdapter`: Twilio (and Telnyx), their signed webhooks, call pacing, and the
+        // rules that keep a call's reports in order. HTTP through Foundation's URLSession (no extra package).
+        .target(
+            name: "Carriers",
+            dependencies: [
+                "DialerEngine", "DialerCore", "SwitchboardJSON", "SwitchboardBasics",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The simulated telephone network and what runs on it: the deterministic simulated carrier and its
         // contact scripts, scenario files and `simulate`, the scripted demo day and `serve --demo`'s queues.
         .target(
@@ -115,6 +124,7 @@ let package = Package(
             name: "SwitchboardTestSupport",
             dependencies: ["DialerSimulation", "DialerEngine", "DialerCore", "EventStore", "WritePath", "ReadModels", "SwitchboardJSON", "SwitchboardBasics"]
         ),
+        .testTarget(name: "CarriersTests", dependencies: ["Carriers", "DialerEngine", "DialerCore", "SwitchboardBasics", "SwitchboardTestSupport"]),
         .testTarget(name: "SwitchboardJSONTests", dependencies: ["SwitchboardJSON", "SwitchboardBasics"]),
         .testTarget(name: "WebTransportTests", dependencies: ["WebTransport"]),
         .testTarget(name: "DialerCoreTests", dependencies: ["DialerCore", "SwitchboardJSON", "SwitchboardBasics", "SwitchboardTestSupport"]),
