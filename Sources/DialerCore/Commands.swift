@@ -35,6 +35,7 @@ public enum Command: Hashable, Sendable {
     // What the carrier reports
     case placeCall(batchId: BatchID, callId: CallID)
     case recordRinging(batchId: BatchID, callId: CallID)
+    case recordCarrierCall(batchId: BatchID, callId: CallID, carrier: String, carrierCallId: String)
     case recordAnswer(batchId: BatchID, callId: CallID, answeredBy: AnsweredBy)
     case recordNoAnswer(batchId: BatchID, callId: CallID, cause: NoAnswerCause)
     case recordFailure(batchId: BatchID, callId: CallID, reason: String)

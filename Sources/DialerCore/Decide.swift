@@ -182,6 +182,15 @@ extension DialerState {
             default: throw .invalidTransition("call \(callId) is \(call.status.rawValue), it cannot start ringing")
             }
 
+        case .recordCarrierCall(let batchId, let callId, let carrier, let carrierCallId):
+            // Recorded even when the call has ended meanwhile: the carrier's records still name it.
+            let (_, call) = try placedCall(batchId, callId)
+            guard call.carrierCallId != carrierCallId else { return [] }
+            guard call.carrierCallId == nil else {
+                throw .invalidTransition("call \(callId) is already \(carrier) call \(call.carrierCallId ?? "")")
+            }
+            return [.callCarrierAssigned(.init(batchId: batchId, callId: callId, carrier: carrier, carrierCallId: carrierCallId))]
+
         case .recordAnswer(let batchId, let callId, let answeredBy):
             let group = try group(batchId)
             guard let call = group.call(callId) else { throw .callNotFound(batchId, callId) }

@@ -61,6 +61,7 @@ extension DialerEvent {
         case .batchStarted(let e): e
         case .callDialed(let e): e
         case .callRinging(let e): e
+        case .callCarrierAssigned(let e): e
         case .callAnswered(let e): e
         case .callConnected(let e): e
         case .callTerminated(let e): e
@@ -147,6 +148,7 @@ enum EventCatalogue {
         entry(BatchStarted.self, DialerEvent.batchStarted),
         entry(CallDialed.self, DialerEvent.callDialed),
         entry(CallRinging.self, DialerEvent.callRinging),
+        entry(CallCarrierAssigned.self, DialerEvent.callCarrierAssigned),
         entry(CallAnswered.self, DialerEvent.callAnswered),
         entry(CallConnected.self, DialerEvent.callConnected),
         entry(CallTerminated.self, DialerEvent.callTerminated),

@@ -193,6 +193,16 @@ extension CallRinging: JSONShaped {
     )
 }
 
+extension CallCarrierAssigned: JSONShaped {
+    public static let shape = JSONShape(
+        CallCarrierAssigned.init(batchId:callId:carrier:carrierCallId:),
+        JSONField("groupId", \CallCarrierAssigned.batchId),
+        JSONField("callId", \CallCarrierAssigned.callId),
+        JSONField("carrier", \CallCarrierAssigned.carrier),
+        JSONField("carrierCallId", \CallCarrierAssigned.carrierCallId)
+    )
+}
+
 extension CallAnswered: JSONShaped {
     public static let shape = JSONShape(
         CallAnswered.init(batchId:callId:answeredBy:),

@@ -26,6 +26,7 @@ public enum DialerEvent: Hashable, Sendable {
     case batchStarted(BatchStarted)
     case callDialed(CallDialed)
     case callRinging(CallRinging)
+    case callCarrierAssigned(CallCarrierAssigned)
     case callAnswered(CallAnswered)
     case callConnected(CallConnected)
     case callTerminated(CallTerminated)

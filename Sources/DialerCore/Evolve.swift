@@ -101,6 +101,8 @@ extension DialerState {
             if let sessionId = batches[e.batchId]?.sessionId { sessions[sessionId]?.dials += 1 }
         case .callRinging(let e):
             modifyCall(e.batchId, e.callId, position: position) { call, _ in call.status = .ringing }
+        case .callCarrierAssigned(let e):
+            modifyCall(e.batchId, e.callId, position: position) { call, _ in call.carrierCallId = e.carrierCallId }
         case .callAnswered(let e):
             modifyCall(e.batchId, e.callId, position: position) { call, _ in
                 call.answeredBy = e.answeredBy

@@ -40,6 +40,8 @@ public struct PlaceCallRequest: Hashable, Sendable {
 
 /// What a carrier reports about a call, as Twilio's and Telnyx's status callbacks do.
 public enum CarrierEvent: Hashable, Sendable {
+    /// The carrier took the call and named it (`carrier`: `twilio`, `telnyx`).
+    case accepted(CallReference, carrier: String, carrierCallId: String)
     case ringing(CallReference)
     case answered(CallReference, answeredBy: AnsweredBy)
     case noAnswer(CallReference)
@@ -55,7 +57,7 @@ public enum CarrierEvent: Hashable, Sendable {
 
     public var reference: CallReference {
         switch self {
-        case .ringing(let r), .answered(let r, _), .noAnswer(let r), .busy(let r), .failed(let r, _), .completed(let r, _),
+        case .accepted(let r, _, _), .ringing(let r), .answered(let r, _), .noAnswer(let r), .busy(let r), .failed(let r, _), .completed(let r, _),
              .safeHarborStarted(let r), .safeHarborEnded(let r): r
         }
     }
@@ -81,8 +83,17 @@ public protocol CarrierAdapter: Sendable {
     /// Plays the safe-harbor message to an answered call the agent will not get, then hangs up
     /// (Twilio: update the call with `<Say>` + `<Hangup/>`; Telnyx: `speak`, then `hangup`).
     func playSafeHarbor(_ reference: CallReference, message: String)
+    /// Before the engine reconciles after a (re)start: the calls the log has placed and not ended, with
+    /// the carrier's name for each it named. A real carrier lists its live calls here, hangs up those
+    /// the log does not know, and keeps the rest for `liveCalls()`.
+    func prepare(placed: [CallReference: String?]) async
     /// The calls the carrier still has up, for reconciliation after a restart.
     func liveCalls() -> Set<CallReference>
+}
+
+extension CarrierAdapter {
+    /// A carrier in this process (the simulated one) knows its calls without asking.
+    public func prepare(placed: [CallReference: String?]) async {}
 }
 
 /// Where a carrier delivers its events.

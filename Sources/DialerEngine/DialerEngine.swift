@@ -97,6 +97,13 @@ public final class DialerEngine<Clock: EngineClock> {
                 }
             } catch {}  // cancelled, or the store closed: the writer reports store failures
         }
+        var placed: [CallReference: String?] = [:]
+        for batch in state.batches.values where !batch.isEnded {
+            for call in batch.calls where call.isLive && call.isPlaced {
+                placed[CallReference(batchId: batch.id, callId: call.id)] = .some(call.carrierCallId)
+            }
+        }
+        await carrier.prepare(placed: placed)
         carrier.connect(ClockSink(clock: clock))
         reconcile()
     }

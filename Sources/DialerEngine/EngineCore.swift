@@ -38,6 +38,7 @@ public enum EngineCore {
     public static func command(for event: CarrierEvent, in state: DialerState) -> Command? {
         let r = event.reference
         switch event {
+        case .accepted(_, let carrier, let id): return .recordCarrierCall(batchId: r.batchId, callId: r.callId, carrier: carrier, carrierCallId: id)
         case .ringing: return .recordRinging(batchId: r.batchId, callId: r.callId)
         case .answered(_, let answeredBy): return .recordAnswer(batchId: r.batchId, callId: r.callId, answeredBy: answeredBy)
         case .noAnswer: return .recordNoAnswer(batchId: r.batchId, callId: r.callId, cause: .timeout)

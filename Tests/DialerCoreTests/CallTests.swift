@@ -32,6 +32,16 @@ struct CallTests {
         #expect(given.state.batches["g1"]?.call("g1-1")?.status == .ringing)
     }
 
+    @Test func theCarriersNameForACallIsRecordedOnceAndNeverChanged() throws {
+        var given = try dialled()
+        let assign = Command.recordCarrierCall(batchId: "g1", callId: "g1-1", carrier: "twilio", carrierCallId: "CA01")
+        #expect(try given.when(assign) == [.callCarrierAssigned(.init(batchId: "g1", callId: "g1-1", carrier: "twilio", carrierCallId: "CA01"))])
+        #expect(try given.when(assign).isEmpty)
+        #expect(given.state.batches["g1"]?.call("g1-1")?.carrierCallId == "CA01")
+        #expect(given.refusal(.recordCarrierCall(batchId: "g1", callId: "g1-1", carrier: "twilio", carrierCallId: "CA02"))
+            == .invalidTransition("call g1-1 is already twilio call CA01"))
+    }
+
     @Test func theFirstHumanAnswerWinsAndIsConnectedToTheAgent() throws {
         var given = try dialled()
         let events = try given.when(.recordAnswer(batchId: "g1", callId: "g1-2", answeredBy: .human))

@@ -35,6 +35,25 @@ extension CallRinging: DialerEventPayload {
     public var summary: String { "\(callId) rings" }
 }
 
+/// The carrier took the call and named it (Twilio's `CallSid`, Telnyx's `call_control_id`): what ties our
+/// call to the carrier's records, and what a restart matches the carrier's live calls against.
+public struct CallCarrierAssigned: Hashable, Sendable {
+    public var batchId: BatchID
+    public var callId: CallID
+    /// `twilio`, `telnyx`.
+    public var carrier: String
+    public var carrierCallId: String
+    public init(batchId: BatchID, callId: CallID, carrier: String, carrierCallId: String) {
+        self.batchId = batchId; self.callId = callId; self.carrier = carrier; self.carrierCallId = carrierCallId
+    }
+}
+
+extension CallCarrierAssigned: DialerEventPayload {
+    public static let type = EventType("call.carrier-assigned")
+    public var subject: EventSubject { .group(batchId) }
+    public var summary: String { "\(callId) is \(carrier) call \(carrierCallId)" }
+}
+
 public struct CallAnswered: Hashable, Sendable {
     public var batchId: BatchID
     public var callId: CallID

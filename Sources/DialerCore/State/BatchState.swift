@@ -20,6 +20,8 @@ public struct Call: Hashable, Sendable {
     public var answeredBy: AnsweredBy?
     /// `nil` while the call is planned but not yet placed.
     public var dialedAt: Timestamp?
+    /// The carrier's name for the call, once it took it (`call.carrier-assigned`).
+    public var carrierCallId: String?
     public var answeredAt: Timestamp?
     public var connectedAt: Timestamp?
     public var endedAt: Timestamp?
