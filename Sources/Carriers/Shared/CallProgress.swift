@@ -45,9 +45,11 @@ public struct CallProgress: Sendable {
     /// Webhook ids already taken (Twilio `CallSid:SequenceNumber`, Telnyx `data.id`).
     private var seen: Set<String> = []
 
-    public init(machineDetection: Bool, verdictWaitMs: Int64) {
+    /// `phase`: where a call the carrier still has stands after our restart (ringing, or answered).
+    public init(machineDetection: Bool, verdictWaitMs: Int64, phase: Phase = .placed) {
         self.machineDetection = machineDetection
         self.verdictWaitMs = verdictWaitMs
+        self.phase = phase
     }
 
     /// What the engine should hear for `report`, delivered once (`id`: the webhook's own id for dedupe).
