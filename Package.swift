@@ -88,7 +88,7 @@ let package = Package(
         .target(
             name: "SwitchboardServer",
             dependencies: [
-                "WebTransport", "DialerEngine", "DialerCore", "EventStore", "WritePath", "ReadModels", "SwitchboardJSON", "SwitchboardBasics",
+                "WebTransport", "Carriers", "DialerEngine", "DialerCore", "EventStore", "WritePath", "ReadModels", "SwitchboardJSON", "SwitchboardBasics",
                 .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -100,7 +100,7 @@ let package = Package(
         .target(
             name: "SwitchboardRuntime",
             dependencies: [
-                "DialerSimulation", "SwitchboardServer", "WebTransport", "DialerEngine", "DialerCore", "EventStore", "WritePath", "ReadModels",
+                "DialerSimulation", "Carriers", "SwitchboardServer", "WebTransport", "DialerEngine", "DialerCore", "EventStore", "WritePath", "ReadModels",
                 "SwitchboardJSON", "SwitchboardBasics",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -110,7 +110,7 @@ let package = Package(
         .executableTarget(
             name: "SwitchboardCLI",
             dependencies: [
-                "DialerSimulation", "SwitchboardRuntime", "SwitchboardServer", "DialerEngine", "WritePath", "ReadModels", "EventStore", "DialerCore", "SwitchboardJSON", "SwitchboardBasics",
+                "DialerSimulation", "Carriers", "SwitchboardRuntime", "SwitchboardServer", "DialerEngine", "WritePath", "ReadModels", "EventStore", "DialerCore", "SwitchboardJSON", "SwitchboardBasics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "CSV", package: "CSV.swift"),
             ]

@@ -14,6 +14,7 @@ import Logging
 import WebTransport
 import SwitchboardRuntime
 import SwitchboardServer
+import Carriers
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,6 +46,18 @@ struct Serve: AsyncParsableCommand {
     var safeHarborMessage: String?
     @Option(help: "Run the server's clock this many whole hours from the system's (-23 to 23), so that demos and tests find the US inside its calling hours whenever they run; simulated carrier only. Default: 0, or for --demo the shift its contacts need.")
     var clockOffsetHours: Int?
+    @Option(help: "The telephone network: simulated (default), or twilio (credentials from TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or --twilio-credentials).")
+    var carrier: CarrierName = .simulated
+    @Option(help: "The base URL the carrier calls back on (webhooks and their signatures are built from it); required with a real carrier.")
+    var publicUrl: String?
+    @Option(help: "A file (mode 0600) with TWILIO_ACCOUNT_SID=… and TWILIO_AUTH_TOKEN=… lines, instead of the environment.")
+    var twilioCredentials: String?
+    @Option(help: "Twilio's API base URL (tests point it at a fake).") var twilioApiUrl: String = "https://api.twilio.com"
+    @Option(help: "The Twilio account's calls-per-second limit, kept across every session.") var twilioCps: Int = 1
+    @Option(help: "How long an answered call waits for its AMD verdict before it counts as unknown (ms).")
+    var amdWaitMs: Int64 = CarrierTiming().verdictWaitMs
+    @Option(help: "How long a request to the carrier may take before it is given up (ms); a create given up is looked for before anything else is decided.")
+    var carrierTimeoutMs: Int64 = CarrierTiming().requestTimeoutMs
     @Option(help: "Serve HTTPS and WSS with this certificate (PEM); needs --tls-key.") var tlsCert: String?
     @Option(help: "The private key (PEM) of --tls-cert.") var tlsKey: String?
 
@@ -59,7 +72,19 @@ struct Serve: AsyncParsableCommand {
         configuration.host = host
         configuration.demo = demo
         guard (0...10_000).contains(carrierLatencyMs) else { throw ValidationError("--carrier-latency-ms must be from 0 to 10000") }
-        configuration.carrier = .simulated(seed: seed, latencyMs: carrierLatencyMs)
+        switch carrier {
+        case .simulated: configuration.carrier = .simulated(seed: seed, latencyMs: carrierLatencyMs)
+        case .twilio:
+            let secrets = try twilioCredentials.map(CarrierCredentials.read) ?? ProcessInfo.processInfo.environment
+            configuration.carrier = .twilio(TwilioAccount(
+                accountSid: secrets["TWILIO_ACCOUNT_SID"] ?? "", authToken: secrets["TWILIO_AUTH_TOKEN"] ?? "",
+                apiURL: twilioApiUrl, callsPerSecond: twilioCps))
+        }
+        configuration.publicURL = publicUrl
+        guard (200...10_000).contains(amdWaitMs) else { throw ValidationError("--amd-wait-ms must be from 200 to 10000") }
+        guard (500...60_000).contains(carrierTimeoutMs) else { throw ValidationError("--carrier-timeout-ms must be from 500 to 60000") }
+        configuration.carrierTiming.verdictWaitMs = amdWaitMs
+        configuration.carrierTiming.requestTimeoutMs = carrierTimeoutMs
         configuration.pingSeconds = pingSeconds
         configuration.hangUpSeconds = hangUpSeconds
         configuration.logLevel = level
@@ -111,5 +136,33 @@ struct Serve: AsyncParsableCommand {
         try await app.run()
         FileHandle.standardError.write(Data("switchboard: stopped\n".utf8))
         if !app.health.isHealthy { throw ExitCode(1) }
+    }
+}
+
+enum CarrierName: String, ExpressibleByArgument, CaseIterable {
+    case simulated, twilio
+}
+
+/// A carrier's secrets from a file rather than the environment: `NAME=value` lines, refused unless only
+/// its owner may read it (mode 0600), as `ssh` treats a private key.
+enum CarrierCredentials {
+    static func read(_ path: String) throws -> [String: String] {
+        let attributes: [FileAttributeKey: Any]
+        do { attributes = try FileManager.default.attributesOfItem(atPath: path) } catch {
+            throw ValidationError("cannot read the credentials file \(path)")
+        }
+        let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0o777
+        guard mode & 0o077 == 0 else {
+            throw ValidationError("the credentials file \(path) may be read by others (mode \(String(mode, radix: 8))): chmod 600 it")
+        }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ValidationError("cannot read the credentials file \(path)")
+        }
+        var values: [String: String] = [:]
+        for line in text.split(whereSeparator: \.isNewline) where !line.hasPrefix("#") {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            values[line[..<equals].trimmingCharacters(in: .whitespaces)] = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+        }
+        return values
     }
 }

@@ -2,6 +2,7 @@ import DialerCore
 import Logging
 import WebTransport
 import DialerSimulation
+import Carriers
 
 /// Everything that decides how Switchboard runs: one value, built by `serve` from its arguments or by
 /// a test, turned into a running application by `SwitchboardApplication.build`.
@@ -53,16 +54,32 @@ public struct Configuration: Sendable {
     /// The demo's tokens, beside the store.
     public var demoTokensFile: String { storePath + ".demo-tokens.json" }
 
+    /// The base URL a real carrier calls back on (`--public-url`): webhook URLs and their signatures are
+    /// built from it, so it is the address the carrier sees (a proxy's or a tunnel's), not ours.
+    public var publicURL: String?
+    /// A real carrier adapter's bounds: the AMD verdict wait, request timeouts.
+    public var carrierTiming = CarrierTiming()
+
     public enum Carrier: Sendable {
-        /// The deterministic simulated carrier (real carriers come later behind the same adapter).
+        /// The deterministic simulated carrier.
         /// `latencyMs`: how long its requests take to reach the network (a real API round trip).
         case simulated(seed: UInt64, latencyMs: Int64)
+        /// Twilio Programmable Voice.
+        case twilio(TwilioAccount)
 
         /// Whether its calls ring real phones (then the calling hours must be judged on the real time).
         public var ringsRealPhones: Bool {
             switch self {
             case .simulated: false
+            case .twilio(let account): !Self.isLoopback(account.apiURL)
             }
+        }
+
+        /// An API on this machine is a fake carrier (the tests'): no phone rings behind it.
+        static func isLoopback(_ url: String) -> Bool {
+            guard let host = url.split(separator: "/").dropFirst(1).first(where: { !$0.isEmpty }) else { return false }
+            let name = host.hasPrefix("[") ? String(host.prefix { $0 != "]" }.dropFirst()) : String(host.split(separator: ":").first ?? "")
+            return name == "localhost" || name == "::1" || name.hasPrefix("127.")
         }
     }
 
@@ -77,7 +94,19 @@ public struct Configuration: Sendable {
         guard maxFeedSockets >= 1 else { return "--max-feed-sockets must be at least 1" }
         if let hours = clockOffsetHours, hours != 0 {
             guard (-23...23).contains(hours) else { return "--clock-offset-hours must be from -23 to 23" }
-            guard !carrier.ringsRealPhones else { return "--clock-offset-hours is for the simulated carrier only: real phones ring on the real time" }
+            guard !carrier.ringsRealPhones else { return "--clock-offset-hours is for the simulated carrier (or a fake carrier on this machine) only: real phones ring on the real time" }
+        }
+        if case .twilio = carrier {
+            guard demo == false else { return "--demo runs on the simulated carrier only" }
+            guard let url = publicURL, url.hasPrefix("https://") || url.hasPrefix("http://") else {
+                return "a real carrier needs --public-url, the http(s) base URL it calls back on"
+            }
+        }
+        if case .twilio(let account) = carrier {
+            guard (1...1000).contains(account.callsPerSecond) else { return "--twilio-cps must be from 1 to 1000" }
+            guard !account.accountSid.isEmpty, !account.authToken.isEmpty else {
+                return "Twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or --twilio-credentials FILE)"
+            }
         }
         if let message = safeHarborMessage, !message.isEmpty, let problem = QueueCompliance.problem(withMessage: message) {
             return "--safe-harbor-message " + problem

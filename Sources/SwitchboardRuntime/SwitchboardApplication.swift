@@ -10,6 +10,7 @@ import SwitchboardJSON
 import SwitchboardServer
 import WebTransport
 import DialerSimulation
+import Carriers
 
 /// The whole running application, built from one `Configuration`: the log, the projections, the
 /// engine on the simulated carrier, and the HTTP + WebSocket server — the composition root that
@@ -49,12 +50,17 @@ public final class SwitchboardApplication: Sendable {
         let offsetHours = configuration.clockOffsetHours
             ?? (configuration.demo ? Demo.clockOffsetHours(at: SystemClock().now) : 0)
         let clock = SystemClock(sources: SystemClock.Sources.system.shifted(byHours: offsetHours), notBefore: last)
-        let carrier: any CarrierAdapter = switch configuration.carrier {
+        let carrier: any CarrierAdapter
+        let webhooks: (any CarrierWebhooks)?
+        let scriptCheck: @Sendable (JSONObject) -> String?
+        switch configuration.carrier {
         case .simulated(let seed, let latencyMs):
-            SimulatedCarrier(clock: clock, seed: seed, distributions: Demo.distributions, requestLatencyMs: latencyMs)
-        }
-        let scriptCheck: @Sendable (JSONObject) -> String? = switch configuration.carrier {
-        case .simulated: SimulatedScript.problem(with:)
+            carrier = SimulatedCarrier(clock: clock, seed: seed, distributions: Demo.distributions, requestLatencyMs: latencyMs)
+            (webhooks, scriptCheck) = (nil, SimulatedScript.problem(with:))
+        case .twilio(let account):
+            let twilio = TwilioCarrier(account: account, publicURL: configuration.publicURL ?? "", clock: clock,
+                                       timing: configuration.carrierTiming, logger: Logger(label: "switchboard.carrier.twilio"))
+            (carrier, webhooks, scriptCheck) = (twilio, twilio, APIServer.noScripts)
         }
         var notes: [String] = []
         if offsetHours != 0 {
@@ -80,7 +86,8 @@ public final class SwitchboardApplication: Sendable {
                             callerIds: configuration.callerIds, allowedOrigins: configuration.allowedOrigins,
                             authFailureLimit: configuration.authFailureLimit,
                             slowConsumerSeconds: configuration.slowConsumerSeconds, measurements: metrics.measurements,
-                            metricsText: { metrics.render() }, contactScriptProblem: scriptCheck, logger: logger)
+                            metricsText: { metrics.render() }, contactScriptProblem: scriptCheck, carrierWebhooks: webhooks,
+                            logger: logger)
         await api.followProjections()
         var limits = WebServer.Limits()
         limits.pingSeconds = configuration.pingSeconds

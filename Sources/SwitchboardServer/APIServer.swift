@@ -1,3 +1,4 @@
+import Carriers
 import DialerCore
 import DialerEngine
 import EventStore
@@ -42,6 +43,10 @@ public final class APIServer: WebApplication {
     public static let noScripts: @Sendable (JSONObject) -> String? = { _ in "this server's carrier does not follow contact scripts" }
     /// `GET /metrics`' body (Prometheus' text format), when the composition root measures.
     let metricsText: (@Sendable () -> [UInt8])?
+    /// The carrier that calls back (`/v1/carriers/{name}/…`); `nil` for the simulated one.
+    let carrierWebhooks: (any CarrierWebhooks)?
+    /// The headers the carrier's signature check reads.
+    public var extraHeaders: [String] { carrierWebhooks?.signatureHeaders ?? [] }
     let callCounters: CallCounters
     /// Organisation commands while the engine is stopped.
     let organisation: OrganisationWriter
@@ -54,8 +59,10 @@ public final class APIServer: WebApplication {
                 callerIds: [PhoneNumber], allowedOrigins: [String] = [], authFailureLimit: Int = FailedAuthentications.defaultLimit,
                 slowConsumerSeconds: Int = 15, measurements: Measurements = .none,
                 metricsText: (@Sendable () -> [UInt8])? = nil,
-                contactScriptProblem: @escaping @Sendable (JSONObject) -> String? = APIServer.noScripts, logger: Logger) {
+                contactScriptProblem: @escaping @Sendable (JSONObject) -> String? = APIServer.noScripts,
+                carrierWebhooks: (any CarrierWebhooks)? = nil, logger: Logger) {
         self.contactScriptProblem = contactScriptProblem
+        self.carrierWebhooks = carrierWebhooks
         failedAuthentications = FailedAuthentications(limit: authFailureLimit, measurements: measurements)
         self.measurements = measurements
         self.metricsText = metricsText

@@ -86,6 +86,18 @@ extension ServiceLoop {
         return String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// A header lws does not know by name (it lower-cases every name it parses).
+    func customHeader(_ wsi: OpaquePointer, _ name: String) -> String? {
+        let key = Array((name + ":").utf8CString)
+        let nameLength = Int32(key.count - 1)
+        let length = key.withUnsafeBufferPointer { lws_hdr_custom_length(wsi, $0.baseAddress, nameLength) }
+        guard length > 0, length < 8192 else { return nil }
+        var buffer = [CChar](repeating: 0, count: Int(length) + 1)
+        let copied = key.withUnsafeBufferPointer { lws_hdr_custom_copy(wsi, &buffer, Int32(buffer.count), $0.baseAddress, nameLength) }
+        guard copied >= 0 else { return nil }
+        return String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// A NUL-terminated C buffer as a String.
     static func string(_ buffer: [CChar]) -> String {
         let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }

@@ -18,6 +18,7 @@ extension ServiceLoop {
         if let value = header(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH) { headers["if-none-match"] = value }
         if let value = header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE) { headers["content-type"] = value }
         if let value = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) { headers["authorization"] = value }
+        for name in extraHeaders { if let value = customHeader(wsi, name) { headers[name] = value } }
         let contentLength = header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH)
         if let contentLength { headers["content-length"] = contentLength }
         http[id] = HTTPExchange(request: HTTPRequest(method: method, path: path, query: queryArguments(wsi), headers: headers,

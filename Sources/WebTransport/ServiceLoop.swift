@@ -44,7 +44,13 @@ final class ServiceLoop {
     static let headroom = cswitchboard_lws_pre()
     let pre = cswitchboard_lws_pre()
 
-    init(server: WebServer) { self.server = server }
+    /// The application's own headers (`WebApplication.extraHeaders`), asked once.
+    let extraHeaders: [String]
+
+    init(server: WebServer) {
+        self.server = server
+        extraHeaders = server.application.extraHeaders.map { $0.lowercased() }
+    }
 
     // MARK: - Life cycle
 

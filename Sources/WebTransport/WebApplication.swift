@@ -68,10 +68,14 @@ public protocol WebApplication: Sendable {
     /// read (a route that needs a token, and none or a malformed one was sent). Runs on the service
     /// thread: decide from the request alone, do not wait.
     func bodyRefusal(_ request: HTTPRequest) -> HTTPResponse?
+    /// Headers beyond the ones the server always reads (`authorization`, `content-type`, …) that the
+    /// application needs, lower-cased: a carrier's webhook signature, say. Read once, at start.
+    var extraHeaders: [String] { get }
 }
 
 extension WebApplication {
     public func bodyRefusal(_ request: HTTPRequest) -> HTTPResponse? { nil }
+    public var extraHeaders: [String] { [] }
 }
 
 /// Close codes the server uses.

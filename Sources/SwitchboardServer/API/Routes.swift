@@ -2,5 +2,5 @@
 /// documents exactly these (a test checks both ways).
 extension APIServer {
     static let routes = RouteTable(routes: pageRoutes + serviceRoutes + batchRoutes + queueRoutes + sessionRoutes
-        + accessRoutes + doNotCallRoutes + auditRoutes + reportRoutes + metricsRoutes)
+        + accessRoutes + doNotCallRoutes + auditRoutes + reportRoutes + metricsRoutes + carrierRoutes)
 }

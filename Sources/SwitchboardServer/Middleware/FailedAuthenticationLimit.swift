@@ -69,7 +69,9 @@ extension FailedAuthentications: Middleware {
     /// no token guesses nothing (401 as it is).
     func handle(_ request: RouteRequest, next: (RouteRequest) async -> HTTPResponse) async -> HTTPResponse {
         let response = await next(request)
-        guard response.status == 401, Authenticator.token(in: request.http.headers) != nil,
+        // A carrier's webhook with a bad signature is a guess too (its route is open: no token).
+        let badSignature = response.status == 403 && request.route.pattern.hasPrefix("v1/carriers/")
+        guard (response.status == 401 && Authenticator.token(in: request.http.headers) != nil) || badSignature,
               let wait = failedAuthentication(from: request.http.peer, guessed: true) else { return response }
         var refusal = HTTPResponse.error(429, code: "too-many-failed-authentications",
                                          message: "too many failed authentications from this address; try again in \(wait) s")
