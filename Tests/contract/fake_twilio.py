@@ -100,6 +100,7 @@ class FakeTwilio:
         self.reorder_callbacks = False
         self.create_answers = []  # statuses to answer the next creates with (429, 500), then normal
         self.create_delay_s = 0.0  # hold a create's answer this long after placing the call
+        twilio_openapi()   # loaded before the first request, which must not wait for it
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]

@@ -54,12 +54,16 @@ def served(switchboard, tmp_path, twilio):
     stop(server)
 
 
-def work(base, contacts, agent="agent-1", **settings):
+def work(base, contacts, agent="agent-1", profile=None, **settings):
     """A queue of `contacts` (id, phone) and a parallel session on it; the session's first batch id."""
     queue = api.post(base + "/v1/queues", json={"name": agent, "contacts": [{"id": c, "phone": p} for c, p in contacts]})
     assert queue.status_code == 201, queue.text
-    session = api.post(base + "/v1/sessions", json={"agentId": agent, "queueId": queue.json()["queueId"], "mode": "parallel",
-                                                     "settings": {"maxLines": max(2, len(contacts)), "staggerMs": 0, **settings}})
+    body = {"agentId": agent, "queueId": queue.json()["queueId"], "mode": "parallel"}
+    if profile:
+        body["profile"] = profile
+    else:
+        body["settings"] = {"maxLines": max(2, len(contacts)), "staggerMs": 0, **settings}
+    session = api.post(base + "/v1/sessions", json=body)
     assert session.status_code == 201, session.text
     group = wait_for(lambda: api.get(f"{base}/v1/sessions/{session.json()['sessionId']}").json()["currentGroupId"],
                      message="the session never dialled a batch")
@@ -142,3 +146,123 @@ def test_a_forged_or_unsigned_webhook_is_refused_and_changes_nothing(served, twi
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "bad-signature"
     assert api.get(f"{base}/healthz").json()["position"] == before
     assert calls_of(base, group)["+12125550301"]["status"] in ("dialing", "ringing")
+
+
+def test_duplicate_and_out_of_order_callbacks_never_record_anything_twice_or_move_a_call_back(served, twilio):
+    base = served["base"]
+    twilio.duplicate_callbacks = True
+    twilio.reorder_callbacks = True   # initiated and ringing arrive after the answer
+    twilio.script("+12125550401", ring_ms=500, answer="human", amd_ms=100, talk_ms=1500)
+    twilio.script("+12125550402", busy=True)
+    _, session, group = work(base, [("a", "+12125550401"), ("b", "+12125550402")])
+    wait_for(lambda: calls_of(base, group)["+12125550401"]["status"] == "completed", timeout=30)
+    wait_for(lambda: all(c.status in ("completed", "busy") for c in twilio.calls.values()))
+    time.sleep(1.0)  # the late (reordered) deliveries land
+    events = [e for e in log_events(base) if e["data"].get("groupId") == group]
+    per_call = {}
+    for event in events:
+        if "callId" in event["data"]:
+            per_call.setdefault(event["data"]["callId"], []).append(event["type"])
+    for call_id, types in per_call.items():
+        assert len(types) == len(set(types)), f"{call_id} recorded something twice: {types}"
+    winner = calls_of(base, group)["+12125550401"]
+    assert per_call[winner["callId"]].index("call.answered") < per_call[winner["callId"]].index("call.completed")
+    assert "call.ringing" not in per_call[winner["callId"]][per_call[winner["callId"]].index("call.answered"):]
+    assert calls_of(base, group)["+12125550402"]["endReason"] == "busy"
+    # Every callback was delivered twice and taken: Twilio was answered 2xx each time.
+    statuses = [w[3] for w in twilio.webhooks if w[1].endswith("/status")]
+    assert statuses and all(s in (200, 204) for s in statuses), statuses
+
+
+def test_a_create_that_times_out_after_placing_the_call_dials_nobody_twice(switchboard, tmp_path, twilio):
+    server = start(switchboard, tmp_path, twilio, "--carrier-timeout-ms", 1000)
+    try:
+        base = server["base"]
+        twilio.create_delay_s = 2.5   # placed at once, answered after our timeout
+        twilio.script("+12125550501", ring_ms=3500, answer="human", amd_ms=100, talk_ms=60_000)
+        twilio.script("+12125550502", ring_ms=60_000, answer="none")
+        _, _, group = work(base, [("a", "+12125550501"), ("b", "+12125550502")])
+        winner = wait_for(lambda: (c := calls_of(base, group)["+12125550501"])["status"] == "in-progress" and c, timeout=30,
+                          message=lambda: "\n".join(l for l in server["log"].read_text().splitlines() if "GET /v1" not in l and "path=/v1/calls" not in l)[-3000:])
+        assert len(twilio.creates()) == 2    # one per contact: nothing sent again
+        lists = [r for r in twilio.requests if r[1] == "GET" and r[2].endswith("/Calls.json")]
+        assert len(lists) >= 2               # each unanswered create was looked for
+        adopted = [e for e in log_events(base) if e["type"] == "call.carrier-assigned"]
+        assert sorted(e["data"]["carrierCallId"] for e in adopted) == sorted(twilio.calls)
+        assert winner["answeredBy"] == "human" and twilio.violations == []
+    finally:
+        stop(server)
+
+
+def test_too_many_requests_backs_off_and_then_places_the_call(served, twilio):
+    base = served["base"]
+    twilio.create_answers = [429, 429]
+    twilio.script("+12125550601", ring_ms=60_000, answer="none")
+    twilio.script("+12125550602", ring_ms=60_000, answer="none")
+    _, _, group = work(base, [("a", "+12125550601"), ("b", "+12125550602")])
+    wait_for(lambda: len(twilio.calls) == 2, timeout=30)
+    wait_for(lambda: {c["status"] for c in calls_of(base, group).values()} <= {"dialing", "ringing"})
+    creates = twilio.creates()
+    assert len(creates) == 4   # two refused, then both placed, each once
+    assert creates[2][0] - creates[0][0] >= 0.9   # nothing sent during the pause (1 s, doubled on the next refusal)
+
+
+def test_carrier_errors_end_the_call_failed_with_the_code_and_machines_are_hung_up(served, twilio):
+    base = served["base"]
+    twilio.script("+12125550701", fail=21211)
+    twilio.script("+12125550702", ring_ms=400, answer="machine", amd_ms=100)
+    _, session, group = work(base, [("a", "+12125550701"), ("b", "+12125550702")])
+    wait_for(lambda: {c["status"] for c in calls_of(base, group).values()} == {"failed", "voicemail"}, timeout=30,
+             message=lambda: str(calls_of(base, group)))
+    failed = calls_of(base, group)["+12125550701"]
+    assert failed["endReason"].startswith("twilio failed 21211")
+    machine = next(c for c in twilio.calls.values() if c.to == "+12125550702")
+    wait_for(lambda: machine.status == "completed" and machine.room is None)
+    # The session goes on to its next batch.
+    wait_for(lambda: api.get(f"{base}/v1/sessions/{session}").json()["lastGroupId"] == group, timeout=30)
+
+
+@pytest.mark.parametrize("profile,connected", [("balanced", True), ("conservative", False)])
+def test_no_verdict_in_time_is_unknown_and_the_amd_policy_decides(switchboard, tmp_path, twilio, profile, connected):
+    """balanced connects human-or-unknown, conservative (VIP) only a human."""
+    server = start(switchboard, tmp_path, twilio, "--amd-wait-ms", 300)
+    try:
+        base = server["base"]
+        twilio.script("+12125550801", ring_ms=500, answer="human", amd_ms=5000, talk_ms=60_000)
+        twilio.script("+12125550802", ring_ms=60_000, answer="none")
+        _, _, group = work(base, [("a", "+12125550801"), ("b", "+12125550802")], profile=profile)
+        call = wait_for(lambda: (c := calls_of(base, group)["+12125550801"])["answeredBy"] and c, timeout=30)
+        assert call["answeredBy"] == "unknown"
+        fake = next(c for c in twilio.calls.values() if c.to == "+12125550801")
+        if connected:
+            wait_for(lambda: fake.room == "switchboard-agent-agent-1")
+        else:
+            wait_for(lambda: fake.status == "completed" and fake.room is None)
+            assert calls_of(base, group)["+12125550801"]["endReason"] == "amd-policy"
+    finally:
+        stop(server)
+
+
+def test_a_webhook_for_a_call_we_do_not_know_is_hung_up(served, twilio):
+    base = served["base"]
+    from twilio.request_validator import RequestValidator
+    url = f"{base}/v1/carriers/twilio/calls/nobody/nothing/answer"
+    params = {"AccountSid": twilio.account_sid, "CallSid": "CA" + "f" * 32, "CallStatus": "in-progress"}
+    signature = RequestValidator(twilio.auth_token).compute_signature(url, params)
+    answer = requests.post(url, data=params, headers={"X-Twilio-Signature": signature})
+    assert answer.status_code == 200 and "<Hangup/>" in answer.text
+
+
+def test_no_secret_reaches_the_log_the_event_log_a_url_or_metrics(served, twilio):
+    base = served["base"]
+    twilio.script("+12125550901", ring_ms=400, answer="human", amd_ms=100, talk_ms=1000)
+    twilio.script("+12125550902", ring_ms=60_000, answer="none")
+    _, _, group = work(base, [("a", "+12125550901"), ("b", "+12125550902")])
+    wait_for(lambda: calls_of(base, group)["+12125550901"]["status"] == "completed", timeout=30)
+    token = twilio.auth_token
+    assert token not in served["log"].read_text()
+    assert token.encode() not in served["store"].read_bytes()
+    assert token not in api.get(base + "/metrics").text
+    assert all(token not in r[2] for r in twilio.requests)                 # request paths and queries
+    assert all(token not in w[1] for w in twilio.webhooks)                 # the callback URLs we gave
+    assert token not in str(twilio.creates())                              # nor in a form field

@@ -50,6 +50,7 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
         var create: Create
         var to: String
         var from: String
+        /// On the system's clock: compared with Twilio's `date_created`.
         var dialedAtMs: Int64
         /// Twilio's fetch of the answered call's TwiML, waiting for the engine's word.
         var hook: AnswerHook?
@@ -92,7 +93,7 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
         let slot = state.withLock { state in
             state.calls[request.reference] = Call(
                 progress: CallProgress(machineDetection: request.machineDetection, verdictWaitMs: timing.verdictWaitMs),
-                create: .waiting, to: request.to.e164, from: request.from.e164, dialedAtMs: now)
+                create: .waiting, to: request.to.e164, from: request.from.e164, dialedAtMs: Self.wallClockMs())
             return state.pacer.reserve(nowMs: now)
         }
         later(at: slot) { $0.sendCreate(request) }
@@ -147,7 +148,7 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
             state.withLock { state in
                 state.calls[reference] = Call(
                     progress: CallProgress(machineDetection: true, verdictWaitMs: timing.verdictWaitMs, phase: phase),
-                    sid: sid, create: .done, to: "", from: "", dialedAtMs: clock.now.millisecondsSinceEpoch)
+                    sid: sid, create: .done, to: "", from: "", dialedAtMs: Self.wallClockMs())
                 state.bySid[sid] = reference
                 state.live.insert(reference)
             }
@@ -227,14 +228,15 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
         let reference = request.reference
         logger.warning("twilio: a create went unanswered; listing the account's calls before deciding",
                        metadata: ["call": "\(reference)", "why": "\(why)"])
-        let dialedAt = state.withLock { $0.calls[reference]?.dialedAtMs } ?? clock.now.millisecondsSinceEpoch
+        let dialedAt = state.withLock { $0.calls[reference]?.dialedAtMs } ?? Self.wallClockMs()
         let query = "?To=\(FormEncoding.escape(request.to.e164))&From=\(FormEncoding.escape(request.from.e164))&PageSize=50"
         if let response = try? await http.send(get(account.callsURL() + query)), response.status == 200,
             let calls = (try? JSONParser.parse(response.body))?["calls"]?.arrayValue
         {
-            let known = state.withLock { Set($0.bySid.keys) }
+            let known = state.withLock { $0.bySid }
             let adopted = calls.first { call in
-                guard let sid = call["sid"]?.stringValue, !known.contains(sid) else { return false }
+                // Another of our calls' is not this one's (a callback may already have named this one).
+                guard let sid = call["sid"]?.stringValue, known[sid] == nil || known[sid] == reference else { return false }
                 // Made since this dial (a minute's grace for the clocks): not an earlier attempt's call.
                 let made = call["date_created"]?.stringValue.flatMap(Self.rfc2822) ?? .max
                 return made >= dialedAt - 60_000
@@ -244,6 +246,7 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
                 return created(reference, sid: sid)
             }
         }
+        logger.warning("twilio: the unanswered create placed no call; it ends failed", metadata: ["call": "\(reference)"])
         fail(reference, reason: "twilio: the create went unanswered (\(why)) and the call is not in the account's list")
     }
 
@@ -350,6 +353,9 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
             carrier.report(reference) { $0.verdictTimedOut(nowMs: carrier.clock.now.millisecondsSinceEpoch) }
         }
     }
+
+    /// The system's time, as Twilio's records are stamped (the engine's clock may be a test's, shifted).
+    static func wallClockMs() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
 
     static func rfc2822(_ text: String) -> Int64? {
         let formatter = DateFormatter()
