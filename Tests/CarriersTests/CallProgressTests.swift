@@ -92,9 +92,9 @@ struct DialPacerTests {
     @Test func everyCallGetsItsOwnSlot() {
         var pacer = DialPacer(callsPerSecond: 1)
         #expect([pacer.reserve(nowMs: 0), pacer.reserve(nowMs: 0), pacer.reserve(nowMs: 100), pacer.reserve(nowMs: 5000)]
-            == [0, 1000, 2000, 5000])
+            == [0, 1050, 2100, 5000])
         var telnyx = DialPacer(callsPerSecond: 30)
-        #expect(telnyx.spacingMs == 34)
+        #expect(telnyx.spacingMs == 35)
         let slots = (0..<31).map { _ in telnyx.reserve(nowMs: 0) }
         // No second holds more than 30.
         #expect(slots.filter { $0 < 1000 }.count <= 30)
@@ -105,6 +105,7 @@ struct DialPacerTests {
         _ = pacer.reserve(nowMs: 0)
         #expect(pacer.refused(nowMs: 50) == 1000)
         #expect(pacer.reserve(nowMs: 60) == 1050)
+        #expect(pacer.reserve(nowMs: 60) == 1155)
         #expect(pacer.refused(nowMs: 1100) == 2000)
         #expect(pacer.refused(nowMs: 1100, retryAfterMs: 5000) == 5000)
         #expect(pacer.isBackingOff)

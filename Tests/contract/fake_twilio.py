@@ -115,6 +115,14 @@ class FakeTwilio:
     def script(self, number, **behaviour):
         self.scripts[number] = Script(**behaviour)
 
+    def inject(self, to, from_="+12125559999", status="ringing"):
+        """A live call on the account that we did not place (another app's, or one whose create we lost)."""
+        call = FakeCall(self, "CA" + secrets.token_hex(16), {"To": [to], "From": [from_]})
+        call.status = status
+        with self.lock:
+            self.calls[call.sid] = call
+        return call
+
     def creates(self):
         return [r for r in self.requests if r[1] == "POST" and r[2].endswith("/Calls.json")]
 
@@ -237,6 +245,8 @@ class FakeTwilio:
                 if call.status not in TERMINAL:
                     call.hangup_requested = True
                     call.interrupt.set()
+                    if call.field("Url") is None:   # an injected call: no script runs it
+                        call.status = "completed"
             elif "Twiml" in fields:
                 if call.status in TERMINAL:
                     return handler._answer(400, {"code": 21220, "message": "Call is not in-progress. Cannot redirect.", "status": 400})

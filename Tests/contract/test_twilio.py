@@ -27,11 +27,11 @@ def twilio():
     fake.close()
 
 
-def start(switchboard, tmp_path, fake, *more, name="t"):
+def start(switchboard, tmp_path, fake, *more, name="t", port=None, log=None):
     """A server on the fake Twilio; its public URL is its own address (the fake calls back there)."""
-    port = free_port()
+    port = port or free_port()
     environment = {**os.environ, "TWILIO_ACCOUNT_SID": fake.account_sid, "TWILIO_AUTH_TOKEN": fake.auth_token}
-    log = tmp_path / f"{name}.log"
+    log = tmp_path / f"{log or name}.log"
     process = subprocess.Popen(
         serve_arguments(switchboard, tmp_path / f"{name}.sqlite", "--carrier", "twilio", "--twilio-api-url", fake.url,
                         "--public-url", f"http://127.0.0.1:{port}", "--twilio-cps", 10, *more, port=port),
@@ -266,3 +266,52 @@ def test_no_secret_reaches_the_log_the_event_log_a_url_or_metrics(served, twilio
     assert all(token not in r[2] for r in twilio.requests)                 # request paths and queries
     assert all(token not in w[1] for w in twilio.webhooks)                 # the callback URLs we gave
     assert token not in str(twilio.creates())                              # nor in a form field
+
+
+def test_a_restart_keeps_the_live_calls_the_log_placed_and_hangs_up_the_others(switchboard, tmp_path, twilio):
+    """SIGKILL while two calls ring; on start the account's live calls are listed: ours go on (one answers
+    and wins, the other is cancelled), one the log does not know is hung up, nothing is dialled twice."""
+    twilio.script("+12125551001", ring_ms=12_000, answer="human", amd_ms=100, talk_ms=60_000)
+    twilio.script("+12125551002", ring_ms=60_000, answer="none")
+    server = start(switchboard, tmp_path, twilio, name="r")
+    port = int(server["base"].rsplit(":", 1)[1])
+    _, _, group = work(server["base"], [("a", "+12125551001"), ("b", "+12125551002")])
+    wait_for(lambda: len(twilio.calls) == 2 and all(c.status == "ringing" for c in twilio.calls.values()))
+    wait_for(lambda: len([e for e in log_events(server["base"]) if e["type"] == "call.carrier-assigned"]) == 2)
+    server["process"].kill()
+    server["process"].wait(timeout=20)
+    stranger = twilio.inject("+13125550000")
+    again = start(switchboard, tmp_path, twilio, name="r", port=port, log="r-again")   # the same public URL
+    try:
+        base = again["base"]
+        wait_for(lambda: stranger.status == "completed", message="the unknown live call was not hung up")
+        winner = wait_for(lambda: (c := calls_of(base, group)["+12125551001"])["status"] == "in-progress" and c, timeout=40,
+                          message=lambda: str(calls_of(base, group)))
+        assert winner["answeredBy"] == "human"
+        loser = next(c for c in twilio.calls.values() if c.to == "+12125551002")
+        wait_for(lambda: loser.status == "canceled")
+        assert len(twilio.creates()) == 2
+    finally:
+        stop(again)
+
+
+def test_twenty_agents_never_exceed_the_accounts_calls_per_second(switchboard, tmp_path, twilio):
+    """20 sessions of 3 lines on an account of 2 calls a second, for a minute: no second at Twilio's end
+    ever holds more than 2 creates."""
+    server = start(switchboard, tmp_path, twilio, "--twilio-cps", 2, name="cps")
+    try:
+        base = server["base"]
+        for agent in range(20):
+            contacts = [(f"c{n}", f"+1212555{agent:02d}{n:02d}") for n in range(12)]
+            for _, phone in contacts:
+                twilio.script(phone, busy=True)
+            work(base, contacts, agent=f"cps-agent-{agent}", maxLines=3)
+        started = time.monotonic()
+        wait_for(lambda: time.monotonic() - started > 60 or len(twilio.creates()) >= 110, timeout=120)
+        times = sorted(r[0] for r in twilio.creates())
+        assert len(times) >= 60, f"only {len(times)} creates in a minute"
+        busiest = max(sum(1 for t in times if start_ <= t < start_ + 1.0) for start_ in times)
+        assert busiest <= 2, f"{busiest} creates within one second"
+        assert twilio.violations == []
+    finally:
+        stop(server)

@@ -1,7 +1,8 @@
 /// The carrier account's calls-per-second limit, kept across every session of the node: each new call
-/// gets the next free slot, at least `1000 / callsPerSecond` ms after the one before, so no window of
-/// one second ever holds more than the limit (Twilio queues calls over it and starts their ring late;
-/// Telnyx refuses them with 429). A refusal pushes every later slot back by a growing pause.
+/// gets the next free slot, `1000 / callsPerSecond` ms after the one before and 5 % more, so no window
+/// of one second ever holds more than the limit at the carrier's end even when the network delivers
+/// one request a little later than the next (Twilio queues calls over the limit and starts their ring
+/// late; Telnyx refuses them with 429). A refusal pushes every later slot back by a growing pause.
 ///
 /// A spacing rather than a bucket with a burst: a burst of `n` plus its refill can put `2n` calls in
 /// one second, which is what the limit forbids.
@@ -14,7 +15,8 @@ public struct DialPacer: Sendable {
     public static let maxBackoffMs: Int64 = 30_000
 
     public init(callsPerSecond: Int) {
-        spacingMs = (1000 + Int64(max(1, callsPerSecond)) - 1) / Int64(max(1, callsPerSecond))
+        let perSecond = Int64(max(1, callsPerSecond))
+        spacingMs = (1050 + perSecond - 1) / perSecond
     }
 
     /// The time the next call may be sent, from `nowMs` on; that slot is taken.

@@ -40,6 +40,8 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
         var calls: [CallReference: Call] = [:]
         var bySid: [String: CallReference] = [:]
         var pacer: DialPacer
+        /// When the last create left (the pacer's spacing holds between departures too).
+        var lastDeparture: ContinuousClock.Instant?
         /// The calls Twilio still had up when we started, matched to the log (`prepare`).
         var live: Set<CallReference> = []
     }
@@ -157,14 +159,27 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
 
     // MARK: - Creating a call
 
+    /// Sends a create in its slot — and never sooner than the pacer's spacing after the last one left
+    /// (a slot's work may start late and the next on time: the spacing holds between departures).
     func sendCreate(_ request: PlaceCallRequest) {
-        let go = state.withLock { state -> Bool in
-            guard state.calls[request.reference]?.create == .waiting else { return false }
+        let now = ContinuousClock.now
+        let wait = state.withLock { state -> Duration? in
+            guard state.calls[request.reference]?.create == .waiting else { return nil }
+            if let last = state.lastDeparture, now < last + .milliseconds(state.pacer.spacingMs) {
+                return last + .milliseconds(state.pacer.spacingMs) - now
+            }
+            state.lastDeparture = now
             state.calls[request.reference]?.create = .sending
-            return true
+            return .zero
         }
-        guard go else { return }
-        Task { await create(request, attempt: 1) }
+        guard let wait else { return }
+        Task {
+            if wait > .zero {
+                try? await Task.sleep(for: wait)
+                return sendCreate(request)
+            }
+            await create(request, attempt: 1)
+        }
     }
 
     func createFields(_ request: PlaceCallRequest) -> [(name: String, value: String)] {
