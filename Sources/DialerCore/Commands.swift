@@ -18,7 +18,10 @@ public enum Command: Hashable, Sendable {
     case failQueue(queueId: QueueID, reason: String)
     // Sessions
     case startSession(sessionId: SessionID, agentId: AgentID, queueId: QueueID, mode: CallingMode,
-                      profile: ProfileChoice, settings: SessionSettings, callerIds: [PhoneNumber])
+                      profile: ProfileChoice, settings: SessionSettings, callerIds: [PhoneNumber], agentEndpoint: String? = nil)
+    /// The agent's own call (a real carrier's) came up, or ended.
+    case recordAgentConnected(sessionId: SessionID, carrierCallId: String?)
+    case recordAgentDisconnected(sessionId: SessionID, reason: String)
     /// A new calling mode and/or settings: all of it or none (applies from the next batch).
     case changeSession(sessionId: SessionID, mode: CallingMode?, patch: SettingsPatch?)
     /// One agent's pause and resume: that session only.

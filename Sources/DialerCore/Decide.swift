@@ -76,7 +76,7 @@ extension DialerState {
             try Self.validateText(reason, field: "reason")
             return queue.state == .error ? [] : [.queueErrored(.init(queueId: queueId, reason: reason))]
 
-        case .startSession(let sessionId, let agentId, let queueId, let mode, let profile, let settings, let callerIds):
+        case .startSession(let sessionId, let agentId, let queueId, let mode, let profile, let settings, let callerIds, let agentEndpoint):
             guard sessions[sessionId] == nil else { throw .sessionAlreadyExists(sessionId) }
             try Self.validateAgentId(agentId)
             let queue = try queue(queueId)
@@ -90,8 +90,32 @@ extension DialerState {
                 throw .invalidTransition("agent \(agentId) is already working session \(busy.id)")
             }
             if sessions.values.contains(where: { $0.agentId == agentId && isTalking($0) }) { throw .agentOnCall(agentId) }
+            if let agentEndpoint, let problem = Self.agentEndpointProblem(agentEndpoint) {
+                throw .invalidValue(field: "agentEndpoint", message: problem)
+            }
             return [.sessionStarted(.init(sessionId: sessionId, agentId: agentId, queueId: queueId, mode: mode,
-                                          profile: profile, settings: settings, callerIds: callerIds))]
+                                          profile: profile, settings: settings, callerIds: callerIds, agentEndpoint: agentEndpoint))]
+
+        case .recordAgentConnected(let sessionId, let carrierCallId):
+            let session = try liveSession(sessionId)
+            guard session.agentEndpoint != nil else { throw .invalidTransition("session \(sessionId) calls no agent endpoint") }
+            guard session.agentLeg != .connected else { return [] }
+            return [.sessionAgentConnected(.init(sessionId: sessionId, carrierCallId: carrierCallId))]
+
+        case .recordAgentDisconnected(let sessionId, let reason):
+            guard let session = sessions[sessionId], session.agentEndpoint != nil, session.agentLeg != .disconnected else { return [] }
+            var events: [DialerEvent] = [.sessionAgentDisconnected(.init(sessionId: sessionId, reason: reason))]
+            // Nothing more is dialled for an agent who cannot take the call: a batch still ringing ends,
+            // and the session pauses until the agent resumes (which calls them in again).
+            if session.state == .active {
+                if let batchId = session.currentBatch, let group = batches[batchId], !group.isEnded, group.winner == nil {
+                    events += group.liveCalls.map { .callTerminated(.init(batchId: batchId, callId: $0.id, reason: .cancelled)) }
+                    events.append(.batchCancelled(.init(batchId: batchId, reason: .agentDisconnected,
+                                                        releasedContactIds: group.liveCalls.map(\.contactId))))
+                }
+                events.append(.sessionPaused(.init(sessionId: sessionId, reason: .agentDisconnected)))
+            }
+            return events
 
         case .changeSession(let sessionId, let mode, let patch):
             let session = try liveSession(sessionId)

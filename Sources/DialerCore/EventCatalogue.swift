@@ -57,6 +57,8 @@ extension DialerEvent {
         case .sessionEnded(let e): e
         case .sessionPaused(let e): e
         case .sessionResumed(let e): e
+        case .sessionAgentConnected(let e): e
+        case .sessionAgentDisconnected(let e): e
         case .profileSelected(let e): e
         case .batchStarted(let e): e
         case .callDialed(let e): e
@@ -144,6 +146,8 @@ enum EventCatalogue {
         entry(SessionEnded.self, DialerEvent.sessionEnded),
         entry(SessionPaused.self, DialerEvent.sessionPaused),
         entry(SessionResumed.self, DialerEvent.sessionResumed),
+        entry(SessionAgentConnected.self, DialerEvent.sessionAgentConnected),
+        entry(SessionAgentDisconnected.self, DialerEvent.sessionAgentDisconnected),
         entry(ProfileSelected.self, DialerEvent.profileSelected),
         entry(BatchStarted.self, DialerEvent.batchStarted),
         entry(CallDialed.self, DialerEvent.callDialed),

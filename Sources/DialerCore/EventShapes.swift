@@ -81,14 +81,31 @@ extension QueueErrored: JSONShaped {
 
 extension SessionStarted: JSONShaped {
     public static let shape = JSONShape(
-        SessionStarted.init(sessionId:agentId:queueId:mode:profile:settings:callerIds:),
+        SessionStarted.init(sessionId:agentId:queueId:mode:profile:settings:callerIds:agentEndpoint:),
         JSONField("sessionId", \SessionStarted.sessionId),
         JSONField("agentId", \SessionStarted.agentId),
         JSONField("queueId", \SessionStarted.queueId),
         JSONField("mode", \SessionStarted.mode),
         JSONField("profile", \SessionStarted.profile),
         JSONField("settings", \SessionStarted.settings),
-        JSONField("callerIds", \SessionStarted.callerIds)
+        JSONField("callerIds", \SessionStarted.callerIds),
+        .omittedWhenAbsent("agentEndpoint", \SessionStarted.agentEndpoint)
+    )
+}
+
+extension SessionAgentConnected: JSONShaped {
+    public static let shape = JSONShape(
+        SessionAgentConnected.init(sessionId:carrierCallId:),
+        JSONField("sessionId", \SessionAgentConnected.sessionId),
+        JSONField("carrierCallId", \SessionAgentConnected.carrierCallId)
+    )
+}
+
+extension SessionAgentDisconnected: JSONShaped {
+    public static let shape = JSONShape(
+        SessionAgentDisconnected.init(sessionId:reason:),
+        JSONField("sessionId", \SessionAgentDisconnected.sessionId),
+        JSONField("reason", \SessionAgentDisconnected.reason)
     )
 }
 

@@ -21,6 +21,8 @@ public enum DialerEvent: Hashable, Sendable {
     case sessionEnded(SessionEnded)
     case sessionPaused(SessionPaused)
     case sessionResumed(SessionResumed)
+    case sessionAgentConnected(SessionAgentConnected)
+    case sessionAgentDisconnected(SessionAgentDisconnected)
     // Parallel batches and their calls
     case profileSelected(ProfileSelected)
     case batchStarted(BatchStarted)

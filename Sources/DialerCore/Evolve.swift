@@ -70,6 +70,12 @@ extension DialerState {
             guard let queueId = sessions[e.sessionId]?.queueId else { return }
             sessions[e.sessionId]?.state = .paused
             refreshState(queueId)
+        case .sessionAgentConnected(let e):
+            sessions[e.sessionId]?.agentLeg = .connected
+            sessions[e.sessionId]?.agentLegCallId = e.carrierCallId
+        case .sessionAgentDisconnected(let e):
+            sessions[e.sessionId]?.agentLeg = .disconnected
+            sessions[e.sessionId]?.agentLegCallId = nil
         case .sessionResumed(let e):
             guard let queueId = sessions[e.sessionId]?.queueId else { return }
             sessions[e.sessionId]?.state = .active

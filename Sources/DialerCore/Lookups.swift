@@ -78,6 +78,25 @@ extension DialerState {
         guard !agentId.rawValue.contains(",") else { throw .invalidValue(field: "agentId", message: "must not contain a comma") }
     }
 
+    /// Why `endpoint` is not where an agent can be called: an E.164 number, `client:NAME` (a browser or app
+    /// softphone: letters, digits, `_`, `.`, `-`) or `sip:user@host` (no spaces or control characters,
+    /// no `<>"`, which would break the carrier's markup). `nil` when it is one of them.
+    public static func agentEndpointProblem(_ endpoint: String) -> String? {
+        let why = "must be an E.164 number (+15125550100), client:NAME or sip:user@host"
+        if endpoint.hasPrefix("+") { return PhoneNumber(endpoint) == nil ? why : nil }
+        if endpoint.hasPrefix("client:") {
+            let name = endpoint.dropFirst("client:".count)
+            let allowed = name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_.-".unicodeScalars.contains($0)) }
+            return (1...128).contains(name.count) && allowed ? nil : why
+        }
+        if endpoint.hasPrefix("sip:") {
+            let rest = endpoint.dropFirst("sip:".count)
+            let clean = rest.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7F && !"<>\"".unicodeScalars.contains($0) }
+            return (3...256).contains(rest.count) && clean && rest.contains("@") ? nil : why
+        }
+        return why
+    }
+
     /// ECMAScript's `\s` (what a JSON Schema `pattern` means by white space).
     static func isSchemaWhitespace(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {

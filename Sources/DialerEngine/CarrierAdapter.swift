@@ -54,11 +54,16 @@ public enum CarrierEvent: Hashable, Sendable {
     /// `call.speak.started`), and ended — after which the carrier hung up (`call.speak.ended` + hangup).
     case safeHarborStarted(CallReference)
     case safeHarborEnded(CallReference)
+    /// The agent's own call into the session's room is up (`connectAgent`), or it ended or failed.
+    case agentConnected(SessionID, carrierCallId: String?)
+    case agentDisconnected(SessionID, reason: String)
 
-    public var reference: CallReference {
+    /// The contact's call the event is about (`nil` for the agent's own call).
+    public var reference: CallReference? {
         switch self {
         case .accepted(let r, _, _), .ringing(let r), .answered(let r, _), .noAnswer(let r), .busy(let r), .failed(let r, _), .completed(let r, _),
              .safeHarborStarted(let r), .safeHarborEnded(let r): r
+        case .agentConnected, .agentDisconnected: nil
         }
     }
 }
@@ -80,20 +85,32 @@ public protocol CarrierAdapter: Sendable {
     func hangUp(_ reference: CallReference)
     /// Connects an answered call to the agent (a conference or a bridge).
     func bridge(_ reference: CallReference, to agent: AgentID)
+    /// Calls the agent at `endpoint` (from `callerId`) into the session's room, where winners are bridged;
+    /// reports `agentConnected` once they are in, `agentDisconnected` when that call ends or fails.
+    func connectAgent(_ session: SessionID, agent: AgentID, endpoint: String, callerId: PhoneNumber)
+    /// Ends the agent's call (the session ended). Harmless if it already ended.
+    func disconnectAgent(_ session: SessionID)
     /// Plays the safe-harbor message to an answered call the agent will not get, then hangs up
     /// (Twilio: update the call with `<Say>` + `<Hangup/>`; Telnyx: `speak`, then `hangup`).
     func playSafeHarbor(_ reference: CallReference, message: String)
     /// Before the engine reconciles after a (re)start: the calls the log has placed and not ended, with
     /// the carrier's name for each it named. A real carrier lists its live calls here, hangs up those
     /// the log does not know, and keeps the rest for `liveCalls()`.
-    func prepare(placed: [CallReference: String?]) async
+    func prepare(placed: [CallReference: String?], agents: [SessionID: String]) async
     /// The calls the carrier still has up, for reconciliation after a restart.
     func liveCalls() -> Set<CallReference>
+    /// The sessions whose agent's call the carrier still has up, after a restart.
+    func liveAgents() -> Set<SessionID>
 }
 
 extension CarrierAdapter {
     /// A carrier in this process (the simulated one) knows its calls without asking.
-    public func prepare(placed: [CallReference: String?]) async {}
+    public func prepare(placed: [CallReference: String?], agents: [SessionID: String]) async {}
+    /// A carrier that calls no agents (the tests' doubles that only take calls): a session with an
+    /// endpoint on it waits for an agent who never comes.
+    public func connectAgent(_ session: SessionID, agent: AgentID, endpoint: String, callerId: PhoneNumber) {}
+    public func disconnectAgent(_ session: SessionID) {}
+    public func liveAgents() -> Set<SessionID> { [] }
 }
 
 /// Where a carrier delivers its events.

@@ -18,7 +18,7 @@ extension DialerEngine {
         case .decide(let command): command.batchId.flatMap { state.batches[$0]?.sessionId } ?? command.sessionId
         case .placeCall(let request): state.batches[request.reference.batchId]?.sessionId
         case .cancelCall(let r), .hangUpCall(let r), .bridge(let r, _), .playSafeHarbor(let r, _): state.batches[r.batchId]?.sessionId
-        case .startTimer(.startBatch(let sessionId, _), _): sessionId
+        case .startTimer(.startBatch(let sessionId, _), _), .connectAgent(let sessionId, _, _, _), .disconnectAgent(let sessionId): sessionId
         case .startTimer(.placeCall(let r), _), .startTimer(.ringGuard(let r), _): state.batches[r.batchId]?.sessionId
         }
         guard let agent = session.flatMap({ state.sessions[$0]?.agentId }) else { return false }
@@ -71,6 +71,17 @@ extension DialerEngine {
         for reference in live.subtracting(known).sorted(by: { $0.description < $1.description }) {
             guard state.batches[reference.batchId].map({ isMine(session: $0.sessionId) }) ?? true else { continue }
             carrier.hangUp(reference)
+        }
+        // Agents whose call the log says is up but the carrier no longer has: recorded as gone (the
+        // session pauses; a resume calls them in again). Agents still being called in are called again.
+        let liveAgents = carrier.liveAgents()
+        for session in state.sessions.values.sorted(by: { $0.id < $1.id })
+        where session.state != .ended && session.agentEndpoint != nil && isMine(session: session.id) {
+            if session.agentLeg == .connected, !liveAgents.contains(session.id) {
+                decide(.recordAgentDisconnected(sessionId: session.id, reason: "engine-restart"), at: now)
+            } else if session.agentLeg == .connecting, session.state == .active, let call = EngineCore.callAgent(session) {
+                execute([call], at: now)
+            }
         }
         for session in idle { execute(EngineCore.nextBatch(of: session, now: now), at: now) }
     }

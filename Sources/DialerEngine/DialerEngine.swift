@@ -103,7 +103,11 @@ public final class DialerEngine<Clock: EngineClock> {
                 placed[CallReference(batchId: batch.id, callId: call.id)] = .some(call.carrierCallId)
             }
         }
-        await carrier.prepare(placed: placed)
+        var agents: [SessionID: String] = [:]
+        for session in state.sessions.values where session.state != .ended {
+            if let call = session.agentLegCallId { agents[session.id] = call }
+        }
+        await carrier.prepare(placed: placed, agents: agents)
         carrier.connect(ClockSink(clock: clock))
         reconcile()
     }
@@ -261,6 +265,9 @@ public final class DialerEngine<Clock: EngineClock> {
             case .hangUpCall(let reference): carrier.hangUp(reference)
             case .bridge(let reference, let agent): carrier.bridge(reference, to: agent)
             case .playSafeHarbor(let reference, let message): carrier.playSafeHarbor(reference, message: message)
+            case .connectAgent(let session, let agent, let endpoint, let callerId):
+                carrier.connectAgent(session, agent: agent, endpoint: endpoint, callerId: callerId)
+            case .disconnectAgent(let session): carrier.disconnectAgent(session)
             case .startTimer(let timer, let time): clock.schedule(.timer(timer), at: time)
             }
         }
@@ -299,9 +306,10 @@ extension Command {
     /// The session a command is about, if any.
     var sessionId: SessionID? {
         switch self {
-        case .startSession(let s, _, _, _, _, _, _), .changeSession(let s, _, _), .stopSession(let s),
+        case .startSession(let s, _, _, _, _, _, _, _), .changeSession(let s, _, _), .stopSession(let s),
              .hangUp(let s), .startBatch(let s, _): s
         case .pauseSession(let s), .resumeSession(let s): s
+        case .recordAgentConnected(let s, _), .recordAgentDisconnected(let s, _): s
         case .recordDisposition(let s, _, _, _, _): s
         default: nil
         }

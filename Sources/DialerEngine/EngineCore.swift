@@ -12,6 +12,9 @@ public enum EngineAction: Hashable, Sendable {
     case hangUpCall(CallReference)
     case bridge(CallReference, AgentID)
     case playSafeHarbor(CallReference, message: String)
+    /// Call the agent into the session's room (a real carrier), and end that call.
+    case connectAgent(SessionID, AgentID, endpoint: String, callerId: PhoneNumber)
+    case disconnectAgent(SessionID)
     case startTimer(EngineTimer, at: Timestamp)
 }
 
@@ -36,8 +39,16 @@ public enum EngineCore {
 
     /// The command a carrier event asks for, if any.
     public static func command(for event: CarrierEvent, in state: DialerState) -> Command? {
-        let r = event.reference
         switch event {
+        case .agentConnected(let sessionId, let carrierCallId):
+            return .recordAgentConnected(sessionId: sessionId, carrierCallId: carrierCallId)
+        case .agentDisconnected(let sessionId, let reason):
+            return .recordAgentDisconnected(sessionId: sessionId, reason: reason)
+        default: break
+        }
+        guard let r = event.reference else { return nil }
+        switch event {
+        case .agentConnected, .agentDisconnected: return nil
         case .accepted(_, let carrier, let id): return .recordCarrierCall(batchId: r.batchId, callId: r.callId, carrier: carrier, carrierCallId: id)
         case .ringing: return .recordRinging(batchId: r.batchId, callId: r.callId)
         case .answered(_, let answeredBy): return .recordAnswer(batchId: r.batchId, callId: r.callId, answeredBy: answeredBy)
@@ -105,9 +116,19 @@ public enum EngineCore {
         for event in events {
             switch event {
             case .sessionStarted(let e):
-                actions.append(.startTimer(.startBatch(e.sessionId, after: nil), at: now))
-            case .sessionResumed(let e):
+                // With a real carrier the agent is called in first; the first batch waits for their call.
+                if let session = state.sessions[e.sessionId], let call = callAgent(session) {
+                    actions.append(call)
+                } else {
+                    actions.append(.startTimer(.startBatch(e.sessionId, after: nil), at: now))
+                }
+            case .sessionAgentConnected(let e):
                 if let session = state.sessions[e.sessionId] { actions += nextBatch(of: session, now: now) }
+            case .sessionEnded(let e):
+                if state.sessions[e.sessionId]?.agentEndpoint != nil { actions.append(.disconnectAgent(e.sessionId)) }
+            case .sessionResumed(let e):
+                guard let session = state.sessions[e.sessionId] else { continue }
+                if let call = callAgent(session) { actions.append(call) } else { actions += nextBatch(of: session, now: now) }
             case .callDispositioned(let e):
                 // The wrap-up is over: the next batch may start.
                 if let session = state.sessions[e.sessionId] { actions += nextBatch(of: session, now: now) }
@@ -163,6 +184,12 @@ public enum EngineCore {
             }
         }
         return actions
+    }
+
+    /// Calling the agent in, when the session has an endpoint and the agent's call is not up.
+    static func callAgent(_ session: Session) -> EngineAction? {
+        guard let endpoint = session.agentEndpoint, session.agentLeg != .connected, let callerId = session.callerIds.first else { return nil }
+        return .connectAgent(session.id, session.agentId, endpoint: endpoint, callerId: callerId)
     }
 
     /// The timer for a dialling session's next batch, when `Session.nextBatch` says it is due (never

@@ -8,7 +8,8 @@ import WritePath
 /// A scripted day in a contact centre, on a virtual timeline, that exercises every event type:
 /// winners and losers, voicemail, abandonment, AMD policy, no-answer, failure, cancel and resume,
 /// mode and settings changes, a VIP queue, a stopped session, an errored queue and a completed one,
-/// safe-harbor messages and the abandonment guard, a queue waiting for its calling hours.
+/// safe-harbor messages and the abandonment guard, a queue waiting for its calling hours, an agent on a
+/// real carrier whose own phone drops.
 ///
 /// Until the dialer engine drives calls from a carrier, this is what `switchboard demo` records, and
 /// the tests use it as a log that contains everything.
@@ -154,6 +155,23 @@ public enum DemoScenario {
                                             profile: .auto, settings: Self.backToBack, callerIds: callerIds))
         try await run(92_500, .startBatch(sessionId: "s4", batchId: "g8"))
         try await run(92_600, .stopSession(sessionId: "s4"))
+
+        // Agent 5 on a real carrier: called in on their own phone first; the carrier names the call it
+        // places; the agent's phone drops while it rings, so the batch ends and the session pauses.
+        try await run(93_000, .createQueue(queueId: "carrier", name: "Twilio floor", segment: nil, maxAttempts: 2, contacts: [
+            contact("k1", "+13125550401"), contact("k2", "+13125550402"),
+        ]))
+        try await run(93_000, .assignAgent(queueId: "carrier", agentId: "agent-5"))
+        try await run(93_100, .startSession(sessionId: "s5", agentId: "agent-5", queueId: "carrier", mode: .parallel,
+                                            profile: .auto, settings: Self.backToBack, callerIds: callerIds,
+                                            agentEndpoint: "+15125550155"))
+        try await run(93_900, .recordAgentConnected(sessionId: "s5", carrierCallId: "CA0a5e0000000000000000000000000001"))
+        try await run(93_900, .startBatch(sessionId: "s5", batchId: "g9"))
+        try await run(93_900, .placeCall(batchId: "g9", callId: "g9-1"))
+        try await run(94_100, .recordCarrierCall(batchId: "g9", callId: "g9-1", carrier: "twilio",
+                                                 carrierCallId: "CA0a5e0000000000000000000000000002"))
+        try await run(95_000, .recordAgentDisconnected(sessionId: "s5", reason: "twilio completed"))
+        try await run(95_500, .stopSession(sessionId: "s5"))
 
         // An imported list the carrier rejects as a whole.
         try await run(93_000, .failQueue(queueId: "broken", reason: "carrier rejected the caller ID"))

@@ -68,6 +68,8 @@ public final class SimulatedCarrier<Clock: EngineClock>: CarrierAdapter {
     private struct State {
         var calls: [CallReference: SimulatedCall] = [:]
         var sink: (any CarrierEventSink)?
+        /// Sessions whose agent's call is up (a session with an `agentEndpoint`).
+        var agents: Set<SessionID> = []
     }
 
     private let clock: Clock
@@ -147,6 +149,23 @@ public final class SimulatedCarrier<Clock: EngineClock>: CarrierAdapter {
     public func liveCalls() -> Set<CallReference> {
         state.withLock { Set($0.calls.filter { $0.value.phase != .ended }.keys) }
     }
+
+    /// The agent picks up at once (a request's latency later): the simulated network has no agent to keep waiting.
+    public func connectAgent(_ session: SessionID, agent: AgentID, endpoint: String, callerId: PhoneNumber) {
+        later(requestLatencyMs) { carrier in
+            carrier.state.withLock { _ = $0.agents.insert(session) }
+            return .agentConnected(session, carrierCallId: nil)
+        }
+    }
+
+    public func disconnectAgent(_ session: SessionID) {
+        later(requestLatencyMs) { carrier in
+            carrier.state.withLock { _ = $0.agents.remove(session) }
+            return nil
+        }
+    }
+
+    public func liveAgents() -> Set<SessionID> { state.withLock { $0.agents } }
 
     // MARK: - The network's own steps, delivered through the clock
 

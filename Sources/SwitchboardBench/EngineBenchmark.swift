@@ -143,4 +143,9 @@ final class TimingCarrier<Clock: EngineClock>: CarrierAdapter {
     func bridge(_ reference: CallReference, to agent: AgentID) { inner.bridge(reference, to: agent) }
     func playSafeHarbor(_ reference: CallReference, message: String) { inner.playSafeHarbor(reference, message: message) }
     func liveCalls() -> Set<CallReference> { inner.liveCalls() }
+    func connectAgent(_ session: SessionID, agent: AgentID, endpoint: String, callerId: PhoneNumber) {
+        inner.connectAgent(session, agent: agent, endpoint: endpoint, callerId: callerId)
+    }
+    func disconnectAgent(_ session: SessionID) { inner.disconnectAgent(session) }
+    func liveAgents() -> Set<SessionID> { inner.liveAgents() }
 }

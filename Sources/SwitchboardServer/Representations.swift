@@ -145,6 +145,7 @@ extension Session {
             "sessionId": id.json, "agentId": agentId.json, "queueId": queueId.json, "state": state.json,
             "mode": mode.json, "profile": profile.json, "settings": settings.json,
             "callerIds": callerIds.json, "currentGroupId": currentBatch?.json ?? .null,
+            "agentLeg": agentEndpoint.map { ["endpoint": .string($0), "state": agentLeg.json] } ?? .null,
             "lastGroupId": lastGroup?.json ?? .null, "activity": activity.json, "activitySince": activitySince.json,
             "activityNote": activityNote.map(JSONValue.string) ?? .null,
             "startedAt": startedAt.json, "endedAt": endedAt?.json ?? .null,

@@ -52,6 +52,11 @@ public final class RecordingCarrier: CarrierAdapter {
     public func bridge(_ reference: CallReference, to agent: AgentID) { inner.bridge(reference, to: agent) }
     public func playSafeHarbor(_ reference: CallReference, message: String) { inner.playSafeHarbor(reference, message: message) }
     public func liveCalls() -> Set<CallReference> { inner.liveCalls() }
+    public func connectAgent(_ session: SessionID, agent: AgentID, endpoint: String, callerId: PhoneNumber) {
+        inner.connectAgent(session, agent: agent, endpoint: endpoint, callerId: callerId)
+    }
+    public func disconnectAgent(_ session: SessionID) { inner.disconnectAgent(session) }
+    public func liveAgents() -> Set<SessionID> { inner.liveAgents() }
 }
 
 /// A real store with a fault injected into chosen appends.

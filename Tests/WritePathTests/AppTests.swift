@@ -107,12 +107,17 @@ struct CommandHandlerTests {
         let handler = try await CommandHandler(store: temp.store)
         try await DemoScenario.run(handler)
         let overview = SupervisorOverview(await handler.state)
-        #expect(overview.rows.map(\.sessionId) == ["s1", "s2", "s3", "s4"])
+        #expect(overview.rows.map(\.sessionId) == ["s1", "s2", "s3", "s4", "s5"])
         let s1 = try #require(overview.rows.first)
         #expect(s1.batches == 4 && s1.connects == 2 && s1.abandoned == 1 && s1.queueState == .active)
         #expect(overview.rows[1].sessionState == .ended && overview.rows[1].queueState == .stopped)
         #expect(overview.rows[2].queueState == .completed)
         #expect(overview.rows[3].sessionState == .ended && overview.queues.first { $0.id == "overnight" }?.waitingForHoursUntil != nil)
+        // The agent on a real carrier: their phone dropped while the batch rang, so it ended unanswered.
+        let s5 = await handler.state.sessions["s5"]
+        #expect(s5?.agentLeg == .disconnected && s5?.state == .ended)
+        #expect(await handler.state.batches["g9"]?.call("g9-1")?.carrierCallId == "CA0a5e0000000000000000000000000002")
+        #expect(await handler.state.batches["g9"]?.status == .cancelled)
     }
 }
 

@@ -123,8 +123,13 @@ class FakeTwilio:
             self.calls[call.sid] = call
         return call
 
-    def creates(self):
-        return [r for r in self.requests if r[1] == "POST" and r[2].endswith("/Calls.json")]
+    def creates(self, agents=False):
+        """The creates received (the contacts' calls; with `agents`, the agents' own calls too)."""
+        return [r for r in self.requests if r[1] == "POST" and r[2].endswith("/Calls.json")
+                and (agents or not r[3].get("To", [""])[0].startswith("client:"))]
+
+    def contact_calls(self):
+        return {sid: c for sid, c in self.calls.items() if not c.to.startswith("client:")}
 
     # MARK: - HTTP
 
@@ -296,7 +301,9 @@ class FakeTwilio:
         return interrupted
 
     def _run(self, call):
-        script = self.scripts.get(call.to, Script())
+        # An agent's softphone (client:NAME) picks up at once and stays for the session.
+        agent = Script(ring_ms=300, answer="human", talk_ms=3_600_000) if call.to.startswith("client:") else Script()
+        script = self.scripts.get(call.to, agent)
         timeout_s = int(call.field("Timeout") or 60)
         placed_at = time.monotonic()
         self._status(call, "initiated")

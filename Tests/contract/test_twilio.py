@@ -58,7 +58,7 @@ def work(base, contacts, agent="agent-1", profile=None, **settings):
     """A queue of `contacts` (id, phone) and a parallel session on it; the session's first batch id."""
     queue = api.post(base + "/v1/queues", json={"name": agent, "contacts": [{"id": c, "phone": p} for c, p in contacts]})
     assert queue.status_code == 201, queue.text
-    body = {"agentId": agent, "queueId": queue.json()["queueId"], "mode": "parallel"}
+    body = {"agentId": agent, "queueId": queue.json()["queueId"], "mode": "parallel", "agentEndpoint": f"client:{agent}"}
     if profile:
         body["profile"] = profile
     else:
@@ -90,7 +90,7 @@ def test_one_human_answers_joins_the_agents_room_and_the_other_two_are_cancelled
     _, _, group = work(base, [("a", "+12125550101"), ("b", "+12125550102"), ("c", "+12125550103")])
     winner = wait_for(lambda: (c := calls_of(base, group)["+12125550102"])["status"] == "in-progress" and c, timeout=30)
     assert winner["answeredBy"] == "human"
-    sids = {call.to: call for call in twilio.calls.values()}
+    sids = {call.to: call for call in twilio.contact_calls().values()}
     wait_for(lambda: sids["+12125550102"].room == "switchboard-agent-agent-1", message="the winner never joined the agent's room")
     # The losers: Status=canceled, and Twilio's canceled callbacks change nothing more.
     wait_for(lambda: sids["+12125550101"].status == "canceled" and sids["+12125550103"].status == "canceled")
@@ -114,17 +114,18 @@ def test_one_human_answers_joins_the_agents_room_and_the_other_two_are_cancelled
 
 def test_a_second_human_who_answers_after_the_winner_hears_the_safe_harbor_message(served, twilio):
     base = served["base"]
-    twilio.script("+12125550201", ring_ms=800, answer="human", amd_ms=100, talk_ms=60_000)
-    twilio.script("+12125550202", ring_ms=800, answer="human", amd_ms=900, talk_ms=60_000)
+    twilio.script("+12125550201", ring_ms=800, answer="human", amd_ms=600, talk_ms=60_000)
+    twilio.script("+12125550202", ring_ms=800, answer="human", amd_ms=1000, talk_ms=60_000)
     _, _, group = work(base, [("a", "+12125550201"), ("b", "+12125550202")])
-    # Both pick up together; the first verdict wins. The second is already answered when our cancel
-    # arrives (Twilio leaves a call in progress alone), so when its verdict comes the engine abandons
-    # the person and they hear the message, not silence.
+    # Both pick up within the pacer's spacing (~0.1 s) of each other; the first verdict (0.6 s after its
+    # answer) wins. The second is already answered when our cancel arrives (Twilio leaves a call in
+    # progress alone), so when its verdict comes the engine abandons the person and they hear the
+    # message, not silence.
     def abandoned():
         return next((c for c in calls_of(base, group).values() if c["abandoned"] and c["abandonment"]["safeHarborEndedAt"]), None)
-    call = wait_for(abandoned, timeout=30, message=lambda: f"{calls_of(base, group)} {[(c.to, c.status, c.said, c.room) for c in twilio.calls.values()]} {served['log'].read_text()[-3000:]}")
+    call = wait_for(abandoned, timeout=30, message=lambda: f"{calls_of(base, group)} {[(c.to, c.status, c.said, c.room) for c in twilio.contact_calls().values()]} {served['log'].read_text()[-3000:]}")
     assert call["to"] == "+12125550202" and call["abandonment"]["safeHarbor"] == "requested"
-    fake_call = next(c for c in twilio.calls.values() if c.to == call["to"])
+    fake_call = next(c for c in twilio.contact_calls().values() if c.to == call["to"])
     assert fake_call.said == [SAFE_HARBOR_MESSAGE] and fake_call.room is None
     assert twilio.violations == []
 
@@ -133,8 +134,8 @@ def test_a_forged_or_unsigned_webhook_is_refused_and_changes_nothing(served, twi
     base = served["base"]
     twilio.script("+12125550301", ring_ms=30_000, answer="none")
     _, _, group = work(base, [("a", "+12125550301")])
-    wait_for(lambda: twilio.calls)
-    call = next(iter(twilio.calls.values()))
+    wait_for(lambda: twilio.contact_calls())
+    call = next(iter(twilio.contact_calls().values()))
     url = f"{base}/v1/carriers/twilio/calls/{group}/{calls_of(base, group)['+12125550301']['callId']}/status"
     params = {"AccountSid": twilio.account_sid, "CallSid": call.sid, "CallStatus": "busy", "SequenceNumber": "9"}
     before = api.get(f"{base}/healthz").json()["position"]
@@ -156,7 +157,7 @@ def test_duplicate_and_out_of_order_callbacks_never_record_anything_twice_or_mov
     twilio.script("+12125550402", busy=True)
     _, session, group = work(base, [("a", "+12125550401"), ("b", "+12125550402")])
     wait_for(lambda: calls_of(base, group)["+12125550401"]["status"] == "completed", timeout=30)
-    wait_for(lambda: all(c.status in ("completed", "busy") for c in twilio.calls.values()))
+    wait_for(lambda: all(c.status in ("completed", "busy") for c in twilio.contact_calls().values()))
     time.sleep(1.0)  # the late (reordered) deliveries land
     events = [e for e in log_events(base) if e["data"].get("groupId") == group]
     per_call = {}
@@ -188,23 +189,24 @@ def test_a_create_that_times_out_after_placing_the_call_dials_nobody_twice(switc
         lists = [r for r in twilio.requests if r[1] == "GET" and r[2].endswith("/Calls.json")]
         assert len(lists) >= 2               # each unanswered create was looked for
         adopted = [e for e in log_events(base) if e["type"] == "call.carrier-assigned"]
-        assert sorted(e["data"]["carrierCallId"] for e in adopted) == sorted(twilio.calls)
+        assert sorted(e["data"]["carrierCallId"] for e in adopted) == sorted(twilio.contact_calls())
         assert winner["answeredBy"] == "human" and twilio.violations == []
     finally:
         stop(server)
 
 
 def test_too_many_requests_backs_off_and_then_places_the_call(served, twilio):
+    """The first creates (the agent's own call comes first) are refused 429: nothing is sent during each
+    pause (1 s, then 2 s), then every call is placed once."""
     base = served["base"]
     twilio.create_answers = [429, 429]
     twilio.script("+12125550601", ring_ms=60_000, answer="none")
     twilio.script("+12125550602", ring_ms=60_000, answer="none")
     _, _, group = work(base, [("a", "+12125550601"), ("b", "+12125550602")])
-    wait_for(lambda: len(twilio.calls) == 2, timeout=30)
-    wait_for(lambda: {c["status"] for c in calls_of(base, group).values()} <= {"dialing", "ringing"})
-    creates = twilio.creates()
-    assert len(creates) == 4   # two refused, then both placed, each once
-    assert creates[2][0] - creates[0][0] >= 0.9   # nothing sent during the pause (1 s, doubled on the next refusal)
+    wait_for(lambda: len(twilio.contact_calls()) == 2, timeout=30)
+    creates = [r[0] for r in twilio.creates(agents=True)]
+    assert len(creates) == 5 and len(twilio.calls) == 3   # two refused, then the agent's and both contacts', once each
+    assert creates[1] - creates[0] >= 0.9 and creates[2] - creates[1] >= 1.9
 
 
 def test_carrier_errors_end_the_call_failed_with_the_code_and_machines_are_hung_up(served, twilio):
@@ -216,7 +218,7 @@ def test_carrier_errors_end_the_call_failed_with_the_code_and_machines_are_hung_
              message=lambda: str(calls_of(base, group)))
     failed = calls_of(base, group)["+12125550701"]
     assert failed["endReason"].startswith("twilio failed 21211")
-    machine = next(c for c in twilio.calls.values() if c.to == "+12125550702")
+    machine = next(c for c in twilio.contact_calls().values() if c.to == "+12125550702")
     wait_for(lambda: machine.status == "completed" and machine.room is None)
     # The session goes on to its next batch.
     wait_for(lambda: api.get(f"{base}/v1/sessions/{session}").json()["lastGroupId"] == group, timeout=30)
@@ -233,7 +235,7 @@ def test_no_verdict_in_time_is_unknown_and_the_amd_policy_decides(switchboard, t
         _, _, group = work(base, [("a", "+12125550801"), ("b", "+12125550802")], profile=profile)
         call = wait_for(lambda: (c := calls_of(base, group)["+12125550801"])["answeredBy"] and c, timeout=30)
         assert call["answeredBy"] == "unknown"
-        fake = next(c for c in twilio.calls.values() if c.to == "+12125550801")
+        fake = next(c for c in twilio.contact_calls().values() if c.to == "+12125550801")
         if connected:
             wait_for(lambda: fake.room == "switchboard-agent-agent-1")
         else:
@@ -276,7 +278,7 @@ def test_a_restart_keeps_the_live_calls_the_log_placed_and_hangs_up_the_others(s
     server = start(switchboard, tmp_path, twilio, name="r")
     port = int(server["base"].rsplit(":", 1)[1])
     _, _, group = work(server["base"], [("a", "+12125551001"), ("b", "+12125551002")])
-    wait_for(lambda: len(twilio.calls) == 2 and all(c.status == "ringing" for c in twilio.calls.values()))
+    wait_for(lambda: len(twilio.contact_calls()) == 2 and all(c.status == "ringing" for c in twilio.contact_calls().values()))
     wait_for(lambda: len([e for e in log_events(server["base"]) if e["type"] == "call.carrier-assigned"]) == 2)
     server["process"].kill()
     server["process"].wait(timeout=20)
@@ -288,7 +290,7 @@ def test_a_restart_keeps_the_live_calls_the_log_placed_and_hangs_up_the_others(s
         winner = wait_for(lambda: (c := calls_of(base, group)["+12125551001"])["status"] == "in-progress" and c, timeout=40,
                           message=lambda: str(calls_of(base, group)))
         assert winner["answeredBy"] == "human"
-        loser = next(c for c in twilio.calls.values() if c.to == "+12125551002")
+        loser = next(c for c in twilio.contact_calls().values() if c.to == "+12125551002")
         wait_for(lambda: loser.status == "canceled")
         assert len(twilio.creates()) == 2
     finally:
@@ -315,3 +317,51 @@ def test_twenty_agents_never_exceed_the_accounts_calls_per_second(switchboard, t
         assert twilio.violations == []
     finally:
         stop(server)
+
+
+def test_a_session_on_a_real_carrier_needs_the_agents_endpoint_and_dials_once_the_agent_is_in(served, twilio):
+    base = served["base"]
+    queue = api.post(base + "/v1/queues", json={"name": "leg", "contacts": [{"id": "a", "phone": "+12125551101"}]}).json()
+    missing = api.post(base + "/v1/sessions", json={"agentId": "leg-agent", "queueId": queue["queueId"], "mode": "parallel"})
+    assert missing.status_code == 422 and "agentEndpoint" in missing.text
+    bad = api.post(base + "/v1/sessions", json={"agentId": "leg-agent", "queueId": queue["queueId"], "agentEndpoint": "tel:5"})
+    assert bad.status_code == 422 and "agentEndpoint" in bad.text
+    # The agent's phone rings for 2 s before they pick up: no contact is dialled meanwhile.
+    twilio.script("+15125550177", ring_ms=2000, answer="human", talk_ms=3_600_000)
+    twilio.script("+12125551101", ring_ms=60_000, answer="none")
+    session = api.post(base + "/v1/sessions", json={"agentId": "leg-agent", "queueId": queue["queueId"], "mode": "parallel",
+                                                     "agentEndpoint": "+15125550177"}).json()
+    assert session["agentLeg"] == {"endpoint": "+15125550177", "state": "connecting"}
+    agent_call = wait_for(lambda: next((c for c in twilio.calls.values() if c.to == "+15125550177"), None))
+    assert agent_call.field("MachineDetection") is None
+    def contact_creates():
+        return [r for r in twilio.creates() if r[3]["To"] != ["+15125550177"]]
+    time.sleep(1.0)
+    assert contact_creates() == [] and agent_call.status == "ringing"
+    wait_for(lambda: api.get(f"{base}/v1/sessions/{session['sessionId']}").json()["agentLeg"]["state"] == "connected", timeout=30)
+    wait_for(lambda: agent_call.room == "switchboard-agent-leg-agent")
+    wait_for(lambda: len(contact_creates()) == 1, timeout=30)
+    created_after = min(r[0] for r in contact_creates())
+    answered = next(w[0] for w in twilio.webhooks if w[1].endswith(f"/agents/{session['sessionId']}/answer"))
+    assert created_after >= answered   # dialling started once the agent was in
+    # The agent hangs up: the ringing batch ends, the session pauses and says why.
+    agent_call.hangup_requested = True
+    agent_call.interrupt.set()
+    paused = wait_for(lambda: (s := api.get(f"{base}/v1/sessions/{session['sessionId']}").json())["state"] == "paused" and s, timeout=30)
+    assert paused["agentLeg"]["state"] == "disconnected"
+    contact = next(c for c in twilio.contact_calls().values() if c.to == "+12125551101")
+    wait_for(lambda: contact.status == "canceled")
+    # A resume calls the agent in again.
+    assert api.post(f"{base}/v1/sessions/{session['sessionId']}/resume").status_code == 200
+    wait_for(lambda: len([c for c in twilio.calls.values() if c.to == "+15125550177"]) == 2, timeout=30)
+
+
+def test_stopping_the_session_hangs_up_the_agents_call(served, twilio):
+    base = served["base"]
+    twilio.script("+12125551201", ring_ms=60_000, answer="none")
+    twilio.script("+12125551202", ring_ms=60_000, answer="none")
+    _, session, _ = work(base, [("a", "+12125551201"), ("b", "+12125551202")], agent="stopper")
+    agent_call = next(c for c in twilio.calls.values() if c.to == "client:stopper")
+    assert api.post(f"{base}/v1/sessions/{session}/stop").status_code == 200
+    wait_for(lambda: agent_call.status == "completed", message="the agent's call was not ended")
+    wait_for(lambda: all(c.status == "canceled" for c in twilio.contact_calls().values()))

@@ -8,9 +8,9 @@ import SwitchboardBasics
 /// reference travels in the path, which the signature covers, so it cannot be altered.
 extension TwilioCarrier {
     public func receive(_ webhook: CarrierWebhook) async -> CarrierWebhookReply {
-        guard webhook.path.count == 4, webhook.path[0] == "calls", ["answer", "status", "amd"].contains(webhook.path[3]) else {
-            return .error(404, code: "not-found", message: "no such Twilio webhook")
-        }
+        let isCall = webhook.path.count == 4 && webhook.path[0] == "calls" && ["answer", "status", "amd"].contains(webhook.path[3])
+        let isAgent = webhook.path.count == 3 && webhook.path[0] == "agents" && ["answer", "status"].contains(webhook.path[2])
+        guard isCall || isAgent else { return .error(404, code: "not-found", message: "no such Twilio webhook") }
         guard let fields = FormEncoding.decode(webhook.body) else {
             return .error(400, code: "bad-form", message: "the body is not a form (application/x-www-form-urlencoded)")
         }
@@ -21,6 +21,7 @@ extension TwilioCarrier {
         }
         var parameters: [String: String] = [:]
         for (name, value) in fields where parameters[name] == nil { parameters[name] = value }
+        if isAgent { return agentWebhook(SessionID(rawValue: webhook.path[1]), hook: webhook.path[2], parameters: parameters) }
         let reference = CallReference(batchId: BatchID(rawValue: webhook.path[1]), callId: CallID(rawValue: webhook.path[2]))
         let callSid = parameters["CallSid"] ?? ""
         guard isOurs(reference, callSid: callSid) else {

@@ -44,6 +44,11 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
         var lastDeparture: ContinuousClock.Instant?
         /// The calls Twilio still had up when we started, matched to the log (`prepare`).
         var live: Set<CallReference> = []
+        /// The agents' own calls, by session.
+        var agents: [SessionID: AgentCall] = [:]
+        var agentBySid: [String: SessionID] = [:]
+        /// The agents' calls Twilio still had up when we started.
+        var liveAgents: Set<SessionID> = []
     }
 
     struct Call {
@@ -127,9 +132,10 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
     // MARK: - Restart
 
     /// Lists the account's live calls; those the log placed are kept (`liveCalls`), the others hung up.
-    public func prepare(placed: [CallReference: String?]) async {
+    public func prepare(placed: [CallReference: String?], agents: [SessionID: String]) async {
         var known: [String: CallReference] = [:]
         for (reference, sid) in placed { if let sid { known[sid] = reference } }
+        let agentSids = Dictionary(agents.map { ($0.value, $0.key) }, uniquingKeysWith: { first, _ in first })
         var live: [(sid: String, status: String)] = []
         for status in ["queued", "ringing", "in-progress"] {
             guard let response = try? await http.send(get(account.callsURL() + "?Status=\(status)&PageSize=1000")),
@@ -141,6 +147,15 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
             for call in calls { if let sid = call["sid"]?.stringValue { live.append((sid, status)) } }
         }
         for (sid, status) in live {
+            if let session = agentSids[sid] {
+                state.withLock { state in
+                    // The room is the agent's; the agent is known again from the first webhook's session.
+                    state.agents[session] = AgentCall(agent: AgentID(rawValue: ""), sid: sid, connected: true)
+                    state.agentBySid[sid] = session
+                    state.liveAgents.insert(session)
+                }
+                continue
+            }
             guard let reference = known[sid] else {
                 logger.warning("twilio: hanging up a live call the log does not know", metadata: ["callSid": "\(sid)"])
                 _ = try? await http.send(post(account.callsURL(sid), [("Status", "completed")]))
@@ -244,25 +259,30 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
         logger.warning("twilio: a create went unanswered; listing the account's calls before deciding",
                        metadata: ["call": "\(reference)", "why": "\(why)"])
         let dialedAt = state.withLock { $0.calls[reference]?.dialedAtMs } ?? Self.wallClockMs()
-        let query = "?To=\(FormEncoding.escape(request.to.e164))&From=\(FormEncoding.escape(request.from.e164))&PageSize=50"
-        if let response = try? await http.send(get(account.callsURL() + query)), response.status == 200,
-            let calls = (try? JSONParser.parse(response.body))?["calls"]?.arrayValue
-        {
-            let known = state.withLock { $0.bySid }
-            let adopted = calls.first { call in
-                // Another of our calls' is not this one's (a callback may already have named this one).
-                guard let sid = call["sid"]?.stringValue, known[sid] == nil || known[sid] == reference else { return false }
-                // Made since this dial (a minute's grace for the clocks): not an earlier attempt's call.
-                let made = call["date_created"]?.stringValue.flatMap(Self.rfc2822) ?? .max
-                return made >= dialedAt - 60_000
-            }
-            if let sid = adopted?["sid"]?.stringValue {
-                logger.notice("twilio: the unanswered create did place the call; adopted", metadata: ["call": "\(reference)", "callSid": "\(sid)"])
-                return created(reference, sid: sid)
-            }
+        let sid = await placedCall(to: request.to.e164, from: request.from.e164, since: dialedAt) { sid in
+            // Another of our calls' is not this one's (a callback may already have named this one).
+            self.state.withLock { $0.bySid[sid] == nil || $0.bySid[sid] == reference }
+        }
+        if let sid {
+            logger.notice("twilio: the unanswered create did place the call; adopted", metadata: ["call": "\(reference)", "callSid": "\(sid)"])
+            return created(reference, sid: sid)
         }
         logger.warning("twilio: the unanswered create placed no call; it ends failed", metadata: ["call": "\(reference)"])
         fail(reference, reason: "twilio: the create went unanswered (\(why)) and the call is not in the account's list")
+    }
+
+    /// A call of the account to `to` from `from`, made since `since` (a minute's grace for the clocks: not
+    /// an earlier attempt's), that `isFree` says is no other call of ours.
+    func placedCall(to: String, from: String, since: Int64, isFree: @escaping (String) -> Bool) async -> String? {
+        let query = "?To=\(FormEncoding.escape(to))&From=\(FormEncoding.escape(from))&PageSize=50"
+        guard let response = try? await http.send(get(account.callsURL() + query)), response.status == 200,
+            let calls = (try? JSONParser.parse(response.body))?["calls"]?.arrayValue
+        else { return nil }
+        return calls.lazy.compactMap { call -> String? in
+            guard let sid = call["sid"]?.stringValue, isFree(sid) else { return nil }
+            let made = call["date_created"]?.stringValue.flatMap(Self.rfc2822) ?? .max
+            return made >= since - 60_000 ? sid : nil
+        }.first
     }
 
     func created(_ reference: CallReference, sid: String) {

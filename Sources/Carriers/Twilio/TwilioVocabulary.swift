@@ -78,6 +78,13 @@ enum TwiML {
             + escape(room) + "</Conference></Dial></Response>"
     }
 
+    /// The agent's own call: into the room, which ends when they leave it (a contact left alone there
+    /// would hear nothing).
+    static func agentJoins(_ room: String) -> String {
+        #"<?xml version="1.0" encoding="UTF-8"?><Response><Dial><Conference beep="false" startConferenceOnEnter="true" endConferenceOnExit="true" maxParticipants="2">"#
+            + escape(room) + "</Conference></Dial></Response>"
+    }
+
     static func safeHarbor(_ message: String) -> String {
         #"<?xml version="1.0" encoding="UTF-8"?><Response><Say>"# + escape(message) + "</Say><Hangup/></Response>"
     }

@@ -94,6 +94,8 @@ public enum CancelReason: String, Sendable, CaseIterable, JSONConvertible {
     case sessionStopped = "session-stopped"
     /// A supervisor stopped the whole queue.
     case queueStopped = "queue-stopped"
+    /// The agent's own call ended before anyone answered.
+    case agentDisconnected = "agent-disconnected"
 }
 
 public struct BatchCancelled: Hashable, Sendable {

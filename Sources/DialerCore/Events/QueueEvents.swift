@@ -72,6 +72,8 @@ public enum PauseReason: String, Sendable, CaseIterable, JSONConvertible {
     case requested
     /// A batch without a winner was cancelled (terminated), which pauses its session.
     case batchCancelled = "batch-cancelled"
+    /// The agent's own call (a real carrier's) ended: nothing is dialled until they are called back in.
+    case agentDisconnected = "agent-disconnected"
 }
 
 /// A queue-wide pause: a supervisor's act (`sessionId` is `null`; logs written before sessions had

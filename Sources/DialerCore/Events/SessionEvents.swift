@@ -11,11 +11,42 @@ public struct SessionStarted: Hashable, Sendable {
     public var profile: ProfileChoice
     public var settings: SessionSettings
     public var callerIds: [PhoneNumber]
+    /// Where the agent answers (`+E.164`, `client:NAME`, `sip:URI`): a real carrier calls the agent into
+    /// the session's room there first, and dialling waits until that leg is up. `nil`: no leg to wait for.
+    public var agentEndpoint: String?
     public init(sessionId: SessionID, agentId: AgentID, queueId: QueueID, mode: CallingMode, profile: ProfileChoice,
-                settings: SessionSettings, callerIds: [PhoneNumber]) {
+                settings: SessionSettings, callerIds: [PhoneNumber], agentEndpoint: String? = nil) {
         self.sessionId = sessionId; self.agentId = agentId; self.queueId = queueId; self.mode = mode
-        self.profile = profile; self.settings = settings; self.callerIds = callerIds
+        self.profile = profile; self.settings = settings; self.callerIds = callerIds; self.agentEndpoint = agentEndpoint
     }
+}
+
+/// The agent's own call is up: they are in the session's room, and dialling may start.
+public struct SessionAgentConnected: Hashable, Sendable {
+    public var sessionId: SessionID
+    /// The carrier's name for the agent's call (what a restart matches its live calls against).
+    public var carrierCallId: String?
+    public init(sessionId: SessionID, carrierCallId: String?) { self.sessionId = sessionId; self.carrierCallId = carrierCallId }
+}
+
+extension SessionAgentConnected: DialerEventPayload {
+    public static let type = EventType("session.agent-connected")
+    public var subject: EventSubject { .session(sessionId) }
+    public var summary: String { "the agent's phone is connected" + (carrierCallId.map { " (\($0))" } ?? "") }
+}
+
+/// The agent's own call ended or could not be made: no batch starts until it is up again (a resume calls
+/// the agent again).
+public struct SessionAgentDisconnected: Hashable, Sendable {
+    public var sessionId: SessionID
+    public var reason: String
+    public init(sessionId: SessionID, reason: String) { self.sessionId = sessionId; self.reason = reason }
+}
+
+extension SessionAgentDisconnected: DialerEventPayload {
+    public static let type = EventType("session.agent-disconnected")
+    public var subject: EventSubject { .session(sessionId) }
+    public var summary: String { "the agent's phone is disconnected (\(reason))" }
 }
 
 extension SessionStarted: DialerEventPayload {

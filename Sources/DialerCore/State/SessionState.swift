@@ -6,6 +6,11 @@ public enum SessionState: String, Sendable, CaseIterable, JSONConvertible {
     case active, paused, ended
 }
 
+/// The agent's own call into the session's room, on a real carrier.
+public enum AgentLeg: String, Sendable, CaseIterable, JSONConvertible {
+    case connecting, connected, disconnected
+}
+
 /// What an agent is doing, as the supervisor's wall shows it. It follows from the session and its
 /// current batch and changes only with an event, so its clock starts at that event's (server) time.
 public enum AgentActivity: String, Sendable, CaseIterable, JSONConvertible {
@@ -23,6 +28,12 @@ public struct Session: Hashable, Sendable {
     public var profile: ProfileChoice
     public var settings: SessionSettings
     public var callerIds: [PhoneNumber]
+    /// Where the agent answers, when a real carrier calls them in first (`nil`: no leg to wait for).
+    public var agentEndpoint: String?
+    /// Whether the agent's own call is up (only meaningful with an `agentEndpoint`).
+    public var agentLeg: AgentLeg = .connecting
+    /// The carrier's name for the agent's call while it is up.
+    public var agentLegCallId: String?
     public var state: SessionState = .active
     public var endReason: SessionEndReason?
     public var startedAt: Timestamp
@@ -54,6 +65,7 @@ public struct Session: Hashable, Sendable {
         profile = e.profile
         settings = e.settings
         callerIds = e.callerIds
+        agentEndpoint = e.agentEndpoint
         startedAt = time
         activitySince = time
     }
@@ -99,7 +111,7 @@ extension Session {
     /// answer or a cancel once the cooldown has passed since the last batch ended (a pause and resume
     /// do not skip it).
     public var nextBatch: NextBatch? {
-        guard state == .active, currentBatch == nil else { return nil }
+        guard state == .active, currentBatch == nil, isAgentReachable else { return nil }
         if let wrapUp {
             guard let endsAt = wrapUp.endsAt else { return NextBatch(at: nil, reason: .disposition) }
             return NextBatch(at: endsAt, reason: .wrapUp)
@@ -108,6 +120,11 @@ extension Session {
         if lastBatchResult == .connected { return NextBatch(at: ended, reason: .now) }
         return NextBatch(at: ended.adding(milliseconds: settings.cooldownMs), reason: .cooldown)
     }
+}
+
+extension Session {
+    /// Whether a winner would reach the agent: no leg to wait for, or the agent's call is up.
+    public var isAgentReachable: Bool { agentEndpoint == nil || agentLeg == .connected }
 }
 
 /// The time after a conversation for the agent to record what happened; the next batch waits.

@@ -11,6 +11,10 @@ extension APIServer {
             await api.carrierWebhook(request, path: ["calls", request.parameter("groupId"), request.parameter("callId"),
                                                      request.parameter("hook")])
         },
+        // Twilio: the agent's own call into the session's room; `hook` is answer or status.
+        Route("POST", "v1/carriers/{carrier}/agents/{sessionId}/{hook}", .open) { api, request in
+            await api.carrierWebhook(request, path: ["agents", request.parameter("sessionId"), request.parameter("hook")])
+        },
         // Telnyx: one URL for every event; the reference rides in `client_state`.
         Route("POST", "v1/carriers/{carrier}/events", .open) { api, request in
             await api.carrierWebhook(request, path: ["events"])

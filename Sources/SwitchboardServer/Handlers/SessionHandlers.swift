@@ -80,13 +80,18 @@ extension APIServer {
     ]
 
     func startSession(_ body: JSONObject) async throws -> HTTPResponse {
-        try body.rejectUnknownKeys(["agentId", "queueId", "mode", "profile", "settings"])
+        try body.rejectUnknownKeys(["agentId", "queueId", "mode", "profile", "settings", "agentEndpoint"])
         let sessionId = SessionID("s-" + ids.next().lowercasedString.suffix(12))
         let patch = try body.decodeIfPresent("settings", as: SettingsPatch.self) ?? SettingsPatch()
+        let agentEndpoint: String? = try body.decodeIfPresent("agentEndpoint")
+        // A real carrier bridges winners into a room the agent must be in: no endpoint, no one to bridge to.
+        if carrierWebhooks != nil, agentEndpoint == nil {
+            throw DomainError.invalidValue(field: "agentEndpoint", message: "is required with a real carrier: the phone number (+E.164), client:NAME or sip:user@host the agent answers on")
+        }
         try await write(.startSession(
             sessionId: sessionId, agentId: try body.decode("agentId"), queueId: try body.decode("queueId"),
             mode: try body.decodeIfPresent("mode") ?? .single, profile: try body.decodeIfPresent("profile") ?? .auto,
-            settings: SessionSettings.default.applying(patch), callerIds: callerIds))
+            settings: SessionSettings.default.applying(patch), callerIds: callerIds, agentEndpoint: agentEndpoint))
         var response = try await session(sessionId)
         response.status = 201
         return response
