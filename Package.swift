@@ -117,7 +117,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "SwitchboardBench",
-            dependencies: ["DialerSimulation", "DialerEngine", "WritePath", "ReadModels", "EventStore", "DialerCore", "CSQLite", "WebTransport", "SwitchboardJSON", "SwitchboardBasics"]
+            dependencies: [
+                "DialerSimulation", "DialerEngine", "WritePath", "ReadModels", "EventStore", "DialerCore", "CSQLite", "WebTransport", "SwitchboardJSON",
+                "SwitchboardBasics", "Carriers", "SwitchboardRuntime", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // What the test targets share: temporary stores, fault-injecting stores, recording carriers, fixtures.
         .target(

@@ -60,7 +60,7 @@ struct Options {
                 }
                 shape.schedule = schedule
             default:
-                FileHandle.standardError.write(Data("usage: switchboard-bench hello-server [--port P] | broadcaster [--port P] [--rate EVENTS_PER_S] [--event-bytes B] [--state-bytes B] [--states-per-event X] [--schedule FILE] | [--events N] [--writers N] [--only append|append_random_ids|replay|engine|answer_to_cancel_us|audit|replay-phases|fanout-client [--port P] [--subscribers N] [--seconds S] [--after POS] [--topics T | --topics-file F] [--clock-offset-hours H]; the feed's token in SWITCHBOARD_TOKEN]\n".utf8))
+                FileHandle.standardError.write(Data("usage: switchboard-bench hello-server [--port P] | broadcaster [--port P] [--rate EVENTS_PER_S] [--event-bytes B] [--state-bytes B] [--states-per-event X] [--schedule FILE] | [--events N] [--writers N] [--only append|append_random_ids|replay|engine|answer_to_cancel_us|carrier|audit|replay-phases|fanout-client [--port P] [--subscribers N] [--seconds S] [--after POS] [--topics T | --topics-file F] [--clock-offset-hours H]; the feed's token in SWITCHBOARD_TOKEN]\n".utf8))
                 exit(2)
             }
         }
@@ -123,6 +123,20 @@ if options.runs("answer_to_cancel_us") {
     let latency = try await EngineBenchmark.answerToCancel(batches: 300, in: workspace)
     emit(["figure": "answer_to_cancel_us", "p50": round(latency.p50, 0), "p99": round(latency.p99, 0),
           "samples": .int(Int64(latency.samples))])
+}
+
+if options.runs("carrier") {
+    let f = try await CarrierBenchmark.run(batches: 300, in: workspace)
+    func percentile(_ samples: [Double], _ p: Double) -> Double {
+        let sorted = samples.sorted()
+        return sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+    }
+    for (figure, samples) in [("carrier_answer_to_bridge_ms", f.bridgeMs), ("carrier_answer_to_cancel_ms", f.cancelMs)] {
+        emit(["figure": .string(figure), "carrier": "twilio", "samples": .int(Int64(samples.count)),
+              "p50": round(percentile(samples, 0.5), 2), "p99": round(percentile(samples, 0.99), 2),
+              "baseline_status_webhook_p50": round(percentile(f.baselineMs, 0.5), 2),
+              "baseline_status_webhook_p99": round(percentile(f.baselineMs, 0.99), 2)])
+    }
 }
 
 if options.runs("audit") {

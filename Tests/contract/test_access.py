@@ -118,7 +118,8 @@ def test_every_route_admits_exactly_the_roles_its_table_names(served):
         """The request `who` makes: ids and bodies of its own (or, with own=False, another agent's)."""
         session, group = (my_session, my_group) if own else (their_session, their_group)
         values = {"groupId": group, "sessionId": session, "queueId": queue if own else other_queue,
-                  "tokenId": "tok-none", "agentId": "agent-z", "phone": "+19995550100", "version": "0", "file": "live.js", "action": "pause"}
+                  "tokenId": "tok-none", "agentId": "agent-z", "phone": "+19995550100", "version": "0", "file": "live.js", "action": "pause",
+                  "carrier": "twilio", "callId": "none", "hook": "status"}
         url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
         agent = "agent-a" if own else "agent-b"
         body = {

@@ -33,7 +33,7 @@ def test_events_after_a_position_and_as_a_table(run, demo_store):
 def test_verify_reports_an_intact_chain(run, demo_store):
     result = run("verify", "--store", demo_store)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("OK: 103 events")  # the demo day (queue acts, assignments, a disposition, access, caller IDs, safe harbor, the guard, calling hours)
+    assert result.stdout.startswith("OK: 118 events")  # the demo day (queue acts, assignments, a disposition, access, caller IDs, safe harbor, the guard, calling hours, an agent on a real carrier)
 
 
 def test_verify_names_the_first_edited_position(run, demo_store):
