@@ -31,7 +31,9 @@ public enum Command: Hashable, Sendable {
     /// The agent hangs up the connected call.
     case hangUp(sessionId: SessionID)
     // Batches
-    case startBatch(sessionId: SessionID, batchId: BatchID)
+    /// `minimumStaggerMs`: the carrier's spacing between calls (its calls-per-second limit): the batch's
+    /// stagger is the larger of the two, so its plan is when its lines really ring.
+    case startBatch(sessionId: SessionID, batchId: BatchID, minimumStaggerMs: Int64 = 0)
     case cancelBatch(batchId: BatchID)
     /// Winner-take-all: end every call of the group other than the winner.
     case endLosingCalls(batchId: BatchID)

@@ -150,8 +150,9 @@ extension DialerState {
             else { throw .noConnectedCall(sessionId) }
             return Self.finishing(group, [.callCompleted(.init(batchId: batchId, callId: winner, endedBy: .agent))])
 
-        case .startBatch(let sessionId, let batchId):
-            return try startBatch(sessionId: sessionId, batchId: batchId, at: now, wallClockBehindMs: behind)
+        case .startBatch(let sessionId, let batchId, let minimumStaggerMs):
+            return try startBatch(sessionId: sessionId, batchId: batchId, minimumStaggerMs: minimumStaggerMs, at: now,
+                                  wallClockBehindMs: behind)
 
         case .cancelBatch(let batchId):
             // Terminate means "end the others": with a connected winner, the other calls end and the

@@ -4,7 +4,7 @@ import SwitchboardBasics
 /// A batch starting: who is dialled, on how many lines, from which numbers, under which profile.
 extension DialerState {
 
-    func startBatch(sessionId: SessionID, batchId: BatchID, at now: Timestamp,
+    func startBatch(sessionId: SessionID, batchId: BatchID, minimumStaggerMs: Int64 = 0, at now: Timestamp,
                             wallClockBehindMs behind: Int64) throws(DomainError) -> [DialerEvent] {
         let session = try liveSession(sessionId)
         guard session.state == .active else { throw .sessionPaused(sessionId) }
@@ -50,7 +50,8 @@ extension DialerState {
         }
         let pacing = queue.nextBatchPacing(choice: session.profile, mode: session.mode, settings: session.settings,
                                            batchIsVIP: batchIsVIP, guardLevel: guardLevel)
-        let (profile, fanout, staggerMs) = (pacing.profile, pacing.lines, pacing.staggerMs)
+        let (profile, fanout) = (pacing.profile, pacing.lines)
+        let staggerMs = max(pacing.staggerMs, minimumStaggerMs)
         guard let pool = CallerIDPool(callerIds(for: queue, session: session)) else {
             throw .invalidValue(field: "callerIds", message: "must name at least one caller ID")
         }

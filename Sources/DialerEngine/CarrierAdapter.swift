@@ -101,6 +101,9 @@ public protocol CarrierAdapter: Sendable {
     func liveCalls() -> Set<CallReference>
     /// The sessions whose agent's call the carrier still has up, after a restart.
     func liveAgents() -> Set<SessionID>
+    /// The least time between two calls the account allows (its calls-per-second limit): a batch's
+    /// stagger is never shorter.
+    var minimumStaggerMs: Int64 { get }
 }
 
 extension CarrierAdapter {
@@ -111,6 +114,8 @@ extension CarrierAdapter {
     public func connectAgent(_ session: SessionID, agent: AgentID, endpoint: String, callerId: PhoneNumber) {}
     public func disconnectAgent(_ session: SessionID) {}
     public func liveAgents() -> Set<SessionID> { [] }
+    /// No limit of its own (the simulated network).
+    public var minimumStaggerMs: Int64 { 0 }
 }
 
 /// Where a carrier delivers its events.

@@ -153,15 +153,15 @@ public final class DialerEngine<Clock: EngineClock> {
             guard let command = EngineCore.command(for: event, in: state) else { return }
             decide(command, at: now)
         case .timer(let timer):
-            let actions = EngineCore.actions(for: timer, in: state, newGroupId: batchIds)
+            let actions = EngineCore.actions(for: timer, in: state, minimumStaggerMs: carrier.minimumStaggerMs, newGroupId: batchIds)
             for action in actions {
                 if case .decide(let command) = action {
                     var result = decide(command, at: now)
                     // A batch name already taken (ids restarted after a crash): take another.
                     for _ in 0..<5 {
-                        guard case .failure(.groupAlreadyExists) = result, case .startBatch(let sessionId, _) = command
+                        guard case .failure(.groupAlreadyExists) = result, case .startBatch(let sessionId, _, let minimum) = command
                         else { break }
-                        result = decide(.startBatch(sessionId: sessionId, batchId: batchIds()), at: now)
+                        result = decide(.startBatch(sessionId: sessionId, batchId: batchIds(), minimumStaggerMs: minimum), at: now)
                     }
                     if case .failure(.nothingToDial) = result, case .startBatch(let sessionId, _) = timer {
                         execute(EngineCore.retryAfterStarved(sessionId, in: state, now: now), at: now)
@@ -298,7 +298,7 @@ extension Command {
         case .cancelBatch(let g), .endLosingCalls(let g): g
         case .placeCall(let g, _), .recordRinging(let g, _), .recordAnswer(let g, _, _), .recordNoAnswer(let g, _, _),
              .recordFailure(let g, _, _), .recordHangup(let g, _, _): g
-        case .startBatch(_, let g): g
+        case .startBatch(_, let g, _): g
         default: nil
         }
     }
@@ -307,7 +307,7 @@ extension Command {
     var sessionId: SessionID? {
         switch self {
         case .startSession(let s, _, _, _, _, _, _, _), .changeSession(let s, _, _), .stopSession(let s),
-             .hangUp(let s), .startBatch(let s, _): s
+             .hangUp(let s), .startBatch(let s, _, _): s
         case .pauseSession(let s), .resumeSession(let s): s
         case .recordAgentConnected(let s, _), .recordAgentDisconnected(let s, _): s
         case .recordDisposition(let s, _, _, _, _): s

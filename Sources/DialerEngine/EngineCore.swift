@@ -75,7 +75,8 @@ public enum EngineCore {
     }
 
     /// What a timer asks for. `newGroupId` names the batch a `startBatch` timer would start.
-    public static func actions(for timer: EngineTimer, in state: DialerState, newGroupId: () -> BatchID) -> [EngineAction] {
+    public static func actions(for timer: EngineTimer, in state: DialerState, minimumStaggerMs: Int64 = 0,
+                               newGroupId: () -> BatchID) -> [EngineAction] {
         switch timer {
         case .placeCall(let r):
             guard let call = state.batches[r.batchId]?.call(r.callId), call.isLive, !call.isPlaced else { return [] }
@@ -84,7 +85,7 @@ public enum EngineCore {
             guard let session = state.sessions[sessionId], session.state == .active, session.currentBatch == nil,
                 session.lastGroup == after, state.queues[session.queueId]?.state == .active
             else { return [] }
-            return [.decide(.startBatch(sessionId: sessionId, batchId: newGroupId()))]
+            return [.decide(.startBatch(sessionId: sessionId, batchId: newGroupId(), minimumStaggerMs: minimumStaggerMs))]
         case .ringGuard(let r):
             guard let call = state.batches[r.batchId]?.call(r.callId), call.isLive, call.status != .inProgress else { return [] }
             return [.cancelCall(r), .decide(.recordNoAnswer(batchId: r.batchId, callId: r.callId, cause: .timeout))]

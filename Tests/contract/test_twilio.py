@@ -96,6 +96,8 @@ def test_one_human_answers_joins_the_agents_room_and_the_other_two_are_cancelled
     wait_for(lambda: sids["+12125550101"].status == "canceled" and sids["+12125550103"].status == "canceled")
     cancels = [r for r in twilio.requests if r[3].get("Status") == ["canceled"]]
     assert sorted(r[2].rsplit("/", 1)[1] for r in cancels) == sorted(f"{sids[n].sid}.json" for n in ("+12125550101", "+12125550103"))
+    # The account allows 10 calls a second: the batch's stagger is the pacer's 105 ms, not the session's 0.
+    assert api.get(f"{base}/v1/calls/parallel/{group}").json()["staggerMs"] == 105
     statuses = {to: c["status"] for to, c in calls_of(base, group).items()}
     assert statuses == {"+12125550101": "terminated", "+12125550102": "in-progress", "+12125550103": "terminated"}
     # Each call's Twilio name is in the log, and every event keeps its schema.

@@ -93,6 +93,8 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
 
     public func liveCalls() -> Set<CallReference> { state.withLock { $0.live } }
 
+    public var minimumStaggerMs: Int64 { state.withLock { $0.pacer.spacingMs } }
+
     // MARK: - The engine's requests
 
     public func placeCall(_ request: PlaceCallRequest) {
