@@ -199,16 +199,23 @@ def test_a_create_that_times_out_after_placing_the_call_dials_nobody_twice(switc
 
 def test_too_many_requests_backs_off_and_then_places_the_call(served, twilio):
     """The first creates (the agent's own call comes first) are refused 429: nothing is sent during each
-    pause (1 s, then 2 s), then every call is placed once."""
+    pause (1 s, then 2 s), the queue shows the carrier holding it back, then every call is placed once."""
     base = served["base"]
     twilio.create_answers = [429, 429]
     twilio.script("+12125550601", ring_ms=60_000, answer="none")
     twilio.script("+12125550602", ring_ms=60_000, answer="none")
-    _, _, group = work(base, [("a", "+12125550601"), ("b", "+12125550602")])
+    queue = api.post(base + "/v1/queues", json={"name": "throttled", "contacts": [
+        {"id": "a", "phone": "+12125550601"}, {"id": "b", "phone": "+12125550602"}]}).json()["queueId"]
+    assert api.post(base + "/v1/sessions", json={"agentId": "throttled", "queueId": queue, "mode": "parallel",
+                                                  "agentEndpoint": "client:throttled"}).status_code == 201
+    held = wait_for(lambda: (c := api.get(f"{base}/v1/queues/{queue}").json()["carrier"])["backingOffUntil"] and c)
+    assert held["name"] == "twilio" and held["callsPerSecond"] == 10 and held["refusals"] >= 1
     wait_for(lambda: len(twilio.contact_calls()) == 2, timeout=30)
     creates = [r[0] for r in twilio.creates(agents=True)]
     assert len(creates) == 5 and len(twilio.calls) == 3   # two refused, then the agent's and both contacts', once each
     assert creates[1] - creates[0] >= 0.9 and creates[2] - creates[1] >= 1.9
+    carrier = api.get(f"{base}/v1/queues/{queue}").json()["carrier"]
+    assert carrier["refusals"] == 2 and carrier["backingOffUntil"] is None and carrier["waitingCalls"] == 0
 
 
 def test_carrier_errors_end_the_call_failed_with_the_code_and_machines_are_hung_up(served, twilio):

@@ -36,4 +36,29 @@ public struct DialPacer: Sendable {
 
     public mutating func accepted() { backoffMs = 0 }
     public var isBackingOff: Bool { backoffMs > 0 }
+    /// The first free slot (what a refusal pushed back).
+    public var nextFreeAtMs: Int64 { nextFreeMs }
+}
+
+/// How the carrier's limit holds the node's calls back right now: what a queue shows beside its own
+/// state (`GET /v1/queues/{queueId}`'s `carrier`), since a call waiting for its slot rings late.
+public struct CarrierPacingStatus: Sendable, Equatable {
+    public var carrier: String
+    public var callsPerSecond: Int
+    /// Calls waiting for their slot (or for a refusal's pause to end), by queue.
+    public var waiting: [String: Int]
+    /// While the carrier refuses (429): when the next call may go (the engine's clock, ms since 1970).
+    public var backingOffUntilMs: Int64?
+    /// Refusals (429) since the server started.
+    public var refusals: Int
+
+    public init(carrier: String, callsPerSecond: Int, waiting: [String: Int], backingOffUntilMs: Int64?, refusals: Int) {
+        self.carrier = carrier; self.callsPerSecond = callsPerSecond; self.waiting = waiting
+        self.backingOffUntilMs = backingOffUntilMs; self.refusals = refusals
+    }
+}
+
+/// A carrier that paces the node's calls and can say how.
+public protocol CarrierPacingReporting: Sendable {
+    func pacingStatus() -> CarrierPacingStatus
 }

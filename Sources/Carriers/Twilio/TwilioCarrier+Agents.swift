@@ -55,6 +55,7 @@ extension TwilioCarrier {
                 let now = clock.now.millisecondsSinceEpoch
                 let retryAfter = response.headers["retry-after"].flatMap(Int64.init).map { $0 * 1000 }
                 let slot = state.withLock { state in
+                    state.refusals += 1
                     state.pacer.refused(nowMs: now, retryAfterMs: retryAfter)
                     return state.pacer.reserve(nowMs: now)
                 }

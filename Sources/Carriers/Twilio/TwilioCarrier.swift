@@ -22,7 +22,7 @@ import SwitchboardJSON
 /// - **Webhooks**: every one is checked against `X-Twilio-Signature` first; reports go through
 ///   `CallProgress` (duplicates by `CallSid:SequenceNumber`, never backwards, the answer held for its
 ///   verdict); a call we do not know is hung up.
-public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWebhooks {
+public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWebhooks, CarrierPacingReporting {
     public let name = "twilio"
     public let signatureHeaders = ["x-twilio-signature"]
 
@@ -47,6 +47,8 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
         /// The agents' own calls, by session.
         var agents: [SessionID: AgentCall] = [:]
         var agentBySid: [String: SessionID] = [:]
+        /// Creates refused 429 since start.
+        var refusals = 0
         /// The agents' calls Twilio still had up when we started.
         var liveAgents: Set<SessionID> = []
     }
@@ -55,6 +57,8 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
         var progress: CallProgress
         var sid: String?
         var create: Create
+        /// Whose call it is (what `pacingStatus` counts waiting calls by).
+        var queueId: QueueID?
         var to: String
         var from: String
         /// On the system's clock: compared with Twilio's `date_created`.
@@ -95,6 +99,19 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
 
     public var minimumStaggerMs: Int64 { state.withLock { $0.pacer.spacingMs } }
 
+    public func pacingStatus() -> CarrierPacingStatus {
+        let now = clock.now.millisecondsSinceEpoch
+        return state.withLock { state in
+            var waiting: [String: Int] = [:]
+            for call in state.calls.values where call.create == .waiting {
+                if let queue = call.queueId { waiting[queue.rawValue, default: 0] += 1 }
+            }
+            let backingOff = state.pacer.isBackingOff && state.pacer.nextFreeAtMs > now ? state.pacer.nextFreeAtMs : nil
+            return CarrierPacingStatus(carrier: name, callsPerSecond: account.callsPerSecond, waiting: waiting,
+                                       backingOffUntilMs: backingOff, refusals: state.refusals)
+        }
+    }
+
     // MARK: - The engine's requests
 
     public func placeCall(_ request: PlaceCallRequest) {
@@ -102,7 +119,7 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
         let slot = state.withLock { state in
             state.calls[request.reference] = Call(
                 progress: CallProgress(machineDetection: request.machineDetection, verdictWaitMs: timing.verdictWaitMs),
-                create: .waiting, to: request.to.e164, from: request.from.e164, dialedAtMs: Self.wallClockMs())
+                create: .waiting, queueId: request.queueId, to: request.to.e164, from: request.from.e164, dialedAtMs: Self.wallClockMs())
             return state.pacer.reserve(nowMs: now)
         }
         later(at: slot) { $0.sendCreate(request) }
@@ -231,6 +248,7 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
                 let now = clock.now.millisecondsSinceEpoch
                 let retryAfter = response.headers["retry-after"].flatMap(Int64.init).map { $0 * 1000 }
                 let slot = state.withLock { state -> Int64 in
+                    state.refusals += 1
                     state.pacer.refused(nowMs: now, retryAfterMs: retryAfter)
                     state.calls[reference]?.create = .waiting
                     return state.pacer.reserve(nowMs: now)

@@ -1,3 +1,4 @@
+import Carriers
 import DialerCore
 import DialerEngine
 import EventStore
@@ -55,7 +56,17 @@ extension APIServer {
 
     func queue(_ id: QueueID) async throws -> HTTPResponse {
         let now = engine.clock.now
-        guard let summary = await projections.read({ $0.queues[id]?.summary(at: now) }) else { throw DomainError.queueNotFound(id) }
+        guard var summary = await projections.read({ $0.queues[id]?.summary(at: now) }) else { throw DomainError.queueNotFound(id) }
+        // A real carrier's limit holds calls back beyond what the log says: shown beside the queue.
+        if let pacing = (carrierWebhooks as? any CarrierPacingReporting)?.pacingStatus(), case .object(var fields) = summary {
+            fields["carrier"] = [
+                "name": .string(pacing.carrier), "callsPerSecond": .int(Int64(pacing.callsPerSecond)),
+                "waitingCalls": .int(Int64(pacing.waiting[id.rawValue] ?? 0)),
+                "backingOffUntil": pacing.backingOffUntilMs.map { Timestamp(millisecondsSinceEpoch: $0).json } ?? .null,
+                "refusals": .int(Int64(pacing.refusals)),
+            ]
+            summary = .object(fields)
+        }
         return .json(200, summary)
     }
 
