@@ -102,6 +102,9 @@ public enum AbandonCause: String, Sendable, CaseIterable, JSONConvertible {
     case racedWinner = "raced-winner"
     /// They answered while our cancel (a Cancel, a stop) was on its way.
     case racedCancel = "raced-cancel"
+    /// They answered as our hang-up reached a carrier that has no cancel sparing an answered call
+    /// (Telnyx: a hang-up is a CANCEL before the answer and a BYE after): cut off, with no message possible.
+    case racedHangup = "raced-hangup"
 }
 
 /// Whether an abandoned person heard a safe-harbor message.
@@ -110,6 +113,8 @@ public enum SafeHarborRequest: String, Sendable, CaseIterable, JSONConvertible {
     case requested
     /// Neither the queue nor the organisation has a message: hung up in silence.
     case noSafeHarbor = "no-safe-harbor"
+    /// Our hang-up had already ended the call when the answer reached us: nothing could be played.
+    case cutOff = "cut-off"
 }
 
 /// The guard's levels, from none to one line at a time.
@@ -236,6 +241,21 @@ extension DialerState {
         return abandoning(call, of: group, answeredBy: answeredBy, cause: cause, at: now)
     }
 
+    /// The carrier says a person answered just as our hang-up ended their call (`recordCutOff`): they were
+    /// abandoned with no message possible, and the guard counts them like any other.
+    func cutOff(_ call: Call, of group: Batch, answeredBy: AnsweredBy, at now: Timestamp) throws(DomainError) -> [DialerEvent] {
+        let ourEnd = [TerminationReason.lostRace.rawValue, TerminationReason.cancelled.rawValue].contains(call.endReason ?? "")
+        guard ourEnd, call.isPlaced, !call.abandoned, answeredBy != .machine else { throw .callEnded(call.id, call.status) }
+        guard let queue = queues[group.queueId] else { return [] }
+        var events: [DialerEvent] = [.callAbandoned(.init(
+            batchId: group.id, callId: call.id, contactId: call.contactId, answeredBy: answeredBy, cause: .racedHangup,
+            safeHarbor: .cutOff, message: nil))]
+        if let change = queue.guardChange(at: now, adding: .init(liveAnswers: 1, abandoned: 1)) {
+            events.append(.abandonmentGuardChanged(change))
+        }
+        return events
+    }
+
     func decideCompliance(_ command: Command) throws(DomainError) -> [DialerEvent] {
         switch command {
         case .setQueueCompliance(let queueId, let compliance):
@@ -308,7 +328,7 @@ extension DialerState {
             }
             modifyQueue(group.queueId) { queue in
                 queue.abandonment.count(at: time, abandoned: true)
-                if e.safeHarbor == .noSafeHarbor { queue.abandonment.withoutSafeHarbor += 1 }
+                if e.safeHarbor != .requested { queue.abandonment.withoutSafeHarbor += 1 }
                 // A person answered (an attempt) and was dropped: never dialled again automatically.
                 guard var contact = queue.contacts[contactId] else { return }
                 contact.attempts += 1

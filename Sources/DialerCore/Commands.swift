@@ -42,6 +42,9 @@ public enum Command: Hashable, Sendable {
     case recordRinging(batchId: BatchID, callId: CallID)
     case recordCarrierCall(batchId: BatchID, callId: CallID, carrier: String, carrierCallId: String)
     case recordAnswer(batchId: BatchID, callId: CallID, answeredBy: AnsweredBy)
+    /// A person answered just as our hang-up ended their call (a carrier without a cancel that spares an
+    /// answered call): abandoned, cut off.
+    case recordCutOff(batchId: BatchID, callId: CallID, answeredBy: AnsweredBy)
     case recordNoAnswer(batchId: BatchID, callId: CallID, cause: NoAnswerCause)
     case recordFailure(batchId: BatchID, callId: CallID, reason: String)
     /// A connected call ended on the contact's side (or the carrier's: the network dropped it).

@@ -216,6 +216,11 @@ extension DialerState {
             }
             return [.callCarrierAssigned(.init(batchId: batchId, callId: callId, carrier: carrier, carrierCallId: carrierCallId))]
 
+        case .recordCutOff(let batchId, let callId, let answeredBy):
+            let group = try group(batchId)
+            guard let call = group.call(callId) else { throw .callNotFound(batchId, callId) }
+            return try cutOff(call, of: group, answeredBy: answeredBy, at: now)
+
         case .recordAnswer(let batchId, let callId, let answeredBy):
             let group = try group(batchId)
             guard let call = group.call(callId) else { throw .callNotFound(batchId, callId) }

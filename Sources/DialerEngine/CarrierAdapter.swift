@@ -44,6 +44,9 @@ public enum CarrierEvent: Hashable, Sendable {
     case accepted(CallReference, carrier: String, carrierCallId: String)
     case ringing(CallReference)
     case answered(CallReference, answeredBy: AnsweredBy)
+    /// The person answered just as our cancel or hang-up ended the call, which the carrier could not
+    /// spare (Telnyx's hang-up ends an answered call): they were cut off.
+    case cutOff(CallReference, answeredBy: AnsweredBy)
     case noAnswer(CallReference)
     case busy(CallReference)
     case failed(CallReference, reason: String)
@@ -61,7 +64,7 @@ public enum CarrierEvent: Hashable, Sendable {
     /// The contact's call the event is about (`nil` for the agent's own call).
     public var reference: CallReference? {
         switch self {
-        case .accepted(let r, _, _), .ringing(let r), .answered(let r, _), .noAnswer(let r), .busy(let r), .failed(let r, _), .completed(let r, _),
+        case .accepted(let r, _, _), .ringing(let r), .answered(let r, _), .cutOff(let r, _), .noAnswer(let r), .busy(let r), .failed(let r, _), .completed(let r, _),
              .safeHarborStarted(let r), .safeHarborEnded(let r): r
         case .agentConnected, .agentDisconnected: nil
         }

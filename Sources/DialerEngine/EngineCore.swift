@@ -52,6 +52,7 @@ public enum EngineCore {
         case .accepted(_, let carrier, let id): return .recordCarrierCall(batchId: r.batchId, callId: r.callId, carrier: carrier, carrierCallId: id)
         case .ringing: return .recordRinging(batchId: r.batchId, callId: r.callId)
         case .answered(_, let answeredBy): return .recordAnswer(batchId: r.batchId, callId: r.callId, answeredBy: answeredBy)
+        case .cutOff(_, let answeredBy): return .recordCutOff(batchId: r.batchId, callId: r.callId, answeredBy: answeredBy)
         case .noAnswer: return .recordNoAnswer(batchId: r.batchId, callId: r.callId, cause: .timeout)
         case .busy: return .recordNoAnswer(batchId: r.batchId, callId: r.callId, cause: .busy)
         case .failed(_, let reason): return .recordFailure(batchId: r.batchId, callId: r.callId, reason: reason)
@@ -162,10 +163,10 @@ public enum EngineCore {
             case .callAbandoned(let e):
                 // The person hears the safe-harbor message and is hung up on; without one, just hung up.
                 let reference = CallReference(batchId: e.batchId, callId: e.callId)
-                if e.safeHarbor == .requested, let message = e.message {
-                    actions.append(.playSafeHarbor(reference, message: message))
-                } else {
-                    actions.append(.hangUpCall(reference))
+                switch (e.safeHarbor, e.message) {
+                case (.requested, let message?): actions.append(.playSafeHarbor(reference, message: message))
+                case (.cutOff, _): break  // the call is already over
+                default: actions.append(.hangUpCall(reference))
                 }
             case .callTerminated(let e):
                 guard e.reason != .abandoned else { continue }  // call.abandoned, just before, said what to do

@@ -85,7 +85,7 @@ public struct ComplianceReport: Sendable, Hashable {
                 count(queueOf(e.batchId)) { row in
                     row.liveAnswers += 1
                     row.abandoned += 1
-                    if e.safeHarbor == .noSafeHarbor { row.abandonedWithoutSafeHarbor += 1 }
+                    if e.safeHarbor != .requested { row.abandonedWithoutSafeHarbor += 1 }
                 }
             case .safeHarborStarted(let e):
                 if let call = state.batches[e.batchId]?.call(e.callId), let answeredAt = call.answeredAt,

@@ -258,6 +258,7 @@ extension CallDetailRecord {
         switch call.safeHarbor {
         case nil: ""
         case .noSafeHarbor?: "no-safe-harbor"
+        case .cutOff?: "cut-off"
         case .requested?: call.safeHarborStartedAt == nil ? "false" : "true"
         }
     }

@@ -235,6 +235,23 @@ struct AbandonmentTests {
         #expect(recovered.level == .normal && recovered.previous == .capped && recovered.abandoned == 2 && recovered.liveAnswers == 81)
     }
 
+    /// Telnyx has no cancel that spares an answered call: a loser who picks up as our hang-up lands is cut
+    /// off. Abandoned (the guard counts them), cause `raced-hangup`, no message possible — and never for
+    /// a machine, or a call that ended any other way.
+    @Test func aPersonCutOffByOurHangUpIsAbandonedWithoutAMessage() throws {
+        var given = try dialled()
+        try given.when(.recordAnswer(batchId: "g1", callId: "g1-1", answeredBy: .human))
+        try given.when(.endLosingCalls(batchId: "g1"))
+        #expect(given.refusal(.recordCutOff(batchId: "g1", callId: "g1-2", answeredBy: .machine)) != nil)
+        let events = try given.when(.recordCutOff(batchId: "g1", callId: "g1-2", answeredBy: .human))
+        guard case .callAbandoned(let abandoned) = events.first else { Issue.record("\(events)"); return }
+        #expect(abandoned.cause == .racedHangup && abandoned.safeHarbor == .cutOff && abandoned.message == nil)
+        #expect(DialerPolicy.followUps(after: events).isEmpty)
+        #expect(given.state.queues["q"]?.abandonment.withoutSafeHarbor == 1)
+        #expect(given.refusal(.recordCutOff(batchId: "g1", callId: "g1-2", answeredBy: .human)) != nil)   // once
+        #expect(given.refusal(.recordCutOff(batchId: "g1", callId: "g1-1", answeredBy: .human)) != nil)   // the winner
+    }
+
     @Test func theWindowIsTheLast30DaysAndLifetimeTotalsStay() throws {
         var given = try dialled()
         try given.when(.recordAnswer(batchId: "g1", callId: "g1-1", answeredBy: .human))
