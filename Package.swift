@@ -74,8 +74,9 @@ let package = Package(
         .target(
             name: "Carriers",
             dependencies: [
-                "DialerEngine", "DialerCore", "SwitchboardJSON", "SwitchboardBasics",
+                "DialerEngine", "DialerCore", "WritePath", "SwitchboardJSON", "SwitchboardBasics",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // The simulated telephone network and what runs on it: the deterministic simulated carrier and its

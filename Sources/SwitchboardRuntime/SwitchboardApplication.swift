@@ -50,6 +50,7 @@ public final class SwitchboardApplication: Sendable {
         let offsetHours = configuration.clockOffsetHours
             ?? (configuration.demo ? Demo.clockOffsetHours(at: SystemClock().now) : 0)
         let clock = SystemClock(sources: SystemClock.Sources.system.shifted(byHours: offsetHours), notBefore: last)
+        let metrics = MetricsExposition()
         let carrier: any CarrierAdapter
         let webhooks: (any CarrierWebhooks)?
         let scriptCheck: @Sendable (JSONObject) -> String?
@@ -59,7 +60,8 @@ public final class SwitchboardApplication: Sendable {
             (webhooks, scriptCheck) = (nil, SimulatedScript.problem(with:))
         case .twilio(let account):
             let twilio = TwilioCarrier(account: account, publicURL: configuration.publicURL ?? "", clock: clock,
-                                       timing: configuration.carrierTiming, logger: Logger(label: "switchboard.carrier.twilio"))
+                                       timing: configuration.carrierTiming, measurements: metrics.measurements,
+                                       logger: Logger(label: "switchboard.carrier.twilio"))
             (carrier, webhooks, scriptCheck) = (twilio, twilio, APIServer.noScripts)
         }
         var notes: [String] = []
@@ -81,7 +83,6 @@ public final class SwitchboardApplication: Sendable {
         let projections = ProjectionHost(store: store)
         try await projections.start()
         let gateway = EngineGateway(clock: clock)
-        let metrics = MetricsExposition()
         let api = APIServer(engine: gateway, projections: projections, store: store, health: health,
                             callerIds: configuration.callerIds, allowedOrigins: configuration.allowedOrigins,
                             authFailureLimit: configuration.authFailureLimit,

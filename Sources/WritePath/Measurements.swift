@@ -50,6 +50,8 @@ extension Measurements {
         public static let feedDeliveryLagSeconds = "switchboard_feed_delivery_lag_seconds"
         public static let openSockets = "switchboard_feed_open_sockets"
         public static let queuedBytes = "switchboard_feed_queued_bytes"
+        public static let carrierRequests = "switchboard_carrier_requests_total"
+        public static let carrierRequestSeconds = "switchboard_carrier_request_seconds"
     }
 }
 

@@ -1,4 +1,6 @@
+import CoreMetrics
 import Foundation
+import WritePath
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -36,8 +38,14 @@ public enum CarrierHTTPError: Error, Sendable, Equatable {
 public final class CarrierHTTPClient: Sendable {
     private let session: URLSession
     private let timeoutSeconds: Double
+    private let carrier: String
+    private let measurements: Measurements
 
-    public init(timeoutMs: Int64) {
+    /// Every request is counted by carrier, method and outcome (`2xx`, `4xx`, `429`, `5xx`, `timeout`,
+    /// `unreachable`) and timed: never with its URL, which names an account and a call.
+    public init(timeoutMs: Int64, carrier: String = "", measurements: Measurements = .none) {
+        self.carrier = carrier
+        self.measurements = measurements
         let configuration = URLSessionConfiguration.ephemeral
         configuration.httpShouldSetCookies = false
         configuration.urlCache = nil
@@ -47,6 +55,30 @@ public final class CarrierHTTPClient: Sendable {
     }
 
     public func send(_ request: CarrierRequest) async throws(CarrierHTTPError) -> CarrierResponse {
+        let start = ContinuousClock.now
+        let outcome: String
+        defer {
+            measurements.counter(Measurements.Name.carrierRequests, [("carrier", carrier), ("method", request.method), ("outcome", outcome)])
+                .increment()
+            measurements.timer(Measurements.Name.carrierRequestSeconds, [("carrier", carrier), ("method", request.method)])
+                .recordElapsed(since: start)
+        }
+        do {
+            let response = try await exchange(request)
+            outcome = switch response.status {
+            case 429: "429"
+            case 200..<300: "2xx"
+            case 500...: "5xx"
+            default: "4xx"
+            }
+            return response
+        } catch {
+            outcome = error == .timedOut ? "timeout" : "unreachable"
+            throw error
+        }
+    }
+
+    private func exchange(_ request: CarrierRequest) async throws(CarrierHTTPError) -> CarrierResponse {
         guard let url = URL(string: request.url) else { throw .unreachable("not a URL: \(request.url)") }
         var urlRequest = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeoutSeconds)
         urlRequest.httpMethod = request.method

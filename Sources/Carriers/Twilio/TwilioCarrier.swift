@@ -5,6 +5,7 @@ import Logging
 import Synchronization
 import SwitchboardBasics
 import SwitchboardJSON
+import WritePath
 
 /// Twilio Programmable Voice behind `CarrierAdapter`.
 ///
@@ -82,13 +83,13 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
     }
 
     public init(account: TwilioAccount, publicURL: String, clock: Clock, timing: CarrierTiming = CarrierTiming(),
-                logger: Logger = Logger(label: "switchboard.carrier.twilio")) {
+                measurements: Measurements = .none, logger: Logger = Logger(label: "switchboard.carrier.twilio")) {
         self.account = account
         self.clock = clock
         self.timing = timing
         self.logger = logger
         callbacks = CallbackURLs(publicURL: publicURL, carrier: "twilio")
-        http = CarrierHTTPClient(timeoutMs: timing.requestTimeoutMs)
+        http = CarrierHTTPClient(timeoutMs: timing.requestTimeoutMs, carrier: "twilio", measurements: measurements)
         signature = TwilioSignature(authToken: account.authToken)
         state = Mutex(State(pacer: DialPacer(callsPerSecond: account.callsPerSecond)))
     }
