@@ -46,7 +46,7 @@ struct Serve: AsyncParsableCommand {
     var safeHarborMessage: String?
     @Option(help: "Run the server's clock this many whole hours from the system's (-23 to 23), so that demos and tests find the US inside its calling hours whenever they run; simulated carrier only. Default: 0, or for --demo the shift its contacts need.")
     var clockOffsetHours: Int?
-    @Option(help: "The telephone network: simulated (default), or twilio (credentials from TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or --twilio-credentials).")
+    @Option(help: "The telephone network: simulated (default), twilio (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN or --twilio-credentials) or telnyx (TELNYX_API_KEY, TELNYX_CONNECTION_ID, TELNYX_PUBLIC_KEY or --telnyx-credentials).")
     var carrier: CarrierName = .simulated
     @Option(help: "The base URL the carrier calls back on (webhooks and their signatures are built from it); required with a real carrier.")
     var publicUrl: String?
@@ -54,6 +54,10 @@ struct Serve: AsyncParsableCommand {
     var twilioCredentials: String?
     @Option(help: "Twilio's API base URL (tests point it at a fake).") var twilioApiUrl: String = "https://api.twilio.com"
     @Option(help: "The Twilio account's calls-per-second limit, kept across every session.") var twilioCps: Int = 1
+    @Option(help: "A file (mode 0600) with TELNYX_API_KEY=…, TELNYX_CONNECTION_ID=… and TELNYX_PUBLIC_KEY=… lines, instead of the environment.")
+    var telnyxCredentials: String?
+    @Option(help: "Telnyx's API base URL (tests point it at a fake).") var telnyxApiUrl: String = "https://api.telnyx.com/v2"
+    @Option(help: "The Telnyx account's dials-per-second limit, kept across every session.") var telnyxCps: Int = 30
     @Option(help: "How long an answered call waits for its AMD verdict before it counts as unknown (ms).")
     var amdWaitMs: Int64 = CarrierTiming().verdictWaitMs
     @Option(help: "How long a request to the carrier may take before it is given up (ms); a create given up is looked for before anything else is decided.")
@@ -79,6 +83,11 @@ struct Serve: AsyncParsableCommand {
             configuration.carrier = .twilio(TwilioAccount(
                 accountSid: secrets["TWILIO_ACCOUNT_SID"] ?? "", authToken: secrets["TWILIO_AUTH_TOKEN"] ?? "",
                 apiURL: twilioApiUrl, callsPerSecond: twilioCps))
+        case .telnyx:
+            let secrets = try telnyxCredentials.map(CarrierCredentials.read) ?? ProcessInfo.processInfo.environment
+            configuration.carrier = .telnyx(TelnyxAccount(
+                apiKey: secrets["TELNYX_API_KEY"] ?? "", connectionId: secrets["TELNYX_CONNECTION_ID"] ?? "",
+                publicKey: secrets["TELNYX_PUBLIC_KEY"] ?? "", apiURL: telnyxApiUrl, callsPerSecond: telnyxCps))
         }
         configuration.publicURL = publicUrl
         guard (200...10_000).contains(amdWaitMs) else { throw ValidationError("--amd-wait-ms must be from 200 to 10000") }
@@ -140,7 +149,7 @@ struct Serve: AsyncParsableCommand {
 }
 
 enum CarrierName: String, ExpressibleByArgument, CaseIterable {
-    case simulated, twilio
+    case simulated, twilio, telnyx
 }
 
 /// A carrier's secrets from a file rather than the environment: `NAME=value` lines, refused unless only

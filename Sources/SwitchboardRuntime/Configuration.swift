@@ -66,13 +66,21 @@ public struct Configuration: Sendable {
         case simulated(seed: UInt64, latencyMs: Int64)
         /// Twilio Programmable Voice.
         case twilio(TwilioAccount)
+        /// Telnyx Call Control v2.
+        case telnyx(TelnyxAccount)
 
         /// Whether its calls ring real phones (then the calling hours must be judged on the real time).
         public var ringsRealPhones: Bool {
             switch self {
             case .simulated: false
             case .twilio(let account): !Self.isLoopback(account.apiURL)
+            case .telnyx(let account): !Self.isLoopback(account.apiURL)
             }
+        }
+
+        /// A carrier that calls back over the network (not the simulated one).
+        public var isReal: Bool {
+            if case .simulated = self { false } else { true }
         }
 
         /// An API on this machine is a fake carrier (the tests'): no phone rings behind it.
@@ -96,7 +104,7 @@ public struct Configuration: Sendable {
             guard (-23...23).contains(hours) else { return "--clock-offset-hours must be from -23 to 23" }
             guard !carrier.ringsRealPhones else { return "--clock-offset-hours is for the simulated carrier (or a fake carrier on this machine) only: real phones ring on the real time" }
         }
-        if case .twilio = carrier {
+        if carrier.isReal {
             guard demo == false else { return "--demo runs on the simulated carrier only" }
             guard let url = publicURL, url.hasPrefix("https://") || url.hasPrefix("http://") else {
                 return "a real carrier needs --public-url, the http(s) base URL it calls back on"
@@ -107,6 +115,13 @@ public struct Configuration: Sendable {
             guard !account.accountSid.isEmpty, !account.authToken.isEmpty else {
                 return "Twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or --twilio-credentials FILE)"
             }
+        }
+        if case .telnyx(let account) = carrier {
+            guard (1...1000).contains(account.callsPerSecond) else { return "--telnyx-cps must be from 1 to 1000" }
+            guard !account.apiKey.isEmpty, !account.connectionId.isEmpty, !account.publicKey.isEmpty else {
+                return "Telnyx needs TELNYX_API_KEY, TELNYX_CONNECTION_ID and TELNYX_PUBLIC_KEY (or --telnyx-credentials FILE)"
+            }
+            if (try? TelnyxSignature(publicKey: account.publicKey)) == nil { return "TELNYX_PUBLIC_KEY must be base64 of the 32-byte Ed25519 key" }
         }
         if let message = safeHarborMessage, !message.isEmpty, let problem = QueueCompliance.problem(withMessage: message) {
             return "--safe-harbor-message " + problem

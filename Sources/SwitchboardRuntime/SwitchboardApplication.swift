@@ -63,6 +63,11 @@ public final class SwitchboardApplication: Sendable {
                                        timing: configuration.carrierTiming, measurements: metrics.measurements,
                                        logger: Logger(label: "switchboard.carrier.twilio"))
             (carrier, webhooks, scriptCheck) = (twilio, twilio, APIServer.noScripts)
+        case .telnyx(let account):
+            let telnyx = try TelnyxCarrier(account: account, publicURL: configuration.publicURL ?? "", clock: clock,
+                                           timing: configuration.carrierTiming, measurements: metrics.measurements,
+                                           logger: Logger(label: "switchboard.carrier.telnyx"))
+            (carrier, webhooks, scriptCheck) = (telnyx, telnyx, APIServer.noScripts)
         }
         var notes: [String] = []
         if offsetHours != 0 {

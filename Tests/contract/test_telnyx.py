@@ -1,0 +1,146 @@
+"""`serve --carrier telnyx` against the fake Telnyx (fake_telnyx.py): requests held to the note's rules,
+webhooks signed with Ed25519 (PyNaCl), calls that follow per-number scripts on real time."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+import requests
+
+from fake_telnyx import FakeTelnyx
+from schema_validation import Checker
+from switchboard_client import SAFE_HARBOR_MESSAGE, api, serve_arguments, wait_for
+from test_twilio import calls_of, free_port, log_events, stop
+
+
+@pytest.fixture
+def telnyx():
+    fake = FakeTelnyx()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def served(switchboard, tmp_path, telnyx):
+    port = free_port()
+    environment = {**os.environ, "TELNYX_API_KEY": telnyx.api_key, "TELNYX_CONNECTION_ID": telnyx.connection_id,
+                   "TELNYX_PUBLIC_KEY": telnyx.public_key}
+    log = tmp_path / "telnyx.log"
+    process = subprocess.Popen(
+        serve_arguments(switchboard, tmp_path / "x.sqlite", "--carrier", "telnyx", "--telnyx-api-url", telnyx.url,
+                        "--public-url", f"http://127.0.0.1:{port}", "--telnyx-cps", 10, port=port),
+        stdout=subprocess.PIPE, stderr=open(log, "w"), text=True, env=environment)
+    process.stdout.readline()
+    base = f"http://127.0.0.1:{port}"
+    wait_for(lambda: api.get(base + "/healthz").status_code == 200, message=lambda: log.read_text()[-2000:])
+    server = {"base": base, "process": process, "log": log, "store": tmp_path / "x.sqlite"}
+    yield server
+    stop(server)
+
+
+def work(base, contacts, agent="agent-1"):
+    queue = api.post(base + "/v1/queues", json={"name": agent, "contacts": [{"id": c, "phone": p} for c, p in contacts]})
+    assert queue.status_code == 201, queue.text
+    session = api.post(base + "/v1/sessions", json={
+        "agentId": agent, "queueId": queue.json()["queueId"], "mode": "parallel", "agentEndpoint": f"sip:{agent}@agents.example.com",
+        "settings": {"maxLines": max(2, len(contacts)), "staggerMs": 0}})
+    assert session.status_code == 201, session.text
+    group = wait_for(lambda: api.get(f"{base}/v1/sessions/{session.json()['sessionId']}").json()["currentGroupId"],
+                     message="the session never dialled a batch")
+    return session.json()["sessionId"], group
+
+
+def test_one_human_is_bridged_to_the_agents_call_and_the_others_are_hung_up(served, telnyx):
+    base = served["base"]
+    telnyx.script("+12125552101", ring_ms=8000, answer="none")
+    telnyx.script("+12125552102", ring_ms=800, answer="human", amd_ms=200)
+    telnyx.script("+12125552103", ring_ms=8000, answer="none")
+    _, group = work(base, [("a", "+12125552101"), ("b", "+12125552102"), ("c", "+12125552103")])
+    winner = wait_for(lambda: (c := calls_of(base, group)["+12125552102"])["status"] == "in-progress" and c, timeout=30)
+    assert winner["answeredBy"] == "human"
+    calls = {c.to: c for c in telnyx.contact_calls().values()}
+    agent = next(c for c in telnyx.calls.values() if c.to == "sip:agent-1@agents.example.com")
+    wait_for(lambda: agent.bridged_to == calls["+12125552102"].ccid, message=lambda: "not bridged: " + str([(r[2], r[3]) for r in telnyx.requests if "actions" in r[2]]) + str(telnyx.violations))
+    bridge = next(r[3] for r in telnyx.requests if r[2].endswith("/actions/bridge"))
+    assert bridge["prevent_double_bridge"] is True and bridge["park_after_unbridge"] == "self"
+    wait_for(lambda: calls["+12125552101"].cause == ("originator_cancel", "caller") and calls["+12125552103"].cause == ("originator_cancel", "caller"))
+    dial = next(r[3] for r in telnyx.dials() if r[3]["to"] == "+12125552102")
+    assert dial["answering_machine_detection"] == "detect" and dial["command_id"].startswith("dial-")
+    assert telnyx.violations == []
+    events = log_events(base)
+    assert sorted(e["data"]["carrierCallId"] for e in events if e["type"] == "call.carrier-assigned") == sorted(c.ccid for c in calls.values())
+    checker = Checker()
+    assert [error for event in events for error in checker.errors_for(event)] == []
+
+
+def test_a_loser_who_answers_as_our_hang_up_lands_is_cut_off_and_counted(served, telnyx):
+    """Telnyx's hang-up is a BYE once answered: the person is cut off, no message possible (raced-hangup)."""
+    base = served["base"]
+    telnyx.script("+12125552201", ring_ms=700, answer="human", amd_ms=100)
+    telnyx.script("+12125552202", ring_ms=30_000, answer="human", answer_on_hangup=True)
+    _, group = work(base, [("a", "+12125552201"), ("b", "+12125552202")])
+    def cut_off():
+        return next((c for c in calls_of(base, group).values() if c["abandoned"]), None)
+    call = wait_for(cut_off, timeout=30, message=lambda: str(calls_of(base, group)))
+    assert call["to"] == "+12125552202"
+    assert call["abandonment"]["cause"] == "raced-hangup" and call["abandonment"]["safeHarbor"] == "cut-off"
+    queue = api.get(f"{base}/v1/queues").json()["queues"][0]["queueId"]
+    report = api.get(base + "/v1/reports/compliance", params={"queue": queue}).json()["days"][0]
+    assert report["abandoned"] == 1 and report["abandonedWithoutSafeHarbor"] == 1
+    assert telnyx.violations == []
+
+
+def test_a_person_answering_after_the_winner_hears_the_message_spoken_then_is_hung_up(served, telnyx):
+    base = served["base"]
+    telnyx.script("+12125552301", ring_ms=800, answer="human", amd_ms=600)
+    telnyx.script("+12125552302", ring_ms=800, answer="human", amd_ms=1000)
+    _, group = work(base, [("a", "+12125552301"), ("b", "+12125552302")])
+    def abandoned():
+        return next((c for c in calls_of(base, group).values() if c["abandoned"] and c["abandonment"]["safeHarborEndedAt"]), None)
+    call = wait_for(abandoned, timeout=30, message=lambda: str(calls_of(base, group)))
+    assert call["to"] == "+12125552302" and call["abandonment"]["cause"] == "raced-winner"
+    spoken = next(c for c in telnyx.contact_calls().values() if c.to == "+12125552302")
+    assert spoken.said == [SAFE_HARBOR_MESSAGE] and spoken.cause == ("normal_clearing", "caller")
+    speak = next(r[3] for r in telnyx.requests if r[2].endswith("/actions/speak"))
+    assert speak["voice"] and speak["payload"] == SAFE_HARBOR_MESSAGE
+
+
+def test_forged_stale_and_duplicate_webhooks(served, telnyx):
+    base = served["base"]
+    telnyx.duplicate_webhooks = True
+    telnyx.script("+12125552401", busy=True)
+    telnyx.script("+12125552402", ring_ms=30_000, answer="none")
+    _, group = work(base, [("a", "+12125552401"), ("b", "+12125552402")])
+    wait_for(lambda: calls_of(base, group)["+12125552401"]["status"] == "completed", timeout=30)
+    assert calls_of(base, group)["+12125552401"]["endReason"] == "busy"
+    per_call = {}
+    for event in log_events(base):
+        if event["data"].get("groupId") == group and "callId" in event["data"]:
+            per_call.setdefault(event["data"]["callId"], []).append(event["type"])
+    assert all(len(types) == len(set(types)) for types in per_call.values()), per_call
+    url = base + "/v1/carriers/telnyx/events"
+    ringing = next(c for c in telnyx.contact_calls().values() if c.to == "+12125552402")
+    body = json.dumps({"data": {"event_type": "call.hangup", "id": "forged-1", "payload": {
+        "call_control_id": ringing.ccid, "client_state": ringing.client_state, "hangup_cause": "user_busy"}}}).encode()
+    before = api.get(base + "/healthz").json()["position"]
+    assert requests.post(url, data=body).status_code == 403
+    stale = telnyx.sign(body, timestamp=int(time.time()) - 301)
+    assert requests.post(url, data=body, headers=stale).status_code == 403
+    forged = {**telnyx.sign(body), "telnyx-signature-ed25519": telnyx.sign(b"something else")["telnyx-signature-ed25519"]}
+    assert requests.post(url, data=body, headers=forged).status_code == 403
+    assert api.get(base + "/healthz").json()["position"] == before
+    assert calls_of(base, group)["+12125552402"]["status"] in ("dialing", "ringing")
+
+
+def test_no_secret_reaches_the_log_the_event_log_or_metrics(served, telnyx):
+    base = served["base"]
+    telnyx.script("+12125552501", ring_ms=400, answer="human", amd_ms=100, talk_ms=800)
+    telnyx.script("+12125552502", ring_ms=30_000, answer="none")
+    _, group = work(base, [("a", "+12125552501"), ("b", "+12125552502")])
+    wait_for(lambda: calls_of(base, group)["+12125552501"]["status"] == "completed", timeout=30)
+    assert telnyx.api_key not in served["log"].read_text()
+    assert telnyx.api_key.encode() not in served["store"].read_bytes()
+    assert telnyx.api_key not in api.get(base + "/metrics").text
+    assert all(telnyx.api_key not in r[2] for r in telnyx.requests)
