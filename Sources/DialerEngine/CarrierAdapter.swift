@@ -99,7 +99,7 @@ public protocol CarrierAdapter: Sendable {
     /// Before the engine reconciles after a (re)start: the calls the log has placed and not ended, with
     /// the carrier's name for each it named. A real carrier lists its live calls here, hangs up those
     /// the log does not know, and keeps the rest for `liveCalls()`.
-    func prepare(placed: [CallReference: String?], agents: [SessionID: String]) async
+    func prepare(placed: [CallReference: String?], agents: [SessionID: AgentCall]) async
     /// The calls the carrier still has up, for reconciliation after a restart.
     func liveCalls() -> Set<CallReference>
     /// The sessions whose agent's call the carrier still has up, after a restart.
@@ -111,7 +111,7 @@ public protocol CarrierAdapter: Sendable {
 
 extension CarrierAdapter {
     /// A carrier in this process (the simulated one) knows its calls without asking.
-    public func prepare(placed: [CallReference: String?], agents: [SessionID: String]) async {}
+    public func prepare(placed: [CallReference: String?], agents: [SessionID: AgentCall]) async {}
     /// A carrier that calls no agents (the tests' doubles that only take calls): a session with an
     /// endpoint on it waits for an agent who never comes.
     public func connectAgent(_ session: SessionID, agent: AgentID, endpoint: String, callerId: PhoneNumber) {}
@@ -119,6 +119,13 @@ extension CarrierAdapter {
     public func liveAgents() -> Set<SessionID> { [] }
     /// No limit of its own (the simulated network).
     public var minimumStaggerMs: Int64 { 0 }
+}
+
+/// An agent's own call the log says is up (`session.agent-connected`): whose, and the carrier's name for it.
+public struct AgentCall: Hashable, Sendable {
+    public var agent: AgentID
+    public var carrierCallId: String
+    public init(agent: AgentID, carrierCallId: String) { self.agent = agent; self.carrierCallId = carrierCallId }
 }
 
 /// Where a carrier delivers its events.

@@ -103,9 +103,9 @@ public final class DialerEngine<Clock: EngineClock> {
                 placed[CallReference(batchId: batch.id, callId: call.id)] = .some(call.carrierCallId)
             }
         }
-        var agents: [SessionID: String] = [:]
+        var agents: [SessionID: AgentCall] = [:]
         for session in state.sessions.values where session.state != .ended {
-            if let call = session.agentLegCallId { agents[session.id] = call }
+            if let call = session.agentLegCallId { agents[session.id] = AgentCall(agent: session.agentId, carrierCallId: call) }
         }
         await carrier.prepare(placed: placed, agents: agents)
         carrier.connect(ClockSink(clock: clock))

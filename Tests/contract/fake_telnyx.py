@@ -72,6 +72,7 @@ class FakeTelnyx:
         self.violations = []
         self.lock = threading.Lock()
         self.duplicate_webhooks = False
+        self.dial_delay_s = 0.0   # hold a dial's answer this long after placing the call
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v2"
@@ -91,6 +92,13 @@ class FakeTelnyx:
     def contact_calls(self):
         """The contacts' calls (not the agents' own)."""
         return {ccid: c for ccid, c in self.calls.items() if not is_agent(c)}
+
+    def inject(self, to):
+        """An active call on the connection that we did not place."""
+        call = FakeCall("v3:" + secrets.token_urlsafe(24), {"to": to, "from": "+12125559999"})
+        with self.lock:
+            self.calls[call.ccid] = call
+        return call
 
     def sign(self, body, timestamp=None):
         timestamp = str(timestamp if timestamp is not None else int(time.time()))
@@ -184,6 +192,8 @@ class FakeTelnyx:
             if command:
                 self.by_command[command] = call
         threading.Thread(target=self._run, args=(call,), daemon=True).start()
+        if self.dial_delay_s:
+            time.sleep(self.dial_delay_s)
         handler.answer(200, {"data": self._resource(call)})
 
     def _resource(self, call):

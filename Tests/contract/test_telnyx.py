@@ -22,20 +22,24 @@ def telnyx():
     fake.close()
 
 
-@pytest.fixture
-def served(switchboard, tmp_path, telnyx):
-    port = free_port()
+def start(switchboard, tmp_path, telnyx, *more, port=None, log_name="telnyx"):
+    port = port or free_port()
     environment = {**os.environ, "TELNYX_API_KEY": telnyx.api_key, "TELNYX_CONNECTION_ID": telnyx.connection_id,
                    "TELNYX_PUBLIC_KEY": telnyx.public_key}
-    log = tmp_path / "telnyx.log"
+    log = tmp_path / f"{log_name}.log"
     process = subprocess.Popen(
         serve_arguments(switchboard, tmp_path / "x.sqlite", "--carrier", "telnyx", "--telnyx-api-url", telnyx.url,
-                        "--public-url", f"http://127.0.0.1:{port}", "--telnyx-cps", 10, port=port),
+                        "--public-url", f"http://127.0.0.1:{port}", "--telnyx-cps", 10, *more, port=port),
         stdout=subprocess.PIPE, stderr=open(log, "w"), text=True, env=environment)
     process.stdout.readline()
     base = f"http://127.0.0.1:{port}"
     wait_for(lambda: api.get(base + "/healthz").status_code == 200, message=lambda: log.read_text()[-2000:])
-    server = {"base": base, "process": process, "log": log, "store": tmp_path / "x.sqlite"}
+    return {"base": base, "process": process, "log": log, "store": tmp_path / "x.sqlite", "port": port}
+
+
+@pytest.fixture
+def served(switchboard, tmp_path, telnyx):
+    server = start(switchboard, tmp_path, telnyx)
     yield server
     stop(server)
 
@@ -144,3 +148,60 @@ def test_no_secret_reaches_the_log_the_event_log_or_metrics(served, telnyx):
     assert telnyx.api_key.encode() not in served["store"].read_bytes()
     assert telnyx.api_key not in api.get(base + "/metrics").text
     assert all(telnyx.api_key not in r[2] for r in telnyx.requests)
+
+
+def test_a_dial_without_an_answer_is_sent_again_with_its_command_id_and_rings_once(switchboard, tmp_path, telnyx):
+    server = start(switchboard, tmp_path, telnyx, "--carrier-timeout-ms", 1000)
+    try:
+        base = server["base"]
+        telnyx.script("+12125552601", ring_ms=4000, answer="human", amd_ms=100)
+        telnyx.script("+12125552602", ring_ms=60_000, answer="none")
+        wait_for(lambda: True)
+        telnyx.dial_delay_s = 2.5   # placed at once, answered after our timeout (the agent's dial too)
+        _, group = work(base, [("a", "+12125552601"), ("b", "+12125552602")])
+        wait_for(lambda: calls_of(base, group)["+12125552601"]["status"] == "in-progress", timeout=40,
+                 message=lambda: str(calls_of(base, group)))
+        contact_dials = [r for r in telnyx.dials() if r[3]["to"].startswith("+1212")]
+        assert len(contact_dials) == 4 and len({r[3]["command_id"] for r in contact_dials}) == 2   # each sent twice, same id
+        assert len(telnyx.contact_calls()) == 2                                                    # each rang once
+    finally:
+        stop(server)
+
+
+def test_a_restart_keeps_the_connections_calls_the_log_placed_and_hangs_up_the_others(switchboard, tmp_path, telnyx):
+    telnyx.script("+12125552701", ring_ms=12_000, answer="human", amd_ms=100)
+    telnyx.script("+12125552702", ring_ms=60_000, answer="none")
+    server = start(switchboard, tmp_path, telnyx)
+    _, group = work(server["base"], [("a", "+12125552701"), ("b", "+12125552702")])
+    wait_for(lambda: len([e for e in log_events(server["base"]) if e["type"] == "call.carrier-assigned"]) == 2)
+    server["process"].kill()
+    server["process"].wait(timeout=20)
+    stranger = telnyx.inject("+13125550000")
+    again = start(switchboard, tmp_path, telnyx, port=server["port"], log_name="again")
+    try:
+        base = again["base"]
+        wait_for(lambda: any(r[2] == f"/v2/calls/{stranger.ccid.replace(':', '%3A')}/actions/hangup" for r in telnyx.requests),
+                 message="the unknown active call was not hung up")
+        winner = wait_for(lambda: (c := calls_of(base, group)["+12125552701"])["status"] == "in-progress" and c, timeout=40,
+                          message=lambda: str(calls_of(base, group)))
+        assert winner["answeredBy"] == "human"
+        agent = next(c for c in telnyx.calls.values() if c.to == "sip:agent-1@agents.example.com")
+        wait_for(lambda: agent.bridged_to is not None)
+        assert len([r for r in telnyx.dials() if r[3]["to"].startswith("+1212")]) == 2
+    finally:
+        stop(again)
+
+
+def test_a_machine_is_hung_up_and_the_agents_dropped_call_pauses_the_session(served, telnyx):
+    base = served["base"]
+    telnyx.script("+12125552801", ring_ms=400, answer="machine", amd_ms=100)
+    telnyx.script("+12125552802", ring_ms=60_000, answer="none")
+    session, group = work(base, [("a", "+12125552801"), ("b", "+12125552802")])
+    wait_for(lambda: calls_of(base, group)["+12125552801"]["status"] == "voicemail", timeout=30)
+    machine = next(c for c in telnyx.contact_calls().values() if c.to == "+12125552801")
+    wait_for(lambda: machine.cause == ("normal_clearing", "caller"))
+    agent = next(c for c in telnyx.calls.values() if c.to == "sip:agent-1@agents.example.com")
+    agent.cause = ("normal_clearing", "callee")
+    agent.hangup_requested.set()
+    paused = wait_for(lambda: (s := api.get(f"{base}/v1/sessions/{session}").json())["state"] == "paused" and s, timeout=30)
+    assert paused["agentLeg"]["state"] == "disconnected"

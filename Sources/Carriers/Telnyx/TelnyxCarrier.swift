@@ -214,11 +214,19 @@ public final class TelnyxCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
         ]
         later(at: slot) { carrier in
             Task {
-                guard let response = try? await carrier.http.send(carrier.request("POST", "/calls", body)),
-                    (200..<300).contains(response.status),
-                    let ccid = (try? JSONParser.parse(response.body))?["data"]?["call_control_id"]?.stringValue
-                else { return carrier.agentEnded(session, reason: "telnyx: the agent's call could not be placed") }
-                carrier.state.withLock { $0.agents[session]?.ccid = ccid }
+                // Sent again with the same command_id when no answer came (Telnyx ignores the duplicate).
+                for _ in 0..<2 {
+                    guard let response = try? await carrier.http.send(carrier.request("POST", "/calls", body)) else { continue }
+                    if (200..<300).contains(response.status),
+                        let ccid = (try? JSONParser.parse(response.body))?["data"]?["call_control_id"]?.stringValue
+                    {
+                        return carrier.state.withLock { $0.agents[session]?.ccid = ccid }
+                    }
+                    break
+                }
+                // Not placed, unless its own events already said it was up.
+                guard !carrier.state.withLock({ $0.agents[session]?.connected ?? false }) else { return }
+                carrier.agentEnded(session, reason: "telnyx: the agent's call could not be placed")
             }
         }
     }
@@ -244,10 +252,10 @@ public final class TelnyxCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
 
     // MARK: - Restart
 
-    public func prepare(placed: [CallReference: String?], agents: [SessionID: String]) async {
+    public func prepare(placed: [CallReference: String?], agents: [SessionID: AgentCall]) async {
         var known: [String: CallReference] = [:]
         for (reference, ccid) in placed { if let ccid { known[ccid] = reference } }
-        let agentCalls = Dictionary(agents.map { ($0.value, $0.key) }, uniquingKeysWith: { first, _ in first })
+        let agentCalls = Dictionary(agents.map { ($0.value.carrierCallId, ($0.key, $0.value.agent)) }, uniquingKeysWith: { first, _ in first })
         let path = "/connections/\(FormEncoding.escape(account.connectionId))/active_calls"
         guard let response = try? await http.send(request("GET", path, nil)), response.status == 200,
             let calls = (try? JSONParser.parse(response.body))?["data"]?.arrayValue
@@ -257,9 +265,9 @@ public final class TelnyxCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
         }
         for call in calls {
             guard let ccid = call["call_control_id"]?.stringValue else { continue }
-            if let session = agentCalls[ccid] {
+            if let (session, agent) = agentCalls[ccid] {
                 state.withLock { state in
-                    state.agents[session] = Agent(agent: AgentID(rawValue: ""), ccid: ccid, connected: true)
+                    state.agents[session] = Agent(agent: agent, ccid: ccid, connected: true)
                     state.liveAgents.insert(session)
                 }
             } else if let reference = known[ccid] {

@@ -8,7 +8,7 @@ import SwitchboardJSON
 /// into the agent's room — the conference winners are bridged into — with `maxParticipants="2"`, so a
 /// second answer can never join a conversation. The room ends when the agent leaves it.
 extension TwilioCarrier {
-    struct AgentCall {
+    struct AgentLeg {
         var agent: AgentID
         var sid: String?
         /// We ended it (the session ended): its last callback tells the engine nothing new.
@@ -30,7 +30,7 @@ extension TwilioCarrier {
         ]
         let now = clock.now.millisecondsSinceEpoch
         let slot = state.withLock { state in
-            state.agents[session] = AgentCall(agent: agent)
+            state.agents[session] = AgentLeg(agent: agent)
             return state.pacer.reserve(nowMs: now)
         }
         let placedAt = Self.wallClockMs()

@@ -46,7 +46,7 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
         /// The calls Twilio still had up when we started, matched to the log (`prepare`).
         var live: Set<CallReference> = []
         /// The agents' own calls, by session.
-        var agents: [SessionID: AgentCall] = [:]
+        var agents: [SessionID: AgentLeg] = [:]
         var agentBySid: [String: SessionID] = [:]
         /// Creates refused 429 since start.
         var refusals = 0
@@ -152,10 +152,10 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
     // MARK: - Restart
 
     /// Lists the account's live calls; those the log placed are kept (`liveCalls`), the others hung up.
-    public func prepare(placed: [CallReference: String?], agents: [SessionID: String]) async {
+    public func prepare(placed: [CallReference: String?], agents: [SessionID: AgentCall]) async {
         var known: [String: CallReference] = [:]
         for (reference, sid) in placed { if let sid { known[sid] = reference } }
-        let agentSids = Dictionary(agents.map { ($0.value, $0.key) }, uniquingKeysWith: { first, _ in first })
+        let agentSids = Dictionary(agents.map { ($0.value.carrierCallId, ($0.key, $0.value.agent)) }, uniquingKeysWith: { first, _ in first })
         var live: [(sid: String, status: String)] = []
         for status in ["queued", "ringing", "in-progress"] {
             guard let response = try? await http.send(get(account.callsURL() + "?Status=\(status)&PageSize=1000")),
@@ -167,10 +167,9 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
             for call in calls { if let sid = call["sid"]?.stringValue { live.append((sid, status)) } }
         }
         for (sid, status) in live {
-            if let session = agentSids[sid] {
+            if let (session, agent) = agentSids[sid] {
                 state.withLock { state in
-                    // The room is the agent's; the agent is known again from the first webhook's session.
-                    state.agents[session] = AgentCall(agent: AgentID(rawValue: ""), sid: sid, connected: true)
+                    state.agents[session] = AgentLeg(agent: agent, sid: sid, connected: true)
                     state.agentBySid[sid] = session
                     state.liveAgents.insert(session)
                 }
