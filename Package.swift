@@ -121,6 +121,7 @@ let package = Package(
             dependencies: [
                 "DialerSimulation", "DialerEngine", "WritePath", "ReadModels", "EventStore", "DialerCore", "CSQLite", "WebTransport", "SwitchboardJSON",
                 "SwitchboardBasics", "Carriers", "SwitchboardRuntime", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // What the test targets share: temporary stores, fault-injecting stores, recording carriers, fixtures.

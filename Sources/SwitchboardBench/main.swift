@@ -126,16 +126,19 @@ if options.runs("answer_to_cancel_us") {
 }
 
 if options.runs("carrier") {
-    let f = try await CarrierBenchmark.run(batches: 300, in: workspace)
     func percentile(_ samples: [Double], _ p: Double) -> Double {
         let sorted = samples.sorted()
         return sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
     }
-    for (figure, samples) in [("carrier_answer_to_bridge_ms", f.bridgeMs), ("carrier_answer_to_cancel_ms", f.cancelMs)] {
-        emit(["figure": .string(figure), "carrier": "twilio", "samples": .int(Int64(samples.count)),
-              "p50": round(percentile(samples, 0.5), 2), "p99": round(percentile(samples, 0.99), 2),
-              "baseline_status_webhook_p50": round(percentile(f.baselineMs, 0.5), 2),
-              "baseline_status_webhook_p99": round(percentile(f.baselineMs, 0.99), 2)])
+    for carrier in ["twilio", "telnyx"] {
+        let f = carrier == "twilio" ? try await CarrierBenchmark.run(batches: 300, in: workspace)
+            : try await TelnyxCarrierBenchmark.run(batches: 300, in: workspace)
+        for (figure, samples) in [("carrier_answer_to_bridge_ms", f.bridgeMs), ("carrier_answer_to_cancel_ms", f.cancelMs)] {
+            emit(["figure": .string(figure), "carrier": .string(carrier), "samples": .int(Int64(samples.count)),
+                  "p50": round(percentile(samples, 0.5), 2), "p99": round(percentile(samples, 0.99), 2),
+                  "baseline_webhook_p50": round(percentile(f.baselineMs, 0.5), 2),
+                  "baseline_webhook_p99": round(percentile(f.baselineMs, 0.99), 2)])
+        }
     }
 }
 
