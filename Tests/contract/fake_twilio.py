@@ -99,6 +99,7 @@ class FakeTwilio:
         self.duplicate_callbacks = False
         self.reorder_callbacks = False
         self.create_answers = []  # statuses to answer the next creates with (429, 500), then normal
+        self.drop_callbacks = set()   # webhook kinds never delivered: "amd", "ringing", "initiated", …
         self.create_delay_s = 0.0  # hold a create's answer this long after placing the call
         twilio_openapi()   # loaded before the first request, which must not wait for it
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -261,6 +262,11 @@ class FakeTwilio:
 
     def _callback(self, call, url, params):
         """A webhook, signed as Twilio signs it; its answer (TwiML for the answer hook)."""
+        kind = "amd" if "AnsweredBy" in params and url.endswith("/amd") else params.get("CallStatus")
+        if kind in self.drop_callbacks and not url.endswith("/answer"):
+            with self.lock:
+                self.webhooks.append((time.monotonic(), url, params, "dropped"))
+            return None
         params = {"AccountSid": self.account_sid, "CallSid": call.sid, "From": call.from_, "To": call.to,
                   "Direction": "outbound-api", "ApiVersion": "2010-04-01", **params}
         signature = self.validator.compute_signature(url, params)

@@ -378,3 +378,27 @@ def test_stopping_the_session_hangs_up_the_agents_call(served, twilio):
     assert api.post(f"{base}/v1/sessions/{session}/stop").status_code == 200
     wait_for(lambda: agent_call.status == "completed", message="the agent's call was not ended")
     wait_for(lambda: all(c.status == "canceled" for c in twilio.contact_calls().values()))
+
+
+def test_a_dropped_verdict_still_answers_within_the_bound(served, twilio):
+    """Twilio never delivers the AMD callback: the held answer becomes unknown after --amd-wait-ms (1.5 s)."""
+    base = served["base"]
+    twilio.drop_callbacks = {"amd", "ringing"}
+    twilio.script("+12125551301", ring_ms=500, answer="human", amd_ms=100, talk_ms=60_000)
+    twilio.script("+12125551302", ring_ms=60_000, answer="none")
+    _, _, group = work(base, [("a", "+12125551301"), ("b", "+12125551302")])
+    call = wait_for(lambda: (c := calls_of(base, group)["+12125551301"])["answeredBy"] and c, timeout=30)
+    assert call["answeredBy"] == "unknown" and call["status"] == "in-progress"   # balanced connects unknown
+    assert any(w[3] == "dropped" for w in twilio.webhooks)
+
+
+def test_forged_webhooks_count_against_their_address(switchboard, tmp_path, twilio):
+    """The webhook routes take no token, but a bad signature is a guess: the address is shut out (429)."""
+    server = start(switchboard, tmp_path, twilio, "--auth-failure-limit", 3, name="limit")
+    try:
+        url = server["base"] + "/v1/carriers/twilio/calls/g/c/status"
+        answers = [requests.post(url, data={"CallSid": "CA" + "0" * 32, "CallStatus": "busy"},
+                                 headers={"X-Twilio-Signature": "AAAAAAAAAAAAAAAAAAAAAAAAAAA="}).status_code for _ in range(4)]
+        assert answers == [403, 403, 403, 429]
+    finally:
+        stop(server)
