@@ -19,7 +19,7 @@ import WritePath
 /// - **Safe harbor**: `actions/speak`, then `actions/hangup` on `call.speak.ended`.
 /// - **Webhooks** (`POST /v1/carriers/telnyx/events`): Ed25519 over `timestamp|body`, five minutes'
 ///   tolerance on the system clock; reports go through `CallProgress` (duplicates by `data.id`).
-public final class TelnyxCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWebhooks, CarrierPacingReporting {
+public final class TelnyxCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWebhooks, CarrierPacingReporting, ProgressReporting {
     public let name = "telnyx"
     public let signatureHeaders = ["telnyx-signature-ed25519", "telnyx-timestamp"]
 
@@ -307,24 +307,14 @@ public final class TelnyxCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
         }
     }
 
-    func later(at ms: Int64, _ work: @escaping @Sendable (TelnyxCarrier) -> Void) {
-        clock.schedule(.deferred { [weak self] in
-            if let self { work(self) }
-            return nil
-        }, at: Timestamp(millisecondsSinceEpoch: ms))
-    }
-
-    func report(_ reference: CallReference, _ change: (inout CallProgress) -> [CallOutcome]) {
-        let (sink, outcomes, due) = state.withLock { state -> ((any CarrierEventSink)?, [CallOutcome], Int64?) in
-            guard state.calls[reference] != nil else { return (nil, [], nil) }
-            let outcomes = change(&state.calls[reference]!.progress)
-            return (state.sink, outcomes, state.calls[reference]?.progress.verdictDueAt)
-        }
-        for outcome in outcomes { sink?.deliver(outcome.event(for: reference)) }
-        if let due {
-            later(at: due) { carrier in
-                carrier.report(reference) { $0.verdictTimedOut(nowMs: carrier.clock.now.millisecondsSinceEpoch) }
-            }
+    func changeProgress(_ reference: CallReference, _ change: (inout CallProgress) -> [CallOutcome])
+        -> (sink: (any CarrierEventSink)?, outcomes: [CallOutcome], verdictDueAt: Int64?)
+    {
+        state.withLock { state in
+            guard var call = state.calls[reference] else { return (nil, [], nil) }
+            let outcomes = change(&call.progress)
+            state.calls[reference] = call
+            return (state.sink, outcomes, call.progress.verdictDueAt)
         }
     }
 }

@@ -78,12 +78,13 @@ extension TwilioCarrier {
         // The hook is in place before the engine hears of the answer, so its decision cannot miss it.
         let (sink, outcomes, due, ready) = state.withLock {
             state -> ((any CarrierEventSink)?, [CallOutcome], Int64?, String?) in
-            guard state.calls[reference] != nil else { return (nil, [], nil, TwiML.hangUp) }
-            if let decision = state.calls[reference]?.decision { return (nil, [], nil, decision) }
-            let outcomes = state.calls[reference]!.progress.take(.answered(answeredBy.map(TwilioVocabulary.verdict)), nowMs: now)
-            if state.calls[reference]?.progress.phase == .ended { return (state.sink, outcomes, nil, TwiML.hangUp) }
-            state.calls[reference]?.hook = hook
-            return (state.sink, outcomes, state.calls[reference]?.progress.verdictDueAt, nil)
+            guard var call = state.calls[reference] else { return (nil, [], nil, TwiML.hangUp) }
+            if let decision = call.decision { return (nil, [], nil, decision) }
+            let outcomes = call.progress.take(.answered(answeredBy.map(TwilioVocabulary.verdict)), nowMs: now)
+            if call.progress.phase != .ended { call.hook = hook }
+            state.calls[reference] = call
+            guard call.progress.phase != .ended else { return (state.sink, outcomes, nil, TwiML.hangUp) }
+            return (state.sink, outcomes, call.progress.verdictDueAt, nil)
         }
         for outcome in outcomes { sink?.deliver(outcome.event(for: reference)) }
         if let due { armVerdictTimer(reference, at: due) }

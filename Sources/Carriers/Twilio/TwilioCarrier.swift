@@ -23,7 +23,7 @@ import WritePath
 /// - **Webhooks**: every one is checked against `X-Twilio-Signature` first; reports go through
 ///   `CallProgress` (duplicates by `CallSid:SequenceNumber`, never backwards, the answer held for its
 ///   verdict); a call we do not know is hung up.
-public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWebhooks, CarrierPacingReporting {
+public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWebhooks, CarrierPacingReporting, ProgressReporting {
     public let name = "twilio"
     public let signatureHeaders = ["x-twilio-signature"]
 
@@ -384,28 +384,14 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
         CarrierRequest(method: "GET", url: url, headers: [("Authorization", account.authorization)])
     }
 
-    /// Runs `work` on the engine's clock at `ms` (so pacing and the verdict wait are virtual in tests).
-    func later(at ms: Int64, _ work: @escaping @Sendable (TwilioCarrier) -> Void) {
-        clock.schedule(.deferred { [weak self] in
-            if let self { work(self) }
-            return nil
-        }, at: Timestamp(millisecondsSinceEpoch: ms))
-    }
-
-    /// Applies `change` to a call's progress and tells the engine what came of it, in order.
-    func report(_ reference: CallReference, _ change: (inout CallProgress) -> [CallOutcome]) {
-        let (sink, outcomes, due) = state.withLock { state -> ((any CarrierEventSink)?, [CallOutcome], Int64?) in
-            guard state.calls[reference] != nil else { return (nil, [], nil) }
-            let outcomes = change(&state.calls[reference]!.progress)
-            return (state.sink, outcomes, state.calls[reference]?.progress.verdictDueAt)
-        }
-        for outcome in outcomes { sink?.deliver(outcome.event(for: reference)) }
-        if let due { armVerdictTimer(reference, at: due) }
-    }
-
-    func armVerdictTimer(_ reference: CallReference, at due: Int64) {
-        later(at: due) { carrier in
-            carrier.report(reference) { $0.verdictTimedOut(nowMs: carrier.clock.now.millisecondsSinceEpoch) }
+    func changeProgress(_ reference: CallReference, _ change: (inout CallProgress) -> [CallOutcome])
+        -> (sink: (any CarrierEventSink)?, outcomes: [CallOutcome], verdictDueAt: Int64?)
+    {
+        state.withLock { state in
+            guard var call = state.calls[reference] else { return (nil, [], nil) }
+            let outcomes = change(&call.progress)
+            state.calls[reference] = call
+            return (state.sink, outcomes, call.progress.verdictDueAt)
         }
     }
 
