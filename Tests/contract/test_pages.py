@@ -617,7 +617,7 @@ class FeedCounter:
                         message = json.loads(await asyncio.wait_for(ws.recv(), 0.5))
                     except asyncio.TimeoutError:
                         continue
-                    self.received.append((time.monotonic(), message["type"]))
+                    self.received.append((time.monotonic(), message["type"], message.get("position")))
         except Exception as error:  # reported by `close`
             self.error = error
             self.ready.set()
@@ -627,8 +627,9 @@ class FeedCounter:
         self.thread.join(30)
         assert self.error is None, self.error
 
-    def between(self, start, end):
-        return [kind for at, kind in self.received if start <= at <= end]
+    def positions(self, kind, low, high):
+        """How many `kind` messages the server sent for log positions low…high."""
+        return sum(1 for _, k, position in list(self.received) if k == kind and position is not None and low <= position <= high)
 
 
 def test_the_wall_orders_agents_as_people_read_them_and_sorts_and_filters_by_state(chrome, fresh):
@@ -814,19 +815,23 @@ def test_the_wall_with_200_agents_measures_its_update_cost(chrome, fresh):
         start = time.monotonic()
         time.sleep(8)  # the measured window: the floor keeps dialling through it
         applied = chrome.execute_script("return performance.getEntriesByName('apply').map(e => [e.detail, e.duration])")
-        end = time.monotonic()
+        low, high = min(p for (_, p), _ in applied), max(p for (_, p), _ in applied)
+        # The test's own client has seen every position the page applied.
+        wait_for(lambda: any(p is not None and p >= high for _, _, p in list(counter.received)), timeout=30)
     finally:
         counter.close()
-    sent = counter.between(start, end)
     # The window had traffic for its whole length: every second of it carried events.
-    per_second = [sum(1 for at, kind in counter.received if kind == "event" and start + s <= at < start + s + 1) for s in range(8)]
+    per_second = [sum(1 for at, kind, _ in counter.received if kind == "event" and start + s <= at < start + s + 1) for s in range(8)]
     assert all(per_second), f"the floor went quiet during the window: events per second {per_second}"
+    # The page is held to what the server sent for the same log positions (not the same seconds: a busy
+    # browser applies a little later than a Python client receives, and that is not a lost message).
+    sent = len([1 for _, _, p in counter.received if p is not None and low <= p <= high])
     for kind in ("event", "state"):
-        on_page, by_server = sum(1 for k, _ in applied if k == kind), sent.count(kind)
-        # The two clients' windows differ by a round trip at each end, a few messages at most.
-        assert abs(on_page - by_server) <= max(20, by_server // 10), f"{kind}: page applied {on_page}, server sent {by_server}"
+        on_page, by_server = sum(1 for (k, _), _ in applied if k == kind), counter.positions(kind, low, high)
+        # Only the messages at the two edge positions can fall on either side of the page's window.
+        assert abs(on_page - by_server) <= max(20, by_server // 50), f"{kind}: page applied {on_page}, server sent {by_server}"
     costs = sorted(duration for _, duration in applied)
-    figure = {"figure": "supervisor_apply_ms", "agents": 200, "messages": len(costs), "server_sent": len(sent),
+    figure = {"figure": "supervisor_apply_ms", "agents": 200, "messages": len(costs), "server_sent": sent,
               "p50": round(costs[len(costs) // 2], 3), "p95": round(costs[math.ceil(len(costs) * 0.95) - 1], 3),
               "max": round(costs[-1], 3), "goal_p95": 16}
     print(json.dumps(figure))

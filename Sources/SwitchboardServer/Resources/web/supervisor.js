@@ -421,12 +421,14 @@ function refreshQueuesSoon() {
   }, 1000);
 }
 
-/** One feed message of `kind` (event or state), applied and measured. */
+/** One feed message of `kind` (event or state), applied and measured; the measure names the message's
+ * log position, so a test can hold the page to what the server sent for the same positions. */
 function measured(kind, apply) {
   return (...args) => {
     const started = performance.now();
     apply(...args);
-    performance.measure('apply', { start: started, end: performance.now(), detail: kind });
+    const position = kind === 'event' ? args[0].position : args[2];
+    performance.measure('apply', { start: started, end: performance.now(), detail: [kind, position] });
   };
 }
 
