@@ -24,9 +24,35 @@ import WebTransport
 ///   signature check and the loopback, without the engine's decision.
 enum CarrierBenchmark {
     struct Figures {
+        /// As the client saw them (send → reply / arrival at the stand-in).
         var bridgeMs: [Double] = []
         var cancelMs: [Double] = []
         var baselineMs: [Double] = []
+        /// Inside the server (`DecisionTimes`): the webhook's arrival → the bridge leaving, and → the
+        /// batch's last cancel leaving.
+        var serverBridgeMs: [Double] = []
+        var serverCancelMs: [Double] = []
+    }
+
+    /// What the server measured, per batch (the last cancel is the batch's largest).
+    final class Collected: Sendable {
+        private let samples = Mutex<(bridge: [BatchID: Double], cancel: [BatchID: Double])>(([:], [:]))
+
+        func add(_ step: DecisionTimes.Step, _ batch: BatchID, _ elapsed: Duration) {
+            let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            samples.withLock { samples in
+                switch step {
+                case .bridge: samples.bridge[batch] = ms
+                case .cancel: samples.cancel[batch] = max(samples.cancel[batch] ?? 0, ms)
+                }
+            }
+        }
+
+        func fill(_ figures: inout Figures) {
+            let (bridge, cancel) = samples.withLock { ($0.bridge, $0.cancel) }
+            figures.serverBridgeMs = Array(bridge.values)
+            figures.serverCancelMs = Array(cancel.values)
+        }
     }
 
     static let accountSid = "AC" + String(repeating: "0", count: 31) + "7"
@@ -50,6 +76,8 @@ enum CarrierBenchmark {
         var logger = Logger(label: "bench")
         logger.logLevel = .error
         let app = try await SwitchboardApplication.build(configuration, logger: logger)
+        let collected = CarrierBenchmark.Collected()
+        app.carrierDecisions?.observe { step, batch, elapsed in collected.add(step, batch, elapsed) }
         let running = Task { try await app.run() }
         defer { running.cancel() }
         let admin = try String(contentsOfFile: configuration.adminTokenFile ?? "", encoding: .utf8)
@@ -104,6 +132,7 @@ enum CarrierBenchmark {
         }
         await app.shutdown()
         _ = try? await running.value   // every part stopped in order before the store goes away
+        collected.fill(&figures)
         return figures
     }
 
@@ -270,6 +299,8 @@ enum TelnyxCarrierBenchmark {
         var logger = Logger(label: "bench")
         logger.logLevel = .error
         let app = try await SwitchboardApplication.build(configuration, logger: logger)
+        let collected = CarrierBenchmark.Collected()
+        app.carrierDecisions?.observe { step, batch, elapsed in collected.add(step, batch, elapsed) }
         let running = Task { try await app.run() }
         defer { running.cancel() }
         let admin = try String(contentsOfFile: configuration.adminTokenFile ?? "", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -313,6 +344,7 @@ enum TelnyxCarrierBenchmark {
         }
         await app.shutdown()
         _ = try? await running.value   // every part stopped in order before the store goes away
+        collected.fill(&figures)
         return figures
     }
 }

@@ -30,6 +30,8 @@ public final class SwitchboardApplication: Sendable {
     private let group: ServiceGroup
     /// What the operator should know at start (where the tokens are; never a token).
     public let notes: [String]
+    /// A real carrier's answer → bridge and answer → cancel as they leave (`nil` on the simulated one).
+    public let carrierDecisions: DecisionTimes?
 
     /// Opens the log, folds the projections, binds the port and, for the demo on an empty log, queues
     /// the demo's commands. Nothing dials until `run`.
@@ -53,6 +55,7 @@ public final class SwitchboardApplication: Sendable {
         let metrics = MetricsExposition()
         let carrier: any CarrierAdapter
         let webhooks: (any CarrierWebhooks)?
+        var decisions: DecisionTimes?
         let scriptCheck: @Sendable (JSONObject) -> String?
         switch configuration.carrier {
         case .simulated(let seed, let latencyMs):
@@ -63,11 +66,13 @@ public final class SwitchboardApplication: Sendable {
                                        timing: configuration.carrierTiming, measurements: metrics.measurements,
                                        logger: Logger(label: "switchboard.carrier.twilio"))
             (carrier, webhooks, scriptCheck) = (twilio, twilio, APIServer.noScripts)
+            decisions = twilio.decisions
         case .telnyx(let account):
             let telnyx = try TelnyxCarrier(account: account, publicURL: configuration.publicURL ?? "", clock: clock,
                                            timing: configuration.carrierTiming, measurements: metrics.measurements,
                                            logger: Logger(label: "switchboard.carrier.telnyx"))
             (carrier, webhooks, scriptCheck) = (telnyx, telnyx, APIServer.noScripts)
+            decisions = telnyx.decisions
         }
         var notes: [String] = []
         if offsetHours != 0 {
@@ -123,12 +128,13 @@ public final class SwitchboardApplication: Sendable {
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         return SwitchboardApplication(configuration: configuration, port: port, store: store, clock: clock, health: health,
-                           api: api, group: group, notes: notes)
+                           api: api, group: group, notes: notes, carrierDecisions: decisions)
     }
 
     private init(configuration: Configuration, port: Int, store: any EventStore, clock: SystemClock, health: Health,
-                 api: APIServer, group: ServiceGroup, notes: [String]) {
+                 api: APIServer, group: ServiceGroup, notes: [String], carrierDecisions: DecisionTimes?) {
         self.notes = notes
+        self.carrierDecisions = carrierDecisions
         self.configuration = configuration
         self.port = port
         self.store = store

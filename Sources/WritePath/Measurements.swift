@@ -52,6 +52,8 @@ extension Measurements {
         public static let queuedBytes = "switchboard_feed_queued_bytes"
         public static let carrierRequests = "switchboard_carrier_requests_total"
         public static let carrierRequestSeconds = "switchboard_carrier_request_seconds"
+        public static let carrierAnswerToBridgeSeconds = "switchboard_carrier_answer_to_bridge_seconds"
+        public static let carrierAnswerToCancelSeconds = "switchboard_carrier_answer_to_cancel_seconds"
     }
 }
 

@@ -205,3 +205,28 @@ def test_a_machine_is_hung_up_and_the_agents_dropped_call_pauses_the_session(ser
     agent.hangup_requested.set()
     paused = wait_for(lambda: (s := api.get(f"{base}/v1/sessions/{session}").json())["state"] == "paused" and s, timeout=30)
     assert paused["agentLeg"]["state"] == "disconnected"
+
+
+def test_twenty_agents_never_exceed_the_connections_dials_per_second(switchboard, tmp_path, telnyx):
+    """20 sessions of 3 lines on a connection of 2 dials a second, for a minute: no second at Telnyx's
+    end ever holds more than 2 dials (the agents' own calls count too)."""
+    server = start(switchboard, tmp_path, telnyx, "--telnyx-cps", 2, log_name="cps")
+    try:
+        base = server["base"]
+        for agent in range(20):
+            contacts = [(f"c{n}", f"+1212555{agent:02d}{n:02d}") for n in range(12)]
+            for _, phone in contacts:
+                telnyx.script(phone, busy=True)
+            queue = api.post(base + "/v1/queues", json={"name": f"cps-{agent}", "contacts": [{"id": c, "phone": p} for c, p in contacts]})
+            assert api.post(base + "/v1/sessions", json={
+                "agentId": f"cps-agent-{agent}", "queueId": queue.json()["queueId"], "mode": "parallel",
+                "agentEndpoint": f"sip:cps-agent-{agent}@agents.example.com", "settings": {"maxLines": 3}}).status_code == 201
+        started = time.monotonic()
+        wait_for(lambda: time.monotonic() - started > 60 or len(telnyx.dials()) >= 110, timeout=120)
+        times = sorted(r[0] for r in telnyx.dials())
+        assert len(times) >= 60, f"only {len(times)} dials in a minute"
+        busiest = max(sum(1 for t in times if start_ <= t < start_ + 1.0) for start_ in times)
+        assert busiest <= 2, f"{busiest} dials within one second"
+        assert telnyx.violations == []
+    finally:
+        stop(server)

@@ -277,6 +277,8 @@ def test_no_secret_reaches_the_log_the_event_log_a_url_or_metrics(served, twilio
     assert token not in metrics
     # The carrier's requests are counted by method and outcome, never by URL (which names the account).
     assert 'switchboard_carrier_requests_total{carrier="twilio",method="POST",outcome="2xx"}' in metrics
+    # Our part of the hello gap, measured inside the server: the answer's webhook → the bridge leaving.
+    assert 'switchboard_carrier_answer_to_bridge_seconds_count{carrier="twilio"} 1' in metrics
     assert twilio.account_sid not in metrics
     assert all(token not in r[2] for r in twilio.requests)                 # request paths and queries
     assert all(token not in w[1] for w in twilio.webhooks)                 # the callback URLs we gave

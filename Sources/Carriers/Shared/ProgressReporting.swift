@@ -8,6 +8,7 @@ import SwitchboardBasics
 protocol ProgressReporting: AnyObject, Sendable {
     associatedtype Clock: EngineClock
     var clock: Clock { get }
+    var decisions: DecisionTimes { get }
     /// Applies `change` to the call's progress under the adapter's lock: where to deliver, what came of
     /// it, and when a held answer's verdict is due (`nil` for a call it does not know).
     func changeProgress(_ reference: CallReference, _ change: (inout CallProgress) -> [CallOutcome])
@@ -24,8 +25,13 @@ extension ProgressReporting {
     }
 
     /// Applies `change` to a call's progress and tells the engine what came of it, in order.
-    func report(_ reference: CallReference, _ change: (inout CallProgress) -> [CallOutcome]) {
+    /// `arrivedAt`: when the webhook behind the change arrived (an answer it makes starts our timing).
+    func report(_ reference: CallReference, arrivedAt: ContinuousClock.Instant? = nil,
+                _ change: (inout CallProgress) -> [CallOutcome]) {
         let (sink, outcomes, due) = changeProgress(reference, change)
+        if let arrivedAt, outcomes.contains(where: { if case .answered = $0 { true } else { false } }) {
+            decisions.answer(in: reference.batchId, arrivedAt: arrivedAt)
+        }
         for outcome in outcomes { sink?.deliver(outcome.event(for: reference)) }
         if let due { armVerdictTimer(reference, at: due) }
     }

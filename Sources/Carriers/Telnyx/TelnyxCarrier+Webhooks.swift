@@ -8,6 +8,7 @@ import SwitchboardJSON
 /// its `client_state`.
 extension TelnyxCarrier {
     public func receive(_ webhook: CarrierWebhook) async -> CarrierWebhookReply {
+        let arrived = ContinuousClock.now
         guard webhook.path == ["events"] else { return .error(404, code: "not-found", message: "no such Telnyx webhook") }
         let now = Int64(Date().timeIntervalSince1970)   // Telnyx stamps with the real time, whatever our clock's shift
         let verdict = signature.check(signature: webhook.headers["telnyx-signature-ed25519"],
@@ -25,7 +26,7 @@ extension TelnyxCarrier {
         case .agent(let session)?:
             agentEvent(session, type: type, id: id, ccid: ccid, payload: payload)
         case .contact(let reference)? where state.withLock({ $0.calls[reference] != nil }):
-            contactEvent(reference, type: type, id: id, ccid: ccid, payload: payload)
+            contactEvent(reference, type: type, id: id, ccid: ccid, payload: payload, arrivedAt: arrived)
         default:
             logger.warning("telnyx: an event for a call we do not know; hanging it up", metadata: ["type": "\(type)", "callControlId": "\(ccid)"])
             if type != "call.hangup", !ccid.isEmpty { action(ccid, "hangup", [:]) }
@@ -33,7 +34,8 @@ extension TelnyxCarrier {
         return .accepted
     }
 
-    func contactEvent(_ reference: CallReference, type: String, id: String?, ccid: String, payload: JSONValue) {
+    func contactEvent(_ reference: CallReference, type: String, id: String?, ccid: String, payload: JSONValue,
+                      arrivedAt arrived: ContinuousClock.Instant) {
         let now = clock.now.millisecondsSinceEpoch
         // A dial whose answer we never got is named by its first event.
         let fresh = state.withLock { state -> Bool in
@@ -52,10 +54,10 @@ extension TelnyxCarrier {
                 return .some(state.sink)
             }
             if case .some(let sink) = cutOff { return sink?.deliver(.cutOff(reference, answeredBy: .unknown)) ?? () }
-            report(reference) { $0.take(.answered(nil), nowMs: now) }
+            report(reference, arrivedAt: arrived) { $0.take(.answered(nil), nowMs: now) }
         case "call.machine.detection.ended", "call.machine.premium.detection.ended":
             guard let result = payload["result"]?.stringValue else { return }
-            report(reference) { $0.take(.verdict(TelnyxVocabulary.verdict(result)), nowMs: now) }
+            report(reference, arrivedAt: arrived) { $0.take(.verdict(TelnyxVocabulary.verdict(result)), nowMs: now) }
         case "call.speak.started":
             report(reference) { $0.safeHarborStarted() }
         case "call.speak.ended":

@@ -31,6 +31,8 @@ public final class TelnyxCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
     let signature: TelnyxSignature
     let logger: Logger
     let state: Mutex<State>
+    /// Answer → bridge and answer → cancel, as they leave.
+    public let decisions: DecisionTimes
 
     struct State {
         var sink: (any CarrierEventSink)?
@@ -70,6 +72,7 @@ public final class TelnyxCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
         self.logger = logger
         eventsURL = CallbackURLs(publicURL: publicURL, carrier: "telnyx").url(["events"])
         http = CarrierHTTPClient(timeoutMs: timing.requestTimeoutMs, carrier: "telnyx", measurements: measurements)
+        decisions = DecisionTimes(carrier: "telnyx", measurements: measurements)
         signature = try TelnyxSignature(publicKey: account.publicKey)
         state = Mutex(State(pacer: DialPacer(callsPerSecond: account.callsPerSecond)))
     }
@@ -179,7 +182,9 @@ public final class TelnyxCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
             }
             return state.calls[reference]?.ccid
         }
-        if let ccid { action(ccid, "hangup", ["command_id": .string("hangup-" + reference.callId.rawValue)]) }
+        guard let ccid else { return }
+        if !endsProgress { decisions.leaving(.cancel, in: reference.batchId) }
+        action(ccid, "hangup", ["command_id": .string("hangup-" + reference.callId.rawValue)])
     }
 
     public func bridge(_ reference: CallReference, to agent: AgentID) {
@@ -190,6 +195,7 @@ public final class TelnyxCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
             logger.warning("telnyx: no agent's call to bridge the winner to", metadata: ["call": "\(reference)", "agent": "\(agent)"])
             return
         }
+        decisions.leaving(.bridge, in: reference.batchId)
         action(agentLeg, "bridge", ["call_control_id": .string(contact), "prevent_double_bridge": true, "park_after_unbridge": "self"])
     }
 

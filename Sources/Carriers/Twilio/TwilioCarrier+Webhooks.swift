@@ -8,6 +8,7 @@ import SwitchboardBasics
 /// reference travels in the path, which the signature covers, so it cannot be altered.
 extension TwilioCarrier {
     public func receive(_ webhook: CarrierWebhook) async -> CarrierWebhookReply {
+        let arrived = ContinuousClock.now
         let isCall = webhook.path.count == 4 && webhook.path[0] == "calls" && ["answer", "status", "amd"].contains(webhook.path[3])
         let isAgent = webhook.path.count == 3 && webhook.path[0] == "agents" && ["answer", "status"].contains(webhook.path[2])
         guard isCall || isAgent else { return .error(404, code: "not-found", message: "no such Twilio webhook") }
@@ -45,14 +46,14 @@ extension TwilioCarrier {
             }
             // Twilio fires a call's callbacks in order but delivers them apart: `SequenceNumber` names each.
             let id = parameters["SequenceNumber"].map { "\(callSid):status:\($0)" }
-            report(reference) { $0.take(callReport, id: id, nowMs: now) }
+            report(reference, arrivedAt: arrived) { $0.take(callReport, id: id, nowMs: now) }
             return .accepted
         case "amd":
             guard let answeredBy = parameters["AnsweredBy"] else { return .accepted }
-            report(reference) { $0.take(.verdict(TwilioVocabulary.verdict(answeredBy)), id: "\(callSid):amd", nowMs: now) }
+            report(reference, arrivedAt: arrived) { $0.take(.verdict(TwilioVocabulary.verdict(answeredBy)), id: "\(callSid):amd", nowMs: now) }
             return .accepted
         default:
-            return await answered(reference, answeredBy: parameters["AnsweredBy"], url: url)
+            return await answered(reference, answeredBy: parameters["AnsweredBy"], url: url, arrivedAt: arrived)
         }
     }
 
@@ -72,7 +73,7 @@ extension TwilioCarrier {
 
     /// Twilio fetches the answered call's instructions: the answer is reported (or held for its verdict),
     /// and the reply waits for the engine's decision — at most `hookWaitMs`, then "ask again".
-    func answered(_ reference: CallReference, answeredBy: String?, url: String) async -> CarrierWebhookReply {
+    func answered(_ reference: CallReference, answeredBy: String?, url: String, arrivedAt: ContinuousClock.Instant) async -> CarrierWebhookReply {
         let hook = AnswerHook()
         let now = clock.now.millisecondsSinceEpoch
         // The hook is in place before the engine hears of the answer, so its decision cannot miss it.
@@ -85,6 +86,9 @@ extension TwilioCarrier {
             state.calls[reference] = call
             guard call.progress.phase != .ended else { return (state.sink, outcomes, nil, TwiML.hangUp) }
             return (state.sink, outcomes, call.progress.verdictDueAt, nil)
+        }
+        if outcomes.contains(where: { if case .answered = $0 { true } else { false } }) {
+            decisions.answer(in: reference.batchId, arrivedAt: arrivedAt)
         }
         for outcome in outcomes { sink?.deliver(outcome.event(for: reference)) }
         if let due { armVerdictTimer(reference, at: due) }

@@ -35,6 +35,8 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
     let signature: TwilioSignature
     let logger: Logger
     let state: Mutex<State>
+    /// Answer → bridge and answer → cancel, as they leave.
+    public let decisions: DecisionTimes
 
     struct State {
         var sink: (any CarrierEventSink)?
@@ -90,6 +92,7 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
         self.logger = logger
         callbacks = CallbackURLs(publicURL: publicURL, carrier: "twilio")
         http = CarrierHTTPClient(timeoutMs: timing.requestTimeoutMs, carrier: "twilio", measurements: measurements)
+        decisions = DecisionTimes(carrier: "twilio", measurements: measurements)
         signature = TwilioSignature(authToken: account.authToken)
         state = Mutex(State(pacer: DialPacer(callsPerSecond: account.callsPerSecond)))
     }
@@ -127,7 +130,7 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
     }
 
     public func cancel(_ reference: CallReference) {
-        update(reference, ["Status": "canceled"], dropIfUnsent: true)
+        update(reference, ["Status": "canceled"], dropIfUnsent: true, timing: .cancel)
     }
 
     public func hangUp(_ reference: CallReference) {
@@ -137,7 +140,11 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
 
     public func bridge(_ reference: CallReference, to agent: AgentID) {
         let twiml = TwiML.agentRoom(agentRoom(agent))
-        if !answerHook(reference, with: twiml) { update(reference, ["Twiml": twiml]) }
+        if answerHook(reference, with: twiml) {
+            decisions.leaving(.bridge, in: reference.batchId)
+        } else {
+            update(reference, ["Twiml": twiml], timing: .bridge)
+        }
     }
 
     public func playSafeHarbor(_ reference: CallReference, message: String) {
@@ -337,7 +344,7 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
     /// `POST …/Calls/{Sid}.json` with `fields`; held until Twilio names the call if the create is on its way;
     /// with `dropIfUnsent`, a create still waiting for its slot is dropped instead (it never rings).
     func update(_ reference: CallReference, _ fields: KeyValuePairs<String, String>, dropIfUnsent: Bool = false,
-                then: (@Sendable (TwilioCarrier) -> Void)? = nil) {
+                timing step: DecisionTimes.Step? = nil, then: (@Sendable (TwilioCarrier) -> Void)? = nil) {
         let pairs = fields.map { (name: $0.key, value: $0.value) }
         let sid = state.withLock { state -> String? in
             guard let call = state.calls[reference] else { return nil }
@@ -352,6 +359,7 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
             return nil
         }
         guard let sid else { return }
+        if let step { decisions.leaving(step, in: reference.batchId) }
         Task {
             if await send(post(account.callsURL(sid), pairs), about: reference) { then?(self) }
         }
