@@ -72,6 +72,9 @@ class FakeTelnyx:
         self.violations = []
         self.lock = threading.Lock()
         self.duplicate_webhooks = False
+        self.reorder_webhooks = False   # call.initiated delivered late, after what follows it
+        self.drop_webhooks = set()      # event types never delivered
+        self.dial_answers = []          # statuses to answer the next dials with (429, 500), then normal
         self.dial_delay_s = 0.0   # hold a dial's answer this long after placing the call
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -166,6 +169,10 @@ class FakeTelnyx:
     # MARK: - Commands
 
     def _dial(self, handler, body):
+        if self.dial_answers:
+            status = self.dial_answers.pop(0)
+            code = "90103" if status == 429 else "10007"
+            return handler.answer(status, {"errors": [{"code": code, "title": "Too many requests" if status == 429 else "Unexpected error"}]})
         for field in ("connection_id", "to", "from"):
             if not isinstance(body.get(field), str) or not body[field]:
                 return self._refuse(handler, "POST", "/v2/calls", f"{field} is required")
@@ -244,6 +251,16 @@ class FakeTelnyx:
     # MARK: - Calls
 
     def _event(self, call, event_type, payload):
+        if event_type in self.drop_webhooks:
+            with self.lock:
+                self.webhooks.append((time.monotonic(), event_type, call.ccid, "dropped"))
+            return
+        if self.reorder_webhooks and event_type == "call.initiated":
+            threading.Timer(0.6, self._deliver, args=(call, event_type, payload)).start()
+            return
+        self._deliver(call, event_type, payload)
+
+    def _deliver(self, call, event_type, payload):
         body = {"data": {"record_type": "event", "event_type": event_type, "id": str(uuid.uuid4()),
                          "occurred_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
                          "payload": {"call_control_id": call.ccid, "call_leg_id": call.ccid, "call_session_id": call.ccid,

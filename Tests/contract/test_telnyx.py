@@ -230,3 +230,27 @@ def test_twenty_agents_never_exceed_the_connections_dials_per_second(switchboard
         assert telnyx.violations == []
     finally:
         stop(server)
+
+
+def test_reordered_dropped_and_refused_deliveries_change_nothing_they_should_not(served, telnyx):
+    """call.initiated arrives after the answer, the AMD result never arrives, and the first dials are
+    refused (429, then 500): each call is still placed once and answered once, and the held answer
+    becomes unknown after the bound."""
+    base = served["base"]
+    telnyx.reorder_webhooks = True
+    telnyx.drop_webhooks = {"call.machine.detection.ended"}
+    telnyx.dial_answers = [429, 500]   # the agent's dial takes them: refused, then resent
+    telnyx.script("+12125552901", ring_ms=500, answer="human", amd_ms=100, talk_ms=60_000)
+    telnyx.script("+12125552902", ring_ms=60_000, answer="none")
+    _, group = work(base, [("a", "+12125552901"), ("b", "+12125552902")])
+    call = wait_for(lambda: (c := calls_of(base, group)["+12125552901"])["answeredBy"] and c, timeout=30)
+    assert call["answeredBy"] == "unknown" and call["status"] == "in-progress"
+    time.sleep(1.0)   # the late call.initiated lands
+    per_call = {}
+    for event in log_events(base):
+        if event["data"].get("groupId") == group and "callId" in event["data"]:
+            per_call.setdefault(event["data"]["callId"], []).append(event["type"])
+    assert all(len(types) == len(set(types)) for types in per_call.values()), per_call
+    assert calls_of(base, group)["+12125552901"]["status"] == "in-progress"
+    assert len(telnyx.contact_calls()) == 2 and telnyx.violations == []
+    assert any(w[3] == "dropped" for w in telnyx.webhooks)

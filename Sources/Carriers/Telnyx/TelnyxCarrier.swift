@@ -119,19 +119,26 @@ public final class TelnyxCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
                 state.calls[request.reference]?.waiting = false
                 return true
             }
-            if go { Task { await carrier.dial(request.reference, json, attempt: 1) } }
+            if go {
+                Task {
+                    await carrier.dial(json, attempt: 1, accepted: { carrier.accepted(request.reference, ccid: $0) },
+                                       failed: { carrier.fail(request.reference, $0) })
+                }
+            }
         }
     }
 
-    /// `POST /calls`; a 429 waits for the pacer, a create without an answer is sent again with the same
-    /// `command_id` (Telnyx ignores the duplicate if the first one got through).
-    func dial(_ reference: CallReference, _ body: JSONValue, attempt: Int) async {
+    /// `POST /calls`, a contact's or an agent's: a 429 waits for the pacer and goes again; a 5xx or a dial
+    /// without an answer is sent once more with the same `command_id` (Telnyx ignores the duplicate if the
+    /// first one got through).
+    func dial(_ body: JSONValue, attempt: Int, accepted: @escaping @Sendable (String) -> Void,
+              failed: @escaping @Sendable (String) -> Void) async {
         do throws(CarrierHTTPError) {
             let response = try await http.send(request("POST", "/calls", body))
             if (200..<300).contains(response.status),
                 let ccid = (try? JSONParser.parse(response.body))?["data"]?["call_control_id"]?.stringValue
             {
-                return accepted(reference, ccid: ccid)
+                return accepted(ccid)
             }
             if response.status == 429 {
                 let now = clock.now.millisecondsSinceEpoch
@@ -140,13 +147,13 @@ public final class TelnyxCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
                     state.pacer.refused(nowMs: now, retryAfterMs: response.headers["retry-after"].flatMap(Int64.init).map { $0 * 1000 })
                     return state.pacer.reserve(nowMs: now)
                 }
-                return later(at: slot) { carrier in Task { await carrier.dial(reference, body, attempt: attempt) } }
+                return later(at: slot) { carrier in Task { await carrier.dial(body, attempt: attempt, accepted: accepted, failed: failed) } }
             }
-            if response.status >= 500, attempt < 2 { return await dial(reference, body, attempt: attempt + 1) }
-            fail(reference, TelnyxVocabulary.failure(status: response.status, body: response.body))
+            if response.status >= 500, attempt < 2 { return await dial(body, attempt: attempt + 1, accepted: accepted, failed: failed) }
+            failed(TelnyxVocabulary.failure(status: response.status, body: response.body))
         } catch {
-            guard attempt < 2 else { return fail(reference, "telnyx: the dial went unanswered (\(error))") }
-            await dial(reference, body, attempt: attempt + 1)
+            guard attempt < 2 else { return failed("telnyx: the dial went unanswered (\(error))") }
+            await dial(body, attempt: attempt + 1, accepted: accepted, failed: failed)
         }
     }
 
@@ -220,19 +227,16 @@ public final class TelnyxCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
         ]
         later(at: slot) { carrier in
             Task {
-                // Sent again with the same command_id when no answer came (Telnyx ignores the duplicate).
-                for _ in 0..<2 {
-                    guard let response = try? await carrier.http.send(carrier.request("POST", "/calls", body)) else { continue }
-                    if (200..<300).contains(response.status),
-                        let ccid = (try? JSONParser.parse(response.body))?["data"]?["call_control_id"]?.stringValue
-                    {
-                        return carrier.state.withLock { $0.agents[session]?.ccid = ccid }
+                await carrier.dial(body, attempt: 1, accepted: { ccid in
+                    carrier.state.withLock { state in
+                        state.pacer.accepted()
+                        state.agents[session]?.ccid = ccid
                     }
-                    break
-                }
-                // Not placed, unless its own events already said it was up.
-                guard !carrier.state.withLock({ $0.agents[session]?.connected ?? false }) else { return }
-                carrier.agentEnded(session, reason: "telnyx: the agent's call could not be placed")
+                }, failed: { reason in
+                    // Not placed, unless its own events already said it was up.
+                    guard !carrier.state.withLock({ $0.agents[session]?.connected ?? false }) else { return }
+                    carrier.agentEnded(session, reason: "telnyx: the agent's call could not be placed (\(reason))")
+                })
             }
         }
     }
