@@ -1,3 +1,5 @@
+import DialerCore
+
 /// The carrier account's calls-per-second limit, kept across every session of the node: each new call
 /// gets the next free slot, `1000 / callsPerSecond` ms after the one before and 5 % more, so no window
 /// of one second ever holds more than the limit at the carrier's end even when the network delivers
@@ -55,6 +57,18 @@ public struct CarrierPacingStatus: Sendable, Equatable {
     public init(carrier: String, callsPerSecond: Int, waiting: [String: Int], backingOffUntilMs: Int64?, refusals: Int) {
         self.carrier = carrier; self.callsPerSecond = callsPerSecond; self.waiting = waiting
         self.backingOffUntilMs = backingOffUntilMs; self.refusals = refusals
+    }
+}
+
+extension CarrierPacingStatus {
+    /// The status an adapter reports: `pacer` as it stands at `nowMs`, and the queues of the calls still
+    /// waiting for their slot.
+    init(carrier: String, callsPerSecond: Int, pacer: DialPacer, refusals: Int, waitingQueues: some Sequence<QueueID?>,
+         nowMs: Int64) {
+        var waiting: [String: Int] = [:]
+        for case let queue? in waitingQueues { waiting[queue.rawValue, default: 0] += 1 }
+        let until = pacer.isBackingOff && pacer.nextFreeAtMs > nowMs ? pacer.nextFreeAtMs : nil
+        self.init(carrier: carrier, callsPerSecond: callsPerSecond, waiting: waiting, backingOffUntilMs: until, refusals: refusals)
     }
 }
 

@@ -85,11 +85,8 @@ public final class TelnyxCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
     public func pacingStatus() -> CarrierPacingStatus {
         let now = clock.now.millisecondsSinceEpoch
         return state.withLock { state in
-            var waiting: [String: Int] = [:]
-            for call in state.calls.values where call.waiting { if let queue = call.queueId { waiting[queue.rawValue, default: 0] += 1 } }
-            let until = state.pacer.isBackingOff && state.pacer.nextFreeAtMs > now ? state.pacer.nextFreeAtMs : nil
-            return CarrierPacingStatus(carrier: name, callsPerSecond: account.callsPerSecond, waiting: waiting,
-                                       backingOffUntilMs: until, refusals: state.refusals)
+            CarrierPacingStatus(carrier: name, callsPerSecond: account.callsPerSecond, pacer: state.pacer, refusals: state.refusals,
+                                waitingQueues: state.calls.values.lazy.filter(\.waiting).map(\.queueId), nowMs: now)
         }
     }
 

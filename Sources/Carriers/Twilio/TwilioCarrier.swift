@@ -62,8 +62,6 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
         var create: Create
         /// Whose call it is (what `pacingStatus` counts waiting calls by).
         var queueId: QueueID?
-        var to: String
-        var from: String
         /// On the system's clock: compared with Twilio's `date_created`.
         var dialedAtMs: Int64
         /// Twilio's fetch of the answered call's TwiML, waiting for the engine's word.
@@ -106,13 +104,8 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
     public func pacingStatus() -> CarrierPacingStatus {
         let now = clock.now.millisecondsSinceEpoch
         return state.withLock { state in
-            var waiting: [String: Int] = [:]
-            for call in state.calls.values where call.create == .waiting {
-                if let queue = call.queueId { waiting[queue.rawValue, default: 0] += 1 }
-            }
-            let backingOff = state.pacer.isBackingOff && state.pacer.nextFreeAtMs > now ? state.pacer.nextFreeAtMs : nil
-            return CarrierPacingStatus(carrier: name, callsPerSecond: account.callsPerSecond, waiting: waiting,
-                                       backingOffUntilMs: backingOff, refusals: state.refusals)
+            CarrierPacingStatus(carrier: name, callsPerSecond: account.callsPerSecond, pacer: state.pacer, refusals: state.refusals,
+                                waitingQueues: state.calls.values.lazy.filter { $0.create == .waiting }.map(\.queueId), nowMs: now)
         }
     }
 
@@ -123,7 +116,7 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
         let slot = state.withLock { state in
             state.calls[request.reference] = Call(
                 progress: CallProgress(machineDetection: request.machineDetection, verdictWaitMs: timing.verdictWaitMs),
-                create: .waiting, queueId: request.queueId, to: request.to.e164, from: request.from.e164, dialedAtMs: Self.wallClockMs())
+                create: .waiting, queueId: request.queueId, dialedAtMs: Self.wallClockMs())
             return state.pacer.reserve(nowMs: now)
         }
         later(at: slot) { $0.sendCreate(request) }
@@ -191,7 +184,7 @@ public final class TwilioCarrier<Clock: EngineClock>: CarrierAdapter, CarrierWeb
             state.withLock { state in
                 state.calls[reference] = Call(
                     progress: CallProgress(machineDetection: true, verdictWaitMs: timing.verdictWaitMs, phase: phase),
-                    sid: sid, create: .done, to: "", from: "", dialedAtMs: Self.wallClockMs())
+                    sid: sid, create: .done, dialedAtMs: Self.wallClockMs())
                 state.bySid[sid] = reference
                 state.live.insert(reference)
             }
