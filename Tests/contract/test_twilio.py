@@ -14,6 +14,12 @@ from schema_validation import Checker
 from switchboard_client import SAFE_HARBOR_MESSAGE, api, serve_arguments, wait_for
 
 
+def busiest_second(times):
+    """The most requests any one-second window holds (each window starting at a request)."""
+    times = sorted(times)
+    return max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+
+
 def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -325,9 +331,9 @@ def test_twenty_agents_never_exceed_the_accounts_calls_per_second(switchboard, t
             work(base, contacts, agent=f"cps-agent-{agent}", maxLines=3)
         started = time.monotonic()
         wait_for(lambda: time.monotonic() - started > 60 or len(twilio.creates()) >= 110, timeout=120)
-        times = sorted(r[0] for r in twilio.creates())
+        times = [r[0] for r in twilio.creates()]
         assert len(times) >= 60, f"only {len(times)} creates in a minute"
-        busiest = max(sum(1 for t in times if start_ <= t < start_ + 1.0) for start_ in times)
+        busiest = busiest_second(times)
         assert busiest <= 2, f"{busiest} creates within one second"
         assert twilio.violations == []
     finally:
