@@ -98,7 +98,20 @@ final class ServiceLoop {
             info.ssl_cert_filepath = UnsafePointer(certificate ?? nil)
             info.ssl_private_key_filepath = UnsafePointer(key ?? nil)
         }
-        guard let context = lws_create_context(&info) else {
+        // lws's libev plugin on our own epoll loop (see `cswitchboard_ev_loop_new`): a wake-up costs
+        // what is ready, not every socket.
+        guard let events = cswitchboard_ev_loop_new() else {
+            server.didStart(port: nil, error: "cannot create the event loop (epoll)", waker: nil)
+            return
+        }
+        defer { cswitchboard_ev_loop_destroy(events) }
+        var foreignLoops: [UnsafeMutableRawPointer?] = [events, nil]
+        info.options |= UInt64(LWS_SERVER_OPTION_LIBEV)
+        let created = foreignLoops.withUnsafeMutableBufferPointer { loops in
+            info.foreign_loops = loops.baseAddress
+            return lws_create_context(&info)
+        }
+        guard let context = created else {
             server.didStart(port: nil, error: "cannot listen on \(server.host) port \(server.requestedPort)", waker: nil)
             return
         }
@@ -108,7 +121,8 @@ final class ServiceLoop {
         let waker = ServiceWaker(context: context)
         server.didStart(port: port, error: nil, waker: waker)
 
-        while lws_service(context, 0) >= 0 {
+        while true {
+            cswitchboard_ev_run_once(events)
             server.statistics.openWebSocketCount.store(sockets.count, ordering: .relaxed)
             server.statistics.queuedByteCount.store(totalQueued, ordering: .relaxed)
             guard let since = stoppingSince else { continue }
