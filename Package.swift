@@ -36,7 +36,7 @@ let package = Package(
             providers: [.apt(["libwebsockets-dev"])]
         ),
         // HTTP and WebSocket on one port through libwebsockets: every lws pointer and callback lives here.
-        .target(name: "WebTransport", dependencies: ["CLibWebSockets", "SwitchboardJSON"]),
+        .target(name: "WebTransport", dependencies: ["CLibWebSockets", "SwitchboardJSON", "SwitchboardBasics"]),
         // Time as the domain sees it (RFC 3339, never a clock) and the one seeded generator.
         .target(name: "SwitchboardBasics"),
         // A small, allocation-light JSON reader/writer: replay speed is bounded by decoding.

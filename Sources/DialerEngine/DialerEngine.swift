@@ -47,6 +47,8 @@ public final class DialerEngine<Clock: EngineClock> {
     /// answer has no sibling to cancel is forgotten with the next cancel, or when the table fills).
     var answeredAt: [BatchID: ContinuousClock.Instant] = [:]
     let answerToLastCancel: CoreMetrics.Timer
+    /// The CPU time of deciding (`switchboard_work_seconds_total{stage="engine"}`).
+    let work: WorkMeter
     let writeConflicts: Counter
     /// Called (on the log's thread) each time a decision of this engine is durable, with the position:
     /// proof that the log can be written (health recovers on it after a failed write).
@@ -76,6 +78,7 @@ public final class DialerEngine<Clock: EngineClock> {
         self.drives = drives
         writer = LogWriter(store: store, measurements: measurements)
         answerToLastCancel = measurements.timer(Measurements.Name.answerToLastCancelSeconds)
+        work = measurements.work.engine
         writeConflicts = measurements.counter(Measurements.Name.writeConflicts)
     }
 
@@ -117,17 +120,19 @@ public final class DialerEngine<Clock: EngineClock> {
     public func run() async throws {
         while true {
             try await settle()
-            if let (time, input) = await clock.next() {
+            if let (time, input, late) = await clock.next() {
                 // What is due at this instant is decided before the log is written, so it shares one
                 // commit (a batch ending and the next starting: one fsync, one write to each feed
                 // socket) — up to the first decision that places a call, whose dial must be durable
                 // before anything else is decided.
-                writer.hold()
-                handle(input, at: time)
-                while !inFlight.contains(where: { !$0.placements.isEmpty }), let (time, input) = clock.nextDue() {
-                    handle(input, at: time)
+                work.measure {
+                    writer.hold()
+                    handle(input, at: time, late: late)
+                    while !inFlight.contains(where: { !$0.placements.isEmpty }), let (time, input, late) = clock.nextDue() {
+                        handle(input, at: time, late: late)
+                    }
+                    writer.release()
                 }
-                writer.release()
                 continue
             }
             // Nothing left to do: wait for the log. A conflict found now is decided again, which may
@@ -142,13 +147,15 @@ public final class DialerEngine<Clock: EngineClock> {
 
     // MARK: - Inputs
 
-    func handle(_ input: EngineInput, at now: Timestamp) {
+    /// `late`: how long after it was due the input came out of the clock (an answer's cancels are
+    /// measured from when the carrier reported it, the engine's own queue included).
+    func handle(_ input: EngineInput, at now: Timestamp, late: Duration = .zero) {
         switch input {
         case .carrier(let event):
             onCarrierEvent?(event)
             if case .answered(let reference, _) = event {
                 if answeredAt.count >= 1024 { answeredAt.removeAll(keepingCapacity: true) }
-                answeredAt[reference.batchId] = answeredAt[reference.batchId] ?? .now
+                answeredAt[reference.batchId] = answeredAt[reference.batchId] ?? .now - late
             }
             guard let command = EngineCore.command(for: event, in: state) else { return }
             decide(command, at: now)
@@ -184,7 +191,7 @@ public final class DialerEngine<Clock: EngineClock> {
             case .success(let command): decide(command, at: now, reply: reply)
             }
         case .deferred(let work):
-            if let next = work() { handle(next, at: now) }
+            if let next = work() { handle(next, at: now, late: late) }
         case .logged(let recorded):
             fold(foreign: recorded, at: now)
         }

@@ -31,6 +31,9 @@ public struct Decision: Sendable {
 
 public typealias EngineReply = @Sendable (Result<Decision, DomainError>) -> Void
 
+/// An input as the clock hands it out.
+public typealias Due = (time: Timestamp, input: EngineInput, late: Duration)
+
 /// The engine's timers.
 public enum EngineTimer: Hashable, Sendable {
     /// Place a planned call of a batch (the stagger).
@@ -51,10 +54,11 @@ public protocol EngineClock: Sendable {
     /// Delivers `input` at `time` (or at once, if `time` has passed). Inputs due at the same instant are
     /// delivered in the order they were scheduled.
     func schedule(_ input: EngineInput, at time: Timestamp)
-    /// The next input and its time; `nil` when there is nothing left (virtual) or the clock was stopped.
-    func next() async -> (time: Timestamp, input: EngineInput)?
+    /// The next input, its time and how long after it was due it came out (how far the engine is
+    /// behind: 0 on virtual time); `nil` when there is nothing left (virtual) or the clock was stopped.
+    func next() async -> Due?
     /// The next input if it is already due (at this instant); never waits.
-    func nextDue() -> (time: Timestamp, input: EngineInput)?
+    func nextDue() -> Due?
     /// How far the system clock is behind `now` (it stepped back): calling hours hold on both readings.
     var wallClockBehindMs: Int64 { get }
     /// Whole hours by which this clock runs from the system's (a demo's or a test's; said in `/healthz`).
@@ -123,19 +127,19 @@ public final class VirtualClock: EngineClock {
     /// Stops delivering inputs scheduled after `time`.
     public func stop(at time: Timestamp) { state.withLock { $0.horizon = time } }
 
-    public func next() async -> (time: Timestamp, input: EngineInput)? {
+    public func next() async -> Due? {
         state.withLock { state in
             if let horizon = state.horizon, let earliest = state.timeline.earliest, earliest > horizon { return nil }
             guard let next = state.timeline.popFirst() else { return nil }
             state.now = next.key
-            return (next.key, next.element)
+            return (next.key, next.element, .zero)
         }
     }
 
-    public func nextDue() -> (time: Timestamp, input: EngineInput)? {
+    public func nextDue() -> Due? {
         state.withLock { state in
             guard let earliest = state.timeline.earliest, earliest <= state.now, let next = state.timeline.popFirst() else { return nil }
-            return (next.key, next.element)
+            return (next.key, next.element, .zero)
         }
     }
 }
@@ -234,12 +238,12 @@ public final class SystemClock: EngineClock {
         waiter?.resume()
     }
 
-    public func nextDue() -> (time: Timestamp, input: EngineInput)? {
+    public func nextDue() -> Due? {
         state.withLock { state in
             let (now, mono) = state.stamp(sources)
             guard !state.stopped, let earliest = state.timeline.earliest, earliest <= mono,
                   let next = state.timeline.popFirst() else { return nil }
-            return (max(next.element.time, now), next.element.input)
+            return (max(next.element.time, now), next.element.input, mono - next.key)
         }
     }
 
@@ -253,20 +257,20 @@ public final class SystemClock: EngineClock {
         waiter?.resume()
     }
 
-    public func next() async -> (time: Timestamp, input: EngineInput)? {
+    public func next() async -> Due? {
         while true {
-            enum Step { case deliver(Timestamp, EngineInput), wait(ContinuousClock.Instant?, ContinuousClock.Instant), stop }
+            enum Step { case deliver(Due), wait(ContinuousClock.Instant?, ContinuousClock.Instant), stop }
             let step: Step = state.withLock { state in
                 if state.stopped { return .stop }
                 let (now, mono) = state.stamp(sources)
                 if let earliest = state.timeline.earliest, earliest <= mono, let next = state.timeline.popFirst() {
-                    return .deliver(max(next.element.time, now), next.element.input)
+                    return .deliver((max(next.element.time, now), next.element.input, mono - next.key))
                 }
                 return .wait(state.timeline.earliest, mono)
             }
             switch step {
             case .stop: return nil
-            case .deliver(let time, let input): return (time, input)
+            case .deliver(let due): return due
             case .wait(let earliest, let mono):
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                     let resumeNow = state.withLock { state -> Bool in

@@ -44,6 +44,8 @@ extension SQLiteEventStore {
         let live = LiveFeed()
         let committedHead: Atomic<Int64>
         let commits = Atomic<Int>(0)
+        /// The writer thread's CPU time per commit (encoding, hashing, SQLite; not the fsync wait).
+        let work = WorkMeter()
 
         init(writer: sending Writer) {
             committedHead = Atomic(writer.head)
@@ -86,7 +88,7 @@ extension SQLiteEventStore {
                         break
                     }
                     let waitingDuringCommit = inbox.withLock { $0.pending.count }
-                    let committed = writer.withLock { writer in commit(batch, writer: writer) }
+                    let committed = work.measure { writer.withLock { writer in commit(batch, writer: writer) } }
                     commits.add(1, ordering: .relaxed)
                     // The head moves before any appender resumes: an append that has returned is
                     // always within `headPosition()` (read-your-writes for whoever waits on the head).

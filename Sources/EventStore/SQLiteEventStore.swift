@@ -18,6 +18,8 @@ public final class SQLiteEventStore: EventStore {
     static let maxEventsPerCommit = 2000
 
     let core: Core
+    /// The writer thread's CPU time (`switchboard_work_seconds_total{stage="writes"}`).
+    public var writerWork: WorkMeter { core.work }
     let reader: Mutex<SQLiteDatabase>
     /// Opened by `openForReading`: appends and credentials are refused before they reach SQLite.
     let readOnly: Bool

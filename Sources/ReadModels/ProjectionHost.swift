@@ -2,6 +2,7 @@ import DialerCore
 import EventStore
 import WritePath
 import SwitchboardJSON
+import SwitchboardBasics
 
 /// The read side: every projection, rebuilt by folding the log at start-up and then kept current
 /// from the store's subscription. API reads, the live feed and dashboards read from here.
@@ -19,8 +20,12 @@ public actor ProjectionHost {
     /// next fold copy what it changes).
     public typealias CommitObserver = @Sendable (_ commit: [RecordedEvent], _ events: [DialerEvent], _ state: DialerState) -> Void
 
-    public init(store: any EventStore) {
+    /// The CPU time of folding each commit (not its observers': the feed counts its own).
+    let work: WorkMeter
+
+    public init(store: any EventStore, work: WorkMeter = WorkMeter()) {
         self.store = store
+        self.work = work
     }
 
     /// Folds the log up to its current head (call before serving reads).
@@ -33,12 +38,15 @@ public actor ProjectionHost {
     public func follow() async {
         do {
             for try await commit in store.subscribe(after: state.position).batches {
-                var events: [DialerEvent] = []
-                events.reserveCapacity(commit.count)
-                for recorded in commit {
-                    let event = try EventCodec.decode(recorded)
-                    state.apply(event, position: recorded.position, at: recorded.time)
-                    events.append(event)
+                let events = try work.measure { () throws -> [DialerEvent] in
+                    var events: [DialerEvent] = []
+                    events.reserveCapacity(commit.count)
+                    for recorded in commit {
+                        let event = try EventCodec.decode(recorded)
+                        state.apply(event, position: recorded.position, at: recorded.time)
+                        events.append(event)
+                    }
+                    return events
                 }
                 for observer in commitObservers { observer(commit, events, state) }
                 resumeWaiters()

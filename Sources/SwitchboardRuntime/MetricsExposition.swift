@@ -4,6 +4,7 @@ import Synchronization
 import ReadModels
 import WritePath
 import WebTransport
+import SwitchboardBasics
 
 /// The application's own Prometheus registry (never the process-wide default: two applications in
 /// one process keep their own), the `Measurements` made into it, and the text `GET /metrics` answers —
@@ -18,18 +19,28 @@ final class MetricsExposition: Sendable {
     /// closes already counted from it (its count is cumulative; the counter moves by the difference).
     private let transport = Mutex<(statistics: TransportStatistics?, counted: Int)>((nil, 0))
 
-    init() {
+    /// Each stage's CPU seconds already counted (the meters are cumulative; the counters move by the difference).
+    private let work: Mutex<[(stage: String, meter: WorkMeter, counter: CoreMetrics.FloatingPointCounter, counted: Double)]>
+
+    init(work: WorkMeters = WorkMeters()) {
         var factory = PrometheusMetricsFactory(registry: registry)
-        // Sub-millisecond work gets buckets that can tell 50 µs from 5 ms.
+        // Sub-millisecond work gets buckets that can tell 50 µs from 5 ms, and the dialling path's 5 ms goal
+        // a bucket each side.
         let fine: [Duration] = [.microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
-                                .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
-                                .milliseconds(100), .milliseconds(250), .seconds(1)]
+                                .milliseconds(2), .milliseconds(3), .milliseconds(4), .milliseconds(5), .microseconds(7500),
+                                .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+                                .seconds(1)]
         for name in [Measurements.Name.answerToLastCancelSeconds, Measurements.Name.appendSeconds,
                      Measurements.Name.httpRequestSeconds, Measurements.Name.feedDeliveryLagSeconds] {
             factory.durationHistogramBuckets[name] = fine
         }
         factory.valueHistogramBuckets[Measurements.Name.commitEvents] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
-        measurements = Measurements(factory: factory)
+        measurements = Measurements(factory: factory, work: work)
+        let counters = work.stages.map { stage in
+            (stage.stage, stage.meter, CoreMetrics.FloatingPointCounter(label: Measurements.Name.workSeconds, dimensions: [("stage", stage.stage)],
+                                                                     factory: factory), 0.0)
+        }
+        self.work = Mutex(counters)
         openSockets = measurements.gauge(Measurements.Name.openSockets)
         queuedBytes = measurements.gauge(Measurements.Name.queuedBytes)
         slowConsumerCloses = measurements.counter(Measurements.Name.slowConsumerCloses)
@@ -38,6 +49,13 @@ final class MetricsExposition: Sendable {
     func attach(_ statistics: TransportStatistics) { transport.withLock { $0.statistics = statistics } }
 
     func render() -> [UInt8] {
+        work.withLock { stages in
+            for index in stages.indices {
+                let seconds = stages[index].meter.seconds
+                if seconds > stages[index].counted { stages[index].counter.increment(by: seconds - stages[index].counted) }
+                stages[index].counted = max(stages[index].counted, seconds)
+            }
+        }
         transport.withLock { transport in
             guard let statistics = transport.statistics else { return }
             openSockets.record(statistics.openWebSockets)

@@ -11,6 +11,7 @@ import SwitchboardServer
 import WebTransport
 import DialerSimulation
 import Carriers
+import SwitchboardBasics
 
 /// The whole running application, built from one `Configuration`: the log, the projections, the
 /// engine on the simulated carrier, and the HTTP + WebSocket server — the composition root that
@@ -40,11 +41,12 @@ public final class SwitchboardApplication: Sendable {
         if let problem = configuration.problem { throw ConfigurationError(description: problem) }
         let store: any EventStore & CredentialStore
         let close: @Sendable () -> Void
+        let writes: WorkMeter
         if let given {
-            (store, close) = (given, {})
+            (store, close, writes) = (given, {}, WorkMeter())
         } else {
             let file = try SQLiteEventStore(path: configuration.storePath)
-            (store, close) = (file, { file.close() })
+            (store, close, writes) = (file, { file.close() }, file.writerWork)
         }
         // One timeline from the log's last event on, shifted only where the configuration says (or the demo needs).
         let head = try await store.headPosition()
@@ -52,7 +54,7 @@ public final class SwitchboardApplication: Sendable {
         let offsetHours = configuration.clockOffsetHours
             ?? (configuration.demo ? Demo.clockOffsetHours(at: SystemClock().now) : 0)
         let clock = SystemClock(sources: SystemClock.Sources.system.shifted(byHours: offsetHours), notBefore: last)
-        let metrics = MetricsExposition()
+        let metrics = MetricsExposition(work: WorkMeters(writes: writes))
         let carrier: any CarrierAdapter
         let webhooks: (any CarrierWebhooks)?
         var decisions: DecisionTimes?
@@ -90,7 +92,7 @@ public final class SwitchboardApplication: Sendable {
             notes.append(AccessBootstrap.Note.demoTokens(path: configuration.demoTokensFile).description)
         }
         let health = Health()
-        let projections = ProjectionHost(store: store)
+        let projections = ProjectionHost(store: store, work: metrics.measurements.work.projections)
         try await projections.start()
         let gateway = EngineGateway(clock: clock)
         let api = APIServer(engine: gateway, projections: projections, store: store, health: health,
@@ -105,7 +107,8 @@ public final class SwitchboardApplication: Sendable {
         limits.hangUpSeconds = configuration.hangUpSeconds
         limits.maxWebSockets = configuration.maxFeedSockets
         let tls = configuration.tls.map { WebServer.TLS(certificatePath: $0.certificate, privateKeyPath: $0.privateKey) }
-        let server = WebServer(port: configuration.port, host: configuration.host, application: api, limits: limits, tls: tls)
+        let server = WebServer(port: configuration.port, host: configuration.host, application: api, limits: limits, tls: tls,
+                               work: metrics.measurements.work.transport)
         metrics.attach(server.statistics)
         let port = try server.start()
         // The organisation's safe-harbor message: the server's setting, recorded when it changes.

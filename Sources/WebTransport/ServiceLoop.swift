@@ -1,5 +1,6 @@
 import CLibWebSockets
 import Foundation
+import SwitchboardBasics
 import Synchronization
 
 /// Wakes the service loop from another thread. `lws_cancel_service` is the one lws call that is safe
@@ -122,7 +123,8 @@ final class ServiceLoop {
         server.didStart(port: port, error: nil, waker: waker)
 
         while true {
-            cswitchboard_ev_run_once(events)
+            // Waiting costs no CPU: the thread's clock counts the callbacks and the writes.
+            server.work.measure { _ = cswitchboard_ev_run_once(events) }
             server.statistics.openWebSocketCount.store(sockets.count, ordering: .relaxed)
             server.statistics.queuedByteCount.store(totalQueued, ordering: .relaxed)
             guard let since = stoppingSince else { continue }

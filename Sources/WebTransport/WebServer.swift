@@ -1,4 +1,5 @@
 import Foundation
+import SwitchboardBasics
 import SwitchboardJSON
 import Synchronization
 
@@ -89,7 +90,12 @@ public final class WebServer: Sendable {
 
     let tls: TLS?
 
-    public init(port: Int, host: String = "127.0.0.1", application: any WebApplication, limits: Limits = Limits(), tls: TLS? = nil) {
+    /// The service thread's CPU time.
+    let work: WorkMeter
+
+    public init(port: Int, host: String = "127.0.0.1", application: any WebApplication, limits: Limits = Limits(), tls: TLS? = nil,
+                work: WorkMeter = WorkMeter()) {
+        self.work = work
         requestedPort = port
         self.host = host
         self.tls = tls

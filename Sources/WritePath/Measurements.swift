@@ -1,4 +1,5 @@
 import CoreMetrics
+import SwitchboardBasics
 
 /// What the product measures about itself, through swift-metrics, with the factory the composition
 /// root chooses: Prometheus behind `GET /metrics` in a server; nothing by default (tests, tools, the
@@ -9,8 +10,13 @@ import CoreMetrics
 /// a person's number or a secret — a queue id or a route pattern at most.
 public struct Measurements: Sendable {
     public let factory: any MetricsFactory
+    /// The CPU time each part of the node spends (`/metrics` reads them at each scrape).
+    public let work: WorkMeters
 
-    public init(factory: any MetricsFactory) { self.factory = factory }
+    public init(factory: any MetricsFactory, work: WorkMeters = WorkMeters()) {
+        self.factory = factory
+        self.work = work
+    }
 
     /// Measures nothing.
     public static let none = Measurements(factory: NOOPMetricsHandler.instance)
@@ -54,6 +60,7 @@ extension Measurements {
         public static let carrierRequestSeconds = "switchboard_carrier_request_seconds"
         public static let carrierAnswerToBridgeSeconds = "switchboard_carrier_answer_to_bridge_seconds"
         public static let carrierAnswerToCancelSeconds = "switchboard_carrier_answer_to_cancel_seconds"
+        public static let workSeconds = "switchboard_work_seconds_total"
     }
 }
 

@@ -59,7 +59,8 @@ def test_every_named_family_is_there_and_the_counters_move_with_traffic(demo):
     for family in ["switchboard_calls_dialed", "switchboard_write_conflicts", "switchboard_failed_authentications",
                    "switchboard_feed_slow_consumer_closes", "switchboard_append_seconds", "switchboard_commit_events",
                    "switchboard_answer_to_last_cancel_seconds", "switchboard_http_request_seconds",
-                   "switchboard_feed_delivery_lag_seconds", "switchboard_feed_open_sockets", "switchboard_feed_queued_bytes"]:
+                   "switchboard_feed_delivery_lag_seconds", "switchboard_feed_open_sockets", "switchboard_feed_queued_bytes",
+                   "switchboard_work_seconds"]:
         assert family in families, f"{family} missing from {sorted(families)}"
 
     # Traffic: the demo dials; a wall follows the feed (read on a thread) the whole time; three reads of a
@@ -90,6 +91,11 @@ def test_every_named_family_is_there_and_the_counters_move_with_traffic(demo):
             now, _ = samples(scrape(demo))
             return all(total(now, name) > total(during, name) for name in names) and now
         after = wait_for(moved, timeout=60, message="the demo's traffic did not move the counters")
+    # Where the node's CPU went: every stage counted, and the ones the traffic drives moved.
+    stages = {dict(labels)["stage"] for (name, labels) in after if name == "switchboard_work_seconds_total"}
+    assert stages == {"engine", "writes", "projections", "feed", "transport"}, stages
+    for stage in stages:
+        assert total(after, "switchboard_work_seconds_total", stage=stage) > total(before, "switchboard_work_seconds_total", stage=stage), stage
     labelled = {dict(labels).get("queue") for (name, labels) in after if name == "switchboard_calls_dialed_total"}
     assert labelled and labelled <= queues, (labelled, queues)
 

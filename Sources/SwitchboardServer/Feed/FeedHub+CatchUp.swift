@@ -75,9 +75,11 @@ extension FeedHub {
             refuse(connection, server, CloseCode.internalError, "the projections stopped following the log")
             return .failed
         }
-        let typed = page.map { try? EventCodec.decode($0) }
-        let view = await projections.read { CommitView(typed, in: $0, only: topics) }
-        for index in view.share(for: topics) { server.send(connection, text: view.message(index, of: page)) }
+        let typed = work.measure { page.map { try? EventCodec.decode($0) } }
+        let view = await projections.read { [work] state in work.measure { CommitView(typed, in: state, only: topics) } }
+        work.measure {
+            for index in view.share(for: topics) { server.send(connection, text: view.message(index, of: page)) }
+        }
         return .sent(through: end)
     }
 

@@ -75,11 +75,14 @@ final class FeedHub: Service {
 
     /// From a commit folded by the projections to its messages handed to the transport.
     let deliveryLag: CoreMetrics.Timer
+    /// The feed's CPU time: views, messages, shares (`switchboard_work_seconds_total{stage="feed"}`).
+    let work: WorkMeter
 
     init(store: any EventStore, projections: ProjectionHost, authenticator: Authenticator, hopelessAfter: Duration,
          measurements: Measurements = .none, logger: Logger) {
         self.hopelessAfter = hopelessAfter
         deliveryLag = measurements.timer(Measurements.Name.feedDeliveryLagSeconds)
+        work = measurements.work.feed
         self.store = store
         self.projections = projections
         self.authenticator = authenticator
@@ -97,9 +100,9 @@ final class FeedHub: Service {
     func follow() async {
         // Unbounded: every commit must reach the pump, which only queues writes (never waits on a socket).
         let (commits, continuation) = AsyncStream<LiveCommit>.makeStream()
-        let head = await projections.observeCommits { commit, events, state in
-            continuation.yield(LiveCommit(commit: commit, events: events, view: CommitView(events.map(Optional.some), in: state),
-                                          folded: .now))
+        let head = await projections.observeCommits { [work] commit, events, state in
+            let view = work.measure { CommitView(events.map(Optional.some), in: state) }
+            continuation.yield(LiveCommit(commit: commit, events: events, view: view, folded: .now))
         }
         hub.withLock { $0.delivered = head }
         pending.withLock { $0 = commits }
@@ -111,7 +114,7 @@ final class FeedHub: Service {
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { [self] in
-                    for await commit in commits { deliver(commit) }
+                    for await commit in commits { work.measure { deliver(commit) } }
                 }
                 group.addTask { [self] in
                     while !Task.isCancelled {
