@@ -15,9 +15,11 @@ final class MetricsExposition: Sendable {
     private let openSockets: CoreMetrics.Gauge
     private let queuedBytes: CoreMetrics.Gauge
     private let slowConsumerCloses: CoreMetrics.Counter
+    private let supersededStates: CoreMetrics.Counter
     /// The transport, once it exists (it is built after the API it serves), and the slow-consumer
-    /// closes already counted from it (its count is cumulative; the counter moves by the difference).
-    private let transport = Mutex<(statistics: TransportStatistics?, counted: Int)>((nil, 0))
+    /// closes and superseded states already counted from it (its counts are cumulative; the counters
+    /// move by the difference).
+    private let transport = Mutex<(statistics: TransportStatistics?, counted: Int, superseded: Int)>((nil, 0, 0))
 
     /// Each stage's CPU seconds already counted (the meters are cumulative; the counters move by the difference).
     private let work: Mutex<[(stage: String, meter: WorkMeter, counter: CoreMetrics.FloatingPointCounter, counted: Double)]>
@@ -44,6 +46,7 @@ final class MetricsExposition: Sendable {
         openSockets = measurements.gauge(Measurements.Name.openSockets)
         queuedBytes = measurements.gauge(Measurements.Name.queuedBytes)
         slowConsumerCloses = measurements.counter(Measurements.Name.slowConsumerCloses)
+        supersededStates = measurements.counter(Measurements.Name.supersededStates)
     }
 
     func attach(_ statistics: TransportStatistics) { transport.withLock { $0.statistics = statistics } }
@@ -63,6 +66,9 @@ final class MetricsExposition: Sendable {
             let closes = statistics.slowConsumerCloses
             if closes > transport.counted { slowConsumerCloses.increment(by: Int64(closes - transport.counted)) }
             transport.counted = max(transport.counted, closes)
+            let superseded = statistics.supersededStates
+            if superseded > transport.superseded { supersededStates.increment(by: Int64(superseded - transport.superseded)) }
+            transport.superseded = max(transport.superseded, superseded)
         }
         return registry.emitToBuffer()
     }

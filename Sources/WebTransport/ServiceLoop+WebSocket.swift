@@ -21,13 +21,14 @@ extension ServiceLoop {
         // Every queued message goes out in this one write: one message from its shared buffer (lws
         // frames it in the headroom), several framed here into one buffer, so a burst (an event and
         // its state messages) costs one send, not one per message.
-        let batch = Self.takeBatch(from: &socket.queue, limit: Self.coalesceLimit)
+        let batch = socket.takeBatch(limit: Self.coalesceLimit)
         let batchBytes = batch.reduce(0) { $0 + $1.count }
-        socket.queuedBytes -= batchBytes
         totalQueued -= batchBytes
         server.wrote(id, bytes: batchBytes)
         let written: Int32
-        if batch.count == 1 {
+        if batch.isEmpty {
+            written = 0
+        } else if batch.count == 1 {
             // One message, or one commit framed once for every socket: written from the shared buffer.
             let message = batch[0]
             let pre = pre
@@ -140,6 +141,12 @@ extension ServiceLoop {
                 let bytes = messages.reduce(0) { $0 + $1.count }
                 for id in ids {
                     guard let wsi = wsiById[id], var socket = sockets.removeValue(forKey: id) else { continue }  // taken out: no copy on append
+                    let superseded = socket.supersedeStates(with: messages, limits: server.limits)
+                    if superseded.states > 0 {
+                        totalQueued -= superseded.bytes
+                        server.wrote(id, bytes: superseded.bytes)  // as good as written: a catch-up paces on it
+                        server.statistics.supersededStateCount.add(superseded.states, ordering: .relaxed)
+                    }
                     let enqueued = socket.enqueue(messages, bytes: bytes, totalQueued: totalQueued + bytes, limits: server.limits)
                     sockets[id] = socket
                     switch enqueued {

@@ -21,6 +21,9 @@ public final class WebServer: Sendable {
         public var headerBufferBytes = 16384
         /// Messages a client sends above this close the connection (1009).
         public var maxMessageBytes = 64 * 1024
+        /// A WebSocket with more than this queued is behind: a state message queued for it supersedes
+        /// the same topic's state still waiting (events always go out). One coalesced write's worth.
+        public var supersedeStatesAboveBytes = 64 * 1024
         /// Bytes queued for one WebSocket above this close it (4008, "slow consumer").
         public var maxQueuedBytes = 1 << 20
         /// Bytes queued for all WebSockets together: above this, a socket with more than an eighth of
@@ -211,9 +214,12 @@ public final class WebServer: Sendable {
 
     /// Sends several text messages, in order, to many WebSockets, in one write each: they are framed
     /// once, here, into one buffer every connection writes as it is (no copy per connection).
-    public func send(_ connections: [ConnectionID], texts: [[UInt8]]) {
+    /// `stateTopics[i]`: the topic `texts[i]` is the latest state of, if it is one — superseded by a
+    /// newer one while it waits in a long queue (`Limits.supersedeStatesAboveBytes`).
+    public func send(_ connections: [ConnectionID], texts: [[UInt8]], stateTopics: [String?] = []) {
         guard !connections.isEmpty, !texts.isEmpty else { return }
-        let message = texts.count == 1 ? OutgoingMessage(texts[0]) : OutgoingMessage(frames: texts)
+        let message = texts.count == 1 ? OutgoingMessage(texts[0], state: stateTopics.first ?? nil)
+            : OutgoingMessage(frames: texts, stateTopics: stateTopics)
         count(connections, message.count)
         post(.send(connections, [message]))
     }

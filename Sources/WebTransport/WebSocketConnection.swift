@@ -11,6 +11,10 @@ struct WebSocketConnection {
     var incoming: [UInt8] = []
     /// The client sent its close frame: nothing more is written, so lws can answer it at once.
     var peerClosing = false
+    /// Messages taken off the front of the queue so far: `queue[i]` is message number `dequeued + i`.
+    private(set) var dequeued: UInt64 = 0
+    /// The number of the last message queued with each topic's state in it.
+    private var latestState: [String: UInt64] = [:]
 
     enum Enqueued: Equatable {
         /// Queued; ask for a writeable callback (the queue was empty: none is coming).
@@ -29,6 +33,10 @@ struct WebSocketConnection {
     mutating func enqueue(_ messages: [OutgoingMessage], bytes: Int, totalQueued: Int, limits: WebServer.Limits) -> Enqueued {
         guard closeCode == nil, !peerClosing else { return .dropped }
         let wasEmpty = queue.isEmpty
+        let first = dequeued + UInt64(queue.count)
+        for (offset, message) in messages.enumerated() {
+            for state in message.states { latestState[state.topic] = first + UInt64(offset) }
+        }
         queue.append(contentsOf: messages)
         queuedBytes += bytes
         let overTotal = totalQueued > limits.maxTotalQueuedBytes && queuedBytes > limits.maxQueuedBytes / 8
@@ -36,6 +44,39 @@ struct WebSocketConnection {
             return .slowConsumer(freed: close(CloseCode.slowConsumer, reason: "slow consumer: reconnect with after=<last position>"))
         }
         return wasEmpty ? .askWritable : .queued
+    }
+
+    /// Before `messages` are queued behind a long queue (`Limits.supersedeStatesAboveBytes`), the states
+    /// they carry supersede the same topics' states still waiting: those are taken out (the newest
+    /// state wins; events are never touched, so the reader's position stays exact and nothing it
+    /// follows is skipped — only a view it would have replaced at once). Returns how many states were
+    /// dropped and the bytes freed.
+    mutating func supersedeStates(with messages: [OutgoingMessage], limits: WebServer.Limits) -> (states: Int, bytes: Int) {
+        guard queuedBytes >= limits.supersedeStatesAboveBytes, closeCode == nil, !peerClosing else { return (0, 0) }
+        var states = 0, bytes = 0
+        for message in messages {
+            for state in message.states {
+                guard let number = latestState[state.topic], number >= dequeued, number - dequeued < UInt64(queue.count) else { continue }
+                let index = Int(number - dequeued)
+                let older = queue[index]
+                let kept = older.without(state.topic)
+                guard kept !== older else { continue }
+                queue[index] = kept
+                states += 1
+                bytes += older.count - kept.count
+            }
+        }
+        queuedBytes -= bytes
+        return (states, bytes)
+    }
+
+    /// The queued messages one write takes: at least one, then more while they fit in `limit` bytes
+    /// (the empties superseded states left are taken and dropped).
+    mutating func takeBatch(limit: Int) -> [OutgoingMessage] {
+        let batch = ServiceLoop.takeBatch(from: &queue, limit: limit)
+        dequeued += UInt64(batch.count)
+        queuedBytes -= batch.reduce(0) { $0 + $1.count }
+        return batch.filter { $0.count > 0 }
     }
 
     /// Closes with `code`; a slow consumer's queue is dropped at once. Returns the bytes freed.
@@ -55,6 +96,7 @@ struct WebSocketConnection {
 
     private mutating func dropQueue() -> Int {
         defer {
+            dequeued += UInt64(queue.count)
             queue = []
             queuedBytes = 0
         }

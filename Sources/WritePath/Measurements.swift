@@ -49,6 +49,7 @@ extension Measurements {
         public static let writeConflicts = "switchboard_write_conflicts_total"
         public static let failedAuthentications = "switchboard_failed_authentications_total"
         public static let slowConsumerCloses = "switchboard_feed_slow_consumer_closes_total"
+        public static let supersededStates = "switchboard_feed_superseded_states_total"
         public static let appendSeconds = "switchboard_append_seconds"
         public static let commitEvents = "switchboard_commit_events"
         public static let answerToLastCancelSeconds = "switchboard_answer_to_last_cancel_seconds"

@@ -60,7 +60,7 @@ def test_every_named_family_is_there_and_the_counters_move_with_traffic(demo):
                    "switchboard_feed_slow_consumer_closes", "switchboard_append_seconds", "switchboard_commit_events",
                    "switchboard_answer_to_last_cancel_seconds", "switchboard_http_request_seconds",
                    "switchboard_feed_delivery_lag_seconds", "switchboard_feed_open_sockets", "switchboard_feed_queued_bytes",
-                   "switchboard_work_seconds"]:
+                   "switchboard_work_seconds", "switchboard_feed_superseded_states"]:
         assert family in families, f"{family} missing from {sorted(families)}"
 
     # Traffic: the demo dials; a wall follows the feed (read on a thread) the whole time; three reads of a

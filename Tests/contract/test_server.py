@@ -545,6 +545,47 @@ def test_hundreds_of_readers_that_never_read_take_neither_the_memory_nor_healthz
         assert process.wait(timeout=30) == 0
 
 
+def test_a_subscriber_far_behind_is_told_how_far_and_told_again_when_it_has_caught_up(switchboard, big_store, tmp_path):
+    """Issue 24: a socket catching up more than a page behind hears `behind` with the distance (the pages
+    show it), its events still arrive complete and in order, and `behind` with distance 0 says it is live."""
+    store = copy_of(big_store, tmp_path)
+    process = subprocess.Popen([str(switchboard), "serve", *CLOCK_SHIFT, "--admin-token-file", ADMIN_TOKEN_FILE, "--port", "0",
+                                "--store", str(store)], stdout=subprocess.PIPE, stderr=open(tmp_path / "server.log", "w"), text=True)
+    port = int(process.stdout.readline().split("127.0.0.1:")[1].split()[0])
+    head = api.get(f"http://127.0.0.1:{port}/healthz").json()["position"]
+
+    async def run():
+        async with connect(f"ws://127.0.0.1:{port}/v1/stream?after=0&topics=all", max_size=None) as ws:
+            first = json.loads(await asyncio.wait_for(ws.recv(), 30))
+            assert first["type"] == "behind" and first["position"] == 0 and first["head"] >= head, first
+            assert first["distance"] == first["head"] - first["position"]
+            positions, told = [], [first]
+            while True:
+                message = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                if message["type"] == "event":
+                    positions.append(message["position"])
+                elif message["type"] == "behind":
+                    told.append(message)
+                    if message["distance"] == 0:
+                        break
+            assert positions == list(range(1, len(positions) + 1)) and positions[-1] >= head
+            # Each report says how far this socket had got, never more than it had been sent.
+            assert all(later["position"] >= earlier["position"] for earlier, later in zip(told, told[1:]))
+            assert told[-1]["position"] == positions[-1] == told[-1]["head"]
+        # A subscriber within a page of the head is not told anything.
+        async with connect(f"ws://127.0.0.1:{port}/v1/stream?after={head - 10}&topics=all") as ws:
+            events = 0
+            while events < 10:
+                message = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                assert message["type"] in ("event", "state"), message
+                events += message["type"] == "event"
+    try:
+        asyncio.run(run())
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
 def test_idle_sockets_are_pinged_and_dead_peers_are_dropped(switchboard, tmp_path):
     import socket
     process = subprocess.Popen([str(switchboard), "serve", *CLOCK_SHIFT, "--admin-token-file", ADMIN_TOKEN_FILE, "--port", "0", "--store", str(tmp_path / "k.sqlite"),

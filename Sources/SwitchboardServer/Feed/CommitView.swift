@@ -51,6 +51,12 @@ struct CommitView: Sendable {
         return share
     }
 
+    /// The topic message `index` is the state of (`nil` for an event): a newer one supersedes it in a
+    /// long queue.
+    func stateTopic(_ index: Int) -> String? {
+        index < subjects.count ? nil : changed[index - subjects.count].topic
+    }
+
     func message(_ index: Int, of events: [RecordedEvent]) -> [UInt8] {
         index < events.count
             ? FeedHub.eventMessage(events[index])

@@ -37,24 +37,40 @@ extension FeedHub {
     /// What a catching-up socket may have unwritten before its next page is read: about a page.
     static let catchUpWindowBytes = 64 * 1024
 
-    /// Reads the log from `after` until the subscriber has everything the pump delivered, then joins it.
+    /// Reads the log from `after` until the subscriber has everything the pump delivered, then joins it:
+    /// from the pump's recent commits while `after` is among them (memory only), else from the store.
     /// Paced by what the socket takes: the next page is read only once most of the last has gone out,
     /// so a reader that does not read costs a page, not the log (issue 20, D4); and at most
-    /// `PageSlots.limit` pages are read at once, whatever the number of new subscribers.
+    /// `PageSlots.limit` pages are read from the store at once, whatever the number of new subscribers.
+    /// A subscriber more than a page behind is told how far (`behind`), and told again (distance 0)
+    /// once it has caught up.
     func catchUp(_ connection: ConnectionID, after: Int64, topics: Topics, server: WebServer) async {
         server.track(connection)
         defer { server.untrack(connection) }
         var last = after
+        var toldBehindAt: ContinuousClock.Instant?
         while !Task.isCancelled {
-            let joined = hub.withLock { hub -> Bool in
-                guard last >= hub.delivered, hub.subscribers[connection] != nil else { return false }
+            let (joined, head, recent) = hub.withLock { hub -> (Bool, Int64, [RecentCommits.Commit]?) in
+                guard hub.subscribers[connection] != nil else { return (false, hub.delivered, nil) }
+                guard last >= hub.delivered else { return (false, hub.delivered, hub.recent.after(last, limit: Self.pageEvents)) }
                 hub.subscribers[connection]?.live = true
                 hub.index.add(connection, topics)
                 hub.subscribers[connection]?.catchUp = nil  // done: no need to keep the task to cancel
-                return true
+                return (true, hub.delivered, nil)
             }
-            if joined { return }
+            if joined {
+                if toldBehindAt != nil { server.send(connection, text: Self.behindMessage(at: last, head: head)) }
+                return
+            }
+            if head - last > Int64(Self.pageEvents), toldBehindAt.map({ ContinuousClock.now - $0 >= .seconds(1) }) ?? true {
+                server.send(connection, text: Self.behindMessage(at: last, head: head))
+                toldBehindAt = .now
+            }
             guard await room(for: connection, server) else { return }  // closed, or given up on
+            if let recent, !recent.isEmpty {
+                last = sendRecent(recent, to: connection, after: last, topics: topics, server: server)
+                continue
+            }
             await pageSlots.acquire()
             let sent = await sendPage(to: connection, after: last, topics: topics, server: server)
             await pageSlots.release()
@@ -66,11 +82,41 @@ extension FeedHub {
         }
     }
 
+    /// Events a catch-up page holds.
+    static let pageEvents = 256
+
+    /// `{"type":"behind","position":P,"head":H,"distance":D}`: the subscriber has everything up to
+    /// `position` of its topics and the log is at `head`; distance 0 once it is live.
+    static func behindMessage(at position: Int64, head: Int64) -> [UInt8] {
+        let distance = max(0, head - position)
+        return Array(#"{"type":"behind","position":\#(position),"head":\#(max(head, position)),"distance":\#(distance)}"#.utf8)
+    }
+
+    /// Commits the pump delivered, as it sent them to live subscribers (their view at the time), from
+    /// memory, in one write: the events after `last` that `topics` follow, each commit's states
+    /// after its events. Answers the position reached.
+    func sendRecent(_ commits: [RecentCommits.Commit], to connection: ConnectionID, after last: Int64, topics: Topics,
+                    server: WebServer) -> Int64 {
+        work.measure {
+            var texts: [[UInt8]] = [], stateTopics: [String?] = []
+            for commit in commits {
+                for index in commit.view.share(for: topics) {
+                    // A resume inside a commit: its events up to `last` were had already.
+                    if index < commit.events.count, commit.events[index].position <= last { continue }
+                    texts.append(commit.view.message(index, of: commit.events))
+                    stateTopics.append(commit.view.stateTopic(index))
+                }
+            }
+            server.send([connection], texts: texts, stateTopics: stateTopics)
+            return commits.last?.last ?? last
+        }
+    }
+
     enum PageSent { case sent(through: Int64), nothingYet, failed }
 
     /// One page of the log as the pump sends a commit: its events, then each state it changed once.
     func sendPage(to connection: ConnectionID, after last: Int64, topics: Topics, server: WebServer) async -> PageSent {
-        guard let page = try? await store.readAll(after: last, limit: 256), let end = page.last?.position else { return .nothingYet }
+        guard let page = try? await store.readAll(after: last, limit: Self.pageEvents), let end = page.last?.position else { return .nothingYet }
         guard (try? await projections.waitUntil(end)) != nil else {
             refuse(connection, server, CloseCode.internalError, "the projections stopped following the log")
             return .failed
@@ -78,7 +124,8 @@ extension FeedHub {
         let typed = work.measure { page.map { try? EventCodec.decode($0) } }
         let view = await projections.read { [work] state in work.measure { CommitView(typed, in: state, only: topics) } }
         work.measure {
-            for index in view.share(for: topics) { server.send(connection, text: view.message(index, of: page)) }
+            let share = view.share(for: topics)
+            server.send([connection], texts: share.map { view.message($0, of: page) }, stateTopics: share.map(view.stateTopic))
         }
         return .sent(through: end)
     }

@@ -34,6 +34,7 @@ extension FeedHub {
         let keys = Set(view.subjects.compactMap { $0 }.flatMap(TopicKey.keys(of:)))
         let (walls, others, server) = hub.withLock { hub -> ([ConnectionID], [(ConnectionID, Topics)], WebServer?) in
             hub.delivered = last.position
+            hub.recent.append(RecentCommits.Commit(events: commit, view: view))
             guard !hub.stopped else { return ([], [], nil) }
             let followers = hub.index.followers(of: keys).compactMap { id in hub.subscribers[id].map { (id, $0.topics) } }
             let any = hub.index.all.first.flatMap { hub.subscribers[$0]?.server } ?? followers.first.flatMap { hub.subscribers[$0.0]?.server }
@@ -56,7 +57,7 @@ extension FeedHub {
             if !share.isEmpty { byShare[share, default: []].append(connection) }
         }
         for (share, connections) in byShare.sorted(by: { $0.value.count > $1.value.count }) {
-            server.send(connections, texts: share.map(message))
+            server.send(connections, texts: share.map(message), stateTopics: share.map(view.stateTopic))
         }
         deliveryLag.recordElapsed(since: live.folded)
     }

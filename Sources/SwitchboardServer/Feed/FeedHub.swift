@@ -28,6 +28,8 @@ final class FeedHub: Service {
     /// The commits the projections hand over, until the pump takes them.
     let pending = Mutex<AsyncStream<LiveCommit>?>(nil)
     let pageSlots = PageSlots()
+    /// Events kept in memory for catching up (about 10–20 MB; a minute of a 1 000-agent floor).
+    static let recentEvents = 16_384
     /// How often a caught-up socket hears from the server when nothing happens: a page tells a quiet
     /// feed from a dead one by it ("updated N s ago" is the last contact, not the last event).
     static let heartbeatEvery: Duration = .seconds(5)
@@ -66,6 +68,8 @@ final class FeedHub: Service {
         var index = TopicIndex()
         /// The last position the pump has handed to live subscribers.
         var delivered: Int64 = 0
+        /// The last commits the pump delivered, for subscribers catching up (kept with `delivered`).
+        var recent = RecentCommits(maxEvents: FeedHub.recentEvents)
         var stopped = false
     }
 

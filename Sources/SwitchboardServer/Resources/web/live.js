@@ -29,7 +29,7 @@ export class ServerClock {
 
 const words = {
   standby: ['○', 'no session open'], connecting: ['◌', 'connecting'], live: ['●', 'live'], reconnecting: ['↻', 'reconnecting'],
-  polling: ['⇅', 'polling (no WebSocket)'], offline: ['✕', 'offline'],
+  polling: ['⇅', 'polling (no WebSocket)'], offline: ['✕', 'offline'], behind: ['⇣', 'catching up'],
 };
 
 /** The badge: live / reconnecting / polling / offline and "updated N s ago"; mirrored on `body[data-feed]`;
@@ -293,6 +293,11 @@ export class LiveFeed {
       this.onState(message.topic, message.state, message.position);
     } else if (message.type === 'heartbeat') {
       this.heartbeatMs = message.everyMs;
+    } else if (message.type === 'behind') {
+      // The server is more than a page ahead of what this page has seen (a reconnect after a while, a
+      // server under load): said on the badge until the server says it has caught up (distance 0).
+      if (message.distance > 0) this.badge?.set('behind', `${message.distance} events behind`);
+      else if (this.badge?.state === 'behind') this.badge.set('live');
     }
   }
 
