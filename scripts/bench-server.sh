@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Server figures (poll vs a hello handler, fan-out latency, memory per WebSocket), each beside its
-# baseline in the same run. Needs wrk (installed here if missing). Not part of CI.
+# Server figures (poll vs a hello handler, fan-out latency, memory per WebSocket; `capacity`: the floor
+# stepped up), each beside its baseline in the same run. Needs wrk (installed here if missing). Not part of CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh

@@ -10,6 +10,12 @@
              subscribers on `topics=all` (walls). Shape `floor`: 1 000 agents dialling, each followed
              by a subscriber of its own `session:` topic, plus 20 on `topics=all`. The subscribers are
              compiled `FrameReader` processes of 500 connections; each one's CPU is printed.
+  capacity   the floor stepped from 100 to 5 000 agents (plus 20 walls), each step on a fresh server
+             beside the bare broadcaster replaying that step's own timing: p50/p99 for agents and
+             walls, the server's CPU seconds per 1 000 events and where they went (its
+             `switchboard_work_seconds_total{stage}` counters), answer → last cancel p99 (the dialling
+             path) — then the largest floor under 100 ms p99, stated with the machine's baselines (a
+             hello handler's req/s, a bare SQLite scan's rows/s). Not in the default set: 15 minutes.
   walls      /healthz while 3 000 walls read a steady stream, beside /healthz with none, at the default
              --max-feed-sockets and with the cap lifted.
   ws_memory  server RSS growth per idle subscriber.
@@ -31,7 +37,8 @@ from clock_shift import CLOCK_SHIFT, CLOCK_SHIFT_HOURS  # noqa: E402  (the tests
 
 BIN = sys.argv[1] if len(sys.argv) > 1 else ".build/release/switchboard"
 BENCH = sys.argv[2] if len(sys.argv) > 2 else ".build/release/switchboard-bench"
-# Which figures (comma-separated: poll, fanout, floor, walls, ws_memory); all by default.
+# Which figures (comma-separated: poll, fanout, floor, capacity, walls, ws_memory); all but `capacity`
+# (ten minutes and more) by default.
 ONLY = set(sys.argv[3].split(",")) if len(sys.argv) > 3 else {"poll", "fanout", "floor", "walls", "ws_memory"}
 
 
@@ -173,8 +180,9 @@ def schedule(store, since_ms, until_ms, result):
     the product was. Returns a schedule file for the broadcaster."""
     import sqlite3
     with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+        shift = CLOCK_SHIFT_HOURS * 3_600_000  # the product's stamps are on its shifted clock
         times = [t for (t,) in db.execute("SELECT time FROM events WHERE time >= ? AND time < ? ORDER BY position",
-                                          (since_ms, until_ms))]
+                                          (since_ms + shift, until_ms + shift))]
     sends = []
     for t in times:
         if sends and sends[-1][0] == t:
@@ -240,52 +248,144 @@ def fanout_all(port, store, counts=(10, 100, 1000), seconds=12):
                "client_cpu_s": ours["client_cpu_s"], "bare_client_cpu_s": baseline["client_cpu_s"], "seconds": seconds}
 
 
-def floor_traffic(port, agents=1000, per_queue=10):
-    """`agents` agents dialling with real ring and talk times (about 300 events/s in all): per batch one
-    person answers after 4-8 s and talks 40 s, the others ring on until cut short. Returns the sessions."""
-    sessions = []
-    for q in range(agents // per_queue):
+# Without a safe-harbor message a queue dials one line at a time (it could not play one to a person it abandons).
+SAFE_HARBOR_MESSAGE = "This is Switchboard Floor calling about your account. Please call us back at 512 555 0100."
+
+
+def floor_traffic(port, agents=1000, per_queue=10, batches=10, spread_s=30):
+    """`agents` agents dialling, `per_queue` to a queue, with enough contacts for `batches` batches each:
+    per batch of three one person answers after 3-8 s and talks 3-40 s (then 5-25 s of wrap-up), the
+    others ring on until cut short or give up. The agents start evenly over `spread_s` seconds (about
+    one cycle) and ring, talk and wrap-up times are spread (by a hash), so the event rate is steady
+    from then on — about 0.4 events/s an agent. Returns the sessions."""
+    queues = []
+    per_agent = 3 * batches
+    for q in range(-(-agents // per_queue)):
         contacts = []
-        for i in range(per_queue * 12):
-            number = q * per_queue * 12 + i
-            answers = i % 3 == 0
-            contacts.append({"phone": f"+1{512 + number // 9000}555{1000 + number % 9000}",
-                             "script": {"ringMs": 4000 + (number * 397) % 4000, "answer": "human" if answers else "none",
-                                        "talkMs": 40000}})
-        queue = post(port, "/v1/queues", {"name": f"Floor {q}", "maxAttempts": 1, "contacts": contacts})
-        for a in range(per_queue):
-            session = post(port, "/v1/sessions", {"agentId": f"agent-{q}-{a}", "queueId": queue["queueId"],
-                                                  "mode": "parallel", "profile": "balanced"})
-            sessions.append(session["sessionId"])
+        for i in range(per_queue * per_agent):
+            number = q * per_queue * per_agent + i
+            spread = (number * 2654435761) % 1_000_003
+            contacts.append({"phone": f"+1512{200 + number // 10000}{number % 10000:04d}",
+                             "script": {"ringMs": 3000 + spread % 5000, "answer": "human" if i % 3 == 0 else "none",
+                                        "talkMs": 3000 + spread % 37000}})
+        queues.append(post(port, "/v1/queues", {"name": f"Floor {q}", "maxAttempts": 1, "contacts": contacts,
+                                                "safeHarborMessage": SAFE_HARBOR_MESSAGE})["queueId"])
+    sessions, started = [], time.monotonic()
+    for agent in range(agents):
+        time.sleep(max(0.0, started + spread_s * agent / agents - time.monotonic()))
+        session = post(port, "/v1/sessions", {"agentId": f"agent-{agent}", "queueId": queues[agent // per_queue],
+                                              "mode": "parallel", "profile": "balanced",
+                                              "settings": {"wrapUpMs": 5000 + (agent * 7919) % 20000}})
+        sessions.append(session["sessionId"])
     return sessions
 
 
-def fanout_floor(seconds=15, walls=20):
-    """Shape `floor`: 1 000 agents' subscribers each on its own session, and `walls` on `topics=all`."""
+def cpu_seconds(pid):
+    """User + system CPU seconds `pid` has used so far."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def metrics(port):
+    """`GET /metrics`, as {name{labels}: value}."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers=auth())
+    with urllib.request.urlopen(request, timeout=10) as response:
+        text = response.read().decode()
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            values[name] = float(value)
+    return values
+
+
+def histogram_p99_ms(before, after, name):
+    """The p99 (ms, a bucket's upper bound) of a Prometheus histogram over the window between two scrapes."""
+    buckets = sorted(((float(key.split('le="')[1].split('"')[0]), after[key] - before.get(key, 0))
+                      for key in after if key.startswith(name + "_bucket{") and 'le="+Inf"' not in key))
+    total = after.get(name + "_count", 0) - before.get(name + "_count", 0)
+    if not total:
+        return None
+    for bound, count in buckets:
+        if count >= total * 0.99:
+            return round(bound * 1000, 2)
+    return "over " + str(round(buckets[-1][0] * 1000)) if buckets else None
+
+
+def floor_step(agents, walls=20, seconds=15, warm_up=5):
+    """One floor size on a fresh server: `agents` dialling, each followed by a subscriber of its own
+    session, plus `walls` on `topics=all`; once all have started and `warm_up` seconds more, `seconds` measured. The server's
+    CPU over the window per 1 000 events, where its time went (its own counters), the dialling path's
+    answer → last cancel p99, then the bare broadcaster replaying the window's timing to the same
+    clients once the server is stopped."""
     directory = tempfile.mkdtemp(prefix="switchboard-floor-")
-    server, port = start(["serve", "--port", "0", "--store", f"{directory}/floor.sqlite", "--log-level", "error"])
+    server, port = start(["serve", "--port", "0", "--store", f"{directory}/floor.sqlite", "--log-level", "error",
+                          "--max-feed-sockets", str(agents + walls + 100)])
     try:
-        sessions = floor_traffic(port)
-        time.sleep(3)
+        sessions = floor_traffic(port, agents)
+        time.sleep(warm_up)
         topics = [f"session:{s}" for s in sessions] + ["all"] * walls
-        # Connection i subscribes to topics[i]: the agents, then the walls.
-        before, started = get(port, "/healthz")["position"], time.time()
+        before, cpu_before, scrape_before, started = (get(port, "/healthz")["position"], cpu_seconds(server.pid),
+                                                      metrics(port), time.time())
         ours = subscribers(port, len(topics), seconds, topics)
-        events_per_s = (get(port, "/healthz")["position"] - before) / (time.time() - started)
+        elapsed, events = time.time() - started, get(port, "/healthz")["position"] - before
+        cpu, scrape_after = cpu_seconds(server.pid) - cpu_before, metrics(port)
         timing = schedule(f"{directory}/floor.sqlite", started * 1000, time.time() * 1000, ours)
-        baseline = bare(ours, len(topics), seconds, topics, events_per_s, timing)
-        os.unlink(timing)
-        return {"figure": "fanout", "shape": "floor", "agents": len(sessions), "walls": walls,
-                "connected": ours["connected"], "warm_up_samples_skipped": ours["catch_up_samples_skipped"],
-                "events_per_s": round(events_per_s, 1),
-                "messages_per_s": round(ours["messages"] / seconds),
-                "agents_p50_ms": ours["own_topics"]["p50_ms"], "agents_p99_ms": ours["own_topics"]["p99_ms"],
-                "walls_p50_ms": ours["all_topics"]["p50_ms"], "walls_p99_ms": ours["all_topics"]["p99_ms"],
-                "bare_agents_p99_ms": baseline["own_topics"]["p99_ms"], "bare_walls_p99_ms": baseline["all_topics"]["p99_ms"],
-                "client_cpu_s": ours["client_cpu_s"], "bare_client_cpu_s": baseline["client_cpu_s"], "seconds": seconds}
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+    baseline = bare(ours, len(topics), seconds, topics, events / elapsed, timing)
+    os.unlink(timing)
+    # Where the server's CPU went, from its own counters; `other` is what no stage counts (the
+    # concurrency runtime's scheduling, API requests, timers).
+    stages = {key.split('stage="')[1].split('"')[0]: (scrape_after[key] - scrape_before.get(key, 0)) / max(events, 1) * 1000
+              for key in scrape_after if key.startswith("switchboard_work_seconds_total{")}
+    stages["other"] = cpu / max(events, 1) * 1000 - sum(stages.values())
+    stages = {stage: round(seconds, 3) for stage, seconds in stages.items()}
+    return {"figure": "capacity", "agents": agents, "walls": walls, "connected": ours["connected"], "failed": ours["failed"],
+            "closed_by_server": ours["closed_by_server"], "events_per_s": round(events / elapsed, 1),
+            "messages_per_s": round(ours["messages"] / seconds),
+            "agents_p50_ms": ours["own_topics"]["p50_ms"], "agents_p99_ms": ours["own_topics"]["p99_ms"],
+            "walls_p50_ms": ours["all_topics"]["p50_ms"], "walls_p99_ms": ours["all_topics"]["p99_ms"],
+            "bare_agents_p99_ms": baseline["own_topics"]["p99_ms"], "bare_walls_p99_ms": baseline["all_topics"]["p99_ms"],
+            "cpu_s_per_1000_events": round(cpu / max(events, 1) * 1000, 3), "cpu_busy": round(cpu / elapsed, 2),
+            "work_s_per_1000_events": stages,
+            "answer_to_last_cancel_p99_ms": histogram_p99_ms(scrape_before, scrape_after, "switchboard_answer_to_last_cancel_seconds"),
+            "warm_up_samples_skipped": ours["catch_up_samples_skipped"],
+            "client_cpu_s": ours["client_cpu_s"], "bare_client_cpu_s": baseline["client_cpu_s"], "seconds": seconds}
+
+
+def machine_baselines():
+    """How fast this machine is, by figures that do not depend on Switchboard's code: a minimal
+    libwebsockets hello handler under wrk, and a bare SQLite scan (the replay benchmark's baseline).
+    A capacity is stated with them: a box whose baselines read 2.5× slower carries about that much less."""
+    hello, port = start(["hello-server", "--port", "0"], binary=BENCH)
+    try:
+        hello_req_per_s = wrk(f"http://127.0.0.1:{port}/")
+    finally:
+        hello.send_signal(signal.SIGTERM)
+        hello.wait(timeout=30)
+    replay = subprocess.run([BENCH, "--only", "replay", "--events", "200000"], capture_output=True, text=True, timeout=600)
+    scan = next((json.loads(line) for line in replay.stdout.splitlines() if '"replay"' in line), {})
+    return {"figure": "capacity_baselines", "hello_req_per_s": round(hello_req_per_s),
+            "bare_scan_rows_per_s": scan.get("baseline_scan_events_per_s"), "cores": os.cpu_count()}
+
+
+# The issue's steps, and on past them until the node is well past its capacity on this machine.
+CAPACITY_STEPS = (100, 200, 400, 700, 1000, 1500, 2000, 3000, 4000, 5000)
+
+
+def capacity(steps=CAPACITY_STEPS):
+    """The floor stepped up: the machine's baselines, each size's figures, then the largest whose agents'
+    and walls' p99 stayed under 100 ms with every subscriber connected."""
+    yield machine_baselines()
+    carried = None
+    for agents in steps:
+        step = floor_step(agents)
+        yield step
+        if step["agents_p99_ms"] < 100 and step["walls_p99_ms"] < 100 and not step["failed"]:
+            carried = agents
+    yield {"figure": "capacity_summary", "largest_floor_under_100ms": carried, "walls": 20, "steps": list(steps)}
 
 
 def healthz_during(port, work):
@@ -391,7 +491,10 @@ def main():
                 process.send_signal(signal.SIGTERM)
                 process.wait(timeout=30)
     if "floor" in ONLY:
-        print(json.dumps(fanout_floor()), flush=True)
+        print(json.dumps(floor_step(1000)), flush=True)
+    if "capacity" in ONLY:
+        for figure in capacity():
+            print(json.dumps(figure), flush=True)
     if "walls" in ONLY:
         for figure in walls():
             print(json.dumps(figure), flush=True)

@@ -9,6 +9,10 @@ apt_needed=()
 command -v pkg-config >/dev/null 2>&1 || apt_needed+=(pkg-config)
 dpkg -s libsqlite3-dev >/dev/null 2>&1 || apt_needed+=(libsqlite3-dev)
 dpkg -s libwebsockets-dev >/dev/null 2>&1 || apt_needed+=(libwebsockets-dev)
+# The server runs lws on a libev (epoll) loop: lws's plugin for it and libev's header (Debian's
+# libwebsockets-dev depends on both; named here so a build never finds them missing).
+dpkg -s libwebsockets-evlib-ev >/dev/null 2>&1 || apt_needed+=(libwebsockets-evlib-ev)
+dpkg -s libev-dev >/dev/null 2>&1 || apt_needed+=(libev-dev)
 command -v sqlite3 >/dev/null 2>&1 || apt_needed+=(sqlite3)
 # The page tests (`setup.sh --tests`) drive a real headless Chromium (Tests/contract/test_pages.py).
 if [ "${1:-}" = "--tests" ]; then

@@ -14,7 +14,9 @@ extension DialerEngine {
     /// and when another writer got in first, re-reads the log and decides the refused commands again.
     func settle() async throws {
         guard !inFlight.isEmpty else { return }
-        if inFlight.contains(where: { !$0.placements.isEmpty }) || writer.haltedBy != nil { await writer.idle() }
+        if clock.waitsForDurableDials && inFlight.contains(where: { !$0.placements.isEmpty }) || writer.haltedBy != nil {
+            await writer.idle()
+        }
         let known = shared.outcomes.withLock { known in
             let taken = known
             known = [:]
@@ -24,7 +26,12 @@ extension DialerEngine {
         var remaining: [InFlight] = []
         for entry in inFlight {
             switch known[entry.ticket] {
-            case true?: for request in entry.placements { carrier.placeCall(request) }
+            case true?:
+                // A call ended while its dial was on its way to the log (its batch cancelled, won, timed
+                // out) is not placed: nothing rings for a decision already taken back.
+                for request in entry.placements where state.batches[request.reference.batchId]?.call(request.reference.callId)?.isLive == true {
+                    carrier.placeCall(request)
+                }
             case false?: refused.append(entry)
             case nil: remaining.append(entry)
             }

@@ -123,12 +123,14 @@ public final class DialerEngine<Clock: EngineClock> {
             if let (time, input, late) = await clock.next() {
                 // What is due at this instant is decided before the log is written, so it shares one
                 // commit (a batch ending and the next starting: one fsync, one write to each feed
-                // socket) — up to the first decision that places a call, whose dial must be durable
-                // before anything else is decided.
+                // socket) — up to the first decision that places a call, whose dial goes to the log
+                // at once (the call is placed once it is durable).
                 work.measure {
+                    let before = inFlight.count
                     writer.hold()
                     handle(input, at: time, late: late)
-                    while !inFlight.contains(where: { !$0.placements.isEmpty }), let (time, input, late) = clock.nextDue() {
+                    while !inFlight.dropFirst(before).contains(where: { !$0.placements.isEmpty }),
+                          let (time, input, late) = clock.nextDue() {
                         handle(input, at: time, late: late)
                     }
                     writer.release()
@@ -232,6 +234,7 @@ public final class DialerEngine<Clock: EngineClock> {
         inFlight.append(InFlight(ticket: ticket, command: command, attempt: attempt, ids: eventIds, placements: placements,
                                  reply: reply))
         let (shared, clock, onDurable) = (self.shared, self.clock, self.onDurable)
+        let placing = !placements.isEmpty && !clock.waitsForDurableDials
         writer.submit(writes) { written in
             switch written {
             case .success(let recorded):
@@ -240,6 +243,8 @@ public final class DialerEngine<Clock: EngineClock> {
                 shared.outcomes.withLock { $0[ticket] = true }
                 onDurable?(position)
                 reply?(.success(Decision(events: events, position: position)))
+                // Its calls are placed by the loop (`settle`): wake it, if it waits for its next input.
+                if placing { clock.schedule(.deferred({ nil }), at: clock.now) }
             case .failure:
                 shared.outcomes.withLock { $0[ticket] = false }  // decided again (and replied) after a re-read
                 // The loop may be waiting for its next input: wake it, so a failed write is answered

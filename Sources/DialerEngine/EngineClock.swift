@@ -63,6 +63,12 @@ public protocol EngineClock: Sendable {
     var wallClockBehindMs: Int64 { get }
     /// Whole hours by which this clock runs from the system's (a demo's or a test's; said in `/healthz`).
     var shiftHours: Int { get }
+    /// Whether the engine waits for a call's dial to be durable before it takes its next input. On
+    /// virtual time, where time moves only when the engine asks, so a call is placed at the very
+    /// instant its dial was decided (runs stay identical). Not on real time, which moves on anyway:
+    /// there, every input queued behind an fsync per dial — on a busy floor, an answer whose losing
+    /// lines waited tens of milliseconds for their cancel.
+    var waitsForDurableDials: Bool { get }
 }
 
 extension EngineClock {
@@ -123,6 +129,8 @@ public final class VirtualClock: EngineClock {
     private let state: Mutex<State>
 
     public init(startAt: Timestamp) { state = Mutex(State(now: startAt)) }
+
+    public var waitsForDurableDials: Bool { true }
 
     public var now: Timestamp { state.withLock { $0.now } }
 
@@ -226,6 +234,8 @@ public final class SystemClock: EngineClock {
 
     /// Hours the wall clock runs from the system's (the demo's and the tests' shift); 0 normally.
     public var shiftHours: Int { sources.shiftHours }
+
+    public var waitsForDurableDials: Bool { false }
 
     /// How far the wall clock is behind the event times (it stepped back); 0 normally.
     public var wallClockBehindMs: Int64 { state.withLock { $0.behindMs } }
