@@ -383,7 +383,9 @@ def capacity(steps=CAPACITY_STEPS):
     for agents in steps:
         step = floor_step(agents)
         yield step
-        if step["agents_p99_ms"] < 100 and step["walls_p99_ms"] < 100 and not step["failed"]:
+        # Carried: every subscriber connected, none closed as a slow consumer, both kinds heard, both under 100 ms.
+        if (0 < step["agents_p99_ms"] < 100 and 0 < step["walls_p99_ms"] < 100 and not step["failed"]
+                and not step["closed_by_server"]):
             carried = agents
     yield {"figure": "capacity_summary", "largest_floor_under_100ms": carried, "walls": 20, "steps": list(steps)}
 
