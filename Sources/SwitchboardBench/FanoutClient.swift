@@ -35,14 +35,18 @@ enum FanoutClient {
         var counts = (events: 0, eventBytes: 0, states: 0, stateBytes: 0)
         let marker = Array(#""time":""#.utf8)
         let eventPrefix = Array(#"{"type":"event""#.utf8)
+        let statePrefix = Array(#"{"type":"state""#.utf8)
         let paths = topics.map { "/v1/stream?after=\(after)&topics=\($0)" }
         let isAll = topics.map { $0 == "all" }
         let report = FrameReader.run(port: port, paths: paths, connections: connections, seconds: seconds,
                                      authorization: token.map { "Bearer " + $0 }) { index, message in
             let receivedMs = Date().timeIntervalSince1970 * 1000
             guard message.starts(with: eventPrefix) else {
-                counts.states += 1
-                counts.stateBytes += message.count
+                // States are counted (the baseline sends as many); `behind` and heartbeats are not.
+                if message.starts(with: statePrefix) {
+                    counts.states += 1
+                    counts.stateBytes += message.count
+                }
                 return
             }
             counts.events += 1
