@@ -270,13 +270,14 @@ class FakeTelnyx:
         for attempt in range(2 if self.duplicate_webhooks else 1):
             body["meta"]["attempt"] = attempt + 1
             raw = json.dumps(body).encode()
+            sent = time.monotonic()   # stamped when sent, as the server may act before its response returns
             try:
                 response = requests.post(call.webhook_url, data=raw, headers={"Content-Type": "application/json", **self.sign(raw)}, timeout=20)
                 status = response.status_code
             except requests.RequestException as error:
                 status = f"error: {error}"
             with self.lock:
-                self.webhooks.append((time.monotonic(), event_type, call.ccid, status))
+                self.webhooks.append((sent, event_type, call.ccid, status))
 
     def _end(self, call, cause, source, sip="unspecified"):
         with call.lock:

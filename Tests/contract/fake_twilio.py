@@ -91,7 +91,7 @@ class FakeTwilio:
         self.scripts = {}
         self.calls = {}
         self.requests = []        # (time, method, path, fields)
-        self.webhooks = []        # (time, url, fields, status)
+        self.webhooks = []        # (time sent, url, fields, status)
         self.violations = []
         self.rooms = {}           # room -> [call sids]
         self.lock = threading.Lock()
@@ -273,14 +273,16 @@ class FakeTwilio:
         deliveries = 2 if self.duplicate_callbacks else 1
         answer = None
         for _ in range(deliveries):
+            # Stamped when sent: the server may act on it (dial, answer) before its response returns here.
+            sent = time.monotonic()
             try:
                 response = requests.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=20)
                 with self.lock:
-                    self.webhooks.append((time.monotonic(), url, params, response.status_code))
+                    self.webhooks.append((sent, url, params, response.status_code))
                 answer = answer or response
             except requests.RequestException as error:
                 with self.lock:
-                    self.webhooks.append((time.monotonic(), url, params, f"error: {error}"))
+                    self.webhooks.append((sent, url, params, f"error: {error}"))
         return answer
 
     def _status(self, call, status, **extra):
