@@ -68,7 +68,7 @@ extension FeedHub {
             }
             guard await room(for: connection, server) else { return }  // closed, or given up on
             if let recent, !recent.isEmpty {
-                last = sendRecent(recent, to: connection, after: last, topics: topics, server: server)
+                last = send(recent, to: connection, after: last, topics: topics, server: server)
                 continue
             }
             await pageSlots.acquire()
@@ -92,11 +92,12 @@ extension FeedHub {
         return Array(#"{"type":"behind","position":\#(position),"head":\#(max(head, position)),"distance":\#(distance)}"#.utf8)
     }
 
-    /// Commits the pump delivered, as it sent them to live subscribers (their view at the time), from
-    /// memory, in one write: the events after `last` that `topics` follow, each commit's states
-    /// after its events. Answers the position reached.
-    func sendRecent(_ commits: [RecentCommits.Commit], to connection: ConnectionID, after last: Int64, topics: Topics,
-                    server: WebServer) -> Int64 {
+    /// Commits as the pump sends them, in one write: the events after `last` that `topics` follow,
+    /// each commit's states after its events. The pump's recent commits (the view live subscribers
+    /// had at the time) and a page read from the store both go out here. Answers the position reached.
+    @discardableResult
+    func send(_ commits: [RecentCommits.Commit], to connection: ConnectionID, after last: Int64, topics: Topics,
+              server: WebServer) -> Int64 {
         work.measure {
             var texts: [[UInt8]] = [], stateTopics: [String?] = []
             for commit in commits {
@@ -123,10 +124,8 @@ extension FeedHub {
         }
         let typed = work.measure { page.map { try? EventCodec.decode($0) } }
         let view = await projections.read { [work] state in work.measure { CommitView(typed, in: state, only: topics) } }
-        work.measure {
-            let share = view.share(for: topics)
-            server.send([connection], texts: share.map { view.message($0, of: page) }, stateTopics: share.map(view.stateTopic))
-        }
+        // The projections may be past the page (`view.position`): the page ends at its last event.
+        send([RecentCommits.Commit(events: page, view: view)], to: connection, after: last, topics: topics, server: server)
         return .sent(through: end)
     }
 
