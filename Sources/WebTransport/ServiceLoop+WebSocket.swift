@@ -121,19 +121,6 @@ extension ServiceLoop {
     /// Most payload bytes one coalesced write carries.
     static let coalesceLimit = 64 * 1024
 
-    /// The queued messages one write takes: at least one, then more while they fit in `limit` bytes.
-    static func takeBatch(from queue: inout [OutgoingMessage], limit: Int) -> [OutgoingMessage] {
-        var taken = 0
-        var bytes = 0
-        while taken < queue.count, taken == 0 || bytes + queue[taken].count <= limit {
-            bytes += queue[taken].count
-            taken += 1
-        }
-        let batch = Array(queue[..<taken])
-        queue.removeFirst(taken)
-        return batch
-    }
-
     func drainInbox() {
         for item in server.takeInbox() {
             switch item {

@@ -70,13 +70,24 @@ struct WebSocketConnection {
         return (states, bytes)
     }
 
-    /// The queued messages one write takes: at least one, then more while they fit in `limit` bytes
-    /// (the empties superseded states left are taken and dropped).
+    /// The queued messages one write takes: at least one, then more while they fit in `limit` bytes.
+    /// A message whose states were all superseded stays in the queue, empty, so the numbers
+    /// `latestState` holds need no renumbering; it is taken here and never written.
     mutating func takeBatch(limit: Int) -> [OutgoingMessage] {
-        let batch = ServiceLoop.takeBatch(from: &queue, limit: limit)
-        dequeued += UInt64(batch.count)
-        queuedBytes -= batch.reduce(0) { $0 + $1.count }
-        return batch.filter { $0.count > 0 }
+        var batch: [OutgoingMessage] = [], taken = 0, bytes = 0
+        while taken < queue.count {
+            let message = queue[taken]
+            if message.count > 0 {
+                guard batch.isEmpty || bytes + message.count <= limit else { break }
+                batch.append(message)
+                bytes += message.count
+            }
+            taken += 1
+        }
+        queue.removeFirst(taken)
+        dequeued += UInt64(taken)
+        queuedBytes -= bytes
+        return batch
     }
 
     /// Closes with `code`; a slow consumer's queue is dropped at once. Returns the bytes freed.

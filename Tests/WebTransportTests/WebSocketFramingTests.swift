@@ -59,15 +59,28 @@ struct WebSocketFramingTests {
     }
 
     @Test func aWriteTakesQueuedMessagesUpToTheLimitButAlwaysOne() {
-        var queue = [3000, 40_000, 30_000, 10].map { OutgoingMessage([UInt8](repeating: 0x61, count: $0)) }
-        let first = ServiceLoop.takeBatch(from: &queue, limit: 64 * 1024)
-        #expect(first.map(\.count) == [3000, 40_000])
-        let second = ServiceLoop.takeBatch(from: &queue, limit: 64 * 1024)
-        #expect(second.map(\.count) == [30_000, 10])
-        #expect(queue.isEmpty)
-        var big = [OutgoingMessage([UInt8](repeating: 0x61, count: 100_000)), OutgoingMessage([1])]
-        #expect(ServiceLoop.takeBatch(from: &big, limit: 64 * 1024).map(\.count) == [100_000])
-        #expect(big.count == 1)
+        func socket(_ sizes: [Int]) -> WebSocketConnection {
+            var socket = WebSocketConnection()
+            let messages = sizes.map { OutgoingMessage([UInt8](repeating: 0x61, count: $0)) }
+            _ = socket.enqueue(messages, bytes: sizes.reduce(0, +), totalQueued: 0, limits: WebServer.Limits())
+            return socket
+        }
+        var queued = socket([3000, 40_000, 30_000, 10])
+        #expect(queued.takeBatch(limit: 64 * 1024).map(\.count) == [3000, 40_000])
+        #expect(queued.takeBatch(limit: 64 * 1024).map(\.count) == [30_000, 10])
+        #expect(queued.queue.isEmpty && queued.queuedBytes == 0 && queued.dequeued == 4)
+        var big = socket([100_000, 1])
+        #expect(big.takeBatch(limit: 64 * 1024).map(\.count) == [100_000])
+        #expect(big.queue.count == 1)
+    }
+
+    /// A message emptied by superseded states is taken with the batch but never written.
+    @Test func emptiedMessagesAreTakenButNotWritten() {
+        var socket = WebSocketConnection()
+        let messages = [OutgoingMessage([]), OutgoingMessage(Array("kept".utf8)), OutgoingMessage([])]
+        _ = socket.enqueue(messages, bytes: 4, totalQueued: 0, limits: WebServer.Limits())
+        #expect(socket.takeBatch(limit: 64 * 1024).map(\.count) == [4])
+        #expect(socket.queue.isEmpty && socket.dequeued == 3 && socket.queuedBytes == 0)
     }
 }
 
