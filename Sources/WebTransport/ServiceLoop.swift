@@ -120,6 +120,9 @@ final class ServiceLoop {
         let vhost = lws_get_vhost_by_name(context, "default")
         let port = vhost.map { Int(lws_get_vhost_listen_port($0)) } ?? server.requestedPort
         let waker = ServiceWaker(context: context)
+        // Half a second: pings and hang-ups are set in whole seconds (see `cswitchboard_ev_ticker_start`).
+        let ticker = cswitchboard_ev_ticker_start(events, context, 0.5)
+        defer { cswitchboard_ev_ticker_stop(events, ticker) }
         server.didStart(port: port, error: nil, waker: waker)
 
         while true {
