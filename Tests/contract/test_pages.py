@@ -632,6 +632,64 @@ class FeedCounter:
         return sum(1 for _, k, position in list(self.received) if k == kind and position is not None and low <= position <= high)
 
 
+REWIND_FEED = """
+// The page's subscribe is sent with after=0 instead of the position its REST load reached, as a
+// page that was away for a while would: the server catches it up and says how far behind it is.
+const send = WebSocket.prototype.send;
+WebSocket.prototype.send = function (data) {
+  try {
+    const message = JSON.parse(data);
+    if (message.subscribe && window.__rewoundFrom === undefined) {
+      window.__rewoundFrom = message.subscribe.after;
+      message.subscribe.after = 0;
+      data = JSON.stringify(message);
+    }
+  } catch {}
+  return send.call(this, data);
+};
+// Every state the badge shows, with its words, however briefly.
+window.__badge = [];
+new MutationObserver(records => {
+  for (const record of records) {
+    if (record.target.id !== 'badge') continue;
+    const seen = [record.target.dataset.state, record.target.textContent];
+    const last = window.__badge[window.__badge.length - 1];
+    if (!last || last[0] !== seen[0]) window.__badge.push(seen);
+  }
+}).observe(document, { subtree: true, attributes: true, characterData: true, childList: true, attributeFilter: ['data-state'] });
+"""
+
+
+def test_a_page_far_behind_says_so_while_it_catches_up_and_goes_live_when_it_has(fresh):
+    """Issue 24: a subscriber more than a page behind hears `behind` frames; the badge says "catching
+    up · N events behind" until the server says it has joined, and nothing it already had is shown twice."""
+    for n in range(300):   # a log over a page long (256 events), and agents on the floor meanwhile
+        queue_with(fresh, f"Behind {n}", [{"phone": f"+1512557{n:04d}"}])
+    busy_agent(fresh, "agent-behind", 500)
+    driver = new_chrome()
+    try:
+        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": REWIND_FEED})
+        driver.get(fresh.base + "/supervisor" + "#token=" + ADMIN_TOKEN)
+        wait_for(lambda: driver.execute_script("return window.__rewoundFrom") is not None, message="no subscribe sent")
+        rewound = driver.execute_script("return window.__rewoundFrom")
+        assert rewound > 256, f"the demo's log is too short to be a page behind ({rewound} events)"
+
+        def went_behind_then_live():
+            states = driver.execute_script("return window.__badge")
+            behind = [i for i, (state, _) in enumerate(states) if state == "behind"]
+            return behind and any(state == "live" for state, _ in states[behind[0]:]) and states
+        states = wait_for(went_behind_then_live, timeout=30, message=lambda: driver.execute_script("return window.__badge"))
+        words = next(text for state, text in states if state == "behind")
+        distance = int(words.split("catching up · ")[1].split(" events behind")[0])
+        assert 256 < distance and "⇣" in words
+        assert driver.find_element(By.ID, "badge").get_attribute("data-state") == "live"
+        overview = fresh.get("/v1/overview")
+        wait_for(lambda: set(rows_of_wall(driver)) == {row["agentId"] for row in overview["sessions"]})
+        assert page_errors(driver) == []
+    finally:
+        driver.quit()
+
+
 def test_the_wall_orders_agents_as_people_read_them_and_sorts_and_filters_by_state(chrome, fresh):
     """Issue 21, a wall that scales: rows sorted as strings put agent-10 before agent-2; there was no
     sort or filter by state, and the queues sat below every agent. Now agent ids sort naturally, the
