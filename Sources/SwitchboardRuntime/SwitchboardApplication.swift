@@ -201,6 +201,13 @@ struct EngineService: Service {
     var maxPause: Duration = .seconds(30)
 
     func run() async throws {
+        let thread = EngineThread()
+        defer { thread.stop() }
+        try await withTaskExecutorPreference(thread) { try await runEngines() }
+    }
+
+    /// Runs an engine, and another after each failure, on the engine's own thread.
+    private func runEngines() async throws {
         var pause = firstPause
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
             do {
