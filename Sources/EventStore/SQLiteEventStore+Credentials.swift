@@ -20,9 +20,8 @@ extension SQLiteEventStore: CredentialStore {
     }
 
     public func tokenId(forHash hash: [UInt8]) async throws -> String? {
-        try reader.withLock { db in
-            guard !db.isClosed else { throw EventStoreError.closed }
-            return try Self.mapErrors(path: path) {
+        try await readers.read { db in
+            try Self.mapErrors(path: path) {
                 let statement = try db.statement("SELECT token_id FROM credentials WHERE hash = ?1")
                 defer { statement.reset() }
                 statement.bind(1, blob: hash)

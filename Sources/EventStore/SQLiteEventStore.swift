@@ -20,7 +20,10 @@ public final class SQLiteEventStore: EventStore {
     let core: Core
     /// The writer thread's CPU time (`switchboard_work_seconds_total{stage="writes"}`).
     public var writerWork: WorkMeter { core.work }
-    let reader: Mutex<SQLiteDatabase>
+    /// Read connections; a few, so a long read (a verify) delays no other.
+    let readers: ReaderPool
+    /// How many: reads beside a verify, a catch-up page and an export without waiting for each other.
+    static let readerCount = 3
     /// Opened by `openForReading`: appends and credentials are refused before they reach SQLite.
     let readOnly: Bool
     var live: LiveFeed { core.live }
@@ -60,7 +63,7 @@ public final class SQLiteEventStore: EventStore {
         let writerDB: SQLiteDatabase
         let state: LoadedState
         let headFile: HeadRecordState
-        let readerDB: SQLiteDatabase
+        let readerPool: ReaderPool
         do {
             do {
                 writerDB = try SQLiteDatabase(path: path, readOnly: readOnly)
@@ -78,10 +81,13 @@ public final class SQLiteEventStore: EventStore {
                 headFile = try Self.recordHead(checkedHead, state, path: path)
             }
             do {
-                readerDB = try SQLiteDatabase(path: path, readOnly: readOnly)
-                try readerDB.execute("PRAGMA query_only = ON")
+                readerPool = try ReaderPool(size: Self.readerCount) {
+                    let db = try SQLiteDatabase(path: path, readOnly: readOnly)
+                    try db.execute("PRAGMA query_only = ON")
+                    return db
+                }
             } catch {
-                throw EventStoreError.cannotOpen(path: path, reason: error.description)
+                throw EventStoreError.cannotOpen(path: path, reason: "\(error)")
             }
         } catch {
             // A log that could not be created leaves no head record behind to make it look lost.
@@ -90,7 +96,7 @@ public final class SQLiteEventStore: EventStore {
         }
         core = Core(writer: Writer(db: writerDB, head: state.head, lastHash: state.lastHash, streams: state.streams,
                                    nextStreamKey: state.nextStreamKey, headFile: headFile))
-        reader = Mutex(readerDB)
+        readers = readerPool
         let thread = Thread { [core] in
             core.writerLoop()
             core.writerExited.signal()
@@ -115,7 +121,7 @@ public final class SQLiteEventStore: EventStore {
             writer.db.close()
             writer.headFile.file.close()
         }
-        reader.withLock { $0.close() }
+        readers.close()
     }
 
     // MARK: - EventStore
@@ -146,12 +152,7 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func readAll(after position: Int64, limit: Int) async throws -> [RecordedEvent] {
-        try readAllNow(after: position, limit: limit)
-    }
-
-    /// The synchronous read behind `readAll`, for callers already off the cooperative pool.
-    public func readAllNow(after position: Int64, limit: Int) throws -> [RecordedEvent] {
-        try events(Self.selectAll, .int(position), .int(Int64(max(0, limit))))
+        try await events(Self.selectAll, .int(position), .int(Int64(max(0, limit))))
     }
 
     /// A value bound to a read's `?N` parameters, in order.
@@ -160,11 +161,10 @@ public final class SQLiteEventStore: EventStore {
         case text(String)
     }
 
-    /// The events a prepared read returns, on the read connection (the one place reads are run).
-    func events(_ sql: String, _ parameters: Parameter...) throws -> [RecordedEvent] {
-        try reader.withLock { db in
-            guard !db.isClosed else { throw EventStoreError.closed }
-            return try Self.mapErrors(path: path) {
+    /// The events a prepared read returns, on a read connection (the one place reads are run).
+    func events(_ sql: String, _ parameters: Parameter...) async throws -> [RecordedEvent] {
+        try await readers.read { db in
+            try Self.mapErrors(path: path) {
                 let statement = try db.statement(sql)
                 defer { statement.reset() }
                 for (index, parameter) in parameters.enumerated() {
@@ -179,8 +179,7 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func scan(after position: Int64, limit: Int, _ body: (ScannedEvent) throws -> Void) async throws -> Int {
-        try reader.withLock { db in
-            guard !db.isClosed else { throw EventStoreError.closed }
+        try await readers.read { db in
             let statement = try Self.mapErrors(path: path) { try db.statement(Self.selectScan) }
             defer { statement.reset() }
             statement.bind(1, position)
@@ -197,17 +196,16 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func readStream(_ stream: String, after version: Int64, limit: Int) async throws -> [RecordedEvent] {
-        try events(Self.selectStream, .text(stream), .int(version), .int(Int64(max(0, limit))))
+        try await events(Self.selectStream, .text(stream), .int(version), .int(Int64(max(0, limit))))
     }
 
     public func readCorrelated(_ correlationId: String, after position: Int64, limit: Int) async throws -> [RecordedEvent] {
-        try events(Self.selectCorrelated, .text(correlationId), .int(position), .int(Int64(max(0, limit))))
+        try await events(Self.selectCorrelated, .text(correlationId), .int(position), .int(Int64(max(0, limit))))
     }
 
     public func position(at time: Timestamp) async throws -> Int64 {
-        try reader.withLock { db in
-            guard !db.isClosed else { throw EventStoreError.closed }
-            return try Self.mapErrors(path: path) {
+        try await readers.read { db in
+            try Self.mapErrors(path: path) {
                 let statement = try db.statement("SELECT max(position) FROM events WHERE time <= ?1")
                 defer { statement.reset() }
                 statement.bind(1, time.millisecondsSinceEpoch)
@@ -223,7 +221,7 @@ public final class SQLiteEventStore: EventStore {
 
     public func subscribe(after position: Int64) -> EventSubscription {
         EventSubscription(after: position, live: live) { [self] after, limit in
-            try readAllNow(after: after, limit: limit)
+            try await readAll(after: after, limit: limit)
         }
     }
 
