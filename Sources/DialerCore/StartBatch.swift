@@ -16,10 +16,16 @@ extension DialerState {
         let queue = try queue(session.queueId)
         guard queue.state == .active else { throw .queueNotWorkable(queue.id, queue.state) }
 
-        // Only contacts inside their calling hours now, wherever each one is.
-        let inHours = { (contact: Contact) in
-            CallingHours.allows(CallingHours.zones(of: contact), queue.callingWindow, at: now, wallClockBehindMs: behind)
-                && !doNotCall.contains(contact.phone)
+        // Only contacts inside their calling hours now, wherever each one is. Worked out once per set
+        // of zones: a list's contacts share a handful, and the clock of each zone costs a calendar's work.
+        var hoursByZones: [[String]: Bool] = [:]
+        func inHours(_ contact: Contact) -> Bool {
+            guard !doNotCall.contains(contact.phone) else { return false }
+            let zones = CallingHours.zones(of: contact)
+            if let known = hoursByZones[zones] { return known }
+            let allowed = CallingHours.allows(zones, queue.callingWindow, at: now, wallClockBehindMs: behind)
+            hoursByZones[zones] = allowed
+            return allowed
         }
         guard let head = queue.dialableContacts(limit: 1, at: now, where: inHours).first else {
             guard queue.liveGroups.isEmpty else { throw .nothingToDial(queue.id) }
