@@ -28,6 +28,9 @@ struct Options {
     /// The server's clock shift (`serve --clock-offset-hours`), so latencies compare one clock.
     var clockOffsetHours = 0.0
     var helloServer = false
+    // generate: a floor's log over days, into `--store` (see `FloorLog`).
+    var generate = false
+    var store: String?
     // broadcaster: the bare baseline of the fan-out figure.
     var broadcaster = false
     var shape = Broadcaster.Shape(eventsPerSecond: 10, eventBytes: 700, stateBytes: 1500, statesPerEvent: 2)
@@ -47,6 +50,8 @@ struct Options {
             case "--topics-file": topicsFile = iterator.next()
             case "--clock-offset-hours": clockOffsetHours = iterator.next().flatMap(Double.init) ?? clockOffsetHours
             case "hello-server": helloServer = true
+            case "generate": generate = true
+            case "--store": store = iterator.next()
             case "broadcaster": broadcaster = true
             case "--rate": shape.eventsPerSecond = iterator.next().flatMap(Double.init) ?? shape.eventsPerSecond
             case "--event-bytes": shape.eventBytes = iterator.next().flatMap(Int.init) ?? shape.eventBytes
@@ -60,7 +65,7 @@ struct Options {
                 }
                 shape.schedule = schedule
             default:
-                FileHandle.standardError.write(Data("usage: switchboard-bench hello-server [--port P] | broadcaster [--port P] [--rate EVENTS_PER_S] [--event-bytes B] [--state-bytes B] [--states-per-event X] [--schedule FILE] | [--events N] [--writers N] [--only append|append_random_ids|replay|engine|answer_to_cancel_us|carrier|audit|replay-phases|fanout-client [--port P] [--subscribers N] [--seconds S] [--after POS] [--topics T | --topics-file F] [--clock-offset-hours H]; the feed's token in SWITCHBOARD_TOKEN]\n".utf8))
+                FileHandle.standardError.write(Data("usage: switchboard-bench generate --events N --store PATH | hello-server [--port P] | broadcaster [--port P] [--rate EVENTS_PER_S] [--event-bytes B] [--state-bytes B] [--states-per-event X] [--schedule FILE] | [--events N] [--writers N] [--only append|append_random_ids|replay|engine|answer_to_cancel_us|carrier|audit|replay-phases|fanout-client [--port P] [--subscribers N] [--seconds S] [--after POS] [--topics T | --topics-file F] [--clock-offset-hours H]; the feed's token in SWITCHBOARD_TOKEN]\n".utf8))
                 exit(2)
             }
         }
@@ -77,6 +82,30 @@ if options.helloServer {
 }
 if options.broadcaster {
     Broadcaster.run(port: options.port, shape: options.shape)
+    exit(0)
+}
+if options.generate {
+    guard let path = options.store else {
+        FileHandle.standardError.write(Data("generate: --store PATH (a new file) and --events N\n".utf8))
+        exit(2)
+    }
+    let store = try SQLiteEventStore(path: path)
+    guard try await store.headPosition() == 0 else {
+        FileHandle.standardError.write(Data("generate: \(path) already holds events; give a new file\n".utf8))
+        exit(2)
+    }
+    var floor = FloorLog(store: store, shape: FloorLog.Shape())
+    let start = now()
+    let summary = try await floor.generate(events: options.events) { events, time in
+        FileHandle.standardError.write(Data("generate: \(events) events, floor time \(time.rfc3339)\n".utf8))
+    }
+    let seconds = Double(now() - start) / 1e9
+    store.close()
+    let missing = EventType.allCases.map(\.rawValue).filter { !summary.eventTypes.contains($0) }.sorted()
+    emit(["figure": "generate", "events": .int(Int64(summary.events)), "events_per_s": round(Double(summary.events) / seconds, 0),
+          "seconds": round(seconds, 1), "days": .int(Int64(summary.days)), "batches": .int(Int64(summary.batches)),
+          "from": .string(summary.firstTime.rfc3339), "to": .string(summary.lastTime.rfc3339),
+          "event_types": .int(Int64(summary.eventTypes.count)), "missing_types": .array(missing.map { .string($0) })])
     exit(0)
 }
 let workspace = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-bench-\(getpid())")
