@@ -20,8 +20,8 @@ struct FloorLog {
         /// Groups of agents; each group works one list a day.
         var teams = 20
         var agentsPerTeam = 5
-        /// A team's list for the day.
-        var contactsPerList = 1_500
+        /// A list's size: a team that finishes one gets the next.
+        var contactsPerList = 500
         var seed: UInt64 = 2026
     }
 
@@ -97,7 +97,7 @@ struct FloorLog {
     private var phones = 0
     private let shape: Shape
     /// The team's list today, and the day it is for.
-    private var lists: [Int: (queue: QueueID, day: Int)] = [:]
+    private var lists: [Int: (queue: QueueID, day: Int, number: Int)] = [:]
 
     init(store: any EventStore, shape: Shape) {
         self.shape = shape
@@ -155,10 +155,12 @@ struct FloorLog {
         }
     }
 
-    /// A team's list for `day`: created the first time one of its agents starts a shift that day, its
-    /// agents assigned to it; yesterday's list, if still open, is stopped (one in four failed instead).
-    private mutating func list(for team: Int, day: Int) async throws -> QueueID {
-        if let list = lists[team], list.day == day { return list.queue }
+    /// A team's list for `day`: created the first time one of its agents starts a shift that day, or
+    /// once `finished` is done; its agents assigned to it. Yesterday's list, if still open, is stopped
+    /// (one in four failed instead).
+    private mutating func list(for team: Int, day: Int, after finished: QueueID? = nil) async throws -> QueueID {
+        if let list = lists[team], list.day == day, list.queue != finished { return list.queue }
+        let number = lists[team].map { $0.day == day ? $0.number + 1 : 0 } ?? 0
         if let old = lists[team], let queue = state.queues[old.queue], queue.state != .completed, queue.state != .stopped, queue.state != .error {
             if (team + day) % 4 == 0 {
                 try await record(.failQueue(queueId: old.queue, reason: "the list's owner withdrew it"))
@@ -166,7 +168,7 @@ struct FloorLog {
                 try await record(.stopQueue(queueId: old.queue))
             }
         }
-        let queueId = QueueID("list-\(team)-day-\(day)")
+        let queueId = QueueID("list-\(team)-day-\(day)-\(number)")
         let vip = team % 10 == 0
         let contacts = (0..<shape.contactsPerList).map { index in
             NewContact(contactId: ContactID("c-\(team)-\(day)-\(index)"), name: "Contact \(team)-\(day)-\(index)", phone: nextPhone(),
@@ -174,7 +176,7 @@ struct FloorLog {
         }
         // Half the list now; the rest an hour into the day (`contacts.added`).
         let half = contacts.count / 2
-        try await record(.createQueue(queueId: queueId, name: vip ? "VIP renewals \(team) day \(day)" : "Leads \(team) day \(day)",
+        try await record(.createQueue(queueId: queueId, name: vip ? "VIP renewals \(team) day \(day) #\(number + 1)" : "Leads \(team) day \(day) #\(number + 1)",
                                       segment: vip ? "vip" : nil, maxAttempts: 3, contacts: Array(contacts[..<half]), retryDelayMs: 20 * 60_000))
         pendingContacts[queueId] = Array(contacts[half...])
         try await record(.setQueueCompliance(queueId: queueId, compliance: QueueCompliance(
@@ -186,7 +188,7 @@ struct FloorLog {
         for member in 0..<shape.agentsPerTeam { try await record(.assignAgent(queueId: queueId, agentId: AgentID("agent-\(team)-\(member)"))) }
         // The day's do-not-call requests, some of them for people on the list.
         try await record(.addDoNotCall([contacts[7].phone, contacts[301].phone, nextPhone()], source: .request))
-        if day > 0, team == 0 {
+        if day > 0, team == 0, number == 0 {
             // An admin's day: a token rotated, a caller ID retired and brought back, a number taken off the list.
             try await record(.revokeToken(tokenId: TokenID("tok-agent-0-0-\(day - 1)")))
             try await record(.issueToken(tokenId: TokenID("tok-agent-0-0-\(day)"), role: .agent, agentId: AgentID("agent-0-0"),
@@ -198,11 +200,11 @@ struct FloorLog {
             if let listed = lastListed { try await record(.removeDoNotCall(listed)) }
         }
         lastListed = contacts[7].phone
-        if team % 5 == 1 {
+        if team % 5 == 1, number == 0 {
             // A supervisor holds the list for a quarter of an hour two hours into its day.
             schedule(team * shape.agentsPerTeam, .pauseList(queueId), at: now + 2 * 3_600_000)
         }
-        lists[team] = (queueId, day)
+        lists[team] = (queueId, day, number)
         addLater(queueId, at: now + 3_600_000, team: team)
         return queueId
     }
@@ -246,25 +248,22 @@ struct FloorLog {
         switch step {
         case .startShift:
             let day = Int((now - Self.firstShift) / Self.day)
-            let queue = try await list(for: agent.team, day: day)
             agent.shift += 1
             agent.batches = 0
             agent.shiftEnds = now + 8 * 3_600_000
-            let session = SessionID("s-\(agent.id.rawValue)-\(agent.shift)")
-            agent.session = session
-            let member = index % shape.agentsPerTeam
-            // One agent in five works on their own phone line (a real carrier's agent leg).
-            agent.agentLeg = member == 4
-            try await record(.startSession(sessionId: session, agentId: agent.id, queueId: queue, mode: member == 3 ? .single : .parallel,
-                                           profile: .auto, settings: SessionSettings(wrapUpMs: 10_000 + Int64(member) * 2_000),
-                                           callerIds: Self.callerIds, agentEndpoint: agent.agentLeg ? "+1512555\(String(format: "%04d", index))" : nil))
-            if agent.agentLeg { try await record(.recordAgentConnected(sessionId: session, carrierCallId: "CA-agent-\(index)-\(agent.shift)")) }
-            schedule(index, .startBatch, at: now + 2_000)
+            try await startSession(&agent, index: index, queue: try await list(for: agent.team, day: day))
             // A break mid-shift, and a change of mode after it.
+            let member = index % shape.agentsPerTeam
             schedule(index, .pause, at: now + 4 * 3_600_000 + Int64(member) * 60_000)
             schedule(index, .changeMode, at: now + 5 * 3_600_000)
         case .startBatch:
             guard let session = agent.session, let live = state.sessions[session] else { return }
+            if live.state == .ended, live.endReason == .queueCompleted, now < agent.shiftEnds {
+                // The list is done: on to the team's next one.
+                let day = Int((agent.shiftEnds - 8 * 3_600_000 - Self.firstShift) / Self.day)
+                try await startSession(&agent, index: index, queue: try await list(for: agent.team, day: day, after: live.queueId))
+                return
+            }
             if now >= agent.shiftEnds || live.state == .ended {
                 try await endShift(&agent, index: index)
                 return
@@ -395,6 +394,20 @@ struct FloorLog {
             try await record(.resumeQueue(queueId: queueId))
             for member in 0..<shape.agentsPerTeam { schedule(agent.team * shape.agentsPerTeam + member, .startBatch, at: now + 500) }
         }
+    }
+
+    /// A session on `queue` for the rest of the agent's shift.
+    private mutating func startSession(_ agent: inout Agent, index: Int, queue: QueueID) async throws {
+        let member = index % shape.agentsPerTeam
+        let session = SessionID("s-\(agent.id.rawValue)-\(agent.shift)-\(queue.rawValue)")
+        agent.session = session
+        // One agent in five works on their own phone line (a real carrier's agent leg).
+        agent.agentLeg = member == 4
+        try await record(.startSession(sessionId: session, agentId: agent.id, queueId: queue, mode: member == 3 ? .single : .parallel,
+                                       profile: .auto, settings: SessionSettings(wrapUpMs: 10_000 + Int64(member) * 2_000),
+                                       callerIds: Self.callerIds, agentEndpoint: agent.agentLeg ? "+1512555\(String(format: "%04d", index))" : nil))
+        if agent.agentLeg { try await record(.recordAgentConnected(sessionId: session, carrierCallId: "CA-\(session.rawValue)")) }
+        schedule(index, .startBatch, at: now + 2_000)
     }
 
     /// A batch over without a conversation: the next one after the cooldown.
