@@ -65,14 +65,14 @@ struct Options {
                 }
                 shape.schedule = schedule
             default:
-                FileHandle.standardError.write(Data("usage: switchboard-bench generate --events N --store PATH | hello-server [--port P] | broadcaster [--port P] [--rate EVENTS_PER_S] [--event-bytes B] [--state-bytes B] [--states-per-event X] [--schedule FILE] | [--events N] [--writers N] [--only append|append_random_ids|replay|engine|answer_to_cancel_us|carrier|audit|replay-phases|fanout-client [--port P] [--subscribers N] [--seconds S] [--after POS] [--topics T | --topics-file F] [--clock-offset-hours H]; the feed's token in SWITCHBOARD_TOKEN]\n".utf8))
+                FileHandle.standardError.write(Data("usage: switchboard-bench generate --events N --store PATH | --only verify_read --store PATH | hello-server [--port P] | broadcaster [--port P] [--rate EVENTS_PER_S] [--event-bytes B] [--state-bytes B] [--states-per-event X] [--schedule FILE] | [--events N] [--writers N] [--only append|append_random_ids|replay|engine|answer_to_cancel_us|carrier|audit|replay-phases|fanout-client [--port P] [--subscribers N] [--seconds S] [--after POS] [--topics T | --topics-file F] [--clock-offset-hours H]; the feed's token in SWITCHBOARD_TOKEN]\n".utf8))
                 exit(2)
             }
         }
     }
 
     /// Figures run by default; the others only when named.
-    func runs(_ figure: String) -> Bool { only.isEmpty && !["replay-phases", "fanout-client"].contains(figure) || only.contains(figure) }
+    func runs(_ figure: String) -> Bool { only.isEmpty && !["replay-phases", "fanout-client", "verify_read"].contains(figure) || only.contains(figure) }
 }
 
 let options = Options(CommandLine.arguments)
@@ -132,6 +132,18 @@ for (figure, randomIds) in [("append", false), ("append_random_ids", true)] wher
           "events_per_s": round(store.eventsPerSecond, 0), "p50_ms": round(store.p50Ms, 2), "p99_ms": round(store.p99Ms, 2),
           "events_per_commit": round(store.eventsPerCommit, 1),
           "baseline_events_per_s": round(raw, 0), "ratio": round(store.eventsPerSecond / raw, 2)])
+}
+
+if options.only.contains("verify_read") {
+    guard let path = options.store else {
+        FileHandle.standardError.write(Data("verify_read: --store PATH (a log, e.g. from `generate`)\n".utf8))
+        exit(2)
+    }
+    let result = try await ReadDuringVerify.run(path: path)
+    emit(["figure": "verify_read", "events": .int(result.events), "verify_s": round(result.verifySeconds, 2),
+          "reads": .int(Int64(result.reads)), "p50_ms": round(result.p50Ms, 2), "p99_ms": round(result.p99Ms, 2),
+          "max_ms": round(result.maxMs, 2), "baseline_p50_ms": round(result.baselineP50Ms, 2),
+          "baseline_p99_ms": round(result.baselineP99Ms, 2)])
 }
 
 if options.runs("replay") {
