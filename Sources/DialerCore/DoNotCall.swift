@@ -82,7 +82,7 @@ extension DialerState {
             markDoNotCall([e.phone], listed: false)
         case .contactsAdded(let e) where !doNotCall.isEmpty:
             let listed = Set(e.contacts.map(\.phone)).intersection(doNotCall)
-            if !listed.isEmpty { markDoNotCall(listed, in: [e.queueId], listed: true) }
+            if !listed.isEmpty { markDoNotCall(listed, in: e.queueId, listed: true) }
         default:
             break
         }
@@ -90,11 +90,15 @@ extension DialerState {
 
     /// Settles (or, taken off the list, releases) every contact at these numbers. A contact on a live
     /// call keeps it; its outcome says `do-not-call` once it ends, and it is never dialled again.
-    private mutating func markDoNotCall(_ phones: Set<PhoneNumber>, in only: [QueueID]? = nil, listed: Bool) {
-        for queueId in only ?? Array(queues.keys) {
-            guard var queue = queues.removeValue(forKey: queueId) else { continue }
-            for id in queue.contactOrder {
-                guard let contact = queue.contacts[id], phones.contains(contact.phone) else { continue }
+    /// Found through `contactsByPhone`: the cost is the contacts at these numbers, not every contact
+    /// of every list the log ever held.
+    private mutating func markDoNotCall(_ phones: Set<PhoneNumber>, in only: QueueID? = nil, listed: Bool) {
+        for phone in phones {
+            for address in contactsByPhone[phone] ?? [] where only.map({ $0 == address.queueId }) ?? true {
+                guard var queue = queues.removeValue(forKey: address.queueId) else { continue }
+                defer { queues[address.queueId] = queue }
+                guard let contact = queue.contacts[address.contactId] else { continue }
+                let id = address.contactId
                 if listed {
                     queue.contacts[id]?.isDoNotCall = true
                     queue.contacts[id]?.isSettled = true
@@ -108,7 +112,12 @@ extension DialerState {
                     }
                 }
             }
-            queues[queueId] = queue
         }
     }
+}
+
+/// Where a contact is: its queue and its id there (`DialerState.contactsByPhone`).
+public struct ContactAddress: Hashable, Sendable {
+    public var queueId: QueueID
+    public var contactId: ContactID
 }

@@ -27,13 +27,16 @@ extension DialerState {
             queues[e.queueId]?.callingWindow = e.callingHours ?? .legal
             queues[e.queueId]?.compliance = e.compliance
         case .contactsAdded(let e):
+            var added: [NewContact] = []
             modifyQueue(e.queueId) { queue in
                 for new in e.contacts where queue.contacts[new.contactId] == nil {
                     queue.contactOrder.append(new.contactId)
                     queue.contacts[new.contactId] = Contact(new)
+                    added.append(new)
                 }
                 queue.isCompleted = false
             }
+            for new in added { contactsByPhone[new.phone, default: []].append(ContactAddress(queueId: e.queueId, contactId: new.contactId)) }
             refreshState(e.queueId)
         case .queuePaused(let e):
             modifyQueue(e.queueId) { $0.pausedQueueWide = true }

@@ -14,6 +14,9 @@ public struct DialerState: Hashable, Sendable {
     /// The organisation's safe-harbor message (queues without their own play it).
     public var safeHarborMessage: String?
     public var batches: [BatchID: Batch] = [:]
+    /// Every contact of every queue by its number: the do-not-call list settles them without a walk
+    /// through every list.
+    public var contactsByPhone: [PhoneNumber: [ContactAddress]] = [:]
     /// Position of the last event folded in.
     public var position: Int64 = 0
 
