@@ -52,7 +52,7 @@ extension DialerEngine {
         inFlight = []
         shared.outcomes.withLock { $0.removeAll() }
         shared.ownIds.withLock { ids in for entry in entries { ids.subtract(entry.ids) } }
-        try await reread()
+        try await catchUp()
         writer.resume()
         for entry in entries {
             guard entry.attempt < LogWriter.maxAttempts else {
@@ -67,16 +67,26 @@ extension DialerEngine {
 
 
 
-    /// Folds the whole log into a fresh state (start-up, and after a conflict).
+    /// Folds the whole log into a fresh state (start-up); the follower's durable fold starts from it.
     func reread() async throws {
-        var fresh = DialerState()
-        var versions: [String: Int64] = [:]
-        for try await recorded in store.events() {
-            try fresh.apply(recorded)
-            versions[recorded.stream] = recorded.streamVersion
+        var fresh = DurableFold()
+        for try await recorded in store.events() { try fresh.fold(recorded) }
+        state = fresh.state
+        streamVersions = fresh.versions
+        shared.durable.withLock { $0 = fresh }
+    }
+
+    /// After a conflict: the durable fold (the log as far as the follower read it), and the log after
+    /// it — what this engine and others wrote since, not the whole log again.
+    func catchUp() async throws {
+        var fold = shared.durable.withLock { $0 }
+        if fold.stalled { fold = DurableFold() }
+        for try await recorded in store.events(after: fold.state.position) {
+            try fold.fold(recorded)
+            caughtUpEvents += 1
         }
-        state = fresh
-        streamVersions = versions
+        state = fold.state
+        streamVersions = fold.versions
     }
 
     /// An event another writer logged: fold it (unless a re-read already did) and react for the

@@ -34,6 +34,9 @@ public final class DialerEngine<Clock: EngineClock> {
     /// Which agents' sessions this engine works (every agent unless told otherwise).
     let drives: (@Sendable (AgentID) -> Bool)?
     var streamVersions: [String: Int64] = [:]
+    /// Events folded from the log after start-up to recover from write conflicts (each catch-up reads
+    /// only what its durable fold lacks).
+    public internal(set) var caughtUpEvents = 0
     /// Decisions handed to the writer and not yet known to be durable, in the order they were made.
     var inFlight: [InFlight] = []
     var nextTicket = 0
@@ -95,6 +98,7 @@ public final class DialerEngine<Clock: EngineClock> {
         follower = Task {
             do {
                 for try await recorded in subscription {
+                    shared.durable.withLock { try? $0.fold(recorded) }  // a stalled fold is read again by a catch-up
                     let own = shared.ownIds.withLock { $0.remove(recorded.id) != nil }
                     if !own { clock.schedule(.logged(recorded), at: clock.now) }
                 }
@@ -295,6 +299,29 @@ final class WriteTracking: Sendable {
     let ownIds = Mutex<Set<UUID>>([])
     /// The log position of the engine's last durable decision.
     let durablePosition = Mutex<Int64>(0)
+    /// The log folded as far as the follower has read it — own decisions and other writers' alike,
+    /// in log order: a prefix of the log, so a write conflict catches up from here, not position 0.
+    let durable = Mutex(DurableFold())
+}
+
+/// A fold of a prefix of the log, with each stream's version in it.
+struct DurableFold: Sendable {
+    var state = DialerState()
+    var versions: [String: Int64] = [:]
+    /// An event could not be folded: what follows it is not folded either (it would no longer be a
+    /// prefix), and a catch-up reads the whole log, as start-up does.
+    var stalled = false
+
+    mutating func fold(_ recorded: RecordedEvent) throws {
+        guard !stalled, recorded.position > state.position else { return }  // had already (a catch-up read it first)
+        do {
+            try state.apply(recorded)
+        } catch {
+            stalled = true
+            throw error
+        }
+        versions[recorded.stream] = recorded.streamVersion
+    }
 }
 
 /// Carrier events enter the engine through its clock, so they are ordered with everything else.

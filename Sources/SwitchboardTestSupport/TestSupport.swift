@@ -78,6 +78,9 @@ public final class FaultyStore: EventStore {
     private let refused = Mutex(0)
     /// How many appends the real store refused for a wrong expected version.
     public var refusals: Int { refused.withLock { $0 } }
+    private let read = Mutex(0)
+    /// Events read through `readAll` and `scan` (a fold of the log reads them; a subscription does not).
+    public var eventsRead: Int { read.withLock { $0 } }
 
     public init(_ inner: SQLiteEventStore, failsSubscriptions: Bool = false,
                 fault: @escaping @Sendable ([StreamWrite]) -> Fault = { _ in .pass }) {
@@ -102,9 +105,15 @@ public final class FaultyStore: EventStore {
             throw error
         }
     }
-    public func readAll(after position: Int64, limit: Int) async throws -> [RecordedEvent] { try await inner.readAll(after: position, limit: limit) }
+    public func readAll(after position: Int64, limit: Int) async throws -> [RecordedEvent] {
+        let page = try await inner.readAll(after: position, limit: limit)
+        read.withLock { $0 += page.count }
+        return page
+    }
     public func scan(after position: Int64, limit: Int, _ body: (ScannedEvent) throws -> Void) async throws -> Int {
-        try await inner.scan(after: position, limit: limit, body)
+        let count = try await inner.scan(after: position, limit: limit, body)
+        read.withLock { $0 += count }
+        return count
     }
     public func readStream(_ stream: String, after version: Int64, limit: Int) async throws -> [RecordedEvent] {
         try await inner.readStream(stream, after: version, limit: limit)

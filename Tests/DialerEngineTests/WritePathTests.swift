@@ -148,6 +148,45 @@ struct WritePathTests {
         #expect(try await real.verify().isIntact)
     }
 
+    /// Issue 25: a conflict drops the decisions in flight and catches up from the engine's durable
+    /// fold (the log as far as its follower read it), not by folding the whole log again.
+    @Test(.timeLimit(.minutes(1)))
+    func aConflictCatchesUpFromTheDurableFoldNotTheWholeLog() async throws {
+        let folder = try TemporaryFolder()
+        let real = try SQLiteEventStore(path: folder.file("log.sqlite"))
+        defer { real.close() }
+        let other = try await CommandHandler(store: real)
+        // A history before the engine starts: three hundred numbers put on the do-not-call list, one by one.
+        for n in 0..<300 {
+            try await other.handle(.addDoNotCall([PhoneNumber("+1212555\(String(1000 + n))")!], source: .request), at: EngineHarness.start)
+        }
+        let history = try await real.headPosition()
+        let once = Mutex(false)
+        let store = FaultyStore(real) { writes in
+            guard writes.contains(where: { $0.events.contains { $0.type == "queue.paused" } }),
+                once.withLock({ done in defer { done = true }; return !done })
+            else { return .pass }
+            return .before {
+                try await other.handle(.addContacts(queueId: "q", contacts: [EngineHarness.contact("late", answer: "none")]),
+                                       at: EngineHarness.start)
+            }
+        }
+        let harness = try await EngineHarness(store: store, directory: folder.url)
+        let readAtStart = store.eventsRead
+        #expect(readAtStart >= Int(history), "start-up folds the log")
+        harness.workQueue([EngineHarness.contact("c1", answer: "none")])
+        harness.at(100, .pauseQueue(queueId: "q"))
+        try await harness.run(until: 60_000)
+        #expect(store.refusals == 1)
+        #expect(harness.engine.state.queues["q"]?.state == .paused)
+        #expect(harness.engine.state.queues["q"]?.contacts["late"] != nil, "the catch-up saw the other writer's contact")
+        #expect(harness.engine.state.doNotCall.count == 300, "the history is still in the state")
+        // The recovery read at most what was written after the engine started, never the history again.
+        let head = try await real.headPosition()
+        #expect(store.eventsRead - readAtStart <= Int(head - history), "the conflict read the log again from the start")
+        #expect(harness.engine.caughtUpEvents <= Int(head - history))
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func aCallIsPlacedOnlyOnceItsDialIsDurableAndNeverTwiceAcrossARestart() async throws {
         let folder = try TemporaryFolder()
