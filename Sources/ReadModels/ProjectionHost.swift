@@ -9,6 +9,8 @@ import SwitchboardBasics
 public actor ProjectionHost {
     public let store: any EventStore
     public private(set) var state = DialerState()
+    /// The compliance report's counts, kept as the log is followed (read, not folded per request).
+    public private(set) var compliance = ComplianceTally()
     private var waiters: [(position: Int64, continuation: CheckedContinuation<Void, any Error>)] = []
     /// Why the projections stopped following the log; once set, every wait fails at once.
     public private(set) var failure: ProjectionFailure?
@@ -30,7 +32,9 @@ public actor ProjectionHost {
 
     /// Folds the log up to its current head (call before serving reads).
     public func start() async throws {
-        state = try await DialerState.replay(store)
+        var compliance = ComplianceTally()
+        state = try await DialerState.replay(store) { event, time, found in compliance.count(event, at: time, found: found) }
+        self.compliance = compliance
     }
 
     /// Follows the log from where `start` left off until cancelled. When the log cannot be read or
@@ -43,6 +47,7 @@ public actor ProjectionHost {
                     events.reserveCapacity(commit.count)
                     for recorded in commit {
                         let event = try EventCodec.decode(recorded)
+                        compliance.count(event, at: recorded.time, found: state)
                         state.apply(event, position: recorded.position, at: recorded.time)
                         events.append(event)
                     }
@@ -80,6 +85,11 @@ public actor ProjectionHost {
     /// fold copy what it changes (a queue's every contact, for one call's event) — measured as tens of
     /// milliseconds of feed latency with a 6 000-contact queue.
     public func read<Value: Sendable>(_ body: (DialerState) throws -> Value) rethrows -> Value { try body(state) }
+
+    /// The compliance report from the live counts, as of the projections' position.
+    public func complianceReport(queue: QueueID?, from: Timestamp?, to: Timestamp?) -> ComplianceReport {
+        compliance.report(queue: queue, from: from, to: to)
+    }
 
     /// One group, without handing the whole state across the actor boundary.
     public func group(_ id: BatchID) -> Batch? { state.batches[id] }

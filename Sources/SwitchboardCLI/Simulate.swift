@@ -105,7 +105,7 @@ enum SimulationSummary {
         var guardChanges: [JSONValue] = []
         var waits: [JSONValue] = []
         var byCause: [AbandonCause: Int] = [:]
-        var builder = ComplianceReport.Builder(queue: outcome.queueId)
+        var builder = ComplianceReport.Builder()
         for recorded in outcome.events {
             try? builder.add(recorded)
             switch try? EventCodec.decode(recorded) {
@@ -123,7 +123,7 @@ enum SimulationSummary {
                 break
             }
         }
-        let report = builder.report()
+        let report = builder.report(queue: outcome.queueId)
         let days = report.days
         func total(_ field: (ComplianceReport.Day) -> Int) -> JSONValue { days.reduce(0) { $0 + field($1) }.json }
         return [

@@ -43,6 +43,29 @@ struct AuditTests {
                 == log.prefix(log.count / 2).reduce(into: DialerState()) { state, event in try? state.apply(event) })
     }
 
+    /// Issue 25: the report is read from counts the projection host keeps as it follows the log — the
+    /// same report, for random logs, as folding the whole log per request; started from a log and
+    /// then following more of it.
+    @Test(arguments: 0..<3)
+    func theLiveComplianceCountsGiveTheReportTheLogGives(seed: Int) async throws {
+        let temp = try TemporaryStore()
+        let handler = try await CommandHandler(store: temp.store, ids: SeededEventIDs(seed: UInt64(seed)))
+        try await Traffic.run(handler, seed: UInt64(seed) &+ 60, steps: 120)
+        let host = ProjectionHost(store: temp.store)
+        try await host.start()
+        let following = Task { await host.follow() }
+        defer { following.cancel() }
+        #expect(await host.complianceReport(queue: nil, from: nil, to: nil) == (try await ComplianceReport.build(temp.store)))
+        try await Traffic.run(handler, seed: UInt64(seed) &+ 61, steps: 120)
+        try await host.waitUntil(try await temp.store.headPosition())
+        let whole = try await ComplianceReport.build(temp.store)
+        #expect(!whole.days.isEmpty && whole.days.contains { $0.dialed > 0 })
+        #expect(await host.complianceReport(queue: nil, from: nil, to: nil) == whole)
+        for queue in Set(whole.days.map(\.queueId)) {
+            #expect(await host.complianceReport(queue: queue, from: nil, to: nil) == (try await ComplianceReport.build(temp.store, queue: queue)))
+        }
+    }
+
     @Test func aTimelineHoldsExactlyTheSessionsEventsInOrderAcrossPages() async throws {
         let (temp, log) = try await randomLog(seed: 77)
         let audit = Audit(store: temp.store)

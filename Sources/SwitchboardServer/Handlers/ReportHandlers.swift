@@ -30,8 +30,9 @@ extension APIServer {
         guard format == "json" || format == "csv" else {
             throw APIError(status: 400, code: "invalid-query", message: "format must be json or csv")
         }
-        let report = try await ComplianceReport.build(store, queue: query["queue"].map(QueueID.init),
-                                                      from: try day("from"), to: try day("to"))
+        // The live counts, as of everything the log held when the request came (read your writes).
+        try await projections.waitUntil(try await store.headPosition())
+        let report = await projections.complianceReport(queue: query["queue"].map(QueueID.init), from: try day("from"), to: try day("to"))
         if format == "csv" {
             return HTTPResponse(status: 200, contentType: "text/csv; charset=utf-8", body: Array(report.csv.utf8))
         }
