@@ -99,9 +99,18 @@ def test_every_named_family_is_there_and_the_counters_move_with_traffic(demo):
     labelled = {dict(labels).get("queue") for (name, labels) in after if name == "switchboard_calls_dialed_total"}
     assert labelled and labelled <= queues, (labelled, queues)
 
-    # A batch won by an answer cancels its losing lines: the answer → last cancel histogram fills.
+    # A batch won by an answer cancels its losing lines: the answer → last cancel histogram fills. The
+    # demo's answers are random, so a batch of our own is sure to have one: a person answers while
+    # two lines still ring.
+    contacts = [{"phone": "+15125559301", "script": {"ringMs": 1500, "answer": "human", "talkMs": 60_000}},
+                {"phone": "+15125559302", "script": {"ringMs": 60_000, "answer": "none"}},
+                {"phone": "+15125559303", "script": {"ringMs": 60_000, "answer": "none"}}]
+    queue = api.post(demo["base"] + "/v1/queues", json={"name": "Metrics race", "contacts": contacts}).json()["queueId"]
+    started = api.post(demo["base"] + "/v1/sessions", json={"agentId": "metrics-racer", "queueId": queue, "mode": "parallel",
+                                                           "settings": {"maxLines": 3}})
+    assert started.status_code == 201, started.text
     wait_for(lambda: total(samples(scrape(demo))[0], "switchboard_answer_to_last_cancel_seconds_count") > 0, timeout=60,
-             message="no batch of the demo had a winner with lines to cancel")
+             message="no batch had a winner with lines to cancel")
 
 
 def test_metrics_are_for_readers_and_hold_no_secret_and_no_number(demo):
