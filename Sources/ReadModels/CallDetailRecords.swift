@@ -59,4 +59,62 @@ public struct CallDetailRecord: Sendable, Hashable {
         }
         return records.sorted { $0.dialedPosition < $1.dialedPosition }
     }
+
+    /// The same records, folded from the events of `sessions` alone (each one's, by correlation id, up
+    /// to `to`) — what the server does with `SessionSpans`: a day's export reads that day's sessions,
+    /// not the whole log.
+    public static func records(_ store: some EventStore, from: Int64, to: Int64, sessions: [SessionID],
+                               queue: QueueID? = nil) async throws -> [CallDetailRecord] {
+        var records: [CallDetailRecord] = []
+        for session in sessions {
+            var state = DialerState()
+            var dialedAt: [String: Int64] = [:]
+            var after: Int64 = 0
+            reading: while after < to {
+                let page = try await store.readCorrelated(session.rawValue, after: after, limit: 1024)
+                guard let last = page.last else { break }
+                for recorded in page {
+                    guard recorded.position <= to else { break reading }
+                    let event = try EventCodec.decode(recorded)
+                    if case .callDialed(let e) = event { dialedAt["\(e.batchId)/\(e.callId)"] = recorded.position }
+                    state.apply(event, position: recorded.position, at: recorded.time)
+                }
+                after = last.position
+            }
+            for group in state.batches.values where group.sessionId == session && (queue == nil || group.queueId == queue) {
+                for call in group.calls {
+                    guard let position = dialedAt["\(group.id)/\(call.id)"], position >= from else { continue }
+                    records.append(CallDetailRecord(queueId: group.queueId, sessionId: group.sessionId, agentId: group.agentId,
+                                                    batchId: group.id, call: call,
+                                                    disposition: group.winner == call.id ? group.disposition : nil,
+                                                    dialedPosition: position))
+                }
+            }
+        }
+        return records.sorted { $0.dialedPosition < $1.dialedPosition }
+    }
+}
+
+/// Where each session's events lie in the log — its first and last position — kept as the log is
+/// followed: the call-detail export of a slice reads the sessions that overlap it. One entry per
+/// session, however long the log.
+public struct SessionSpans: Sendable, Hashable {
+    var spans: [SessionID: ClosedRange<Int64>] = [:]
+
+    public init() {}
+
+    public mutating func note(_ session: SessionID?, at position: Int64) {
+        guard let session else { return }
+        if let span = spans[session] {
+            spans[session] = min(span.lowerBound, position)...max(span.upperBound, position)
+        } else {
+            spans[session] = position...position
+        }
+    }
+
+    /// The sessions with events in `from...to`, in the order they started.
+    public func sessions(overlapping from: Int64, _ to: Int64) -> [SessionID] {
+        guard from <= to else { return [] }
+        return spans.filter { $0.value.overlaps(from...to) }.sorted { ($0.value.lowerBound, $0.key) < ($1.value.lowerBound, $1.key) }.map(\.key)
+    }
 }

@@ -11,6 +11,8 @@ public actor ProjectionHost {
     public private(set) var state = DialerState()
     /// The compliance report's counts, kept as the log is followed (read, not folded per request).
     public private(set) var compliance = ComplianceTally()
+    /// Where each session's events lie (the call-detail export reads only the sessions of its slice).
+    public private(set) var sessionSpans = SessionSpans()
     private var waiters: [(position: Int64, continuation: CheckedContinuation<Void, any Error>)] = []
     /// Why the projections stopped following the log; once set, every wait fails at once.
     public private(set) var failure: ProjectionFailure?
@@ -33,8 +35,14 @@ public actor ProjectionHost {
     /// Folds the log up to its current head (call before serving reads).
     public func start() async throws {
         var compliance = ComplianceTally()
-        state = try await DialerState.replay(store) { event, time, found in compliance.count(event, at: time, found: found) }
+        var spans = SessionSpans()
+        state = try await DialerState.replay(store) { event, position, time, found in
+            compliance.count(event, at: time, found: found)
+            // As the writer named it (the state it decided on is at most this one).
+            spans.note(found.subject(of: event).sessionId, at: position)
+        }
         self.compliance = compliance
+        sessionSpans = spans
     }
 
     /// Follows the log from where `start` left off until cancelled. When the log cannot be read or
@@ -48,6 +56,7 @@ public actor ProjectionHost {
                     for recorded in commit {
                         let event = try EventCodec.decode(recorded)
                         compliance.count(event, at: recorded.time, found: state)
+                        sessionSpans.note(recorded.correlationId.map(SessionID.init), at: recorded.position)
                         state.apply(event, position: recorded.position, at: recorded.time)
                         events.append(event)
                     }
@@ -89,6 +98,11 @@ public actor ProjectionHost {
     /// The compliance report from the live counts, as of the projections' position.
     public func complianceReport(queue: QueueID?, from: Timestamp?, to: Timestamp?) -> ComplianceReport {
         compliance.report(queue: queue, from: from, to: to)
+    }
+
+    /// The sessions with events in `from...to` (of `queue`, when given).
+    public func sessions(overlapping from: Int64, _ to: Int64, queue: QueueID?) -> [SessionID] {
+        sessionSpans.sessions(overlapping: from, to).filter { queue == nil || state.sessions[$0]?.queueId == queue }
     }
 
     /// One group, without handing the whole state across the actor boundary.

@@ -77,13 +77,13 @@ extension DialerState {
     /// Decoding and folding overlap: while one page is folded, the next is read and decoded on another
     /// thread (the fold itself stays sequential, in log order).
     public static func replay(_ store: some EventStore, pageSize: Int = 8192) async throws -> DialerState {
-        try await replay(store, pageSize: pageSize) { _, _, _ in }
+        try await replay(store, pageSize: pageSize) { _, _, _, _ in }
     }
 
     /// Rebuilds the state from the whole log, showing each event to `beforeFold` with the state it
     /// found (read models that count what an event found, as the projection host's do).
     public static func replay(_ store: some EventStore, pageSize: Int = 8192,
-                              beforeFold: (DialerEvent, _ time: Timestamp, DialerState) -> Void) async throws -> DialerState {
+                              beforeFold: (DialerEvent, _ position: Int64, _ time: Timestamp, DialerState) -> Void) async throws -> DialerState {
         var state = DialerState()
         var next = Task { try await decodedPage(store, after: 0, limit: pageSize) }
         while true {
@@ -91,7 +91,7 @@ extension DialerState {
             guard let last = page.last else { return state }
             next = Task { try await decodedPage(store, after: last.position, limit: pageSize) }
             for decoded in page {
-                beforeFold(decoded.event, decoded.time, state)
+                beforeFold(decoded.event, decoded.position, decoded.time, state)
                 state.apply(decoded.event, position: decoded.position, at: decoded.time)
             }
         }

@@ -66,6 +66,30 @@ struct AuditTests {
         }
     }
 
+    /// Issue 25: the call-detail records of a slice, folded from the sessions the host knows overlap
+    /// it, are the records a fold of the log up to the slice's end gives — for random logs and slices.
+    @Test(arguments: 0..<3)
+    func theRecordsOfASliceFromItsSessionsAreTheRecordsOfTheLog(seed: Int) async throws {
+        let (temp, log) = try await randomLog(seed: UInt64(seed) &+ 90)
+        let host = ProjectionHost(store: temp.store)
+        try await host.start()
+        let head = Int64(log.count)
+        var rng = SplitMix64(seed: UInt64(seed))
+        var compared = 0
+        for _ in 0..<8 {
+            let from = Int64(rng.next() % UInt64(head)) + 1
+            let to = min(head, from + Int64(rng.next() % UInt64(head)))
+            for queue in [nil, QueueID("q")] {
+                let whole = try await CallDetailRecord.records(temp.store, from: from, to: to, queue: queue)
+                let sessions = await host.sessions(overlapping: from, to, queue: queue)
+                let sliced = try await CallDetailRecord.records(temp.store, from: from, to: to, sessions: sessions, queue: queue)
+                #expect(sliced == whole, "records \(from)...\(to) of \(queue?.rawValue ?? "every queue")")
+                compared += whole.count
+            }
+        }
+        #expect(compared > 0)
+    }
+
     @Test func aTimelineHoldsExactlyTheSessionsEventsInOrderAcrossPages() async throws {
         let (temp, log) = try await randomLog(seed: 77)
         let audit = Audit(store: temp.store)

@@ -70,8 +70,13 @@ extension APIServer {
             response.bodyStream = { try await reader.next() }
             return response
         case "csv":
-            let records = try await CallDetailRecord.records(store, from: from, to: to, queue: query["queue"].map(QueueID.init),
-                                                             session: query["session"].map(SessionID.init))
+            // The sessions with events in the slice (kept as the log is followed), each folded from its
+            // own events: a day's export reads that day's sessions, not the log up to `to`.
+            try await projections.waitUntil(to)
+            let queue = query["queue"].map(QueueID.init)
+            var sessions = await projections.sessions(overlapping: from, to, queue: queue)
+            if let session = query["session"].map(SessionID.init) { sessions = sessions.filter { $0 == session } }
+            let records = try await CallDetailRecord.records(store, from: from, to: to, sessions: sessions, queue: queue)
             return HTTPResponse(status: 200, contentType: "text/csv; charset=utf-8", body: Array(CallDetailRecord.csv(records).utf8))
         default:
             throw APIError(status: 400, code: "invalid-query", message: "format must be ndjson or csv")
